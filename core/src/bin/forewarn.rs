@@ -1,0 +1,3 @@
+//! The `forewarn` command-line program.
+
+fn main() {}

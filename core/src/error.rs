@@ -1,0 +1,124 @@
+//! The one error type of forewarn.
+
+use std::path::PathBuf;
+
+/// Result alias used across forewarn.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in forewarn, in one place.
+///
+/// Messages never contain secrets: configuration values marked secret are redacted before they
+/// reach an error.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A configuration file could not be parsed or is invalid.
+    ///
+    /// Displayed as `file:line:col: message`, the way compilers report, so editors can jump to it.
+    #[error("{}", display_config(.file, *.line, *.col, .key.as_deref(), .message))]
+    Config {
+        /// The file (or `<embedded>` / `<string>` for configs not read from disk).
+        file: PathBuf,
+        /// 1-based line, 0 when unknown.
+        line: usize,
+        /// 1-based column, 0 when unknown.
+        col: usize,
+        /// The offending key, when there is one.
+        key: Option<String>,
+        /// What is wrong.
+        message: String,
+    },
+    /// A value given through the API is invalid.
+    #[error("invalid {what}: {message}")]
+    Invalid {
+        /// What was invalid (e.g. "interval").
+        what: String,
+        /// Why.
+        message: String,
+    },
+    /// Something asked for does not exist.
+    #[error("{what} not found: {id}")]
+    NotFound {
+        /// The kind of thing (e.g. "incident").
+        what: &'static str,
+        /// Its identifier.
+        id: String,
+    },
+    /// The history store failed.
+    #[error("store: {0}")]
+    Store(String),
+    /// Delivering a notification failed.
+    #[error("sink `{sink}`: {message}")]
+    Sink {
+        /// The sink's name.
+        sink: String,
+        /// What went wrong.
+        message: String,
+        /// Whether trying again later may succeed.
+        retryable: bool,
+    },
+    /// An acknowledgement or other state change was refused.
+    #[error("{0}")]
+    Conflict(String),
+    /// An I/O error, with the path or operation involved.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done.
+        context: String,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+fn display_config(
+    file: &std::path::Path,
+    line: usize,
+    col: usize,
+    key: Option<&str>,
+    message: &str,
+) -> String {
+    let mut s = file.display().to_string();
+    if line > 0 {
+        s.push_str(&format!(":{line}:{col}"));
+    }
+    s.push_str(": ");
+    if let Some(key) = key {
+        s.push_str(&format!("`{key}`: "));
+    }
+    s.push_str(message);
+    s
+}
+
+impl Error {
+    /// An [`Error::Invalid`] for `what`.
+    pub fn invalid(what: impl Into<String>, message: impl Into<String>) -> Self {
+        Error::Invalid {
+            what: what.into(),
+            message: message.into(),
+        }
+    }
+
+    /// An [`Error::Io`] with context.
+    pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+        Error::Io {
+            context: context.into(),
+            source,
+        }
+    }
+
+    /// Whether retrying the same operation later may succeed (used by the outbox).
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Error::Sink { retryable, .. } => *retryable,
+            Error::Io { .. } | Error::Store(_) => true,
+            _ => false,
+        }
+    }
+}
+
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Self {
+        Error::Store(e.to_string())
+    }
+}

@@ -1,0 +1,53 @@
+//! # forewarn
+//!
+//! Proactive IT support for school districts: find the failure before a teacher does.
+//!
+//! - **Probes** ([`Probe`]) check servers, services, printers and this machine and report an
+//!   [`Observation`].
+//! - The **monitor** ([`Monitor`]) schedules them, runs each observation through a pure
+//!   [`CheckState`] machine (hysteresis, flapping, dependencies, maintenance windows) and turns
+//!   transitions into [`Incident`]s.
+//! - An **escalation** policy ([`Escalation`]) decides who is told; notifications go through a
+//!   durable [`outbox`] to [`AlertSink`]s (log, file, webhook, e-mail…).
+//! - Everything is kept in a [`Store`] (embedded SQLite by default).
+//!
+//! ```no_run
+//! use forewarn::{Config, Monitor};
+//!
+//! # async fn demo() -> forewarn::Result<()> {
+//! let config = Config::from_file("forewarn.toml")?;
+//! let monitor = Monitor::from_config(&config).await?;
+//! for check in monitor.run_once().await? {
+//!     println!("{}: {} {}", check.name, check.status, check.summary);
+//! }
+//! # Ok(()) }
+//! ```
+#![warn(missing_docs)]
+
+pub mod clock;
+pub mod config;
+pub mod error;
+pub mod escalation;
+pub mod http_client;
+pub mod incident;
+pub mod monitor;
+pub mod outbox;
+pub mod probe;
+pub mod sink;
+pub mod store;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
+pub use config::{Config, Secret};
+pub use error::{Error, Result};
+pub use escalation::{Dispatch, Escalation, EscalationConfig, NotifySinks, SentRecord};
+pub use incident::{Acknowledgement, Incident, IncidentState, IncidentUpdate, UpdateKind};
+pub use monitor::state::{Alert, CheckState, StatePolicy, Suppression, Transition};
+pub use monitor::{CheckSpec, CheckStatus, Event, Monitor, MonitorBuilder};
+pub use probe::{
+    CheckContext, HostConfig, HostProbe, HttpConfig, HttpProbe, Metric, Observation, Probe,
+    ProbeConfig, Status, TcpConfig, TcpProbe,
+};
+pub use sink::{AlertSink, Notification, NotificationKind, SinkConfig};
+pub use store::{IncidentFilter, SqliteStore, Store};

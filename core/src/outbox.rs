@@ -1,0 +1,1 @@
+//! The durable outbox: every notification is stored before delivery is tried.

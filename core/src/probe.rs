@@ -1,0 +1,362 @@
+//! Probes: what checks a thing and reports an [`Observation`].
+//!
+//! Built-in probes live one per file below this module, each with its `…Config` beside it; the
+//! configs form the closed [`ProbeConfig`] enum. Your own probes implement [`Probe`] and are handed
+//! to the monitor as `Arc<dyn Probe>`.
+
+use std::collections::BTreeMap;
+use std::fmt::{self, Debug};
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::clock::{SharedClock, SystemClock};
+use crate::error::Result;
+
+pub mod host;
+pub mod http;
+pub mod tcp;
+
+pub use host::{HostConfig, HostProbe};
+pub use http::{HttpConfig, HttpProbe};
+pub use tcp::{TcpConfig, TcpProbe};
+
+/// How a checked thing is doing, in the monitoring-plugins convention.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Working as expected.
+    #[default]
+    Ok,
+    /// Working, but something needs attention soon.
+    Warning,
+    /// Not working.
+    Critical,
+    /// The probe could not tell (misconfiguration, panic, unsupported).
+    Unknown,
+}
+
+impl Status {
+    /// The monitoring-plugins exit code: 0 ok, 1 warning, 2 critical, 3 unknown.
+    pub fn exit_code(self) -> i32 {
+        match self {
+            Status::Ok => 0,
+            Status::Warning => 1,
+            Status::Critical => 2,
+            Status::Unknown => 3,
+        }
+    }
+
+    /// Severity rank for "worse than" comparisons: ok < warning < unknown < critical.
+    pub fn severity(self) -> u8 {
+        match self {
+            Status::Ok => 0,
+            Status::Warning => 1,
+            Status::Unknown => 2,
+            Status::Critical => 3,
+        }
+    }
+
+    /// The worse of two statuses by [`Status::severity`].
+    pub fn worst(self, other: Status) -> Status {
+        if other.severity() > self.severity() {
+            other
+        } else {
+            self
+        }
+    }
+
+    /// Whether this status counts as a failure for thresholds.
+    pub fn is_failure(self) -> bool {
+        self != Status::Ok
+    }
+
+    /// Lower-case name, as in config and JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Warning => "warning",
+            Status::Critical => "critical",
+            Status::Unknown => "unknown",
+        }
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One measured value with its unit (`"s"`, `"%"`, `"B"`, `"days"`, …).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Metric {
+    /// The value.
+    pub value: f64,
+    /// Its unit; empty for plain counts.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub unit: String,
+}
+
+impl Metric {
+    /// A metric with a unit.
+    pub fn new(value: f64, unit: impl Into<String>) -> Self {
+        Self {
+            value,
+            unit: unit.into(),
+        }
+    }
+}
+
+/// What one run of a probe found.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Observation {
+    /// The verdict.
+    pub status: Status,
+    /// One line a person can read ("connected in 3 ms", "disk / 4 % free").
+    pub summary: String,
+    /// Measured values by name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub metrics: BTreeMap<String, Metric>,
+    /// How long the check took.
+    #[serde(with = "duration_secs")]
+    pub latency: Duration,
+    /// When the check started.
+    pub at: DateTime<Utc>,
+}
+
+impl Observation {
+    /// An observation with no metrics, taken now by `cx`'s clock, latency zero.
+    pub fn new(status: Status, summary: impl Into<String>, at: DateTime<Utc>) -> Self {
+        Self {
+            status,
+            summary: summary.into(),
+            metrics: BTreeMap::new(),
+            latency: Duration::ZERO,
+            at,
+        }
+    }
+
+    /// Adds a metric (builder style).
+    pub fn with_metric(mut self, name: impl Into<String>, value: f64, unit: &str) -> Self {
+        self.metrics.insert(name.into(), Metric::new(value, unit));
+        self
+    }
+
+    /// Sets the latency (builder style).
+    pub fn with_latency(mut self, latency: Duration) -> Self {
+        self.latency = latency;
+        self
+    }
+}
+
+pub(crate) mod duration_secs {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use std::time::Duration;
+
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_f64(d.as_secs_f64())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let secs = f64::deserialize(d)?;
+        Duration::try_from_secs_f64(secs).map_err(serde::de::Error::custom)
+    }
+}
+
+/// What a probe may use while it runs: passed in, never global, so tests can swap it.
+#[derive(Clone)]
+pub struct CheckContext {
+    /// The check's name.
+    pub check: Arc<str>,
+    /// The time budget of this run; the monitor enforces it too.
+    pub timeout: Duration,
+    /// The wall clock.
+    pub clock: SharedClock,
+    /// A shared HTTP client (connection pool) for probes that need one.
+    pub http: reqwest::Client,
+}
+
+impl Debug for CheckContext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CheckContext")
+            .field("check", &self.check)
+            .field("timeout", &self.timeout)
+            .field("clock", &self.clock)
+            .finish_non_exhaustive()
+    }
+}
+
+impl CheckContext {
+    /// A context for running a probe by hand or in tests: system clock, 10 s timeout, a fresh
+    /// HTTP client.
+    pub fn for_test(check: &str) -> Self {
+        Self {
+            check: Arc::from(check),
+            timeout: Duration::from_secs(10),
+            clock: Arc::new(SystemClock),
+            http: crate::http_client::default_client(),
+        }
+    }
+
+    /// The current time by this context's clock.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+}
+
+/// Something that checks one thing.
+///
+/// Implementations must not panic on bad input from the network (the monitor isolates panics,
+/// but reports them as `Unknown`), must honour `cx.timeout` where they can, and never send
+/// notifications themselves: they only observe.
+#[async_trait]
+pub trait Probe: Send + Sync + Debug {
+    /// Runs the check once.
+    async fn check(&self, cx: &CheckContext) -> Observation;
+
+    /// A short name of the probe's kind ("tcp", "http", …), for listings.
+    fn kind(&self) -> &str {
+        "custom"
+    }
+
+    /// What is probed ("10.0.0.5:5432", a URL), for listings. Never contains secrets.
+    fn target(&self) -> String {
+        String::new()
+    }
+}
+
+/// The configuration of a built-in probe, selected by its `type` key.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
+pub enum ProbeConfig {
+    /// A TCP connect, optionally with a banner exchange.
+    Tcp(TcpConfig),
+    /// An HTTP(S) request.
+    Http(HttpConfig),
+    /// This machine's health.
+    Host(HostConfig),
+}
+
+impl ProbeConfig {
+    /// Checks the values, naming the offending field in the error.
+    pub fn validate(&self) -> Result<()> {
+        match self {
+            ProbeConfig::Tcp(c) => c.validate(),
+            ProbeConfig::Http(c) => c.validate(),
+            ProbeConfig::Host(c) => c.validate(),
+        }
+    }
+
+    /// Builds the probe.
+    pub fn build(&self, clients: &crate::http_client::HttpClients) -> Result<Arc<dyn Probe>> {
+        Ok(match self {
+            ProbeConfig::Tcp(c) => Arc::new(c.build()?),
+            ProbeConfig::Http(c) => Arc::new(c.build(clients)?),
+            ProbeConfig::Host(c) => Arc::new(c.build()?),
+        })
+    }
+}
+
+/// Formats a duration for summaries: "850 µs", "12 ms", "1.5 s", "3 min".
+pub fn human_duration(d: Duration) -> String {
+    let us = d.as_micros();
+    if us < 1_000 {
+        format!("{us} µs")
+    } else if us < 1_000_000 {
+        format!("{} ms", us / 1_000)
+    } else if d.as_secs() < 120 {
+        format!("{:.1} s", d.as_secs_f64())
+    } else if d.as_secs() < 7200 {
+        format!("{} min", d.as_secs() / 60)
+    } else {
+        format!("{:.1} h", d.as_secs_f64() / 3600.0)
+    }
+}
+
+/// Latency thresholds shared by network probes.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct LatencyThresholds {
+    /// Warn when the check takes longer than this.
+    #[serde(default, with = "crate::config::opt_duration")]
+    pub warning: Option<Duration>,
+    /// Critical when the check takes longer than this.
+    #[serde(default, with = "crate::config::opt_duration")]
+    pub critical: Option<Duration>,
+}
+
+impl LatencyThresholds {
+    /// The status a latency earns.
+    pub fn status(&self, latency: Duration) -> Status {
+        if self.critical.is_some_and(|c| latency > c) {
+            Status::Critical
+        } else if self.warning.is_some_and(|w| latency > w) {
+            Status::Warning
+        } else {
+            Status::Ok
+        }
+    }
+
+    /// Rejects a warning threshold above the critical one.
+    pub fn validate(&self, field: &str) -> Result<()> {
+        if let (Some(w), Some(c)) = (self.warning, self.critical)
+            && w > c
+        {
+            return Err(crate::Error::invalid(
+                field,
+                "the warning threshold is above the critical one",
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_codes_follow_monitoring_plugins() {
+        assert_eq!(Status::Ok.exit_code(), 0);
+        assert_eq!(Status::Warning.exit_code(), 1);
+        assert_eq!(Status::Critical.exit_code(), 2);
+        assert_eq!(Status::Unknown.exit_code(), 3);
+    }
+
+    #[test]
+    fn worst_ranks_critical_above_unknown() {
+        assert_eq!(Status::Unknown.worst(Status::Critical), Status::Critical);
+        assert_eq!(Status::Warning.worst(Status::Unknown), Status::Unknown);
+        assert_eq!(Status::Ok.worst(Status::Warning), Status::Warning);
+    }
+
+    #[test]
+    fn human_durations() {
+        assert_eq!(human_duration(Duration::from_micros(850)), "850 µs");
+        assert_eq!(human_duration(Duration::from_millis(12)), "12 ms");
+        assert_eq!(human_duration(Duration::from_millis(1500)), "1.5 s");
+        assert_eq!(human_duration(Duration::from_secs(180)), "3 min");
+    }
+
+    #[test]
+    fn latency_thresholds() {
+        let t = LatencyThresholds {
+            warning: Some(Duration::from_millis(100)),
+            critical: Some(Duration::from_millis(500)),
+        };
+        assert_eq!(t.status(Duration::from_millis(50)), Status::Ok);
+        assert_eq!(t.status(Duration::from_millis(200)), Status::Warning);
+        assert_eq!(t.status(Duration::from_millis(600)), Status::Critical);
+        let bad = LatencyThresholds {
+            warning: Some(Duration::from_secs(2)),
+            critical: Some(Duration::from_secs(1)),
+        };
+        assert!(bad.validate("latency").is_err());
+    }
+}

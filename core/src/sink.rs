@@ -1,0 +1,267 @@
+//! Sinks: where notifications go (a log, a file, a webhook, e-mail…).
+//!
+//! A sink only delivers; it never decides who is told or how urgent something is (that is the
+//! [`Escalation`](crate::Escalation)'s job). Deliveries go through the durable
+//! [`Outbox`](crate::outbox), so a sink may fail and be retried.
+
+use std::collections::BTreeMap;
+use std::fmt::{self, Debug};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::error::Result;
+use crate::incident::{Incident, UpdateKind};
+use crate::probe::Status;
+
+pub mod file;
+pub mod log;
+pub mod webhook;
+
+pub use file::{FileSink, FileSinkConfig};
+pub use log::{LogSink, LogSinkConfig};
+pub use webhook::{WebhookFormat, WebhookSink, WebhookSinkConfig};
+
+/// Why a notification is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NotificationKind {
+    /// Something broke.
+    Opened,
+    /// It changed while broken (worse, flapping, stable again).
+    Updated,
+    /// Still broken and nobody has taken it.
+    Reminder,
+    /// A person took it.
+    Acknowledged,
+    /// It works again.
+    Resolved,
+}
+
+impl NotificationKind {
+    /// Lower-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NotificationKind::Opened => "opened",
+            NotificationKind::Updated => "updated",
+            NotificationKind::Reminder => "reminder",
+            NotificationKind::Acknowledged => "acknowledged",
+            NotificationKind::Resolved => "resolved",
+        }
+    }
+
+    /// Parses [`NotificationKind::as_str`] output.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "opened" => Self::Opened,
+            "updated" => Self::Updated,
+            "reminder" => Self::Reminder,
+            "acknowledged" => Self::Acknowledged,
+            "resolved" => Self::Resolved,
+            _ => return None,
+        })
+    }
+}
+
+impl fmt::Display for NotificationKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One message for one sink about one incident.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Notification {
+    /// Stable id: the same incident, sink and escalation key always give the same id, so the
+    /// outbox never delivers one twice.
+    pub id: String,
+    /// The sink it is for.
+    pub sink: String,
+    /// The escalation step that produced it ("opened", "update:2", "resolved", …).
+    pub key: String,
+    /// Why it is sent.
+    pub kind: NotificationKind,
+    /// The incident.
+    pub incident_id: i64,
+    /// The check's name.
+    pub check: String,
+    /// The check's group.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    /// The check's status when the notification was made.
+    pub status: Status,
+    /// One line: "[CRITICAL] db-main is down".
+    pub subject: String,
+    /// The observation summary that triggered it.
+    pub summary: String,
+    /// When the incident opened.
+    pub opened_at: DateTime<Utc>,
+    /// When the notification was made.
+    pub at: DateTime<Utc>,
+    /// Extra labels (owner, location, who acknowledged…).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+}
+
+impl Notification {
+    /// The stable id for (incident, sink, key).
+    pub fn make_id(incident_id: i64, sink: &str, key: &str) -> String {
+        let mut h = Sha256::new();
+        h.update(incident_id.to_le_bytes());
+        h.update(sink.as_bytes());
+        h.update([0]);
+        h.update(key.as_bytes());
+        hex::encode(&h.finalize()[..16])
+    }
+
+    /// Builds the notification about `incident` for `sink`.
+    pub fn for_incident(
+        incident: &Incident,
+        sink: &str,
+        key: &str,
+        kind: NotificationKind,
+        at: DateTime<Utc>,
+    ) -> Self {
+        let check = &incident.check;
+        let subject = match kind {
+            NotificationKind::Opened if incident.flapping => {
+                format!("[FLAPPING] {check} keeps failing and recovering")
+            }
+            NotificationKind::Opened => format!(
+                "[{}] {check}: {}",
+                incident.status.as_str().to_uppercase(),
+                incident.summary
+            ),
+            NotificationKind::Updated => {
+                let last = incident.updates.last().map(|u| u.kind);
+                match last {
+                    Some(UpdateKind::Flapping) => {
+                        format!("[FLAPPING] {check} keeps failing and recovering")
+                    }
+                    Some(UpdateKind::Stable) => format!(
+                        "[{}] {check} stopped flapping and is still failing: {}",
+                        incident.status.as_str().to_uppercase(),
+                        incident.summary
+                    ),
+                    _ => format!(
+                        "[{}] {check} got worse: {}",
+                        incident.status.as_str().to_uppercase(),
+                        incident.summary
+                    ),
+                }
+            }
+            NotificationKind::Reminder => format!(
+                "[REMINDER] {check} is still {} (since {})",
+                incident.status,
+                incident.opened_at.format("%H:%M UTC")
+            ),
+            NotificationKind::Acknowledged => format!(
+                "[ACK] {check} taken by {}",
+                incident
+                    .acknowledgement
+                    .as_ref()
+                    .map(|a| a.by.as_str())
+                    .unwrap_or("someone")
+            ),
+            NotificationKind::Resolved => format!(
+                "[RESOLVED] {check} is back after {}",
+                crate::probe::human_duration(
+                    incident.duration(at).to_std().unwrap_or_default()
+                )
+            ),
+        };
+        let mut labels = BTreeMap::new();
+        if let Some(ack) = &incident.acknowledgement {
+            labels.insert("acknowledged_by".to_owned(), ack.by.clone());
+        }
+        Self {
+            id: Self::make_id(incident.id, sink, key),
+            sink: sink.to_owned(),
+            key: key.to_owned(),
+            kind,
+            incident_id: incident.id,
+            check: check.clone(),
+            group: incident.group.clone(),
+            status: if kind == NotificationKind::Resolved {
+                Status::Ok
+            } else {
+                incident.status
+            },
+            subject,
+            summary: incident.summary.clone(),
+            opened_at: incident.opened_at,
+            at,
+            labels,
+        }
+    }
+
+    /// A plain-text body for sinks that want one.
+    pub fn text_body(&self) -> String {
+        let mut s = format!(
+            "{}\n\nCheck:    {}\nStatus:   {}\nSince:    {}\nIncident: #{}\n",
+            self.subject,
+            self.check,
+            self.status,
+            self.opened_at.format("%Y-%m-%d %H:%M:%S UTC"),
+            self.incident_id
+        );
+        if let Some(g) = &self.group {
+            s.push_str(&format!("Group:    {g}\n"));
+        }
+        s.push_str(&format!("\n{}\n", self.summary));
+        for (k, v) in &self.labels {
+            s.push_str(&format!("{k}: {v}\n"));
+        }
+        s
+    }
+}
+
+/// Where notifications are delivered.
+#[async_trait]
+pub trait AlertSink: Send + Sync + Debug {
+    /// Delivers one notification. `Ok` means the other side accepted it; an error says whether
+    /// a retry may help ([`crate::Error::is_retryable`]).
+    async fn send(&self, notification: &Notification) -> Result<()>;
+
+    /// Checks that the sink can deliver (server reachable, file writable) without sending.
+    async fn healthcheck(&self) -> Result<()>;
+}
+
+/// The configuration of a built-in sink, selected by its `type` key.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
+pub enum SinkConfig {
+    /// Structured log lines.
+    Log(LogSinkConfig),
+    /// A local outbox file of JSON lines.
+    File(FileSinkConfig),
+    /// A JSON POST (generic, Slack or Teams).
+    Webhook(WebhookSinkConfig),
+}
+
+impl SinkConfig {
+    /// Checks the values.
+    pub fn validate(&self) -> Result<()> {
+        match self {
+            SinkConfig::Log(c) => c.validate(),
+            SinkConfig::File(c) => c.validate(),
+            SinkConfig::Webhook(c) => c.validate(),
+        }
+    }
+
+    /// Builds the sink named `name`.
+    pub fn build(
+        &self,
+        name: &str,
+        clients: &crate::http_client::HttpClients,
+    ) -> Result<Arc<dyn AlertSink>> {
+        Ok(match self {
+            SinkConfig::Log(c) => Arc::new(c.build()?),
+            SinkConfig::File(c) => Arc::new(c.build()?),
+            SinkConfig::Webhook(c) => Arc::new(c.build(name, clients)?),
+        })
+    }
+}

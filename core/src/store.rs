@@ -1,0 +1,173 @@
+//! History: observations, check states, incidents and the outbox, behind the [`Store`] trait.
+//!
+//! [`SqliteStore`] is the embedded default (one file, `forewarn.db`); a PostgreSQL store for
+//! district scale implements the same trait.
+
+use std::fmt::Debug;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::error::Result;
+use crate::escalation::SentRecord;
+use crate::incident::Incident;
+use crate::monitor::state::{CheckState, Transition};
+use crate::probe::Observation;
+use crate::sink::Notification;
+
+pub mod sqlite;
+
+pub use sqlite::SqliteStore;
+
+/// Which incidents to list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IncidentFilter {
+    /// Only open or acknowledged ones.
+    pub active_only: bool,
+    /// Only this check's.
+    pub check: Option<String>,
+    /// At most this many, newest first (0: no limit).
+    pub limit: usize,
+}
+
+/// A transition of a check's state, as kept in the history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TransitionRecord {
+    /// The check.
+    pub check: String,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// What.
+    pub transition: Transition,
+    /// The incident it touched, if any.
+    pub incident_id: Option<i64>,
+}
+
+/// Where a queued notification is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OutboxState {
+    /// Waiting for (another) delivery attempt.
+    Pending,
+    /// Accepted by the sink.
+    Delivered,
+    /// Given up after too many attempts or a permanent error.
+    Dead,
+}
+
+/// One row of the durable outbox.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutboxRow {
+    /// The notification.
+    pub notification: Notification,
+    /// Where it is.
+    pub state: OutboxState,
+    /// Delivery attempts so far.
+    pub attempts: u32,
+    /// When it was queued.
+    pub queued_at: DateTime<Utc>,
+    /// When the next attempt is due (pending rows).
+    pub next_attempt_at: DateTime<Utc>,
+    /// When it was delivered.
+    pub delivered_at: Option<DateTime<Utc>>,
+    /// The last error, if any.
+    pub last_error: Option<String>,
+}
+
+/// Outbox counters for `status()` and metrics.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboxStats {
+    /// Rows waiting to be delivered.
+    pub pending: u64,
+    /// Pending rows that have failed at least once.
+    pub retrying: u64,
+    /// Rows given up on.
+    pub dead: u64,
+    /// Rows delivered.
+    pub delivered: u64,
+    /// When the oldest pending row was queued.
+    pub oldest_pending: Option<DateTime<Utc>>,
+}
+
+/// Persistent history. Implementations must be safe to call from many tasks at once.
+#[async_trait]
+pub trait Store: Send + Sync + Debug {
+    /// Appends observations (one transaction for the batch).
+    async fn record_observations(&self, batch: &[(String, Observation)]) -> Result<()>;
+
+    /// A check's observations since `since`, newest first, at most `limit` (0: no limit).
+    async fn observations(
+        &self,
+        check: &str,
+        since: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Observation>>;
+
+    /// Deletes observations and transitions older than `before`, and resolved incidents (with
+    /// their delivered outbox rows) resolved before it. Returns the number of rows deleted.
+    async fn prune(&self, before: DateTime<Utc>) -> Result<u64>;
+
+    /// Saves (upserts) the state machines of these checks.
+    async fn save_check_states(&self, states: &[(String, CheckState)]) -> Result<()>;
+
+    /// Every saved check state, to resume after a restart.
+    async fn load_check_states(&self) -> Result<Vec<(String, CheckState)>>;
+
+    /// Appends transitions to the history.
+    async fn record_transitions(&self, records: &[TransitionRecord]) -> Result<()>;
+
+    /// A check's transitions since `since`, newest first, at most `limit` (0: no limit).
+    async fn transitions(
+        &self,
+        check: Option<&str>,
+        since: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<TransitionRecord>>;
+
+    /// Inserts a new incident and returns its id.
+    async fn insert_incident(&self, incident: &Incident) -> Result<i64>;
+
+    /// Replaces a stored incident (matched by id).
+    async fn update_incident(&self, incident: &Incident) -> Result<()>;
+
+    /// One incident.
+    async fn incident(&self, id: i64) -> Result<Option<Incident>>;
+
+    /// Incidents, newest first.
+    async fn incidents(&self, filter: &IncidentFilter) -> Result<Vec<Incident>>;
+
+    /// Queues a notification. Returns `false` (and changes nothing) when one with the same id
+    /// is already queued or delivered: the outbox never holds a notification twice.
+    async fn enqueue(&self, notification: &Notification, now: DateTime<Utc>) -> Result<bool>;
+
+    /// What was queued for an incident (any state), for the escalation's history.
+    async fn sent_records(&self, incident_id: i64) -> Result<Vec<SentRecord>>;
+
+    /// Pending rows due at `now`, oldest first, at most `limit`.
+    async fn due_outbox(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<OutboxRow>>;
+
+    /// When the next pending row is due, if any.
+    async fn next_outbox_due(&self) -> Result<Option<DateTime<Utc>>>;
+
+    /// Marks a row delivered.
+    async fn mark_delivered(&self, id: &str, at: DateTime<Utc>) -> Result<()>;
+
+    /// Records a failed attempt: the row stays pending until `retry_at`, or becomes dead when
+    /// `retry_at` is `None`.
+    async fn mark_failed(
+        &self,
+        id: &str,
+        error: &str,
+        retry_at: Option<DateTime<Utc>>,
+    ) -> Result<()>;
+
+    /// Outbox rows of an incident (any state), oldest first.
+    async fn outbox_rows(&self, incident_id: i64) -> Result<Vec<OutboxRow>>;
+
+    /// Outbox counters.
+    async fn outbox_stats(&self) -> Result<OutboxStats>;
+
+    /// Makes everything written so far durable (e.g. a WAL checkpoint). Called on shutdown.
+    async fn flush(&self) -> Result<()>;
+}

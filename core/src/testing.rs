@@ -1,0 +1,1 @@
+//! Test doubles for users' own tests (feature `testing`).
