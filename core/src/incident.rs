@@ -242,7 +242,10 @@ impl Incident {
             IncidentState::Open => {}
         }
         if by.trim().is_empty() {
-            return Err(crate::Error::invalid("by", "who acknowledges must be named"));
+            return Err(crate::Error::invalid(
+                "by",
+                "who acknowledges must be named",
+            ));
         }
         self.state = IncidentState::Acknowledged;
         self.acknowledgement = Some(Acknowledgement {
@@ -280,15 +283,7 @@ mod tests {
 
     #[test]
     fn lifecycle() {
-        let mut i = Incident::open(
-            "db",
-            None,
-            "default",
-            Status::Warning,
-            "slow",
-            false,
-            t0(),
-        );
+        let mut i = Incident::open("db", None, "default", Status::Warning, "slow", false, t0());
         i.push(UpdateKind::Worsened, Status::Critical, "down", None, t0());
         assert_eq!(i.severity, Status::Critical);
         i.acknowledge("ana", Some("on it"), t0()).unwrap();

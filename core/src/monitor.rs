@@ -1,44 +1,1249 @@
-//! The monitor: schedules checks, drives their state machines, opens and resolves incidents.
+//! The monitor: schedules checks, runs each observation through its [`CheckState`] machine,
+//! opens and resolves [`Incident`]s, asks the [`Escalation`] policy who to tell, and queues the
+//! notifications in the durable [`Outbox`].
+//!
+//! Data only moves one way: probe → observation → state machine → transition → incident →
+//! escalation → outbox → sink.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, HashMap};
+use std::fmt;
+use std::future::Future;
+use std::hash::{Hash, Hasher};
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use futures::FutureExt;
+use parking_lot::Mutex;
+use serde::Serialize;
+use tokio::sync::{Semaphore, broadcast, watch};
+use tokio::time::Instant;
+
+use crate::clock::{SharedClock, SystemClock};
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::escalation::{Escalation, NotifySinks};
+use crate::http_client::HttpClients;
+use crate::incident::{Incident, UpdateKind};
+use crate::outbox::{Outbox, OutboxOptions};
+use crate::probe::{CheckContext, Observation, Probe, Status};
+use crate::sink::{AlertSink, Notification};
+use crate::store::{IncidentFilter, OutboxStats, SqliteStore, Store, TransitionRecord};
 
 pub mod deps;
+pub mod lag;
 pub mod maintenance;
 pub mod state;
 
-/// A check to schedule.
+use deps::DependencyGraph;
+use lag::LagHistogram;
+use maintenance::MaintenanceWindow;
+use state::{Alert, CheckState, StatePolicy, Suppression, Transition};
+
+/// The shortest interval a check may have.
+pub const MIN_INTERVAL: Duration = Duration::from_secs(1);
+
+/// A check to schedule: a probe plus how often, how long, and how to alert.
 #[derive(Debug, Clone)]
-pub struct CheckSpec {}
+pub struct CheckSpec {
+    /// Unique name.
+    pub name: String,
+    /// What checks it.
+    pub probe: Arc<dyn Probe>,
+    /// How often (at least [`MIN_INTERVAL`]).
+    pub interval: Duration,
+    /// Time budget of one run.
+    pub timeout: Duration,
+    /// Its group.
+    pub group: Option<String>,
+    /// Checks that must be up for its failures to be notified.
+    pub depends_on: Vec<String>,
+    /// Thresholds and flap detection.
+    pub policy: StatePolicy,
+    /// The escalation policy's name (`None`: the monitor's default).
+    pub escalation: Option<String>,
+    /// Labels copied into notifications (owner, location…).
+    pub labels: BTreeMap<String, String>,
+}
+
+impl CheckSpec {
+    /// A check running `probe` every 30 s with a 10 s timeout.
+    pub fn new(name: impl Into<String>, probe: Arc<dyn Probe>) -> Self {
+        Self {
+            name: name.into(),
+            probe,
+            interval: Duration::from_secs(30),
+            timeout: Duration::from_secs(10),
+            group: None,
+            depends_on: Vec::new(),
+            policy: StatePolicy::default(),
+            escalation: None,
+            labels: BTreeMap::new(),
+        }
+    }
+
+    /// Sets the interval.
+    pub fn interval(mut self, interval: Duration) -> Self {
+        self.interval = interval;
+        self
+    }
+
+    /// Sets the timeout.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Sets the group.
+    pub fn group(mut self, group: impl Into<String>) -> Self {
+        self.group = Some(group.into());
+        self
+    }
+
+    /// Adds a dependency.
+    pub fn depends_on(mut self, parent: impl Into<String>) -> Self {
+        self.depends_on.push(parent.into());
+        self
+    }
+
+    /// Sets the failure and success thresholds.
+    pub fn thresholds(mut self, failures: u32, successes: u32) -> Self {
+        self.policy.failure_threshold = failures;
+        self.policy.success_threshold = successes;
+        self
+    }
+
+    /// Sets the whole state policy.
+    pub fn state_policy(mut self, policy: StatePolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// Names the escalation policy.
+    pub fn escalation(mut self, policy: impl Into<String>) -> Self {
+        self.escalation = Some(policy.into());
+        self
+    }
+
+    /// Adds a label.
+    pub fn label(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.labels.insert(key.into(), value.into());
+        self
+    }
+}
 
 /// The current state of one check.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CheckStatus {
     /// The check's name.
     pub name: String,
-    /// Latest status.
-    pub status: crate::Status,
-    /// Latest summary.
+    /// The probe's kind ("tcp", "http", …).
+    pub kind: String,
+    /// What it probes.
+    pub target: String,
+    /// Its group.
+    pub group: Option<String>,
+    /// The latest status (`Unknown` before the first run).
+    pub status: Status,
+    /// The latest summary.
     pub summary: String,
+    /// The latest latency.
+    #[serde(with = "crate::probe::duration_secs")]
+    pub latency: Duration,
+    /// When it last ran.
+    pub last_checked: Option<DateTime<Utc>>,
+    /// Where alerting stands.
+    pub alert: Alert,
+    /// Whether it is flapping.
+    pub flapping: bool,
+    /// The active incident, if any.
+    pub incident: Option<i64>,
 }
 
-/// Something that happened.
-#[derive(Debug, Clone)]
-pub enum Event {}
+/// The monitor's own health: checks, outbox and scheduler.
+#[derive(Debug, Clone, Serialize)]
+pub struct MonitorStatus {
+    /// Every check, in definition order.
+    pub checks: Vec<CheckStatus>,
+    /// Outbox depth and failures.
+    pub outbox: OutboxStats,
+    /// Scheduler counters.
+    pub scheduler: SchedulerStats,
+}
 
-/// The monitor handle.
-#[derive(Debug, Clone)]
-pub struct Monitor {}
+/// Scheduler counters.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct SchedulerStats {
+    /// Checks run.
+    pub runs: u64,
+    /// Runs skipped because the previous run of the same check was still going.
+    pub overruns: u64,
+    /// Median delay between when a check was due and when it started, in seconds.
+    pub lag_p50: f64,
+    /// 99th percentile of that delay, in seconds.
+    pub lag_p99: f64,
+    /// The largest delay, in seconds.
+    pub lag_max: f64,
+}
 
-/// Builds a [`Monitor`].
+/// Something that happened, for subscribers ([`Monitor::subscribe`]).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    /// A check's state machine moved.
+    Transition {
+        /// The check.
+        check: String,
+        /// What happened.
+        transition: Transition,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// An incident opened.
+    IncidentOpened(Incident),
+    /// An incident changed (worse, flapping, acknowledged…).
+    IncidentUpdated(Incident),
+    /// An incident was resolved.
+    IncidentResolved(Incident),
+}
+
+struct Runtime {
+    spec: CheckSpec,
+    cx: CheckContext,
+    escalation: String,
+    state: Mutex<CheckState>,
+    last: Mutex<Option<Observation>>,
+    incident: Mutex<Option<i64>>,
+    running: AtomicBool,
+    dirty: AtomicBool,
+}
+
+struct Inner {
+    checks: Vec<Runtime>,
+    by_name: HashMap<String, usize>,
+    graph: DependencyGraph,
+    store: Arc<dyn Store>,
+    escalations: BTreeMap<String, Arc<dyn Escalation>>,
+    outbox: Outbox,
+    clock: SharedClock,
+    concurrency: usize,
+    semaphore: Arc<Semaphore>,
+    events: broadcast::Sender<Event>,
+    maintenance: Vec<MaintenanceWindow>,
+    maintenance_active: Mutex<Vec<bool>>,
+    retention: Duration,
+    pending: Mutex<Vec<(String, Observation)>>,
+    incident_lock: tokio::sync::Mutex<()>,
+    runs: AtomicU64,
+    overruns: AtomicU64,
+    lag: LagHistogram,
+}
+
+/// The monitor handle: cheap to clone, all clones share one monitor.
+#[derive(Clone)]
+pub struct Monitor {
+    inner: Arc<Inner>,
+}
+
+impl fmt::Debug for Monitor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Monitor")
+            .field("checks", &self.inner.checks.len())
+            .field("store", &self.inner.store)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds a [`Monitor`] from code: `Monitor::builder().check(…).sink(…).build()?`.
 #[derive(Debug, Default)]
-pub struct MonitorBuilder {}
+pub struct MonitorBuilder {
+    checks: Vec<CheckSpec>,
+    sinks: BTreeMap<String, Arc<dyn AlertSink>>,
+    escalations: BTreeMap<String, Arc<dyn Escalation>>,
+    default_escalation: Option<String>,
+    store: Option<Arc<dyn Store>>,
+    clock: Option<SharedClock>,
+    concurrency: Option<usize>,
+    maintenance: Vec<MaintenanceWindow>,
+    retention: Option<Duration>,
+    outbox: Option<OutboxOptions>,
+    http: Option<HttpClients>,
+}
 
-impl Monitor {
-    /// Builds a monitor from a loaded config.
-    pub async fn from_config(_config: &crate::Config) -> crate::Result<Self> {
-        todo!()
+impl MonitorBuilder {
+    /// Adds a check.
+    pub fn check(mut self, check: CheckSpec) -> Self {
+        self.checks.push(check);
+        self
     }
 
-    /// Runs every check once.
-    pub async fn run_once(&self) -> crate::Result<Vec<CheckStatus>> {
-        todo!()
+    /// Adds a sink under `name`.
+    pub fn sink(mut self, name: impl Into<String>, sink: Arc<dyn AlertSink>) -> Self {
+        self.sinks.insert(name.into(), sink);
+        self
+    }
+
+    /// Adds an escalation policy under `name`.
+    pub fn escalation(mut self, name: impl Into<String>, policy: Arc<dyn Escalation>) -> Self {
+        self.escalations.insert(name.into(), policy);
+        self
+    }
+
+    /// The policy of checks that name none (default: "default", else the only one, else one
+    /// that notifies every sink).
+    pub fn default_escalation(mut self, name: impl Into<String>) -> Self {
+        self.default_escalation = Some(name.into());
+        self
+    }
+
+    /// The store (default: an in-memory SQLite database).
+    pub fn store(mut self, store: Arc<dyn Store>) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// The clock (default: the system clock).
+    pub fn clock(mut self, clock: SharedClock) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// How many checks may run at once (default 1024).
+    pub fn concurrency(mut self, n: usize) -> Self {
+        self.concurrency = Some(n);
+        self
+    }
+
+    /// Adds a maintenance window.
+    pub fn maintenance(mut self, window: MaintenanceWindow) -> Self {
+        self.maintenance.push(window);
+        self
+    }
+
+    /// How long history is kept (default 30 days).
+    pub fn retention(mut self, retention: Duration) -> Self {
+        self.retention = Some(retention);
+        self
+    }
+
+    /// Outbox retry settings.
+    pub fn outbox_options(mut self, options: OutboxOptions) -> Self {
+        self.outbox = Some(options);
+        self
+    }
+
+    /// Shares an HTTP client cache (the one the probes were built with).
+    pub fn http_clients(mut self, clients: HttpClients) -> Self {
+        self.http = Some(clients);
+        self
+    }
+
+    /// Validates and builds the monitor.
+    pub fn build(self) -> Result<Monitor> {
+        let concurrency = self.concurrency.unwrap_or(1024);
+        if concurrency == 0 {
+            return Err(Error::invalid("concurrency", "must be at least 1"));
+        }
+        let mut escalations = self.escalations;
+        if escalations.is_empty() && !self.sinks.is_empty() {
+            escalations.insert(
+                "default".into(),
+                Arc::new(NotifySinks::new(self.sinks.keys().cloned())),
+            );
+        }
+        let default_escalation = match self.default_escalation {
+            Some(d) => Some(d),
+            None if escalations.contains_key("default") => Some("default".into()),
+            None if escalations.len() == 1 => escalations.keys().next().cloned(),
+            None => None,
+        };
+        for (name, e) in &escalations {
+            for s in e.sinks() {
+                if !self.sinks.contains_key(&s) {
+                    return Err(Error::invalid(
+                        "escalation",
+                        format!("policy `{name}` names sink `{s}`, which is not added"),
+                    ));
+                }
+            }
+        }
+        let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
+        let http = self.http.unwrap_or_default();
+        let client = http.get(Default::default())?;
+        let mut by_name = HashMap::with_capacity(self.checks.len());
+        let mut edges = Vec::with_capacity(self.checks.len());
+        let mut checks = Vec::with_capacity(self.checks.len());
+        for (i, spec) in self.checks.into_iter().enumerate() {
+            if spec.name.trim().is_empty() {
+                return Err(Error::invalid("check name", "must not be empty"));
+            }
+            if by_name.insert(spec.name.clone(), i).is_some() {
+                return Err(Error::invalid(
+                    "check name",
+                    format!("`{}` is used twice", spec.name),
+                ));
+            }
+            if spec.interval < MIN_INTERVAL {
+                return Err(Error::invalid(
+                    "interval",
+                    format!("check `{}`: must be at least 1s", spec.name),
+                ));
+            }
+            if spec.timeout.is_zero() {
+                return Err(Error::invalid(
+                    "timeout",
+                    format!("check `{}`: must be more than 0", spec.name),
+                ));
+            }
+            let escalation = match spec
+                .escalation
+                .clone()
+                .or_else(|| default_escalation.clone())
+            {
+                Some(e) if escalations.contains_key(&e) => e,
+                Some(e) => {
+                    return Err(Error::invalid(
+                        "escalation",
+                        format!(
+                            "check `{}` names policy `{e}`, which is not added",
+                            spec.name
+                        ),
+                    ));
+                }
+                None => String::new(),
+            };
+            edges.push((spec.name.clone(), spec.depends_on.clone()));
+            let cx = CheckContext {
+                check: Arc::from(spec.name.as_str()),
+                timeout: spec.timeout,
+                clock: clock.clone(),
+                http: client.clone(),
+            };
+            checks.push(Runtime {
+                spec,
+                cx,
+                escalation,
+                state: Mutex::new(CheckState::default()),
+                last: Mutex::new(None),
+                incident: Mutex::new(None),
+                running: AtomicBool::new(false),
+                dirty: AtomicBool::new(false),
+            });
+        }
+        let graph = DependencyGraph::new(&edges)?;
+        let store: Arc<dyn Store> = match self.store {
+            Some(s) => s,
+            None => Arc::new(SqliteStore::in_memory()?),
+        };
+        let outbox = Outbox::new(
+            store.clone(),
+            self.sinks,
+            clock.clone(),
+            self.outbox.unwrap_or_default(),
+        );
+        let maintenance_active = Mutex::new(vec![false; self.maintenance.len()]);
+        Ok(Monitor {
+            inner: Arc::new(Inner {
+                checks,
+                by_name,
+                graph,
+                store,
+                escalations,
+                outbox,
+                clock,
+                concurrency,
+                semaphore: Arc::new(Semaphore::new(concurrency)),
+                events: broadcast::channel(1024).0,
+                maintenance: self.maintenance,
+                maintenance_active,
+                retention: self.retention.unwrap_or(Duration::from_secs(30 * 86_400)),
+                pending: Mutex::new(Vec::new()),
+                incident_lock: tokio::sync::Mutex::new(()),
+                runs: AtomicU64::new(0),
+                overruns: AtomicU64::new(0),
+                lag: LagHistogram::default(),
+            }),
+        })
+    }
+}
+
+impl Monitor {
+    /// Starts building a monitor from code.
+    pub fn builder() -> MonitorBuilder {
+        MonitorBuilder::default()
+    }
+
+    /// Builds a monitor from a loaded config: probes, sinks, policies, maintenance windows and
+    /// the SQLite store named in `[monitor] database`. Restores saved check states and open
+    /// incidents, so a restart resumes where it stopped.
+    pub async fn from_config(config: &Config) -> Result<Self> {
+        let store = Arc::new(SqliteStore::open(&config.monitor.database)?);
+        Self::from_config_with_store(config, store).await
+    }
+
+    /// Like [`Monitor::from_config`] with the store given.
+    pub async fn from_config_with_store(config: &Config, store: Arc<dyn Store>) -> Result<Self> {
+        let clients = HttpClients::new();
+        let mut b = Monitor::builder()
+            .store(store)
+            .concurrency(config.monitor.concurrency)
+            .retention(config.monitor.retention)
+            .http_clients(clients.clone());
+        for (name, sink) in &config.sinks {
+            let built = sink.build(name, &clients).map_err(|e| {
+                config.error_at(None, Some(&format!("sinks.{name}")), e.to_string())
+            })?;
+            b = b.sink(name.clone(), built);
+        }
+        for (name, policy) in &config.policies {
+            b = b.escalation(name.clone(), policy.build());
+        }
+        if let Some(d) = config.default_policy() {
+            b = b.default_escalation(d);
+        }
+        for w in &config.maintenance {
+            b = b.maintenance(w.build()?);
+        }
+        for c in &config.checks {
+            let name = c.name.get_ref();
+            let probe = c.probe.build(&clients).map_err(|e| {
+                config.error_at(Some(c.name.span()), None, format!("check `{name}`: {e}"))
+            })?;
+            let mut spec = CheckSpec::new(name.clone(), probe)
+                .interval(config.interval_of(c))
+                .timeout(c.timeout.unwrap_or(config.monitor.default_timeout))
+                .state_policy(c.state_policy());
+            spec.depends_on = config.dependencies_of(c);
+            spec.group = c.group.as_ref().map(|g| g.get_ref().clone());
+            spec.escalation = config.policy_of(c);
+            if let Some(o) = &c.owner {
+                spec.labels.insert("owner".into(), o.clone());
+            }
+            if let Some(l) = &c.location {
+                spec.labels.insert("location".into(), l.clone());
+            }
+            b = b.check(spec);
+        }
+        let monitor = b.build()?;
+        monitor.restore().await?;
+        Ok(monitor)
+    }
+
+    /// Loads saved check states and active incidents from the store.
+    async fn restore(&self) -> Result<()> {
+        let inner = &self.inner;
+        for (name, state) in inner.store.load_check_states().await? {
+            if let Some(&i) = inner.by_name.get(&name) {
+                *inner.checks[i].state.lock() = state;
+            }
+        }
+        let active = inner
+            .store
+            .incidents(&IncidentFilter {
+                active_only: true,
+                ..Default::default()
+            })
+            .await?;
+        for incident in active {
+            if let Some(&i) = inner.by_name.get(&incident.check) {
+                *inner.checks[i].incident.lock() = Some(incident.id);
+            }
+        }
+        Ok(())
+    }
+
+    /// Subscribes to transitions and incident changes.
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.inner.events.subscribe()
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.inner.store
+    }
+
+    /// The names of the checks, in definition order.
+    pub fn check_names(&self) -> Vec<String> {
+        self.inner
+            .checks
+            .iter()
+            .map(|c| c.spec.name.clone())
+            .collect()
+    }
+
+    /// The current state of every check, in definition order.
+    pub fn checks(&self) -> Vec<CheckStatus> {
+        self.inner
+            .checks
+            .iter()
+            .map(|rt| {
+                let last = rt.last.lock().clone();
+                let state = rt.state.lock().clone();
+                CheckStatus {
+                    name: rt.spec.name.clone(),
+                    kind: rt.spec.probe.kind().to_owned(),
+                    target: rt.spec.probe.target(),
+                    group: rt.spec.group.clone(),
+                    status: last.as_ref().map_or(Status::Unknown, |o| o.status),
+                    summary: last
+                        .as_ref()
+                        .map_or_else(|| "not checked yet".to_owned(), |o| o.summary.clone()),
+                    latency: last.as_ref().map_or(Duration::ZERO, |o| o.latency),
+                    last_checked: last.as_ref().map(|o| o.at),
+                    alert: state.alert,
+                    flapping: state.flapping,
+                    incident: *rt.incident.lock(),
+                }
+            })
+            .collect()
+    }
+
+    /// The current state of every check, the outbox and the scheduler.
+    pub async fn status(&self) -> Result<MonitorStatus> {
+        Ok(MonitorStatus {
+            checks: self.checks(),
+            outbox: self.inner.store.outbox_stats().await?,
+            scheduler: self.scheduler_stats(),
+        })
+    }
+
+    /// Scheduler counters (runs, overruns, schedule lag).
+    pub fn scheduler_stats(&self) -> SchedulerStats {
+        let i = &self.inner;
+        SchedulerStats {
+            runs: i.runs.load(Ordering::Relaxed),
+            overruns: i.overruns.load(Ordering::Relaxed),
+            lag_p50: i.lag.quantile(0.5).as_secs_f64(),
+            lag_p99: i.lag.quantile(0.99).as_secs_f64(),
+            lag_max: i.lag.max().as_secs_f64(),
+        }
+    }
+
+    /// Incidents, newest first.
+    pub async fn incidents(&self, filter: &IncidentFilter) -> Result<Vec<Incident>> {
+        self.inner.store.incidents(filter).await
+    }
+
+    /// Records that `by` has taken incident `id`: escalation stops, and sinks that were told
+    /// of it hear who took it. Refused when resolved or already acknowledged.
+    pub async fn acknowledge(&self, id: i64, by: &str, note: Option<&str>) -> Result<Incident> {
+        let inner = &self.inner;
+        let _guard = inner.incident_lock.lock().await;
+        let mut incident = inner.store.incident(id).await?.ok_or(Error::NotFound {
+            what: "incident",
+            id: id.to_string(),
+        })?;
+        incident.acknowledge(by, note, inner.clock.now())?;
+        inner.store.update_incident(&incident).await?;
+        let _ = inner.events.send(Event::IncidentUpdated(incident.clone()));
+        self.escalate(&incident).await?;
+        Ok(incident)
+    }
+
+    /// Runs every probe once, concurrently, without touching state machines or incidents:
+    /// what `forewarn check` prints.
+    pub async fn probe_all(&self) -> Vec<(String, Observation)> {
+        let futures = (0..self.inner.checks.len()).map(|i| async move {
+            let _permit = self.inner.semaphore.acquire().await.expect("never closed");
+            let obs = self.inner.run_probe(i).await;
+            (self.inner.checks[i].spec.name.clone(), obs)
+        });
+        futures::future::join_all(futures).await
+    }
+
+    /// Runs every check once, concurrently (within the concurrency cap), through the state
+    /// machine, incidents and escalation; writes the history, delivers due notifications, and
+    /// returns the checks' state.
+    pub async fn run_once(&self) -> Result<Vec<CheckStatus>> {
+        let futures = (0..self.inner.checks.len()).map(|i| {
+            let inner = self.inner.clone();
+            async move {
+                let _permit = inner.semaphore.acquire().await.expect("never closed");
+                inner.execute(i, 0).await
+            }
+        });
+        for r in futures::future::join_all(futures).await {
+            r?;
+        }
+        self.inner.sweep_maintenance().await?;
+        self.inner.flush_history().await?;
+        self.inner.save_states(true).await?;
+        self.inner.outbox.deliver_due().await?;
+        Ok(self.checks())
+    }
+
+    /// Delivers the outbox's due notifications now; returns how many were delivered.
+    pub async fn deliver_outbox(&self) -> Result<usize> {
+        self.inner.outbox.deliver_due().await
+    }
+
+    /// Re-runs escalation for every active incident (reminders, tiers) and queues what is due.
+    pub async fn escalate_all(&self) -> Result<()> {
+        let active = self
+            .inner
+            .store
+            .incidents(&IncidentFilter {
+                active_only: true,
+                ..Default::default()
+            })
+            .await?;
+        for incident in active {
+            self.escalate(&incident).await?;
+        }
+        Ok(())
+    }
+
+    async fn escalate(&self, incident: &Incident) -> Result<()> {
+        self.inner.escalate(incident).await
+    }
+
+    /// Runs until SIGINT or SIGTERM, then shuts down gracefully (in-flight checks finish,
+    /// history and states are written, the store is flushed).
+    pub async fn run(&self) -> Result<()> {
+        self.run_until(shutdown_signal()).await
+    }
+
+    /// Runs until `shutdown` completes, then shuts down gracefully.
+    pub async fn run_until(&self, shutdown: impl Future<Output = ()>) -> Result<()> {
+        let inner = self.inner.clone();
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let mut workers = Vec::new();
+        {
+            let outbox = inner.outbox.clone();
+            let rx = stop_rx.clone();
+            workers.push(tokio::spawn(async move { outbox.run(rx).await }));
+        }
+        {
+            let inner = inner.clone();
+            let rx = stop_rx.clone();
+            workers.push(tokio::spawn(async move { inner.housekeeping(rx).await }));
+        }
+        let scheduler = inner.clone().schedule(stop_rx.clone());
+        tokio::pin!(scheduler);
+        tokio::pin!(shutdown);
+        let result = tokio::select! {
+            r = &mut scheduler => r,
+            _ = &mut shutdown => Ok(()),
+        };
+        let _ = stop_tx.send(true);
+        // Let in-flight checks finish (each is bounded by its own timeout).
+        let longest = inner
+            .checks
+            .iter()
+            .map(|c| c.spec.timeout)
+            .max()
+            .unwrap_or_default();
+        let _ = tokio::time::timeout(
+            longest + Duration::from_secs(1),
+            inner.semaphore.acquire_many(inner.concurrency as u32),
+        )
+        .await;
+        for w in workers {
+            match w.await {
+                Ok(Err(e)) => tracing::warn!(error = %e, "worker stopped with an error"),
+                Err(e) => tracing::warn!(error = %e, "worker panicked"),
+                Ok(Ok(())) => {}
+            }
+        }
+        inner.flush_history().await?;
+        inner.save_states(true).await?;
+        inner.store.flush().await?;
+        result
+    }
+}
+
+/// Resolves on SIGINT (Ctrl-C) or, on Unix, SIGTERM.
+pub async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("installing a SIGTERM handler");
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = p.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = p.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "unknown panic payload".to_owned()
+    }
+}
+
+/// A stable offset within `interval` from the check's name, so checks sharing an interval are
+/// spread over it instead of firing in lockstep, and keep their slot across restarts.
+fn spread_offset(name: &str, interval: Duration) -> Duration {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    name.hash(&mut h);
+    let nanos = interval.as_nanos().max(1) as u64;
+    Duration::from_nanos(h.finish() % nanos)
+}
+
+impl Inner {
+    /// Runs one probe with its timeout, turning a hang into Critical and a panic into Unknown.
+    async fn run_probe(&self, idx: usize) -> Observation {
+        let rt = &self.checks[idx];
+        let at = self.clock.now();
+        let started = std::time::Instant::now();
+        let fut = AssertUnwindSafe(rt.spec.probe.check(&rt.cx)).catch_unwind();
+        let mut obs = match tokio::time::timeout(rt.spec.timeout, fut).await {
+            Ok(Ok(obs)) => obs,
+            Ok(Err(panic)) => Observation::new(
+                Status::Unknown,
+                format!("probe panicked: {}", panic_message(panic.as_ref())),
+                at,
+            ),
+            Err(_) => Observation::new(
+                Status::Critical,
+                format!(
+                    "timed out after {}",
+                    crate::probe::human_duration(rt.spec.timeout)
+                ),
+                at,
+            ),
+        };
+        if obs.latency.is_zero() {
+            obs.latency = started.elapsed();
+        }
+        obs
+    }
+
+    /// Runs check `idx` and processes its observation. `depth` > 0 for on-demand parent checks.
+    fn execute(
+        self: &Arc<Self>,
+        idx: usize,
+        depth: u8,
+    ) -> futures::future::BoxFuture<'_, Result<()>> {
+        async move {
+            let obs = self.run_probe(idx).await;
+            self.runs.fetch_add(1, Ordering::Relaxed);
+            self.process(idx, obs, depth).await
+        }
+        .boxed()
+    }
+
+    /// Why notifications of check `idx` are silenced right now, if they are.
+    fn gate(&self, idx: usize, now: DateTime<Utc>) -> Option<Suppression> {
+        let rt = &self.checks[idx];
+        for w in &self.maintenance {
+            if w.applies_to(&rt.spec.name, rt.spec.group.as_deref()) && w.is_active(now) {
+                return Some(Suppression::Maintenance {
+                    window: w.name().to_owned(),
+                });
+            }
+        }
+        for &p in self.graph.parents(idx) {
+            if self.checks[p].state.lock().is_down() {
+                return Some(Suppression::Dependency {
+                    parent: self.checks[p].spec.name.clone(),
+                });
+            }
+        }
+        None
+    }
+
+    async fn process(self: &Arc<Self>, idx: usize, obs: Observation, depth: u8) -> Result<()> {
+        let rt = &self.checks[idx];
+        let now = self.clock.now();
+        let status = obs.status;
+        let mut gate = self.gate(idx, now);
+        // About to open with parents that look up: check them first, so a dead switch and
+        // the printers behind it produce one alert, whatever order they ran in.
+        if gate.is_none()
+            && depth == 0
+            && !self.graph.parents(idx).is_empty()
+            && rt.state.lock().would_open(&rt.spec.policy, status)
+        {
+            for &p in self.graph.parents(idx) {
+                if !self.checks[p].state.lock().is_down()
+                    && !self.checks[p].running.swap(true, Ordering::AcqRel)
+                {
+                    let r = self.execute(p, depth + 1).await;
+                    self.checks[p].running.store(false, Ordering::Release);
+                    r?;
+                }
+            }
+            gate = self.gate(idx, now);
+        }
+        let transitions = rt
+            .state
+            .lock()
+            .observe(&rt.spec.policy, status, now, gate.as_ref());
+        rt.dirty.store(true, Ordering::Relaxed);
+        self.pending
+            .lock()
+            .push((rt.spec.name.clone(), obs.clone()));
+        *rt.last.lock() = Some(obs);
+        if !transitions.is_empty() {
+            self.apply(idx, transitions, now).await?;
+        }
+        if self.pending.lock().len() >= 4096 {
+            self.flush_history().await?;
+        }
+        Ok(())
+    }
+
+    /// Turns transitions into incident changes, history and notifications.
+    fn apply(
+        self: &Arc<Self>,
+        idx: usize,
+        transitions: Vec<Transition>,
+        now: DateTime<Utc>,
+    ) -> futures::future::BoxFuture<'_, Result<()>> {
+        async move {
+            let rt = &self.checks[idx];
+            let name = &rt.spec.name;
+            let summary = rt
+                .last
+                .lock()
+                .as_ref()
+                .map(|o| o.summary.clone())
+                .unwrap_or_default();
+            let mut released = false;
+            let guard = self.incident_lock.lock().await;
+            let mut records = Vec::with_capacity(transitions.len());
+            let mut changed: Option<(Incident, bool)> = None;
+            for t in transitions {
+                let current = *rt.incident.lock();
+                let mut incident = match (current, &changed) {
+                    (_, Some((i, _))) if i.is_active() => Some(i.clone()),
+                    (Some(id), _) => self.store.incident(id).await?,
+                    _ => None,
+                };
+                match &t {
+                    Transition::Opened { status: s } => {
+                        if incident.is_none() {
+                            let mut i = Incident::open(
+                                name,
+                                rt.spec.group.as_deref(),
+                                &rt.escalation,
+                                *s,
+                                &summary,
+                                false,
+                                now,
+                            );
+                            i.id = self.store.insert_incident(&i).await?;
+                            *rt.incident.lock() = Some(i.id);
+                            let _ = self.events.send(Event::IncidentOpened(i.clone()));
+                            changed = Some((i, true));
+                        }
+                    }
+                    Transition::FlappingStarted { status: s, .. } => {
+                        if let Some(mut i) = incident.take() {
+                            i.flapping = true;
+                            i.push(UpdateKind::Flapping, *s, &summary, None, now);
+                            self.store.update_incident(&i).await?;
+                            let _ = self.events.send(Event::IncidentUpdated(i.clone()));
+                            changed = Some((i, true));
+                        } else {
+                            let mut i = Incident::open(
+                                name,
+                                rt.spec.group.as_deref(),
+                                &rt.escalation,
+                                *s,
+                                &summary,
+                                true,
+                                now,
+                            );
+                            i.id = self.store.insert_incident(&i).await?;
+                            *rt.incident.lock() = Some(i.id);
+                            let _ = self.events.send(Event::IncidentOpened(i.clone()));
+                            changed = Some((i, true));
+                        }
+                    }
+                    Transition::Worsened { to, .. }
+                    | Transition::Improved { to, .. }
+                    | Transition::FlappingStopped { status: to } => {
+                        if let Some(mut i) = incident.take() {
+                            let kind = match &t {
+                                Transition::Worsened { .. } => UpdateKind::Worsened,
+                                Transition::Improved { .. } => UpdateKind::Improved,
+                                _ => UpdateKind::Stable,
+                            };
+                            if kind == UpdateKind::Stable {
+                                i.flapping = false;
+                                if !to.is_failure() {
+                                    // A Recovered follows and resolves it.
+                                    changed = Some((i, false));
+                                    records.push(self.record(name, t.clone(), now, rt));
+                                    continue;
+                                }
+                            }
+                            i.push(kind, *to, &summary, None, now);
+                            self.store.update_incident(&i).await?;
+                            let _ = self.events.send(Event::IncidentUpdated(i.clone()));
+                            changed = Some((i, true));
+                        }
+                    }
+                    Transition::Recovered => {
+                        if let Some(mut i) = incident.take() {
+                            i.resolve(&summary, now);
+                            self.store.update_incident(&i).await?;
+                            *rt.incident.lock() = None;
+                            let _ = self.events.send(Event::IncidentResolved(i.clone()));
+                            changed = Some((i, true));
+                        }
+                        released = true;
+                    }
+                    Transition::Released => released = true,
+                    Transition::Suppressed { .. } => {}
+                }
+                records.push(self.record(name, t, now, rt));
+            }
+            self.store.record_transitions(&records).await?;
+            for r in records {
+                let _ = self.events.send(Event::Transition {
+                    check: r.check,
+                    transition: r.transition,
+                    at: r.at,
+                });
+            }
+            if let Some((incident, _)) = &changed {
+                self.escalate(incident).await?;
+            }
+            drop(guard);
+            // Persist the state now: transitions must survive a crash.
+            let state = rt.state.lock().clone();
+            self.store
+                .save_check_states(&[(name.clone(), state)])
+                .await?;
+            rt.dirty.store(false, Ordering::Relaxed);
+            if released || !rt.state.lock().is_down() {
+                self.release_children(idx, now).await?;
+            }
+            Ok(())
+        }
+        .boxed()
+    }
+
+    fn record(
+        &self,
+        check: &str,
+        t: Transition,
+        at: DateTime<Utc>,
+        rt: &Runtime,
+    ) -> TransitionRecord {
+        TransitionRecord {
+            check: check.to_owned(),
+            at,
+            transition: t,
+            incident_id: *rt.incident.lock(),
+        }
+    }
+
+    /// A parent came back: re-evaluate children whose failures it suppressed.
+    async fn release_children(self: &Arc<Self>, idx: usize, now: DateTime<Utc>) -> Result<()> {
+        for &c in self.graph.children(idx) {
+            let suppressed_by_dep = matches!(
+                self.checks[c].state.lock().alert,
+                Alert::Suppressed {
+                    reason: Suppression::Dependency { .. },
+                    ..
+                }
+            );
+            if suppressed_by_dep {
+                self.reevaluate(c, now).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn reevaluate(self: &Arc<Self>, idx: usize, now: DateTime<Utc>) -> Result<()> {
+        let gate = self.gate(idx, now);
+        let rt = &self.checks[idx];
+        let transitions = rt
+            .state
+            .lock()
+            .reevaluate(&rt.spec.policy, now, gate.as_ref());
+        if !transitions.is_empty() {
+            self.apply(idx, transitions, now).await?;
+        }
+        Ok(())
+    }
+
+    /// Re-evaluates checks whose maintenance window started or ended.
+    async fn sweep_maintenance(self: &Arc<Self>) -> Result<()> {
+        if self.maintenance.is_empty() {
+            return Ok(());
+        }
+        let now = self.clock.now();
+        let ended: Vec<usize> = {
+            let mut active = self.maintenance_active.lock();
+            let mut ended = Vec::new();
+            for (i, w) in self.maintenance.iter().enumerate() {
+                let a = w.is_active(now);
+                if active[i] && !a {
+                    ended.push(i);
+                }
+                active[i] = a;
+            }
+            ended
+        };
+        if ended.is_empty() {
+            return Ok(());
+        }
+        for idx in 0..self.checks.len() {
+            let in_maintenance = matches!(
+                self.checks[idx].state.lock().alert,
+                Alert::Suppressed {
+                    reason: Suppression::Maintenance { .. },
+                    ..
+                }
+            );
+            if in_maintenance {
+                self.reevaluate(idx, now).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn escalate(&self, incident: &Incident) -> Result<()> {
+        let Some(policy) = self.escalations.get(&incident.policy) else {
+            return Ok(());
+        };
+        let now = self.clock.now();
+        let sent = self.store.sent_records(incident.id).await?;
+        let due = policy.decide(incident, &sent, now);
+        if due.is_empty() {
+            return Ok(());
+        }
+        let labels = self
+            .by_name
+            .get(&incident.check)
+            .map(|&i| self.checks[i].spec.labels.clone())
+            .unwrap_or_default();
+        for d in due {
+            let mut n = Notification::for_incident(incident, &d.sink, &d.key, d.kind, now);
+            n.labels.extend(labels.clone());
+            self.store.enqueue(&n, now).await?;
+        }
+        self.outbox.wake();
+        Ok(())
+    }
+
+    async fn flush_history(&self) -> Result<()> {
+        let batch = std::mem::take(&mut *self.pending.lock());
+        if !batch.is_empty() {
+            self.store.record_observations(&batch).await?;
+        }
+        Ok(())
+    }
+
+    async fn save_states(&self, all_dirty: bool) -> Result<()> {
+        let states: Vec<(String, CheckState)> = self
+            .checks
+            .iter()
+            .filter(|rt| all_dirty && rt.dirty.swap(false, Ordering::Relaxed))
+            .map(|rt| (rt.spec.name.clone(), rt.state.lock().clone()))
+            .collect();
+        if !states.is_empty() {
+            self.store.save_check_states(&states).await?;
+        }
+        Ok(())
+    }
+
+    /// History flushes, state saves, maintenance sweeps, escalation reminders and pruning.
+    async fn housekeeping(self: Arc<Self>, mut stop: watch::Receiver<bool>) -> Result<()> {
+        let mut tick = tokio::time::interval(Duration::from_millis(250));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut n: u64 = 0;
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = stop.changed() => return Ok(()),
+            }
+            n += 1;
+            let step = async {
+                self.flush_history().await?;
+                if n.is_multiple_of(4) {
+                    self.sweep_maintenance().await?;
+                }
+                if n.is_multiple_of(40) {
+                    let monitor = Monitor {
+                        inner: self.clone(),
+                    };
+                    monitor.escalate_all().await?;
+                }
+                if n.is_multiple_of(240) {
+                    self.save_states(true).await?;
+                }
+                if n % 14_400 == 1 {
+                    let before = self.clock.now()
+                        - chrono::Duration::from_std(self.retention)
+                            .unwrap_or(chrono::Duration::MAX);
+                    self.store.prune(before).await?;
+                }
+                Ok::<(), Error>(())
+            };
+            if let Err(e) = step.await {
+                tracing::warn!(error = %e, "housekeeping failed; retrying");
+            }
+        }
+    }
+
+    /// The scheduler loop: drift-free, spread, capped.
+    async fn schedule(self: Arc<Self>, stop: watch::Receiver<bool>) -> Result<()> {
+        let start = Instant::now();
+        let mut heap: BinaryHeap<Reverse<(Instant, usize)>> = self
+            .checks
+            .iter()
+            .enumerate()
+            .map(|(i, rt)| Reverse((start + spread_offset(&rt.spec.name, rt.spec.interval), i)))
+            .collect();
+        if heap.is_empty() {
+            // Nothing to schedule: wait for shutdown.
+            let mut stop = stop;
+            let _ = stop.changed().await;
+            return Ok(());
+        }
+        while let Some(Reverse((due, idx))) = heap.pop() {
+            if *stop.borrow() {
+                return Ok(());
+            }
+            tokio::time::sleep_until(due).await;
+            let rt = &self.checks[idx];
+            let now = Instant::now();
+            self.lag.record(now.saturating_duration_since(due));
+            // Next slot on the fixed grid start + offset + k·interval: no drift, and missed
+            // slots (a stalled machine) are skipped rather than run in a burst.
+            let interval = rt.spec.interval;
+            let mut next = due + interval;
+            if next <= now {
+                let behind = now.duration_since(next).as_nanos() / interval.as_nanos() + 1;
+                next += interval * behind as u32;
+            }
+            heap.push(Reverse((next, idx)));
+            if rt.running.swap(true, Ordering::AcqRel) {
+                self.overruns.fetch_add(1, Ordering::Relaxed);
+                continue;
+            }
+            let permit = self
+                .semaphore
+                .clone()
+                .acquire_owned()
+                .await
+                .expect("never closed");
+            let inner = self.clone();
+            tokio::spawn(async move {
+                if let Err(e) = inner.execute(idx, 0).await {
+                    tracing::warn!(check = %inner.checks[idx].spec.name, error = %e, "processing failed");
+                }
+                inner.checks[idx].running.store(false, Ordering::Release);
+                drop(permit);
+            });
+        }
+        Ok(())
     }
 }

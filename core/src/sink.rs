@@ -168,9 +168,7 @@ impl Notification {
             ),
             NotificationKind::Resolved => format!(
                 "[RESOLVED] {check} is back after {}",
-                crate::probe::human_duration(
-                    incident.duration(at).to_std().unwrap_or_default()
-                )
+                crate::probe::human_duration(incident.duration(at).to_std().unwrap_or_default())
             ),
         };
         let mut labels = BTreeMap::new();

@@ -46,7 +46,10 @@ pub struct WebhookSinkConfig {
 impl WebhookSinkConfig {
     /// Checks the values (the URL must be http or https once expanded).
     pub fn validate(&self) -> Result<()> {
-        let url = self.url.expose().map_err(|e| Error::invalid("url", e.to_string()))?;
+        let url = self
+            .url
+            .expose()
+            .map_err(|e| Error::invalid("url", e.to_string()))?;
         let parsed = reqwest::Url::parse(&url)
             .map_err(|e| Error::invalid("url", format!("not a URL ({e})")))?;
         if !matches!(parsed.scheme(), "http" | "https") {
@@ -55,7 +58,8 @@ impl WebhookSinkConfig {
         for (k, v) in &self.headers {
             reqwest::header::HeaderName::from_bytes(k.as_bytes())
                 .map_err(|_| Error::invalid("headers", format!("`{k}` is not a header name")))?;
-            v.expose().map_err(|e| Error::invalid(format!("headers.{k}"), e.to_string()))?;
+            v.expose()
+                .map_err(|e| Error::invalid(format!("headers.{k}"), e.to_string()))?;
         }
         Ok(())
     }
@@ -184,7 +188,8 @@ impl AlertSink for WebhookSink {
         if status.is_success() {
             return Ok(());
         }
-        let retryable = status.is_server_error() || status.as_u16() == 429 || status.as_u16() == 408;
+        let retryable =
+            status.is_server_error() || status.as_u16() == 429 || status.as_u16() == 408;
         Err(self.fail(format!("the server answered {status}"), retryable))
     }
 
