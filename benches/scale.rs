@@ -1,2 +1,193 @@
-//! bench
-fn main() {}
+//! Scheduling at scale: thousands of TCP or HTTP checks against local nginx ports, measuring
+//! forewarn's own CPU time per check (utime + stime of this process), checks per CPU-second,
+//! schedule lag and resident memory per target — next to a baseline measured in the same run
+//! (a bare blocking connect + close, and a bare keep-alive HTTP request).
+//!
+//! Run through `benches/scale.sh`, which starts nginx on 16 loopback ports. Arguments:
+//! `--kind tcp|http --targets N --interval 5s --duration 30s --warmup 10s --ports 18080-18095`.
+//! Without nginx listening it prints why and exits 0.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use forewarn::http_client::HttpClients;
+use forewarn::{CheckSpec, Monitor, ProbeConfig, SqliteStore};
+
+fn cpu_time() -> Duration {
+    let mut u = std::mem::MaybeUninit::<libc::rusage>::uninit();
+    // SAFETY: getrusage fills the struct it is given.
+    let u = unsafe {
+        libc::getrusage(libc::RUSAGE_SELF, u.as_mut_ptr());
+        u.assume_init()
+    };
+    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    tv(u.ru_utime) + tv(u.ru_stime)
+}
+
+fn rss_bytes() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: u64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    pages * 4096
+}
+
+struct Args {
+    kind: String,
+    targets: usize,
+    interval: Duration,
+    duration: Duration,
+    warmup: Duration,
+    ports: Vec<u16>,
+    concurrency: usize,
+}
+
+fn parse_args() -> Args {
+    let mut a = Args {
+        kind: "tcp".into(),
+        targets: 1000,
+        interval: Duration::from_secs(5),
+        duration: Duration::from_secs(20),
+        warmup: Duration::from_secs(6),
+        ports: (18080..=18095).collect(),
+        concurrency: 1024,
+    };
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    let mut i = 0;
+    while i < argv.len() {
+        let v = argv.get(i + 1).cloned().unwrap_or_default();
+        let dur = |s: &str| humantime::parse_duration(s).expect("a duration like 5s");
+        match argv[i].as_str() {
+            "--kind" => a.kind = v,
+            "--targets" => a.targets = v.parse().expect("a number"),
+            "--interval" => a.interval = dur(&v),
+            "--duration" => a.duration = dur(&v),
+            "--warmup" => a.warmup = dur(&v),
+            "--concurrency" => a.concurrency = v.parse().expect("a number"),
+            "--ports" => {
+                let (lo, hi) = v.split_once('-').expect("--ports LO-HI");
+                a.ports = (lo.parse().unwrap()..=hi.parse().unwrap()).collect();
+            }
+            _ => {
+                i += 1;
+                continue;
+            }
+        }
+        i += 2;
+    }
+    a
+}
+
+/// CPU per operation of a bare blocking connect + close.
+fn baseline_tcp(port: u16, n: usize) -> Duration {
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let c0 = cpu_time();
+    for _ in 0..n {
+        drop(TcpStream::connect(addr).expect("nginx is listening"));
+    }
+    (cpu_time() - c0) / n as u32
+}
+
+/// CPU per request of a bare HTTP/1.1 keep-alive GET on one connection.
+fn baseline_http(port: u16, n: usize) -> Duration {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("nginx is listening");
+    s.set_nodelay(true).unwrap();
+    let req = b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+    let mut buf = [0u8; 4096];
+    let c0 = cpu_time();
+    for _ in 0..n {
+        s.write_all(req).unwrap();
+        let mut got = 0;
+        // nginx's `return 200` answer is small and arrives in one read in practice; read until
+        // the header end and the 2-byte body are in.
+        loop {
+            got += s.read(&mut buf[got..]).unwrap();
+            if buf[..got].windows(4).any(|w| w == b"\r\n\r\n") && buf[..got].ends_with(b"ok") {
+                break;
+            }
+        }
+    }
+    (cpu_time() - c0) / n as u32
+}
+
+fn main() {
+    let args = parse_args();
+    if TcpStream::connect(("127.0.0.1", args.ports[0])).is_err() {
+        println!(
+            "scale: skipped — nothing listens on 127.0.0.1:{}; run benches/scale.sh (it starts nginx)",
+            args.ports[0]
+        );
+        return;
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let baseline = match args.kind.as_str() {
+        "http" => baseline_http(args.ports[0], 20_000),
+        _ => baseline_tcp(args.ports[0], 20_000),
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let rss0 = rss_bytes();
+    let clients = HttpClients::new();
+    let store = Arc::new(SqliteStore::open(dir.path().join("bench.db")).unwrap());
+    let mut b = Monitor::builder()
+        .store(store)
+        .concurrency(args.concurrency)
+        .http_clients(clients.clone());
+    for i in 0..args.targets {
+        let port = args.ports[i % args.ports.len()];
+        let text = match args.kind.as_str() {
+            "http" => format!("type = \"http\"\nurl = \"http://127.0.0.1:{port}/health\""),
+            _ => format!("type = \"tcp\"\ntarget = \"127.0.0.1:{port}\""),
+        };
+        let cfg: ProbeConfig = toml::from_str(&text).unwrap();
+        b = b.check(
+            CheckSpec::new(format!("{}-{i}", args.kind), cfg.build(&clients).unwrap())
+                .interval(args.interval)
+                .timeout(Duration::from_secs(5)),
+        );
+    }
+    let monitor = b.build().unwrap();
+    let total = args.warmup + args.duration;
+    let m = monitor.clone();
+    let run = rt.spawn(async move { m.run_until(tokio::time::sleep(total)).await });
+    std::thread::sleep(args.warmup);
+    let (c0, r0, t0) = (cpu_time(), monitor.scheduler_stats().runs, Instant::now());
+    std::thread::sleep(args.duration);
+    let (c1, r1, t1) = (cpu_time(), monitor.scheduler_stats().runs, Instant::now());
+    let rss1 = rss_bytes();
+    rt.block_on(run).unwrap().unwrap();
+    let stats = monitor.scheduler_stats();
+    let checks = monitor.checks();
+    let ok = checks
+        .iter()
+        .filter(|c| c.status == forewarn::Status::Ok)
+        .count();
+    let runs = r1 - r0;
+    let cpu = c1 - c0;
+    let per_check = cpu.as_secs_f64() / runs.max(1) as f64;
+    println!(
+        "{{\"kind\":\"{}\",\"targets\":{},\"interval_s\":{},\"window_s\":{:.1},\"runs\":{},\"runs_per_s\":{:.0},\"cpu_us_per_check\":{:.2},\"baseline_us\":{:.2},\"ratio_to_baseline\":{:.2},\"checks_per_cpu_s\":{:.0},\"lag_p50_ms\":{:.2},\"lag_p99_ms\":{:.2},\"lag_max_ms\":{:.1},\"overruns\":{},\"rss_bytes_per_target\":{},\"ok\":{}}}",
+        args.kind,
+        args.targets,
+        args.interval.as_secs_f64(),
+        (t1 - t0).as_secs_f64(),
+        runs,
+        runs as f64 / (t1 - t0).as_secs_f64(),
+        per_check * 1e6,
+        baseline.as_secs_f64() * 1e6,
+        per_check / baseline.as_secs_f64(),
+        1.0 / per_check,
+        stats.lag_p50 * 1e3,
+        stats.lag_p99 * 1e3,
+        stats.lag_max * 1e3,
+        stats.overruns,
+        rss1.saturating_sub(rss0) / args.targets as u64,
+        ok
+    );
+}

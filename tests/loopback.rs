@@ -1,1 +1,283 @@
-//! placeholder
+//! Loopback tests of the whole engine: real TCP and HTTP servers on 127.0.0.1 are stopped and
+//! restarted, and the incident must open and resolve exactly once.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use forewarn::http_client::HttpClients;
+use forewarn::testing::{FakeProbe, RecordingSink};
+use forewarn::{
+    CheckSpec, IncidentFilter, IncidentState, Monitor, NotificationKind, ProbeConfig, Status,
+};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+fn probe(toml_text: &str) -> Arc<dyn forewarn::Probe> {
+    let config: ProbeConfig = toml::from_str(toml_text).expect("probe config parses");
+    config.validate().expect("probe config is valid");
+    config.build(&HttpClients::new()).expect("probe builds")
+}
+
+/// A minimal HTTP/1.1 server answering 200 "ok" to everything.
+async fn http_server(listener: TcpListener) {
+    loop {
+        let Ok((mut sock, _)) = listener.accept().await else {
+            return;
+        };
+        tokio::spawn(async move {
+            let mut buf = vec![0u8; 4096];
+            let mut got = Vec::new();
+            loop {
+                let Ok(n) = sock.read(&mut buf).await else {
+                    return;
+                };
+                if n == 0 {
+                    return;
+                }
+                got.extend_from_slice(&buf[..n]);
+                if got.windows(4).any(|w| w == b"\r\n\r\n") {
+                    let _ = sock
+                        .write_all(
+                            b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok",
+                        )
+                        .await;
+                    return;
+                }
+            }
+        });
+    }
+}
+
+async fn tcp_server(listener: TcpListener) {
+    loop {
+        let Ok((sock, _)) = listener.accept().await else {
+            return;
+        };
+        drop(sock);
+    }
+}
+
+async fn start(port: u16, http: bool) -> JoinHandle<()> {
+    let mut tries = 0;
+    let listener = loop {
+        match TcpListener::bind(("127.0.0.1", port)).await {
+            Ok(l) => break l,
+            Err(e) if tries < 50 => {
+                tries += 1;
+                let _ = e;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => panic!("rebinding port {port}: {e}"),
+        }
+    };
+    if http {
+        tokio::spawn(http_server(listener))
+    } else {
+        tokio::spawn(tcp_server(listener))
+    }
+}
+
+async fn free_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    l.local_addr().unwrap().port()
+}
+
+async fn outage_opens_and_resolves_once(http: bool) {
+    let port = free_port().await;
+    let server = start(port, http).await;
+    let p = if http {
+        probe(&format!(
+            "type = \"http\"\nurl = \"http://127.0.0.1:{port}/health\""
+        ))
+    } else {
+        probe(&format!("type = \"tcp\"\ntarget = \"127.0.0.1:{port}\""))
+    };
+    let sink = RecordingSink::new();
+    let monitor = Monitor::builder()
+        .check(
+            CheckSpec::new("svc", p)
+                .thresholds(2, 2)
+                .timeout(Duration::from_secs(2)),
+        )
+        .sink("rec", Arc::new(sink.clone()))
+        .build()
+        .unwrap();
+
+    for _ in 0..3 {
+        let s = monitor.run_once().await.unwrap();
+        assert_eq!(s[0].status, Status::Ok, "{}", s[0].summary);
+    }
+    server.abort();
+    let _ = server.await;
+    for _ in 0..4 {
+        let s = monitor.run_once().await.unwrap();
+        assert_eq!(s[0].status, Status::Critical, "{}", s[0].summary);
+    }
+    let open = monitor
+        .incidents(&IncidentFilter {
+            active_only: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(open.len(), 1, "exactly one incident while down");
+    let server = start(port, http).await;
+    for _ in 0..3 {
+        monitor.run_once().await.unwrap();
+    }
+    let all = monitor.incidents(&IncidentFilter::default()).await.unwrap();
+    assert_eq!(all.len(), 1, "one incident for one outage");
+    assert_eq!(all[0].state, IncidentState::Resolved);
+    let kinds: Vec<NotificationKind> = sink.sent().iter().map(|n| n.kind).collect();
+    assert_eq!(
+        kinds,
+        [NotificationKind::Opened, NotificationKind::Resolved],
+        "one opened, one resolved"
+    );
+    server.abort();
+}
+
+#[tokio::test]
+async fn tcp_outage_opens_and_resolves_exactly_once() {
+    outage_opens_and_resolves_once(false).await;
+}
+
+#[tokio::test]
+async fn http_outage_opens_and_resolves_exactly_once() {
+    outage_opens_and_resolves_once(true).await;
+}
+
+#[tokio::test]
+async fn switch_with_fifty_printers_behind_it_makes_one_alert() {
+    let sink = RecordingSink::new();
+    let switch = FakeProbe::new(Status::Ok);
+    let printers = FakeProbe::new(Status::Ok);
+    let mut b = Monitor::builder()
+        .check(CheckSpec::new("core-switch", Arc::new(switch.clone())))
+        .sink("rec", Arc::new(sink.clone()));
+    for i in 0..50 {
+        b = b.check(
+            CheckSpec::new(format!("printer-{i:02}"), Arc::new(printers.clone()))
+                .depends_on("core-switch")
+                .thresholds(1, 1),
+        );
+    }
+    let monitor = b.build().unwrap();
+    monitor.run_once().await.unwrap();
+    switch.set(Status::Critical, "no route to host");
+    printers.set(Status::Critical, "no SNMP response");
+    for _ in 0..4 {
+        monitor.run_once().await.unwrap();
+    }
+    let sent = sink.sent();
+    assert_eq!(sent.len(), 1, "{sent:#?}");
+    assert_eq!(sent[0].check, "core-switch");
+    switch.set(Status::Ok, "up");
+    printers.set(Status::Ok, "ready");
+    for _ in 0..3 {
+        monitor.run_once().await.unwrap();
+    }
+    let kinds: Vec<_> = sink
+        .sent()
+        .iter()
+        .map(|n| (n.check.clone(), n.kind))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("core-switch".to_owned(), NotificationKind::Opened),
+            ("core-switch".to_owned(), NotificationKind::Resolved)
+        ]
+    );
+}
+
+#[tokio::test]
+async fn child_still_down_after_parent_recovers_is_alerted() {
+    let sink = RecordingSink::new();
+    let parent = FakeProbe::new(Status::Critical);
+    let child = FakeProbe::new(Status::Critical);
+    let monitor = Monitor::builder()
+        .check(CheckSpec::new("switch", Arc::new(parent.clone())).thresholds(1, 1))
+        .check(
+            CheckSpec::new("server", Arc::new(child.clone()))
+                .depends_on("switch")
+                .thresholds(1, 1),
+        )
+        .sink("rec", Arc::new(sink.clone()))
+        .build()
+        .unwrap();
+    monitor.run_once().await.unwrap();
+    monitor.run_once().await.unwrap();
+    assert_eq!(sink.sent().len(), 1, "only the switch");
+    parent.set(Status::Ok, "up");
+    monitor.run_once().await.unwrap();
+    monitor.deliver_outbox().await.unwrap();
+    let got: Vec<_> = sink
+        .sent()
+        .iter()
+        .map(|n| (n.check.clone(), n.kind))
+        .collect();
+    assert!(
+        got.contains(&("server".to_owned(), NotificationKind::Opened)),
+        "the child is re-evaluated and alerted once the parent is back: {got:?}"
+    );
+}
+
+#[tokio::test]
+async fn scheduler_isolates_hangs_and_panics() {
+    let ok = FakeProbe::new(Status::Ok);
+    let hung = FakeProbe::new(Status::Ok);
+    hung.set_delay(Duration::from_secs(30));
+    let panicky = FakeProbe::new(Status::Ok);
+    panicky.set_panic(Some("index out of bounds"));
+    let monitor = Monitor::builder()
+        .check(CheckSpec::new("ok", Arc::new(ok.clone())).interval(Duration::from_secs(1)))
+        .check(
+            CheckSpec::new("hung", Arc::new(hung.clone()))
+                .interval(Duration::from_secs(1))
+                .timeout(Duration::from_millis(300)),
+        )
+        .check(
+            CheckSpec::new("panicky", Arc::new(panicky.clone())).interval(Duration::from_secs(1)),
+        )
+        .build()
+        .unwrap();
+    let started = std::time::Instant::now();
+    monitor
+        .run_until(tokio::time::sleep(Duration::from_millis(3500)))
+        .await
+        .unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(6),
+        "shutdown is prompt"
+    );
+    let by_name = |n: &str| monitor.checks().into_iter().find(|c| c.name == n).unwrap();
+    assert!(
+        (3..=5).contains(&ok.calls()),
+        "ran every second: {}",
+        ok.calls()
+    );
+    let h = by_name("hung");
+    assert_eq!(h.status, Status::Critical);
+    assert!(
+        h.summary.starts_with("timed out after 300 ms"),
+        "{}",
+        h.summary
+    );
+    let p = by_name("panicky");
+    assert_eq!(p.status, Status::Unknown);
+    assert!(p.summary.contains("index out of bounds"), "{}", p.summary);
+    let history = monitor
+        .store()
+        .observations("ok", chrono::DateTime::<chrono::Utc>::MIN_UTC, 0)
+        .await
+        .unwrap();
+    assert_eq!(
+        history.len(),
+        ok.calls(),
+        "every run is in the history after shutdown"
+    );
+    let stats = monitor.scheduler_stats();
+    assert!(stats.runs >= 9, "{stats:?}");
+}

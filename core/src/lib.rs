@@ -51,3 +51,8 @@ pub use probe::{
 };
 pub use sink::{AlertSink, Notification, NotificationKind, SinkConfig};
 pub use store::{IncidentFilter, SqliteStore, Store};
+
+/// The README's Rust snippets, compiled as doctests so they cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;

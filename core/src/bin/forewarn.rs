@@ -1,3 +1,381 @@
 //! The `forewarn` command-line program.
 
-fn main() {}
+use std::collections::HashMap;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use forewarn::store::IncidentFilter;
+use forewarn::{Config, Monitor, Observation, SqliteStore, Status};
+
+/// forewarn: find the failure before a teacher does.
+#[derive(Debug, Parser)]
+#[command(name = "forewarn", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Monitor until Ctrl-C / SIGTERM. Without --config: ./forewarn.toml if present, else the
+    /// embedded default (this machine's health, SSH on localhost if listening, history in
+    /// ./forewarn.db, alerts to ./forewarn-outbox.jsonl).
+    Run {
+        /// The config file (env FOREWARN_CONFIG).
+        #[arg(long, short, env = "FOREWARN_CONFIG")]
+        config: Option<PathBuf>,
+        /// Print only incidents, not every status change.
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// Run every check once and print the results; the exit code is the worst status
+    /// (0 ok, 1 warning, 2 critical, 3 unknown), as monitoring plugins do.
+    Check {
+        /// The config file (env FOREWARN_CONFIG; default as for `run`).
+        #[arg(long, short, env = "FOREWARN_CONFIG")]
+        config: Option<PathBuf>,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Only these checks (by name).
+        #[arg(long = "only")]
+        only: Vec<String>,
+    },
+    /// Check a config file without running it; errors name file:line:col.
+    Validate {
+        /// The config file.
+        file: PathBuf,
+    },
+    /// List incidents from the history.
+    Incidents {
+        /// The config file whose database to read (env FOREWARN_CONFIG; default as for `run`).
+        #[arg(long, short, env = "FOREWARN_CONFIG")]
+        config: Option<PathBuf>,
+        /// Include resolved incidents.
+        #[arg(long)]
+        all: bool,
+        /// At most this many.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Acknowledge an incident: escalation stops and those told hear who took it.
+    Ack {
+        /// The incident number.
+        id: i64,
+        /// Who takes it.
+        #[arg(long)]
+        by: String,
+        /// A note for the others.
+        #[arg(long)]
+        note: Option<String>,
+        /// The config file (env FOREWARN_CONFIG; default as for `run`).
+        #[arg(long, short, env = "FOREWARN_CONFIG")]
+        config: Option<PathBuf>,
+    },
+    /// Print a configuration.
+    Config {
+        #[command(subcommand)]
+        what: ConfigCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    /// The embedded default, to start a forewarn.toml from.
+    Default,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let verbose = matches!(cli.command, Command::Run { .. });
+    init_logging(verbose);
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: starting the runtime: {e}");
+            return ExitCode::from(3);
+        }
+    };
+    match rt.block_on(dispatch(cli.command)) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(3)
+        }
+    }
+}
+
+fn init_logging(verbose: bool) {
+    use tracing_subscriber::EnvFilter;
+    let default = if verbose {
+        "forewarn=info"
+    } else {
+        "forewarn=warn"
+    };
+    let filter =
+        EnvFilter::try_from_env("FOREWARN_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .compact()
+        .init();
+}
+
+/// The config given, else ./forewarn.toml, else the embedded default (with SSH detected).
+async fn load_config(path: Option<&Path>) -> forewarn::Result<Config> {
+    if let Some(p) = path {
+        return Config::from_file(p);
+    }
+    let local = Path::new("forewarn.toml");
+    if local.exists() {
+        return Config::from_file(local);
+    }
+    Ok(Config::embedded_default_detected().await)
+}
+
+async fn dispatch(command: Command) -> forewarn::Result<u8> {
+    match command {
+        Command::Run { config, quiet } => run(config.as_deref(), quiet).await,
+        Command::Check { config, json, only } => check(config.as_deref(), json, &only).await,
+        Command::Validate { file } => match Config::from_file(&file) {
+            Ok(c) => {
+                println!(
+                    "{}: ok ({} checks, {} sinks, {} policies, {} maintenance windows)",
+                    file.display(),
+                    c.checks.len(),
+                    c.sinks.len(),
+                    c.policies.len(),
+                    c.maintenance.len()
+                );
+                Ok(0)
+            }
+            Err(e) => {
+                eprintln!("{e}");
+                Ok(1)
+            }
+        },
+        Command::Incidents {
+            config,
+            all,
+            limit,
+            json,
+        } => {
+            let config = load_config(config.as_deref()).await?;
+            let store = SqliteStore::open(&config.monitor.database)?;
+            use forewarn::Store;
+            let incidents = store
+                .incidents(&IncidentFilter {
+                    active_only: !all,
+                    check: None,
+                    limit,
+                })
+                .await?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&incidents).expect("serialises")
+                );
+            } else if incidents.is_empty() {
+                println!(
+                    "no {}incidents in {}",
+                    if all { "" } else { "active " },
+                    config.monitor.database.display()
+                );
+            } else {
+                println!(
+                    "{:>5}  {:<13} {:<9} {:<24} {:<17} SUMMARY",
+                    "ID", "STATE", "SEVERITY", "CHECK", "OPENED (UTC)"
+                );
+                for i in incidents {
+                    println!(
+                        "{:>5}  {:<13} {:<9} {:<24} {:<17} {}",
+                        i.id,
+                        i.state,
+                        i.severity,
+                        truncate(&i.check, 24),
+                        i.opened_at.format("%Y-%m-%d %H:%M"),
+                        i.summary
+                    );
+                }
+            }
+            Ok(0)
+        }
+        Command::Ack {
+            id,
+            by,
+            note,
+            config,
+        } => {
+            let config = load_config(config.as_deref()).await?;
+            let monitor = Monitor::from_config(&config).await?;
+            let incident = monitor.acknowledge(id, &by, note.as_deref()).await?;
+            println!(
+                "incident {} ({}) acknowledged by {}",
+                incident.id, incident.check, by
+            );
+            Ok(0)
+        }
+        Command::Config {
+            what: ConfigCommand::Default,
+        } => {
+            print!("{}", forewarn::config::EMBEDDED_DEFAULT);
+            Ok(0)
+        }
+    }
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_owned()
+    } else {
+        let mut t: String = s.chars().take(n - 1).collect();
+        t.push('…');
+        t
+    }
+}
+
+async fn check(path: Option<&Path>, json: bool, only: &[String]) -> forewarn::Result<u8> {
+    let mut config = load_config(path).await?;
+    if !only.is_empty() {
+        for name in only {
+            if !config.checks.iter().any(|c| c.name.get_ref() == name) {
+                return Err(forewarn::Error::NotFound {
+                    what: "check",
+                    id: name.clone(),
+                });
+            }
+        }
+        config.checks.retain(|c| only.contains(c.name.get_ref()));
+        for c in &mut config.checks {
+            c.depends_on.retain(|d| only.contains(d.get_ref()));
+        }
+        config
+            .groups
+            .values_mut()
+            .for_each(|g| g.depends_on.clear());
+    }
+    // A one-shot check keeps no history and sends nothing.
+    config.sinks.clear();
+    config.policies.clear();
+    config.monitor.default_policy = None;
+    let store = Arc::new(SqliteStore::in_memory()?);
+    let monitor = Monitor::from_config_with_store(&config, store).await?;
+    let results = monitor.probe_all().await;
+    let worst = results
+        .iter()
+        .map(|(_, o)| o.status)
+        .max_by_key(|s| s.severity())
+        .unwrap_or(Status::Ok);
+    if json {
+        #[derive(serde::Serialize)]
+        struct Row<'a> {
+            name: &'a str,
+            #[serde(flatten)]
+            observation: &'a Observation,
+        }
+        let rows: Vec<Row<'_>> = results
+            .iter()
+            .map(|(name, observation)| Row { name, observation })
+            .collect();
+        println!("{}", serde_json::json!({ "status": worst, "checks": rows }));
+    } else {
+        let width = results
+            .iter()
+            .map(|(n, _)| n.len())
+            .max()
+            .unwrap_or(5)
+            .max(5);
+        for (name, o) in &results {
+            println!(
+                "{:<8} {:<width$}  {:>8}  {}",
+                o.status.as_str().to_uppercase(),
+                name,
+                forewarn::probe::human_duration(o.latency),
+                o.summary
+            );
+        }
+    }
+    Ok(worst.exit_code() as u8)
+}
+
+async fn run(path: Option<&Path>, quiet: bool) -> forewarn::Result<u8> {
+    let config = load_config(path).await?;
+    let monitor = Monitor::from_config(&config).await?;
+    let sinks: Vec<String> = config
+        .sinks
+        .iter()
+        .map(|(name, s)| match s {
+            forewarn::SinkConfig::File(f) => format!("{name} ({})", f.path.display()),
+            _ => name.clone(),
+        })
+        .collect();
+    println!(
+        "forewarn {}: monitoring {} check(s) from {}; history in {}; alerts to {}. Ctrl-C stops.",
+        env!("CARGO_PKG_VERSION"),
+        config.checks.len(),
+        config.origin.display(),
+        config.monitor.database.display(),
+        if sinks.is_empty() {
+            "nowhere (no sinks configured)".to_owned()
+        } else {
+            sinks.join(", ")
+        }
+    );
+    let mut events = monitor.subscribe();
+    let printer = {
+        let monitor = monitor.clone();
+        tokio::spawn(async move {
+            let mut shown: HashMap<String, (Status, String)> = HashMap::new();
+            let mut tick = tokio::time::interval(Duration::from_secs(1));
+            loop {
+                tokio::select! {
+                    ev = events.recv() => match ev {
+                        Ok(forewarn::Event::IncidentOpened(i)) => println!(
+                            "{} INCIDENT #{} opened: {} {} — {}",
+                            i.opened_at.format("%H:%M:%S"), i.id, i.check, i.severity, i.summary),
+                        Ok(forewarn::Event::IncidentResolved(i)) => println!(
+                            "{} INCIDENT #{} resolved: {} is back",
+                            i.resolved_at.unwrap_or(i.opened_at).format("%H:%M:%S"), i.id, i.check),
+                        Ok(forewarn::Event::IncidentUpdated(i)) => println!(
+                            "{} INCIDENT #{} updated: {} {} — {}",
+                            chrono::Utc::now().format("%H:%M:%S"), i.id, i.check, i.status, i.summary),
+                        Ok(_) => {}
+                        Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                        Err(_) => return,
+                    },
+                    _ = tick.tick() => {
+                        if quiet { continue; }
+                        for c in monitor.checks() {
+                            let Some(at) = c.last_checked else { continue };
+                            let key = (c.status, c.summary.clone());
+                            if shown.get(&c.name) != Some(&key) {
+                                println!("{} {:<8} {:<20} {}", at.format("%H:%M:%S"),
+                                    c.status.as_str().to_uppercase(), c.name, c.summary);
+                                shown.insert(c.name.clone(), key);
+                            }
+                        }
+                    }
+                }
+            }
+        })
+    };
+    monitor.run().await?;
+    printer.abort();
+    let status = monitor.status().await?;
+    println!(
+        "stopped: {} checks run, outbox {} pending / {} delivered / {} given up",
+        status.scheduler.runs, status.outbox.pending, status.outbox.delivered, status.outbox.dead
+    );
+    Ok(0)
+}

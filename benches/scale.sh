@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Scheduling at scale against nginx on 16 loopback ports: TCP and HTTP checks at 1k, 10k and
+# 100k targets (5 s interval) and 1M TCP targets (60 s interval). Prints one JSON line per run.
+#   benches/scale.sh [quick]      quick: 1k and 10k only
+set -euo pipefail
+cd "$(dirname "$0")/.."
+work=$(mktemp -d)
+trap '[ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null; rm -rf "$work"' EXIT
+
+if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then
+  echo "installing nginx (Debian package)…" >&2
+  apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null
+  # apt may start the packaged service; this bench uses its own instance only.
+  (service nginx stop || pkill -x nginx || true) >/dev/null 2>&1
+fi
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+{
+  echo "worker_processes 1; pid $work/nginx.pid; error_log $work/error.log warn; daemon on;"
+  echo "events { worker_connections 65535; multi_accept on; }"
+  echo "http { access_log off; keepalive_requests 1000000; keepalive_timeout 120s;"
+  echo "  client_body_temp_path $work; proxy_temp_path $work; fastcgi_temp_path $work; uwsgi_temp_path $work; scgi_temp_path $work;"
+  echo "  server {"
+  for p in $(seq 18080 18095); do echo "    listen 127.0.0.1:$p backlog=65535;"; done
+  echo "    location / { return 200 'ok'; } } }"
+} > "$work/nginx.conf"
+ulimit -n 200000 2>/dev/null || ulimit -n 65536 || true
+"$NGINX" -c "$work/nginx.conf" -p "$work"
+for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/18080) 2>/dev/null && break; sleep 0.1; done
+
+cargo build --release --bench scale --quiet 2>/dev/null || cargo bench --bench scale --no-run
+bin=$(ls -t target/release/deps/scale-* | grep -v '\.d$' | head -n1)
+run() { "$bin" "$@"; }
+sizes="1000 10000 100000"
+[ "${1:-}" = quick ] && sizes="1000 10000"
+for kind in tcp http; do
+  for n in $sizes; do run --kind "$kind" --targets "$n" --interval 5s --warmup 8s --duration 20s; done
+done
+[ "${1:-}" = quick ] || run --kind tcp --targets 1000000 --interval 60s --warmup 65s --duration 60s --concurrency 4096
