@@ -1,103 +1,1852 @@
 //! The embedded SQLite store.
+//!
+//! One file (`forewarn.db` by default) in WAL mode, with `synchronous = NORMAL`, a busy timeout
+//! and foreign keys on. The schema is versioned: [`MIGRATIONS`] is applied in order, each step in
+//! its own transaction, and the reached version is kept in `PRAGMA user_version`. A database
+//! written by a newer forewarn (a higher version than this code knows) is refused rather than
+//! misread.
+//!
+//! Times in indexed columns are kept to the millisecond (unix ms) and latencies to the
+//! microsecond; incidents and notifications are also kept whole as JSON.
+//!
+//! All SQLite work runs on tokio's blocking pool, one call at a time on one connection, so the
+//! async workers are never blocked by disk I/O.
 
-use std::path::Path;
+use std::collections::HashMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use parking_lot::Mutex;
+use rusqlite::{
+    Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior, params,
+};
 
 use super::*;
+use crate::error::Error;
+use crate::incident::IncidentState;
+use crate::probe::{Metric, Status};
+
+/// The schema, one step per version: `MIGRATIONS[0]` takes a database from version 0 (empty) to
+/// version 1, and so on. Steps are only ever appended, never edited.
+const MIGRATIONS: &[&str] = &[
+    // Version 1.
+    "
+    CREATE TABLE checks (
+        id   INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE
+    );
+
+    CREATE TABLE observations (
+        check_id   INTEGER NOT NULL REFERENCES checks(id),
+        at         INTEGER NOT NULL,
+        status     INTEGER NOT NULL,
+        latency_us INTEGER NOT NULL,
+        summary    TEXT NOT NULL,
+        metrics    TEXT
+    );
+    CREATE INDEX observations_check_at ON observations(check_id, at);
+
+    CREATE TABLE check_states (
+        check_name TEXT PRIMARY KEY,
+        state      TEXT NOT NULL,
+        updated_at INTEGER
+    );
+
+    CREATE TABLE transitions (
+        id          INTEGER PRIMARY KEY,
+        check_id    INTEGER NOT NULL REFERENCES checks(id),
+        at          INTEGER NOT NULL,
+        transition  TEXT NOT NULL,
+        incident_id INTEGER
+    );
+    CREATE INDEX transitions_check_at ON transitions(check_id, at);
+    CREATE INDEX transitions_at ON transitions(at);
+
+    CREATE TABLE incidents (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        check_name  TEXT NOT NULL,
+        state       TEXT NOT NULL,
+        opened_at   INTEGER NOT NULL,
+        resolved_at INTEGER,
+        json        TEXT NOT NULL
+    );
+    CREATE INDEX incidents_opened ON incidents(opened_at);
+    CREATE INDEX incidents_active ON incidents(opened_at) WHERE state <> 'resolved';
+    CREATE INDEX incidents_check ON incidents(check_name, opened_at);
+    CREATE INDEX incidents_resolved ON incidents(resolved_at) WHERE resolved_at IS NOT NULL;
+
+    CREATE TABLE outbox (
+        id              TEXT PRIMARY KEY,
+        incident_id     INTEGER NOT NULL,
+        sink            TEXT NOT NULL,
+        key             TEXT NOT NULL,
+        state           TEXT NOT NULL,
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        queued_at       INTEGER NOT NULL,
+        next_attempt_at INTEGER NOT NULL,
+        delivered_at    INTEGER,
+        last_error      TEXT,
+        json            TEXT NOT NULL
+    );
+    CREATE INDEX outbox_due ON outbox(state, next_attempt_at);
+    CREATE INDEX outbox_incident ON outbox(incident_id);
+    ",
+];
+
+/// How long a statement waits for a lock held by another connection before failing.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The embedded SQLite store (one file, WAL mode, versioned migrations).
-#[derive(Debug)]
-pub struct SqliteStore {}
+///
+/// Cheap to clone: clones share one connection. Safe to call from many tasks at once; calls are
+/// serialised on that connection and run on tokio's blocking pool.
+#[derive(Clone)]
+pub struct SqliteStore {
+    inner: Arc<Mutex<Inner>>,
+    path: Option<PathBuf>,
+}
+
+/// The connection and what is cached beside it.
+struct Inner {
+    conn: Connection,
+    /// Check name → `checks.id`, so batches do not look names up row by row. Only ever holds
+    /// committed ids: cleared when a transaction that may have added names fails.
+    check_ids: HashMap<String, i64>,
+}
+
+impl fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
 
 impl SqliteStore {
+    /// The schema version this code writes and understands.
+    pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
+
     /// Opens (creating and migrating) the database at `path`.
-    pub fn open(_path: impl AsRef<Path>) -> Result<Self> {
-        todo!()
+    ///
+    /// Creates missing parent directories. Fails with an error naming the path when the path is
+    /// a directory, the file is not writable or not a database, or it was written by a newer
+    /// forewarn.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let label = path.display().to_string();
+        if path.is_dir() {
+            return Err(Error::Store(format!(
+                "{label} is a directory, not a database file"
+            )));
+        }
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|e| {
+                Error::io(
+                    format!(
+                        "creating the directory {} for the database",
+                        parent.display()
+                    ),
+                    e,
+                )
+            })?;
+        }
+        let at_path = |e: rusqlite::Error| Error::Store(format!("{label}: {e}"));
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| Error::Store(format!("cannot open {label}: {e}")))?;
+        if conn.is_readonly("main").map_err(at_path)? {
+            return Err(Error::Store(format!(
+                "{label} is not writable (opened read-only)"
+            )));
+        }
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(at_path)?;
+        let mode: String = conn
+            .pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))
+            .map_err(at_path)?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(Error::Store(format!(
+                "{label}: cannot switch to WAL journal mode (got `{mode}`)"
+            )));
+        }
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(at_path)?;
+        Self::from_connection(conn, Some(path.to_owned()), &label)
     }
 
     /// An in-memory database, for tests and `forewarn check`.
     pub fn in_memory() -> Result<Self> {
-        todo!()
+        let conn = Connection::open_in_memory()?;
+        Self::from_connection(conn, None, ":memory:")
     }
+
+    /// Where the database file is (`None` in memory).
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    fn from_connection(mut conn: Connection, path: Option<PathBuf>, label: &str) -> Result<Self> {
+        let at_path = |e: rusqlite::Error| Error::Store(format!("{label}: {e}"));
+        conn.pragma_update(None, "foreign_keys", true)
+            .map_err(at_path)?;
+        conn.set_prepared_statement_cache_capacity(64);
+        migrate(&mut conn, MIGRATIONS, label)?;
+        let check_ids = {
+            let mut stmt = conn
+                .prepare("SELECT name, id FROM checks")
+                .map_err(at_path)?;
+            stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+                .map_err(at_path)?
+                .collect::<rusqlite::Result<HashMap<_, _>>>()
+                .map_err(at_path)?
+        };
+        Ok(Self {
+            inner: Arc::new(Mutex::new(Inner { conn, check_ids })),
+            path,
+        })
+    }
+
+    /// Runs `f` with the connection on the blocking pool.
+    async fn run<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Inner) -> Result<T> + Send + 'static,
+    {
+        let inner = Arc::clone(&self.inner);
+        tokio::task::spawn_blocking(move || {
+            let mut guard = inner.lock();
+            f(&mut guard)
+        })
+        .await
+        .map_err(|e| Error::Store(format!("store task failed: {e}")))?
+    }
+
+    /// Runs `f` in one write transaction; commits on success, rolls back (and forgets check ids
+    /// that may not have been committed) on failure.
+    async fn write<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Transaction<'_>, &mut HashMap<String, i64>) -> Result<T> + Send + 'static,
+    {
+        self.run(move |inner| {
+            let Inner { conn, check_ids } = inner;
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let known = check_ids.len();
+            let result = f(&tx, check_ids).and_then(|v| {
+                tx.commit()?;
+                Ok(v)
+            });
+            if result.is_err() && check_ids.len() != known {
+                check_ids.clear();
+            }
+            result
+        })
+        .await
+    }
+}
+
+/// Applies the steps of `migrations` the database has not seen yet, each in a transaction that
+/// also bumps `user_version`. Refuses a database with a higher version than `migrations` knows.
+fn migrate(conn: &mut Connection, migrations: &[&str], label: &str) -> Result<()> {
+    let known = migrations.len() as i64;
+    loop {
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| Error::Store(format!("{label}: {e}")))?;
+        let version: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if version > known {
+            return Err(Error::Store(format!(
+                "{label} has schema version {version}; this forewarn knows up to {known}"
+            )));
+        }
+        if version < 0 {
+            return Err(Error::Store(format!(
+                "{label} has an invalid schema version {version}"
+            )));
+        }
+        if version == known {
+            return Ok(());
+        }
+        let next = version + 1;
+        tx.execute_batch(migrations[version as usize])
+            .map_err(|e| {
+                Error::Store(format!("{label}: migrating to schema version {next}: {e}"))
+            })?;
+        tx.pragma_update(None, "user_version", next)?;
+        tx.commit()?;
+        tracing::debug!(database = label, version = next, "applied schema migration");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Encoding.
+
+fn ms(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+fn from_ms(v: i64) -> Result<DateTime<Utc>> {
+    DateTime::from_timestamp_millis(v).ok_or_else(|| corrupt(format!("timestamp {v}")))
+}
+
+fn opt_from_ms(v: Option<i64>) -> Result<Option<DateTime<Utc>>> {
+    v.map(from_ms).transpose()
+}
+
+fn corrupt(what: impl fmt::Display) -> Error {
+    Error::Store(format!("unreadable data in the database: {what}"))
+}
+
+fn status_code(s: Status) -> i64 {
+    match s {
+        Status::Ok => 0,
+        Status::Warning => 1,
+        Status::Critical => 2,
+        Status::Unknown => 3,
+    }
+}
+
+fn status_from_code(v: i64) -> Result<Status> {
+    Ok(match v {
+        0 => Status::Ok,
+        1 => Status::Warning,
+        2 => Status::Critical,
+        3 => Status::Unknown,
+        _ => return Err(corrupt(format!("status code {v}"))),
+    })
+}
+
+fn outbox_state_parse(s: &str) -> Result<OutboxState> {
+    Ok(match s {
+        "pending" => OutboxState::Pending,
+        "delivered" => OutboxState::Delivered,
+        "dead" => OutboxState::Dead,
+        _ => return Err(corrupt(format!("outbox state `{s}`"))),
+    })
+}
+
+fn to_json<T: Serialize>(what: &str, v: &T) -> Result<String> {
+    serde_json::to_string(v).map_err(|e| Error::Store(format!("encoding {what}: {e}")))
+}
+
+fn from_json<T: serde::de::DeserializeOwned>(what: &str, s: &str) -> Result<T> {
+    serde_json::from_str(s).map_err(|e| corrupt(format!("{what}: {e}")))
+}
+
+/// `LIMIT` value for a "0: no limit" count (SQLite reads a negative limit as none).
+fn sql_limit(limit: usize) -> i64 {
+    if limit == 0 {
+        -1
+    } else {
+        i64::try_from(limit).unwrap_or(i64::MAX)
+    }
+}
+
+/// The id of `name` in `checks`, adding it when new.
+fn check_id(tx: &Transaction<'_>, cache: &mut HashMap<String, i64>, name: &str) -> Result<i64> {
+    if let Some(&id) = cache.get(name) {
+        return Ok(id);
+    }
+    tx.prepare_cached("INSERT INTO checks(name) VALUES (?1) ON CONFLICT(name) DO NOTHING")?
+        .execute([name])?;
+    let id: i64 = tx
+        .prepare_cached("SELECT id FROM checks WHERE name = ?1")?
+        .query_row([name], |r| r.get(0))?;
+    cache.insert(name.to_owned(), id);
+    Ok(id)
+}
+
+/// The id of `name` in `checks` without adding it.
+fn known_check_id(
+    conn: &Connection,
+    cache: &HashMap<String, i64>,
+    name: &str,
+) -> Result<Option<i64>> {
+    if let Some(&id) = cache.get(name) {
+        return Ok(Some(id));
+    }
+    Ok(conn
+        .prepare_cached("SELECT id FROM checks WHERE name = ?1")?
+        .query_row([name], |r| r.get(0))
+        .optional()?)
+}
+
+/// An observation flattened for its row.
+struct ObservationRow {
+    check: String,
+    at: i64,
+    status: i64,
+    latency_us: i64,
+    summary: String,
+    metrics: Option<String>,
+}
+
+const OUTBOX_COLUMNS: &str =
+    "json, state, attempts, queued_at, next_attempt_at, delivered_at, last_error";
+
+/// An outbox row as read, before decoding.
+type RawOutboxRow = (String, String, i64, i64, i64, Option<i64>, Option<String>);
+
+fn raw_outbox_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawOutboxRow> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+        r.get(6)?,
+    ))
+}
+
+fn decode_outbox_row(raw: RawOutboxRow) -> Result<OutboxRow> {
+    let (json, state, attempts, queued_at, next_attempt_at, delivered_at, last_error) = raw;
+    Ok(OutboxRow {
+        notification: from_json("outbox notification", &json)?,
+        state: outbox_state_parse(&state)?,
+        attempts: u32::try_from(attempts).map_err(|_| corrupt(format!("attempts {attempts}")))?,
+        queued_at: from_ms(queued_at)?,
+        next_attempt_at: from_ms(next_attempt_at)?,
+        delivered_at: opt_from_ms(delivered_at)?,
+        last_error,
+    })
+}
+
+fn query_outbox(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Result<Vec<OutboxRow>> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let raw = stmt
+        .query_map(params, raw_outbox_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    raw.into_iter().map(decode_outbox_row).collect()
 }
 
 #[async_trait]
 impl Store for SqliteStore {
-    async fn record_observations(&self, _batch: &[(String, Observation)]) -> Result<()> {
-        todo!()
+    async fn record_observations(&self, batch: &[(String, Observation)]) -> Result<()> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let rows = batch
+            .iter()
+            .map(|(check, o)| {
+                Ok(ObservationRow {
+                    check: check.clone(),
+                    at: ms(o.at),
+                    status: status_code(o.status),
+                    latency_us: i64::try_from(o.latency.as_micros()).unwrap_or(i64::MAX),
+                    summary: o.summary.clone(),
+                    metrics: if o.metrics.is_empty() {
+                        None
+                    } else {
+                        Some(to_json("metrics", &o.metrics)?)
+                    },
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        self.write(move |tx, cache| {
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO observations(check_id, at, status, latency_us, summary, metrics) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?;
+            for row in &rows {
+                let id = check_id(tx, cache, &row.check)?;
+                insert.execute(params![
+                    id,
+                    row.at,
+                    row.status,
+                    row.latency_us,
+                    row.summary,
+                    row.metrics
+                ])?;
+            }
+            Ok(())
+        })
+        .await
     }
+
     async fn observations(
         &self,
-        _check: &str,
-        _since: DateTime<Utc>,
-        _limit: usize,
+        check: &str,
+        since: DateTime<Utc>,
+        limit: usize,
     ) -> Result<Vec<Observation>> {
-        todo!()
+        let check = check.to_owned();
+        self.run(move |inner| {
+            let Some(id) = known_check_id(&inner.conn, &inner.check_ids, &check)? else {
+                return Ok(Vec::new());
+            };
+            let mut stmt = inner.conn.prepare_cached(
+                "SELECT at, status, latency_us, summary, metrics FROM observations \
+                 WHERE check_id = ?1 AND at >= ?2 ORDER BY at DESC, rowid DESC LIMIT ?3",
+            )?;
+            let mut rows = stmt.query(params![id, ms(since), sql_limit(limit)])?;
+            let mut out = Vec::new();
+            while let Some(r) = rows.next()? {
+                let latency_us: i64 = r.get(2)?;
+                let metrics: Option<String> = r.get(4)?;
+                out.push(Observation {
+                    at: from_ms(r.get(0)?)?,
+                    status: status_from_code(r.get(1)?)?,
+                    latency: Duration::from_micros(
+                        u64::try_from(latency_us)
+                            .map_err(|_| corrupt(format!("latency {latency_us} µs")))?,
+                    ),
+                    summary: r.get(3)?,
+                    metrics: match metrics {
+                        Some(m) => from_json::<std::collections::BTreeMap<String, Metric>>(
+                            "observation metrics",
+                            &m,
+                        )?,
+                        None => Default::default(),
+                    },
+                });
+            }
+            Ok(out)
+        })
+        .await
     }
-    async fn prune(&self, _before: DateTime<Utc>) -> Result<u64> {
-        todo!()
+
+    async fn prune(&self, before: DateTime<Utc>) -> Result<u64> {
+        let before = ms(before);
+        self.write(move |tx, _| {
+            let mut deleted = 0u64;
+            // Through the (check_id, at) index, one check at a time.
+            deleted += tx.execute(
+                "DELETE FROM observations WHERE check_id IN (SELECT id FROM checks) AND at < ?1",
+                [before],
+            )? as u64;
+            deleted += tx.execute("DELETE FROM transitions WHERE at < ?1", [before])? as u64;
+            deleted += tx.execute(
+                "DELETE FROM outbox WHERE state <> 'pending' AND incident_id IN \
+                 (SELECT id FROM incidents WHERE resolved_at < ?1 AND state = 'resolved')",
+                [before],
+            )? as u64;
+            deleted += tx.execute(
+                "DELETE FROM incidents WHERE resolved_at < ?1 AND state = 'resolved'",
+                [before],
+            )? as u64;
+            Ok(deleted)
+        })
+        .await
     }
-    async fn save_check_states(&self, _states: &[(String, CheckState)]) -> Result<()> {
-        todo!()
+
+    async fn save_check_states(&self, states: &[(String, CheckState)]) -> Result<()> {
+        if states.is_empty() {
+            return Ok(());
+        }
+        let rows = states
+            .iter()
+            .map(|(check, s)| Ok((check.clone(), to_json("check state", s)?, s.last_at.map(ms))))
+            .collect::<Result<Vec<_>>>()?;
+        self.write(move |tx, _| {
+            let mut stmt = tx.prepare_cached(
+                "INSERT INTO check_states(check_name, state, updated_at) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT(check_name) DO UPDATE SET \
+                 state = excluded.state, updated_at = excluded.updated_at",
+            )?;
+            for (check, state, updated_at) in &rows {
+                stmt.execute(params![check, state, updated_at])?;
+            }
+            Ok(())
+        })
+        .await
     }
+
     async fn load_check_states(&self) -> Result<Vec<(String, CheckState)>> {
-        todo!()
+        self.run(|inner| {
+            let mut stmt = inner
+                .conn
+                .prepare_cached("SELECT check_name, state FROM check_states ORDER BY check_name")?;
+            let raw = stmt
+                .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            raw.into_iter()
+                .map(|(check, json)| {
+                    let state = from_json(&format!("state of check `{check}`"), &json)?;
+                    Ok((check, state))
+                })
+                .collect()
+        })
+        .await
     }
-    async fn record_transitions(&self, _records: &[TransitionRecord]) -> Result<()> {
-        todo!()
+
+    async fn record_transitions(&self, records: &[TransitionRecord]) -> Result<()> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        let rows = records
+            .iter()
+            .map(|r| {
+                Ok((
+                    r.check.clone(),
+                    ms(r.at),
+                    to_json("transition", &r.transition)?,
+                    r.incident_id,
+                ))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        self.write(move |tx, cache| {
+            let mut stmt = tx.prepare_cached(
+                "INSERT INTO transitions(check_id, at, transition, incident_id) \
+                 VALUES (?1, ?2, ?3, ?4)",
+            )?;
+            for (check, at, json, incident_id) in &rows {
+                let id = check_id(tx, cache, check)?;
+                stmt.execute(params![id, at, json, incident_id])?;
+            }
+            Ok(())
+        })
+        .await
     }
+
     async fn transitions(
         &self,
-        _check: Option<&str>,
-        _since: DateTime<Utc>,
-        _limit: usize,
+        check: Option<&str>,
+        since: DateTime<Utc>,
+        limit: usize,
     ) -> Result<Vec<TransitionRecord>> {
-        todo!()
+        let check = check.map(str::to_owned);
+        self.run(move |inner| {
+            let conn = &inner.conn;
+            let raw = match check {
+                Some(check) => {
+                    let Some(id) = known_check_id(conn, &inner.check_ids, &check)? else {
+                        return Ok(Vec::new());
+                    };
+                    let mut stmt = conn.prepare_cached(
+                        "SELECT c.name, t.at, t.transition, t.incident_id \
+                         FROM transitions t JOIN checks c ON c.id = t.check_id \
+                         WHERE t.check_id = ?1 AND t.at >= ?2 \
+                         ORDER BY t.at DESC, t.id DESC LIMIT ?3",
+                    )?;
+                    stmt.query_map(params![id, ms(since), sql_limit(limit)], raw_transition)?
+                        .collect::<rusqlite::Result<Vec<_>>>()?
+                }
+                None => {
+                    let mut stmt = conn.prepare_cached(
+                        "SELECT c.name, t.at, t.transition, t.incident_id \
+                         FROM transitions t JOIN checks c ON c.id = t.check_id \
+                         WHERE t.at >= ?1 ORDER BY t.at DESC, t.id DESC LIMIT ?2",
+                    )?;
+                    stmt.query_map(params![ms(since), sql_limit(limit)], raw_transition)?
+                        .collect::<rusqlite::Result<Vec<_>>>()?
+                }
+            };
+            raw.into_iter()
+                .map(|(check, at, json, incident_id)| {
+                    Ok(TransitionRecord {
+                        transition: from_json(&format!("transition of check `{check}`"), &json)?,
+                        check,
+                        at: from_ms(at)?,
+                        incident_id,
+                    })
+                })
+                .collect()
+        })
+        .await
     }
-    async fn insert_incident(&self, _incident: &Incident) -> Result<i64> {
-        todo!()
+
+    async fn insert_incident(&self, incident: &Incident) -> Result<i64> {
+        let mut incident = incident.clone();
+        self.write(move |tx, _| {
+            tx.prepare_cached(
+                "INSERT INTO incidents(check_name, state, opened_at, resolved_at, json) \
+                 VALUES (?1, ?2, ?3, ?4, '')",
+            )?
+            .execute(params![
+                incident.check,
+                incident.state.as_str(),
+                ms(incident.opened_at),
+                incident.resolved_at.map(ms)
+            ])?;
+            let id = tx.last_insert_rowid();
+            incident.id = id;
+            tx.prepare_cached("UPDATE incidents SET json = ?2 WHERE id = ?1")?
+                .execute(params![id, to_json("incident", &incident)?])?;
+            Ok(id)
+        })
+        .await
     }
-    async fn update_incident(&self, _incident: &Incident) -> Result<()> {
-        todo!()
+
+    async fn update_incident(&self, incident: &Incident) -> Result<()> {
+        let id = incident.id;
+        let json = to_json("incident", incident)?;
+        let check = incident.check.clone();
+        let state = incident.state.as_str();
+        let opened_at = ms(incident.opened_at);
+        let resolved_at = incident.resolved_at.map(ms);
+        self.write(move |tx, _| {
+            let changed = tx
+                .prepare_cached(
+                    "UPDATE incidents SET check_name = ?2, state = ?3, opened_at = ?4, \
+                     resolved_at = ?5, json = ?6 WHERE id = ?1",
+                )?
+                .execute(params![id, check, state, opened_at, resolved_at, json])?;
+            if changed == 0 {
+                return Err(Error::NotFound {
+                    what: "incident",
+                    id: id.to_string(),
+                });
+            }
+            Ok(())
+        })
+        .await
     }
-    async fn incident(&self, _id: i64) -> Result<Option<Incident>> {
-        todo!()
+
+    async fn incident(&self, id: i64) -> Result<Option<Incident>> {
+        self.run(move |inner| {
+            let json: Option<String> = inner
+                .conn
+                .prepare_cached("SELECT json FROM incidents WHERE id = ?1")?
+                .query_row([id], |r| r.get(0))
+                .optional()?;
+            json.map(|j| from_json(&format!("incident {id}"), &j))
+                .transpose()
+        })
+        .await
     }
-    async fn incidents(&self, _filter: &IncidentFilter) -> Result<Vec<Incident>> {
-        todo!()
+
+    async fn incidents(&self, filter: &IncidentFilter) -> Result<Vec<Incident>> {
+        let filter = filter.clone();
+        self.run(move |inner| {
+            let mut sql = String::from("SELECT id, json FROM incidents WHERE 1");
+            if filter.active_only {
+                sql.push_str(&format!(
+                    " AND state <> '{}'",
+                    IncidentState::Resolved.as_str()
+                ));
+            }
+            if filter.check.is_some() {
+                sql.push_str(" AND check_name = ?2");
+            }
+            sql.push_str(" ORDER BY opened_at DESC, id DESC LIMIT ?1");
+            let mut stmt = inner.conn.prepare_cached(&sql)?;
+            let limit = sql_limit(filter.limit);
+            let raw = match &filter.check {
+                Some(check) => stmt.query_map(params![limit, check], raw_incident)?,
+                None => stmt.query_map(params![limit], raw_incident)?,
+            }
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+            raw.into_iter()
+                .map(|(id, json)| from_json(&format!("incident {id}"), &json))
+                .collect()
+        })
+        .await
     }
-    async fn enqueue(&self, _n: &Notification, _now: DateTime<Utc>) -> Result<bool> {
-        todo!()
+
+    async fn enqueue(&self, n: &Notification, now: DateTime<Utc>) -> Result<bool> {
+        let json = to_json("notification", n)?;
+        let (id, incident_id, sink, key) =
+            (n.id.clone(), n.incident_id, n.sink.clone(), n.key.clone());
+        let now = ms(now);
+        self.write(move |tx, _| {
+            let inserted = tx
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO outbox(id, incident_id, sink, key, state, attempts, \
+                     queued_at, next_attempt_at, json) VALUES (?1, ?2, ?3, ?4, 'pending', 0, ?5, ?5, ?6)",
+                )?
+                .execute(params![id, incident_id, sink, key, now, json])?;
+            Ok(inserted == 1)
+        })
+        .await
     }
-    async fn sent_records(&self, _incident_id: i64) -> Result<Vec<SentRecord>> {
-        todo!()
+
+    async fn sent_records(&self, incident_id: i64) -> Result<Vec<SentRecord>> {
+        self.run(move |inner| {
+            let mut stmt = inner.conn.prepare_cached(
+                "SELECT sink, key, queued_at FROM outbox WHERE incident_id = ?1 \
+                 ORDER BY queued_at, rowid",
+            )?;
+            let raw = stmt
+                .query_map([incident_id], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, i64>(2)?,
+                    ))
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            raw.into_iter()
+                .map(|(sink, key, at)| {
+                    Ok(SentRecord {
+                        sink,
+                        key,
+                        at: from_ms(at)?,
+                    })
+                })
+                .collect()
+        })
+        .await
     }
-    async fn due_outbox(&self, _now: DateTime<Utc>, _limit: usize) -> Result<Vec<OutboxRow>> {
-        todo!()
+
+    /// Pending rows due at `now`, oldest queued first, at most `limit` (0: no limit).
+    async fn due_outbox(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<OutboxRow>> {
+        let now = ms(now);
+        self.run(move |inner| {
+            query_outbox(
+                &inner.conn,
+                &format!(
+                    "SELECT {OUTBOX_COLUMNS} FROM outbox \
+                     WHERE state = 'pending' AND next_attempt_at <= ?1 \
+                     ORDER BY queued_at, rowid LIMIT ?2"
+                ),
+                params![now, sql_limit(limit)],
+            )
+        })
+        .await
     }
+
     async fn next_outbox_due(&self) -> Result<Option<DateTime<Utc>>> {
-        todo!()
+        self.run(|inner| {
+            let next: Option<i64> = inner
+                .conn
+                .prepare_cached("SELECT MIN(next_attempt_at) FROM outbox WHERE state = 'pending'")?
+                .query_row([], |r| r.get(0))?;
+            opt_from_ms(next)
+        })
+        .await
     }
-    async fn mark_delivered(&self, _id: &str, _at: DateTime<Utc>) -> Result<()> {
-        todo!()
+
+    /// Marks a row delivered (from any state: a delivery is a fact) and counts the attempt.
+    async fn mark_delivered(&self, id: &str, at: DateTime<Utc>) -> Result<()> {
+        let id = id.to_owned();
+        let at = ms(at);
+        self.write(move |tx, _| {
+            let changed = tx
+                .prepare_cached(
+                    "UPDATE outbox SET state = 'delivered', delivered_at = ?2, \
+                     attempts = attempts + 1, last_error = NULL WHERE id = ?1",
+                )?
+                .execute(params![id, at])?;
+            if changed == 0 {
+                return Err(Error::NotFound {
+                    what: "outbox row",
+                    id,
+                });
+            }
+            Ok(())
+        })
+        .await
     }
+
+    /// Records a failed attempt of a pending row. A row that is no longer pending (delivered or
+    /// dead) is left alone and reported as [`Error::Conflict`], so it can never be sent twice.
     async fn mark_failed(
         &self,
-        _id: &str,
-        _error: &str,
-        _retry_at: Option<DateTime<Utc>>,
+        id: &str,
+        error: &str,
+        retry_at: Option<DateTime<Utc>>,
     ) -> Result<()> {
-        todo!()
+        let id = id.to_owned();
+        let error = error.to_owned();
+        let retry_at = retry_at.map(ms);
+        self.write(move |tx, _| {
+            let changed = match retry_at {
+                Some(t) => tx
+                    .prepare_cached(
+                        "UPDATE outbox SET attempts = attempts + 1, last_error = ?2, \
+                         next_attempt_at = ?3 WHERE id = ?1 AND state = 'pending'",
+                    )?
+                    .execute(params![id, error, t])?,
+                None => tx
+                    .prepare_cached(
+                        "UPDATE outbox SET attempts = attempts + 1, last_error = ?2, \
+                         state = 'dead' WHERE id = ?1 AND state = 'pending'",
+                    )?
+                    .execute(params![id, error])?,
+            };
+            if changed == 0 {
+                let state: Option<String> = tx
+                    .prepare_cached("SELECT state FROM outbox WHERE id = ?1")?
+                    .query_row([&id], |r| r.get(0))
+                    .optional()?;
+                return Err(match state {
+                    None => Error::NotFound {
+                        what: "outbox row",
+                        id,
+                    },
+                    Some(state) => Error::Conflict(format!(
+                        "outbox row {id} is {state}, not pending: failure not recorded"
+                    )),
+                });
+            }
+            Ok(())
+        })
+        .await
     }
-    async fn outbox_rows(&self, _incident_id: i64) -> Result<Vec<OutboxRow>> {
-        todo!()
+
+    async fn outbox_rows(&self, incident_id: i64) -> Result<Vec<OutboxRow>> {
+        self.run(move |inner| {
+            query_outbox(
+                &inner.conn,
+                &format!(
+                    "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE incident_id = ?1 \
+                     ORDER BY queued_at, rowid"
+                ),
+                [incident_id],
+            )
+        })
+        .await
     }
+
     async fn outbox_stats(&self) -> Result<OutboxStats> {
-        todo!()
+        self.run(|inner| {
+            let (pending, retrying, dead, delivered, oldest): (i64, i64, i64, i64, Option<i64>) =
+                inner
+                    .conn
+                    .prepare_cached(
+                        "SELECT \
+                           COUNT(*) FILTER (WHERE state = 'pending'), \
+                           COUNT(*) FILTER (WHERE state = 'pending' AND attempts > 0), \
+                           COUNT(*) FILTER (WHERE state = 'dead'), \
+                           COUNT(*) FILTER (WHERE state = 'delivered'), \
+                           MIN(queued_at) FILTER (WHERE state = 'pending') \
+                         FROM outbox",
+                    )?
+                    .query_row([], |r| {
+                        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                    })?;
+            Ok(OutboxStats {
+                pending: pending as u64,
+                retrying: retrying as u64,
+                dead: dead as u64,
+                delivered: delivered as u64,
+                oldest_pending: opt_from_ms(oldest)?,
+            })
+        })
+        .await
     }
+
     async fn flush(&self) -> Result<()> {
-        todo!()
+        let label = self
+            .path
+            .as_ref()
+            .map_or_else(|| ":memory:".to_owned(), |p| p.display().to_string());
+        self.run(move |inner| {
+            let (busy, _log, _done): (i64, i64, i64) = inner
+                .conn
+                .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })
+                .map_err(|e| Error::Store(format!("{label}: checkpoint: {e}")))?;
+            if busy != 0 {
+                tracing::warn!(
+                    database = %label,
+                    "WAL checkpoint could not complete: another connection is using the database"
+                );
+            }
+            Ok(())
+        })
+        .await
+    }
+}
+
+fn raw_transition(r: &rusqlite::Row<'_>) -> rusqlite::Result<(String, i64, String, Option<i64>)> {
+    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+}
+
+fn raw_incident(r: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, String)> {
+    Ok((r.get(0)?, r.get(1)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::incident::UpdateKind;
+    use crate::monitor::state::{Alert, Suppression};
+    use crate::sink::NotificationKind;
+
+    fn t(secs: i64) -> DateTime<Utc> {
+        "2026-09-01T08:00:00Z".parse::<DateTime<Utc>>().unwrap() + chrono::Duration::seconds(secs)
+    }
+
+    fn obs(status: Status, summary: &str, secs: i64) -> Observation {
+        Observation::new(status, summary, t(secs))
+    }
+
+    fn pragma_i64(store: &SqliteStore, name: &str) -> i64 {
+        store
+            .inner
+            .lock()
+            .conn
+            .pragma_query_value(None, name, |r| r.get(0))
+            .unwrap()
+    }
+
+    fn count(store: &SqliteStore, sql: &str) -> i64 {
+        store
+            .inner
+            .lock()
+            .conn
+            .query_row(sql, [], |r| r.get(0))
+            .unwrap()
+    }
+
+    fn incident(check: &str, secs: i64) -> Incident {
+        Incident::open(
+            check,
+            Some("servers"),
+            "default",
+            Status::Critical,
+            "connection refused",
+            false,
+            t(secs),
+        )
+    }
+
+    fn note(incident: &Incident, sink: &str, key: &str, secs: i64) -> Notification {
+        Notification::for_incident(incident, sink, key, NotificationKind::Opened, t(secs))
+    }
+
+    #[test]
+    fn fresh_file_is_migrated_with_wal_and_reopen_is_idempotent() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nested/deeper/forewarn.db");
+        let store = SqliteStore::open(&path).unwrap();
+        assert!(path.is_file(), "parent directories are created");
+        assert_eq!(store.path(), Some(path.as_path()));
+        assert_eq!(
+            pragma_i64(&store, "user_version"),
+            SqliteStore::SCHEMA_VERSION as i64
+        );
+        assert_eq!(pragma_i64(&store, "foreign_keys"), 1);
+        assert_eq!(pragma_i64(&store, "synchronous"), 1, "NORMAL");
+        let mode: String = store
+            .inner
+            .lock()
+            .conn
+            .pragma_query_value(None, "journal_mode", |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal");
+        for table in [
+            "checks",
+            "observations",
+            "check_states",
+            "transitions",
+            "incidents",
+            "outbox",
+        ] {
+            let n = count(
+                &store,
+                &format!(
+                    "SELECT COUNT(*) FROM sqlite_master WHERE type='table' AND name='{table}'"
+                ),
+            );
+            assert_eq!(n, 1, "table {table}");
+        }
+        drop(store);
+        let again = SqliteStore::open(&path).unwrap();
+        assert_eq!(
+            pragma_i64(&again, "user_version"),
+            SqliteStore::SCHEMA_VERSION as i64
+        );
+    }
+
+    #[test]
+    fn migrations_apply_only_new_steps_and_roll_back_a_failed_one() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        let v = |c: &Connection| -> i64 {
+            c.pragma_query_value(None, "user_version", |r| r.get(0))
+                .unwrap()
+        };
+        let m1 = "CREATE TABLE a (x INTEGER);";
+        let m2 = "CREATE TABLE b (y INTEGER); INSERT INTO a VALUES (1);";
+        migrate(&mut conn, &[m1], "test.db").unwrap();
+        assert_eq!(v(&conn), 1);
+        // Re-running step 1 would fail (table exists): only step 2 may run.
+        migrate(&mut conn, &[m1, m2], "test.db").unwrap();
+        assert_eq!(v(&conn), 2);
+        migrate(&mut conn, &[m1, m2], "test.db").unwrap();
+        let rows: i64 = conn
+            .query_row("SELECT COUNT(*) FROM a", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(rows, 1, "step 2 ran exactly once");
+
+        let broken = "CREATE TABLE c (z INTEGER); CREATE TABLE (;";
+        let err = migrate(&mut conn, &[m1, m2, broken], "test.db").unwrap_err();
+        assert!(matches!(err, Error::Store(_)), "{err:?}");
+        assert!(err.to_string().contains("schema version 3"), "{err}");
+        assert_eq!(v(&conn), 2, "the failed step is rolled back");
+        let c: i64 = conn
+            .query_row(
+                "SELECT COUNT(*) FROM sqlite_master WHERE name = 'c'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(c, 0, "nothing of the failed step remains");
+    }
+
+    #[test]
+    fn newer_schema_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("forewarn.db");
+        drop(SqliteStore::open(&path).unwrap());
+        let newer = SqliteStore::SCHEMA_VERSION + 5;
+        Connection::open(&path)
+            .unwrap()
+            .pragma_update(None, "user_version", newer)
+            .unwrap();
+        let err = SqliteStore::open(&path).unwrap_err();
+        let msg = err.to_string();
+        assert!(matches!(err, Error::Store(_)), "{err:?}");
+        assert!(
+            msg.contains(&format!(
+                "forewarn.db has schema version {newer}; this forewarn knows up to {}",
+                SqliteStore::SCHEMA_VERSION
+            )),
+            "{msg}"
+        );
+        assert!(msg.contains(&path.display().to_string()), "{msg}");
+    }
+
+    #[test]
+    fn open_errors_name_the_path() {
+        let dir = tempfile::tempdir().unwrap();
+
+        let err = SqliteStore::open(dir.path()).unwrap_err();
+        assert!(matches!(err, Error::Store(_)), "{err:?}");
+        let msg = err.to_string();
+        assert!(msg.contains(&dir.path().display().to_string()), "{msg}");
+        assert!(msg.contains("is a directory"), "{msg}");
+
+        let file = dir.path().join("plain");
+        std::fs::write(&file, "not a directory").unwrap();
+        let err = SqliteStore::open(file.join("forewarn.db")).unwrap_err();
+        assert!(matches!(err, Error::Io { .. }), "{err:?}");
+        assert!(
+            err.to_string().contains(&file.display().to_string()),
+            "{err}"
+        );
+
+        let garbage = dir.path().join("garbage.db");
+        std::fs::write(&garbage, vec![0x5a; 8192]).unwrap();
+        let err = SqliteStore::open(&garbage).unwrap_err();
+        assert!(matches!(err, Error::Store(_)), "{err:?}");
+        let msg = err.to_string();
+        assert!(msg.contains(&garbage.display().to_string()), "{msg}");
+        assert!(msg.contains("not a database"), "{msg}");
+
+        // Root may write anything; the read-only case is only observable for other users.
+        if unsafe { libc::geteuid() } != 0 {
+            use std::os::unix::fs::PermissionsExt;
+            let ro = dir.path().join("ro.db");
+            drop(SqliteStore::open(&ro).unwrap());
+            std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o444)).unwrap();
+            let err = SqliteStore::open(&ro).unwrap_err();
+            assert!(err.to_string().contains(&ro.display().to_string()), "{err}");
+        }
+    }
+
+    #[tokio::test]
+    async fn observations_round_trip_newest_first_with_since_and_limit() {
+        let store = SqliteStore::in_memory().unwrap();
+        let batch = vec![
+            (
+                "db".to_owned(),
+                obs(Status::Ok, "connected in 3 ms", 0)
+                    .with_latency(Duration::from_micros(3_250))
+                    .with_metric("time", 0.00325, "s"),
+            ),
+            ("web".to_owned(), obs(Status::Warning, "slow", 5)),
+            (
+                "db".to_owned(),
+                obs(Status::Critical, "connection refused", 60)
+                    .with_latency(Duration::from_millis(1500))
+                    .with_metric("time", 1.5, "s")
+                    .with_metric("retries", 2.0, ""),
+            ),
+            ("db".to_owned(), obs(Status::Unknown, "probe panicked", 120)),
+            ("db".to_owned(), obs(Status::Warning, "disk 91 %", 180)),
+        ];
+        store.record_observations(&batch).await.unwrap();
+
+        let all = store.observations("db", t(-3600), 0).await.unwrap();
+        let expected: Vec<Observation> = [4, 3, 2, 0].iter().map(|&i| batch[i].1.clone()).collect();
+        assert_eq!(all, expected, "newest first, every field kept");
+        assert_eq!(all[2].metrics["retries"].unit, "");
+        assert_eq!(all[2].latency, Duration::from_millis(1500));
+
+        let since = store.observations("db", t(60), 0).await.unwrap();
+        assert_eq!(
+            since.iter().map(|o| o.at).collect::<Vec<_>>(),
+            vec![t(180), t(120), t(60)],
+            "since is inclusive"
+        );
+        let limited = store.observations("db", t(-3600), 2).await.unwrap();
+        assert_eq!(limited, expected[..2].to_vec());
+        assert_eq!(
+            store.observations("web", t(0), 0).await.unwrap(),
+            vec![batch[1].1.clone()]
+        );
+        assert!(
+            store
+                .observations("nope", t(0), 0)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+
+        // Empty metrics are stored as NULL, not as "{}".
+        assert_eq!(
+            count(
+                &store,
+                "SELECT COUNT(*) FROM observations WHERE metrics IS NULL"
+            ),
+            3
+        );
+        assert_eq!(count(&store, "SELECT COUNT(*) FROM checks"), 2);
+    }
+
+    #[tokio::test]
+    async fn ten_thousand_rows_in_one_batch() {
+        let store = SqliteStore::in_memory().unwrap();
+        let checks = 1_000;
+        let batch: Vec<(String, Observation)> = (0..10_000)
+            .map(|i| {
+                let status = if i % 7 == 0 {
+                    Status::Critical
+                } else {
+                    Status::Ok
+                };
+                let mut o = obs(status, &format!("row {i}"), i as i64)
+                    .with_latency(Duration::from_micros(i as u64));
+                if i % 10 == 0 {
+                    o = o.with_metric("n", i as f64, "");
+                }
+                (format!("host-{:04}", i % checks), o)
+            })
+            .collect();
+        store.record_observations(&batch).await.unwrap();
+        assert_eq!(count(&store, "SELECT COUNT(*) FROM observations"), 10_000);
+        assert_eq!(count(&store, "SELECT COUNT(*) FROM checks"), checks as i64);
+        assert_eq!(
+            count(
+                &store,
+                "SELECT COUNT(*) FROM observations WHERE metrics IS NOT NULL"
+            ),
+            1_000
+        );
+
+        let got = store.observations("host-0042", t(-1), 0).await.unwrap();
+        let want: Vec<Observation> = batch
+            .iter()
+            .filter(|(c, _)| c == "host-0042")
+            .rev()
+            .map(|(_, o)| o.clone())
+            .collect();
+        assert_eq!(got.len(), 10);
+        assert_eq!(got, want);
+        // A second batch reuses the cached ids.
+        store.record_observations(&batch[..100]).await.unwrap();
+        assert_eq!(count(&store, "SELECT COUNT(*) FROM checks"), checks as i64);
+        assert_eq!(count(&store, "SELECT COUNT(*) FROM observations"), 10_100);
+    }
+
+    #[tokio::test]
+    async fn a_failed_batch_writes_nothing_and_forgets_uncommitted_check_ids() {
+        let store = SqliteStore::in_memory().unwrap();
+        store
+            .record_observations(&[("old".to_owned(), obs(Status::Ok, "fine", 0))])
+            .await
+            .unwrap();
+        store
+            .inner
+            .lock()
+            .conn
+            .execute_batch(
+                "CREATE TRIGGER boom BEFORE INSERT ON observations WHEN NEW.summary = 'boom' \
+                 BEGIN SELECT RAISE(ABORT, 'boom refused'); END;",
+            )
+            .unwrap();
+        let bad = vec![
+            ("new".to_owned(), obs(Status::Ok, "first", 1)),
+            ("old".to_owned(), obs(Status::Ok, "second", 2)),
+            ("new".to_owned(), obs(Status::Ok, "boom", 3)),
+        ];
+        let err = store.record_observations(&bad).await.unwrap_err();
+        assert!(err.to_string().contains("boom refused"), "{err}");
+        assert_eq!(count(&store, "SELECT COUNT(*) FROM observations"), 1);
+        assert_eq!(count(&store, "SELECT COUNT(*) FROM checks"), 1);
+        assert!(store.observations("new", t(0), 0).await.unwrap().is_empty());
+        // A stale cached id for "new" would now violate the foreign key.
+        store
+            .record_observations(&bad[..2])
+            .await
+            .expect("the check is added again");
+        assert_eq!(store.observations("new", t(0), 0).await.unwrap().len(), 1);
+        assert_eq!(store.observations("old", t(0), 0).await.unwrap().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn check_states_save_load_and_upsert() {
+        let store = SqliteStore::in_memory().unwrap();
+        assert!(store.load_check_states().await.unwrap().is_empty());
+        let mut db = CheckState {
+            last_status: Some(Status::Critical),
+            last_at: Some(t(30)),
+            consecutive_failures: 3,
+            alert: Alert::Open {
+                status: Status::Critical,
+                since: t(10),
+            },
+            changes: [t(5)].into(),
+            ..Default::default()
+        };
+        let printer = CheckState {
+            alert: Alert::Suppressed {
+                status: Status::Warning,
+                since: t(1),
+                reason: Suppression::Maintenance {
+                    window: "summer".to_owned(),
+                },
+            },
+            ..Default::default()
+        };
+        store
+            .save_check_states(&[
+                ("printer".to_owned(), printer.clone()),
+                ("db".to_owned(), db.clone()),
+            ])
+            .await
+            .unwrap();
+        assert_eq!(
+            store.load_check_states().await.unwrap(),
+            vec![
+                ("db".to_owned(), db.clone()),
+                ("printer".to_owned(), printer.clone())
+            ]
+        );
+
+        db.consecutive_failures = 0;
+        db.consecutive_successes = 2;
+        db.alert = Alert::Clear;
+        db.flapping = true;
+        store
+            .save_check_states(&[("db".to_owned(), db.clone())])
+            .await
+            .unwrap();
+        let loaded = store.load_check_states().await.unwrap();
+        assert_eq!(
+            loaded,
+            vec![("db".to_owned(), db), ("printer".to_owned(), printer)]
+        );
+    }
+
+    #[tokio::test]
+    async fn transitions_by_check_since_and_limit() {
+        let store = SqliteStore::in_memory().unwrap();
+        let rec = |check: &str, secs: i64, transition: Transition, incident_id: Option<i64>| {
+            TransitionRecord {
+                check: check.to_owned(),
+                at: t(secs),
+                transition,
+                incident_id,
+            }
+        };
+        let records = vec![
+            rec(
+                "db",
+                0,
+                Transition::Opened {
+                    status: Status::Critical,
+                },
+                Some(1),
+            ),
+            rec(
+                "web",
+                10,
+                Transition::Suppressed {
+                    status: Status::Critical,
+                    reason: Suppression::Dependency {
+                        parent: "db".to_owned(),
+                    },
+                },
+                None,
+            ),
+            rec(
+                "db",
+                20,
+                Transition::Worsened {
+                    from: Status::Warning,
+                    to: Status::Critical,
+                },
+                Some(1),
+            ),
+            rec("db", 30, Transition::Recovered, Some(1)),
+            rec("web", 40, Transition::Released, None),
+        ];
+        store.record_transitions(&records).await.unwrap();
+
+        let all = store.transitions(None, t(0), 0).await.unwrap();
+        let want: Vec<_> = records.iter().rev().cloned().collect();
+        assert_eq!(all, want);
+        let db = store.transitions(Some("db"), t(10), 0).await.unwrap();
+        assert_eq!(db, vec![records[3].clone(), records[2].clone()]);
+        assert_eq!(
+            store.transitions(None, t(0), 2).await.unwrap(),
+            want[..2].to_vec()
+        );
+        assert!(
+            store
+                .transitions(Some("nope"), t(0), 0)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    #[tokio::test]
+    async fn incidents_insert_update_and_filter() {
+        let store = SqliteStore::in_memory().unwrap();
+        let a = store.insert_incident(&incident("db", 0)).await.unwrap();
+        let b = store.insert_incident(&incident("web", 10)).await.unwrap();
+        let c = store.insert_incident(&incident("db", 20)).await.unwrap();
+        assert_eq!((a, b, c), (1, 2, 3));
+
+        let stored = store.incident(a).await.unwrap().unwrap();
+        let mut want = incident("db", 0);
+        want.id = a;
+        assert_eq!(stored, want);
+        let json: String = store
+            .inner
+            .lock()
+            .conn
+            .query_row("SELECT json FROM incidents WHERE id = 2", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(
+            serde_json::from_str::<Incident>(&json).unwrap().id,
+            2,
+            "the stored JSON carries the assigned id"
+        );
+        assert!(store.incident(99).await.unwrap().is_none());
+
+        let mut first = stored;
+        first.acknowledge("ana", Some("on it"), t(5)).unwrap();
+        first.push(
+            UpdateKind::Note,
+            Status::Critical,
+            "vendor called",
+            Some("ana"),
+            t(6),
+        );
+        first.resolve("back", t(30));
+        store.update_incident(&first).await.unwrap();
+        assert_eq!(store.incident(a).await.unwrap().unwrap(), first);
+
+        let ids = |v: Vec<Incident>| v.into_iter().map(|i| i.id).collect::<Vec<_>>();
+        assert_eq!(
+            ids(store.incidents(&IncidentFilter::default()).await.unwrap()),
+            [c, b, a]
+        );
+        let active = IncidentFilter {
+            active_only: true,
+            ..Default::default()
+        };
+        assert_eq!(ids(store.incidents(&active).await.unwrap()), [c, b]);
+        let db = IncidentFilter {
+            check: Some("db".to_owned()),
+            ..Default::default()
+        };
+        assert_eq!(ids(store.incidents(&db).await.unwrap()), [c, a]);
+        let db_active = IncidentFilter {
+            active_only: true,
+            check: Some("db".to_owned()),
+            limit: 0,
+        };
+        assert_eq!(ids(store.incidents(&db_active).await.unwrap()), [c]);
+        let newest = IncidentFilter {
+            limit: 2,
+            ..Default::default()
+        };
+        assert_eq!(ids(store.incidents(&newest).await.unwrap()), [c, b]);
+
+        let mut ghost = incident("db", 0);
+        ghost.id = 42;
+        match store.update_incident(&ghost).await.unwrap_err() {
+            Error::NotFound { what, id } => assert_eq!((what, id.as_str()), ("incident", "42")),
+            other => panic!("expected NotFound, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn enqueue_is_idempotent_and_due_rows_come_oldest_first() {
+        let store = SqliteStore::in_memory().unwrap();
+        let mut inc = incident("db", 0);
+        inc.id = store.insert_incident(&inc).await.unwrap();
+        let mail = note(&inc, "mail", "opened", 0);
+        let hook = note(&inc, "hook", "opened", 0);
+        assert!(store.enqueue(&hook, t(20)).await.unwrap());
+        assert!(store.enqueue(&mail, t(10)).await.unwrap());
+        assert!(!store.enqueue(&mail, t(30)).await.unwrap(), "same id twice");
+        assert_eq!(store.outbox_rows(inc.id).await.unwrap().len(), 2);
+        assert_eq!(store.next_outbox_due().await.unwrap(), Some(t(10)));
+
+        assert!(store.due_outbox(t(5), 10).await.unwrap().is_empty());
+        let due = store.due_outbox(t(25), 10).await.unwrap();
+        assert_eq!(
+            due.iter()
+                .map(|r| r.notification.id.as_str())
+                .collect::<Vec<_>>(),
+            [mail.id.as_str(), hook.id.as_str()]
+        );
+        let row = &due[0];
+        assert_eq!(row.notification, mail);
+        assert_eq!(row.state, OutboxState::Pending);
+        assert_eq!(row.attempts, 0);
+        assert_eq!((row.queued_at, row.next_attempt_at), (t(10), t(10)));
+        assert_eq!((row.delivered_at, row.last_error.as_deref()), (None, None));
+        assert_eq!(store.due_outbox(t(25), 1).await.unwrap().len(), 1);
+
+        store.mark_delivered(&mail.id, t(26)).await.unwrap();
+        assert!(
+            !store.enqueue(&mail, t(40)).await.unwrap(),
+            "delivered stays delivered"
+        );
+        let rows = store.outbox_rows(inc.id).await.unwrap();
+        let delivered = rows.iter().find(|r| r.notification.id == mail.id).unwrap();
+        assert_eq!(delivered.state, OutboxState::Delivered);
+        assert_eq!(delivered.delivered_at, Some(t(26)));
+        assert_eq!(delivered.attempts, 1);
+        assert_eq!(
+            store
+                .due_outbox(t(100), 10)
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| r.notification.id.as_str().to_owned())
+                .collect::<Vec<_>>(),
+            [hook.id.as_str()]
+        );
+        assert!(matches!(
+            store.mark_delivered("nope", t(1)).await.unwrap_err(),
+            Error::NotFound {
+                what: "outbox row",
+                ..
+            }
+        ));
+    }
+
+    #[tokio::test]
+    async fn failures_back_off_then_die() {
+        let store = SqliteStore::in_memory().unwrap();
+        let mut inc = incident("db", 0);
+        inc.id = 7;
+        let n = note(&inc, "mail", "opened", 0);
+        store.enqueue(&n, t(0)).await.unwrap();
+
+        store
+            .mark_failed(&n.id, "connection refused", Some(t(60)))
+            .await
+            .unwrap();
+        assert!(
+            store.due_outbox(t(59), 10).await.unwrap().is_empty(),
+            "backing off"
+        );
+        assert_eq!(store.next_outbox_due().await.unwrap(), Some(t(60)));
+        let due = store.due_outbox(t(60), 10).await.unwrap();
+        assert_eq!(due.len(), 1);
+        assert_eq!(due[0].attempts, 1);
+        assert_eq!(due[0].state, OutboxState::Pending);
+        assert_eq!(due[0].last_error.as_deref(), Some("connection refused"));
+        assert_eq!(due[0].queued_at, t(0), "queued_at keeps the order");
+
+        store
+            .mark_failed(&n.id, "timed out", Some(t(180)))
+            .await
+            .unwrap();
+        store
+            .mark_failed(&n.id, "mailbox unavailable", None)
+            .await
+            .unwrap();
+        let rows = store.outbox_rows(7).await.unwrap();
+        assert_eq!(rows[0].state, OutboxState::Dead);
+        assert_eq!(rows[0].attempts, 3);
+        assert_eq!(rows[0].last_error.as_deref(), Some("mailbox unavailable"));
+        assert!(store.due_outbox(t(10_000), 10).await.unwrap().is_empty());
+        assert_eq!(store.next_outbox_due().await.unwrap(), None);
+
+        let err = store
+            .mark_failed(&n.id, "again", Some(t(1)))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::Conflict(_)), "{err:?}");
+        assert_eq!(
+            store.outbox_rows(7).await.unwrap()[0].state,
+            OutboxState::Dead
+        );
+        assert!(matches!(
+            store.mark_failed("nope", "x", None).await.unwrap_err(),
+            Error::NotFound {
+                what: "outbox row",
+                ..
+            }
+        ));
+    }
+
+    #[tokio::test]
+    async fn outbox_stats_and_sent_records() {
+        let store = SqliteStore::in_memory().unwrap();
+        assert_eq!(store.outbox_stats().await.unwrap(), OutboxStats::default());
+        let mut inc = incident("db", 0);
+        inc.id = store.insert_incident(&inc).await.unwrap();
+        let mut other = incident("web", 0);
+        other.id = store.insert_incident(&other).await.unwrap();
+
+        let delivered = note(&inc, "mail", "opened", 0);
+        let dead = note(&inc, "hook", "opened", 0);
+        let retrying = note(&inc, "mail", "update:1", 0);
+        let fresh = note(&other, "mail", "opened", 0);
+        store.enqueue(&delivered, t(1)).await.unwrap();
+        store.enqueue(&dead, t(2)).await.unwrap();
+        store.enqueue(&retrying, t(3)).await.unwrap();
+        store.enqueue(&fresh, t(4)).await.unwrap();
+        store.mark_delivered(&delivered.id, t(5)).await.unwrap();
+        store.mark_failed(&dead.id, "gone", None).await.unwrap();
+        store
+            .mark_failed(&retrying.id, "busy", Some(t(100)))
+            .await
+            .unwrap();
+
+        assert_eq!(
+            store.outbox_stats().await.unwrap(),
+            OutboxStats {
+                pending: 2,
+                retrying: 1,
+                dead: 1,
+                delivered: 1,
+                oldest_pending: Some(t(3)),
+            }
+        );
+        let sent = store.sent_records(inc.id).await.unwrap();
+        let keyed: Vec<(&str, &str, DateTime<Utc>)> = sent
+            .iter()
+            .map(|s| (s.sink.as_str(), s.key.as_str(), s.at))
+            .collect();
+        assert_eq!(
+            keyed,
+            [
+                ("mail", "opened", t(1)),
+                ("hook", "opened", t(2)),
+                ("mail", "update:1", t(3))
+            ]
+        );
+        assert_eq!(store.sent_records(other.id).await.unwrap().len(), 1);
+        assert!(store.sent_records(999).await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn prune_deletes_old_history_and_resolved_incidents() {
+        let store = SqliteStore::in_memory().unwrap();
+        store
+            .record_observations(&[
+                ("db".to_owned(), obs(Status::Ok, "old", 0)),
+                ("db".to_owned(), obs(Status::Ok, "old", 50)),
+                ("db".to_owned(), obs(Status::Ok, "new", 100)),
+                ("web".to_owned(), obs(Status::Ok, "old", 10)),
+            ])
+            .await
+            .unwrap();
+        store
+            .record_transitions(&[
+                TransitionRecord {
+                    check: "db".to_owned(),
+                    at: t(10),
+                    transition: Transition::Recovered,
+                    incident_id: None,
+                },
+                TransitionRecord {
+                    check: "db".to_owned(),
+                    at: t(200),
+                    transition: Transition::Released,
+                    incident_id: None,
+                },
+            ])
+            .await
+            .unwrap();
+
+        // Resolved long ago: goes, with its delivered and dead rows but not its pending one.
+        let mut gone = incident("db", 0);
+        gone.id = store.insert_incident(&gone).await.unwrap();
+        gone.resolve("back", t(20));
+        store.update_incident(&gone).await.unwrap();
+        let (sent, dead, pending) = (
+            note(&gone, "mail", "opened", 0),
+            note(&gone, "hook", "opened", 0),
+            note(&gone, "mail", "resolved", 20),
+        );
+        for n in [&sent, &dead, &pending] {
+            store.enqueue(n, t(0)).await.unwrap();
+        }
+        store.mark_delivered(&sent.id, t(1)).await.unwrap();
+        store.mark_failed(&dead.id, "gone", None).await.unwrap();
+        // Resolved after the cut-off, and still open: both stay.
+        let mut recent = incident("web", 0);
+        recent.id = store.insert_incident(&recent).await.unwrap();
+        recent.resolve("back", t(150));
+        store.update_incident(&recent).await.unwrap();
+        let recent_note = note(&recent, "mail", "opened", 0);
+        store.enqueue(&recent_note, t(0)).await.unwrap();
+        store.mark_delivered(&recent_note.id, t(1)).await.unwrap();
+        let open = store
+            .insert_incident(&incident("printer", 0))
+            .await
+            .unwrap();
+
+        let deleted = store.prune(t(100)).await.unwrap();
+        // 3 observations + 1 transition + 2 outbox rows + 1 incident.
+        assert_eq!(deleted, 7);
+        assert_eq!(
+            store.observations("db", t(-1), 0).await.unwrap(),
+            vec![obs(Status::Ok, "new", 100)]
+        );
+        assert!(
+            store
+                .observations("web", t(-1), 0)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(store.transitions(None, t(-1), 0).await.unwrap().len(), 1);
+        assert!(store.incident(gone.id).await.unwrap().is_none());
+        assert!(store.incident(recent.id).await.unwrap().is_some());
+        assert!(store.incident(open).await.unwrap().is_some());
+        let left = store.outbox_rows(gone.id).await.unwrap();
+        assert_eq!(left.len(), 1);
+        assert_eq!(left[0].notification.id, pending.id);
+        assert_eq!(store.outbox_rows(recent.id).await.unwrap().len(), 1);
+        assert_eq!(
+            store.prune(t(100)).await.unwrap(),
+            0,
+            "nothing left to prune"
+        );
+    }
+
+    #[tokio::test]
+    async fn everything_survives_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("forewarn.db");
+        let store = SqliteStore::open(&path).unwrap();
+        store
+            .record_observations(&[(
+                "db".to_owned(),
+                obs(Status::Critical, "down", 1).with_metric("time", 2.0, "s"),
+            )])
+            .await
+            .unwrap();
+        let state = CheckState {
+            consecutive_failures: 2,
+            ..Default::default()
+        };
+        store
+            .save_check_states(&[("db".to_owned(), state.clone())])
+            .await
+            .unwrap();
+        let transition = TransitionRecord {
+            check: "db".to_owned(),
+            at: t(1),
+            transition: Transition::Opened {
+                status: Status::Critical,
+            },
+            incident_id: Some(1),
+        };
+        store
+            .record_transitions(std::slice::from_ref(&transition))
+            .await
+            .unwrap();
+        let mut inc = incident("db", 1);
+        inc.id = store.insert_incident(&inc).await.unwrap();
+        let n = note(&inc, "mail", "opened", 1);
+        store.enqueue(&n, t(1)).await.unwrap();
+        store.flush().await.unwrap();
+        drop(store);
+
+        let store = SqliteStore::open(&path).unwrap();
+        assert_eq!(
+            store.observations("db", t(0), 0).await.unwrap(),
+            vec![obs(Status::Critical, "down", 1).with_metric("time", 2.0, "s")]
+        );
+        assert_eq!(
+            store.load_check_states().await.unwrap(),
+            vec![("db".to_owned(), state)]
+        );
+        assert_eq!(
+            store.transitions(Some("db"), t(0), 0).await.unwrap(),
+            vec![transition]
+        );
+        assert_eq!(store.incident(inc.id).await.unwrap(), Some(inc.clone()));
+        let rows = store.outbox_rows(inc.id).await.unwrap();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].notification, n);
+        assert!(!store.enqueue(&n, t(2)).await.unwrap());
+        // Ids keep counting after a restart.
+        assert_eq!(
+            store.insert_incident(&incident("web", 2)).await.unwrap(),
+            inc.id + 1
+        );
+        // A new check after the restart does not collide with the cached ones.
+        store
+            .record_observations(&[("web".to_owned(), obs(Status::Ok, "up", 2))])
+            .await
+            .unwrap();
+        assert_eq!(store.observations("db", t(0), 0).await.unwrap().len(), 1);
+        assert_eq!(store.observations("web", t(0), 0).await.unwrap().len(), 1);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn concurrent_calls_from_many_tasks() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(SqliteStore::open(dir.path().join("forewarn.db")).unwrap());
+        let mut tasks = Vec::new();
+        for task in 0..8 {
+            let store = Arc::clone(&store);
+            tasks.push(tokio::spawn(async move {
+                for round in 0..20 {
+                    let batch: Vec<(String, Observation)> = (0..50)
+                        .map(|i| {
+                            (
+                                format!("check-{}", (task * 7 + i) % 30),
+                                obs(Status::Ok, "ok", i64::from(round * 100 + i)),
+                            )
+                        })
+                        .collect();
+                    store.record_observations(&batch).await.unwrap();
+                    let mut inc = incident(&format!("task-{task}"), i64::from(round));
+                    inc.id = store.insert_incident(&inc).await.unwrap();
+                    assert!(
+                        store
+                            .enqueue(&note(&inc, "mail", "opened", 0), t(0))
+                            .await
+                            .unwrap()
+                    );
+                    store.incidents(&IncidentFilter::default()).await.unwrap();
+                }
+            }));
+        }
+        for task in tasks {
+            task.await.unwrap();
+        }
+        assert_eq!(
+            count(&store, "SELECT COUNT(*) FROM observations"),
+            8 * 20 * 50
+        );
+        assert_eq!(count(&store, "SELECT COUNT(*) FROM checks"), 30);
+        let all = store.incidents(&IncidentFilter::default()).await.unwrap();
+        assert_eq!(all.len(), 160);
+        let mut ids: Vec<i64> = all.iter().map(|i| i.id).collect();
+        ids.sort_unstable();
+        assert_eq!(ids, (1..=160).collect::<Vec<_>>(), "every id assigned once");
+        assert_eq!(store.outbox_stats().await.unwrap().pending, 160);
     }
 }
