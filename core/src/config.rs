@@ -710,19 +710,22 @@ fn unknown_key(message: &str) -> Option<String> {
 }
 
 /// When an error is reported on a whole table (flattened probe keys), narrow it to the line
-/// where `key` is set inside that table.
+/// where `key` is set inside that table: from the error's start to the next table header.
 fn refine_span(
     text: &str,
     span: std::ops::Range<usize>,
     key: Option<&str>,
 ) -> std::ops::Range<usize> {
     let Some(key) = key else { return span };
-    let Some(region) = text.get(span.clone()) else {
+    let Some(region) = text.get(span.start..) else {
         return span;
     };
     let mut offset = span.start;
-    for line in region.split_inclusive('\n') {
+    for (n, line) in region.split_inclusive('\n').enumerate() {
         let trimmed = line.trim_start();
+        if n > 0 && trimmed.starts_with('[') {
+            break;
+        }
         let bare = trimmed.strip_prefix('"').unwrap_or(trimmed);
         if let Some(after) = bare.strip_prefix(key)
             && after.trim_start_matches('"').trim_start().starts_with('=')
@@ -788,3 +791,127 @@ target = "127.0.0.1:22"
 expect = "SSH-"
 interval = "15s"
 "#;
+
+#[cfg(test)]
+mod file_tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config> {
+        Config::parse(text, Path::new("forewarn.toml"))
+    }
+
+    fn err(text: &str) -> String {
+        parse(text).unwrap_err().to_string()
+    }
+
+    const TCP: &str = "[[checks]]\nname = \"a\"\ntype = \"tcp\"\ntarget = \"127.0.0.1:22\"\n";
+
+    #[test]
+    fn embedded_default_is_valid() {
+        let c = Config::embedded_default();
+        assert_eq!(c.checks.len(), 1);
+        assert_eq!(c.default_policy().as_deref(), Some("default"));
+    }
+
+    #[test]
+    fn typo_in_a_check_points_at_the_key() {
+        let e = err(&format!("{TCP}intervall = \"5s\"\n"));
+        assert!(
+            e.starts_with("forewarn.toml:5:1: `intervall`: unknown field"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn typo_in_a_section_points_at_the_key() {
+        let e = err("[monitor]\ndatabase = \"x.db\"\n  retension = \"1d\"\n");
+        assert!(e.starts_with("forewarn.toml:3:3: `retension`"), "{e}");
+    }
+
+    #[test]
+    fn unknown_probe_type_is_named() {
+        let e = err("[[checks]]\nname = \"a\"\ntype = \"tcpp\"\n");
+        assert!(
+            e.contains("forewarn.toml:1:1") || e.contains("forewarn.toml:3"),
+            "{e}"
+        );
+        assert!(e.contains("tcpp"), "{e}");
+    }
+
+    #[test]
+    fn bad_duration_is_located() {
+        let e = err(&format!("{TCP}interval = \"5 parsecs\"\n"));
+        assert!(e.contains("forewarn.toml:5:"), "{e}");
+        assert!(e.contains("5 parsecs"), "{e}");
+    }
+
+    #[test]
+    fn interval_floor_is_one_second() {
+        let e = err(&format!("{TCP}interval = \"500ms\"\n"));
+        assert!(e.contains("forewarn.toml:2:8"), "{e}");
+        assert!(e.contains("at least 1s"), "{e}");
+    }
+
+    #[test]
+    fn duplicate_names_name_both_places() {
+        let e = err(&format!("{TCP}\n{TCP}"));
+        assert!(e.contains("forewarn.toml:7:8"), "{e}");
+        assert!(e.contains("first at line 2"), "{e}");
+    }
+
+    #[test]
+    fn unknown_dependency_is_located() {
+        let e = err(&format!("{TCP}depends_on = [\"core-switch\"]\n"));
+        assert!(e.contains("forewarn.toml:5:15"), "{e}");
+        assert!(e.contains("`core-switch`, which is not a check"), "{e}");
+    }
+
+    #[test]
+    fn dependency_cycles_are_rejected() {
+        let text = "[[checks]]\nname = \"a\"\ntype = \"tcp\"\ntarget = \"127.0.0.1:1\"\ndepends_on = [\"b\"]\n\
+                    [[checks]]\nname = \"b\"\ntype = \"tcp\"\ntarget = \"127.0.0.1:2\"\ndepends_on = [\"a\"]\n";
+        let e = err(text);
+        assert!(e.contains("cycle"), "{e}");
+    }
+
+    #[test]
+    fn policies_must_name_defined_sinks() {
+        let e = err("[policies.default]\ntype = \"notify\"\nsinks = [\"mail\"]\n");
+        assert!(e.contains("forewarn.toml:1:1"), "{e}");
+        assert!(e.contains("sink `mail` is not defined"), "{e}");
+    }
+
+    #[test]
+    fn missing_env_var_is_named_and_secret_never_printed() {
+        let text = "[sinks.hook]\ntype = \"webhook\"\nurl = \"https://hooks.example/${FOREWARN_UNSET_HOOK_VAR}\"\n";
+        let e = err(text);
+        assert!(e.contains("FOREWARN_UNSET_HOOK_VAR"), "{e}");
+        assert!(e.contains("forewarn.toml:1:1"), "{e}");
+        // SAFETY: a variable only this test uses.
+        unsafe { std::env::set_var("FOREWARN_TEST_HOOK_TOKEN", "s3cr3t-token") };
+        let text = "[sinks.hook]\ntype = \"webhook\"\nurl = \"https://hooks.example/${FOREWARN_TEST_HOOK_TOKEN}\"\n\
+                    headers = { Authorization = \"Bearer ${FOREWARN_TEST_HOOK_TOKEN}\" }\n";
+        let c = parse(text).unwrap();
+        assert!(!format!("{c:?}").contains("s3cr3t-token"));
+    }
+
+    #[test]
+    fn groups_supply_dependencies_policy_and_interval() {
+        let text = "[sinks.log]\ntype = \"log\"\n[policies.ops]\ntype = \"notify\"\nsinks = [\"log\"]\n\
+                    [groups.lab]\ndepends_on = [\"switch\"]\npolicy = \"ops\"\ninterval = \"7s\"\n\
+                    [[checks]]\nname = \"switch\"\ntype = \"tcp\"\ntarget = \"127.0.0.1:1\"\n\
+                    [[checks]]\nname = \"pc\"\ntype = \"tcp\"\ntarget = \"127.0.0.1:2\"\ngroup = \"lab\"\n";
+        let c = parse(text).unwrap();
+        let pc = &c.checks[1];
+        assert_eq!(c.dependencies_of(pc), ["switch"]);
+        assert_eq!(c.policy_of(pc).as_deref(), Some("ops"));
+        assert_eq!(c.interval_of(pc), Duration::from_secs(7));
+        assert_eq!(c.interval_of(&c.checks[0]), Duration::from_secs(30));
+    }
+
+    #[test]
+    fn line_col_counts_characters() {
+        assert_eq!(line_col("ab\ncdé f", 8), (2, 5));
+        assert_eq!(line_col("x", 0), (1, 1));
+    }
+}
