@@ -111,7 +111,7 @@ fn incidents_and_ack_round_trip() {
         dir.path(),
         "forewarn.toml",
         &format!(
-            "[sinks.outbox]\ntype = \"file\"\npath = \"outbox.jsonl\"\n\n[policies.default]\ntype = \"notify\"\nsinks = [\"outbox\"]\n\n{}failure_threshold = 1\n",
+            "[sinks.outbox]\ntype = \"file\"\npath = \"outbox.jsonl\"\n\n[policies.default]\ntype = \"notify\"\nsinks = [\"outbox\"]\n\n{}failure_threshold = 1\ninterval = \"1s\"\n",
             tcp_config(port)
         ),
     );
@@ -121,7 +121,8 @@ fn incidents_and_ack_round_trip() {
         .args(["run"])
         .current_dir(dir.path())
         .env_remove("FOREWARN_CONFIG")
-        .stdout(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);

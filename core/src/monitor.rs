@@ -237,6 +237,7 @@ struct Inner {
     retention: Duration,
     pending: Mutex<Vec<(String, Observation)>>,
     incident_lock: tokio::sync::Mutex<()>,
+    restored: tokio::sync::OnceCell<()>,
     runs: AtomicU64,
     overruns: AtomicU64,
     lag: LagHistogram,
@@ -462,6 +463,7 @@ impl MonitorBuilder {
                 retention: self.retention.unwrap_or(Duration::from_secs(30 * 86_400)),
                 pending: Mutex::new(Vec::new()),
                 incident_lock: tokio::sync::Mutex::new(()),
+                restored: tokio::sync::OnceCell::new(),
                 runs: AtomicU64::new(0),
                 overruns: AtomicU64::new(0),
                 lag: LagHistogram::default(),
@@ -532,8 +534,17 @@ impl Monitor {
         Ok(monitor)
     }
 
-    /// Loads saved check states and active incidents from the store.
-    async fn restore(&self) -> Result<()> {
+    /// Loads saved check states and active incidents from the store, once: a restarted
+    /// monitor resumes where it stopped. Called by every entry point; idempotent.
+    pub async fn restore(&self) -> Result<()> {
+        self.inner
+            .restored
+            .get_or_try_init(|| self.load_saved())
+            .await
+            .map(|_| ())
+    }
+
+    async fn load_saved(&self) -> Result<()> {
         let inner = &self.inner;
         for (name, state) in inner.store.load_check_states().await? {
             if let Some(&i) = inner.by_name.get(&name) {
@@ -630,6 +641,7 @@ impl Monitor {
     /// Records that `by` has taken incident `id`: escalation stops, and sinks that were told
     /// of it hear who took it. Refused when resolved or already acknowledged.
     pub async fn acknowledge(&self, id: i64, by: &str, note: Option<&str>) -> Result<Incident> {
+        self.restore().await?;
         let inner = &self.inner;
         let _guard = inner.incident_lock.lock().await;
         let mut incident = inner.store.incident(id).await?.ok_or(Error::NotFound {
@@ -658,6 +670,7 @@ impl Monitor {
     /// machine, incidents and escalation; writes the history, delivers due notifications, and
     /// returns the checks' state.
     pub async fn run_once(&self) -> Result<Vec<CheckStatus>> {
+        self.restore().await?;
         let futures = (0..self.inner.checks.len()).map(|i| {
             let inner = self.inner.clone();
             async move {
@@ -708,6 +721,7 @@ impl Monitor {
 
     /// Runs until `shutdown` completes, then shuts down gracefully.
     pub async fn run_until(&self, shutdown: impl Future<Output = ()>) -> Result<()> {
+        self.restore().await?;
         let inner = self.inner.clone();
         let (stop_tx, stop_rx) = watch::channel(false);
         let mut workers = Vec::new();

@@ -1,0 +1,213 @@
+//! The engine end to end with virtual time: maintenance windows, flapping, restarts, the
+//! outbox's retries and acknowledgement. Probes are test doubles; the store is real SQLite.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use forewarn::monitor::maintenance::MaintenanceConfig;
+use forewarn::outbox::OutboxOptions;
+use forewarn::testing::{FakeProbe, RecordingSink};
+use forewarn::{
+    CheckSpec, IncidentFilter, IncidentState, ManualClock, Monitor, NotificationKind, SqliteStore,
+    Status, Store,
+};
+
+fn t0() -> DateTime<Utc> {
+    // A Tuesday.
+    "2026-09-01T17:00:00Z".parse().unwrap()
+}
+
+fn kinds(sink: &RecordingSink) -> Vec<(String, NotificationKind)> {
+    sink.sent()
+        .iter()
+        .map(|n| (n.check.clone(), n.kind))
+        .collect()
+}
+
+#[tokio::test]
+async fn maintenance_silences_notifications_but_keeps_observations() {
+    let clock = ManualClock::new(t0());
+    let sink = RecordingSink::new();
+    let probe = FakeProbe::new(Status::Critical);
+    let window: MaintenanceConfig = toml::from_str(
+        "name = \"patch\"\nchecks = [\"server\"]\nstart = \"2026-09-01T16:30:00Z\"\nend = \"2026-09-01T17:30:00Z\"",
+    )
+    .unwrap();
+    let monitor = Monitor::builder()
+        .clock(Arc::new(clock.clone()))
+        .check(CheckSpec::new("server", Arc::new(probe.clone())).thresholds(1, 1))
+        .maintenance(window.build().unwrap())
+        .sink("rec", Arc::new(sink.clone()))
+        .build()
+        .unwrap();
+    for _ in 0..3 {
+        monitor.run_once().await.unwrap();
+        clock.advance(Duration::from_secs(60));
+    }
+    assert!(sink.sent().is_empty(), "silenced in the window");
+    let history = monitor
+        .store()
+        .observations("server", DateTime::<Utc>::MIN_UTC, 0)
+        .await
+        .unwrap();
+    assert_eq!(history.len(), 3, "observations are still recorded");
+    // The window ends while the server is still down: now it is notified.
+    clock.set("2026-09-01T17:31:00Z".parse().unwrap());
+    monitor.run_once().await.unwrap();
+    assert_eq!(kinds(&sink), [("server".into(), NotificationKind::Opened)]);
+}
+
+#[tokio::test]
+async fn flapping_is_notified_once_then_quiet_until_stable() {
+    let clock = ManualClock::new(t0());
+    let sink = RecordingSink::new();
+    let probe = FakeProbe::new(Status::Ok);
+    let monitor = Monitor::builder()
+        .clock(Arc::new(clock.clone()))
+        .check(CheckSpec::new("wifi", Arc::new(probe.clone())).thresholds(2, 2))
+        .sink("rec", Arc::new(sink.clone()))
+        .build()
+        .unwrap();
+    monitor.run_once().await.unwrap();
+    for i in 0..20 {
+        clock.advance(Duration::from_secs(10));
+        let s = if i % 2 == 0 {
+            Status::Critical
+        } else {
+            Status::Ok
+        };
+        probe.set(s, "flaky");
+        monitor.run_once().await.unwrap();
+    }
+    let got = kinds(&sink);
+    let flapping = sink
+        .sent()
+        .iter()
+        .filter(|n| n.subject.contains("FLAPPING"))
+        .count();
+    assert_eq!(flapping, 1, "{got:?}");
+    // Alternating never reaches the 2-in-a-row thresholds: the flapping alert is the only one.
+    assert_eq!(
+        got,
+        [("wifi".into(), NotificationKind::Opened)],
+        "quiet while flapping"
+    );
+    let before = got.len();
+    // Stable (ok) for longer than stable_for (10 min): one resolution, then silence.
+    probe.set(Status::Ok, "fine");
+    for _ in 0..70 {
+        clock.advance(Duration::from_secs(10));
+        monitor.run_once().await.unwrap();
+    }
+    let after = kinds(&sink);
+    assert_eq!(after.len(), before + 1, "{after:?}");
+    assert_eq!(after.last().unwrap().1, NotificationKind::Resolved);
+    let all = monitor.incidents(&IncidentFilter::default()).await.unwrap();
+    assert!(all.iter().all(|i| i.state == IncidentState::Resolved));
+}
+
+#[tokio::test]
+async fn a_restart_resumes_incidents_without_duplicates() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("forewarn.db");
+    let sink = RecordingSink::new();
+    let probe = FakeProbe::new(Status::Critical);
+    let build = |store: Arc<SqliteStore>| {
+        Monitor::builder()
+            .store(store)
+            .check(CheckSpec::new("db", Arc::new(probe.clone())).thresholds(1, 1))
+            .sink("rec", Arc::new(sink.clone()))
+            .build()
+            .unwrap()
+    };
+    {
+        let m = build(Arc::new(SqliteStore::open(&path).unwrap()));
+        m.run_once().await.unwrap();
+        m.run_once().await.unwrap();
+    }
+    let m = build(Arc::new(SqliteStore::open(&path).unwrap()));
+    m.run_once().await.unwrap();
+    assert_eq!(kinds(&sink).len(), 1, "no second 'opened' after a restart");
+    assert_eq!(m.checks()[0].incident, Some(1));
+    probe.set(Status::Ok, "back");
+    m.run_once().await.unwrap();
+    assert_eq!(
+        kinds(&sink),
+        [
+            ("db".into(), NotificationKind::Opened),
+            ("db".into(), NotificationKind::Resolved)
+        ]
+    );
+}
+
+#[tokio::test]
+async fn outbox_retries_with_backoff_and_delivers_once() {
+    let clock = ManualClock::new(t0());
+    let sink = RecordingSink::new();
+    sink.set_failing(true);
+    let probe = FakeProbe::new(Status::Critical);
+    let monitor = Monitor::builder()
+        .clock(Arc::new(clock.clone()))
+        .check(CheckSpec::new("mail-relay", Arc::new(probe.clone())).thresholds(1, 1))
+        .sink("rec", Arc::new(sink.clone()))
+        .outbox_options(OutboxOptions {
+            base_backoff: Duration::from_secs(10),
+            ..Default::default()
+        })
+        .build()
+        .unwrap();
+    monitor.run_once().await.unwrap();
+    let status = monitor.status().await.unwrap();
+    assert_eq!(status.outbox.pending, 1);
+    assert_eq!(status.outbox.retrying, 1);
+    assert_eq!(sink.attempts(), 1);
+    // Not due yet: no new attempt.
+    monitor.deliver_outbox().await.unwrap();
+    assert_eq!(sink.attempts(), 1);
+    sink.set_failing(false);
+    clock.advance(Duration::from_secs(13));
+    assert_eq!(monitor.deliver_outbox().await.unwrap(), 1);
+    assert_eq!(monitor.deliver_outbox().await.unwrap(), 0);
+    assert_eq!(sink.sent().len(), 1);
+    let status = monitor.status().await.unwrap();
+    assert_eq!((status.outbox.pending, status.outbox.delivered), (0, 1));
+}
+
+#[tokio::test]
+async fn acknowledgement_is_recorded_and_told() {
+    let sink = RecordingSink::new();
+    let probe = FakeProbe::new(Status::Critical);
+    let monitor = Monitor::builder()
+        .check(CheckSpec::new("printer-12", Arc::new(probe.clone())).thresholds(1, 1))
+        .sink("rec", Arc::new(sink.clone()))
+        .build()
+        .unwrap();
+    let mut events = monitor.subscribe();
+    monitor.run_once().await.unwrap();
+    let id = monitor.checks()[0].incident.expect("an incident is open");
+    let i = monitor
+        .acknowledge(id, "ana", Some("replacing toner"))
+        .await
+        .unwrap();
+    assert_eq!(i.state, IncidentState::Acknowledged);
+    let e = monitor.acknowledge(id, "bo", None).await.unwrap_err();
+    assert!(e.to_string().contains("already acknowledged by ana"), "{e}");
+    assert!(monitor.acknowledge(999, "bo", None).await.is_err());
+    monitor.deliver_outbox().await.unwrap();
+    assert_eq!(
+        kinds(&sink),
+        [
+            ("printer-12".into(), NotificationKind::Opened),
+            ("printer-12".into(), NotificationKind::Acknowledged)
+        ]
+    );
+    let mut seen = Vec::new();
+    while let Ok(e) = events.try_recv() {
+        seen.push(e);
+    }
+    assert!(
+        seen.iter()
+            .any(|e| matches!(e, forewarn::Event::IncidentOpened(i) if i.check == "printer-12"))
+    );
+}
