@@ -10,7 +10,7 @@ use forewarn::outbox::OutboxOptions;
 use forewarn::testing::{FakeProbe, RecordingSink};
 use forewarn::{
     CheckSpec, IncidentFilter, IncidentState, ManualClock, Monitor, NotificationKind, SqliteStore,
-    Status, Store,
+    Status,
 };
 
 fn t0() -> DateTime<Utc> {
