@@ -1,7 +1,7 @@
 //! The embedded SQLite store.
 //!
 //! One file (`forewarn.db` by default) in WAL mode, with `synchronous = NORMAL`, a busy timeout
-//! and foreign keys on. The schema is versioned: [`MIGRATIONS`] is applied in order, each step in
+//! and foreign keys on. The schema is versioned: a list of migration steps is applied in order, each step in
 //! its own transaction, and the reached version is kept in `PRAGMA user_version`. A database
 //! written by a newer forewarn (a higher version than this code knows) is refused rather than
 //! misread.
@@ -274,11 +274,14 @@ impl SqliteStore {
 /// also bumps `user_version`. Refuses a database with a higher version than `migrations` knows.
 fn migrate(conn: &mut Connection, migrations: &[&str], label: &str) -> Result<()> {
     let known = migrations.len() as i64;
+    let at_path = |e: rusqlite::Error| Error::Store(format!("{label}: {e}"));
     loop {
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| Error::Store(format!("{label}: {e}")))?;
-        let version: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+            .map_err(at_path)?;
+        let version: i64 = tx
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .map_err(at_path)?;
         if version > known {
             return Err(Error::Store(format!(
                 "{label} has schema version {version}; this forewarn knows up to {known}"
@@ -297,8 +300,9 @@ fn migrate(conn: &mut Connection, migrations: &[&str], label: &str) -> Result<()
             .map_err(|e| {
                 Error::Store(format!("{label}: migrating to schema version {next}: {e}"))
             })?;
-        tx.pragma_update(None, "user_version", next)?;
-        tx.commit()?;
+        tx.pragma_update(None, "user_version", next)
+            .map_err(at_path)?;
+        tx.commit().map_err(at_path)?;
         tracing::debug!(database = label, version = next, "applied schema migration");
     }
 }
