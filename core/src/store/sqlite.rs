@@ -1,10 +1,10 @@
 //! The embedded SQLite store.
 //!
 //! One file (`forewarn.db` by default) in WAL mode, with `synchronous = NORMAL`, a busy timeout
-//! and foreign keys on. The schema is versioned: a list of migration steps is applied in order, each step in
-//! its own transaction, and the reached version is kept in `PRAGMA user_version`. A database
-//! written by a newer forewarn (a higher version than this code knows) is refused rather than
-//! misread.
+//! and foreign keys on. The schema is versioned: a list of migration steps is applied in order,
+//! each step in its own transaction, and the reached version is kept in `PRAGMA user_version`.
+//! A database written by a newer forewarn (a higher version than this code knows) is refused
+//! rather than misread.
 //!
 //! Times in indexed columns are kept to the millisecond (unix ms) and latencies to the
 //! microsecond; incidents and notifications are also kept whole as JSON.
