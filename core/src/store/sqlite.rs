@@ -819,7 +819,8 @@ impl Store for SqliteStore {
             let inserted = tx
                 .prepare_cached(
                     "INSERT OR IGNORE INTO outbox(id, incident_id, sink, key, state, attempts, \
-                     queued_at, next_attempt_at, json) VALUES (?1, ?2, ?3, ?4, 'pending', 0, ?5, ?5, ?6)",
+                     queued_at, next_attempt_at, json) \
+                     VALUES (?1, ?2, ?3, ?4, 'pending', 0, ?5, ?5, ?6)",
                 )?
                 .execute(params![id, incident_id, sink, key, now, json])?;
             Ok(inserted == 1)
