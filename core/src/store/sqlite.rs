@@ -1,10 +1,10 @@
 //! The embedded SQLite store.
 //!
 //! One file (`forewarn.db` by default) in WAL mode, with `synchronous = NORMAL`, a busy timeout
-//! and foreign keys on. The schema is versioned: [`MIGRATIONS`] is applied in order, each step in
-//! its own transaction, and the reached version is kept in `PRAGMA user_version`. A database
-//! written by a newer forewarn (a higher version than this code knows) is refused rather than
-//! misread.
+//! and foreign keys on. The schema is versioned: a list of migration steps is applied in order,
+//! each step in its own transaction, and the reached version is kept in `PRAGMA user_version`.
+//! A database written by a newer forewarn (a higher version than this code knows) is refused
+//! rather than misread.
 //!
 //! Times in indexed columns are kept to the millisecond (unix ms) and latencies to the
 //! microsecond; incidents and notifications are also kept whole as JSON.
@@ -100,6 +100,16 @@ const MIGRATIONS: &[&str] = &[
 /// How long a statement waits for a lock held by another connection before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// The `cache_size` pragma: negative means KiB (16 MiB: the `(check_id, at)` index of a
+/// large schedule stays in memory between batches).
+const CACHE_SIZE_PRAGMA: i64 = -16 * 1024;
+
+/// WAL pages written before an automatic checkpoint (about 32 MiB).
+const WAL_AUTOCHECKPOINT_PAGES: i64 = 8192;
+
+/// Size the WAL file is truncated to after a checkpoint, in bytes.
+const WAL_SIZE_LIMIT: i64 = 64 * 1024 * 1024;
+
 /// The embedded SQLite store (one file, WAL mode, versioned migrations).
 ///
 /// Cheap to clone: clones share one connection. Safe to call from many tasks at once; calls are
@@ -178,6 +188,12 @@ impl SqliteStore {
         }
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(at_path)?;
+        // Observation batches dirty index pages all over the file; checkpointing less often
+        // writes each hot page once instead of once per batch. The WAL is cut back afterwards.
+        conn.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES)
+            .map_err(at_path)?;
+        conn.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)
+            .map_err(at_path)?;
         Self::from_connection(conn, Some(path.to_owned()), &label)
     }
 
@@ -195,6 +211,8 @@ impl SqliteStore {
     fn from_connection(mut conn: Connection, path: Option<PathBuf>, label: &str) -> Result<Self> {
         let at_path = |e: rusqlite::Error| Error::Store(format!("{label}: {e}"));
         conn.pragma_update(None, "foreign_keys", true)
+            .map_err(at_path)?;
+        conn.pragma_update(None, "cache_size", CACHE_SIZE_PRAGMA)
             .map_err(at_path)?;
         conn.set_prepared_statement_cache_capacity(64);
         migrate(&mut conn, MIGRATIONS, label)?;
@@ -256,11 +274,14 @@ impl SqliteStore {
 /// also bumps `user_version`. Refuses a database with a higher version than `migrations` knows.
 fn migrate(conn: &mut Connection, migrations: &[&str], label: &str) -> Result<()> {
     let known = migrations.len() as i64;
+    let at_path = |e: rusqlite::Error| Error::Store(format!("{label}: {e}"));
     loop {
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| Error::Store(format!("{label}: {e}")))?;
-        let version: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+            .map_err(at_path)?;
+        let version: i64 = tx
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .map_err(at_path)?;
         if version > known {
             return Err(Error::Store(format!(
                 "{label} has schema version {version}; this forewarn knows up to {known}"
@@ -279,8 +300,9 @@ fn migrate(conn: &mut Connection, migrations: &[&str], label: &str) -> Result<()
             .map_err(|e| {
                 Error::Store(format!("{label}: migrating to schema version {next}: {e}"))
             })?;
-        tx.pragma_update(None, "user_version", next)?;
-        tx.commit()?;
+        tx.pragma_update(None, "user_version", next)
+            .map_err(at_path)?;
+        tx.commit().map_err(at_path)?;
         tracing::debug!(database = label, version = next, "applied schema migration");
     }
 }
@@ -431,6 +453,66 @@ fn query_outbox(
     raw.into_iter().map(decode_outbox_row).collect()
 }
 
+/// Rows per multi-row `INSERT` of observations (6 parameters each, well below SQLite's limit).
+const OBSERVATION_CHUNK: usize = 64;
+
+/// The multi-row `INSERT` for `rows` observations.
+fn observation_insert_sql(rows: usize) -> String {
+    let mut sql = String::from(
+        "INSERT INTO observations(check_id, at, status, latency_us, summary, metrics) VALUES ",
+    );
+    for i in 0..rows {
+        if i > 0 {
+            sql.push(',');
+        }
+        sql.push_str("(?,?,?,?,?,?)");
+    }
+    sql
+}
+
+/// Inserts a batch of observations: ids resolved first, then rows written in check order (so
+/// the `(check_id, at)` index is walked once, not at random), many rows per statement.
+fn insert_observations(
+    tx: &Transaction<'_>,
+    cache: &mut HashMap<String, i64>,
+    rows: &[ObservationRow],
+) -> Result<()> {
+    let mut order = Vec::with_capacity(rows.len());
+    for (i, row) in rows.iter().enumerate() {
+        order.push((check_id(tx, cache, &row.check)?, i));
+    }
+    // Stable: rows of one check keep their order, so equal times keep insertion order.
+    order.sort_by_key(|&(id, _)| id);
+    let bind = |stmt: &mut rusqlite::CachedStatement<'_>, first: usize, (id, i): (i64, usize)| {
+        let row = &rows[i];
+        stmt.raw_bind_parameter(first, id)?;
+        stmt.raw_bind_parameter(first + 1, row.at)?;
+        stmt.raw_bind_parameter(first + 2, row.status)?;
+        stmt.raw_bind_parameter(first + 3, row.latency_us)?;
+        stmt.raw_bind_parameter(first + 4, row.summary.as_str())?;
+        stmt.raw_bind_parameter(first + 5, row.metrics.as_deref())
+    };
+    let mut chunks = order.chunks_exact(OBSERVATION_CHUNK);
+    if chunks.len() > 0 {
+        let mut stmt = tx.prepare_cached(&observation_insert_sql(OBSERVATION_CHUNK))?;
+        for chunk in &mut chunks {
+            for (k, &entry) in chunk.iter().enumerate() {
+                bind(&mut stmt, k * 6 + 1, entry)?;
+            }
+            stmt.raw_execute()?;
+        }
+    }
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        let mut stmt = tx.prepare_cached(&observation_insert_sql(1))?;
+        for &entry in rest {
+            bind(&mut stmt, 1, entry)?;
+            stmt.raw_execute()?;
+        }
+    }
+    Ok(())
+}
+
 #[async_trait]
 impl Store for SqliteStore {
     async fn record_observations(&self, batch: &[(String, Observation)]) -> Result<()> {
@@ -454,25 +536,8 @@ impl Store for SqliteStore {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        self.write(move |tx, cache| {
-            let mut insert = tx.prepare_cached(
-                "INSERT INTO observations(check_id, at, status, latency_us, summary, metrics) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )?;
-            for row in &rows {
-                let id = check_id(tx, cache, &row.check)?;
-                insert.execute(params![
-                    id,
-                    row.at,
-                    row.status,
-                    row.latency_us,
-                    row.summary,
-                    row.metrics
-                ])?;
-            }
-            Ok(())
-        })
-        .await
+        self.write(move |tx, cache| insert_observations(tx, cache, &rows))
+            .await
     }
 
     async fn observations(
@@ -754,7 +819,8 @@ impl Store for SqliteStore {
             let inserted = tx
                 .prepare_cached(
                     "INSERT OR IGNORE INTO outbox(id, incident_id, sink, key, state, attempts, \
-                     queued_at, next_attempt_at, json) VALUES (?1, ?2, ?3, ?4, 'pending', 0, ?5, ?5, ?6)",
+                     queued_at, next_attempt_at, json) \
+                     VALUES (?1, ?2, ?3, ?4, 'pending', 0, ?5, ?5, ?6)",
                 )?
                 .execute(params![id, incident_id, sink, key, now, json])?;
             Ok(inserted == 1)
@@ -1022,6 +1088,12 @@ mod tests {
         );
         assert_eq!(pragma_i64(&store, "foreign_keys"), 1);
         assert_eq!(pragma_i64(&store, "synchronous"), 1, "NORMAL");
+        assert_eq!(pragma_i64(&store, "busy_timeout"), 5_000);
+        assert_eq!(pragma_i64(&store, "cache_size"), CACHE_SIZE_PRAGMA);
+        assert_eq!(
+            pragma_i64(&store, "wal_autocheckpoint"),
+            WAL_AUTOCHECKPOINT_PAGES
+        );
         let mode: String = store
             .inner
             .lock()
