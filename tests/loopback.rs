@@ -281,3 +281,89 @@ async fn scheduler_isolates_hangs_and_panics() {
     let stats = monitor.scheduler_stats();
     assert!(stats.runs >= 9, "{stats:?}");
 }
+
+/// A loopback HTTP server that records request bodies and answers with `status`.
+async fn recording_server(status: u16) -> (u16, Arc<parking_lot::Mutex<Vec<String>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let bodies = Arc::new(parking_lot::Mutex::new(Vec::new()));
+    let b = bodies.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut sock, _)) = listener.accept().await else {
+                return;
+            };
+            let b = b.clone();
+            tokio::spawn(async move {
+                let mut got = Vec::new();
+                let mut buf = vec![0u8; 8192];
+                loop {
+                    let n = sock.read(&mut buf).await.unwrap_or(0);
+                    if n == 0 {
+                        return;
+                    }
+                    got.extend_from_slice(&buf[..n]);
+                    let text = String::from_utf8_lossy(&got).to_string();
+                    if let Some(end) = text.find("\r\n\r\n") {
+                        let len: usize = text[..end]
+                            .lines()
+                            .find_map(|l| {
+                                l.to_ascii_lowercase()
+                                    .strip_prefix("content-length:")
+                                    .map(|v| v.trim().parse().unwrap())
+                            })
+                            .unwrap_or(0);
+                        if got.len() >= end + 4 + len {
+                            b.lock().push(text[end + 4..end + 4 + len].to_owned());
+                            let resp = format!(
+                                "HTTP/1.1 {status} X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                            );
+                            let _ = sock.write_all(resp.as_bytes()).await;
+                            return;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    (port, bodies)
+}
+
+#[tokio::test]
+async fn webhook_sink_posts_slack_bodies_and_retries_server_errors() {
+    use forewarn::AlertSink;
+    let (port, bodies) = recording_server(200).await;
+    let cfg: forewarn::SinkConfig = toml::from_str(&format!(
+        "type = \"webhook\"\nformat = \"slack\"\nurl = \"http://127.0.0.1:{port}/hooks/T0/SECRET\""
+    ))
+    .unwrap();
+    let sink = cfg.build("slack", &HttpClients::new()).unwrap();
+    let probe = FakeProbe::new(Status::Critical);
+    let monitor = Monitor::builder()
+        .check(CheckSpec::new("sis", Arc::new(probe.clone())).thresholds(1, 1))
+        .sink("slack", sink)
+        .build()
+        .unwrap();
+    monitor.run_once().await.unwrap();
+    let got = bodies.lock().clone();
+    assert_eq!(got.len(), 1);
+    let body: serde_json::Value = serde_json::from_str(&got[0]).unwrap();
+    assert!(body["text"].as_str().unwrap().contains("sis"), "{body}");
+
+    let (port, _) = recording_server(503).await;
+    let cfg: forewarn::SinkConfig = toml::from_str(&format!(
+        "type = \"webhook\"\nurl = \"http://127.0.0.1:{port}/hooks/T0/SECRET\""
+    ))
+    .unwrap();
+    let sink = cfg.build("hook", &HttpClients::new()).unwrap();
+    let n = forewarn::Notification::for_incident(
+        &forewarn::Incident::open("x", None, "p", Status::Critical, "down", false, chrono::Utc::now()),
+        "hook",
+        "opened",
+        NotificationKind::Opened,
+        chrono::Utc::now(),
+    );
+    let e = sink.send(&n).await.unwrap_err();
+    assert!(e.is_retryable(), "503 is worth retrying");
+    assert!(!e.to_string().contains("SECRET"), "{e}");
+}

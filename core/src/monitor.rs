@@ -723,6 +723,11 @@ impl Monitor {
     pub async fn run_until(&self, shutdown: impl Future<Output = ()>) -> Result<()> {
         self.restore().await?;
         let inner = self.inner.clone();
+        for (name, sink) in inner.outbox.sinks() {
+            if let Err(e) = sink.healthcheck().await {
+                tracing::warn!(sink = %name, error = %e, "sink is not healthy; notifications will be retried");
+            }
+        }
         let (stop_tx, stop_rx) = watch::channel(false);
         let mut workers = Vec::new();
         {
