@@ -906,6 +906,17 @@ mod tests {
     }
 
     #[test]
+    fn built_through_the_probe_config_enum() {
+        let c: crate::probe::ProbeConfig = toml::from_str(
+            "type = \"host\"\ncpu = { warning = 80 }\ndisk_free_bytes = { warning = \"10GB\" }",
+        )
+        .unwrap();
+        c.validate().unwrap();
+        let p = c.build(&crate::http_client::HttpClients::new()).unwrap();
+        assert_eq!(p.kind(), "host");
+    }
+
+    #[test]
     fn statuses_by_direction() {
         let lower = Limits {
             warning: 15.0,
