@@ -1403,6 +1403,24 @@ mod tests {
     }
 
     #[test]
+    fn built_through_the_probe_config_enum() {
+        let c: crate::probe::ProbeConfig = toml::from_str(
+            r#"
+            type = "http"
+            url = "https://portal.school.example:8443/login?session=abc"
+            expect_status = [200, "3xx"]
+            cert_expiry = { warning_days = 30 }
+            latency = { critical = "2s" }
+            "#,
+        )
+        .unwrap();
+        c.validate().unwrap();
+        let p = c.build(&HttpClients::new()).unwrap();
+        assert_eq!(p.kind(), "http");
+        assert_eq!(p.target(), "https://portal.school.example:8443/login");
+    }
+
+    #[test]
     fn redacts_raw_urls() {
         assert_eq!(
             redact_url("https://u:p@${HOST}:8443/a/b?token=x#f"),

@@ -456,8 +456,8 @@ impl Probe for TcpProbe {
         } else {
             None
         };
-        // Dropping closes the socket with a FIN (nothing unread is pending), so servers see a
-        // clean close rather than a reset, without an extra shutdown call.
+        // Closing with nothing unread sends a FIN (a clean close); an explicit shutdown would
+        // only add a system call.
         drop(stream);
         let latency = start.elapsed();
         let mut obs = match exchanged {
@@ -811,6 +811,17 @@ mod tests {
         assert_eq!(p.target(), "10.0.0.5:22");
         assert_eq!(p.send.as_deref(), Some(&b"QUIT\r\n"[..]));
         assert!(toml::from_str::<TcpConfig>("hots = \"a\"").is_err());
+    }
+
+    #[test]
+    fn built_through_the_probe_config_enum() {
+        let c: crate::probe::ProbeConfig = toml::from_str(
+            "type = \"tcp\"\ntarget = \"10.0.0.5:22\"\nlatency = { warning = \"100ms\" }",
+        )
+        .unwrap();
+        c.validate().unwrap();
+        let p = c.build(&crate::http_client::HttpClients::new()).unwrap();
+        assert_eq!((p.kind(), p.target().as_str()), ("tcp", "10.0.0.5:22"));
     }
 
     #[test]
