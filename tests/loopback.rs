@@ -357,7 +357,15 @@ async fn webhook_sink_posts_slack_bodies_and_retries_server_errors() {
     .unwrap();
     let sink = cfg.build("hook", &HttpClients::new()).unwrap();
     let n = forewarn::Notification::for_incident(
-        &forewarn::Incident::open("x", None, "p", Status::Critical, "down", false, chrono::Utc::now()),
+        &forewarn::Incident::open(
+            "x",
+            None,
+            "p",
+            Status::Critical,
+            "down",
+            false,
+            chrono::Utc::now(),
+        ),
         "hook",
         "opened",
         NotificationKind::Opened,
