@@ -331,7 +331,6 @@ async fn recording_server(status: u16) -> (u16, Arc<parking_lot::Mutex<Vec<Strin
 
 #[tokio::test]
 async fn webhook_sink_posts_slack_bodies_and_retries_server_errors() {
-    use forewarn::AlertSink;
     let (port, bodies) = recording_server(200).await;
     let cfg: forewarn::SinkConfig = toml::from_str(&format!(
         "type = \"webhook\"\nformat = \"slack\"\nurl = \"http://127.0.0.1:{port}/hooks/T0/SECRET\""
