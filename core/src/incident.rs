@@ -42,7 +42,7 @@ impl IncidentState {
 
 impl fmt::Display for IncidentState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        f.pad(self.as_str())
     }
 }
 
