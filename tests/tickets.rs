@@ -1,0 +1,268 @@
+//! Help-desk mining end to end: every export profile, the real 4TU arrival log, generated data with
+//! planted effects (and without), the report and the `forewarn tickets` command line.
+
+use std::path::{Path, PathBuf};
+
+use forewarn::tickets::Ticket;
+use forewarn::tickets::ingest::{self, FileSummary, IngestOptions, IngestSummary, Profile};
+
+fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, bytes).unwrap();
+    p
+}
+
+fn read(path: &Path) -> (Vec<Ticket>, IngestSummary) {
+    ingest::read_files(&[path], &IngestOptions::default()).unwrap()
+}
+
+fn file0(s: &IngestSummary) -> &FileSummary {
+    &s.files[0]
+}
+
+fn dt(s: &str) -> chrono::NaiveDateTime {
+    chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap()
+}
+
+#[test]
+fn glpi_french_semicolon_bom_day_first_html_and_a_malformed_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut csv = Vec::from(&b"\xEF\xBB\xBF"[..]);
+    csv.extend_from_slice(
+        "ID;Titre;Entité;Statut;Date d'ouverture;Priorité;Demandeur - Demandeur;Catégorie;Lieu;Description;Solution - Solution;Date de résolution\n\
+         4512;Imprimante bloquée;Collège Jean Moulin;Résolu;02-09-2025 08:12;Moyenne;Martine Durand;Matériel>Imprimante;Bâtiment A > Salle 12;\"&lt;p&gt;L&amp;#039;imprimante du CDI affiche &amp;quot;bourrage&amp;quot;&lt;/p&gt;&lt;p&gt;Merci&lt;/p&gt;\";\"&lt;p&gt;Rouleau remplacé&lt;/p&gt;\";02-09-2025 10:40\n\
+         4513;Mot de passe ENT oublié;Collège Jean Moulin;Clos;15-09-2025 07:55;Basse;Paul Lefèvre;Comptes > Mot de passe;Bâtiment B;Je n'arrive plus à me connecter à l'ENT;Mot de passe réinitialisé;15-09-2025 08:05\n\
+         4514;Vidéoprojecteur;Collège Jean Moulin;Nouveau;16-09-2025 14:30;Haute;Martine Durand\n\
+         4515;Wi-Fi salle 204;Collège Jean Moulin;En cours;30-09-2025 09:00;Moyenne;Ali Benali;Réseau > Wi-Fi;Bâtiment A;\"Le Wi-Fi coupe; souvent\";;\n"
+            .as_bytes(),
+    );
+    let p = write(dir.path(), "glpi_fr.csv", &csv);
+    let (t, s) = read(&p);
+    let f = file0(&s);
+    assert_eq!(f.profile, Profile::Glpi);
+    assert_eq!(f.delimiter, Some(';'));
+    assert_eq!(f.encoding, "UTF-8 (BOM)");
+    assert!(f.day_first);
+    assert_eq!(
+        (s.read, s.accepted, s.skipped),
+        (4, 3, 1),
+        "{:?}",
+        s.problems
+    );
+    assert_eq!(s.reasons.get("wrong field count"), Some(&1));
+    assert_eq!(s.problems[0].line, 4, "{:?}", s.problems);
+    assert!(s.problems[0].reason.contains("expected 12 fields, found 7"));
+    assert_eq!(t[0].id, "4512");
+    assert_eq!(t[0].created, dt("2025-09-02 08:12"));
+    assert_eq!(t[0].resolved, Some(dt("2025-09-02 10:40")));
+    assert_eq!(t[0].category.as_deref(), Some("Matériel > Imprimante"));
+    assert_eq!(t[0].site.as_deref(), Some("Bâtiment A > Salle 12"));
+    assert_eq!(t[0].body, "L'imprimante du CDI affiche \"bourrage\"\nMerci");
+    assert_eq!(t[0].resolution, "Rouleau remplacé");
+    assert_eq!(t[0].status.as_deref(), Some("Résolu"));
+    // Requester hashed, same person → same hash, never the name.
+    let r = t[0].requester.clone().unwrap();
+    assert_eq!(r.len(), 16);
+    assert!(!r.contains("Martine"));
+    assert_ne!(t[1].requester, t[0].requester);
+    assert_eq!(t[2].body, "Le Wi-Fi coupe; souvent");
+    assert_eq!(t[2].created, dt("2025-09-30 09:00"));
+}
+
+#[test]
+fn glpi_english_comma_and_german_headers() {
+    let dir = tempfile::tempdir().unwrap();
+    let en = write(
+        dir.path(),
+        "glpi_en.csv",
+        b"ID,Title,Entity,Status,Opening date,Priority,Requester - Requester,Category,Location,Description,Resolution date,Closing date\n\
+          88,Projector no signal,Root entity > Lincoln MS,Closed,2025-10-06 10:15,Medium,jmiller,Hardware > Projector,Room 114,<p>HDMI says no signal</p>,2025-10-06 11:00,2025-10-07 08:00\n",
+    );
+    let (t, s) = read(&en);
+    assert_eq!(file0(&s).profile, Profile::Glpi);
+    assert_eq!(t[0].category.as_deref(), Some("Hardware > Projector"));
+    assert_eq!(t[0].site.as_deref(), Some("Room 114"));
+    assert_eq!(t[0].closed, Some(dt("2025-10-07 08:00")));
+    assert_eq!(t[0].body, "HDMI says no signal");
+
+    let de = write(
+        dir.path(),
+        "glpi_de.csv",
+        "ID;Titel;Einheit;Status;Eröffnungsdatum;Priorität;Kategorie;Standort;Beschreibung\n\
+         7;Drucker druckt nicht;Schulzentrum;Gelöst;03.11.2025 09:12;Mittel;Hardware > Drucker;Haus B;Toner leer\n"
+            .as_bytes(),
+    );
+    let (t, s) = read(&de);
+    assert_eq!(file0(&s).profile, Profile::Glpi);
+    assert_eq!(t[0].created, dt("2025-11-03 09:12"));
+    assert_eq!(t[0].subject, "Drucker druckt nicht");
+    assert_eq!(t[0].site.as_deref(), Some("Haus B"));
+}
+
+#[test]
+fn osticket_semicolon_and_comma_locales() {
+    let dir = tempfile::tempdir().unwrap();
+    let semi = write(
+        dir.path(),
+        "osticket_eu.csv",
+        b"Ticket Number;Date Created;Subject;From;From Email;Priority;Department;Help Topic;Source;Current Status;Last Updated;Agent Assigned\n\
+          104233;14/10/2025 08:01;Chromebook won't charge;Ann Lee;ann.lee@district.example.org;Normal;Westside Elementary;Chromebooks;Email;Closed;15/10/2025 09:00;Sam\n\
+          104234;14/10/2025 08:30;Forgot password;Bo Chan;bo.chan@district.example.org;Normal;Lincoln MS;Accounts;Web;Open;14/10/2025 08:30;\n",
+    );
+    let (t, s) = read(&semi);
+    let f = file0(&s);
+    assert_eq!((f.profile, f.delimiter), (Profile::OsTicket, Some(';')));
+    assert!(f.day_first);
+    assert_eq!(t.len(), 2);
+    assert_eq!(t[0].id, "104233");
+    assert_eq!(t[0].category.as_deref(), Some("Chromebooks"));
+    assert_eq!(t[0].site.as_deref(), Some("Westside Elementary"));
+    assert_eq!(t[1].status.as_deref(), Some("Open"));
+    assert_eq!(t[0].created, dt("2025-10-14 08:01"));
+
+    let comma = write(
+        dir.path(),
+        "osticket_us.csv",
+        b"Ticket Number,Date Created,Subject,From,From Email,Priority,Department,Help Topic,Current Status\n\
+          5,10/02/2025 08:01,Smartboard pen,Ann,ann@x.example.org,Normal,Lincoln MS,Classroom AV,Closed\n\
+          6,10/14/2025 09:00,Smartboard pen again,Ann,ann@x.example.org,Normal,Lincoln MS,Classroom AV,Closed\n",
+    );
+    let (t, s) = read(&comma);
+    assert_eq!(file0(&s).delimiter, Some(','));
+    assert!(!file0(&s).day_first, "14 in second place means month first");
+    assert_eq!(t[0].created, dt("2025-10-02 08:01"));
+    assert_eq!(t[0].requester, t[1].requester);
+}
+
+#[test]
+fn zammad_xlsx_with_excel_dates_and_a_bad_row() {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data/tickets/zammad_export.xlsx");
+    let (t, s) = read(&p);
+    let f = file0(&s);
+    assert_eq!(f.profile, Profile::Zammad);
+    assert_eq!(f.encoding, "xlsx");
+    assert_eq!((s.read, s.accepted, s.skipped), (5, 4, 1));
+    assert_eq!(s.problems[0].line, 5);
+    assert!(
+        s.problems[0].reason.starts_with("bad date"),
+        "{:?}",
+        s.problems
+    );
+    assert_eq!(t[0].id, "31001");
+    assert_eq!(t[0].created, dt("2025-09-02 08:14"));
+    assert_eq!(t[0].closed, Some(dt("2025-09-03 10:00")));
+    assert_eq!(t[0].category.as_deref(), Some("Devices"));
+    assert_eq!(t[0].site.as_deref(), Some("Lincoln Middle School"));
+    assert_eq!(t[2].created, dt("2025-09-03 13:02"));
+    assert_eq!(t[2].subject, "Projector & sound not working in room 114");
+    assert_eq!(t[0].requester, t[3].requester);
+}
+
+#[test]
+fn freshservice_windows_1252_month_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "Ticket Id,Subject,Description,Status,Priority,Source,Type,Group,Created Time,Resolved Time,Closed Time,Initial Response Time,Category,Sub-Category,Requester Name,Requester Email,Location\n\
+                INC-2201,Café kiosk printer offline,\"The printer in the café shows \"\"offline\"\"\",Closed,Low,Portal,Incident,Desktop,09/22/2025 07:45,09/22/2025 09:15,09/23/2025 09:15,09/22/2025 08:00,Hardware,Printer,Renée Côté,renee.cote@district.example.org,Roosevelt High\n\
+                INC-2202,Wi-Fi drops in gym,Students lose Wi-Fi,Open,High,Email,Incident,Network,09/23/2025 10:05,,,,Network,Wi-Fi,Tom Ng,tom.ng@district.example.org,Roosevelt High\n";
+    let (bytes, _, _) = encoding_rs::WINDOWS_1252.encode(text);
+    let p = write(dir.path(), "freshservice.csv", &bytes);
+    let (t, s) = read(&p);
+    let f = file0(&s);
+    assert_eq!(f.profile, Profile::Freshservice);
+    assert_eq!(f.encoding, "windows-1252");
+    assert!(!f.day_first);
+    assert_eq!(t[0].subject, "Café kiosk printer offline");
+    assert_eq!(t[0].body, "The printer in the café shows \"offline\"");
+    assert_eq!(t[0].category.as_deref(), Some("Hardware > Printer"));
+    assert_eq!(t[0].first_response, Some(dt("2025-09-22 08:00")));
+    assert_eq!(t[0].resolved, Some(dt("2025-09-22 09:15")));
+    assert_eq!(t[1].resolved, None);
+    assert!((t[0].handling_hours().unwrap() - 1.5).abs() < 1e-9);
+}
+
+#[test]
+fn google_forms_questions_and_locale_dates() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(
+        dir.path(),
+        "forms.csv",
+        b"Timestamp,Email Address,Which school are you at?,What is your role?,What kind of problem is it?,Please describe the problem\n\
+          9/2/2025 7:58:11,kim@district.example.org,Westside Elementary,Teacher,Chromebook,\"Student Chromebook won't turn on, tried charging\"\n\
+          9/15/2025 13:02:45,lee@district.example.org,Lincoln MS,Staff,Password,How do I reset my password?\n\
+          ,x@district.example.org,Lincoln MS,Staff,Password,no timestamp\n",
+    );
+    let (t, s) = read(&p);
+    let f = file0(&s);
+    assert_eq!(f.profile, Profile::GoogleForms);
+    assert!(!f.day_first);
+    assert_eq!(
+        (s.accepted, s.skipped),
+        (2, 1),
+        "{:?} {:?}",
+        s.problems,
+        file0(&s).columns
+    );
+    assert_eq!(s.problems[0].line, 4);
+    assert_eq!(s.reasons.get("missing date"), Some(&1));
+    assert_eq!(t[0].created.to_string(), "2025-09-02 07:58:11");
+    assert_eq!(t[1].created.to_string(), "2025-09-15 13:02:45");
+    assert_eq!(t[0].site.as_deref(), Some("Westside Elementary"));
+    assert_eq!(t[0].role.as_deref(), Some("Teacher"));
+    assert_eq!(t[0].category.as_deref(), Some("Chromebook"));
+    assert_eq!(t[1].body, "How do I reset my password?");
+    assert_eq!(t[0].status, None);
+    assert!(t[0].requester.is_some());
+}
+
+#[test]
+fn servicenow_tab_separated() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(
+        dir.path(),
+        "sn.tsv",
+        b"number\topened_at\tcategory\tsubcategory\tshort_description\tdescription\tcaller_id\tlocation\tpriority\tstate\tresolved_at\tclosed_at\tclose_notes\tclose_code\n\
+          INC0010231\t2025-08-25 07:31:02\tSoftware\tSIS\tGradebook will not save\tPowerSchool gradebook spins when saving scores\tMaria Lopez\tRoosevelt High\t3 - Moderate\tClosed\t2025-08-25 09:00:00\t2025-08-28 09:00:00\tCleared browser cache\tSolved (Work Around)\n",
+    );
+    let (t, s) = read(&p);
+    let f = file0(&s);
+    assert_eq!((f.profile, f.delimiter), (Profile::ServiceNow, Some('\t')));
+    assert_eq!(t[0].id, "INC0010231");
+    assert_eq!(t[0].category.as_deref(), Some("Software > SIS"));
+    assert_eq!(t[0].subject, "Gradebook will not save");
+    assert_eq!(t[0].resolution, "Cleared browser cache");
+    assert_eq!(
+        t[0].category_closed.as_deref(),
+        Some("Solved (Work Around)")
+    );
+    assert_eq!(t[0].priority.as_deref(), Some("3 - Moderate"));
+}
+
+#[test]
+fn helpdesk_4tu_log_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(
+        dir.path(),
+        "log.csv",
+        b"ticket_id,created_at,first_taken_at,resolved_at,closed_at,n_events,had_wait,first_resource\n\
+          Case1,2011-03-01 08:40:25+00:00,2011-03-02 08:52:27+00:00,2011-03-02 08:52:34+00:00,2011-03-17 08:52:48+00:00,5,0,Value 2\n\
+          Case2,2011-03-01 12:26:04+00:00,,,,1,0,Value 7\n",
+    );
+    let (t, s) = read(&p);
+    assert_eq!(file0(&s).profile, Profile::Helpdesk4tu);
+    assert_eq!(t[0].created.to_string(), "2011-03-01 08:40:25");
+    assert_eq!(
+        t[0].first_response.unwrap().to_string(),
+        "2011-03-02 08:52:27"
+    );
+    assert_eq!(t[1].first_response, None);
+    assert_eq!(t[0].category.as_deref(), Some("Value 2"));
+}
+
+#[test]
+fn unknown_headers_fail_with_the_header_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(dir.path(), "x.csv", b"foo,bar\n1,2\n");
+    let err = ingest::read_files(&[p], &IngestOptions::default()).unwrap_err();
+    assert!(err.to_string().contains("no creation-date column"), "{err}");
+    assert!(err.to_string().contains("foo, bar"), "{err}");
+}
