@@ -266,3 +266,118 @@ fn unknown_headers_fail_with_the_header_list() {
     assert!(err.to_string().contains("no creation-date column"), "{err}");
     assert!(err.to_string().contains("foo, bar"), "{err}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Real arrivals: the 4TU.ResearchData help-desk log.
+
+fn real_4tu() -> Option<PathBuf> {
+    // The repository's sibling `shared/` directory; `FOREWARN_4TU_CSV` points elsewhere.
+    let p = std::env::var_os("FOREWARN_4TU_CSV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../shared/data/tickets/helpdesk_4tu_tickets.csv")
+        });
+    if p.exists() {
+        Some(p)
+    } else if std::env::var("CI").as_deref() == Ok("true") {
+        panic!("{} is missing and CI=true", p.display());
+    } else {
+        eprintln!(
+            "skipping: {} not found (the real 4TU help-desk log)",
+            p.display()
+        );
+        None
+    }
+}
+
+#[test]
+fn real_4tu_log_august_dips_and_the_2012_level_drop() {
+    use chrono::Datelike;
+    use forewarn::tickets::SchoolCalendar;
+    use forewarn::tickets::trends::{self, Dimension, TrendOptions};
+    let Some(path) = real_4tu() else { return };
+    let (tickets, summary) = read(&path);
+    assert_eq!(summary.accepted, 4580, "{:?}", summary.problems);
+    assert_eq!(summary.skipped, 0);
+    let cal = SchoolCalendar::infer(tickets.iter().map(|t| t.created.date()));
+    // August dips: an inferred quiet period in August of 2010, 2011 and 2012.
+    for year in [2010, 2011, 2012] {
+        let dip = cal.breaks.iter().find(|b| {
+            b.start.year() == year
+                && (b.start.month() == 8 || b.end.month() == 8)
+                && b.evidence.is_some()
+        });
+        let dip = dip.unwrap_or_else(|| panic!("no August {year} dip among {:#?}", cal.breaks));
+        let ev = dip.evidence.as_ref().unwrap();
+        assert!(
+            ev.p_value < 0.01 && (ev.count as f64) < 0.5 * ev.expected,
+            "{dip:?}"
+        );
+    }
+    // No quiet period claimed in the busy spring of 2011 or 2012.
+    assert!(
+        !cal.breaks
+            .iter()
+            .any(|b| b.start.month() == 4 && b.start.year() == 2011),
+        "{:?}",
+        cal.breaks
+    );
+    for b in &cal.breaks {
+        eprintln!("break {} .. {} {:?}", b.start, b.end, b.evidence);
+    }
+    let topics = vec![None; tickets.len()];
+    let t = trends::analyze(&tickets, &topics, &cal, &TrendOptions::default());
+    let drop = t
+        .changepoints
+        .iter()
+        .filter(|c| c.dimension == Dimension::All)
+        .find(|c| {
+            let d = c.week;
+            d >= chrono::NaiveDate::from_ymd_opt(2012, 8, 1).unwrap()
+                && d <= chrono::NaiveDate::from_ymd_opt(2012, 10, 1).unwrap()
+        })
+        .unwrap_or_else(|| {
+            panic!(
+                "no level shift around September 2012: {:#?}",
+                t.changepoints
+            )
+        });
+    // About 150 a month in the quarter before, about 40 in the quarter after.
+    assert!(
+        drop.monthly_before_quarter > 120.0 && drop.monthly_before_quarter < 220.0,
+        "{drop:?}"
+    );
+    assert!(
+        drop.monthly_after_quarter > 25.0 && drop.monthly_after_quarter < 55.0,
+        "{drop:?}"
+    );
+    assert!(drop.monthly_after < 0.5 * drop.monthly_before, "{drop:?}");
+    assert!(drop.p_value < 1e-6);
+    for c in &t.changepoints {
+        eprintln!(
+            "changepoint {:?} {} {} {:.0} -> {:.0}/month (quarter {:.0} -> {:.0})",
+            c.dimension,
+            c.key,
+            c.week,
+            c.monthly_before,
+            c.monthly_after,
+            c.monthly_before_quarter,
+            c.monthly_after_quarter
+        );
+    }
+    // The drop is also the only changepoint that large in the whole log.
+    let big: Vec<_> = t
+        .changepoints
+        .iter()
+        .filter(|c| c.dimension == Dimension::All && c.rate_after < 0.4 * c.rate_before)
+        .collect();
+    assert_eq!(big.len(), 1, "{big:#?}");
+    // A long downward trend over the whole log.
+    let all = t
+        .long_trends
+        .iter()
+        .find(|l| l.dimension == Dimension::All)
+        .unwrap();
+    assert!(all.test.z < 0.0);
+}

@@ -27,12 +27,17 @@
 //! # Ok(()) }
 //! ```
 
+pub mod calendar;
 pub mod ingest;
+pub mod stats;
+pub mod trends;
 
 use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
 
+pub use calendar::SchoolCalendar;
 pub use ingest::{IngestOptions, IngestSummary, Profile};
+pub use trends::{TrendOptions, Trends};
 
 /// One help-desk ticket in the canonical form every export is mapped to.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
