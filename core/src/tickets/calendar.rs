@@ -375,37 +375,37 @@ impl SchoolCalendar {
             let covered = cal.breaks.iter().any(|b| b.start <= d && d <= b.end);
             if empty && !covered {
                 run_start.get_or_insert(d);
-            } else if weekday || d > last {
-                if let Some(s) = run_start.take() {
-                    let days = (0..=(d - s).num_days())
-                        .filter(|k| {
-                            (s + TimeDelta::days(*k)).weekday().num_days_from_monday() < 5
-                                && s + TimeDelta::days(*k) < d
-                        })
-                        .count() as f64;
-                    let i = ((week_start(s) - first_week).num_days() / 7) as usize;
-                    let j = ((week_start(d) - first_week).num_days() / 7) as usize;
-                    let lvl = local_median(&weekly, &quiet, i.saturating_sub(4), i)
-                        .into_iter()
-                        .chain(local_median(&weekly, &quiet, j + 1, j + 5))
-                        .fold(f64::INFINITY, f64::min);
-                    let expected = if lvl.is_finite() {
-                        days * lvl / 5.0
-                    } else {
-                        0.0
-                    };
-                    if expected >= 8.0 {
-                        cal.breaks.push(Break {
-                            name: "closed".into(),
-                            start: s,
-                            end: d - TimeDelta::days(1),
-                            evidence: Some(BreakEvidence {
-                                count: 0,
-                                expected,
-                                p_value: (-expected).exp(),
-                            }),
-                        });
-                    }
+            } else if (weekday || d > last)
+                && let Some(s) = run_start.take()
+            {
+                let days = (0..=(d - s).num_days())
+                    .filter(|k| {
+                        (s + TimeDelta::days(*k)).weekday().num_days_from_monday() < 5
+                            && s + TimeDelta::days(*k) < d
+                    })
+                    .count() as f64;
+                let i = ((week_start(s) - first_week).num_days() / 7) as usize;
+                let j = ((week_start(d) - first_week).num_days() / 7) as usize;
+                let lvl = local_median(&weekly, &quiet, i.saturating_sub(4), i)
+                    .into_iter()
+                    .chain(local_median(&weekly, &quiet, j + 1, j + 5))
+                    .fold(f64::INFINITY, f64::min);
+                let expected = if lvl.is_finite() {
+                    days * lvl / 5.0
+                } else {
+                    0.0
+                };
+                if expected >= 8.0 {
+                    cal.breaks.push(Break {
+                        name: "closed".into(),
+                        start: s,
+                        end: d - TimeDelta::days(1),
+                        evidence: Some(BreakEvidence {
+                            count: 0,
+                            expected,
+                            p_value: (-expected).exp(),
+                        }),
+                    });
                 }
             }
             d += TimeDelta::days(1);

@@ -30,6 +30,7 @@
 pub mod calendar;
 pub mod ingest;
 pub mod stats;
+pub mod topics;
 pub mod trends;
 
 use chrono::NaiveDateTime;
@@ -37,6 +38,7 @@ use serde::{Deserialize, Serialize};
 
 pub use calendar::SchoolCalendar;
 pub use ingest::{IngestOptions, IngestSummary, Profile};
+pub use topics::{Taxonomy, TopicModel, TopicOptions};
 pub use trends::{TrendOptions, Trends};
 
 /// One help-desk ticket in the canonical form every export is mapped to.
