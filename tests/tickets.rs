@@ -381,3 +381,219 @@ fn real_4tu_log_august_dips_and_the_2012_level_drop() {
         .unwrap();
     assert!(all.test.z < 0.0);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Generated data: planted effects are found; nothing is flagged without them.
+
+use forewarn::tickets::generate::{self, GenerateOptions, GroundTruth};
+use forewarn::tickets::trends::{Dimension, SpikeKind};
+use forewarn::tickets::{Analysis, AnalysisOptions, analyze};
+
+fn generated(rows: usize, seed: u64, effects: bool) -> (Vec<Ticket>, IngestSummary, GroundTruth) {
+    let mut csv = Vec::new();
+    let truth = generate::generate(
+        &GenerateOptions {
+            rows,
+            seed,
+            effects,
+            ..Default::default()
+        },
+        &mut csv,
+    )
+    .unwrap();
+    let mut tickets = Vec::new();
+    let mut summary = IngestSummary::default();
+    ingest::read_bytes(
+        "generated.csv",
+        &csv,
+        &IngestOptions::default(),
+        &mut tickets,
+        &mut summary,
+    )
+    .unwrap();
+    (tickets, summary, truth)
+}
+
+fn describe(a: &Analysis) -> String {
+    format!(
+        "spikes: {:#?}\nterm changes: {:#?}\ntrends: {:#?}\nchangepoints: {:#?}",
+        a.trends.spikes,
+        a.trends
+            .term_changes
+            .iter()
+            .filter(|c| c.significant)
+            .collect::<Vec<_>>(),
+        a.trends
+            .long_trends
+            .iter()
+            .filter(|c| c.significant)
+            .collect::<Vec<_>>(),
+        a.trends.changepoints
+    )
+}
+
+#[test]
+fn generated_export_planted_spikes_trend_and_topics_are_found() {
+    let (tickets, summary, truth) = generated(30_000, 7, true);
+    assert_eq!(summary.files[0].profile, Profile::Freshservice);
+    assert_eq!((summary.accepted, summary.skipped), (30_000, 0));
+    assert_eq!(truth.rows, 30_000);
+    let a = analyze(&tickets, &AnalysisOptions::default()).unwrap();
+    let d = describe(&a);
+    // The calendar is inferred: summer, winter break and Thanksgiving are not school days.
+    assert!(a.calendar.inferred);
+    for day in ["2023-07-12", "2023-12-27", "2023-11-22", "2024-03-19"] {
+        let day: chrono::NaiveDate = day.parse().unwrap();
+        assert!(
+            !a.calendar.is_instructional(day),
+            "{day} inferred as a school day: {:#?}",
+            a.calendar
+        );
+    }
+    assert!(a.calendar.is_instructional("2023-10-11".parse().unwrap()));
+    assert!(a.calendar.terms.len() >= 5, "{:#?}", a.calendar.terms);
+    // Every planted spike: an unexpected spike of its topic in its week.
+    for p in &truth.spikes {
+        assert!(
+            a.trends
+                .unexpected_spikes()
+                .any(|s| s.dimension == Dimension::Topic && s.key == p.topic && s.week == p.week),
+            "planted {p:?} not found\n{d}"
+        );
+        if let Some(site) = &p.site {
+            assert!(
+                a.trends
+                    .unexpected_spikes()
+                    .any(|s| s.dimension == Dimension::Site && &s.key == site && s.week == p.week),
+                "planted {p:?} not found at its site\n{d}"
+            );
+        }
+    }
+    // Nothing else is called unexpected: every unexpected spike is in a planted week.
+    for s in a.trends.unexpected_spikes() {
+        assert!(
+            truth.spikes.iter().any(|p| p.week == s.week),
+            "unplanted spike {s:?}\n{d}"
+        );
+    }
+    // The term-start surge is recognised as such.
+    assert!(
+        a.trends
+            .spikes
+            .iter()
+            .any(|s| s.kind == SpikeKind::TermStart && s.dimension == Dimension::All),
+        "{d}"
+    );
+    // The planted trend: Chromebooks rising.
+    let (trend_topic, _, _) = truth.trend.clone().unwrap();
+    let lt = a
+        .trends
+        .long_trends
+        .iter()
+        .find(|l| l.dimension == Dimension::Topic && l.key == trend_topic)
+        .unwrap();
+    assert!(
+        lt.significant && lt.test.z > 0.0 && lt.relative_change > 0.5,
+        "{lt:?}"
+    );
+    // No other topic trends (apart from the overall volume and the Chromebook category).
+    for l in a
+        .trends
+        .long_trends
+        .iter()
+        .filter(|l| l.significant && l.dimension == Dimension::Topic)
+    {
+        assert_eq!(l.key, trend_topic, "{d}");
+    }
+    // Recurring topics outside the taxonomy are separate clusters named by their words.
+    for word in &truth.untaxonomised_topics {
+        let t = a
+            .topics
+            .topics
+            .iter()
+            .find(|t| {
+                t.top_terms
+                    .iter()
+                    .take(4)
+                    .any(|x| x.contains(word.as_str()))
+            })
+            .unwrap_or_else(|| panic!("no cluster about {word}: {:#?}", a.topics.topics));
+        assert!(t.tickets > 100, "{t:?}");
+    }
+    // The FAQ: the password question, asked by many people, with a consistent answer.
+    let faq = &a.recommendations.faq;
+    let pw = faq
+        .iter()
+        .find(|f| f.question.to_lowercase().contains("password"))
+        .unwrap_or_else(|| panic!("{faq:#?}"));
+    assert!(pw.tickets > 300 && pw.distinct_requesters > 100, "{pw:?}");
+    // Training: passwords and the learning platform, timed before the term starts.
+    let tr: Vec<&str> = a
+        .recommendations
+        .training
+        .iter()
+        .map(|t| t.topic.as_str())
+        .collect();
+    assert!(
+        tr.contains(&"Passwords & MFA"),
+        "{:#?}",
+        a.recommendations.training
+    );
+    assert!(
+        tr.iter().any(|t| t.starts_with("Learning platforms")),
+        "{:#?}",
+        a.recommendations.training
+    );
+    let pw = a
+        .recommendations
+        .training
+        .iter()
+        .find(|t| t.topic == "Passwords & MFA")
+        .unwrap();
+    assert!(pw.timing.starts_with("before term starts"), "{pw:?}");
+    // Hardware topics are never training suggestions.
+    assert!(!tr.contains(&"Chromebooks") && !tr.contains(&"Printers"));
+}
+
+#[test]
+fn generated_export_without_effects_flags_nothing() {
+    for seed in [3, 11] {
+        let (tickets, _, truth) = generated(30_000, seed, false);
+        assert!(truth.spikes.is_empty() && truth.trend.is_none());
+        let a = analyze(&tickets, &AnalysisOptions::default()).unwrap();
+        let d = describe(&a);
+        assert!(a.trends.spikes.is_empty(), "seed {seed}: {d}");
+        assert!(
+            !a.trends.term_changes.iter().any(|c| c.significant),
+            "seed {seed}: {d}"
+        );
+        assert!(
+            !a.trends.long_trends.iter().any(|c| c.significant),
+            "seed {seed}: {d}"
+        );
+        assert!(a.trends.changepoints.is_empty(), "seed {seed}: {d}");
+        // With the true calendar given, still nothing.
+        let given = AnalysisOptions {
+            calendar: Some(truth.calendar.clone()),
+            ..Default::default()
+        };
+        let a = analyze(&tickets, &given).unwrap();
+        let d = describe(&a);
+        assert!(
+            a.trends.spikes.is_empty(),
+            "seed {seed}, given calendar: {d}"
+        );
+        assert!(
+            !a.trends.term_changes.iter().any(|c| c.significant),
+            "seed {seed}, given calendar: {d}"
+        );
+        assert!(
+            !a.trends.long_trends.iter().any(|c| c.significant),
+            "seed {seed}, given calendar: {d}"
+        );
+        assert!(
+            a.trends.changepoints.is_empty(),
+            "seed {seed}, given calendar: {d}"
+        );
+    }
+}

@@ -320,9 +320,20 @@ impl SchoolCalendar {
         // 1. Quiet runs of 1–14 weeks, every week far below the weeks on both sides.
         let mut i = 0;
         while i < n_weeks {
-            let Some(left) = local_median(&weekly, &quiet, i.saturating_sub(6), i) else {
-                i += 1;
-                continue;
+            // At the start of the data there is nothing on the left: use the right side only.
+            let left = match local_median(&weekly, &quiet, i.saturating_sub(6), i) {
+                Some(l) => l,
+                None if i == 0 => match local_median(&weekly, &quiet, 1, 15) {
+                    Some(r) => r,
+                    None => {
+                        i += 1;
+                        continue;
+                    }
+                },
+                None => {
+                    i += 1;
+                    continue;
+                }
             };
             let mut found: Option<(usize, u64, f64, f64)> = None;
             let mut count = 0u64;
@@ -332,8 +343,10 @@ impl SchoolCalendar {
                     break;
                 }
                 count += week;
-                let Some(right) = local_median(&weekly, &quiet, i + w, i + w + 6) else {
-                    break;
+                // Near the end of the data there is too little on the right: use the left side only.
+                let right = match local_median(&weekly, &quiet, i + w, i + w + 6) {
+                    Some(r) => r,
+                    None => left,
                 };
                 let base = left.min(right);
                 let expected = w as f64 * base;

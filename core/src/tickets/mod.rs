@@ -14,7 +14,7 @@
 //!
 //! [`analyze`] runs steps 2–5 on ingested tickets; [`generate`] writes synthetic exports.
 //!
-//! ```ignore
+//! ```no_run
 //! use forewarn::tickets::{analyze, ingest, AnalysisOptions, IngestOptions};
 //!
 //! # fn demo() -> forewarn::Result<()> {
@@ -28,7 +28,12 @@
 //! ```
 
 pub mod calendar;
+#[cfg(feature = "cli")]
+pub mod cli;
+pub mod generate;
 pub mod ingest;
+pub mod recommend;
+pub mod report;
 pub mod stats;
 pub mod topics;
 pub mod trends;
@@ -38,6 +43,7 @@ use serde::{Deserialize, Serialize};
 
 pub use calendar::SchoolCalendar;
 pub use ingest::{IngestOptions, IngestSummary, Profile};
+pub use recommend::{Incident as OutageIncident, Recommendations};
 pub use topics::{Taxonomy, TopicModel, TopicOptions};
 pub use trends::{TrendOptions, Trends};
 
@@ -83,4 +89,73 @@ impl Ticket {
         let secs = (end - self.created).num_seconds();
         (secs >= 0).then(|| secs as f64 / 3600.0)
     }
+}
+
+/// What [`analyze`] should use besides the tickets.
+#[derive(Debug, Clone, Default)]
+pub struct AnalysisOptions {
+    /// The school calendar; inferred from the data when `None`.
+    pub calendar: Option<SchoolCalendar>,
+    /// Trend detection settings.
+    pub trends: TrendOptions,
+    /// Topic modelling settings.
+    pub topics: TopicOptions,
+    /// Knowledge-base articles (title, text) to check coverage against.
+    pub kb: Vec<recommend::KbArticle>,
+    /// Outages (from forewarn's incident history) to correlate with ticket volume.
+    pub incidents: Vec<OutageIncident>,
+}
+
+/// Everything [`analyze`] found.
+#[derive(Debug, Clone, Serialize)]
+pub struct Analysis {
+    /// The calendar used (given or inferred).
+    pub calendar: SchoolCalendar,
+    /// Volume trends, spikes, term comparison, long trends and changepoints.
+    pub trends: Trends,
+    /// Topics: taxonomy counts, clusters, near-duplicate groups.
+    pub topics: TopicModel,
+    /// Training, FAQ, knowledge-base and outage recommendations.
+    pub recommendations: Recommendations,
+}
+
+/// Runs calendar, topics, trends and recommendations over ingested tickets.
+///
+/// `progress` (may be a no-op) is called with a stage name as each stage starts.
+pub fn analyze_with_progress(
+    tickets: &[Ticket],
+    options: &AnalysisOptions,
+    progress: &mut dyn FnMut(&str),
+) -> crate::Result<Analysis> {
+    if tickets.is_empty() {
+        return Err(crate::Error::invalid("tickets", "no tickets to analyse"));
+    }
+    progress("calendar");
+    let calendar = match &options.calendar {
+        Some(c) => c.clone(),
+        None => SchoolCalendar::infer(tickets.iter().map(|t| t.created.date())),
+    };
+    progress("topics");
+    let topics = topics::build(tickets, &options.topics)?;
+    progress("trends");
+    let trends = trends::analyze(
+        tickets,
+        &topics.assignment_labels(),
+        &calendar,
+        &options.trends,
+    );
+    progress("recommendations");
+    let recommendations =
+        recommend::recommend(tickets, &topics, &calendar, &options.kb, &options.incidents);
+    Ok(Analysis {
+        calendar,
+        trends,
+        topics,
+        recommendations,
+    })
+}
+
+/// Runs calendar, topics, trends and recommendations over ingested tickets.
+pub fn analyze(tickets: &[Ticket], options: &AnalysisOptions) -> crate::Result<Analysis> {
+    analyze_with_progress(tickets, options, &mut |_| {})
 }

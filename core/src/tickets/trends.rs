@@ -368,24 +368,40 @@ fn find_spikes(
             if days[t] == 0 {
                 continue;
             }
-            // Baseline: the previous instructional, unflagged weeks.
-            let mut base_count = 0u64;
-            let mut base_days = 0u64;
-            let mut used = 0;
-            for j in (0..t).rev() {
-                if used == o.baseline_weeks {
-                    break;
+            // Baselines: the instructional, unflagged weeks before, and the instructional weeks
+            // after (a spike is transient: a lasting rise is a level shift, not a spike). The
+            // higher of the two is the one to beat.
+            let side = |range: &mut dyn Iterator<Item = usize>| {
+                let (mut c, mut d, mut used) = (0u64, 0u64, 0usize);
+                for j in range {
+                    if used == o.baseline_weeks {
+                        break;
+                    }
+                    if days[j] == 0 || flagged[j] {
+                        continue;
+                    }
+                    c += s.counts[j] as u64;
+                    d += days[j] as u64;
+                    used += 1;
                 }
-                if days[j] == 0 || flagged[j] {
-                    continue;
+                (used >= 4).then_some((c, d, used))
+            };
+            let before = side(&mut (0..t).rev());
+            let after = side(&mut (t + 1..weeks.len()));
+            let rate = |x: &(u64, u64, usize)| x.0 as f64 / x.1 as f64;
+            let base = match (before, after) {
+                (Some(b), Some(a)) => {
+                    if rate(&a) > rate(&b) {
+                        a
+                    } else {
+                        b
+                    }
                 }
-                base_count += s.counts[j] as u64;
-                base_days += days[j] as u64;
-                used += 1;
-            }
-            if used < 4 {
-                continue;
-            }
+                (Some(b), None) => b,
+                (None, Some(a)) => a,
+                (None, None) => continue,
+            };
+            let (base_count, base_days, used) = base;
             let c = s.counts[t] as u64;
             let rate = base_count as f64 / base_days as f64;
             let expected = rate * days[t] as f64;
