@@ -597,3 +597,194 @@ fn generated_export_without_effects_flags_nothing() {
         );
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// The command line, through a small clap wrapper like the `forewarn` binary's.
+
+use clap::Parser;
+use forewarn::tickets::cli::{self, TicketsCommand};
+
+#[derive(Parser)]
+struct Cli {
+    #[command(subcommand)]
+    tickets: TicketsCommand,
+}
+
+fn run(args: &[&str]) -> forewarn::Result<i32> {
+    let cli = Cli::try_parse_from(std::iter::once("tickets").chain(args.iter().copied())).unwrap();
+    cli::run(cli.tickets)
+}
+
+#[test]
+fn cli_generate_then_analyze_with_kb_and_incidents() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |n: &str| dir.path().join(n).display().to_string();
+    assert_eq!(
+        run(&[
+            "generate",
+            "--rows",
+            "12000",
+            "--seed",
+            "5",
+            "--out",
+            &p("export.csv"),
+            "--calendar-out",
+            &p("calendar.toml")
+        ])
+        .unwrap(),
+        0
+    );
+    let truth = generate::generate(
+        &GenerateOptions {
+            rows: 12_000,
+            seed: 5,
+            ..Default::default()
+        },
+        std::io::sink(),
+    )
+    .unwrap();
+    // Knowledge base: an article about passwords only.
+    std::fs::create_dir(dir.path().join("kb")).unwrap();
+    std::fs::write(
+        dir.path().join("kb/passwords.md"),
+        "# Resetting your password\nUse the self-service page to reset a forgotten password or MFA.\n",
+    )
+    .unwrap();
+    // Incidents: a Wi-Fi outage during the planted Wi-Fi spike, and a quiet one.
+    let wifi = truth
+        .spikes
+        .iter()
+        .find(|s| s.topic.starts_with("Wi-Fi"))
+        .unwrap();
+    let day = wifi.week + chrono::TimeDelta::days(2);
+    let ms = |d: chrono::NaiveDateTime| {
+        d.and_local_timezone(chrono::Local)
+            .unwrap()
+            .timestamp_millis()
+    };
+    let db = rusqlite::Connection::open(dir.path().join("forewarn.db")).unwrap();
+    db.execute_batch("CREATE TABLE incidents (id INTEGER PRIMARY KEY, check_name TEXT NOT NULL, opened_at INTEGER NOT NULL, resolved_at INTEGER)")
+        .unwrap();
+    db.execute(
+        "INSERT INTO incidents (check_name, opened_at, resolved_at) VALUES ('roosevelt-wifi-controller', ?1, ?2)",
+        (ms(day.and_hms_opt(7, 0, 0).unwrap()), ms(day.and_hms_opt(16, 0, 0).unwrap())),
+    )
+    .unwrap();
+    db.execute(
+        "INSERT INTO incidents (check_name, opened_at, resolved_at) VALUES ('backup-nas', ?1, NULL)",
+        (ms((wifi.week + chrono::TimeDelta::days(14)).and_hms_opt(1, 0, 0).unwrap()),),
+    )
+    .unwrap();
+    drop(db);
+
+    let code = run(&[
+        "analyze",
+        &p("export.csv"),
+        "--calendar",
+        &p("calendar.toml"),
+        "--kb",
+        &p("kb"),
+        "--incidents",
+        &p("forewarn.db"),
+        "--out",
+        &p("report.html"),
+        "--salt",
+        "district-secret",
+    ])
+    .unwrap();
+    assert_eq!(code, 0);
+    let html = std::fs::read_to_string(p("report.html")).unwrap();
+    assert!(html.starts_with("<!doctype html>"));
+    assert!(html.contains("<svg") && html.contains("Weekly volume") && html.contains("Top topics"));
+    assert!(html.contains("roosevelt-wifi-controller"));
+    assert!(
+        !html.contains("<script") && !html.contains("http://") && !html.contains("src="),
+        "self-contained"
+    );
+    assert!(
+        !html.contains("@district.example.org"),
+        "no requester identities"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(p("report.json")).unwrap()).unwrap();
+    let an = &json["analysis"];
+    assert_eq!(json["ingest"]["accepted"], 12_000);
+    assert_eq!(an["calendar"]["inferred"], false);
+    // The Wi-Fi outage produced far more tickets than the same hours in other weeks.
+    let outages = an["recommendations"]["outages"].as_array().unwrap();
+    assert_eq!(outages.len(), 2);
+    let w = &outages[0];
+    assert_eq!(w["check_name"], "roosevelt-wifi-controller");
+    assert!(w["excess"].as_f64().unwrap() > 20.0, "{w}");
+    assert!(
+        w["top_topics"][0][0].as_str().unwrap().starts_with("Wi-Fi"),
+        "{w}"
+    );
+    assert!(
+        outages[1]["excess"].as_f64().unwrap() < 10.0,
+        "{}",
+        outages[1]
+    );
+    // KB: passwords covered, other frequent topics are gaps.
+    let gaps: Vec<&str> = an["recommendations"]["kb_gaps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["topic"].as_str().unwrap())
+        .collect();
+    assert!(!gaps.contains(&"Passwords & MFA"), "{gaps:?}");
+    assert!(
+        gaps.contains(&"Chromebooks") && gaps.contains(&"Printers"),
+        "{gaps:?}"
+    );
+    let faq = an["recommendations"]["faq"].as_array().unwrap();
+    let pw = faq
+        .iter()
+        .find(|f| f["question"].as_str().unwrap().contains("password"))
+        .unwrap();
+    assert_eq!(pw["covered_by"], "Resetting your password", "{pw}");
+}
+
+#[test]
+fn cli_reports_a_database_without_incidents_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |n: &str| dir.path().join(n).display().to_string();
+    run(&[
+        "generate",
+        "--rows",
+        "2000",
+        "--out",
+        &p("e.csv"),
+        "--no-effects",
+    ])
+    .unwrap();
+    rusqlite::Connection::open(dir.path().join("other.db"))
+        .unwrap()
+        .execute_batch("CREATE TABLE checks (id INTEGER)")
+        .unwrap();
+    let err = run(&[
+        "analyze",
+        &p("e.csv"),
+        "--incidents",
+        &p("other.db"),
+        "--out",
+        &p("r.html"),
+    ])
+    .unwrap_err();
+    let msg = err.to_string();
+    assert!(msg.contains("no `incidents` table"), "{msg}");
+    assert!(!dir.path().join("r.html").exists());
+    // A file with nothing usable: exit code 1, no report.
+    std::fs::write(
+        dir.path().join("bad.csv"),
+        "Created,Subject\nnot a date,x\n",
+    )
+    .unwrap();
+    assert_eq!(
+        run(&["analyze", &p("bad.csv"), "--out", &p("r.html")]).unwrap(),
+        1
+    );
+    assert!(!dir.path().join("r.html").exists());
+    // The default taxonomy prints and parses back.
+    assert_eq!(run(&["taxonomy"]).unwrap(), 0);
+}

@@ -295,8 +295,10 @@ pub fn recommend(
         .filter(|g| g.tickets >= faq_min && g.resolution_consistency.is_none_or(|c| c >= 0.5))
         .take(15)
         .map(|g| {
-            let covered_by = best_article(&stems(&g.question))
-                .filter(|(_, c)| *c >= 0.6)
+            // The question's subject (before the first line of the body) names what to cover.
+            let subject = g.question.split(" — ").next().unwrap_or(&g.question);
+            let covered_by = best_article(&stems(subject))
+                .filter(|(_, c)| *c >= 0.5)
                 .map(|(i, _)| kb[i].title.clone());
             FaqCandidate {
                 question: g.question.clone(),

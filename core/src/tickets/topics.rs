@@ -1058,7 +1058,17 @@ fn summarise_groups(
                     } else if t.subject.is_empty() {
                         t.body.clone()
                     } else {
-                        format!("{} — {}", t.subject, t.body.lines().next().unwrap_or(""))
+                        // The first line that says something (not "Hi,").
+                        let line = t
+                            .body
+                            .lines()
+                            .find(|l| l.split_whitespace().count() >= 4)
+                            .unwrap_or("");
+                        if line.is_empty() {
+                            t.subject.clone()
+                        } else {
+                            format!("{} — {}", t.subject, line.trim())
+                        }
                     }
                 })
                 .unwrap_or_default();
