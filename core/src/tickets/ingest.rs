@@ -1269,7 +1269,6 @@ pub fn parse_datetime(s: &str, day_first: bool) -> Option<NaiveDateTime> {
     let mut lens = [0usize; 7];
     let mut n = 0;
     let mut i = 0;
-    let mut tz_start = None;
     while i < bytes.len() && n < 7 {
         if bytes[i].is_ascii_digit() {
             let start = i;
@@ -1286,13 +1285,11 @@ pub fn parse_datetime(s: &str, day_first: bool) -> Option<NaiveDateTime> {
         } else {
             // A `+hh:mm` / `-hh:mm` after the time is an offset: stop there.
             if n >= 5 && (bytes[i] == b'+' || bytes[i] == b'-') {
-                tz_start = Some(i);
                 break;
             }
             i += 1;
         }
     }
-    let _ = tz_start;
     if n < 3 {
         return None;
     }

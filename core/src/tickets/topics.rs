@@ -756,7 +756,7 @@ pub fn build(tickets: &[Ticket], o: &TopicOptions) -> Result<TopicModel> {
                 .take(6)
                 .map(|(t, _)| vocab.surface[*t as usize].clone())
                 .collect();
-            let example = medoid_example(tickets, &doc_of, &doc_topic, tp, &first_ticket, &weight);
+            let example = medoid_example(tickets, &doc_topic, tp, &first_ticket, &weight);
             (
                 r.name.clone(),
                 TopicSource::Taxonomy,
@@ -862,14 +862,12 @@ fn subject_or_body(t: &Ticket) -> String {
 
 fn medoid_example(
     tickets: &[Ticket],
-    doc_of: &[u32],
     doc_topic: &[u32],
     tp: usize,
     first_ticket: &[usize],
     weight: &[u32],
 ) -> String {
     // For taxonomy topics: the most frequent text.
-    let _ = doc_of;
     let best = (0..doc_topic.len())
         .filter(|&d| doc_topic[d] == tp as u32)
         .max_by(|&a, &b| weight[a].cmp(&weight[b]).then(b.cmp(&a)));
@@ -1006,7 +1004,8 @@ fn summarise_groups(
         docs: HashMap<u32, usize>,
         requesters: HashSet<&'a str>,
         topics: HashMap<u32, usize>,
-        resolutions: HashMap<String, usize>,
+        /// Normalised resolution → (count, first ticket with it).
+        resolutions: HashMap<String, (usize, usize)>,
         resolved: usize,
         first_subject: HashMap<u32, usize>,
     }
@@ -1020,6 +1019,7 @@ fn summarise_groups(
             first_subject: HashMap::new(),
         })
         .collect();
+    let mut res_key: HashMap<&str, String> = HashMap::new();
     for (i, t) in tickets.iter().enumerate() {
         let g = ticket_group[i];
         if g == u32::MAX {
@@ -1034,8 +1034,10 @@ fn summarise_groups(
         *a.topics.entry(assignments[i]).or_insert(0) += 1;
         if !t.resolution.trim().is_empty() {
             a.resolved += 1;
-            let key: String = normalise(&t.resolution).chars().take(80).collect();
-            *a.resolutions.entry(key).or_insert(0) += 1;
+            let key = res_key
+                .entry(t.resolution.as_str())
+                .or_insert_with(|| normalise(&t.resolution).chars().take(80).collect());
+            a.resolutions.entry(key.clone()).or_insert((0, i)).0 += 1;
         }
     }
     let groups = big
@@ -1081,23 +1083,12 @@ fn summarise_groups(
             let best_res = a
                 .resolutions
                 .iter()
-                .max_by(|x, y| x.1.cmp(y.1).then(y.0.cmp(x.0)));
+                .max_by(|x, y| x.1.0.cmp(&y.1.0).then(y.0.cmp(x.0)));
             let (resolution, resolution_consistency) = match best_res {
-                Some((r, c)) if a.resolved > 0 => {
-                    // Show an original resolution text with that wording.
-                    let original = tickets
-                        .iter()
-                        .enumerate()
-                        .filter(|(i, _)| {
-                            ticket_group[*i] != u32::MAX
-                                && texts[doc_of[*i] as usize] == texts[top_doc as usize]
-                        })
-                        .map(|(_, t)| &t.resolution)
-                        .find(|res| normalise(res).starts_with(r.as_str()))
-                        .cloned()
-                        .unwrap_or_else(|| r.clone());
-                    (Some(original), Some(*c as f64 / a.resolved as f64))
-                }
+                Some((_, (c, first))) if a.resolved > 0 => (
+                    Some(tickets[*first].resolution.clone()),
+                    Some(*c as f64 / a.resolved as f64),
+                ),
                 _ => (None, None),
             };
             DuplicateGroup {
