@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
+use rayon::prelude::*;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -623,12 +624,12 @@ pub fn read_bytes(
         .flexible(true)
         .has_headers(false)
         .from_reader(text.as_bytes());
-    let mut records = reader.records();
-    let header = match records.next() {
-        Some(Ok(h)) => h,
-        Some(Err(e)) => return Err(Error::invalid("export", format!("{name}: header: {e}"))),
-        None => return Err(Error::invalid("export", format!("{name}: empty file"))),
-    };
+    let mut header = csv::StringRecord::new();
+    match reader.read_record(&mut header) {
+        Ok(true) => {}
+        Ok(false) => return Err(Error::invalid("export", format!("{name}: empty file"))),
+        Err(e) => return Err(Error::invalid("export", format!("{name}: header: {e}"))),
+    }
     let headers: Vec<String> = header.iter().map(|s| s.to_string()).collect();
     let mapping = Mapping::new(&headers, options.profile)
         .map_err(|m| Error::invalid("export", format!("{name}: {m}")))?;
@@ -655,56 +656,83 @@ pub fn read_bytes(
             votes.day_first(delimiter == b';' || mapping.profile == Profile::Glpi)
         }
     };
-    let mut ctx = RowContext {
+    let salt = options.salt.expose()?;
+    let ctx = RowContext {
         mapping: &mapping,
         day_first,
-        salt: options.salt.expose()?,
+        salt: &salt,
     };
     let before_read = summary.read;
     let before_skip = summary.skipped;
+    // Records are read sequentially in batches; each batch is turned into tickets in parallel,
+    // then appended in file order.
+    const BATCH: usize = 16_384;
+    let mut batch: Vec<csv::ByteRecord> = Vec::new();
     let mut row_no = 0u64;
-    for rec in records {
-        row_no += 1;
-        summary.read += 1;
-        let rec = match rec {
-            Ok(r) => r,
-            Err(e) => {
-                let line = e.position().map(|p| p.line()).unwrap_or(row_no + 1);
-                summary.skip(
-                    options.max_problems,
-                    name,
-                    line,
-                    "unreadable row",
-                    e.to_string(),
-                );
-                continue;
+    let mut done = false;
+    while !done {
+        let mut n = 0;
+        while n < BATCH {
+            if batch.len() == n {
+                batch.push(csv::ByteRecord::new());
             }
-        };
-        let line = rec.position().map(|p| p.line()).unwrap_or(row_no + 1);
-        if rec.len() != headers.len() {
-            // A trailing empty field from a trailing delimiter is harmless.
-            let trailing_ok = rec.len() == headers.len() + 1 && rec.get(headers.len()) == Some("");
-            if !trailing_ok {
-                summary.skip(
-                    options.max_problems,
-                    name,
-                    line,
-                    "wrong field count",
-                    format!("expected {} fields, found {}", headers.len(), rec.len()),
-                );
-                continue;
+            match reader.read_byte_record(&mut batch[n]) {
+                Ok(true) => n += 1,
+                Ok(false) => {
+                    done = true;
+                    break;
+                }
+                Err(e) => {
+                    summary.read += 1;
+                    let line = e.position().map(|p| p.line()).unwrap_or(0);
+                    summary.skip(
+                        options.max_problems,
+                        name,
+                        line,
+                        "unreadable row",
+                        e.to_string(),
+                    );
+                }
             }
         }
-        let cells: Vec<Cell<'_>> = rec.iter().map(Cell::Text).collect();
-        match ctx.build(&cells, row_no) {
-            Ok(t) => {
-                summary.accepted += 1;
-                tickets.push(t);
+        let first_row = row_no;
+        row_no += n as u64;
+        let width = headers.len();
+        let results: Vec<(u64, std::result::Result<Ticket, RowError>)> = batch[..n]
+            .par_iter()
+            .enumerate()
+            .map(|(k, rec)| {
+                let row = first_row + k as u64 + 1;
+                let line = rec.position().map(|p| p.line()).unwrap_or(row + 1);
+                // A trailing empty field from a trailing delimiter is harmless.
+                let trailing_ok = rec.len() == width + 1 && rec.get(width) == Some(&b""[..]);
+                if rec.len() != width && !trailing_ok {
+                    return (
+                        line,
+                        Err((
+                            "wrong field count",
+                            format!("expected {} fields, found {}", width, rec.len()),
+                        )),
+                    );
+                }
+                let cells: Vec<Cell<'_>> = rec
+                    .iter()
+                    .map(|f| Cell::Text(std::str::from_utf8(f).unwrap_or("")))
+                    .collect();
+                (line, ctx.build(&cells, row))
+            })
+            .collect();
+        for (line, r) in results {
+            summary.read += 1;
+            match r {
+                Ok(t) => {
+                    summary.accepted += 1;
+                    tickets.push(t);
+                }
+                Err((kind, detail)) => summary.skip(options.max_problems, name, line, kind, detail),
             }
-            Err((kind, detail)) => summary.skip(options.max_problems, name, line, kind, detail),
         }
     }
-    ctx.salt.clear();
     summary.files.push(FileSummary {
         file: name.to_string(),
         profile: mapping.profile,
@@ -756,10 +784,11 @@ fn read_xlsx(
         }
         votes.day_first(false)
     });
-    let mut ctx = RowContext {
+    let salt = options.salt.expose()?;
+    let ctx = RowContext {
         mapping: &mapping,
         day_first,
-        salt: options.salt.expose()?,
+        salt: &salt,
     };
     let before_read = summary.read;
     let before_skip = summary.skipped;
@@ -803,7 +832,6 @@ fn read_xlsx(
             Err((kind, detail)) => summary.skip(options.max_problems, &name, line, kind, detail),
         }
     }
-    ctx.salt.clear();
     summary.files.push(FileSummary {
         file: name,
         profile: mapping.profile,
@@ -836,7 +864,7 @@ impl Cell<'_> {
 struct RowContext<'m> {
     mapping: &'m Mapping,
     day_first: bool,
-    salt: String,
+    salt: &'m str,
 }
 
 type RowError = (&'static str, String);
@@ -884,7 +912,7 @@ impl RowContext<'_> {
         (!clean.is_empty()).then_some(clean)
     }
 
-    fn build(&mut self, cells: &[Cell<'_>], row_no: u64) -> std::result::Result<Ticket, RowError> {
+    fn build(&self, cells: &[Cell<'_>], row_no: u64) -> std::result::Result<Ticket, RowError> {
         let created = match self.date(cells, Field::Created)? {
             Some(c) => c,
             None => return Err(("missing date", "the creation date is empty".into())),
@@ -900,7 +928,7 @@ impl RowContext<'_> {
         }
         let requester = self
             .text(cells, Field::Requester)
-            .map(|r| hash_requester(&self.salt, &r));
+            .map(|r| hash_requester(self.salt, &r));
         let subject = self.text(cells, Field::Subject).unwrap_or_default();
         let body = self.text(cells, Field::Body).unwrap_or_default();
         Ok(Ticket {
@@ -1221,6 +1249,7 @@ struct DateVotes {
     day_first: u32,
     month_first: u32,
     dotted: u32,
+    iso: u32,
 }
 
 impl DateVotes {
@@ -1233,7 +1262,8 @@ impl DateVotes {
             return;
         };
         if a.len() == 4 {
-            return; // ISO year first
+            self.iso += 1; // ISO: year first, no ambiguity
+            return;
         }
         if s.contains('.') && !s.contains('/') {
             self.dotted += 1;
@@ -1247,7 +1277,7 @@ impl DateVotes {
     }
 
     fn decided(&self) -> bool {
-        self.day_first + self.month_first >= 20
+        self.day_first + self.month_first >= 20 || self.iso >= 1_000
     }
 
     fn day_first(&self, locale_hint: bool) -> bool {

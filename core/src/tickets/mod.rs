@@ -39,6 +39,12 @@ pub mod topics;
 pub mod trends;
 
 use chrono::NaiveDateTime;
+
+/// Hash map with a fast, fixed-seed hasher (deterministic, not DoS-resistant: inputs are files
+/// the user chose).
+pub(crate) type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::FixedState>;
+/// Hash set with the same hasher.
+pub(crate) type FastSet<K> = std::collections::HashSet<K, foldhash::fast::FixedState>;
 use serde::{Deserialize, Serialize};
 
 pub use calendar::SchoolCalendar;

@@ -4,7 +4,6 @@
 //! Deterministic for a given seed: the only parallel steps are per-document maps; every
 //! reduction runs in document order.
 
-use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use rand::rngs::StdRng;
@@ -13,7 +12,7 @@ use rayon::prelude::*;
 use rust_stemmers::{Algorithm, Stemmer};
 use serde::{Deserialize, Serialize};
 
-use super::{Ticket, stats};
+use super::{FastMap, FastSet, Ticket, stats};
 use crate::{Error, Result};
 
 /// One taxonomy topic: a name and keyword phrases (matched after stemming).
@@ -508,7 +507,7 @@ pub fn words(normalised: &str) -> impl Iterator<Item = &str> {
 }
 
 struct Vocab {
-    ids: HashMap<String, u32>,
+    ids: FastMap<String, u32>,
     surface: Vec<String>,
 }
 
@@ -530,7 +529,7 @@ fn stem_all(docs: &[&str]) -> Vec<Vec<(String, String)>> {
             || {
                 (
                     Stemmer::create(Algorithm::English),
-                    HashMap::<String, String>::new(),
+                    FastMap::<String, String>::default(),
                 )
             },
             |(stemmer, cache), d| {
@@ -569,7 +568,8 @@ pub fn build(tickets: &[Ticket], o: &TopicOptions) -> Result<TopicModel> {
             s
         })
         .collect();
-    let mut uniq: HashMap<&str, u32> = HashMap::with_capacity(tickets.len() / 4 + 16);
+    let mut uniq: FastMap<&str, u32> =
+        FastMap::with_capacity_and_hasher(tickets.len() / 4 + 16, Default::default());
     let mut doc_of = Vec::with_capacity(tickets.len());
     let mut texts: Vec<&str> = Vec::new();
     let mut first_ticket: Vec<usize> = Vec::new();
@@ -590,7 +590,7 @@ pub fn build(tickets: &[Ticket], o: &TopicOptions) -> Result<TopicModel> {
     // 2. Tokenise + stem (parallel), intern (in document order).
     let stemmed = stem_all(&texts);
     let mut vocab = Vocab {
-        ids: HashMap::new(),
+        ids: FastMap::default(),
         surface: Vec::new(),
     };
     let docs: Vec<Vec<u32>> = stemmed
@@ -618,7 +618,7 @@ pub fn build(tickets: &[Ticket], o: &TopicOptions) -> Result<TopicModel> {
                 .collect()
         })
         .collect();
-    let mut first_index: HashMap<u32, Vec<(usize, usize)>> = HashMap::new();
+    let mut first_index: FastMap<u32, Vec<(usize, usize)>> = FastMap::default();
     for (r, kws) in rules.iter().enumerate() {
         for (k, kw) in kws.iter().enumerate() {
             first_index.entry(kw[0]).or_default().push((r, k));
@@ -683,7 +683,7 @@ pub fn build(tickets: &[Ticket], o: &TopicOptions) -> Result<TopicModel> {
     }
     let n_topics = n_rules + km.as_ref().map(|k| k.k).unwrap_or(0);
     let mut topic_tickets = vec![0usize; n_topics];
-    let mut requesters: Vec<HashSet<&str>> = vec![HashSet::new(); n_topics];
+    let mut requesters: Vec<FastSet<&str>> = vec![FastSet::default(); n_topics];
     let mut how_to = vec![0usize; n_topics];
     let mut hardware_hits = vec![0usize; n_topics];
     let mut hours: Vec<Vec<f64>> = vec![Vec::new(); n_topics];
@@ -691,7 +691,7 @@ pub fn build(tickets: &[Ticket], o: &TopicOptions) -> Result<TopicModel> {
         .par_iter()
         .map(|&i| is_how_to(&format!("{} {}", tickets[i].subject, tickets[i].body)))
         .collect();
-    let hardware_ids: HashSet<u32> = HARDWARE_WORDS
+    let hardware_ids: FastSet<u32> = HARDWARE_WORDS
         .iter()
         .filter_map(|w| vocab.ids.get(stemmer.stem(w).as_ref()).copied())
         .collect();
@@ -718,7 +718,7 @@ pub fn build(tickets: &[Ticket], o: &TopicOptions) -> Result<TopicModel> {
     }
     // Top terms per topic: weighted term frequency relative to the corpus.
     let mut corpus_tf = vec![0f64; vocab.surface.len()];
-    let mut topic_tf: Vec<HashMap<u32, f64>> = vec![HashMap::new(); n_topics];
+    let mut topic_tf: Vec<FastMap<u32, f64>> = vec![FastMap::default(); n_topics];
     for (d, toks) in docs.iter().enumerate() {
         let w = weight[d] as f64;
         for &t in toks {
@@ -928,7 +928,7 @@ fn minhash_groups(docs: &[Vec<u32>], seed: u64, threshold: f64) -> Vec<u32> {
         x
     }
     for b in 0..BANDS {
-        let mut buckets: HashMap<u64, u32> = HashMap::new();
+        let mut buckets: FastMap<u64, u32> = FastMap::default();
         for (d, sig) in sigs.iter().enumerate() {
             if docs[d].is_empty() {
                 continue;
@@ -974,7 +974,7 @@ fn summarise_groups(
     topics: &[Topic],
     min_group: usize,
 ) -> (Vec<DuplicateGroup>, Vec<u32>) {
-    let mut size: HashMap<u32, usize> = HashMap::new();
+    let mut size: FastMap<u32, usize> = FastMap::default();
     for (d, &g) in dup_group.iter().enumerate() {
         if !texts[d].is_empty() {
             *size.entry(g).or_insert(0) += weight[d] as usize;
@@ -986,7 +986,7 @@ fn summarise_groups(
         .collect();
     big.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     big.truncate(200);
-    let index: HashMap<u32, u32> = big
+    let index: FastMap<u32, u32> = big
         .iter()
         .enumerate()
         .map(|(i, (g, _))| (*g, i as u32))
@@ -1001,25 +1001,25 @@ fn summarise_groups(
         })
         .collect();
     struct Acc<'a> {
-        docs: HashMap<u32, usize>,
-        requesters: HashSet<&'a str>,
-        topics: HashMap<u32, usize>,
+        docs: FastMap<u32, usize>,
+        requesters: FastSet<&'a str>,
+        topics: FastMap<u32, usize>,
         /// Normalised resolution → (count, first ticket with it).
-        resolutions: HashMap<String, (usize, usize)>,
+        resolutions: FastMap<String, (usize, usize)>,
         resolved: usize,
-        first_subject: HashMap<u32, usize>,
+        first_subject: FastMap<u32, usize>,
     }
     let mut acc: Vec<Acc<'_>> = (0..big.len())
         .map(|_| Acc {
-            docs: HashMap::new(),
-            requesters: HashSet::new(),
-            topics: HashMap::new(),
-            resolutions: HashMap::new(),
+            docs: FastMap::default(),
+            requesters: FastSet::default(),
+            topics: FastMap::default(),
+            resolutions: FastMap::default(),
             resolved: 0,
-            first_subject: HashMap::new(),
+            first_subject: FastMap::default(),
         })
         .collect();
-    let mut res_key: HashMap<&str, String> = HashMap::new();
+    let mut res_key: FastMap<&str, String> = FastMap::default();
     for (i, t) in tickets.iter().enumerate() {
         let g = ticket_group[i];
         if g == u32::MAX {
@@ -1124,7 +1124,7 @@ fn tfidf(
         g
     };
     let doc_grams: Vec<Vec<u64>> = selected.par_iter().map(|&d| grams(&docs[d])).collect();
-    let mut df: HashMap<u64, u64> = HashMap::new();
+    let mut df: FastMap<u64, u64> = FastMap::default();
     for (j, g) in doc_grams.iter().enumerate() {
         let w = weight[selected[j]] as u64;
         for x in g {
@@ -1135,7 +1135,7 @@ fn tfidf(
     let mut feats: Vec<(u64, u64)> = df.into_iter().filter(|(_, c)| *c >= 2).collect();
     feats.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     feats.truncate(max_features);
-    let index: HashMap<u64, u32> = feats
+    let index: FastMap<u64, u32> = feats
         .iter()
         .enumerate()
         .map(|(i, (g, _))| (*g, i as u32))
@@ -1163,7 +1163,7 @@ fn tfidf(
         .par_iter()
         .map(|&d| {
             let toks = &docs[d];
-            let mut tf: HashMap<u32, f32> = HashMap::new();
+            let mut tf: FastMap<u32, f32> = FastMap::default();
             for &t in toks {
                 if let Some(&f) = index.get(&(t as u64)) {
                     *tf.entry(f).or_insert(0.0) += 1.0;

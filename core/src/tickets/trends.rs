@@ -4,13 +4,11 @@
 //! days, so a holiday week reads as "fewer school days", not as "fewer problems". Each finding
 //! carries its evidence: counts, baseline or expected value, and a p-value or score.
 
-use std::collections::HashMap;
-
 use chrono::{NaiveDate, TimeDelta};
 use serde::Serialize;
 
 use super::calendar::{SchoolCalendar, week_start};
-use super::{Ticket, stats};
+use super::{FastMap, Ticket, stats};
 
 /// Trend detection settings.
 #[derive(Debug, Clone)]
@@ -300,7 +298,7 @@ pub fn analyze(
         (Dimension::Topic, topics),
     ];
     for (dim, keys) in dims.iter() {
-        let mut per: HashMap<&str, Vec<u32>> = HashMap::new();
+        let mut per: FastMap<&str, Vec<u32>> = FastMap::default();
         for (i, &w) in week_index.iter().enumerate() {
             if let Some(k) = keys.get(i).copied().flatten() {
                 per.entry(k).or_insert_with(|| vec![0; n_weeks])[w] += 1;
