@@ -37,6 +37,8 @@ pub mod sink;
 pub mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
+#[cfg(feature = "tickets")]
+pub mod tickets;
 
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
 pub use config::{Config, Secret};

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Help-desk mining, side by side: forewarn's full tickets pipeline (release build) against pandas +
+# scikit-learn doing read CSV, weekly counts per category, TF-IDF (1-2-grams, 50k features) and
+# MiniBatchKMeans (k = 60), on the same generated CSV.
+#
+#   benches/tickets_vs_pandas.sh [ROWS]        (default 1000000)
+#
+# Creates a virtualenv under the target directory on first use (pip install pandas scikit-learn).
+set -euo pipefail
+
+ROWS="${1:-1000000}"
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
+WORK="$TARGET/tickets-bench"
+VENV="$WORK/venv"
+PYTHON="${PYTHON:-python3}"
+mkdir -p "$WORK"
+
+if [ ! -x "$VENV/bin/python" ]; then
+    "$PYTHON" -m venv "$VENV"
+    "$VENV/bin/pip" install --quiet --upgrade pip
+    "$VENV/bin/pip" install --quiet pandas scikit-learn
+fi
+
+(cd "$ROOT" && cargo build --quiet --release -p forewarn --example tickets)
+BIN="$TARGET/release/examples/tickets"
+CSV="$WORK/tickets-$ROWS.csv"
+if [ ! -s "$CSV" ]; then
+    "$BIN" generate --rows "$ROWS" --seed 1 --out "$CSV"
+fi
+SIZE_MB=$(( $(stat -c %s "$CSV") / 1000000 ))
+
+now() { date +%s.%N; }
+
+# Warm the page cache so neither side pays for the first read.
+cat "$CSV" > /dev/null
+
+t0=$(now)
+"$BIN" analyze "$CSV" --out "$WORK/report.html" --k 60 --cluster-all --timings 2> "$WORK/rust.txt" > /dev/null
+t1=$(now)
+RUST=$(echo "$t1 - $t0" | bc -l)
+
+t0=$(now)
+"$VENV/bin/python" "$ROOT/benches/tickets_pandas.py" "$CSV" > "$WORK/pandas.txt" 2> "$WORK/pandas.err"
+t1=$(now)
+PANDAS_WALL=$(echo "$t1 - $t0" | bc -l)
+PANDAS=$(awk '$1 == "total" { print $2 }' "$WORK/pandas.txt")
+
+VERSIONS=$("$VENV/bin/python" -c 'import pandas, sklearn; print(f"pandas {pandas.__version__}, scikit-learn {sklearn.__version__}")')
+
+echo "Help-desk mining: $ROWS tickets ($SIZE_MB MB CSV), $(nproc) cores"
+echo
+echo "forewarn (full pipeline: ingest, calendar, topics incl. TF-IDF + k-means k=60 on all tickets,"
+echo "          MinHash groups, trends, recommendations, HTML + JSON report)"
+sed 's/^/    /' "$WORK/rust.txt"
+echo
+echo "pandas + scikit-learn ($VERSIONS)"
+sed 's/^/    /' "$WORK/pandas.txt"
+echo
+printf '%-40s %10s\n' "" "seconds"
+printf '%-40s %10.2f\n' "forewarn, whole process (wall)" "$RUST"
+printf '%-40s %10.2f\n' "pandas + scikit-learn, 4 steps" "$PANDAS"
+printf '%-40s %10.2f\n' "pandas + scikit-learn, with imports" "$PANDAS_WALL"
+printf '%-40s %9.1fx\n' "ratio (pandas steps / forewarn wall)" "$(echo "$PANDAS / $RUST" | bc -l)"

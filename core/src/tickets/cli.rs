@@ -1,0 +1,311 @@
+//! `forewarn tickets …`: analyse help-desk exports into a report, or generate a synthetic export.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use super::generate::{self, GenerateOptions};
+use super::ingest::{self, IngestOptions, Profile};
+use super::recommend;
+use super::report::Report;
+use super::topics::Taxonomy;
+use super::{AnalysisOptions, SchoolCalendar, TopicOptions};
+use crate::config::Secret;
+use crate::{Error, Result};
+
+/// The `tickets` subcommands.
+#[derive(Debug, clap::Subcommand)]
+pub enum TicketsCommand {
+    /// Analyse help-desk exports (CSV/TSV/XLSX, or directories of them) and write an HTML report
+    /// with a JSON twin.
+    Analyze {
+        /// Export files or directories.
+        #[arg(required = true)]
+        exports: Vec<PathBuf>,
+        /// School calendar (TOML or CSV); inferred from the tickets when absent.
+        #[arg(long)]
+        calendar: Option<PathBuf>,
+        /// Directory of knowledge-base articles (.md, .txt, .html) to check coverage against.
+        #[arg(long)]
+        kb: Option<PathBuf>,
+        /// A forewarn SQLite database whose `incidents` table is correlated with ticket volume.
+        #[arg(long)]
+        incidents: Option<PathBuf>,
+        /// The HTML report to write.
+        #[arg(long, default_value = "report.html")]
+        out: PathBuf,
+        /// The JSON twin (default: the report path with `.json`).
+        #[arg(long)]
+        json: Option<PathBuf>,
+        /// Force the export profile (glpi, osticket, zammad, freshservice, google-forms,
+        /// servicenow, helpdesk4tu, generic) instead of detecting it.
+        #[arg(long)]
+        profile: Option<String>,
+        /// Salt for requester hashes (keep it private; the same salt keeps hashes comparable).
+        #[arg(long, env = "FOREWARN_TICKETS_SALT", hide_env_values = true)]
+        salt: Option<String>,
+        /// Dates are day first (03/09 = 3 September); detected from the data when neither flag is given.
+        #[arg(long, conflicts_with = "month_first")]
+        day_first: bool,
+        /// Dates are month first (03/09 = 9 March).
+        #[arg(long)]
+        month_first: bool,
+        /// Keyword taxonomy (TOML, see `forewarn tickets taxonomy`); the K-12 default otherwise.
+        #[arg(long)]
+        taxonomy: Option<PathBuf>,
+        /// Clusters for tickets the taxonomy misses (automatic by default).
+        #[arg(long)]
+        k: Option<usize>,
+        /// Cluster every ticket, not only those the taxonomy misses.
+        #[arg(long)]
+        cluster_all: bool,
+        /// Random seed for clustering.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Report title.
+        #[arg(long, default_value = "Help-desk trends and recommendations")]
+        title: String,
+        /// Print how long each stage took (to stderr).
+        #[arg(long)]
+        timings: bool,
+    },
+    /// Write a realistic synthetic school-district export (Freshservice-style CSV).
+    Generate {
+        /// Ticket rows.
+        #[arg(long, default_value_t = 20_000)]
+        rows: usize,
+        /// Random seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Output file (standard output when absent).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// No term-start surge, spikes or trend: a stationary district.
+        #[arg(long)]
+        no_effects: bool,
+        /// Year the first school year starts (August).
+        #[arg(long, default_value_t = 2022)]
+        start_year: i32,
+        /// School years to cover.
+        #[arg(long, default_value_t = 3)]
+        years: u32,
+        /// Also write the school calendar used, as TOML.
+        #[arg(long)]
+        calendar_out: Option<PathBuf>,
+    },
+    /// Print the default K-12 keyword taxonomy as TOML (edit it and pass `--taxonomy`).
+    Taxonomy,
+}
+
+/// Runs a `tickets` subcommand; returns the process exit code.
+pub fn run(cmd: TicketsCommand) -> Result<i32> {
+    match cmd {
+        TicketsCommand::Analyze {
+            exports,
+            calendar,
+            kb,
+            incidents,
+            out,
+            json,
+            profile,
+            salt,
+            day_first,
+            month_first,
+            taxonomy,
+            k,
+            cluster_all,
+            seed,
+            title,
+            timings,
+        } => {
+            let mut stages: Vec<(&str, Duration)> = Vec::new();
+            let started = Instant::now();
+            let bar = progress_bar(7);
+            let step =
+                |name: &'static str, since: &mut Instant, stages: &mut Vec<(&str, Duration)>| {
+                    stages.push((name, since.elapsed()));
+                    *since = Instant::now();
+                    bar.inc(1);
+                };
+            let mut t = Instant::now();
+            bar.set_message("reading exports");
+            let files = ingest::expand_paths(&exports)?;
+            if files.is_empty() {
+                return Err(Error::invalid("exports", "no export files found"));
+            }
+            let options = IngestOptions {
+                profile: profile.as_deref().map(Profile::parse).transpose()?,
+                salt: salt
+                    .map(Secret::new)
+                    .unwrap_or_else(|| IngestOptions::default().salt),
+                day_first: if day_first {
+                    Some(true)
+                } else if month_first {
+                    Some(false)
+                } else {
+                    None
+                },
+                ..Default::default()
+            };
+            let (tickets, summary) = ingest::read_files(&files, &options)?;
+            step("ingest", &mut t, &mut stages);
+            if tickets.is_empty() {
+                bar.finish_and_clear();
+                eprintln!(
+                    "no usable rows: {} read, {} skipped",
+                    summary.read, summary.skipped
+                );
+                for p in summary.problems.iter().take(10) {
+                    eprintln!("  {}:{}: {}", p.file, p.line, p.reason);
+                }
+                return Ok(1);
+            }
+            bar.set_message("calendar and knowledge base");
+            let calendar = calendar.as_deref().map(SchoolCalendar::load).transpose()?;
+            let kb = kb
+                .as_deref()
+                .map(recommend::load_kb)
+                .transpose()?
+                .unwrap_or_default();
+            let incidents = incidents
+                .as_deref()
+                .map(recommend::read_incidents)
+                .transpose()?
+                .unwrap_or_default();
+            let taxonomy = taxonomy
+                .as_deref()
+                .map(Taxonomy::load)
+                .transpose()?
+                .unwrap_or_default();
+            step("inputs", &mut t, &mut stages);
+            let options = AnalysisOptions {
+                calendar,
+                topics: TopicOptions {
+                    taxonomy,
+                    k,
+                    cluster_all,
+                    seed,
+                    ..Default::default()
+                },
+                kb,
+                incidents,
+                ..Default::default()
+            };
+            let mut names: Vec<(&'static str, Instant)> = Vec::new();
+            let analysis = super::analyze_with_progress(&tickets, &options, &mut |stage| {
+                let name: &'static str = match stage {
+                    "calendar" => "calendar",
+                    "topics" => "topics",
+                    "trends" => "trends",
+                    _ => "recommendations",
+                };
+                if let Some((prev, at)) = names.last() {
+                    stages.push((prev, at.elapsed()));
+                    bar.inc(1);
+                }
+                bar.set_message(name);
+                names.push((name, Instant::now()));
+            })?;
+            if let Some((prev, at)) = names.last() {
+                stages.push((prev, at.elapsed()));
+                bar.inc(1);
+            }
+            t = Instant::now();
+            bar.set_message("writing report");
+            let json = json.unwrap_or_else(|| out.with_extension("json"));
+            let report = Report {
+                title,
+                generated_at: chrono::Local::now().format("%Y-%m-%d %H:%M").to_string(),
+                inputs: files.iter().map(|p| ingest::display_name(p)).collect(),
+                ingest: &summary,
+                analysis: &analysis,
+            };
+            report.write(&out, &json)?;
+            stages.push(("report", t.elapsed()));
+            bar.finish_and_clear();
+            println!(
+                "{} tickets ({} rows read, {} skipped); {} unexpected spike(s), {} training and {} FAQ suggestion(s)",
+                tickets.len(),
+                summary.read,
+                summary.skipped,
+                analysis.trends.unexpected_spikes().count(),
+                analysis.recommendations.training.len(),
+                analysis.recommendations.faq.len()
+            );
+            for p in summary.problems.iter().take(5) {
+                eprintln!("skipped {}:{}: {}", p.file, p.line, p.reason);
+            }
+            if summary.skipped > 5 {
+                eprintln!(
+                    "… {} skipped rows in all (listed in the report)",
+                    summary.skipped
+                );
+            }
+            println!("wrote {} and {}", out.display(), json.display());
+            if timings {
+                for (name, d) in &stages {
+                    eprintln!("{name:>16} {:>8.3} s", d.as_secs_f64());
+                }
+                eprintln!("{:>16} {:>8.3} s", "total", started.elapsed().as_secs_f64());
+            }
+            Ok(0)
+        }
+        TicketsCommand::Generate {
+            rows,
+            seed,
+            out,
+            no_effects,
+            start_year,
+            years,
+            calendar_out,
+        } => {
+            let o = GenerateOptions {
+                rows,
+                seed,
+                effects: !no_effects,
+                start_year,
+                years,
+            };
+            let truth = match &out {
+                Some(p) => {
+                    let f = std::fs::File::create(p)
+                        .map_err(|e| Error::io(format!("creating {}", p.display()), e))?;
+                    generate::generate(&o, std::io::BufWriter::with_capacity(1 << 20, f))?
+                }
+                None => generate::generate(&o, std::io::stdout().lock())?,
+            };
+            if let Some(c) = calendar_out {
+                std::fs::write(&c, truth.calendar.to_toml())
+                    .map_err(|e| Error::io(format!("writing {}", c.display()), e))?;
+            }
+            if let Some(p) = out {
+                eprintln!("wrote {} rows to {}", truth.rows, p.display());
+            }
+            Ok(0)
+        }
+        TicketsCommand::Taxonomy => {
+            print!("{}", Taxonomy::k12_default().to_toml());
+            Ok(0)
+        }
+    }
+}
+
+fn progress_bar(steps: u64) -> ProgressBar {
+    let bar = ProgressBar::with_draw_target(
+        Some(steps),
+        if std::io::stderr().is_terminal() {
+            ProgressDrawTarget::stderr()
+        } else {
+            ProgressDrawTarget::hidden()
+        },
+    );
+    if let Ok(style) =
+        ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} {msg}")
+    {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.enable_steady_tick(Duration::from_millis(200));
+    bar
+}

@@ -1,0 +1,1538 @@
+//! Reading help-desk exports into canonical [`Ticket`]s.
+//!
+//! Handles the quirks districts meet: localised headers (GLPI in French, German, Spanish…),
+//! `,` / `;` / tab delimiters, a UTF-8 BOM, Windows-1252 files, day/month order detected from the
+//! data, Excel serial dates, HTML (entities and tags) in cells. Rows that cannot be used are
+//! skipped and reported with their line number and reason; the rest is processed.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
+use rayon::prelude::*;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use super::Ticket;
+use crate::config::Secret;
+use crate::{Error, Result};
+
+/// The help-desk system an export comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
+#[serde(rename_all = "kebab-case")]
+pub enum Profile {
+    /// GLPI (any locale).
+    Glpi,
+    /// osTicket.
+    OsTicket,
+    /// Zammad (usually an XLSX report).
+    Zammad,
+    /// Freshservice.
+    Freshservice,
+    /// A Google Forms response sheet (timestamp + answers, no status).
+    GoogleForms,
+    /// ServiceNow (`number, opened_at, …`).
+    ServiceNow,
+    /// The 4TU.ResearchData help-desk event log (arrivals and handling times, no text).
+    Helpdesk4tu,
+    /// Unknown system: columns matched by name only.
+    Generic,
+}
+
+impl Profile {
+    /// All profiles that can be detected.
+    pub const ALL: [Profile; 8] = [
+        Profile::Glpi,
+        Profile::OsTicket,
+        Profile::Zammad,
+        Profile::Freshservice,
+        Profile::GoogleForms,
+        Profile::ServiceNow,
+        Profile::Helpdesk4tu,
+        Profile::Generic,
+    ];
+
+    /// Parses a profile name as used on the command line (`glpi`, `osticket`, `service-now`…).
+    pub fn parse(name: &str) -> Result<Profile> {
+        let n: String = name
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric())
+            .collect::<String>()
+            .to_ascii_lowercase();
+        Ok(match n.as_str() {
+            "glpi" => Profile::Glpi,
+            "osticket" => Profile::OsTicket,
+            "zammad" => Profile::Zammad,
+            "freshservice" => Profile::Freshservice,
+            "googleforms" | "forms" => Profile::GoogleForms,
+            "servicenow" | "snow" => Profile::ServiceNow,
+            "helpdesk4tu" | "4tu" => Profile::Helpdesk4tu,
+            "generic" | "auto" => Profile::Generic,
+            _ => {
+                return Err(Error::invalid(
+                    "profile",
+                    format!(
+                        "unknown profile `{name}` (glpi, osticket, zammad, freshservice, google-forms, servicenow, helpdesk4tu, generic)"
+                    ),
+                ));
+            }
+        })
+    }
+
+    /// Headers that identify the system (normalised form), each worth a point in detection.
+    fn signature(self) -> &'static [&'static str] {
+        match self {
+            Profile::Glpi => &[
+                "entity",
+                "entite",
+                "entidad",
+                "einheit",
+                "titre",
+                "date d ouverture",
+                "opening date",
+                "lieu",
+                "demandeur demandeur",
+                "requester requester",
+                "attribue a technicien",
+                "assigned to technician",
+                "solution solution",
+                "eroffnungsdatum",
+                "fecha de apertura",
+            ],
+            Profile::OsTicket => &[
+                "ticket number",
+                "help topic",
+                "from email",
+                "current status",
+                "agent assigned",
+                "team assigned",
+                "thread count",
+                "date created",
+            ],
+            Profile::Zammad => &[
+                "number",
+                "title",
+                "state",
+                "group",
+                "owner",
+                "customer",
+                "organization",
+                "created at",
+                "closed at",
+                "first response at",
+                "create channel",
+            ],
+            Profile::Freshservice => &[
+                "ticket id",
+                "requester email",
+                "requester name",
+                "created time",
+                "resolved time",
+                "closed time",
+                "initial response time",
+                "sub category",
+                "item category",
+                "due by time",
+            ],
+            Profile::GoogleForms => &["timestamp", "horodateur", "marca temporal", "zeitstempel"],
+            Profile::ServiceNow => &[
+                "number",
+                "opened at",
+                "short description",
+                "caller id",
+                "subcategory",
+                "assignment group",
+                "close notes",
+                "resolved at",
+                "sys id",
+            ],
+            Profile::Helpdesk4tu => &[
+                "ticket id",
+                "created at",
+                "first taken at",
+                "n events",
+                "had wait",
+                "first resource",
+            ],
+            Profile::Generic => &[],
+        }
+    }
+}
+
+impl std::fmt::Display for Profile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Profile::Glpi => "GLPI",
+            Profile::OsTicket => "osTicket",
+            Profile::Zammad => "Zammad",
+            Profile::Freshservice => "Freshservice",
+            Profile::GoogleForms => "Google Forms",
+            Profile::ServiceNow => "ServiceNow",
+            Profile::Helpdesk4tu => "4TU help-desk log",
+            Profile::Generic => "generic",
+        })
+    }
+}
+
+/// A canonical ticket field a column can map to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum Field {
+    /// Ticket id.
+    Id,
+    /// Creation time.
+    Created,
+    /// First response time.
+    FirstResponse,
+    /// Resolution time.
+    Resolved,
+    /// Closing time.
+    Closed,
+    /// Category (at open).
+    Category,
+    /// Sub-category, appended to the category with ` > `.
+    Subcategory,
+    /// Category at close.
+    CategoryClosed,
+    /// Site / building / school.
+    Site,
+    /// Requester identity (hashed on ingest).
+    Requester,
+    /// Requester role.
+    Role,
+    /// Priority.
+    Priority,
+    /// Status.
+    Status,
+    /// Subject / title.
+    Subject,
+    /// Body / description.
+    Body,
+    /// Resolution / solution.
+    Resolution,
+}
+
+/// Header aliases per field, in normalised form (lower case, accents folded, punctuation → space).
+/// Exact matches are tried first, then Google-Forms-style keyword questions.
+const ALIASES: &[(Field, &[&str])] = &[
+    (
+        Field::Id,
+        &[
+            "id",
+            "ticket id",
+            "ticket number",
+            "number",
+            "ticket",
+            "ref",
+            "reference",
+            "numero",
+            "nummer",
+            "case id",
+            "incident number",
+        ],
+    ),
+    (
+        Field::Created,
+        &[
+            "created",
+            "created at",
+            "created time",
+            "created on",
+            "date created",
+            "opened at",
+            "opened",
+            "opening date",
+            "date d ouverture",
+            "date ouverture",
+            "eroffnungsdatum",
+            "erstellt am",
+            "fecha de apertura",
+            "fecha de creacion",
+            "timestamp",
+            "horodateur",
+            "marca temporal",
+            "zeitstempel",
+            "submitted",
+            "submitted at",
+            "date",
+            "create date",
+            "creation date",
+        ],
+    ),
+    (
+        Field::FirstResponse,
+        &[
+            "first response at",
+            "first response",
+            "initial response time",
+            "first responded at",
+            "first taken at",
+            "prise en compte",
+            "date de prise en compte",
+            "take into account date",
+            "first response time",
+        ],
+    ),
+    (
+        Field::Resolved,
+        &[
+            "resolved at",
+            "resolved time",
+            "resolved",
+            "resolution date",
+            "date de resolution",
+            "date resolution",
+            "losungsdatum",
+            "fecha de resolucion",
+            "solved at",
+            "date resolved",
+        ],
+    ),
+    (
+        Field::Closed,
+        &[
+            "closed at",
+            "closed time",
+            "closed",
+            "closed date",
+            "closing date",
+            "close date",
+            "date de cloture",
+            "date cloture",
+            "schliessungsdatum",
+            "fecha de cierre",
+            "date closed",
+        ],
+    ),
+    (
+        Field::Category,
+        &[
+            "category",
+            "categorie",
+            "kategorie",
+            "categoria",
+            "help topic",
+            "type",
+            "ticket type",
+            "issue type",
+            "type of issue",
+            "group",
+        ],
+    ),
+    (
+        Field::Subcategory,
+        &[
+            "subcategory",
+            "sub category",
+            "sous categorie",
+            "item category",
+        ],
+    ),
+    (
+        Field::CategoryClosed,
+        &[
+            "closing category",
+            "category at close",
+            "close code",
+            "resolution code",
+            "category closed",
+        ],
+    ),
+    (
+        Field::Site,
+        &[
+            "site",
+            "location",
+            "lieu",
+            "standort",
+            "ubicacion",
+            "localizacion",
+            "building",
+            "school",
+            "campus",
+            "department",
+            "organization",
+            "organisation",
+            "entity",
+            "entite",
+            "entidad",
+        ],
+    ),
+    (
+        Field::Requester,
+        &[
+            "requester",
+            "requester email",
+            "requester name",
+            "requester requester",
+            "demandeur demandeur",
+            "demandeur",
+            "anforderer",
+            "solicitante",
+            "from email",
+            "from",
+            "customer",
+            "caller",
+            "caller id",
+            "email address",
+            "email",
+            "adresse e mail",
+            "user",
+            "reporter",
+        ],
+    ),
+    (
+        Field::Role,
+        &[
+            "role",
+            "requester role",
+            "user role",
+            "profil",
+            "profile",
+            "position",
+            "job title",
+        ],
+    ),
+    (
+        Field::Priority,
+        &[
+            "priority",
+            "priorite",
+            "prioritat",
+            "prioridad",
+            "urgency",
+            "urgence",
+        ],
+    ),
+    (
+        Field::Status,
+        &[
+            "status",
+            "state",
+            "statut",
+            "estado",
+            "current status",
+            "etat",
+        ],
+    ),
+    (
+        Field::Subject,
+        &[
+            "subject",
+            "title",
+            "titre",
+            "titel",
+            "titulo",
+            "short description",
+            "summary",
+            "issue",
+        ],
+    ),
+    (
+        Field::Body,
+        &[
+            "description",
+            "body",
+            "details",
+            "message",
+            "beschreibung",
+            "descripcion",
+            "contenu",
+            "content",
+            "problem description",
+        ],
+    ),
+    (
+        Field::Resolution,
+        &[
+            "resolution",
+            "solution",
+            "solution solution",
+            "close notes",
+            "resolution notes",
+            "losung",
+            "solucion",
+            "resolution note",
+        ],
+    ),
+];
+
+/// Keyword rules for free-form question headers (Google Forms), applied when no alias matched.
+const QUESTION_KEYWORDS: &[(Field, &[&str])] = &[
+    (Field::Requester, &["email", "e mail", "your name"]),
+    (
+        Field::Site,
+        &["school", "building", "campus", "site", "location", "room"],
+    ),
+    (Field::Role, &["role", "are you a", "position"]),
+    (
+        Field::Category,
+        &["category", "kind of", "type of", "what area", "device"],
+    ),
+    (
+        Field::Subject,
+        &["subject", "summary", "short", "title", "in a few words"],
+    ),
+    (
+        Field::Body,
+        &[
+            "describe",
+            "description",
+            "details",
+            "problem",
+            "what happened",
+            "issue",
+        ],
+    ),
+    (
+        Field::Priority,
+        &["urgent", "urgency", "priority", "how soon"],
+    ),
+];
+
+/// How ingest should behave.
+#[derive(Debug, Clone)]
+pub struct IngestOptions {
+    /// Force a profile instead of detecting it from the headers.
+    pub profile: Option<Profile>,
+    /// Salt mixed into requester hashes (keep it private and stable to compare reports).
+    pub salt: Secret,
+    /// Force day-first (`true`) or month-first (`false`) dates; detected from the data when `None`.
+    pub day_first: Option<bool>,
+    /// How many row problems to keep in detail (all are counted).
+    pub max_problems: usize,
+}
+
+impl Default for IngestOptions {
+    fn default() -> Self {
+        Self {
+            profile: None,
+            salt: Secret::new("forewarn-tickets"),
+            day_first: None,
+            max_problems: 200,
+        }
+    }
+}
+
+/// One skipped row.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RowProblem {
+    /// The file.
+    pub file: String,
+    /// 1-based line number in the file (for XLSX: the sheet row).
+    pub line: u64,
+    /// Why it was skipped.
+    pub reason: String,
+}
+
+/// What ingest did, per run (all files together).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct IngestSummary {
+    /// Data rows read (header excluded).
+    pub read: u64,
+    /// Rows turned into tickets.
+    pub accepted: u64,
+    /// Rows skipped.
+    pub skipped: u64,
+    /// Skipped rows per reason kind (`bad date`, `wrong field count`…).
+    pub reasons: BTreeMap<String, u64>,
+    /// The first skipped rows in detail (up to `max_problems`).
+    pub problems: Vec<RowProblem>,
+    /// Per file: what was detected.
+    pub files: Vec<FileSummary>,
+}
+
+/// What was detected in one file.
+#[derive(Debug, Clone, Serialize)]
+pub struct FileSummary {
+    /// The file name.
+    pub file: String,
+    /// The profile used.
+    pub profile: Profile,
+    /// The delimiter (`,`, `;`, tab) — `None` for XLSX.
+    pub delimiter: Option<char>,
+    /// The text encoding (`UTF-8`, `UTF-8 (BOM)`, `windows-1252`, `xlsx`).
+    pub encoding: String,
+    /// Day-first dates (detected or forced).
+    pub day_first: bool,
+    /// Column → field mapping used.
+    pub columns: BTreeMap<String, Field>,
+    /// Data rows read.
+    pub read: u64,
+    /// Rows skipped.
+    pub skipped: u64,
+}
+
+impl IngestSummary {
+    fn skip(&mut self, max: usize, file: &str, line: u64, kind: &str, detail: String) {
+        self.skipped += 1;
+        *self.reasons.entry(kind.to_string()).or_insert(0) += 1;
+        if self.problems.len() < max {
+            self.problems.push(RowProblem {
+                file: file.to_string(),
+                line,
+                reason: format!("{kind}: {detail}"),
+            });
+        }
+    }
+}
+
+/// Reads every file (CSV, TSV, XLSX) into one ticket list and one summary.
+pub fn read_files<P: AsRef<Path>>(
+    paths: &[P],
+    options: &IngestOptions,
+) -> Result<(Vec<Ticket>, IngestSummary)> {
+    let mut tickets = Vec::new();
+    let mut summary = IngestSummary::default();
+    for p in paths {
+        let path = p.as_ref();
+        let is_xlsx = path.extension().and_then(|e| e.to_str()).is_some_and(|e| {
+            matches!(
+                e.to_ascii_lowercase().as_str(),
+                "xlsx" | "xlsm" | "xls" | "ods"
+            )
+        });
+        if is_xlsx {
+            read_xlsx(path, options, &mut tickets, &mut summary)?;
+        } else {
+            let bytes = std::fs::read(path)
+                .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+            read_bytes(
+                &path.display().to_string(),
+                &bytes,
+                options,
+                &mut tickets,
+                &mut summary,
+            )?;
+        }
+    }
+    Ok((tickets, summary))
+}
+
+/// Reads one CSV/TSV export already in memory, appending to `tickets` and `summary`.
+pub fn read_bytes(
+    name: &str,
+    bytes: &[u8],
+    options: &IngestOptions,
+    tickets: &mut Vec<Ticket>,
+    summary: &mut IngestSummary,
+) -> Result<()> {
+    let (text, encoding) = decode(bytes);
+    let delimiter = sniff_delimiter(&text);
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .flexible(true)
+        .has_headers(false)
+        .from_reader(text.as_bytes());
+    let mut header = csv::StringRecord::new();
+    match reader.read_record(&mut header) {
+        Ok(true) => {}
+        Ok(false) => return Err(Error::invalid("export", format!("{name}: empty file"))),
+        Err(e) => return Err(Error::invalid("export", format!("{name}: header: {e}"))),
+    }
+    let headers: Vec<String> = header.iter().map(|s| s.to_string()).collect();
+    let mapping = Mapping::new(&headers, options.profile)
+        .map_err(|m| Error::invalid("export", format!("{name}: {m}")))?;
+    // First pass over a sample of date cells to settle day/month order.
+    let day_first = match options.day_first {
+        Some(d) => d,
+        None => {
+            let mut votes = DateVotes::default();
+            let mut sample = csv::ReaderBuilder::new()
+                .delimiter(delimiter)
+                .flexible(true)
+                .has_headers(true)
+                .from_reader(text.as_bytes());
+            for rec in sample.records().take(50_000).flatten() {
+                for &c in &mapping.date_columns {
+                    if let Some(v) = rec.get(c) {
+                        votes.observe(v);
+                    }
+                }
+                if votes.decided() {
+                    break;
+                }
+            }
+            votes.day_first(delimiter == b';' || mapping.profile == Profile::Glpi)
+        }
+    };
+    let salt = options.salt.expose()?;
+    let ctx = RowContext {
+        mapping: &mapping,
+        day_first,
+        salt: &salt,
+    };
+    let before_read = summary.read;
+    let before_skip = summary.skipped;
+    // Records are read sequentially in batches; each batch is turned into tickets in parallel,
+    // then appended in file order.
+    const BATCH: usize = 16_384;
+    let mut batch: Vec<csv::ByteRecord> = Vec::new();
+    let mut row_no = 0u64;
+    let mut done = false;
+    while !done {
+        let mut n = 0;
+        while n < BATCH {
+            if batch.len() == n {
+                batch.push(csv::ByteRecord::new());
+            }
+            match reader.read_byte_record(&mut batch[n]) {
+                Ok(true) => n += 1,
+                Ok(false) => {
+                    done = true;
+                    break;
+                }
+                Err(e) => {
+                    summary.read += 1;
+                    let line = e.position().map(|p| p.line()).unwrap_or(0);
+                    summary.skip(
+                        options.max_problems,
+                        name,
+                        line,
+                        "unreadable row",
+                        e.to_string(),
+                    );
+                }
+            }
+        }
+        let first_row = row_no;
+        row_no += n as u64;
+        let width = headers.len();
+        let results: Vec<(u64, std::result::Result<Ticket, RowError>)> = batch[..n]
+            .par_iter()
+            .enumerate()
+            .map(|(k, rec)| {
+                let row = first_row + k as u64 + 1;
+                let line = rec.position().map(|p| p.line()).unwrap_or(row + 1);
+                // A trailing empty field from a trailing delimiter is harmless.
+                let trailing_ok = rec.len() == width + 1 && rec.get(width) == Some(&b""[..]);
+                if rec.len() != width && !trailing_ok {
+                    return (
+                        line,
+                        Err((
+                            "wrong field count",
+                            format!("expected {} fields, found {}", width, rec.len()),
+                        )),
+                    );
+                }
+                let cells: Vec<Cell<'_>> = rec
+                    .iter()
+                    .map(|f| Cell::Text(std::str::from_utf8(f).unwrap_or("")))
+                    .collect();
+                (line, ctx.build(&cells, row))
+            })
+            .collect();
+        for (line, r) in results {
+            summary.read += 1;
+            match r {
+                Ok(t) => {
+                    summary.accepted += 1;
+                    tickets.push(t);
+                }
+                Err((kind, detail)) => summary.skip(options.max_problems, name, line, kind, detail),
+            }
+        }
+    }
+    summary.files.push(FileSummary {
+        file: name.to_string(),
+        profile: mapping.profile,
+        delimiter: Some(delimiter as char),
+        encoding: encoding.to_string(),
+        day_first,
+        columns: mapping.describe(&headers),
+        read: summary.read - before_read,
+        skipped: summary.skipped - before_skip,
+    });
+    Ok(())
+}
+
+fn read_xlsx(
+    path: &Path,
+    options: &IngestOptions,
+    tickets: &mut Vec<Ticket>,
+    summary: &mut IngestSummary,
+) -> Result<()> {
+    use calamine::{Data, Reader, open_workbook_auto};
+    let name = path.display().to_string();
+    let mut wb =
+        open_workbook_auto(path).map_err(|e| Error::invalid("export", format!("{name}: {e}")))?;
+    let sheet = wb
+        .sheet_names()
+        .first()
+        .cloned()
+        .ok_or_else(|| Error::invalid("export", format!("{name}: workbook has no sheet")))?;
+    let range = wb
+        .worksheet_range(&sheet)
+        .map_err(|e| Error::invalid("export", format!("{name}: {e}")))?;
+    let first_row = range.start().map(|(r, _)| r as u64).unwrap_or(0);
+    let mut rows = range.rows();
+    let header: Vec<String> = match rows.next() {
+        Some(h) => h.iter().map(|c| c.to_string()).collect(),
+        None => return Err(Error::invalid("export", format!("{name}: empty sheet"))),
+    };
+    let mapping = Mapping::new(&header, options.profile)
+        .map_err(|m| Error::invalid("export", format!("{name}: {m}")))?;
+    let all: Vec<&[Data]> = rows.collect();
+    let day_first = options.day_first.unwrap_or_else(|| {
+        let mut votes = DateVotes::default();
+        for r in &all {
+            for &c in &mapping.date_columns {
+                if let Some(Data::String(s)) = r.get(c) {
+                    votes.observe(s);
+                }
+            }
+        }
+        votes.day_first(false)
+    });
+    let salt = options.salt.expose()?;
+    let ctx = RowContext {
+        mapping: &mapping,
+        day_first,
+        salt: &salt,
+    };
+    let before_read = summary.read;
+    let before_skip = summary.skipped;
+    for (i, r) in all.iter().enumerate() {
+        let line = first_row + i as u64 + 2;
+        summary.read += 1;
+        if r.iter().all(|c| matches!(c, Data::Empty)) {
+            summary.read -= 1;
+            continue;
+        }
+        let texts: Vec<String> = r
+            .iter()
+            .map(|c| match c {
+                Data::String(s) => s.clone(),
+                Data::Float(f) => {
+                    if f.fract() == 0.0 {
+                        format!("{}", *f as i64)
+                    } else {
+                        f.to_string()
+                    }
+                }
+                Data::Int(i) => i.to_string(),
+                Data::Bool(b) => b.to_string(),
+                Data::DateTimeIso(s) | Data::DurationIso(s) => s.clone(),
+                Data::DateTime(_) | Data::Empty | Data::Error(_) => String::new(),
+            })
+            .collect();
+        let cells: Vec<Cell<'_>> = r
+            .iter()
+            .zip(&texts)
+            .map(|(c, t)| match c {
+                Data::DateTime(d) => Cell::Serial(d.as_f64()),
+                _ => Cell::Text(t.as_str()),
+            })
+            .collect();
+        match ctx.build(&cells, i as u64 + 1) {
+            Ok(t) => {
+                summary.accepted += 1;
+                tickets.push(t);
+            }
+            Err((kind, detail)) => summary.skip(options.max_problems, &name, line, kind, detail),
+        }
+    }
+    summary.files.push(FileSummary {
+        file: name,
+        profile: mapping.profile,
+        delimiter: None,
+        encoding: "xlsx".into(),
+        day_first,
+        columns: mapping.describe(&header),
+        read: summary.read - before_read,
+        skipped: summary.skipped - before_skip,
+    });
+    Ok(())
+}
+
+/// A cell as found in the file.
+enum Cell<'a> {
+    Text(&'a str),
+    /// An Excel serial date.
+    Serial(f64),
+}
+
+impl Cell<'_> {
+    fn text(&self) -> &str {
+        match self {
+            Cell::Text(s) => s.trim(),
+            Cell::Serial(_) => "",
+        }
+    }
+}
+
+struct RowContext<'m> {
+    mapping: &'m Mapping,
+    day_first: bool,
+    salt: &'m str,
+}
+
+type RowError = (&'static str, String);
+
+impl RowContext<'_> {
+    fn date(
+        &self,
+        cells: &[Cell<'_>],
+        f: Field,
+    ) -> std::result::Result<Option<NaiveDateTime>, RowError> {
+        let Some(&col) = self.mapping.fields.get(&f) else {
+            return Ok(None);
+        };
+        match cells.get(col) {
+            None => Ok(None),
+            Some(Cell::Serial(v)) => Ok(excel_serial(*v)),
+            Some(Cell::Text(s)) => {
+                let s = s.trim();
+                if s.is_empty() {
+                    return Ok(None);
+                }
+                if let Ok(v) = s.parse::<f64>()
+                    && (20_000.0..80_000.0).contains(&v)
+                {
+                    return Ok(excel_serial(v));
+                }
+                match parse_datetime(s, self.day_first) {
+                    Some(d) => Ok(Some(d)),
+                    None => Err((
+                        "bad date",
+                        format!("{} `{}` is not a date", field_name(f), s),
+                    )),
+                }
+            }
+        }
+    }
+
+    fn text(&self, cells: &[Cell<'_>], f: Field) -> Option<String> {
+        let col = *self.mapping.fields.get(&f)?;
+        let s = cells.get(col)?.text();
+        if s.is_empty() {
+            return None;
+        }
+        let clean = clean_html(s);
+        (!clean.is_empty()).then_some(clean)
+    }
+
+    fn build(&self, cells: &[Cell<'_>], row_no: u64) -> std::result::Result<Ticket, RowError> {
+        let created = match self.date(cells, Field::Created)? {
+            Some(c) => c,
+            None => return Err(("missing date", "the creation date is empty".into())),
+        };
+        let mut category = self
+            .text(cells, Field::Category)
+            .map(|c| normalise_category(&c));
+        if let Some(sub) = self.text(cells, Field::Subcategory) {
+            category = Some(match category {
+                Some(c) => format!("{c} > {}", normalise_category(&sub)),
+                None => normalise_category(&sub),
+            });
+        }
+        let requester = self
+            .text(cells, Field::Requester)
+            .map(|r| hash_requester(self.salt, &r));
+        let subject = self.text(cells, Field::Subject).unwrap_or_default();
+        let body = self.text(cells, Field::Body).unwrap_or_default();
+        Ok(Ticket {
+            id: self
+                .text(cells, Field::Id)
+                .unwrap_or_else(|| format!("row-{row_no}")),
+            created,
+            first_response: self.date(cells, Field::FirstResponse)?,
+            resolved: self.date(cells, Field::Resolved)?,
+            closed: self.date(cells, Field::Closed)?,
+            category,
+            category_closed: self
+                .text(cells, Field::CategoryClosed)
+                .map(|c| normalise_category(&c)),
+            site: self.text(cells, Field::Site),
+            requester,
+            role: self.text(cells, Field::Role),
+            priority: self.text(cells, Field::Priority),
+            status: self.text(cells, Field::Status),
+            subject,
+            body,
+            resolution: self.text(cells, Field::Resolution).unwrap_or_default(),
+        })
+    }
+}
+
+fn field_name(f: Field) -> &'static str {
+    match f {
+        Field::Created => "creation date",
+        Field::FirstResponse => "first response date",
+        Field::Resolved => "resolution date",
+        Field::Closed => "closing date",
+        _ => "field",
+    }
+}
+
+/// Hashes a requester identity with a salt: the first 16 hex digits of SHA-256(salt ‖ identity),
+/// the identity lower-cased and trimmed so `Ann@X.org` and `ann@x.org ` agree.
+pub fn hash_requester(salt: &str, identity: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(salt.as_bytes());
+    h.update([0u8]);
+    h.update(identity.trim().to_lowercase().as_bytes());
+    hex::encode(&h.finalize()[..8])
+}
+
+/// `Matériel>Imprimante` → `Matériel > Imprimante`; trims each level.
+fn normalise_category(c: &str) -> String {
+    if c.contains('>') {
+        c.split('>')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .collect::<Vec<_>>()
+            .join(" > ")
+    } else {
+        c.trim().to_string()
+    }
+}
+
+/// Column mapping for one file.
+struct Mapping {
+    profile: Profile,
+    fields: BTreeMap<Field, usize>,
+    date_columns: Vec<usize>,
+}
+
+impl Mapping {
+    fn new(headers: &[String], forced: Option<Profile>) -> std::result::Result<Mapping, String> {
+        let norm: Vec<String> = headers.iter().map(|h| normalise_header(h)).collect();
+        let profile = forced.unwrap_or_else(|| detect_profile(&norm));
+        let mut fields: BTreeMap<Field, usize> = BTreeMap::new();
+        // Profile-specific preferences first.
+        let prefs: &[(Field, &str)] = match profile {
+            Profile::ServiceNow => &[
+                (Field::Id, "number"),
+                (Field::Created, "opened at"),
+                (Field::Subject, "short description"),
+                (Field::Requester, "caller id"),
+                (Field::Status, "state"),
+                (Field::Site, "location"),
+            ],
+            Profile::Zammad => &[
+                (Field::Id, "number"),
+                (Field::Created, "created at"),
+                (Field::Requester, "customer"),
+                (Field::Site, "organization"),
+                (Field::Category, "group"),
+            ],
+            Profile::OsTicket => &[
+                (Field::Id, "ticket number"),
+                (Field::Created, "date created"),
+                (Field::Category, "help topic"),
+                (Field::Requester, "from email"),
+                (Field::Site, "department"),
+                (Field::Status, "current status"),
+            ],
+            Profile::Freshservice => &[
+                (Field::Id, "ticket id"),
+                (Field::Created, "created time"),
+                (Field::Requester, "requester email"),
+                (Field::Site, "location"),
+                (Field::FirstResponse, "initial response time"),
+            ],
+            Profile::Glpi => &[
+                (Field::Site, "lieu"),
+                (Field::Site, "location"),
+                (Field::Site, "standort"),
+                (Field::Requester, "demandeur demandeur"),
+                (Field::Requester, "requester requester"),
+            ],
+            Profile::Helpdesk4tu => &[
+                (Field::Id, "ticket id"),
+                (Field::Created, "created at"),
+                (Field::FirstResponse, "first taken at"),
+                (Field::Category, "first resource"),
+            ],
+            Profile::GoogleForms | Profile::Generic => &[],
+        };
+        for (f, h) in prefs {
+            if fields.contains_key(f) {
+                continue;
+            }
+            if let Some(i) = norm.iter().position(|n| n == h) {
+                fields.insert(*f, i);
+            }
+        }
+        let taken = |fields: &BTreeMap<Field, usize>, i: usize| fields.values().any(|&v| v == i);
+        for (f, aliases) in ALIASES {
+            if fields.contains_key(f) {
+                continue;
+            }
+            for a in *aliases {
+                if let Some(i) = norm.iter().position(|n| n == a)
+                    && !taken(&fields, i)
+                {
+                    fields.insert(*f, i);
+                    break;
+                }
+            }
+        }
+        // Free-form questions (Google Forms and similar): keyword rules.
+        for (i, n) in norm.iter().enumerate() {
+            if taken(&fields, i) || n.split(' ').count() < 2 {
+                continue;
+            }
+            for (f, kws) in QUESTION_KEYWORDS {
+                if !fields.contains_key(f) && kws.iter().any(|k| contains_words(n, k)) {
+                    fields.insert(*f, i);
+                    break;
+                }
+            }
+        }
+        if !fields.contains_key(&Field::Created) {
+            return Err(format!(
+                "no creation-date column found among the headers [{}] (profile {profile})",
+                headers.join(", ")
+            ));
+        }
+        let date_columns = [
+            Field::Created,
+            Field::FirstResponse,
+            Field::Resolved,
+            Field::Closed,
+        ]
+        .iter()
+        .filter_map(|f| fields.get(f).copied())
+        .collect();
+        Ok(Mapping {
+            profile,
+            fields,
+            date_columns,
+        })
+    }
+
+    fn describe(&self, headers: &[String]) -> BTreeMap<String, Field> {
+        self.fields
+            .iter()
+            .map(|(f, &i)| (headers[i].trim_start_matches('\u{feff}').to_string(), *f))
+            .collect()
+    }
+}
+
+fn contains_words(haystack: &str, needle: &str) -> bool {
+    let h = format!(" {haystack} ");
+    h.contains(&format!(" {needle} ")) || (needle.contains(' ') && h.contains(needle))
+}
+
+fn detect_profile(norm: &[String]) -> Profile {
+    let mut best = (0usize, Profile::Generic);
+    for p in Profile::ALL {
+        let score = p
+            .signature()
+            .iter()
+            .filter(|s| norm.iter().any(|n| n == *s))
+            .count();
+        if score > best.0 {
+            best = (score, p);
+        }
+    }
+    // Google Forms: a timestamp column and question-like headers.
+    if best.1 == Profile::GoogleForms || best.0 < 2 {
+        let questions = norm.iter().filter(|n| n.split(' ').count() >= 4).count();
+        if norm
+            .iter()
+            .any(|n| Profile::GoogleForms.signature().contains(&n.as_str()))
+            && questions >= 1
+        {
+            return Profile::GoogleForms;
+        }
+        if best.0 < 2 {
+            return Profile::Generic;
+        }
+    }
+    best.1
+}
+
+/// Normalises a header: strips a BOM, folds accents, lower-cases, turns punctuation into spaces.
+pub fn normalise_header(h: &str) -> String {
+    let mut out = String::with_capacity(h.len());
+    let mut space = false;
+    for c in h.trim_start_matches('\u{feff}').chars() {
+        let c = fold_accent(c);
+        if c.is_alphanumeric() {
+            if space && !out.is_empty() {
+                out.push(' ');
+            }
+            space = false;
+            out.extend(c.to_lowercase());
+        } else {
+            space = true;
+        }
+    }
+    out
+}
+
+fn fold_accent(c: char) -> char {
+    match c {
+        'à' | 'á' | 'â' | 'ä' | 'ã' | 'å' | 'À' | 'Á' | 'Â' | 'Ä' => 'a',
+        'ç' | 'Ç' => 'c',
+        'è' | 'é' | 'ê' | 'ë' | 'È' | 'É' | 'Ê' | 'Ë' => 'e',
+        'ì' | 'í' | 'î' | 'ï' | 'Î' | 'Ï' => 'i',
+        'ñ' | 'Ñ' => 'n',
+        'ò' | 'ó' | 'ô' | 'ö' | 'õ' | 'Ô' | 'Ö' => 'o',
+        'ù' | 'ú' | 'û' | 'ü' | 'Ù' | 'Û' | 'Ü' => 'u',
+        'ß' => 's',
+        '’' | '\'' => ' ',
+        c => c,
+    }
+}
+
+/// Decodes file bytes: UTF-8 (with or without BOM), UTF-16 with BOM, else Windows-1252.
+pub fn decode(bytes: &[u8]) -> (std::borrow::Cow<'_, str>, &'static str) {
+    if let Some(rest) = bytes.strip_prefix(b"\xEF\xBB\xBF")
+        && let Ok(s) = std::str::from_utf8(rest)
+    {
+        return (s.into(), "UTF-8 (BOM)");
+    }
+    if bytes.starts_with(b"\xFF\xFE") || bytes.starts_with(b"\xFE\xFF") {
+        let (enc, _) = encoding_rs::Encoding::for_bom(bytes).unwrap_or((encoding_rs::UTF_16LE, 2));
+        let (s, _, _) = enc.decode(bytes);
+        return (std::borrow::Cow::Owned(s.into_owned()), enc.name());
+    }
+    match std::str::from_utf8(bytes) {
+        Ok(s) => (s.into(), "UTF-8"),
+        Err(_) => {
+            let (s, _, _) = encoding_rs::WINDOWS_1252.decode(bytes);
+            (std::borrow::Cow::Owned(s.into_owned()), "windows-1252")
+        }
+    }
+}
+
+/// Picks the delimiter (`,`, `;` or tab) that splits the first lines most consistently
+/// (counting only outside double quotes).
+pub fn sniff_delimiter(text: &str) -> u8 {
+    let mut lines: Vec<[usize; 3]> = Vec::new();
+    let mut counts = [0usize; 3];
+    let mut in_quotes = false;
+    for c in text.chars().take(64 * 1024) {
+        match c {
+            '"' => in_quotes = !in_quotes,
+            ',' if !in_quotes => counts[0] += 1,
+            ';' if !in_quotes => counts[1] += 1,
+            '\t' if !in_quotes => counts[2] += 1,
+            '\n' if !in_quotes => {
+                lines.push(counts);
+                counts = [0; 3];
+                if lines.len() >= 20 {
+                    break;
+                }
+            }
+            _ => {}
+        }
+    }
+    if counts.iter().any(|&c| c > 0) {
+        lines.push(counts);
+    }
+    let candidates = [b',', b';', b'\t'];
+    let mut best = (0.0f64, b',');
+    for (k, d) in candidates.iter().enumerate() {
+        let Some(first) = lines.first().map(|l| l[k]) else {
+            continue;
+        };
+        if first == 0 {
+            continue;
+        }
+        let consistent = lines.iter().filter(|l| l[k] == first).count() as f64 / lines.len() as f64;
+        let score = consistent * 1000.0 + first as f64;
+        if score > best.0 {
+            best = (score, *d);
+        }
+    }
+    best.1
+}
+
+/// Evidence for day-first vs month-first numeric dates.
+#[derive(Debug, Default)]
+struct DateVotes {
+    day_first: u32,
+    month_first: u32,
+    dotted: u32,
+    iso: u32,
+}
+
+impl DateVotes {
+    fn observe(&mut self, s: &str) {
+        let s = s.trim();
+        let mut nums = s
+            .split(|c: char| !c.is_ascii_digit())
+            .filter(|p| !p.is_empty());
+        let (Some(a), Some(b)) = (nums.next(), nums.next()) else {
+            return;
+        };
+        if a.len() == 4 {
+            self.iso += 1; // ISO: year first, no ambiguity
+            return;
+        }
+        if s.contains('.') && !s.contains('/') {
+            self.dotted += 1;
+        }
+        let (a, b): (u32, u32) = (a.parse().unwrap_or(0), b.parse().unwrap_or(0));
+        if a > 12 && b <= 12 {
+            self.day_first += 1;
+        } else if b > 12 && a <= 12 {
+            self.month_first += 1;
+        }
+    }
+
+    fn decided(&self) -> bool {
+        self.day_first + self.month_first >= 20 || self.iso >= 1_000
+    }
+
+    fn day_first(&self, locale_hint: bool) -> bool {
+        if self.day_first != self.month_first {
+            self.day_first > self.month_first
+        } else {
+            locale_hint || self.dotted > 0
+        }
+    }
+}
+
+/// Parses the date/time shapes found in exports: ISO (`2024-09-03 08:15:00`, `T`, offsets, `Z`),
+/// `03/09/2024 8:15`, `9/3/2024 8:15:00 PM`, `03.09.2024`, two-digit years.
+/// Numeric day/month order follows `day_first` unless one part is above 12.
+pub fn parse_datetime(s: &str, day_first: bool) -> Option<NaiveDateTime> {
+    let s = s.trim();
+    let bytes = s.as_bytes();
+    let mut nums = [0u32; 7];
+    let mut lens = [0usize; 7];
+    let mut n = 0;
+    let mut i = 0;
+    while i < bytes.len() && n < 7 {
+        if bytes[i].is_ascii_digit() {
+            let start = i;
+            let mut v: u32 = 0;
+            while i < bytes.len() && bytes[i].is_ascii_digit() {
+                v = v
+                    .saturating_mul(10)
+                    .saturating_add((bytes[i] - b'0') as u32);
+                i += 1;
+            }
+            nums[n] = v;
+            lens[n] = i - start;
+            n += 1;
+        } else {
+            // A `+hh:mm` / `-hh:mm` after the time is an offset: stop there.
+            if n >= 5 && (bytes[i] == b'+' || bytes[i] == b'-') {
+                break;
+            }
+            i += 1;
+        }
+    }
+    if n < 3 {
+        return None;
+    }
+    let (y, m, d) = if lens[0] == 4 {
+        (nums[0] as i32, nums[1], nums[2])
+    } else {
+        let (a, b) = (nums[0], nums[1]);
+        let mut y = nums[2] as i32;
+        if lens[2] == 2 {
+            y += 2000;
+        } else if lens[2] != 4 {
+            return None;
+        }
+        let (d, m) = if a > 12 {
+            (a, b)
+        } else if b > 12 {
+            (b, a)
+        } else if day_first {
+            (a, b)
+        } else {
+            (b, a)
+        };
+        (y, m, d)
+    };
+    let date = NaiveDate::from_ymd_opt(y, m, d)?;
+    let mut h = if n > 3 { nums[3] } else { 0 };
+    let min = if n > 4 { nums[4] } else { 0 };
+    let sec = if n > 5 { nums[5] } else { 0 };
+    let lower = s.to_ascii_lowercase();
+    let pm = lower.ends_with("pm") || lower.contains(" pm") || lower.contains("p.m.");
+    let am = lower.ends_with("am") || lower.contains(" am") || lower.contains("a.m.");
+    if pm && h < 12 {
+        h += 12;
+    } else if am && h == 12 {
+        h = 0;
+    }
+    let time = NaiveTime::from_hms_opt(h, min, sec.min(59))?;
+    Some(NaiveDateTime::new(date, time))
+}
+
+/// An Excel serial date (days since 1899-12-30) as a date-time.
+pub fn excel_serial(v: f64) -> Option<NaiveDateTime> {
+    if !(1.0..200_000.0).contains(&v) {
+        return None;
+    }
+    let base = NaiveDate::from_ymd_opt(1899, 12, 30)?.and_hms_opt(0, 0, 0)?;
+    let secs = (v * 86_400.0).round() as i64;
+    base.checked_add_signed(chrono::TimeDelta::seconds(secs))
+}
+
+/// Strips HTML from a cell: entities decoded (twice, for GLPI's double encoding), tags removed
+/// (`<br>`, `</p>`, `</div>`, `</li>` become line breaks), whitespace collapsed per line.
+pub fn clean_html(s: &str) -> String {
+    if !s.contains('<') && !s.contains('&') {
+        if s.contains("  ") || s.contains('\r') {
+            return collapse_ws(s);
+        }
+        return s.trim().to_string();
+    }
+    let mut cur = s.to_string();
+    for _ in 0..2 {
+        let decoded = html_escape::decode_html_entities(&cur).into_owned();
+        cur = strip_tags(&decoded);
+        if !cur.contains('&') && !cur.contains('<') {
+            break;
+        }
+    }
+    collapse_ws(&cur)
+}
+
+fn strip_tags(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(start) = rest.find('<') {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 1..];
+        // Only treat it as a tag when it looks like one (`<p`, `</p`, `<br/`, `<!--`).
+        let looks_like_tag = after
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '/' || c == '!');
+        match (looks_like_tag, after.find('>')) {
+            (true, Some(end)) => {
+                let tag = after[..end].trim_start_matches('/').to_ascii_lowercase();
+                let name: String = tag
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric())
+                    .collect();
+                if matches!(
+                    name.as_str(),
+                    "br" | "p" | "div" | "li" | "tr" | "h1" | "h2" | "h3"
+                ) {
+                    out.push('\n');
+                } else if matches!(name.as_str(), "td" | "th") {
+                    out.push(' ');
+                }
+                rest = &after[end + 1..];
+            }
+            _ => {
+                out.push('<');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+fn collapse_ws(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for line in s.lines() {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        if words.is_empty() {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        out.push_str(&words.join(" "));
+    }
+    out
+}
+
+/// Where a file's name came from, for reports: the file name without directories.
+pub fn display_name(p: &Path) -> String {
+    p.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| p.display().to_string())
+}
+
+/// Expands directories into the export files they contain (`.csv`, `.tsv`, `.txt`, `.xlsx`).
+pub fn expand_paths(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let mut entries: Vec<PathBuf> = std::fs::read_dir(p)
+                .map_err(|e| Error::io(format!("listing {}", p.display()), e))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|e| {
+                    e.extension().and_then(|x| x.to_str()).is_some_and(|x| {
+                        matches!(
+                            x.to_ascii_lowercase().as_str(),
+                            "csv" | "tsv" | "txt" | "xlsx"
+                        )
+                    })
+                })
+                .collect();
+            entries.sort();
+            out.extend(entries);
+        } else {
+            out.push(p.clone());
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_in_many_shapes() {
+        let d = |s, df| parse_datetime(s, df).map(|d| d.to_string());
+        assert_eq!(
+            d("2010-01-13 08:40:25+00:00", false).unwrap(),
+            "2010-01-13 08:40:25"
+        );
+        assert_eq!(
+            d("2024-09-03T08:15:00Z", false).unwrap(),
+            "2024-09-03 08:15:00"
+        );
+        assert_eq!(d("03/09/2024 08:15", true).unwrap(), "2024-09-03 08:15:00");
+        assert_eq!(d("03/09/2024 08:15", false).unwrap(), "2024-03-09 08:15:00");
+        assert_eq!(
+            d("9/23/2024 1:05:00 PM", true).unwrap(),
+            "2024-09-23 13:05:00"
+        );
+        assert_eq!(d("23.09.24", false).unwrap(), "2024-09-23 00:00:00");
+        assert!(d("31/31/2024", true).is_none());
+        assert!(d("soon", true).is_none());
+    }
+
+    #[test]
+    fn html_is_stripped_and_entities_decoded() {
+        assert_eq!(
+            clean_html("&lt;p&gt;L&amp;#039;imprimante&lt;/p&gt;&lt;p&gt;ne marche pas&lt;/p&gt;"),
+            "L'imprimante\nne marche pas"
+        );
+        assert_eq!(
+            clean_html("<b>Projector</b> in room&nbsp;12 &amp; 14"),
+            "Projector in room 12 & 14"
+        );
+        assert_eq!(clean_html("x < 3 and y > 2"), "x < 3 and y > 2");
+    }
+
+    #[test]
+    fn delimiter_and_headers() {
+        assert_eq!(sniff_delimiter("a;b;c\n1;\"x,y\";3\n"), b';');
+        assert_eq!(sniff_delimiter("a\tb\tc\n1\t2\t3\n"), b'\t');
+        assert_eq!(sniff_delimiter("a,b,c\n1,2,3\n"), b',');
+        assert_eq!(
+            normalise_header("\u{feff}Date d'ouverture"),
+            "date d ouverture"
+        );
+        assert_eq!(normalise_header("Catégorie"), "categorie");
+    }
+
+    #[test]
+    fn requester_hash_is_salted_and_case_blind() {
+        let a = hash_requester("s1", "Ann@School.org ");
+        assert_eq!(a, hash_requester("s1", "ann@school.org"));
+        assert_ne!(a, hash_requester("s2", "ann@school.org"));
+        assert_eq!(a.len(), 16);
+        assert!(!a.contains("ann"));
+    }
+}

@@ -1,0 +1,1503 @@
+//! Recurring topics: text normalisation, an editable keyword taxonomy, near-duplicate groups
+//! (MinHash LSH) and TF-IDF + spherical k-means clusters for whatever the taxonomy misses.
+//!
+//! Deterministic for a given seed: the only parallel steps are per-document maps; every
+//! reduction runs in document order.
+
+use std::path::Path;
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use rayon::prelude::*;
+use rust_stemmers::{Algorithm, Stemmer};
+use serde::{Deserialize, Serialize};
+
+use super::{FastMap, FastSet, Ticket, stats};
+use crate::{Error, Result};
+
+/// One taxonomy topic: a name and keyword phrases (matched after stemming).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TopicRule {
+    /// Topic name shown in reports.
+    pub name: String,
+    /// Keywords or short phrases; any match assigns the topic (the most matches wins).
+    pub keywords: Vec<String>,
+    /// Whether the topic is mostly about hardware (not a training matter).
+    #[serde(default)]
+    pub hardware: bool,
+}
+
+/// An editable keyword taxonomy, applied before clustering.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Taxonomy {
+    /// The topics, in priority order (earlier wins ties).
+    #[serde(rename = "topic", default)]
+    pub topics: Vec<TopicRule>,
+}
+
+impl Default for Taxonomy {
+    fn default() -> Self {
+        Self::k12_default()
+    }
+}
+
+impl Taxonomy {
+    /// The K-12 default: accounts and passwords/MFA, Chromebooks, projectors and panels, printers,
+    /// Wi-Fi, learning platforms, SIS gradebook/attendance, SSO, e-mail, new staff accounts,
+    /// testing platforms.
+    pub fn k12_default() -> Self {
+        let t = |name: &str, kws: &[&str], hardware: bool| TopicRule {
+            name: name.into(),
+            keywords: kws.iter().map(|s| s.to_string()).collect(),
+            hardware,
+        };
+        Taxonomy {
+            topics: vec![
+                t(
+                    "Passwords & MFA",
+                    &[
+                        "password",
+                        "passcode",
+                        "mfa",
+                        "two factor",
+                        "2fa",
+                        "authenticator",
+                        "locked out",
+                        "verification code",
+                        "mot de passe",
+                    ],
+                    false,
+                ),
+                t(
+                    "Chromebooks",
+                    &[
+                        "chromebook",
+                        "chromebooks",
+                        "chrome book",
+                        "cb cart",
+                        "chromeos",
+                    ],
+                    true,
+                ),
+                t(
+                    "Projectors & panels",
+                    &[
+                        "projector",
+                        "smartboard",
+                        "smart board",
+                        "promethean",
+                        "interactive panel",
+                        "panel",
+                        "hdmi",
+                        "document camera",
+                        "doc cam",
+                        "videoprojecteur",
+                    ],
+                    true,
+                ),
+                t(
+                    "Printers",
+                    &[
+                        "printer",
+                        "print",
+                        "printing",
+                        "toner",
+                        "paper jam",
+                        "copier",
+                        "imprimante",
+                    ],
+                    true,
+                ),
+                t(
+                    "Wi-Fi & network",
+                    &[
+                        "wifi",
+                        "wi fi",
+                        "wireless",
+                        "internet",
+                        "network",
+                        "ssid",
+                        "access point",
+                        "no connection",
+                        "reseau",
+                    ],
+                    false,
+                ),
+                t(
+                    "Learning platforms (Classroom, Canvas, Schoology)",
+                    &[
+                        "google classroom",
+                        "classroom",
+                        "canvas",
+                        "schoology",
+                        "seesaw",
+                        "lms",
+                    ],
+                    false,
+                ),
+                t(
+                    "SIS: gradebook & attendance",
+                    &[
+                        "gradebook",
+                        "grade book",
+                        "grades",
+                        "attendance",
+                        "powerschool",
+                        "infinite campus",
+                        "skyward",
+                        "report card",
+                        "sis",
+                    ],
+                    false,
+                ),
+                t(
+                    "Single sign-on",
+                    &[
+                        "sso",
+                        "single sign",
+                        "clever",
+                        "classlink",
+                        "saml",
+                        "badge login",
+                    ],
+                    false,
+                ),
+                t(
+                    "E-mail",
+                    &[
+                        "email",
+                        "e mail",
+                        "gmail",
+                        "outlook",
+                        "inbox",
+                        "mailbox",
+                        "distribution list",
+                    ],
+                    false,
+                ),
+                t(
+                    "New staff accounts",
+                    &[
+                        "new staff",
+                        "new hire",
+                        "new teacher",
+                        "new employee",
+                        "account setup",
+                        "create account",
+                        "onboarding",
+                        "substitute account",
+                    ],
+                    false,
+                ),
+                t(
+                    "Testing platforms",
+                    &[
+                        "testing",
+                        "state test",
+                        "assessment",
+                        "map growth",
+                        "nwea",
+                        "i ready",
+                        "iready",
+                        "star testing",
+                        "lockdown browser",
+                        "testnav",
+                        "proctor",
+                    ],
+                    false,
+                ),
+            ],
+        }
+    }
+
+    /// Reads a taxonomy from TOML (`[[topic]] name, keywords, hardware`).
+    pub fn from_toml(text: &str) -> Result<Self> {
+        let t: Taxonomy =
+            toml::from_str(text).map_err(|e| Error::invalid("taxonomy", e.to_string()))?;
+        if t.topics.iter().any(|r| r.keywords.is_empty()) {
+            return Err(Error::invalid(
+                "taxonomy",
+                "every topic needs at least one keyword",
+            ));
+        }
+        Ok(t)
+    }
+
+    /// Reads a taxonomy file.
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+        Self::from_toml(&text)
+            .map_err(|e| Error::invalid("taxonomy", format!("{}: {e}", path.display())))
+    }
+
+    /// The taxonomy as TOML, to edit and pass back.
+    pub fn to_toml(&self) -> String {
+        toml::to_string(self).unwrap_or_default()
+    }
+}
+
+/// Topic modelling settings.
+#[derive(Debug, Clone)]
+pub struct TopicOptions {
+    /// Keyword taxonomy applied first.
+    pub taxonomy: Taxonomy,
+    /// Number of clusters for tickets the taxonomy misses (automatic when `None`).
+    pub k: Option<usize>,
+    /// Cluster every ticket, not only those the taxonomy misses.
+    pub cluster_all: bool,
+    /// TF-IDF vocabulary cap (uni- and bigrams, by document frequency).
+    pub max_features: usize,
+    /// Random seed (k-means++ initialisation, sampling, MinHash).
+    pub seed: u64,
+    /// Smallest near-duplicate group reported.
+    pub min_group: usize,
+    /// Estimated Jaccard similarity that makes two tickets near-duplicates.
+    pub duplicate_threshold: f64,
+    /// k-means iterations at most.
+    pub max_iter: usize,
+    /// Distinct texts k-means trains on (the rest are assigned afterwards).
+    pub train_sample: usize,
+}
+
+impl Default for TopicOptions {
+    fn default() -> Self {
+        Self {
+            taxonomy: Taxonomy::k12_default(),
+            k: None,
+            cluster_all: false,
+            max_features: 50_000,
+            seed: 42,
+            min_group: 5,
+            duplicate_threshold: 0.6,
+            max_iter: 30,
+            train_sample: 20_000,
+        }
+    }
+}
+
+/// Where a topic comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TopicSource {
+    /// The keyword taxonomy.
+    Taxonomy,
+    /// A TF-IDF k-means cluster.
+    Cluster,
+}
+
+/// A topic and what is known about its tickets.
+#[derive(Debug, Clone, Serialize)]
+pub struct Topic {
+    /// Name (taxonomy name, or the cluster's top terms).
+    pub name: String,
+    /// Taxonomy or cluster.
+    pub source: TopicSource,
+    /// Tickets.
+    pub tickets: usize,
+    /// Distinct (hashed) requesters.
+    pub distinct_requesters: usize,
+    /// Most characteristic terms.
+    pub top_terms: Vec<String>,
+    /// The medoid ticket's subject (or the first words of its body).
+    pub example: String,
+    /// Mostly hardware.
+    pub hardware: bool,
+    /// Share of tickets worded as how-to questions.
+    pub how_to_share: f64,
+    /// Median hours from opening to resolution, when known.
+    pub median_handling_hours: Option<f64>,
+}
+
+/// Tickets that ask (nearly) the same thing.
+#[derive(Debug, Clone, Serialize)]
+pub struct DuplicateGroup {
+    /// Tickets in the group.
+    pub tickets: usize,
+    /// Distinct texts in the group (after normalisation).
+    pub distinct_texts: usize,
+    /// Distinct requesters.
+    pub distinct_requesters: usize,
+    /// The most frequent wording.
+    pub question: String,
+    /// The topic most of its tickets have.
+    pub topic: Option<String>,
+    /// The most frequent resolution, if resolutions were exported.
+    pub resolution: Option<String>,
+    /// Share of resolved tickets sharing that resolution's wording.
+    pub resolution_consistency: Option<f64>,
+}
+
+/// The topic model of a ticket set.
+#[derive(Debug, Clone, Serialize)]
+pub struct TopicModel {
+    /// Topics by size (taxonomy topics and clusters together).
+    pub topics: Vec<Topic>,
+    /// Near-duplicate groups by size.
+    pub groups: Vec<DuplicateGroup>,
+    /// Per ticket: index into `topics` (`u32::MAX` when the ticket has no text).
+    #[serde(skip)]
+    pub assignments: Vec<u32>,
+    /// Per ticket: index into `groups` (`u32::MAX` when in none).
+    #[serde(skip)]
+    pub ticket_group: Vec<u32>,
+    /// Distinct normalised texts.
+    pub distinct_texts: usize,
+    /// TF-IDF features used.
+    pub features: usize,
+    /// Tickets clustered by k-means.
+    pub clustered: usize,
+    /// The k used.
+    pub k: usize,
+}
+
+impl TopicModel {
+    /// Per ticket: its topic name.
+    pub fn assignment_labels(&self) -> Vec<Option<&str>> {
+        self.assignments
+            .iter()
+            .map(|&a| self.topics.get(a as usize).map(|t| t.name.as_str()))
+            .collect()
+    }
+
+    /// The topic of ticket `i`.
+    pub fn topic_of(&self, i: usize) -> Option<&Topic> {
+        self.topics.get(*self.assignments.get(i)? as usize)
+    }
+}
+
+const STOPWORDS: &[&str] = &[
+    "a", "about", "after", "again", "all", "also", "am", "an", "and", "any", "are", "as", "at",
+    "be", "been", "before", "being", "but", "by", "can", "could", "did", "do", "does", "doing",
+    "don", "for", "from", "get", "got", "had", "has", "have", "having", "he", "her", "here", "hi",
+    "hello", "him", "his", "how", "i", "if", "im", "in", "into", "is", "it", "its", "just", "me",
+    "my", "need", "needs", "no", "not", "now", "of", "on", "one", "or", "our", "out", "please",
+    "pls", "she", "so", "some", "still", "than", "thank", "thanks", "that", "the", "their", "them",
+    "then", "there", "these", "they", "this", "to", "today", "too", "up", "us", "very", "was",
+    "we", "were", "what", "when", "where", "which", "who", "why", "will", "with", "would", "you",
+    "your", "yes", "le", "la", "les", "de", "des", "du", "un", "une", "et", "est", "pas", "ne",
+    "je", "il", "en", "dans", "pour", "sur", "au", "aux", "merci", "bonjour", "der", "die", "das",
+    "und", "ist", "nicht", "el", "los", "las", "que", "por", "con", "para", "xemail", "xurl",
+    "xasset", "xroom", "xnum",
+];
+
+const HOW_TO: &[&str] = &[
+    "how do",
+    "how to",
+    "how can",
+    "how does",
+    "where do",
+    "where can",
+    "where is",
+    "can't find",
+    "cannot find",
+    "is there a way",
+    "what is the",
+    "help me",
+    "show me",
+    "comment ",
+    "how should",
+    "forgot",
+];
+
+const HARDWARE_WORDS: &[&str] = &[
+    "broken", "cracked", "screen", "cable", "charger", "charging", "keyboard", "battery",
+    "replace", "hinge", "bulb", "lamp", "toner", "jam", "power", "damaged", "hardware",
+];
+
+/// Normalises a ticket text: quoted replies and signatures removed; e-mails, URLs, asset tags and
+/// room numbers replaced by `xemail`, `xurl`, `xasset`, `xroom`; lower case; one line.
+pub fn normalise(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut prev_room = false;
+    for (n, line) in text.lines().enumerate() {
+        let l = line.trim();
+        if l.is_empty() || l.starts_with('>') {
+            continue;
+        }
+        let low = l.to_lowercase();
+        if n > 0 && is_cut_line(&low) {
+            break;
+        }
+        for word in low.split_whitespace() {
+            let w = word.trim_matches(|c: char| {
+                matches!(
+                    c,
+                    ',' | '.' | ';' | ':' | '(' | ')' | '"' | '\'' | '!' | '?'
+                )
+            });
+            let placeholder = if w.contains('@') && w.contains('.') {
+                Some("xemail")
+            } else if w.starts_with("http://") || w.starts_with("https://") || w.starts_with("www.")
+            {
+                Some("xurl")
+            } else if prev_room && w.chars().any(|c| c.is_ascii_digit()) {
+                // "room 114", "rm 12b": the number after a room word.
+                out.truncate(out.trim_end().rfind(' ').map(|i| i + 1).unwrap_or(0));
+                Some("xroom")
+            } else if is_asset_tag(w) {
+                Some("xasset")
+            } else {
+                None
+            };
+            prev_room = matches!(
+                w,
+                "room" | "rm" | "salle" | "raum" | "aula" | "classroom" | "lab" | "portable"
+            );
+            if !out.is_empty() && !out.ends_with(' ') {
+                out.push(' ');
+            }
+            out.push_str(placeholder.unwrap_or(word));
+        }
+    }
+    out
+}
+
+fn is_cut_line(low: &str) -> bool {
+    low == "--"
+        || low == "-- "
+        || low.starts_with("-----original message")
+        || low.starts_with("sent from my")
+        || low.starts_with("envoyé de mon")
+        || (low.starts_with("on ") && low.ends_with("wrote:"))
+        || (low.starts_with("le ") && low.ends_with("a écrit :"))
+        || low.starts_with("from: ")
+        || low.starts_with("de : ")
+        || matches!(
+            low.trim_end_matches([',', '!', '.']),
+            "thanks"
+                | "thank you"
+                | "regards"
+                | "best regards"
+                | "kind regards"
+                | "best"
+                | "cordialement"
+                | "merci"
+                | "cheers"
+                | "sincerely"
+        )
+}
+
+fn is_asset_tag(w: &str) -> bool {
+    let digits = w.chars().filter(|c| c.is_ascii_digit()).count();
+    if digits < 4 {
+        return false;
+    }
+    let letters = w.chars().filter(|c| c.is_ascii_alphabetic()).count();
+    let others = w.chars().count() - digits - letters;
+    letters <= 5 && others <= 2 && !w.contains(':') && !w.contains('/')
+}
+
+fn is_how_to(raw: &str) -> bool {
+    let low = raw.to_lowercase();
+    HOW_TO.iter().any(|h| low.contains(h))
+        || (low.trim_end().ends_with('?') && low.split_whitespace().count() <= 20)
+}
+
+/// Splits normalised text into lower-case word tokens (letters/digits), dropping stop words,
+/// numbers and one-letter words.
+pub fn words(normalised: &str) -> impl Iterator<Item = &str> {
+    normalised
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| {
+            w.len() >= 2 && !w.chars().all(|c| c.is_ascii_digit()) && !STOPWORDS.contains(w)
+        })
+}
+
+struct Vocab {
+    ids: FastMap<String, u32>,
+    surface: Vec<String>,
+}
+
+impl Vocab {
+    fn id(&mut self, stem: &str, surface: &str) -> u32 {
+        if let Some(&i) = self.ids.get(stem) {
+            return i;
+        }
+        let i = self.surface.len() as u32;
+        self.ids.insert(stem.to_string(), i);
+        self.surface.push(surface.to_string());
+        i
+    }
+}
+
+fn stem_all(docs: &[&str]) -> Vec<Vec<(String, String)>> {
+    docs.par_iter()
+        .map_init(
+            || {
+                (
+                    Stemmer::create(Algorithm::English),
+                    FastMap::<String, String>::default(),
+                )
+            },
+            |(stemmer, cache), d| {
+                words(d)
+                    .map(|w| {
+                        let s = match cache.get(w) {
+                            Some(s) => s.clone(),
+                            None => {
+                                let s = stemmer.stem(w).into_owned();
+                                cache.insert(w.to_string(), s.clone());
+                                s
+                            }
+                        };
+                        (s, w.to_string())
+                    })
+                    .collect()
+            },
+        )
+        .collect()
+}
+
+/// Builds the topic model of `tickets`.
+pub fn build(tickets: &[Ticket], o: &TopicOptions) -> Result<TopicModel> {
+    // 1. Normalise, then work on distinct texts only (weighted by how many tickets share them).
+    let normalised: Vec<String> = tickets
+        .par_iter()
+        .map(|t| {
+            let mut s = normalise(&t.subject);
+            let b = normalise(&t.body);
+            if !b.is_empty() && !s.contains(b.as_str()) {
+                if !s.is_empty() {
+                    s.push_str(" . ");
+                }
+                s.push_str(&b);
+            }
+            s
+        })
+        .collect();
+    let mut uniq: FastMap<&str, u32> =
+        FastMap::with_capacity_and_hasher(tickets.len() / 4 + 16, Default::default());
+    let mut doc_of = Vec::with_capacity(tickets.len());
+    let mut texts: Vec<&str> = Vec::new();
+    let mut first_ticket: Vec<usize> = Vec::new();
+    for (i, n) in normalised.iter().enumerate() {
+        let id = *uniq.entry(n.as_str()).or_insert_with(|| {
+            texts.push(n.as_str());
+            first_ticket.push(i);
+            (texts.len() - 1) as u32
+        });
+        doc_of.push(id);
+    }
+    let n_docs = texts.len();
+    let mut weight = vec![0u32; n_docs];
+    for &d in &doc_of {
+        weight[d as usize] += 1;
+    }
+
+    // 2. Tokenise + stem (parallel), intern (in document order).
+    let stemmed = stem_all(&texts);
+    let mut vocab = Vocab {
+        ids: FastMap::default(),
+        surface: Vec::new(),
+    };
+    let docs: Vec<Vec<u32>> = stemmed
+        .iter()
+        .map(|toks| toks.iter().map(|(s, w)| vocab.id(s, w)).collect())
+        .collect();
+    drop(stemmed);
+
+    // 3. Taxonomy.
+    let stemmer = Stemmer::create(Algorithm::English);
+    let rules: Vec<Vec<Vec<u32>>> = o
+        .taxonomy
+        .topics
+        .iter()
+        .map(|r| {
+            r.keywords
+                .iter()
+                .map(|k| {
+                    let low = k.to_lowercase();
+                    words(&low)
+                        .map(|w| vocab.id(&stemmer.stem(w), w))
+                        .collect::<Vec<u32>>()
+                })
+                .filter(|k| !k.is_empty())
+                .collect()
+        })
+        .collect();
+    let mut first_index: FastMap<u32, Vec<(usize, usize)>> = FastMap::default();
+    for (r, kws) in rules.iter().enumerate() {
+        for (k, kw) in kws.iter().enumerate() {
+            first_index.entry(kw[0]).or_default().push((r, k));
+        }
+    }
+    let taxonomy_of: Vec<Option<usize>> = docs
+        .par_iter()
+        .map(|d| {
+            let mut score = vec![0usize; rules.len()];
+            for (p, t) in d.iter().enumerate() {
+                if let Some(c) = first_index.get(t) {
+                    for &(r, k) in c {
+                        let kw = &rules[r][k];
+                        if d.len() >= p + kw.len() && d[p..p + kw.len()] == kw[..] {
+                            score[r] += kw.len();
+                        }
+                    }
+                }
+            }
+            let best = score.iter().copied().max().unwrap_or(0);
+            (best > 0).then(|| score.iter().position(|&s| s == best).unwrap_or(0))
+        })
+        .collect();
+
+    // 4. Near-duplicate groups (MinHash LSH over uni+bigram shingles).
+    let dup_group = minhash_groups(&docs, o.seed, o.duplicate_threshold);
+
+    // 5. TF-IDF + spherical k-means for the rest.
+    let to_cluster: Vec<usize> = (0..n_docs)
+        .filter(|&d| !docs[d].is_empty() && (o.cluster_all || taxonomy_of[d].is_none()))
+        .collect();
+    let clustered_tickets: usize = to_cluster.iter().map(|&d| weight[d] as usize).sum();
+    let (features, feature_names, vectors) =
+        tfidf(&docs, &to_cluster, &weight, &vocab, o.max_features);
+    let k = o
+        .k
+        .unwrap_or_else(|| ((to_cluster.len() as f64 / 2.0).sqrt().round() as usize).clamp(2, 40))
+        .min(to_cluster.len());
+    let km = if k >= 1 && !to_cluster.is_empty() {
+        Some(spherical_kmeans(
+            &vectors,
+            &to_cluster,
+            &weight,
+            features,
+            k,
+            o,
+        ))
+    } else {
+        None
+    };
+
+    // 6. Topics: taxonomy first, then clusters. Doc → topic index.
+    let n_rules = o.taxonomy.topics.len();
+    let mut doc_topic: Vec<u32> = taxonomy_of
+        .iter()
+        .map(|t| t.map(|r| r as u32).unwrap_or(u32::MAX))
+        .collect();
+    if let Some(km) = &km {
+        for (j, &d) in to_cluster.iter().enumerate() {
+            doc_topic[d] = (n_rules + km.assign[j]) as u32;
+        }
+    }
+    let n_topics = n_rules + km.as_ref().map(|k| k.k).unwrap_or(0);
+    let mut topic_tickets = vec![0usize; n_topics];
+    let mut requesters: Vec<FastSet<&str>> = vec![FastSet::default(); n_topics];
+    let mut how_to = vec![0usize; n_topics];
+    let mut hardware_hits = vec![0usize; n_topics];
+    let mut hours: Vec<Vec<f64>> = vec![Vec::new(); n_topics];
+    let how_to_doc: Vec<bool> = first_ticket
+        .par_iter()
+        .map(|&i| is_how_to(&format!("{} {}", tickets[i].subject, tickets[i].body)))
+        .collect();
+    let hardware_ids: FastSet<u32> = HARDWARE_WORDS
+        .iter()
+        .filter_map(|w| vocab.ids.get(stemmer.stem(w).as_ref()).copied())
+        .collect();
+    let hardware_doc: Vec<bool> = docs
+        .iter()
+        .map(|d| d.iter().any(|t| hardware_ids.contains(t)))
+        .collect();
+    for (i, t) in tickets.iter().enumerate() {
+        let d = doc_of[i] as usize;
+        let tp = doc_topic[d];
+        if tp == u32::MAX {
+            continue;
+        }
+        let tp = tp as usize;
+        topic_tickets[tp] += 1;
+        if let Some(r) = t.requester.as_deref() {
+            requesters[tp].insert(r);
+        }
+        how_to[tp] += how_to_doc[d] as usize;
+        hardware_hits[tp] += hardware_doc[d] as usize;
+        if let Some(h) = t.handling_hours() {
+            hours[tp].push(h);
+        }
+    }
+    // Top terms per topic: weighted term frequency relative to the corpus.
+    let mut corpus_tf = vec![0f64; vocab.surface.len()];
+    let mut topic_tf: Vec<FastMap<u32, f64>> = vec![FastMap::default(); n_topics];
+    for (d, toks) in docs.iter().enumerate() {
+        let w = weight[d] as f64;
+        for &t in toks {
+            corpus_tf[t as usize] += w;
+        }
+        if doc_topic[d] != u32::MAX {
+            let m = &mut topic_tf[doc_topic[d] as usize];
+            for &t in toks {
+                *m.entry(t).or_insert(0.0) += w;
+            }
+        }
+    }
+    let total_tf: f64 = corpus_tf.iter().sum::<f64>().max(1.0);
+    let mut topics: Vec<Topic> = Vec::with_capacity(n_topics);
+    for tp in 0..n_topics {
+        let mut terms: Vec<(u32, f64)> = topic_tf[tp]
+            .iter()
+            .map(|(&t, &c)| {
+                let topic_total = topic_tickets[tp].max(1) as f64;
+                // Lift: how much more frequent in the topic than overall, times frequency.
+                (
+                    t,
+                    (c / topic_total)
+                        * ((c / topic_total) / (corpus_tf[t as usize] / total_tf))
+                            .ln()
+                            .max(0.0),
+                )
+            })
+            .collect();
+        terms.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        let (name, source, top_terms, example, hardware) = if tp < n_rules {
+            let r = &o.taxonomy.topics[tp];
+            let top: Vec<String> = terms
+                .iter()
+                .take(6)
+                .map(|(t, _)| vocab.surface[*t as usize].clone())
+                .collect();
+            let example = medoid_example(tickets, &doc_topic, tp, &first_ticket, &weight);
+            (
+                r.name.clone(),
+                TopicSource::Taxonomy,
+                top,
+                example,
+                r.hardware,
+            )
+        } else {
+            let km = km.as_ref().expect("clusters exist");
+            let c = tp - n_rules;
+            let top: Vec<String> = km
+                .top_features(c, features, 6)
+                .into_iter()
+                .map(|f| feature_names[f].clone())
+                .collect();
+            let name = top.iter().take(3).cloned().collect::<Vec<_>>().join(" / ");
+            let example = km.medoid[c]
+                .map(|j| subject_or_body(&tickets[first_ticket[to_cluster[j]]]))
+                .unwrap_or_default();
+            let hw =
+                topic_tickets[tp] > 0 && hardware_hits[tp] as f64 / topic_tickets[tp] as f64 >= 0.3;
+            (
+                format!("cluster: {name}"),
+                TopicSource::Cluster,
+                top,
+                example,
+                hw,
+            )
+        };
+        let median_handling_hours = (!hours[tp].is_empty()).then(|| stats::median(&mut hours[tp]));
+        topics.push(Topic {
+            name,
+            source,
+            tickets: topic_tickets[tp],
+            distinct_requesters: requesters[tp].len(),
+            top_terms,
+            example,
+            hardware,
+            how_to_share: if topic_tickets[tp] > 0 {
+                how_to[tp] as f64 / topic_tickets[tp] as f64
+            } else {
+                0.0
+            },
+            median_handling_hours,
+        });
+    }
+    // Order topics by size; remap indices; drop empty ones.
+    let mut order: Vec<usize> = (0..n_topics).filter(|&t| topics[t].tickets > 0).collect();
+    order.sort_by(|&a, &b| topics[b].tickets.cmp(&topics[a].tickets).then(a.cmp(&b)));
+    let mut remap = vec![u32::MAX; n_topics];
+    for (new, &old) in order.iter().enumerate() {
+        remap[old] = new as u32;
+    }
+    let topics_sorted: Vec<Topic> = order.iter().map(|&t| topics[t].clone()).collect();
+    let assignments: Vec<u32> = doc_of
+        .iter()
+        .map(|&d| {
+            let t = doc_topic[d as usize];
+            if t == u32::MAX {
+                u32::MAX
+            } else {
+                remap[t as usize]
+            }
+        })
+        .collect();
+
+    // 7. Duplicate groups → summaries.
+    let (groups, ticket_group) = summarise_groups(
+        tickets,
+        &doc_of,
+        &dup_group,
+        &weight,
+        &texts,
+        &assignments,
+        &topics_sorted,
+        o.min_group,
+    );
+
+    Ok(TopicModel {
+        topics: topics_sorted,
+        groups,
+        assignments,
+        ticket_group,
+        distinct_texts: n_docs,
+        features,
+        clustered: clustered_tickets,
+        k: km.as_ref().map(|k| k.k).unwrap_or(0),
+    })
+}
+
+fn subject_or_body(t: &Ticket) -> String {
+    let s = if t.subject.trim().is_empty() {
+        &t.body
+    } else {
+        &t.subject
+    };
+    let mut out: String = s.chars().take(140).collect();
+    if s.chars().count() > 140 {
+        out.push('…');
+    }
+    out
+}
+
+fn medoid_example(
+    tickets: &[Ticket],
+    doc_topic: &[u32],
+    tp: usize,
+    first_ticket: &[usize],
+    weight: &[u32],
+) -> String {
+    // For taxonomy topics: the most frequent text.
+    let best = (0..doc_topic.len())
+        .filter(|&d| doc_topic[d] == tp as u32)
+        .max_by(|&a, &b| weight[a].cmp(&weight[b]).then(b.cmp(&a)));
+    best.map(|d| subject_or_body(&tickets[first_ticket[d]]))
+        .unwrap_or_default()
+}
+
+fn mix64(mut x: u64) -> u64 {
+    x ^= x >> 33;
+    x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    x ^= x >> 33;
+    x = x.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    x ^= x >> 33;
+    x
+}
+
+const BANDS: usize = 8;
+const ROWS: usize = 4;
+
+/// MinHash signatures + LSH banding; candidate pairs verified by signature agreement.
+/// Returns a group id per document (union-find root).
+fn minhash_groups(docs: &[Vec<u32>], seed: u64, threshold: f64) -> Vec<u32> {
+    let h = BANDS * ROWS;
+    let seeds: Vec<u64> = (0..h as u64)
+        .map(|i| mix64(seed ^ (i.wrapping_mul(0x9e37_79b9_7f4a_7c15))))
+        .collect();
+    let sigs: Vec<Vec<u32>> = docs
+        .par_iter()
+        .map(|d| {
+            let mut sig = vec![u32::MAX; h];
+            if d.is_empty() {
+                return sig;
+            }
+            let mut shingle = |x: u64| {
+                let base = mix64(x);
+                for (s, sd) in sig.iter_mut().zip(&seeds) {
+                    let v = (mix64(base ^ sd) >> 32) as u32;
+                    if v < *s {
+                        *s = v;
+                    }
+                }
+            };
+            for t in d {
+                shingle(*t as u64);
+            }
+            for w in d.windows(2) {
+                shingle(((w[0] as u64) << 32 | w[1] as u64) ^ 0x5bd1_e995);
+            }
+            sig
+        })
+        .collect();
+    let mut parent: Vec<u32> = (0..docs.len() as u32).collect();
+    fn find(p: &mut [u32], mut x: u32) -> u32 {
+        while p[x as usize] != x {
+            p[x as usize] = p[p[x as usize] as usize];
+            x = p[x as usize];
+        }
+        x
+    }
+    for b in 0..BANDS {
+        let mut buckets: FastMap<u64, u32> = FastMap::default();
+        for (d, sig) in sigs.iter().enumerate() {
+            if docs[d].is_empty() {
+                continue;
+            }
+            let mut key = b as u64;
+            for v in &sig[b * ROWS..(b + 1) * ROWS] {
+                key = mix64(key ^ *v as u64);
+            }
+            match buckets.get(&key) {
+                None => {
+                    buckets.insert(key, d as u32);
+                }
+                Some(&first) => {
+                    let agree = sigs[first as usize]
+                        .iter()
+                        .zip(sig)
+                        .filter(|(a, b)| a == b)
+                        .count();
+                    if agree as f64 / h as f64 >= threshold {
+                        let (ra, rb) = (find(&mut parent, first), find(&mut parent, d as u32));
+                        if ra != rb {
+                            let (lo, hi) = if ra < rb { (ra, rb) } else { (rb, ra) };
+                            parent[hi as usize] = lo;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    (0..docs.len() as u32)
+        .map(|d| find(&mut parent, d))
+        .collect()
+}
+
+#[allow(clippy::too_many_arguments)]
+fn summarise_groups(
+    tickets: &[Ticket],
+    doc_of: &[u32],
+    dup_group: &[u32],
+    weight: &[u32],
+    texts: &[&str],
+    assignments: &[u32],
+    topics: &[Topic],
+    min_group: usize,
+) -> (Vec<DuplicateGroup>, Vec<u32>) {
+    let mut size: FastMap<u32, usize> = FastMap::default();
+    for (d, &g) in dup_group.iter().enumerate() {
+        if !texts[d].is_empty() {
+            *size.entry(g).or_insert(0) += weight[d] as usize;
+        }
+    }
+    let mut big: Vec<(u32, usize)> = size
+        .into_iter()
+        .filter(|(_, s)| *s >= min_group.max(2))
+        .collect();
+    big.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    big.truncate(200);
+    let index: FastMap<u32, u32> = big
+        .iter()
+        .enumerate()
+        .map(|(i, (g, _))| (*g, i as u32))
+        .collect();
+    let ticket_group: Vec<u32> = doc_of
+        .iter()
+        .map(|&d| {
+            index
+                .get(&dup_group[d as usize])
+                .copied()
+                .unwrap_or(u32::MAX)
+        })
+        .collect();
+    struct Acc<'a> {
+        docs: FastMap<u32, usize>,
+        requesters: FastSet<&'a str>,
+        topics: FastMap<u32, usize>,
+        /// Normalised resolution → (count, first ticket with it).
+        resolutions: FastMap<String, (usize, usize)>,
+        resolved: usize,
+        first_subject: FastMap<u32, usize>,
+    }
+    let mut acc: Vec<Acc<'_>> = (0..big.len())
+        .map(|_| Acc {
+            docs: FastMap::default(),
+            requesters: FastSet::default(),
+            topics: FastMap::default(),
+            resolutions: FastMap::default(),
+            resolved: 0,
+            first_subject: FastMap::default(),
+        })
+        .collect();
+    let mut res_key: FastMap<&str, String> = FastMap::default();
+    for (i, t) in tickets.iter().enumerate() {
+        let g = ticket_group[i];
+        if g == u32::MAX {
+            continue;
+        }
+        let a = &mut acc[g as usize];
+        *a.docs.entry(doc_of[i]).or_insert(0) += 1;
+        a.first_subject.entry(doc_of[i]).or_insert(i);
+        if let Some(r) = t.requester.as_deref() {
+            a.requesters.insert(r);
+        }
+        *a.topics.entry(assignments[i]).or_insert(0) += 1;
+        if !t.resolution.trim().is_empty() {
+            a.resolved += 1;
+            let key = res_key
+                .entry(t.resolution.as_str())
+                .or_insert_with(|| normalise(&t.resolution).chars().take(80).collect());
+            a.resolutions.entry(key.clone()).or_insert((0, i)).0 += 1;
+        }
+    }
+    let groups = big
+        .iter()
+        .zip(acc)
+        .map(|((_, n), a)| {
+            let (top_doc, _) = a
+                .docs
+                .iter()
+                .max_by(|x, y| x.1.cmp(y.1).then(y.0.cmp(x.0)))
+                .map(|(d, c)| (*d, *c))
+                .unwrap_or((0, 0));
+            let question = a
+                .first_subject
+                .get(&top_doc)
+                .map(|&i| {
+                    let t = &tickets[i];
+                    if t.body.is_empty() || t.body.len() > 200 {
+                        subject_or_body(t)
+                    } else if t.subject.is_empty() {
+                        t.body.clone()
+                    } else {
+                        // The first line that says something (not "Hi,").
+                        let line = t
+                            .body
+                            .lines()
+                            .find(|l| l.split_whitespace().count() >= 4)
+                            .unwrap_or("");
+                        if line.is_empty() {
+                            t.subject.clone()
+                        } else {
+                            format!("{} — {}", t.subject, line.trim())
+                        }
+                    }
+                })
+                .unwrap_or_default();
+            let topic = a
+                .topics
+                .iter()
+                .max_by(|x, y| x.1.cmp(y.1).then(y.0.cmp(x.0)))
+                .and_then(|(t, _)| topics.get(*t as usize))
+                .map(|t| t.name.clone());
+            let best_res = a
+                .resolutions
+                .iter()
+                .max_by(|x, y| x.1.0.cmp(&y.1.0).then(y.0.cmp(x.0)));
+            let (resolution, resolution_consistency) = match best_res {
+                Some((_, (c, first))) if a.resolved > 0 => (
+                    Some(tickets[*first].resolution.clone()),
+                    Some(*c as f64 / a.resolved as f64),
+                ),
+                _ => (None, None),
+            };
+            DuplicateGroup {
+                tickets: *n,
+                distinct_texts: a.docs.len(),
+                distinct_requesters: a.requesters.len(),
+                question,
+                topic,
+                resolution,
+                resolution_consistency,
+            }
+        })
+        .collect();
+    (groups, ticket_group)
+}
+
+type Sparse = Vec<(u32, f32)>;
+
+/// TF-IDF vectors (uni + bigrams, capped vocabulary, L2-normalised) for the selected documents.
+fn tfidf(
+    docs: &[Vec<u32>],
+    selected: &[usize],
+    weight: &[u32],
+    vocab: &Vocab,
+    max_features: usize,
+) -> (usize, Vec<String>, Vec<Sparse>) {
+    let nv = vocab.surface.len() as u64;
+    let grams = |d: &[u32]| -> Vec<u64> {
+        let mut g: Vec<u64> = d.iter().map(|&t| t as u64).collect();
+        g.extend(d.windows(2).map(|w| nv + w[0] as u64 * nv + w[1] as u64));
+        g.sort_unstable();
+        g.dedup();
+        g
+    };
+    let doc_grams: Vec<Vec<u64>> = selected.par_iter().map(|&d| grams(&docs[d])).collect();
+    let mut df: FastMap<u64, u64> = FastMap::default();
+    for (j, g) in doc_grams.iter().enumerate() {
+        let w = weight[selected[j]] as u64;
+        for x in g {
+            *df.entry(*x).or_insert(0) += w;
+        }
+    }
+    let n_tickets: u64 = selected.iter().map(|&d| weight[d] as u64).sum();
+    let mut feats: Vec<(u64, u64)> = df.into_iter().filter(|(_, c)| *c >= 2).collect();
+    feats.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    feats.truncate(max_features);
+    let index: FastMap<u64, u32> = feats
+        .iter()
+        .enumerate()
+        .map(|(i, (g, _))| (*g, i as u32))
+        .collect();
+    let idf: Vec<f32> = feats
+        .iter()
+        .map(|(_, c)| (((1 + n_tickets) as f64 / (1 + c) as f64).ln() + 1.0) as f32)
+        .collect();
+    let names: Vec<String> = feats
+        .iter()
+        .map(|(g, _)| {
+            if *g < nv {
+                vocab.surface[*g as usize].clone()
+            } else {
+                let x = g - nv;
+                format!(
+                    "{} {}",
+                    vocab.surface[(x / nv) as usize],
+                    vocab.surface[(x % nv) as usize]
+                )
+            }
+        })
+        .collect();
+    let vectors: Vec<Sparse> = selected
+        .par_iter()
+        .map(|&d| {
+            let toks = &docs[d];
+            let mut tf: FastMap<u32, f32> = FastMap::default();
+            for &t in toks {
+                if let Some(&f) = index.get(&(t as u64)) {
+                    *tf.entry(f).or_insert(0.0) += 1.0;
+                }
+            }
+            for w in toks.windows(2) {
+                if let Some(&f) = index.get(&(nv + w[0] as u64 * nv + w[1] as u64)) {
+                    *tf.entry(f).or_insert(0.0) += 1.0;
+                }
+            }
+            let mut v: Sparse = tf
+                .into_iter()
+                .map(|(f, c)| (f, c * idf[f as usize]))
+                .collect();
+            v.sort_unstable_by_key(|x| x.0);
+            let norm = v.iter().map(|x| x.1 * x.1).sum::<f32>().sqrt();
+            if norm > 0.0 {
+                for x in &mut v {
+                    x.1 /= norm;
+                }
+            }
+            v
+        })
+        .collect();
+    (feats.len(), names, vectors)
+}
+
+struct KMeans {
+    k: usize,
+    /// Feature-major centroids: `c[f * k + j]`.
+    centroids: Vec<f32>,
+    /// Per selected document: its cluster.
+    assign: Vec<usize>,
+    /// Per cluster: index (into the selected list) of the medoid.
+    medoid: Vec<Option<usize>>,
+}
+
+impl KMeans {
+    fn top_features(&self, c: usize, features: usize, n: usize) -> Vec<usize> {
+        let mut v: Vec<(usize, f32)> = (0..features)
+            .map(|f| (f, self.centroids[f * self.k + c]))
+            .collect();
+        v.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        v.into_iter()
+            .take(n)
+            .filter(|x| x.1 > 0.0)
+            .map(|x| x.0)
+            .collect()
+    }
+}
+
+fn scores(v: &Sparse, centroids: &[f32], k: usize, out: &mut [f32]) {
+    out.iter_mut().for_each(|x| *x = 0.0);
+    for &(f, w) in v {
+        let row = &centroids[f as usize * k..f as usize * k + k];
+        for (o, c) in out.iter_mut().zip(row) {
+            *o += w * c;
+        }
+    }
+}
+
+fn best(v: &Sparse, centroids: &[f32], k: usize, buf: &mut Vec<f32>) -> (usize, f32) {
+    buf.resize(k, 0.0);
+    scores(v, centroids, k, buf);
+    let mut b = (0, f32::MIN);
+    for (j, &s) in buf.iter().enumerate() {
+        if s > b.1 {
+            b = (j, s);
+        }
+    }
+    b
+}
+
+/// Spherical k-means (cosine), seeded k-means++ initialisation, trained on a weighted sample of
+/// distinct texts, then every selected text assigned to its nearest centroid.
+fn spherical_kmeans(
+    vectors: &[Sparse],
+    selected: &[usize],
+    weight: &[u32],
+    features: usize,
+    k: usize,
+    o: &TopicOptions,
+) -> KMeans {
+    let n = vectors.len();
+    let mut rng = StdRng::seed_from_u64(o.seed);
+    // Training sample: the heaviest texts first (they carry most tickets), then a seeded sample.
+    let mut train: Vec<usize> = (0..n).collect();
+    if n > o.train_sample {
+        train.sort_by(|&a, &b| {
+            weight[selected[b]]
+                .cmp(&weight[selected[a]])
+                .then(a.cmp(&b))
+        });
+        let (head, tail) = train.split_at_mut(o.train_sample / 2);
+        let mut tail = tail.to_vec();
+        for i in (1..tail.len()).rev() {
+            let j = rng.random_range(0..=i);
+            tail.swap(i, j);
+        }
+        let mut t = head.to_vec();
+        t.extend(tail.into_iter().take(o.train_sample - t.len()));
+        t.sort_unstable();
+        train = t;
+    }
+    let w = |j: usize| weight[selected[j]] as f64;
+    let mut centroids = vec![0f32; features * k];
+    let set_centroid = |c: &mut Vec<f32>, j: usize, v: &Sparse| {
+        for f in 0..features {
+            c[f * k + j] = 0.0;
+        }
+        for &(f, x) in v {
+            c[f as usize * k + j] = x;
+        }
+    };
+    // k-means++ on the training set.
+    let total_w: f64 = train.iter().map(|&j| w(j)).sum();
+    let mut pick = rng.random::<f64>() * total_w;
+    let mut first = train[0];
+    for &j in &train {
+        pick -= w(j);
+        if pick <= 0.0 {
+            first = j;
+            break;
+        }
+    }
+    set_centroid(&mut centroids, 0, &vectors[first]);
+    let mut d2: Vec<f64> = train
+        .iter()
+        .map(|&j| (1.0 - dot_dense(&vectors[j], &centroids, k, 0) as f64).max(0.0))
+        .collect();
+    for c in 1..k {
+        let total: f64 = train.iter().zip(&d2).map(|(&j, d)| w(j) * d).sum();
+        let chosen = if total <= 0.0 {
+            train[c % train.len()]
+        } else {
+            let mut r = rng.random::<f64>() * total;
+            let mut ch = train[train.len() - 1];
+            for (&j, d) in train.iter().zip(&d2) {
+                r -= w(j) * d;
+                if r <= 0.0 {
+                    ch = j;
+                    break;
+                }
+            }
+            ch
+        };
+        set_centroid(&mut centroids, c, &vectors[chosen]);
+        for (i, &j) in train.iter().enumerate() {
+            let d = (1.0 - dot_dense(&vectors[j], &centroids, k, c) as f64).max(0.0);
+            if d < d2[i] {
+                d2[i] = d;
+            }
+        }
+    }
+    // Lloyd iterations on the training set.
+    let mut assign_train = vec![usize::MAX; train.len()];
+    for _ in 0..o.max_iter {
+        let new: Vec<(usize, f32)> = train
+            .par_iter()
+            .map_init(Vec::new, |buf, &j| best(&vectors[j], &centroids, k, buf))
+            .collect();
+        let changed = new
+            .iter()
+            .zip(&assign_train)
+            .filter(|(a, b)| a.0 != **b)
+            .count();
+        for (a, n) in assign_train.iter_mut().zip(&new) {
+            *a = n.0;
+        }
+        let mut sums = vec![0f32; features * k];
+        let mut members = vec![0usize; k];
+        for (i, &j) in train.iter().enumerate() {
+            let c = assign_train[i];
+            members[c] += 1;
+            let wt = w(j) as f32;
+            for &(f, x) in &vectors[j] {
+                sums[f as usize * k + c] += wt * x;
+            }
+        }
+        // Empty clusters: re-seed with the worst-fitting training text.
+        for c in 0..k {
+            if members[c] == 0 {
+                let worst = (0..train.len())
+                    .min_by(|&a, &b| new[a].1.total_cmp(&new[b].1).then(a.cmp(&b)))
+                    .unwrap_or(0);
+                for &(f, x) in &vectors[train[worst]] {
+                    sums[f as usize * k + c] = x;
+                }
+            }
+        }
+        let mut norms = vec![0f32; k];
+        for f in 0..features {
+            for c in 0..k {
+                norms[c] += sums[f * k + c] * sums[f * k + c];
+            }
+        }
+        for f in 0..features {
+            for c in 0..k {
+                let nrm = norms[c].sqrt();
+                sums[f * k + c] = if nrm > 0.0 {
+                    sums[f * k + c] / nrm
+                } else {
+                    0.0
+                };
+            }
+        }
+        centroids = sums;
+        if changed == 0 {
+            break;
+        }
+    }
+    // Assign everything; medoid = best-scoring text per cluster.
+    let all: Vec<(usize, f32)> = vectors
+        .par_iter()
+        .map_init(Vec::new, |buf, v| best(v, &centroids, k, buf))
+        .collect();
+    let mut medoid: Vec<Option<(usize, f32)>> = vec![None; k];
+    for (j, &(c, s)) in all.iter().enumerate() {
+        if medoid[c].is_none_or(|(_, b)| s > b) {
+            medoid[c] = Some((j, s));
+        }
+    }
+    KMeans {
+        k,
+        centroids,
+        assign: all.into_iter().map(|x| x.0).collect(),
+        medoid: medoid.into_iter().map(|m| m.map(|x| x.0)).collect(),
+    }
+}
+
+fn dot_dense(v: &Sparse, centroids: &[f32], k: usize, c: usize) -> f32 {
+    v.iter()
+        .map(|&(f, x)| x * centroids[f as usize * k + c])
+        .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalise_strips_noise_and_replaces_identifiers() {
+        let text = "Projector in Room 114 won't turn on, tag CB-20931\nsee https://help.example.org/kb/12 or mail jo@school.org\n\
+                    Thanks,\nJo Smith\nLincoln MS\n> earlier message quoted";
+        let n = normalise(text);
+        assert_eq!(
+            n,
+            "projector in xroom won't turn on, tag xasset see xurl or mail xemail"
+        );
+        let reply = "How do I share a folder?\nOn Mon, Sep 8, 2025 at 9:00 AM Help Desk wrote:\nWe fixed it";
+        assert_eq!(normalise(reply), "how do i share a folder?");
+        assert!(is_how_to("How do I add a student to my Google Classroom?"));
+        assert!(!is_how_to(
+            "The projector bulb is broken and smells burnt, it needs replacing soon."
+        ));
+    }
+
+    #[test]
+    fn taxonomy_round_trips_through_toml() {
+        let t = Taxonomy::k12_default();
+        let back = Taxonomy::from_toml(&t.to_toml()).unwrap();
+        assert_eq!(t, back);
+        assert!(Taxonomy::from_toml("[[topic]]\nname = \"x\"\nkeywords = []\n").is_err());
+        assert!(
+            Taxonomy::from_toml("[[topic]]\nname = \"x\"\nkeywords = [\"a\"]\ncolour = 1\n")
+                .is_err()
+        );
+    }
+
+    fn ticket(subject: &str, who: &str) -> Ticket {
+        Ticket {
+            id: subject.into(),
+            subject: subject.into(),
+            requester: Some(who.into()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn taxonomy_duplicates_and_clusters() {
+        let mut tickets = Vec::new();
+        for i in 0..30 {
+            tickets.push(ticket(
+                &format!(
+                    "How do I reset my password? user {}",
+                    ["a", "b", "c"][i % 3]
+                ),
+                &format!("u{i}"),
+            ));
+            tickets.push(ticket(
+                &format!(
+                    "Cafeteria lunch register frozen at the checkout line {}",
+                    ["again", "today", "now"][i % 3]
+                ),
+                &format!("c{}", i % 4),
+            ));
+            tickets.push(ticket(
+                &format!(
+                    "Library catalog Destiny search shows no books {}",
+                    ["again", "today", "now"][i % 3]
+                ),
+                &format!("l{}", i % 5),
+            ));
+        }
+        let o = TopicOptions {
+            k: Some(2),
+            ..Default::default()
+        };
+        let m = build(&tickets, &o).unwrap();
+        let first = |i: usize| m.topic_of(i).unwrap();
+        assert_eq!(first(0).name, "Passwords & MFA");
+        assert_eq!(first(0).distinct_requesters, 30);
+        assert!(first(0).how_to_share > 0.9);
+        assert_ne!(first(1).name, first(2).name);
+        assert!(
+            first(1).name.contains("cafeteria")
+                || first(1).top_terms.iter().any(|t| t.contains("cafeteria")),
+            "{:?}",
+            first(1)
+        );
+        assert!(
+            first(2)
+                .top_terms
+                .iter()
+                .any(|t| t.contains("destiny") || t.contains("librari")),
+            "{:?}",
+            first(2)
+        );
+        assert_eq!(m.clustered, 60);
+        // Three near-duplicate groups of 30.
+        let sizes: Vec<usize> = m.groups.iter().map(|g| g.tickets).collect();
+        assert_eq!(sizes, vec![30, 30, 30], "{:?}", m.groups);
+        // Deterministic.
+        let again = build(&tickets, &o).unwrap();
+        assert_eq!(m.assignments, again.assignments);
+    }
+}

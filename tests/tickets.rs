@@ -1,0 +1,790 @@
+//! Help-desk mining end to end: every export profile, the real 4TU arrival log, generated data with
+//! planted effects (and without), the report and the `forewarn tickets` command line.
+
+use std::path::{Path, PathBuf};
+
+use forewarn::tickets::Ticket;
+use forewarn::tickets::ingest::{self, FileSummary, IngestOptions, IngestSummary, Profile};
+
+fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, bytes).unwrap();
+    p
+}
+
+fn read(path: &Path) -> (Vec<Ticket>, IngestSummary) {
+    ingest::read_files(&[path], &IngestOptions::default()).unwrap()
+}
+
+fn file0(s: &IngestSummary) -> &FileSummary {
+    &s.files[0]
+}
+
+fn dt(s: &str) -> chrono::NaiveDateTime {
+    chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap()
+}
+
+#[test]
+fn glpi_french_semicolon_bom_day_first_html_and_a_malformed_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut csv = Vec::from(&b"\xEF\xBB\xBF"[..]);
+    csv.extend_from_slice(
+        "ID;Titre;Entité;Statut;Date d'ouverture;Priorité;Demandeur - Demandeur;Catégorie;Lieu;Description;Solution - Solution;Date de résolution\n\
+         4512;Imprimante bloquée;Collège Jean Moulin;Résolu;02-09-2025 08:12;Moyenne;Martine Durand;Matériel>Imprimante;Bâtiment A > Salle 12;\"&lt;p&gt;L&amp;#039;imprimante du CDI affiche &amp;quot;bourrage&amp;quot;&lt;/p&gt;&lt;p&gt;Merci&lt;/p&gt;\";\"&lt;p&gt;Rouleau remplacé&lt;/p&gt;\";02-09-2025 10:40\n\
+         4513;Mot de passe ENT oublié;Collège Jean Moulin;Clos;15-09-2025 07:55;Basse;Paul Lefèvre;Comptes > Mot de passe;Bâtiment B;Je n'arrive plus à me connecter à l'ENT;Mot de passe réinitialisé;15-09-2025 08:05\n\
+         4514;Vidéoprojecteur;Collège Jean Moulin;Nouveau;16-09-2025 14:30;Haute;Martine Durand\n\
+         4515;Wi-Fi salle 204;Collège Jean Moulin;En cours;30-09-2025 09:00;Moyenne;Ali Benali;Réseau > Wi-Fi;Bâtiment A;\"Le Wi-Fi coupe; souvent\";;\n"
+            .as_bytes(),
+    );
+    let p = write(dir.path(), "glpi_fr.csv", &csv);
+    let (t, s) = read(&p);
+    let f = file0(&s);
+    assert_eq!(f.profile, Profile::Glpi);
+    assert_eq!(f.delimiter, Some(';'));
+    assert_eq!(f.encoding, "UTF-8 (BOM)");
+    assert!(f.day_first);
+    assert_eq!(
+        (s.read, s.accepted, s.skipped),
+        (4, 3, 1),
+        "{:?}",
+        s.problems
+    );
+    assert_eq!(s.reasons.get("wrong field count"), Some(&1));
+    assert_eq!(s.problems[0].line, 4, "{:?}", s.problems);
+    assert!(s.problems[0].reason.contains("expected 12 fields, found 7"));
+    assert_eq!(t[0].id, "4512");
+    assert_eq!(t[0].created, dt("2025-09-02 08:12"));
+    assert_eq!(t[0].resolved, Some(dt("2025-09-02 10:40")));
+    assert_eq!(t[0].category.as_deref(), Some("Matériel > Imprimante"));
+    assert_eq!(t[0].site.as_deref(), Some("Bâtiment A > Salle 12"));
+    assert_eq!(t[0].body, "L'imprimante du CDI affiche \"bourrage\"\nMerci");
+    assert_eq!(t[0].resolution, "Rouleau remplacé");
+    assert_eq!(t[0].status.as_deref(), Some("Résolu"));
+    // Requester hashed, same person → same hash, never the name.
+    let r = t[0].requester.clone().unwrap();
+    assert_eq!(r.len(), 16);
+    assert!(!r.contains("Martine"));
+    assert_ne!(t[1].requester, t[0].requester);
+    assert_eq!(t[2].body, "Le Wi-Fi coupe; souvent");
+    assert_eq!(t[2].created, dt("2025-09-30 09:00"));
+}
+
+#[test]
+fn glpi_english_comma_and_german_headers() {
+    let dir = tempfile::tempdir().unwrap();
+    let en = write(
+        dir.path(),
+        "glpi_en.csv",
+        b"ID,Title,Entity,Status,Opening date,Priority,Requester - Requester,Category,Location,Description,Resolution date,Closing date\n\
+          88,Projector no signal,Root entity > Lincoln MS,Closed,2025-10-06 10:15,Medium,jmiller,Hardware > Projector,Room 114,<p>HDMI says no signal</p>,2025-10-06 11:00,2025-10-07 08:00\n",
+    );
+    let (t, s) = read(&en);
+    assert_eq!(file0(&s).profile, Profile::Glpi);
+    assert_eq!(t[0].category.as_deref(), Some("Hardware > Projector"));
+    assert_eq!(t[0].site.as_deref(), Some("Room 114"));
+    assert_eq!(t[0].closed, Some(dt("2025-10-07 08:00")));
+    assert_eq!(t[0].body, "HDMI says no signal");
+
+    let de = write(
+        dir.path(),
+        "glpi_de.csv",
+        "ID;Titel;Einheit;Status;Eröffnungsdatum;Priorität;Kategorie;Standort;Beschreibung\n\
+         7;Drucker druckt nicht;Schulzentrum;Gelöst;03.11.2025 09:12;Mittel;Hardware > Drucker;Haus B;Toner leer\n"
+            .as_bytes(),
+    );
+    let (t, s) = read(&de);
+    assert_eq!(file0(&s).profile, Profile::Glpi);
+    assert_eq!(t[0].created, dt("2025-11-03 09:12"));
+    assert_eq!(t[0].subject, "Drucker druckt nicht");
+    assert_eq!(t[0].site.as_deref(), Some("Haus B"));
+}
+
+#[test]
+fn osticket_semicolon_and_comma_locales() {
+    let dir = tempfile::tempdir().unwrap();
+    let semi = write(
+        dir.path(),
+        "osticket_eu.csv",
+        b"Ticket Number;Date Created;Subject;From;From Email;Priority;Department;Help Topic;Source;Current Status;Last Updated;Agent Assigned\n\
+          104233;14/10/2025 08:01;Chromebook won't charge;Ann Lee;ann.lee@district.example.org;Normal;Westside Elementary;Chromebooks;Email;Closed;15/10/2025 09:00;Sam\n\
+          104234;14/10/2025 08:30;Forgot password;Bo Chan;bo.chan@district.example.org;Normal;Lincoln MS;Accounts;Web;Open;14/10/2025 08:30;\n",
+    );
+    let (t, s) = read(&semi);
+    let f = file0(&s);
+    assert_eq!((f.profile, f.delimiter), (Profile::OsTicket, Some(';')));
+    assert!(f.day_first);
+    assert_eq!(t.len(), 2);
+    assert_eq!(t[0].id, "104233");
+    assert_eq!(t[0].category.as_deref(), Some("Chromebooks"));
+    assert_eq!(t[0].site.as_deref(), Some("Westside Elementary"));
+    assert_eq!(t[1].status.as_deref(), Some("Open"));
+    assert_eq!(t[0].created, dt("2025-10-14 08:01"));
+
+    let comma = write(
+        dir.path(),
+        "osticket_us.csv",
+        b"Ticket Number,Date Created,Subject,From,From Email,Priority,Department,Help Topic,Current Status\n\
+          5,10/02/2025 08:01,Smartboard pen,Ann,ann@x.example.org,Normal,Lincoln MS,Classroom AV,Closed\n\
+          6,10/14/2025 09:00,Smartboard pen again,Ann,ann@x.example.org,Normal,Lincoln MS,Classroom AV,Closed\n",
+    );
+    let (t, s) = read(&comma);
+    assert_eq!(file0(&s).delimiter, Some(','));
+    assert!(!file0(&s).day_first, "14 in second place means month first");
+    assert_eq!(t[0].created, dt("2025-10-02 08:01"));
+    assert_eq!(t[0].requester, t[1].requester);
+}
+
+#[test]
+fn zammad_xlsx_with_excel_dates_and_a_bad_row() {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data/tickets/zammad_export.xlsx");
+    let (t, s) = read(&p);
+    let f = file0(&s);
+    assert_eq!(f.profile, Profile::Zammad);
+    assert_eq!(f.encoding, "xlsx");
+    assert_eq!((s.read, s.accepted, s.skipped), (5, 4, 1));
+    assert_eq!(s.problems[0].line, 5);
+    assert!(
+        s.problems[0].reason.starts_with("bad date"),
+        "{:?}",
+        s.problems
+    );
+    assert_eq!(t[0].id, "31001");
+    assert_eq!(t[0].created, dt("2025-09-02 08:14"));
+    assert_eq!(t[0].closed, Some(dt("2025-09-03 10:00")));
+    assert_eq!(t[0].category.as_deref(), Some("Devices"));
+    assert_eq!(t[0].site.as_deref(), Some("Lincoln Middle School"));
+    assert_eq!(t[2].created, dt("2025-09-03 13:02"));
+    assert_eq!(t[2].subject, "Projector & sound not working in room 114");
+    assert_eq!(t[0].requester, t[3].requester);
+}
+
+#[test]
+fn freshservice_windows_1252_month_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "Ticket Id,Subject,Description,Status,Priority,Source,Type,Group,Created Time,Resolved Time,Closed Time,Initial Response Time,Category,Sub-Category,Requester Name,Requester Email,Location\n\
+                INC-2201,Café kiosk printer offline,\"The printer in the café shows \"\"offline\"\"\",Closed,Low,Portal,Incident,Desktop,09/22/2025 07:45,09/22/2025 09:15,09/23/2025 09:15,09/22/2025 08:00,Hardware,Printer,Renée Côté,renee.cote@district.example.org,Roosevelt High\n\
+                INC-2202,Wi-Fi drops in gym,Students lose Wi-Fi,Open,High,Email,Incident,Network,09/23/2025 10:05,,,,Network,Wi-Fi,Tom Ng,tom.ng@district.example.org,Roosevelt High\n";
+    let (bytes, _, _) = encoding_rs::WINDOWS_1252.encode(text);
+    let p = write(dir.path(), "freshservice.csv", &bytes);
+    let (t, s) = read(&p);
+    let f = file0(&s);
+    assert_eq!(f.profile, Profile::Freshservice);
+    assert_eq!(f.encoding, "windows-1252");
+    assert!(!f.day_first);
+    assert_eq!(t[0].subject, "Café kiosk printer offline");
+    assert_eq!(t[0].body, "The printer in the café shows \"offline\"");
+    assert_eq!(t[0].category.as_deref(), Some("Hardware > Printer"));
+    assert_eq!(t[0].first_response, Some(dt("2025-09-22 08:00")));
+    assert_eq!(t[0].resolved, Some(dt("2025-09-22 09:15")));
+    assert_eq!(t[1].resolved, None);
+    assert!((t[0].handling_hours().unwrap() - 1.5).abs() < 1e-9);
+}
+
+#[test]
+fn google_forms_questions_and_locale_dates() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(
+        dir.path(),
+        "forms.csv",
+        b"Timestamp,Email Address,Which school are you at?,What is your role?,What kind of problem is it?,Please describe the problem\n\
+          9/2/2025 7:58:11,kim@district.example.org,Westside Elementary,Teacher,Chromebook,\"Student Chromebook won't turn on, tried charging\"\n\
+          9/15/2025 13:02:45,lee@district.example.org,Lincoln MS,Staff,Password,How do I reset my password?\n\
+          ,x@district.example.org,Lincoln MS,Staff,Password,no timestamp\n",
+    );
+    let (t, s) = read(&p);
+    let f = file0(&s);
+    assert_eq!(f.profile, Profile::GoogleForms);
+    assert!(!f.day_first);
+    assert_eq!(
+        (s.accepted, s.skipped),
+        (2, 1),
+        "{:?} {:?}",
+        s.problems,
+        file0(&s).columns
+    );
+    assert_eq!(s.problems[0].line, 4);
+    assert_eq!(s.reasons.get("missing date"), Some(&1));
+    assert_eq!(t[0].created.to_string(), "2025-09-02 07:58:11");
+    assert_eq!(t[1].created.to_string(), "2025-09-15 13:02:45");
+    assert_eq!(t[0].site.as_deref(), Some("Westside Elementary"));
+    assert_eq!(t[0].role.as_deref(), Some("Teacher"));
+    assert_eq!(t[0].category.as_deref(), Some("Chromebook"));
+    assert_eq!(t[1].body, "How do I reset my password?");
+    assert_eq!(t[0].status, None);
+    assert!(t[0].requester.is_some());
+}
+
+#[test]
+fn servicenow_tab_separated() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(
+        dir.path(),
+        "sn.tsv",
+        b"number\topened_at\tcategory\tsubcategory\tshort_description\tdescription\tcaller_id\tlocation\tpriority\tstate\tresolved_at\tclosed_at\tclose_notes\tclose_code\n\
+          INC0010231\t2025-08-25 07:31:02\tSoftware\tSIS\tGradebook will not save\tPowerSchool gradebook spins when saving scores\tMaria Lopez\tRoosevelt High\t3 - Moderate\tClosed\t2025-08-25 09:00:00\t2025-08-28 09:00:00\tCleared browser cache\tSolved (Work Around)\n",
+    );
+    let (t, s) = read(&p);
+    let f = file0(&s);
+    assert_eq!((f.profile, f.delimiter), (Profile::ServiceNow, Some('\t')));
+    assert_eq!(t[0].id, "INC0010231");
+    assert_eq!(t[0].category.as_deref(), Some("Software > SIS"));
+    assert_eq!(t[0].subject, "Gradebook will not save");
+    assert_eq!(t[0].resolution, "Cleared browser cache");
+    assert_eq!(
+        t[0].category_closed.as_deref(),
+        Some("Solved (Work Around)")
+    );
+    assert_eq!(t[0].priority.as_deref(), Some("3 - Moderate"));
+}
+
+#[test]
+fn helpdesk_4tu_log_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(
+        dir.path(),
+        "log.csv",
+        b"ticket_id,created_at,first_taken_at,resolved_at,closed_at,n_events,had_wait,first_resource\n\
+          Case1,2011-03-01 08:40:25+00:00,2011-03-02 08:52:27+00:00,2011-03-02 08:52:34+00:00,2011-03-17 08:52:48+00:00,5,0,Value 2\n\
+          Case2,2011-03-01 12:26:04+00:00,,,,1,0,Value 7\n",
+    );
+    let (t, s) = read(&p);
+    assert_eq!(file0(&s).profile, Profile::Helpdesk4tu);
+    assert_eq!(t[0].created.to_string(), "2011-03-01 08:40:25");
+    assert_eq!(
+        t[0].first_response.unwrap().to_string(),
+        "2011-03-02 08:52:27"
+    );
+    assert_eq!(t[1].first_response, None);
+    assert_eq!(t[0].category.as_deref(), Some("Value 2"));
+}
+
+#[test]
+fn unknown_headers_fail_with_the_header_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(dir.path(), "x.csv", b"foo,bar\n1,2\n");
+    let err = ingest::read_files(&[p], &IngestOptions::default()).unwrap_err();
+    assert!(err.to_string().contains("no creation-date column"), "{err}");
+    assert!(err.to_string().contains("foo, bar"), "{err}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Real arrivals: the 4TU.ResearchData help-desk log.
+
+fn real_4tu() -> Option<PathBuf> {
+    // The repository's sibling `shared/` directory; `FOREWARN_4TU_CSV` points elsewhere.
+    let p = std::env::var_os("FOREWARN_4TU_CSV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../shared/data/tickets/helpdesk_4tu_tickets.csv")
+        });
+    if p.exists() {
+        Some(p)
+    } else if std::env::var("CI").as_deref() == Ok("true") {
+        panic!("{} is missing and CI=true", p.display());
+    } else {
+        eprintln!(
+            "skipping: {} not found (the real 4TU help-desk log)",
+            p.display()
+        );
+        None
+    }
+}
+
+#[test]
+fn real_4tu_log_august_dips_and_the_2012_level_drop() {
+    use chrono::Datelike;
+    use forewarn::tickets::SchoolCalendar;
+    use forewarn::tickets::trends::{self, Dimension, TrendOptions};
+    let Some(path) = real_4tu() else { return };
+    let (tickets, summary) = read(&path);
+    assert_eq!(summary.accepted, 4580, "{:?}", summary.problems);
+    assert_eq!(summary.skipped, 0);
+    let cal = SchoolCalendar::infer(tickets.iter().map(|t| t.created.date()));
+    // August dips: an inferred quiet period in August of 2010, 2011 and 2012.
+    for year in [2010, 2011, 2012] {
+        let dip = cal.breaks.iter().find(|b| {
+            b.start.year() == year
+                && (b.start.month() == 8 || b.end.month() == 8)
+                && b.evidence.is_some()
+        });
+        let dip = dip.unwrap_or_else(|| panic!("no August {year} dip among {:#?}", cal.breaks));
+        let ev = dip.evidence.as_ref().unwrap();
+        assert!(
+            ev.p_value < 0.01 && (ev.count as f64) < 0.5 * ev.expected,
+            "{dip:?}"
+        );
+    }
+    // No quiet period claimed in the busy spring of 2011 or 2012.
+    assert!(
+        !cal.breaks
+            .iter()
+            .any(|b| b.start.month() == 4 && b.start.year() == 2011),
+        "{:?}",
+        cal.breaks
+    );
+    for b in &cal.breaks {
+        eprintln!("break {} .. {} {:?}", b.start, b.end, b.evidence);
+    }
+    let topics = vec![None; tickets.len()];
+    let t = trends::analyze(&tickets, &topics, &cal, &TrendOptions::default());
+    let drop = t
+        .changepoints
+        .iter()
+        .filter(|c| c.dimension == Dimension::All)
+        .find(|c| {
+            let d = c.week;
+            d >= chrono::NaiveDate::from_ymd_opt(2012, 8, 1).unwrap()
+                && d <= chrono::NaiveDate::from_ymd_opt(2012, 10, 1).unwrap()
+        })
+        .unwrap_or_else(|| {
+            panic!(
+                "no level shift around September 2012: {:#?}",
+                t.changepoints
+            )
+        });
+    // About 150 a month in the quarter before, about 40 in the quarter after.
+    assert!(
+        drop.monthly_before_quarter > 120.0 && drop.monthly_before_quarter < 220.0,
+        "{drop:?}"
+    );
+    assert!(
+        drop.monthly_after_quarter > 25.0 && drop.monthly_after_quarter < 55.0,
+        "{drop:?}"
+    );
+    assert!(drop.monthly_after < 0.5 * drop.monthly_before, "{drop:?}");
+    assert!(drop.p_value < 1e-6);
+    for c in &t.changepoints {
+        eprintln!(
+            "changepoint {:?} {} {} {:.0} -> {:.0}/month (quarter {:.0} -> {:.0})",
+            c.dimension,
+            c.key,
+            c.week,
+            c.monthly_before,
+            c.monthly_after,
+            c.monthly_before_quarter,
+            c.monthly_after_quarter
+        );
+    }
+    // The drop is also the only changepoint that large in the whole log.
+    let big: Vec<_> = t
+        .changepoints
+        .iter()
+        .filter(|c| c.dimension == Dimension::All && c.rate_after < 0.4 * c.rate_before)
+        .collect();
+    assert_eq!(big.len(), 1, "{big:#?}");
+    // A long downward trend over the whole log.
+    let all = t
+        .long_trends
+        .iter()
+        .find(|l| l.dimension == Dimension::All)
+        .unwrap();
+    assert!(all.test.z < 0.0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Generated data: planted effects are found; nothing is flagged without them.
+
+use forewarn::tickets::generate::{self, GenerateOptions, GroundTruth};
+use forewarn::tickets::trends::{Dimension, SpikeKind};
+use forewarn::tickets::{Analysis, AnalysisOptions, analyze};
+
+fn generated(rows: usize, seed: u64, effects: bool) -> (Vec<Ticket>, IngestSummary, GroundTruth) {
+    let mut csv = Vec::new();
+    let truth = generate::generate(
+        &GenerateOptions {
+            rows,
+            seed,
+            effects,
+            ..Default::default()
+        },
+        &mut csv,
+    )
+    .unwrap();
+    let mut tickets = Vec::new();
+    let mut summary = IngestSummary::default();
+    ingest::read_bytes(
+        "generated.csv",
+        &csv,
+        &IngestOptions::default(),
+        &mut tickets,
+        &mut summary,
+    )
+    .unwrap();
+    (tickets, summary, truth)
+}
+
+fn describe(a: &Analysis) -> String {
+    format!(
+        "spikes: {:#?}\nterm changes: {:#?}\ntrends: {:#?}\nchangepoints: {:#?}",
+        a.trends.spikes,
+        a.trends
+            .term_changes
+            .iter()
+            .filter(|c| c.significant)
+            .collect::<Vec<_>>(),
+        a.trends
+            .long_trends
+            .iter()
+            .filter(|c| c.significant)
+            .collect::<Vec<_>>(),
+        a.trends.changepoints
+    )
+}
+
+#[test]
+fn generated_export_planted_spikes_trend_and_topics_are_found() {
+    let (tickets, summary, truth) = generated(30_000, 7, true);
+    assert_eq!(summary.files[0].profile, Profile::Freshservice);
+    assert_eq!((summary.accepted, summary.skipped), (30_000, 0));
+    assert_eq!(truth.rows, 30_000);
+    let a = analyze(&tickets, &AnalysisOptions::default()).unwrap();
+    let d = describe(&a);
+    // The calendar is inferred: summer, winter break and Thanksgiving are not school days.
+    assert!(a.calendar.inferred);
+    for day in ["2023-07-12", "2023-12-27", "2023-11-22", "2024-03-19"] {
+        let day: chrono::NaiveDate = day.parse().unwrap();
+        assert!(
+            !a.calendar.is_instructional(day),
+            "{day} inferred as a school day: {:#?}",
+            a.calendar
+        );
+    }
+    assert!(a.calendar.is_instructional("2023-10-11".parse().unwrap()));
+    assert!(a.calendar.terms.len() >= 5, "{:#?}", a.calendar.terms);
+    // Every planted spike: an unexpected spike of its topic in its week.
+    for p in &truth.spikes {
+        assert!(
+            a.trends
+                .unexpected_spikes()
+                .any(|s| s.dimension == Dimension::Topic && s.key == p.topic && s.week == p.week),
+            "planted {p:?} not found\n{d}"
+        );
+        if let Some(site) = &p.site {
+            assert!(
+                a.trends
+                    .unexpected_spikes()
+                    .any(|s| s.dimension == Dimension::Site && &s.key == site && s.week == p.week),
+                "planted {p:?} not found at its site\n{d}"
+            );
+        }
+    }
+    // Nothing else is called unexpected: every unexpected spike is in a planted week.
+    for s in a.trends.unexpected_spikes() {
+        assert!(
+            truth.spikes.iter().any(|p| p.week == s.week),
+            "unplanted spike {s:?}\n{d}"
+        );
+    }
+    // The term-start surge is recognised as such.
+    assert!(
+        a.trends
+            .spikes
+            .iter()
+            .any(|s| s.kind == SpikeKind::TermStart && s.dimension == Dimension::All),
+        "{d}"
+    );
+    // The planted trend: Chromebooks rising.
+    let (trend_topic, _, _) = truth.trend.clone().unwrap();
+    let lt = a
+        .trends
+        .long_trends
+        .iter()
+        .find(|l| l.dimension == Dimension::Topic && l.key == trend_topic)
+        .unwrap();
+    assert!(
+        lt.significant && lt.test.z > 0.0 && lt.relative_change > 0.5,
+        "{lt:?}"
+    );
+    // No other topic trends (apart from the overall volume and the Chromebook category).
+    for l in a
+        .trends
+        .long_trends
+        .iter()
+        .filter(|l| l.significant && l.dimension == Dimension::Topic)
+    {
+        assert_eq!(l.key, trend_topic, "{d}");
+    }
+    // Recurring topics outside the taxonomy are separate clusters named by their words.
+    for word in &truth.untaxonomised_topics {
+        let t = a
+            .topics
+            .topics
+            .iter()
+            .find(|t| {
+                t.top_terms
+                    .iter()
+                    .take(4)
+                    .any(|x| x.contains(word.as_str()))
+            })
+            .unwrap_or_else(|| panic!("no cluster about {word}: {:#?}", a.topics.topics));
+        assert!(t.tickets > 100, "{t:?}");
+    }
+    // The FAQ: the password question, asked by many people, with a consistent answer.
+    let faq = &a.recommendations.faq;
+    let pw = faq
+        .iter()
+        .find(|f| f.question.to_lowercase().contains("password"))
+        .unwrap_or_else(|| panic!("{faq:#?}"));
+    assert!(pw.tickets > 300 && pw.distinct_requesters > 100, "{pw:?}");
+    // Training: passwords and the learning platform, timed before the term starts.
+    let tr: Vec<&str> = a
+        .recommendations
+        .training
+        .iter()
+        .map(|t| t.topic.as_str())
+        .collect();
+    assert!(
+        tr.contains(&"Passwords & MFA"),
+        "{:#?}",
+        a.recommendations.training
+    );
+    assert!(
+        tr.iter().any(|t| t.starts_with("Learning platforms")),
+        "{:#?}",
+        a.recommendations.training
+    );
+    let pw = a
+        .recommendations
+        .training
+        .iter()
+        .find(|t| t.topic == "Passwords & MFA")
+        .unwrap();
+    assert!(pw.timing.starts_with("before term starts"), "{pw:?}");
+    // Hardware topics are never training suggestions.
+    assert!(!tr.contains(&"Chromebooks") && !tr.contains(&"Printers"));
+}
+
+#[test]
+fn generated_export_without_effects_flags_nothing() {
+    for seed in [3, 11] {
+        let (tickets, _, truth) = generated(30_000, seed, false);
+        assert!(truth.spikes.is_empty() && truth.trend.is_none());
+        let a = analyze(&tickets, &AnalysisOptions::default()).unwrap();
+        let d = describe(&a);
+        assert!(a.trends.spikes.is_empty(), "seed {seed}: {d}");
+        assert!(
+            !a.trends.term_changes.iter().any(|c| c.significant),
+            "seed {seed}: {d}"
+        );
+        assert!(
+            !a.trends.long_trends.iter().any(|c| c.significant),
+            "seed {seed}: {d}"
+        );
+        assert!(a.trends.changepoints.is_empty(), "seed {seed}: {d}");
+        // With the true calendar given, still nothing.
+        let given = AnalysisOptions {
+            calendar: Some(truth.calendar.clone()),
+            ..Default::default()
+        };
+        let a = analyze(&tickets, &given).unwrap();
+        let d = describe(&a);
+        assert!(
+            a.trends.spikes.is_empty(),
+            "seed {seed}, given calendar: {d}"
+        );
+        assert!(
+            !a.trends.term_changes.iter().any(|c| c.significant),
+            "seed {seed}, given calendar: {d}"
+        );
+        assert!(
+            !a.trends.long_trends.iter().any(|c| c.significant),
+            "seed {seed}, given calendar: {d}"
+        );
+        assert!(
+            a.trends.changepoints.is_empty(),
+            "seed {seed}, given calendar: {d}"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The command line, through a small clap wrapper like the `forewarn` binary's.
+
+use clap::Parser;
+use forewarn::tickets::cli::{self, TicketsCommand};
+
+#[derive(Parser)]
+struct Cli {
+    #[command(subcommand)]
+    tickets: TicketsCommand,
+}
+
+fn run(args: &[&str]) -> forewarn::Result<i32> {
+    let cli = Cli::try_parse_from(std::iter::once("tickets").chain(args.iter().copied())).unwrap();
+    cli::run(cli.tickets)
+}
+
+#[test]
+fn cli_generate_then_analyze_with_kb_and_incidents() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |n: &str| dir.path().join(n).display().to_string();
+    assert_eq!(
+        run(&[
+            "generate",
+            "--rows",
+            "12000",
+            "--seed",
+            "5",
+            "--out",
+            &p("export.csv"),
+            "--calendar-out",
+            &p("calendar.toml")
+        ])
+        .unwrap(),
+        0
+    );
+    let truth = generate::generate(
+        &GenerateOptions {
+            rows: 12_000,
+            seed: 5,
+            ..Default::default()
+        },
+        std::io::sink(),
+    )
+    .unwrap();
+    // Knowledge base: an article about passwords only.
+    std::fs::create_dir(dir.path().join("kb")).unwrap();
+    std::fs::write(
+        dir.path().join("kb/passwords.md"),
+        "# Resetting your password\nUse the self-service page to reset a forgotten password or MFA.\n",
+    )
+    .unwrap();
+    // Incidents: a Wi-Fi outage during the planted Wi-Fi spike, and a quiet one.
+    let wifi = truth
+        .spikes
+        .iter()
+        .find(|s| s.topic.starts_with("Wi-Fi"))
+        .unwrap();
+    let day = wifi.week + chrono::TimeDelta::days(2);
+    let ms = |d: chrono::NaiveDateTime| {
+        d.and_local_timezone(chrono::Local)
+            .unwrap()
+            .timestamp_millis()
+    };
+    let db = rusqlite::Connection::open(dir.path().join("forewarn.db")).unwrap();
+    db.execute_batch("CREATE TABLE incidents (id INTEGER PRIMARY KEY, check_name TEXT NOT NULL, opened_at INTEGER NOT NULL, resolved_at INTEGER)")
+        .unwrap();
+    db.execute(
+        "INSERT INTO incidents (check_name, opened_at, resolved_at) VALUES ('roosevelt-wifi-controller', ?1, ?2)",
+        (ms(day.and_hms_opt(7, 0, 0).unwrap()), ms(day.and_hms_opt(16, 0, 0).unwrap())),
+    )
+    .unwrap();
+    db.execute(
+        "INSERT INTO incidents (check_name, opened_at, resolved_at) VALUES ('backup-nas', ?1, NULL)",
+        (ms((wifi.week + chrono::TimeDelta::days(14)).and_hms_opt(1, 0, 0).unwrap()),),
+    )
+    .unwrap();
+    drop(db);
+
+    let code = run(&[
+        "analyze",
+        &p("export.csv"),
+        "--calendar",
+        &p("calendar.toml"),
+        "--kb",
+        &p("kb"),
+        "--incidents",
+        &p("forewarn.db"),
+        "--out",
+        &p("report.html"),
+        "--salt",
+        "district-secret",
+    ])
+    .unwrap();
+    assert_eq!(code, 0);
+    let html = std::fs::read_to_string(p("report.html")).unwrap();
+    assert!(html.starts_with("<!doctype html>"));
+    assert!(html.contains("<svg") && html.contains("Weekly volume") && html.contains("Top topics"));
+    assert!(html.contains("roosevelt-wifi-controller"));
+    assert!(
+        !html.contains("<script") && !html.contains("http://") && !html.contains("src="),
+        "self-contained"
+    );
+    assert!(
+        !html.contains("@district.example.org"),
+        "no requester identities"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(p("report.json")).unwrap()).unwrap();
+    let an = &json["analysis"];
+    assert_eq!(json["ingest"]["accepted"], 12_000);
+    assert_eq!(an["calendar"]["inferred"], false);
+    // The Wi-Fi outage produced far more tickets than the same hours in other weeks.
+    let outages = an["recommendations"]["outages"].as_array().unwrap();
+    assert_eq!(outages.len(), 2);
+    let w = &outages[0];
+    assert_eq!(w["check_name"], "roosevelt-wifi-controller");
+    assert!(w["excess"].as_f64().unwrap() > 20.0, "{w}");
+    assert!(
+        w["top_topics"][0][0].as_str().unwrap().starts_with("Wi-Fi"),
+        "{w}"
+    );
+    assert!(
+        outages[1]["excess"].as_f64().unwrap() < 10.0,
+        "{}",
+        outages[1]
+    );
+    // KB: passwords covered, other frequent topics are gaps.
+    let gaps: Vec<&str> = an["recommendations"]["kb_gaps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["topic"].as_str().unwrap())
+        .collect();
+    assert!(!gaps.contains(&"Passwords & MFA"), "{gaps:?}");
+    assert!(
+        gaps.contains(&"Chromebooks") && gaps.contains(&"Printers"),
+        "{gaps:?}"
+    );
+    let faq = an["recommendations"]["faq"].as_array().unwrap();
+    let pw = faq
+        .iter()
+        .find(|f| f["question"].as_str().unwrap().contains("password"))
+        .unwrap();
+    assert_eq!(pw["covered_by"], "Resetting your password", "{pw}");
+}
+
+#[test]
+fn cli_reports_a_database_without_incidents_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |n: &str| dir.path().join(n).display().to_string();
+    run(&[
+        "generate",
+        "--rows",
+        "2000",
+        "--out",
+        &p("e.csv"),
+        "--no-effects",
+    ])
+    .unwrap();
+    rusqlite::Connection::open(dir.path().join("other.db"))
+        .unwrap()
+        .execute_batch("CREATE TABLE checks (id INTEGER)")
+        .unwrap();
+    let err = run(&[
+        "analyze",
+        &p("e.csv"),
+        "--incidents",
+        &p("other.db"),
+        "--out",
+        &p("r.html"),
+    ])
+    .unwrap_err();
+    let msg = err.to_string();
+    assert!(msg.contains("no `incidents` table"), "{msg}");
+    assert!(!dir.path().join("r.html").exists());
+    // A file with nothing usable: exit code 1, no report.
+    std::fs::write(
+        dir.path().join("bad.csv"),
+        "Created,Subject\nnot a date,x\n",
+    )
+    .unwrap();
+    assert_eq!(
+        run(&["analyze", &p("bad.csv"), "--out", &p("r.html")]).unwrap(),
+        1
+    );
+    assert!(!dir.path().join("r.html").exists());
+    // The default taxonomy prints and parses back.
+    assert_eq!(run(&["taxonomy"]).unwrap(), 0);
+}
