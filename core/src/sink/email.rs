@@ -566,8 +566,12 @@ impl EmailSink {
             NotificationKind::Resolved => "Resolved: it works again",
         };
         let since = n.opened_at.format("%Y-%m-%d %H:%M UTC").to_string();
-        let lasted =
-            crate::probe::human_duration((n.at - n.opened_at).to_std().unwrap_or_default());
+        let lasted = (n.at - n.opened_at).to_std().unwrap_or_default();
+        let lasted = if lasted < Duration::from_secs(60) {
+            "less than a minute".to_owned()
+        } else {
+            crate::probe::human_duration(lasted)
+        };
         let mut what = n.check.clone();
         if let Some(g) = &n.group {
             what.push_str(&format!(" (group {g})"));
@@ -577,7 +581,7 @@ impl EmailSink {
             rows.push(("Down since", since));
             rows.push(("Lasted", lasted));
         } else {
-            rows.push(("Since", format!("{since} ({lasted} ago)")));
+            rows.push(("Since", format!("{since} (for {lasted})")));
         }
         rows.push(("Incident", format!("#{}", n.incident_id)));
         for (key, title) in [("owner", "Owner"), ("location", "Location")] {
@@ -741,16 +745,16 @@ impl EmailSink {
     /// logins (a configuration fix makes them go through) are retryable; other 5xx replies
     /// are permanent.
     fn smtp_error(&self, e: &lettre::transport::smtp::Error) -> Error {
-        let mut text = e.to_string();
-        let mut source = std::error::Error::source(e);
-        while let Some(s) = source {
-            let s_text = s.to_string();
-            if !text.contains(&s_text) {
-                text.push_str(": ");
-                text.push_str(&s_text);
+        // lettre's message includes its sources; nested errors repeat their kind
+        // ("Connection error: Connection error: …"), so drop consecutive repeats.
+        let full = e.to_string();
+        let mut parts: Vec<&str> = Vec::new();
+        for p in full.split(": ") {
+            if parts.last() != Some(&p) {
+                parts.push(p);
             }
-            source = s.source();
         }
+        let text = parts.join(": ");
         let code = e.status().map(|c| c.to_string());
         let auth = matches!(code.as_deref(), Some("530" | "534" | "535" | "538"));
         let (retryable, hint) = if auth {
@@ -762,7 +766,7 @@ impl EmailSink {
         } else {
             (true, "")
         };
-        self.fail(format!("{} {text}{hint}", self.endpoint), retryable)
+        self.fail(format!("SMTP {}: {text}{hint}", self.endpoint), retryable)
     }
 }
 
@@ -972,7 +976,7 @@ mod tests {
         assert!(text.contains("connection <refused> & gone"), "{text}");
         assert!(text.contains("Building A, room 12"), "{text}");
         assert!(text.contains("Incident:   #12"), "{text}");
-        assert!(text.contains("2026-09-01 08:00 UTC (42 min ago)"), "{text}");
+        assert!(text.contains("2026-09-01 08:00 UTC (for 42 min)"), "{text}");
         // The ack link verifies with the same secret and names the incident.
         let url = sink.ack_url(&opened).unwrap();
         let token = url.strip_prefix("https://status.example/ack/").unwrap();
