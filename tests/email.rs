@@ -816,3 +816,32 @@ async fn a_permanent_rejection_is_not_retried() {
     assert!(e.to_string().contains("552"), "{e}");
     assert!(smtp.messages().is_empty());
 }
+
+#[test]
+fn the_readme_example_is_a_valid_config() {
+    let readme = include_str!("../README.md");
+    let section = readme
+        .split("### E-mail and tiered escalation")
+        .nth(1)
+        .expect("the README has the e-mail section");
+    let block = section
+        .split("```toml\n")
+        .nth(1)
+        .and_then(|b| b.split("```").next())
+        .expect("a toml block");
+    // SAFETY: variables only this test reads.
+    unsafe {
+        std::env::set_var("SMTP_PASSWORD", "readme-password");
+        std::env::set_var("FOREWARN_ACK_SECRET", "readme-ack-secret-0123456789");
+    }
+    let config = forewarn::Config::parse(block, Path::new("README.md")).expect("valid");
+    assert_eq!(config.sinks.len(), 2);
+    let policy = config.policies["oncall"].build();
+    assert_eq!(policy.sinks(), ["mail-oncall", "mail-team"]);
+    let SinkConfig::Email(team) = &config.sinks["mail-team"] else {
+        panic!("not e-mail")
+    };
+    assert_eq!(team.effective_port(), 587);
+    assert_eq!(team.recipients().unwrap().len(), 3);
+    assert!(!format!("{config:?}").contains("readme-password"));
+}
