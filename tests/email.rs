@@ -120,6 +120,7 @@ while True:
 enum Kind {
     Plain { max_size: Option<usize> },
     StartTls { cert: PathBuf, key: PathBuf },
+    Implicit { cert: PathBuf, key: PathBuf },
     Auth,
 }
 
@@ -153,7 +154,7 @@ impl Smtp {
         let port = free_port();
         let mut cmd = Command::new(&py);
         match &kind {
-            Kind::Plain { .. } | Kind::StartTls { .. } => {
+            Kind::Plain { .. } | Kind::StartTls { .. } | Kind::Implicit { .. } => {
                 cmd.args(["-m", "aiosmtpd", "-n", "-l"])
                     .arg(format!("127.0.0.1:{port}"));
                 if let Kind::Plain {
@@ -164,6 +165,9 @@ impl Smtp {
                 }
                 if let Kind::StartTls { cert, key } = &kind {
                     cmd.arg("--tlscert").arg(cert).arg("--tlskey").arg(key);
+                }
+                if let Kind::Implicit { cert, key } = &kind {
+                    cmd.arg("--smtpscert").arg(cert).arg("--smtpskey").arg(key);
                 }
                 cmd.args(["-c", "aiosmtpd.handlers.Mailbox"]).arg(&maildir);
             }
@@ -194,7 +198,11 @@ impl Smtp {
                 }
                 return Err(format!("aiosmtpd exited ({status}): {}", err.trim()));
             }
-            if banner(port) {
+            let ready = match &kind {
+                Kind::Implicit { .. } => std::net::TcpStream::connect(("127.0.0.1", port)).is_ok(),
+                _ => banner(port),
+            };
+            if ready {
                 break;
             }
             if Instant::now() > deadline {
@@ -682,18 +690,60 @@ fn pem(label: &str, der: &[u8]) -> String {
     s
 }
 
-#[tokio::test]
-async fn starttls_with_a_self_signed_certificate_from_ca_file() {
-    let dir = tempfile::tempdir().unwrap();
+/// A self-signed end-entity certificate for localhost and 127.0.0.1 (CA:FALSE, which rustls
+/// wants) and its key, written as PEM files in `dir`.
+fn self_signed(dir: &Path) -> (PathBuf, PathBuf) {
     let mut params =
         rcgen::CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
             .unwrap();
     params.is_ca = rcgen::IsCa::ExplicitNoCa;
     let key = rcgen::KeyPair::generate().unwrap();
     let cert = params.self_signed(&key).unwrap();
-    let (cert_path, key_path) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    let (cert_path, key_path) = (dir.join("cert.pem"), dir.join("key.pem"));
     std::fs::write(&cert_path, pem("CERTIFICATE", cert.der())).unwrap();
     std::fs::write(&key_path, pem("PRIVATE KEY", &key.serialize_der())).unwrap();
+    (cert_path, key_path)
+}
+
+#[tokio::test]
+async fn implicit_tls_and_opportunistic_modes_deliver() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = self_signed(dir.path());
+    let Some(smtps) = Smtp::start_or_skip(Kind::Implicit {
+        cert: cert.clone(),
+        key,
+    }) else {
+        return;
+    };
+    let mut c = config(smtps.port);
+    c.tls = EmailTls::Implicit;
+    c.ca_file = Some(cert);
+    let sink = c.build("mail").unwrap();
+    sink.healthcheck().await.expect("healthy over implicit TLS");
+    sink.send(&notification(NotificationKind::Opened, "opened"))
+        .await
+        .expect("delivered over implicit TLS");
+    assert_eq!(smtps.wait_for(1).len(), 1);
+
+    // Opportunistic: the plain server offers no STARTTLS, so the mail goes in the clear (fine
+    // on loopback).
+    let Some(plain) = Smtp::start_or_skip(Kind::Plain { max_size: None }) else {
+        return;
+    };
+    let mut c = config(plain.port);
+    c.tls = EmailTls::Opportunistic;
+    c.build("mail")
+        .unwrap()
+        .send(&notification(NotificationKind::Opened, "opened"))
+        .await
+        .expect("delivered without STARTTLS");
+    assert_eq!(plain.wait_for(1).len(), 1);
+}
+
+#[tokio::test]
+async fn starttls_with_a_self_signed_certificate_from_ca_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert_path, key_path) = self_signed(dir.path());
     let Some(smtp) = Smtp::start_or_skip(Kind::StartTls {
         cert: cert_path.clone(),
         key: key_path,
