@@ -24,6 +24,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod ack;
 pub mod clock;
 pub mod config;
 pub mod error;

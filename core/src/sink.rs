@@ -17,10 +17,12 @@ use crate::error::Result;
 use crate::incident::{Incident, UpdateKind};
 use crate::probe::Status;
 
+pub mod email;
 pub mod file;
 pub mod log;
 pub mod webhook;
 
+pub use email::{EmailSink, EmailSinkConfig, EmailTls};
 pub use file::{FileSink, FileSinkConfig};
 pub use log::{LogSink, LogSinkConfig};
 pub use webhook::{WebhookFormat, WebhookSink, WebhookSinkConfig};
@@ -238,6 +240,8 @@ pub enum SinkConfig {
     File(FileSinkConfig),
     /// A JSON POST (generic, Slack or Teams).
     Webhook(WebhookSinkConfig),
+    /// E-mail over SMTP to addresses and distribution lists.
+    Email(Box<EmailSinkConfig>),
 }
 
 impl SinkConfig {
@@ -247,6 +251,7 @@ impl SinkConfig {
             SinkConfig::Log(c) => c.validate(),
             SinkConfig::File(c) => c.validate(),
             SinkConfig::Webhook(c) => c.validate(),
+            SinkConfig::Email(c) => c.validate(),
         }
     }
 
@@ -260,6 +265,7 @@ impl SinkConfig {
             SinkConfig::Log(c) => Arc::new(c.build()?),
             SinkConfig::File(c) => Arc::new(c.build()?),
             SinkConfig::Webhook(c) => Arc::new(c.build(name, clients)?),
+            SinkConfig::Email(c) => Arc::new(c.build(name)?),
         })
     }
 }
