@@ -211,3 +211,68 @@ async fn acknowledgement_is_recorded_and_told() {
             .any(|e| matches!(e, forewarn::Event::IncidentOpened(i) if i.check == "printer-12"))
     );
 }
+
+#[tokio::test]
+async fn a_storm_is_one_message_then_one_digest() {
+    let clock = ManualClock::new(t0());
+    let sink = RecordingSink::new();
+    let probe = FakeProbe::new(Status::Ok);
+    let mut b = Monitor::builder()
+        .clock(Arc::new(clock.clone()))
+        .sink("rec", Arc::new(sink.clone()));
+    for i in 0..5 {
+        b = b.check(
+            CheckSpec::new(format!("printer-{i}"), Arc::new(probe.clone()))
+                .group("building-a")
+                .thresholds(1, 1),
+        );
+    }
+    let monitor = b.build().unwrap();
+    monitor.run_once().await.unwrap();
+    probe.set(Status::Critical, "no SNMP response");
+    monitor.run_once().await.unwrap();
+    assert_eq!(sink.sent().len(), 1, "the first goes out at once");
+    clock.advance(Duration::from_secs(10));
+    monitor.deliver_outbox().await.unwrap();
+    assert_eq!(sink.sent().len(), 1, "the rest wait for the window");
+    clock.advance(Duration::from_secs(21));
+    monitor.deliver_outbox().await.unwrap();
+    let sent = sink.sent();
+    assert_eq!(sent.len(), 2, "{sent:#?}");
+    assert!(
+        sent[1]
+            .subject
+            .contains("4 checks in building-a need attention"),
+        "{}",
+        sent[1].subject
+    );
+    assert_eq!(sent[1].summary.lines().count(), 4);
+    let status = monitor.status().await.unwrap();
+    assert_eq!((status.outbox.pending, status.outbox.delivered), (0, 5));
+}
+
+#[tokio::test]
+async fn rate_limited_sinks_hold_notifications_without_failing_them() {
+    let clock = ManualClock::new(t0());
+    let sink = RecordingSink::new();
+    let limited =
+        forewarn::sink::RateLimited::new("rec", Arc::new(sink.clone()), "2/min".parse().unwrap());
+    let probe = FakeProbe::new(Status::Critical);
+    let mut b = Monitor::builder()
+        .clock(Arc::new(clock.clone()))
+        .sink("rec", Arc::new(limited))
+        .outbox_options(OutboxOptions {
+            group_window: Duration::ZERO,
+            ..Default::default()
+        });
+    for i in 0..5 {
+        b = b.check(CheckSpec::new(format!("pc-{i}"), Arc::new(probe.clone())).thresholds(1, 1));
+    }
+    let monitor = b.build().unwrap();
+    monitor.run_once().await.unwrap();
+    assert_eq!(sink.sent().len(), 2);
+    let status = monitor.status().await.unwrap();
+    assert_eq!(status.outbox.pending, 3);
+    assert_eq!(status.outbox.retrying, 0, "held, not failed");
+    assert_eq!(status.outbox.dead, 0);
+}

@@ -307,7 +307,7 @@ struct RawConfig {
     #[serde(default)]
     monitor: MonitorSection,
     #[serde(default)]
-    sinks: BTreeMap<String, Spanned<SinkConfig>>,
+    sinks: BTreeMap<String, Spanned<crate::sink::SinkEntry>>,
     #[serde(default)]
     policies: BTreeMap<String, Spanned<EscalationConfig>>,
     #[serde(default)]
@@ -353,6 +353,8 @@ pub struct Config {
     pub monitor: MonitorSection,
     /// `[sinks.NAME]` sections.
     pub sinks: BTreeMap<String, SinkConfig>,
+    /// `rate_limit` of the sinks that set one.
+    pub rate_limits: BTreeMap<String, crate::sink::RateLimit>,
     /// `[policies.NAME]` sections (escalation policies).
     pub policies: BTreeMap<String, EscalationConfig>,
     /// `[groups.NAME]` sections.
@@ -389,10 +391,15 @@ impl Config {
         let config = Config {
             origin: origin.to_owned(),
             monitor: raw.monitor,
+            rate_limits: raw
+                .sinks
+                .iter()
+                .filter_map(|(k, v)| v.get_ref().rate_limit.map(|r| (k.clone(), r)))
+                .collect(),
             sinks: raw
                 .sinks
                 .into_iter()
-                .map(|(k, v)| (k, v.into_inner()))
+                .map(|(k, v)| (k, v.into_inner().sink))
                 .collect(),
             policies: raw
                 .policies

@@ -57,6 +57,14 @@ pub enum Error {
         /// Whether trying again later may succeed.
         retryable: bool,
     },
+    /// A sink's rate limit is reached: try again after `retry_after` (not a failure).
+    #[error("sink `{sink}`: rate limit reached, next slot in {retry_after:?}")]
+    RateLimited {
+        /// The sink's name.
+        sink: String,
+        /// When a send may go through.
+        retry_after: std::time::Duration,
+    },
     /// An acknowledgement or other state change was refused.
     #[error("{0}")]
     Conflict(String),
@@ -111,7 +119,7 @@ impl Error {
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::Sink { retryable, .. } => *retryable,
-            Error::Io { .. } | Error::Store(_) => true,
+            Error::Io { .. } | Error::Store(_) | Error::RateLimited { .. } => true,
             _ => false,
         }
     }

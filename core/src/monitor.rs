@@ -25,7 +25,7 @@ use tokio::time::Instant;
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::escalation::{Escalation, NotifySinks};
+use crate::escalation::{Escalation, NotifySinks, SentRecord};
 use crate::http_client::HttpClients;
 use crate::incident::{Incident, UpdateKind};
 use crate::outbox::{Outbox, OutboxOptions};
@@ -250,6 +250,7 @@ struct Inner {
     pending: Mutex<Vec<(String, Observation)>>,
     incident_lock: tokio::sync::Mutex<()>,
     restored: tokio::sync::OnceCell<()>,
+    next_escalation: Mutex<Option<DateTime<Utc>>>,
     runs: AtomicU64,
     overruns: AtomicU64,
     lag: LagHistogram,
@@ -476,6 +477,7 @@ impl MonitorBuilder {
                 pending: Mutex::new(Vec::new()),
                 incident_lock: tokio::sync::Mutex::new(()),
                 restored: tokio::sync::OnceCell::new(),
+                next_escalation: Mutex::new(None),
                 runs: AtomicU64::new(0),
                 overruns: AtomicU64::new(0),
                 lag: LagHistogram::default(),
@@ -510,6 +512,10 @@ impl Monitor {
             let built = sink.build(name, &clients).map_err(|e| {
                 config.error_at(None, Some(&format!("sinks.{name}")), e.to_string())
             })?;
+            let built: Arc<dyn AlertSink> = match config.rate_limits.get(name) {
+                Some(limit) => Arc::new(crate::sink::RateLimited::new(name, built, *limit)),
+                None => built,
+            };
             b = b.sink(name.clone(), built);
         }
         for (name, policy) in &config.policies {
@@ -1157,22 +1163,38 @@ impl Inner {
             return Ok(());
         };
         let now = self.clock.now();
-        let sent = self.store.sent_records(incident.id).await?;
+        let mut sent = self.store.sent_records(incident.id).await?;
         let due = policy.decide(incident, &sent, now);
-        if due.is_empty() {
-            return Ok(());
+        if !due.is_empty() {
+            let labels = self
+                .by_name
+                .get(&incident.check)
+                .map(|&i| self.checks[i].spec.labels.clone())
+                .unwrap_or_default();
+            for d in due {
+                let mut n = Notification::for_incident(incident, &d.sink, &d.key, d.kind, now);
+                n.labels.extend(labels.clone());
+                if self.store.enqueue(&n, now).await? {
+                    self.outbox.hold_for_grouping(&n, now).await?;
+                }
+                sent.push(SentRecord {
+                    sink: d.sink,
+                    key: d.key,
+                    at: now,
+                });
+            }
+            self.outbox.wake();
         }
-        let labels = self
-            .by_name
-            .get(&incident.check)
-            .map(|&i| self.checks[i].spec.labels.clone())
-            .unwrap_or_default();
-        for d in due {
-            let mut n = Notification::for_incident(incident, &d.sink, &d.key, d.kind, now);
-            n.labels.extend(labels.clone());
-            self.store.enqueue(&n, now).await?;
+        // Remember when this policy next has something to say (a tier, a reminder), so the
+        // housekeeping loop asks again exactly then rather than on a coarse poll.
+        if incident.is_active()
+            && let Some(at) = policy.next_wakeup(incident, &sent, now)
+        {
+            let mut next = self.next_escalation.lock();
+            if next.is_none_or(|n| at < n) {
+                *next = Some(at);
+            }
         }
-        self.outbox.wake();
         Ok(())
     }
 
@@ -1213,7 +1235,15 @@ impl Inner {
                 if n.is_multiple_of(4) {
                     self.sweep_maintenance().await?;
                 }
-                if n.is_multiple_of(40) {
+                let wake = {
+                    let mut next = self.next_escalation.lock();
+                    let due = next.is_some_and(|at| at <= self.clock.now());
+                    if due {
+                        *next = None;
+                    }
+                    due
+                };
+                if wake || n.is_multiple_of(120) {
                     let monitor = Monitor {
                         inner: self.clone(),
                     };

@@ -2,17 +2,17 @@
 //! tried; a worker delivers due rows with exponential backoff and jitter, and marks a row
 //! delivered only after the sink accepted it. A restart resumes pending rows.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use rand::Rng;
 use tokio::sync::{Notify, watch};
 
 use crate::clock::SharedClock;
 use crate::error::{Error, Result};
-use crate::sink::AlertSink;
+use crate::sink::{AlertSink, Notification, NotificationKind};
 use crate::store::{OutboxRow, Store};
 
 /// Retry settings.
@@ -30,6 +30,10 @@ pub struct OutboxOptions {
     pub batch: usize,
     /// Longest idle wait before looking at the store again (default 30 s).
     pub poll: Duration,
+    /// Storm control (default 30 s; zero turns it off): the first "opened" notification for a
+    /// sink and check group goes out at once; the ones that follow within this window are held
+    /// and sent together, as one digest, when it closes.
+    pub group_window: Duration,
 }
 
 impl Default for OutboxOptions {
@@ -41,6 +45,7 @@ impl Default for OutboxOptions {
             send_timeout: Duration::from_secs(30),
             batch: 200,
             poll: Duration::from_secs(30),
+            group_window: Duration::from_secs(30),
         }
     }
 }
@@ -64,6 +69,12 @@ struct Inner {
     options: OutboxOptions,
     wake: Notify,
     pass: tokio::sync::Mutex<()>,
+    /// Open grouping windows: (sink, check group) → when the window opened.
+    windows: parking_lot::Mutex<HashMap<(String, String), DateTime<Utc>>>,
+}
+
+fn group_key(n: &Notification) -> (String, String) {
+    (n.sink.clone(), n.group.clone().unwrap_or_default())
 }
 
 /// Delivers queued notifications; cheap to clone.
@@ -97,6 +108,7 @@ impl Outbox {
                 options,
                 wake: Notify::new(),
                 pass: tokio::sync::Mutex::new(()),
+                windows: parking_lot::Mutex::new(HashMap::new()),
             }),
         }
     }
@@ -111,8 +123,35 @@ impl Outbox {
         self.inner.wake.notify_one();
     }
 
+    /// Called once a notification is queued: an "opened" one that falls in an open grouping
+    /// window of its sink and check group is held until the window closes, to go out in a
+    /// digest; otherwise it opens a window and goes out at once.
+    pub async fn hold_for_grouping(&self, n: &Notification, now: DateTime<Utc>) -> Result<()> {
+        let window = self.inner.options.group_window;
+        if window.is_zero() || n.kind != NotificationKind::Opened {
+            return Ok(());
+        }
+        let window = chrono::Duration::from_std(window).unwrap_or(chrono::Duration::MAX);
+        let hold_until = {
+            let mut windows = self.inner.windows.lock();
+            windows.retain(|_, opened| *opened + window > now);
+            match windows.get(&group_key(n)) {
+                Some(opened) => Some(*opened + window),
+                None => {
+                    windows.insert(group_key(n), now);
+                    None
+                }
+            }
+        };
+        if let Some(until) = hold_until {
+            self.inner.store.defer(&n.id, until).await?;
+        }
+        Ok(())
+    }
+
     /// Delivers every row due now; returns how many were delivered. One pass runs at a time,
-    /// so a row is never sent by two passes at once.
+    /// so a row is never sent by two passes at once. Due "opened" rows of the same sink and
+    /// check group go out as one digest.
     pub async fn deliver_due(&self) -> Result<usize> {
         let inner = &self.inner;
         let _pass = inner.pass.lock().await;
@@ -124,10 +163,26 @@ impl Outbox {
                 return Ok(delivered);
             }
             let n = rows.len();
+            let mut batches: Vec<Vec<OutboxRow>> = Vec::with_capacity(n);
+            let mut grouped: HashMap<(String, String), usize> = HashMap::new();
+            for row in rows {
+                let n = &row.notification;
+                if inner.options.group_window.is_zero() || n.kind != NotificationKind::Opened {
+                    batches.push(vec![row]);
+                    continue;
+                }
+                match grouped.get(&group_key(n)) {
+                    Some(&i) => batches[i].push(row),
+                    None => {
+                        grouped.insert(group_key(n), batches.len());
+                        batches.push(vec![row]);
+                    }
+                }
+            }
             let results =
-                futures::future::join_all(rows.into_iter().map(|row| self.deliver(row))).await;
+                futures::future::join_all(batches.into_iter().map(|b| self.deliver(b))).await;
             for r in results {
-                delivered += usize::from(r?);
+                delivered += r?;
             }
             if n < inner.options.batch {
                 return Ok(delivered);
@@ -135,48 +190,74 @@ impl Outbox {
         }
     }
 
-    /// Tries one row; `Ok(true)` when the sink accepted it.
-    async fn deliver(&self, row: OutboxRow) -> Result<bool> {
+    /// Tries one row, or several as one digest; returns how many rows were delivered.
+    async fn deliver(&self, rows: Vec<OutboxRow>) -> Result<usize> {
         let inner = &self.inner;
-        let n = &row.notification;
-        let Some(sink) = inner.sinks.get(&n.sink) else {
-            inner
-                .store
-                .mark_failed(&n.id, &format!("sink `{}` is not configured", n.sink), None)
-                .await?;
-            return Ok(false);
+        let first = &rows[0].notification;
+        let Some(sink) = inner.sinks.get(&first.sink) else {
+            let why = format!("sink `{}` is not configured", first.sink);
+            for row in &rows {
+                inner
+                    .store
+                    .mark_failed(&row.notification.id, &why, None)
+                    .await?;
+            }
+            return Ok(0);
         };
-        let outcome = match tokio::time::timeout(inner.options.send_timeout, sink.send(n)).await {
-            Ok(r) => r,
-            Err(_) => Err(Error::Sink {
-                sink: n.sink.clone(),
-                message: format!(
-                    "no answer within {}",
-                    crate::probe::human_duration(inner.options.send_timeout)
-                ),
-                retryable: true,
-            }),
+        let digest;
+        let message = if rows.len() == 1 {
+            first
+        } else {
+            let items: Vec<Notification> = rows.iter().map(|r| r.notification.clone()).collect();
+            digest = Notification::digest(&items, inner.clock.now());
+            &digest
         };
+        let outcome =
+            match tokio::time::timeout(inner.options.send_timeout, sink.send(message)).await {
+                Ok(r) => r,
+                Err(_) => Err(Error::Sink {
+                    sink: first.sink.clone(),
+                    message: format!(
+                        "no answer within {}",
+                        crate::probe::human_duration(inner.options.send_timeout)
+                    ),
+                    retryable: true,
+                }),
+            };
         match outcome {
             Ok(()) => {
-                inner.store.mark_delivered(&n.id, inner.clock.now()).await?;
-                tracing::info!(sink = %n.sink, kind = %n.kind, check = %n.check, incident = n.incident_id, "notification delivered");
-                Ok(true)
+                let at = inner.clock.now();
+                for row in &rows {
+                    inner.store.mark_delivered(&row.notification.id, at).await?;
+                }
+                tracing::info!(sink = %first.sink, kind = %message.kind, check = %message.check, incident = message.incident_id, rows = rows.len(), "notification delivered");
+                Ok(rows.len())
+            }
+            Err(Error::RateLimited { retry_after, .. }) => {
+                let until = inner.clock.now()
+                    + chrono::Duration::from_std(retry_after).unwrap_or(chrono::Duration::hours(1));
+                for row in &rows {
+                    inner.store.defer(&row.notification.id, until).await?;
+                }
+                tracing::info!(sink = %first.sink, rows = rows.len(), "rate limit reached; held");
+                Ok(0)
             }
             Err(e) => {
-                let attempts = row.attempts + 1;
+                let attempts = rows.iter().map(|r| r.attempts).max().unwrap_or(0) + 1;
                 let retry_at =
                     (e.is_retryable() && attempts < inner.options.max_attempts).then(|| {
                         inner.clock.now()
-                            + chrono::Duration::from_std(inner.options.backoff(row.attempts))
+                            + chrono::Duration::from_std(inner.options.backoff(attempts - 1))
                                 .unwrap_or(chrono::Duration::hours(1))
                     });
-                tracing::warn!(sink = %n.sink, check = %n.check, attempts, error = %e, retry = retry_at.is_some(), "delivery failed");
-                inner
-                    .store
-                    .mark_failed(&n.id, &e.to_string(), retry_at)
-                    .await?;
-                Ok(false)
+                tracing::warn!(sink = %first.sink, check = %message.check, attempts, error = %e, retry = retry_at.is_some(), "delivery failed");
+                for row in &rows {
+                    inner
+                        .store
+                        .mark_failed(&row.notification.id, &e.to_string(), retry_at)
+                        .await?;
+                }
+                Ok(0)
             }
         }
     }

@@ -20,11 +20,13 @@ use crate::probe::Status;
 pub mod email;
 pub mod file;
 pub mod log;
+pub mod rate_limit;
 pub mod webhook;
 
 pub use email::{EmailSink, EmailSinkConfig, EmailTls};
 pub use file::{FileSink, FileSinkConfig};
 pub use log::{LogSink, LogSinkConfig};
+pub use rate_limit::{RateLimit, RateLimited};
 pub use webhook::{WebhookFormat, WebhookSink, WebhookSinkConfig};
 
 /// Why a notification is sent.
@@ -198,6 +200,65 @@ impl Notification {
         }
     }
 
+    /// One message standing for several "opened" notifications to the same sink (storm
+    /// control): "5 checks in building-a need attention: …". Its id is derived from theirs.
+    pub fn digest(items: &[Notification], at: DateTime<Utc>) -> Self {
+        assert!(!items.is_empty(), "a digest needs notifications");
+        let first = &items[0];
+        let mut h = Sha256::new();
+        for n in items {
+            h.update(n.id.as_bytes());
+        }
+        let status = items
+            .iter()
+            .map(|n| n.status)
+            .fold(Status::Ok, Status::worst);
+        let names: Vec<&str> = items.iter().map(|n| n.check.as_str()).collect();
+        let shown = if names.len() > 4 {
+            format!("{} and {} more", names[..3].join(", "), names.len() - 3)
+        } else {
+            names.join(", ")
+        };
+        let place = match &first.group {
+            Some(g) if items.iter().all(|n| n.group.as_deref() == Some(g)) => format!(" in {g}"),
+            _ => String::new(),
+        };
+        let subject = format!(
+            "[{}] {} checks{place} need attention: {shown}",
+            status.as_str().to_uppercase(),
+            items.len()
+        );
+        let summary = items
+            .iter()
+            .map(|n| format!("- {} ({}): {}", n.check, n.status, n.summary))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let mut labels = BTreeMap::new();
+        labels.insert(
+            "digest_of".to_owned(),
+            items
+                .iter()
+                .map(|n| format!("#{}", n.incident_id))
+                .collect::<Vec<_>>()
+                .join(", "),
+        );
+        Self {
+            id: hex::encode(&h.finalize()[..16]),
+            sink: first.sink.clone(),
+            key: "digest".to_owned(),
+            kind: NotificationKind::Opened,
+            incident_id: first.incident_id,
+            check: shown,
+            group: first.group.clone(),
+            status,
+            subject,
+            summary,
+            opened_at: items.iter().map(|n| n.opened_at).min().unwrap_or(at),
+            at,
+            labels,
+        }
+    }
+
     /// A plain-text body for sinks that want one.
     pub fn text_body(&self) -> String {
         let mut s = format!(
@@ -268,4 +329,16 @@ impl SinkConfig {
             SinkConfig::Email(c) => Arc::new(c.build(name)?),
         })
     }
+}
+
+/// A `[sinks.NAME]` section: the sink plus settings every sink has.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SinkEntry {
+    /// At most this many notifications per period ("20/min"); beyond it they wait in the outbox
+    /// (they are not failures, and digests keep the count low).
+    #[serde(default)]
+    pub rate_limit: Option<RateLimit>,
+    /// The sink (its `type` key and its own keys).
+    #[serde(flatten)]
+    pub sink: SinkConfig,
 }

@@ -162,6 +162,10 @@ pub trait Store: Send + Sync + Debug {
         retry_at: Option<DateTime<Utc>>,
     ) -> Result<()>;
 
+    /// Postpones a pending row to `until` without counting an attempt (grouping into digests,
+    /// rate limits). Rows that are not pending are left alone.
+    async fn defer(&self, id: &str, until: DateTime<Utc>) -> Result<()>;
+
     /// Outbox rows of an incident (any state), oldest first.
     async fn outbox_rows(&self, incident_id: i64) -> Result<Vec<OutboxRow>>;
 

@@ -952,6 +952,19 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn defer(&self, id: &str, until: DateTime<Utc>) -> Result<()> {
+        let id = id.to_owned();
+        let until = ms(until);
+        self.write(move |tx, _| {
+            tx.prepare_cached(
+                "UPDATE outbox SET next_attempt_at = ?2 WHERE id = ?1 AND state = 'pending'",
+            )?
+            .execute(params![id, until])?;
+            Ok(())
+        })
+        .await
+    }
+
     async fn outbox_rows(&self, incident_id: i64) -> Result<Vec<OutboxRow>> {
         self.run(move |inner| {
             query_outbox(
