@@ -276,3 +276,17 @@ async fn rate_limited_sinks_hold_notifications_without_failing_them() {
     assert_eq!(status.outbox.retrying, 0, "held, not failed");
     assert_eq!(status.outbox.dead, 0);
 }
+
+#[tokio::test]
+async fn the_concurrency_cap_holds() {
+    let probe = FakeProbe::new(Status::Ok);
+    probe.set_delay(Duration::from_millis(50));
+    let mut b = Monitor::builder().concurrency(3);
+    for i in 0..20 {
+        b = b.check(CheckSpec::new(format!("c{i}"), Arc::new(probe.clone())));
+    }
+    let monitor = b.build().unwrap();
+    monitor.run_once().await.unwrap();
+    assert_eq!(probe.calls(), 20);
+    assert_eq!(probe.max_in_flight(), 3, "never more than the cap, and the cap is used");
+}

@@ -25,6 +25,8 @@ struct FakeState {
 pub struct FakeProbe {
     state: Arc<Mutex<FakeState>>,
     calls: Arc<AtomicUsize>,
+    in_flight: Arc<AtomicUsize>,
+    max_in_flight: Arc<AtomicUsize>,
 }
 
 impl Default for FakeProbe {
@@ -44,7 +46,14 @@ impl FakeProbe {
                 panic: None,
             })),
             calls: Arc::new(AtomicUsize::new(0)),
+            in_flight: Arc::new(AtomicUsize::new(0)),
+            max_in_flight: Arc::new(AtomicUsize::new(0)),
         }
+    }
+
+    /// The most runs (of this probe and its clones) that were in progress at once.
+    pub fn max_in_flight(&self) -> usize {
+        self.max_in_flight.load(Ordering::SeqCst)
     }
 
     /// From now on, answer `status` with `summary`.
@@ -78,9 +87,12 @@ impl Probe for FakeProbe {
             let s = self.state.lock();
             (s.status, s.summary.clone(), s.delay, s.panic.clone())
         };
+        let now_in_flight = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        self.max_in_flight.fetch_max(now_in_flight, Ordering::SeqCst);
         if !delay.is_zero() {
             tokio::time::sleep(delay).await;
         }
+        self.in_flight.fetch_sub(1, Ordering::SeqCst);
         if let Some(message) = panic {
             panic!("{message}");
         }
