@@ -1486,14 +1486,13 @@ fn strip_tags(s: &str) -> String {
 
 fn collapse_ws(s: &str) -> String {
     let trimmed = s.trim();
-    // Fast path: nothing to collapse.
-    let clean = !trimmed.contains("  ")
-        && !trimmed.contains('\r')
-        && !trimmed.contains('\t')
-        && !trimmed.contains("\n\n")
-        && !trimmed.contains(" \n")
-        && !trimmed.contains("\n ")
-        && !trimmed.contains('\u{a0}');
+    // Fast path (one pass): no double spaces, tabs, CRs, NBSPs, blank lines or spaces at line ends.
+    let b = trimmed.as_bytes();
+    let clean = b.iter().enumerate().all(|(i, &c)| match c {
+        b'\r' | b'\t' | 0xA0 => false,
+        b' ' | b'\n' => b.get(i + 1).is_none_or(|n| *n != b' ' && *n != b'\n'),
+        _ => true,
+    });
     if clean {
         return trimmed.to_string();
     }
