@@ -35,20 +35,28 @@ now() { date +%s.%N; }
 # Warm the page cache so neither side pays for the first read.
 cat "$CSV" > /dev/null
 
-t0=$(now)
-"$BIN" analyze "$CSV" --out "$WORK/report.html" --k 60 --cluster-all --timings 2> "$WORK/rust.txt" > /dev/null
-t1=$(now)
-RUST=$(echo "$t1 - $t0" | bc -l)
+# CPU seconds (user + system) of a finished command, from GNU time's output file.
+cpu() { awk '/User time/ { u = $NF } /System time/ { s = $NF } END { printf "%.2f", u + s }' "$1"; }
 
 t0=$(now)
-"$VENV/bin/python" "$ROOT/benches/tickets_pandas.py" "$CSV" > "$WORK/pandas.txt" 2> "$WORK/pandas.err"
+/usr/bin/time -v -o "$WORK/rust.time" \
+    "$BIN" analyze "$CSV" --out "$WORK/report.html" --k 60 --cluster-all --timings 2> "$WORK/rust.txt" > /dev/null
+t1=$(now)
+RUST=$(echo "$t1 - $t0" | bc -l)
+RUST_CPU=$(cpu "$WORK/rust.time")
+
+t0=$(now)
+/usr/bin/time -v -o "$WORK/pandas.time" \
+    "$VENV/bin/python" "$ROOT/benches/tickets_pandas.py" "$CSV" > "$WORK/pandas.txt" 2> "$WORK/pandas.err"
 t1=$(now)
 PANDAS_WALL=$(echo "$t1 - $t0" | bc -l)
+PANDAS_CPU=$(cpu "$WORK/pandas.time")
 PANDAS=$(awk '$1 == "total" { print $2 }' "$WORK/pandas.txt")
+LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
 
 VERSIONS=$("$VENV/bin/python" -c 'import pandas, sklearn; print(f"pandas {pandas.__version__}, scikit-learn {sklearn.__version__}")')
 
-echo "Help-desk mining: $ROWS tickets ($SIZE_MB MB CSV), $(nproc) cores"
+echo "Help-desk mining: $ROWS tickets ($SIZE_MB MB CSV), $(nproc) cores, load average after the run: $LOAD"
 echo
 echo "forewarn (full pipeline: ingest, calendar, topics incl. TF-IDF + k-means k=60 on all tickets,"
 echo "          MinHash groups, trends, recommendations, HTML + JSON report)"
@@ -57,8 +65,9 @@ echo
 echo "pandas + scikit-learn ($VERSIONS)"
 sed 's/^/    /' "$WORK/pandas.txt"
 echo
-printf '%-40s %10s\n' "" "seconds"
-printf '%-40s %10.2f\n' "forewarn, whole process (wall)" "$RUST"
-printf '%-40s %10.2f\n' "pandas + scikit-learn, 4 steps" "$PANDAS"
-printf '%-40s %10.2f\n' "pandas + scikit-learn, with imports" "$PANDAS_WALL"
-printf '%-40s %9.1fx\n' "ratio (pandas steps / forewarn wall)" "$(echo "$PANDAS / $RUST" | bc -l)"
+printf '%-44s %10s %10s\n' "" "wall s" "CPU s"
+printf '%-44s %10.2f %10.2f\n' "forewarn, whole process" "$RUST" "$RUST_CPU"
+printf '%-44s %10.2f %10s\n' "pandas + scikit-learn, the 4 steps" "$PANDAS" "-"
+printf '%-44s %10.2f %10.2f\n' "pandas + scikit-learn, whole process" "$PANDAS_WALL" "$PANDAS_CPU"
+printf '%-44s %9.1fx\n' "ratio, wall (pandas 4 steps / forewarn)" "$(echo "$PANDAS / $RUST" | bc -l)"
+printf '%-44s %9.1fx\n' "ratio, CPU (whole processes)" "$(echo "$PANDAS_CPU / $RUST_CPU" | bc -l)"

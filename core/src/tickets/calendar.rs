@@ -97,7 +97,11 @@ pub fn week_start(d: NaiveDate) -> NaiveDate {
 }
 
 fn parse_weekday(s: &str) -> Option<Weekday> {
-    s.trim().to_ascii_lowercase().get(..3)?.parse().ok()
+    let p = s.trim().get(..3)?;
+    let i = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+        .iter()
+        .position(|d| d.eq_ignore_ascii_case(p))?;
+    Weekday::try_from(i as u8).ok()
 }
 
 impl SchoolCalendar {

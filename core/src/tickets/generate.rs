@@ -705,10 +705,17 @@ pub fn generate<W: Write>(o: &GenerateOptions, out: W) -> Result<GroundTruth> {
             rng.random_range(0..99_999)
         );
         let fill = |s: &str| s.replace("{room}", &room).replace("{asset}", &asset);
-        let subject = pick(&mut rng, tpl.subjects).to_string();
+        // Subject and body usually tell the same story; sometimes the body wanders.
+        let si = rng.random_range(0..tpl.subjects.len());
+        let subject = tpl.subjects[si].to_string();
+        let bi = if rng.random_range(0..10) < 8 {
+            si % tpl.bodies.len()
+        } else {
+            rng.random_range(0..tpl.bodies.len())
+        };
         let mut body = String::new();
         body.push_str(pick(&mut rng, GREETINGS));
-        body.push_str(&fill(pick(&mut rng, tpl.bodies)));
+        body.push_str(&fill(tpl.bodies[bi]));
         body.push_str(pick(&mut rng, EXTRAS));
         match rng.random_range(0..10) {
             0..=3 => body.push_str(&format!("\n--\n{}\n{}", person.name, SITES[person.site])),

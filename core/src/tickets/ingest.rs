@@ -664,41 +664,13 @@ pub fn read_bytes(
     };
     let before_read = summary.read;
     let before_skip = summary.skipped;
-    // Records are read sequentially in batches; each batch is turned into tickets in parallel,
-    // then appended in file order.
-    const BATCH: usize = 16_384;
-    let mut batch: Vec<csv::ByteRecord> = Vec::new();
-    let mut row_no = 0u64;
-    let mut done = false;
-    while !done {
-        let mut n = 0;
-        while n < BATCH {
-            if batch.len() == n {
-                batch.push(csv::ByteRecord::new());
-            }
-            match reader.read_byte_record(&mut batch[n]) {
-                Ok(true) => n += 1,
-                Ok(false) => {
-                    done = true;
-                    break;
-                }
-                Err(e) => {
-                    summary.read += 1;
-                    let line = e.position().map(|p| p.line()).unwrap_or(0);
-                    summary.skip(
-                        options.max_problems,
-                        name,
-                        line,
-                        "unreadable row",
-                        e.to_string(),
-                    );
-                }
-            }
-        }
-        let first_row = row_no;
-        row_no += n as u64;
-        let width = headers.len();
-        let results: Vec<(u64, std::result::Result<Ticket, RowError>)> = batch[..n]
+    // Records are read sequentially in batches; while one batch is turned into tickets in
+    // parallel, the next one is read. Tickets are appended in file order.
+    let width = headers.len();
+    let process = |batch: &[csv::ByteRecord],
+                   first_row: u64|
+     -> Vec<(u64, std::result::Result<Ticket, RowError>)> {
+        batch
             .par_iter()
             .enumerate()
             .map(|(k, rec)| {
@@ -721,7 +693,34 @@ pub fn read_bytes(
                     .collect();
                 (line, ctx.build(&cells, row))
             })
-            .collect();
+            .collect()
+    };
+    let mut cur = Batch::default();
+    cur.fill(&mut reader);
+    let mut spare = Batch::default();
+    let mut row_no = 0u64;
+    loop {
+        for (line, msg) in cur.errors.drain(..) {
+            summary.read += 1;
+            summary.skip(options.max_problems, name, line, "unreadable row", msg);
+        }
+        if cur.n == 0 && cur.done {
+            break;
+        }
+        let first_row = row_no;
+        row_no += cur.n as u64;
+        let more = !cur.done;
+        let (_, results) = rayon::join(
+            || {
+                if more {
+                    spare.fill(&mut reader);
+                } else {
+                    spare.n = 0;
+                    spare.done = true;
+                }
+            },
+            || process(&cur.records[..cur.n], first_row),
+        );
         for (line, r) in results {
             summary.read += 1;
             match r {
@@ -732,6 +731,7 @@ pub fn read_bytes(
                 Err((kind, detail)) => summary.skip(options.max_problems, name, line, kind, detail),
             }
         }
+        std::mem::swap(&mut cur, &mut spare);
     }
     summary.files.push(FileSummary {
         file: name.to_string(),
@@ -843,6 +843,39 @@ fn read_xlsx(
         skipped: summary.skipped - before_skip,
     });
     Ok(())
+}
+
+/// A batch of raw CSV records read ahead of processing.
+#[derive(Default)]
+struct Batch {
+    records: Vec<csv::ByteRecord>,
+    n: usize,
+    done: bool,
+    errors: Vec<(u64, String)>,
+}
+
+impl Batch {
+    const SIZE: usize = 16_384;
+
+    fn fill(&mut self, reader: &mut csv::Reader<&[u8]>) {
+        self.n = 0;
+        while self.n < Self::SIZE {
+            if self.records.len() == self.n {
+                self.records.push(csv::ByteRecord::new());
+            }
+            match reader.read_byte_record(&mut self.records[self.n]) {
+                Ok(true) => self.n += 1,
+                Ok(false) => {
+                    self.done = true;
+                    return;
+                }
+                Err(e) => {
+                    let line = e.position().map(|p| p.line()).unwrap_or(0);
+                    self.errors.push((line, e.to_string()));
+                }
+            }
+        }
+    }
 }
 
 /// A cell as found in the file.
@@ -1348,9 +1381,18 @@ pub fn parse_datetime(s: &str, day_first: bool) -> Option<NaiveDateTime> {
     let mut h = if n > 3 { nums[3] } else { 0 };
     let min = if n > 4 { nums[4] } else { 0 };
     let sec = if n > 5 { nums[5] } else { 0 };
-    let lower = s.to_ascii_lowercase();
-    let pm = lower.ends_with("pm") || lower.contains(" pm") || lower.contains("p.m.");
-    let am = lower.ends_with("am") || lower.contains(" am") || lower.contains("a.m.");
+    let has_letters = bytes
+        .iter()
+        .any(|b| b.is_ascii_alphabetic() && *b != b'T' && *b != b'Z');
+    let (pm, am) = if has_letters {
+        let lower = s.to_ascii_lowercase();
+        (
+            lower.ends_with("pm") || lower.contains(" pm") || lower.contains("p.m."),
+            lower.ends_with("am") || lower.contains(" am") || lower.contains("a.m."),
+        )
+    } else {
+        (false, false)
+    };
     if pm && h < 12 {
         h += 12;
     } else if am && h == 12 {
@@ -1373,21 +1415,35 @@ pub fn excel_serial(v: f64) -> Option<NaiveDateTime> {
 /// Strips HTML from a cell: entities decoded (twice, for GLPI's double encoding), tags removed
 /// (`<br>`, `</p>`, `</div>`, `</li>` become line breaks), whitespace collapsed per line.
 pub fn clean_html(s: &str) -> String {
-    if !s.contains('<') && !s.contains('&') {
-        if s.contains("  ") || s.contains('\r') {
-            return collapse_ws(s);
-        }
-        return s.trim().to_string();
+    if !looks_like_html(s) {
+        return collapse_ws(s);
     }
     let mut cur = s.to_string();
     for _ in 0..2 {
         let decoded = html_escape::decode_html_entities(&cur).into_owned();
         cur = strip_tags(&decoded);
-        if !cur.contains('&') && !cur.contains('<') {
+        if !looks_like_html(&cur) {
             break;
         }
     }
     collapse_ws(&cur)
+}
+
+/// Whether a cell holds a tag (`<p`, `</`, `<!--`) or an entity (`&amp;`, `&#39;`).
+fn looks_like_html(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.iter().enumerate().any(|(i, &c)| match c {
+        b'<' => b
+            .get(i + 1)
+            .is_some_and(|n| n.is_ascii_alphabetic() || *n == b'/' || *n == b'!'),
+        b'&' => {
+            let rest = &b[i + 1..b.len().min(i + 12)];
+            rest.first()
+                .is_some_and(|n| n.is_ascii_alphanumeric() || *n == b'#')
+                && rest.contains(&b';')
+        }
+        _ => false,
+    })
 }
 
 fn strip_tags(s: &str) -> String {
@@ -1429,16 +1485,34 @@ fn strip_tags(s: &str) -> String {
 }
 
 fn collapse_ws(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for line in s.lines() {
-        let words: Vec<&str> = line.split_whitespace().collect();
-        if words.is_empty() {
+    let trimmed = s.trim();
+    // Fast path (one pass): no double spaces, tabs, CRs, NBSPs, blank lines or spaces at line ends.
+    let b = trimmed.as_bytes();
+    let clean = b.iter().enumerate().all(|(i, &c)| match c {
+        b'\r' | b'\t' | 0xA0 => false,
+        b' ' | b'\n' => b.get(i + 1).is_none_or(|n| *n != b' ' && *n != b'\n'),
+        _ => true,
+    });
+    if clean {
+        return trimmed.to_string();
+    }
+    let mut out = String::with_capacity(trimmed.len());
+    for line in trimmed.lines() {
+        let mut words = line.split_whitespace().peekable();
+        if words.peek().is_none() {
             continue;
         }
         if !out.is_empty() {
             out.push('\n');
         }
-        out.push_str(&words.join(" "));
+        let mut first = true;
+        for w in words {
+            if !first {
+                out.push(' ');
+            }
+            out.push_str(w);
+            first = false;
+        }
     }
     out
 }

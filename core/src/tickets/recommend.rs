@@ -146,9 +146,15 @@ pub fn recommend(
 ) -> Recommendations {
     let n = tickets.len();
     // Term-start shares.
+    let mut start_memo: super::FastMap<chrono::NaiveDate, bool> = super::FastMap::default();
     let in_start: Vec<bool> = tickets
         .iter()
-        .map(|t| calendar.in_term_start(t.created.date(), 3))
+        .map(|t| {
+            let d = t.created.date();
+            *start_memo
+                .entry(d)
+                .or_insert_with(|| calendar.in_term_start(d, 3))
+        })
         .collect();
     let (mut start_days, mut all_days) = (0usize, 0usize);
     if let (Some(first), Some(last)) = (

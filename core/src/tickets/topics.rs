@@ -559,7 +559,7 @@ pub fn build(tickets: &[Ticket], o: &TopicOptions) -> Result<TopicModel> {
         .map(|t| {
             let mut s = normalise(&t.subject);
             let b = normalise(&t.body);
-            if !b.is_empty() && !s.contains(b.as_str()) {
+            if !b.is_empty() && (b.len() > s.len() || !s.contains(b.as_str())) {
                 if !s.is_empty() {
                     s.push_str(" . ");
                 }
@@ -1037,7 +1037,12 @@ fn summarise_groups(
             let key = res_key
                 .entry(t.resolution.as_str())
                 .or_insert_with(|| normalise(&t.resolution).chars().take(80).collect());
-            a.resolutions.entry(key.clone()).or_insert((0, i)).0 += 1;
+            match a.resolutions.get_mut(key.as_str()) {
+                Some(e) => e.0 += 1,
+                None => {
+                    a.resolutions.insert(key.clone(), (1, i));
+                }
+            }
         }
     }
     let groups = big

@@ -279,9 +279,13 @@ pub fn analyze(
         .iter()
         .map(|t| ((week_start(t.created.date()) - first_week).num_days() / 7) as usize)
         .collect();
+    let span = (last - first).num_days().max(0) as usize + 1;
+    let school_day: Vec<bool> = (0..span)
+        .map(|k| calendar.is_instructional(first + TimeDelta::days(k as i64)))
+        .collect();
     let outside_instruction = tickets
         .iter()
-        .filter(|t| !calendar.is_instructional(t.created.date()))
+        .filter(|t| !school_day[(t.created.date() - first).num_days() as usize])
         .count() as u64;
 
     let mut series = vec![WeeklySeries {
