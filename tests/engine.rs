@@ -288,5 +288,9 @@ async fn the_concurrency_cap_holds() {
     let monitor = b.build().unwrap();
     monitor.run_once().await.unwrap();
     assert_eq!(probe.calls(), 20);
-    assert_eq!(probe.max_in_flight(), 3, "never more than the cap, and the cap is used");
+    assert_eq!(
+        probe.max_in_flight(),
+        3,
+        "never more than the cap, and the cap is used"
+    );
 }

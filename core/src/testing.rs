@@ -88,7 +88,8 @@ impl Probe for FakeProbe {
             (s.status, s.summary.clone(), s.delay, s.panic.clone())
         };
         let now_in_flight = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
-        self.max_in_flight.fetch_max(now_in_flight, Ordering::SeqCst);
+        self.max_in_flight
+            .fetch_max(now_in_flight, Ordering::SeqCst);
         if !delay.is_zero() {
             tokio::time::sleep(delay).await;
         }

@@ -79,6 +79,13 @@ enum Command {
         #[arg(long, short, env = "FOREWARN_CONFIG")]
         config: Option<PathBuf>,
     },
+    /// Mine help-desk exports: trends on a school calendar, recurring topics, training and
+    /// FAQ recommendations, an HTML report.
+    #[cfg(feature = "tickets")]
+    Tickets {
+        #[command(subcommand)]
+        cmd: forewarn::tickets::cli::TicketsCommand,
+    },
     /// Print a configuration.
     Config {
         #[command(subcommand)]
@@ -225,6 +232,14 @@ async fn dispatch(command: Command) -> forewarn::Result<u8> {
                 incident.id, incident.check, by
             );
             Ok(0)
+        }
+        #[cfg(feature = "tickets")]
+        Command::Tickets { cmd } => {
+            // The analysis is CPU-bound and synchronous: keep it off the async workers.
+            let code = tokio::task::spawn_blocking(move || forewarn::tickets::cli::run(cmd))
+                .await
+                .map_err(|e| forewarn::Error::invalid("tickets", e.to_string()))??;
+            Ok(u8::try_from(code).unwrap_or(1))
         }
         Command::Config {
             what: ConfigCommand::Default,
