@@ -23,6 +23,7 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 use rand::Rng;
 
+use forewarn::monitor::state::FlapPolicy;
 use forewarn::probe::TcpConfig;
 use forewarn::sink::EmailSinkConfig;
 use forewarn::{CheckSpec, Monitor, SinkConfig, StatePolicy};
@@ -168,10 +169,14 @@ fn main() {
     .expect("a tcp probe");
     // Threshold 1 both ways; flap damping off, since this bench fails and recovers the same
     // service 20 times in a minute on purpose and every outage must alert.
-    let mut policy = StatePolicy::default();
-    policy.failure_threshold = 1;
-    policy.success_threshold = 1;
-    policy.flapping.max_changes = 0;
+    let policy = StatePolicy {
+        failure_threshold: 1,
+        success_threshold: 1,
+        flapping: FlapPolicy {
+            max_changes: 0,
+            ..FlapPolicy::default()
+        },
+    };
     let sink = email_sink(server.port)
         .build("mail")
         .expect("an email sink");
