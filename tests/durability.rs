@@ -528,3 +528,63 @@ fn a_refused_password_never_reaches_logs_the_outbox_or_the_store() {
         }
     }
 }
+
+/// Issue-level promise: a core switch with 50 printers behind it goes dark → exactly one e-mail;
+/// the switch recovers → one "resolved", threaded under it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_switch_with_50_printers_behind_it_is_one_email() {
+    let Some(server) = Smtp::start_or_skip(Kind::Plain { max_size: None }) else {
+        return;
+    };
+    let sink = email_sink(server.port).build("mail").unwrap();
+    let switch = FakeProbe::new(Status::Ok);
+    let printers = FakeProbe::new(Status::Ok);
+    let mut b = Monitor::builder()
+        .check(CheckSpec::new("core-switch", Arc::new(switch.clone())).thresholds(1, 1))
+        .sink("mail", Arc::new(sink));
+    for i in 1..=50 {
+        b = b.check(
+            CheckSpec::new(format!("prn-{i:03}"), Arc::new(printers.clone()))
+                .group("building-a")
+                .depends_on("core-switch")
+                .thresholds(1, 1),
+        );
+    }
+    let monitor = b.build().unwrap();
+    monitor.run_once().await.unwrap();
+    switch.set(Status::Critical, "no route to host");
+    printers.set(Status::Critical, "no SNMP response after 3 tries");
+    for _ in 0..3 {
+        monitor.run_once().await.unwrap();
+    }
+    let mails = server.wait_for(1);
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        server.messages().len(),
+        1,
+        "exactly one e-mail for the outage"
+    );
+    let subject = mails[0].get("Subject");
+    assert!(subject.contains("core-switch"), "{subject}");
+
+    switch.set(Status::Ok, "up");
+    printers.set(Status::Ok, "ready");
+    for _ in 0..2 {
+        monitor.run_once().await.unwrap();
+    }
+    let mails = server.wait_for(2);
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        server.messages().len(),
+        2,
+        "one 'resolved' and nothing else"
+    );
+    let resolved = &mails[1];
+    let subject = resolved.get("Subject");
+    assert!(subject.contains("RESOLVED"), "{subject}");
+    assert_eq!(
+        resolved.get("In-Reply-To"),
+        mails[0].get("Message-ID"),
+        "threaded under the opening"
+    );
+}

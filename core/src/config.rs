@@ -626,7 +626,7 @@ impl Config {
                     ),
                 ));
             }
-            if !self.sinks.is_empty() && self.policy_of(c).is_none() {
+            if !self.policies.is_empty() && self.policy_of(c).is_none() {
                 return Err(at(
                     "policy",
                     "names no escalation policy and there is no `default` one".into(),

@@ -271,7 +271,7 @@ impl Outbox {
             }
             let poll = self.inner.options.poll;
             let wait = match self.inner.store.next_outbox_due().await {
-                Ok(Some(due)) => (due - Utc::now())
+                Ok(Some(due)) => (due - self.inner.clock.now())
                     .to_std()
                     .unwrap_or(Duration::ZERO)
                     .min(poll),
