@@ -679,6 +679,19 @@ mod tests {
                 warning: Some(1e9),
                 critical: Some(1e9),
             },
+            // The machine's own memory, swap and disk must not decide these tests.
+            memory_available: Thresholds {
+                warning: Some(0.0),
+                critical: Some(0.0),
+            },
+            swap_used: Thresholds {
+                warning: Some(100.0),
+                critical: Some(100.0),
+            },
+            disk_free: Thresholds {
+                warning: Some(0.0),
+                critical: Some(0.0),
+            },
             ..Default::default()
         }
     }
