@@ -294,3 +294,49 @@ async fn the_concurrency_cap_holds() {
         "never more than the cap, and the cap is used"
     );
 }
+
+#[tokio::test]
+async fn flapping_behind_a_dead_parent_is_only_recorded() {
+    let clock = ManualClock::new(t0());
+    let sink = RecordingSink::new();
+    let switch = FakeProbe::new(Status::Critical);
+    let wifi = FakeProbe::new(Status::Ok);
+    let monitor = Monitor::builder()
+        .clock(Arc::new(clock.clone()))
+        .check(CheckSpec::new("switch", Arc::new(switch.clone())).thresholds(1, 1))
+        .check(
+            CheckSpec::new("wifi", Arc::new(wifi.clone()))
+                .depends_on("switch")
+                .thresholds(1, 1),
+        )
+        .sink("rec", Arc::new(sink.clone()))
+        .build()
+        .unwrap();
+    for i in 0..20 {
+        clock.advance(Duration::from_secs(10));
+        let s = if i % 2 == 0 {
+            Status::Critical
+        } else {
+            Status::Ok
+        };
+        wifi.set(s, "flaky");
+        monitor.run_once().await.unwrap();
+    }
+    let got = kinds(&sink);
+    assert_eq!(
+        got,
+        [("switch".into(), NotificationKind::Opened)],
+        "{got:?}"
+    );
+    let history = monitor
+        .store()
+        .transitions(Some("wifi"), DateTime::<Utc>::MIN_UTC, 0)
+        .await
+        .unwrap();
+    assert!(
+        history
+            .iter()
+            .any(|r| matches!(r.transition, forewarn::Transition::FlappingStarted { .. })),
+        "the flapping is in the history"
+    );
+}

@@ -963,30 +963,18 @@ impl Inner {
             let mut released = false;
             let guard = self.incident_lock.lock().await;
             let mut records = Vec::with_capacity(transitions.len());
-            let mut changed: Option<(Incident, bool)> = None;
+            let mut changed: Option<Incident> = None;
             for t in transitions {
                 let current = *rt.incident.lock();
                 let mut incident = match (current, &changed) {
-                    (_, Some((i, _))) if i.is_active() => Some(i.clone()),
+                    (_, Some(i)) if i.is_active() => Some(i.clone()),
                     (Some(id), _) => self.store.incident(id).await?,
                     _ => None,
                 };
                 match &t {
                     Transition::Opened { status: s } => {
                         if incident.is_none() {
-                            let mut i = Incident::open(
-                                name,
-                                rt.spec.group.as_deref(),
-                                &rt.escalation,
-                                *s,
-                                &summary,
-                                false,
-                                now,
-                            );
-                            i.id = self.store.insert_incident(&i).await?;
-                            *rt.incident.lock() = Some(i.id);
-                            let _ = self.events.send(Event::IncidentOpened(i.clone()));
-                            changed = Some((i, true));
+                            changed = Some(self.open_incident(rt, *s, &summary, false, now).await?);
                         }
                     }
                     Transition::FlappingStarted { status: s, .. } => {
@@ -995,21 +983,11 @@ impl Inner {
                             i.push(UpdateKind::Flapping, *s, &summary, None, now);
                             self.store.update_incident(&i).await?;
                             let _ = self.events.send(Event::IncidentUpdated(i.clone()));
-                            changed = Some((i, true));
-                        } else {
-                            let mut i = Incident::open(
-                                name,
-                                rt.spec.group.as_deref(),
-                                &rt.escalation,
-                                *s,
-                                &summary,
-                                true,
-                                now,
-                            );
-                            i.id = self.store.insert_incident(&i).await?;
-                            *rt.incident.lock() = Some(i.id);
-                            let _ = self.events.send(Event::IncidentOpened(i.clone()));
-                            changed = Some((i, true));
+                            changed = Some(i);
+                        } else if matches!(rt.state.lock().alert, Alert::Open { .. }) {
+                            // Flapping while suppressed (parent down, maintenance) is only
+                            // recorded; otherwise it opens one incident marked flapping.
+                            changed = Some(self.open_incident(rt, *s, &summary, true, now).await?);
                         }
                     }
                     Transition::Worsened { to, .. }
@@ -1025,7 +1003,7 @@ impl Inner {
                                 i.flapping = false;
                                 if !to.is_failure() {
                                     // A Recovered follows and resolves it.
-                                    changed = Some((i, false));
+                                    changed = Some(i);
                                     records.push(self.record(name, t.clone(), now, rt));
                                     continue;
                                 }
@@ -1033,7 +1011,7 @@ impl Inner {
                             i.push(kind, *to, &summary, None, now);
                             self.store.update_incident(&i).await?;
                             let _ = self.events.send(Event::IncidentUpdated(i.clone()));
-                            changed = Some((i, true));
+                            changed = Some(i);
                         }
                     }
                     Transition::Recovered => {
@@ -1042,7 +1020,7 @@ impl Inner {
                             self.store.update_incident(&i).await?;
                             *rt.incident.lock() = None;
                             let _ = self.events.send(Event::IncidentResolved(i.clone()));
-                            changed = Some((i, true));
+                            changed = Some(i);
                         }
                         released = true;
                     }
@@ -1059,7 +1037,7 @@ impl Inner {
                     at: r.at,
                 });
             }
-            if let Some((incident, _)) = &changed {
+            if let Some(incident) = &changed {
                 self.escalate(incident).await?;
             }
             drop(guard);
@@ -1075,6 +1053,30 @@ impl Inner {
             Ok(())
         }
         .boxed()
+    }
+
+    /// Opens (and stores) an incident for the check behind `rt`.
+    async fn open_incident(
+        &self,
+        rt: &Runtime,
+        status: Status,
+        summary: &str,
+        flapping: bool,
+        now: DateTime<Utc>,
+    ) -> Result<Incident> {
+        let mut i = Incident::open(
+            &rt.spec.name,
+            rt.spec.group.as_deref(),
+            &rt.escalation,
+            status,
+            summary,
+            flapping,
+            now,
+        );
+        i.id = self.store.insert_incident(&i).await?;
+        *rt.incident.lock() = Some(i.id);
+        let _ = self.events.send(Event::IncidentOpened(i.clone()));
+        Ok(i)
     }
 
     fn record(

@@ -363,10 +363,19 @@ impl CheckState {
             previous.filter(|p| p.is_failure()).unwrap_or(status)
         };
         match &mut self.alert {
+            // A gate (parent down, maintenance) applies: the flapping is suppressed from the
+            // start, recorded but not notified.
             Alert::Clear => {
-                self.alert = Alert::Open {
-                    status: failing_status,
-                    since: now,
+                self.alert = match gate {
+                    Some(reason) => Alert::Suppressed {
+                        status: failing_status,
+                        since: now,
+                        reason: reason.clone(),
+                    },
+                    None => Alert::Open {
+                        status: failing_status,
+                        since: now,
+                    },
                 };
             }
             Alert::Open { status: open, .. } => {
