@@ -16,7 +16,14 @@ step "cargo clippy (all targets, warnings are errors)"
 cargo clippy --workspace --all-targets -- -D warnings
 
 step "cargo test (workspace)"
-cargo test --workspace
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+cargo test --workspace 2>&1 | tee "$log"
 
 step "examples"
 cargo run --quiet --example embedded
+
+# One closing line for the whole suite, summed over every test binary.
+awk '/^test result:/ { p += $4; f += $6; s += $8 }
+     END { printf "\ntests: %d passed, %d failed, %d skipped\n", p, f, s }' \
+    FS='[ ;]+' "$log"
