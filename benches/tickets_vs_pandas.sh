@@ -22,11 +22,11 @@ if [ ! -x "$VENV/bin/python" ]; then
     "$VENV/bin/pip" install --quiet pandas scikit-learn
 fi
 
-(cd "$ROOT" && cargo build --quiet --release -p forewarn --example tickets)
-BIN="$TARGET/release/examples/tickets"
+(cd "$ROOT" && cargo build --quiet --release -p forewarn --bin forewarn)
+FOREWARN="$TARGET/release/forewarn"
 CSV="$WORK/tickets-$ROWS.csv"
 if [ ! -s "$CSV" ]; then
-    "$BIN" generate --rows "$ROWS" --seed 1 --out "$CSV"
+    "$FOREWARN" tickets generate --rows "$ROWS" --seed 1 --out "$CSV"
 fi
 SIZE_MB=$(( $(stat -c %s "$CSV") / 1000000 ))
 
@@ -40,7 +40,7 @@ cpu() { awk '/User time/ { u = $NF } /System time/ { s = $NF } END { printf "%.2
 
 t0=$(now)
 /usr/bin/time -v -o "$WORK/rust.time" \
-    "$BIN" analyze "$CSV" --out "$WORK/report.html" --k 60 --cluster-all --timings 2> "$WORK/rust.txt" > /dev/null
+    "$FOREWARN" tickets analyze "$CSV" --out "$WORK/report.html" --k 60 --cluster-all --timings 2> "$WORK/rust.txt" > /dev/null
 t1=$(now)
 RUST=$(echo "$t1 - $t0" | bc -l)
 RUST_CPU=$(cpu "$WORK/rust.time")
