@@ -25,8 +25,7 @@ use rand::Rng;
 
 use forewarn::monitor::state::FlapPolicy;
 use forewarn::probe::TcpConfig;
-use forewarn::sink::EmailSinkConfig;
-use forewarn::{CheckSpec, Monitor, SinkConfig, StatePolicy};
+use forewarn::{CheckSpec, Monitor, StatePolicy};
 use smtp::{Kind, Smtp};
 
 const INTERVAL: Duration = Duration::from_secs(1);
@@ -86,25 +85,6 @@ impl Service {
 impl Drop for Service {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
-    }
-}
-
-fn email_sink(port: u16) -> EmailSinkConfig {
-    let text = format!(
-        r#"
-type = "email"
-host = "127.0.0.1"
-port = {port}
-tls = "none"
-from = "forewarn <forewarn@district.example>"
-to = ["ict-oncall@district.example"]
-subject_prefix = "[forewarn]"
-timeout = "5s"
-"#
-    );
-    match toml::from_str::<SinkConfig>(&text).expect("sink config parses") {
-        SinkConfig::Email(c) => *c,
-        _ => unreachable!("an email sink"),
     }
 }
 
@@ -177,7 +157,7 @@ fn main() {
             ..FlapPolicy::default()
         },
     };
-    let sink = email_sink(server.port)
+    let sink = smtp::plain_email_sink(server.port)
         .build("mail")
         .expect("an email sink");
     let monitor = Monitor::builder()

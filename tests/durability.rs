@@ -17,9 +17,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use forewarn::outbox::OutboxOptions;
-use forewarn::sink::EmailSinkConfig;
 use forewarn::testing::FakeProbe;
-use forewarn::{CheckSpec, IncidentFilter, Monitor, SinkConfig, Status};
+use forewarn::{CheckSpec, IncidentFilter, Monitor, Status};
 use smtp::{Kind, Mail, Smtp, free_port};
 
 const PASSWORD: &str = "Dur4ble-s3cret-Zq81";
@@ -27,28 +26,6 @@ const PASSWORD: &str = "Dur4ble-s3cret-Zq81";
 // ---------------------------------------------------------------------------------------------
 // Helpers.
 // ---------------------------------------------------------------------------------------------
-
-/// A plain-SMTP e-mail sink to `127.0.0.1:port`.
-fn email_sink(port: u16) -> EmailSinkConfig {
-    let text = format!(
-        r#"
-type = "email"
-host = "127.0.0.1"
-port = {port}
-tls = "none"
-from = "forewarn <forewarn@district.example>"
-to = ["ict-oncall@district.example"]
-subject_prefix = "[forewarn]"
-timeout = "5s"
-"#
-    );
-    let parsed: SinkConfig = toml::from_str(&text).expect("sink config parses");
-    parsed.validate().expect("sink config is valid");
-    let SinkConfig::Email(c) = parsed else {
-        panic!("not an email sink")
-    };
-    *c
-}
 
 /// How long the SMTP server stays down in the outage test: `FOREWARN_TEST_SMTP_OUTAGE`
 /// ("3s", "2m", or plain seconds), default 3 s.
@@ -275,7 +252,7 @@ async fn an_smtp_outage_while_50_incidents_open_delivers_each_once_after_restart
     let outage = outage();
     // Zero-padded names: no name is a substring of another.
     let names: Vec<String> = (1..=50).map(|i| format!("prn-{i:03}")).collect();
-    let sink = Arc::new(email_sink(server.port).build("mail").unwrap());
+    let sink = Arc::new(smtp::plain_email_sink(server.port).build("mail").unwrap());
     let mut builder = Monitor::builder()
         .sink("mail", sink)
         .outbox_options(OutboxOptions {
@@ -536,7 +513,7 @@ async fn a_dead_switch_with_50_printers_behind_it_is_one_email() {
     let Some(server) = Smtp::start_or_skip(Kind::Plain { max_size: None }) else {
         return;
     };
-    let sink = email_sink(server.port).build("mail").unwrap();
+    let sink = smtp::plain_email_sink(server.port).build("mail").unwrap();
     let switch = FakeProbe::new(Status::Ok);
     let printers = FakeProbe::new(Status::Ok);
     let mut b = Monitor::builder()

@@ -18,6 +18,20 @@ fn t0() -> DateTime<Utc> {
     "2026-09-01T17:00:00Z".parse().unwrap()
 }
 
+/// Alternates `probe` between critical and ok, `rounds` times, 10 s apart.
+async fn flap(clock: &ManualClock, probe: &FakeProbe, monitor: &Monitor, rounds: usize) {
+    for i in 0..rounds {
+        clock.advance(Duration::from_secs(10));
+        let s = if i % 2 == 0 {
+            Status::Critical
+        } else {
+            Status::Ok
+        };
+        probe.set(s, "flaky");
+        monitor.run_once().await.unwrap();
+    }
+}
+
 fn kinds(sink: &RecordingSink) -> Vec<(String, NotificationKind)> {
     sink.sent()
         .iter()
@@ -70,16 +84,7 @@ async fn flapping_is_notified_once_then_quiet_until_stable() {
         .build()
         .unwrap();
     monitor.run_once().await.unwrap();
-    for i in 0..20 {
-        clock.advance(Duration::from_secs(10));
-        let s = if i % 2 == 0 {
-            Status::Critical
-        } else {
-            Status::Ok
-        };
-        probe.set(s, "flaky");
-        monitor.run_once().await.unwrap();
-    }
+    flap(&clock, &probe, &monitor, 20).await;
     let got = kinds(&sink);
     let flapping = sink
         .sent()
@@ -312,16 +317,7 @@ async fn flapping_behind_a_dead_parent_is_only_recorded() {
         .sink("rec", Arc::new(sink.clone()))
         .build()
         .unwrap();
-    for i in 0..20 {
-        clock.advance(Duration::from_secs(10));
-        let s = if i % 2 == 0 {
-            Status::Critical
-        } else {
-            Status::Ok
-        };
-        wifi.set(s, "flaky");
-        monitor.run_once().await.unwrap();
-    }
+    flap(&clock, &wifi, &monitor, 20).await;
     let got = kinds(&sink);
     assert_eq!(
         got,

@@ -482,3 +482,25 @@ impl Mail {
         )
     }
 }
+
+/// A plain-SMTP e-mail sink to `127.0.0.1:port`, sending to one address.
+pub fn plain_email_sink(port: u16) -> forewarn::sink::EmailSinkConfig {
+    let text = format!(
+        r#"
+type = "email"
+host = "127.0.0.1"
+port = {port}
+tls = "none"
+from = "forewarn <forewarn@district.example>"
+to = ["ict-oncall@district.example"]
+subject_prefix = "[forewarn]"
+timeout = "5s"
+"#
+    );
+    let parsed: forewarn::SinkConfig = toml::from_str(&text).expect("sink config parses");
+    parsed.validate().expect("sink config is valid");
+    let forewarn::SinkConfig::Email(c) = parsed else {
+        panic!("not an email sink")
+    };
+    *c
+}
