@@ -15,6 +15,10 @@ use std::time::{Duration, Instant};
 use forewarn::http_client::HttpClients;
 use forewarn::{CheckSpec, Monitor, ProbeConfig, SqliteStore};
 
+// The allocator the `forewarn` program runs with.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn cpu_time() -> Duration {
     let mut u = std::mem::MaybeUninit::<libc::rusage>::uninit();
     // SAFETY: getrusage fills the struct it is given.

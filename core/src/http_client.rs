@@ -9,6 +9,8 @@ use parking_lot::Mutex;
 
 use crate::error::{Error, Result};
 
+pub(crate) mod h1;
+
 /// Installs the process-wide rustls crypto provider (ring) once.
 pub fn install_crypto_provider() {
     static ONCE: Once = Once::new();
@@ -27,16 +29,23 @@ pub struct ClientOptions {
     pub insecure: bool,
 }
 
-/// A cache of clients by [`ClientOptions`].
+/// A cache of clients by [`ClientOptions`], and the lean keep-alive transport the `http` probe
+/// shares.
 #[derive(Debug, Clone, Default)]
 pub struct HttpClients {
     clients: Arc<Mutex<HashMap<ClientOptions, reqwest::Client>>>,
+    probes: Arc<h1::H1Client>,
 }
 
 impl HttpClients {
     /// An empty cache.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// The transport of the `http` probe: one pool of keep-alive connections per origin.
+    pub(crate) fn probe_transport(&self) -> Arc<h1::H1Client> {
+        self.probes.clone()
     }
 
     /// The client for `options`, built on first use.

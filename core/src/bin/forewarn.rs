@@ -11,6 +11,12 @@ use clap::{Parser, Subcommand};
 use forewarn::store::IncidentFilter;
 use forewarn::{Config, Monitor, Observation, SqliteStore, Status};
 
+// Checks allocate small, short-lived values on every runtime thread and the history writer frees
+// them on another; mimalloc's per-thread free lists make that cheap where the system allocator
+// contends on its arenas.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// forewarn: find the failure before a teacher does.
 #[derive(Debug, Parser)]
 #[command(name = "forewarn", version, about, long_about = None)]

@@ -18,6 +18,10 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use parking_lot::Mutex;
+use std::sync::Arc;
+
+use base64::Engine as _;
+use percent_encoding::percent_decode_str;
 use reqwest::header::{AUTHORIZATION, HeaderName, HeaderValue};
 use reqwest::{Method, Url};
 use serde::Deserialize;
@@ -25,7 +29,7 @@ use tokio::time::Instant;
 
 use crate::config::{Secret, expand_env};
 use crate::error::{Error, Result};
-use crate::http_client::{ClientOptions, HttpClients};
+use crate::http_client::{HttpClients, h1};
 use crate::probe::{
     CheckContext, LatencyThresholds, Metric, Observation, Probe, Status, human_duration,
 };
@@ -364,57 +368,68 @@ impl HttpConfig {
         })
     }
 
-    /// Builds the probe, taking its client from `clients`: expands `${VAR}` references, compiles
-    /// the regular expression and prepares the request once.
+    /// Builds the probe on the shared transport of `clients`: expands `${VAR}` references,
+    /// compiles the regular expression and serialises the request once.
     pub fn build(&self, clients: &HttpClients) -> Result<HttpProbe> {
         self.validate()?;
-        let url = parse_url(&expand_env(&self.url).map_err(rename_what("url"))?)?;
-        let client = clients.get(ClientOptions {
-            max_redirects: self.follow_redirects,
-            insecure: self.insecure,
-        })?;
-        let method = self.method.as_method();
+        let mut url = parse_url(&expand_env(&self.url).map_err(rename_what("url"))?)?;
         let target = display_url(&url);
-        let mut builder = client.request(method, url);
+        let mut headers = Vec::with_capacity(self.headers.len() + 1);
         for (name, value) in &self.headers {
             let field = || format!("headers.{name}");
             let value = value.expose().map_err(rename_what(&field()))?;
-            let mut value = HeaderValue::from_str(&value)
+            let value = HeaderValue::from_str(&value)
                 .map_err(|_| Error::invalid(field(), "not a valid header value"))?;
-            value.set_sensitive(true);
             let name = HeaderName::from_bytes(name.as_bytes())
                 .map_err(|_| Error::invalid(field(), "not a valid header name"))?;
-            builder = builder.header(name, value);
+            headers.push((name, value));
         }
-        if let Some(auth) = &self.basic_auth {
-            let user = expand_env(&auth.username).map_err(rename_what("basic_auth.username"))?;
-            let password = auth
-                .password
-                .expose()
-                .map_err(rename_what("basic_auth.password"))?;
-            builder = builder.basic_auth(user, Some(password));
+        // Credentials in the URL become basic authentication and leave the URL.
+        let url_credentials = (!url.username().is_empty() || url.password().is_some()).then(|| {
+            let decode = |s: &str| percent_decode_str(s).decode_utf8_lossy().into_owned();
+            (
+                decode(url.username()),
+                url.password().map(decode).unwrap_or_default(),
+            )
+        });
+        let _ = url.set_username("");
+        let _ = url.set_password(None);
+        url.set_fragment(None);
+        let basic = match &self.basic_auth {
+            Some(auth) => Some((
+                expand_env(&auth.username).map_err(rename_what("basic_auth.username"))?,
+                auth.password
+                    .expose()
+                    .map_err(rename_what("basic_auth.password"))?,
+            )),
+            None => url_credentials,
+        };
+        if let Some((user, password)) = basic {
+            let encoded =
+                base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+            let value = HeaderValue::from_str(&format!("Basic {encoded}"))
+                .map_err(|_| Error::invalid("basic_auth", "not a valid header value"))?;
+            headers.push((AUTHORIZATION, value));
         }
         if let Some(token) = &self.bearer_token {
             let token = token.expose().map_err(rename_what("bearer_token"))?;
             if token.is_empty() {
                 return Err(Error::invalid("bearer_token", "the token is empty"));
             }
-            builder = builder.bearer_auth(token);
+            let value = HeaderValue::from_str(&format!("Bearer {token}"))
+                .map_err(|_| Error::invalid("bearer_token", "not a valid header value"))?;
+            headers.push((AUTHORIZATION, value));
         }
-        if let Some(body) = &self.body {
-            builder = builder.body(body.clone());
-        }
-        let template = builder
-            .build()
-            .map_err(|e| Error::invalid("url", e.without_url().to_string()))?;
-        if template.try_clone().is_none() {
-            return Err(Error::invalid("body", "the request body cannot be reused"));
-        }
+        let request = h1::Request {
+            method: self.method.as_method(),
+            url,
+            headers,
+            body: self.body.as_ref().map(|b| Arc::from(b.as_bytes())),
+        };
         Ok(HttpProbe {
-            client,
-            template,
+            transport: clients.probe_transport(),
+            request: h1::Prepared::new(request, self.insecure),
             target: target.into_boxed_str(),
-            head: self.method == HttpMethod::Head,
             status: self.status_set()?,
             body_contains: self.body_contains.clone(),
             body_regex: self.body_regex.as_deref().map(compile_regex).transpose()?,
@@ -469,11 +484,10 @@ impl StatusSet {
 
 /// The `http` probe. Build it with [`HttpConfig::build`].
 pub struct HttpProbe {
-    client: reqwest::Client,
-    /// The prepared request (method, URL, headers, body), cloned per check.
-    template: reqwest::Request,
+    transport: Arc<h1::H1Client>,
+    /// The request, its bytes on the wire and its pool key, prepared once.
+    request: h1::Prepared,
     target: Box<str>,
-    head: bool,
     status: StatusSet,
     body_contains: Option<String>,
     body_regex: Option<regex::Regex>,
@@ -483,14 +497,14 @@ pub struct HttpProbe {
     max_redirects: u8,
     /// The last peer certificate seen and its expiry (Unix seconds), so it is parsed only when it
     /// changes.
-    cert_cache: Mutex<Option<(Box<[u8]>, i64)>>,
+    cert_cache: Mutex<Option<(Arc<[u8]>, i64)>>,
 }
 
 impl fmt::Debug for HttpProbe {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("HttpProbe")
             .field("target", &self.target)
-            .field("method", self.template.method())
+            .field("method", &self.request.request.method)
             .field("expect_status", &self.status.describe)
             .field("body_contains", &self.body_contains)
             .field("body_regex", &self.body_regex.as_ref().map(|r| r.as_str()))
@@ -510,88 +524,66 @@ impl HttpProbe {
     }
 
     /// Days until the peer certificate expires, parsing it only when it changed.
-    fn cert_days_left(&self, der: &[u8], now: chrono::DateTime<chrono::Utc>) -> Option<f64> {
+    fn cert_days_left(&self, der: &Arc<[u8]>, now: chrono::DateTime<chrono::Utc>) -> Option<f64> {
         let mut cache = self.cert_cache.lock();
         let not_after = match &*cache {
-            Some((seen, not_after)) if **seen == *der => *not_after,
+            Some((seen, not_after)) if Arc::ptr_eq(seen, der) || **seen == **der => *not_after,
             _ => {
                 let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
                 let not_after = cert.validity().not_after.timestamp();
-                *cache = Some((der.into(), not_after));
+                *cache = Some((der.clone(), not_after));
                 not_after
             }
         };
         Some((not_after - now.timestamp()) as f64 / 86_400.0)
     }
 
-    /// What went wrong before a response arrived, naming the stage where it can tell.
-    fn describe_error(&self, e: reqwest::Error, timeout: Duration) -> String {
-        let e = e.without_url();
-        let host = self.template.url().host_str().unwrap_or("");
-        let port = self.template.url().port_or_known_default().unwrap_or(0);
-        if e.is_timeout() {
-            let stage = if e.is_connect() {
-                "connecting to"
-            } else {
-                "waiting for"
-            };
-            return format!(
-                "timed out after {} {stage} {host}:{port}",
-                human_duration(timeout)
-            );
-        }
-        if e.is_redirect() {
-            return format!("too many redirects (more than {})", self.max_redirects);
-        }
-        let detail = innermost(&e);
-        if e.is_dns() {
-            return format!("DNS lookup of {host} failed: {detail}");
-        }
-        if is_tls(&e) {
-            return format!("TLS handshake with {host}:{port} failed: {detail}");
-        }
-        if e.is_connect() {
-            if has_io_kind(&e, std::io::ErrorKind::ConnectionRefused) {
-                return format!("connection refused by {host}:{port}");
+    fn host_port(&self) -> (&str, u16) {
+        let url = &self.request.request.url;
+        (
+            url.host_str().unwrap_or(""),
+            url.port_or_known_default().unwrap_or(0),
+        )
+    }
+
+    /// What went wrong before a response arrived, naming the stage.
+    fn describe_error(&self, e: h1::H1Error) -> String {
+        let (host, port) = self.host_port();
+        match e {
+            h1::H1Error::Dns(detail) => format!("DNS lookup of {host} failed: {detail}"),
+            h1::H1Error::Refused => format!("connection refused by {host}:{port}"),
+            h1::H1Error::Connect(detail) => format!("cannot connect to {host}:{port}: {detail}"),
+            h1::H1Error::Tls(detail) => {
+                format!("TLS handshake with {host}:{port} failed: {detail}")
             }
-            return format!("cannot connect to {host}:{port}: {detail}");
+            h1::H1Error::Exchange(detail) => format!("request to {} failed: {detail}", self.target),
+            h1::H1Error::Protocol(detail) => {
+                format!("invalid HTTP response from {host}:{port}: {detail}")
+            }
+            h1::H1Error::Body { status, detail } => {
+                format!("HTTP {status} but reading the body failed: {detail}")
+            }
+            h1::H1Error::TooManyRedirects => {
+                format!("too many redirects (more than {})", self.max_redirects)
+            }
         }
-        format!("request to {} failed: {detail}", self.target)
     }
-}
 
-fn sources(e: &reqwest::Error) -> impl Iterator<Item = &(dyn std::error::Error + 'static)> {
-    std::iter::successors(std::error::Error::source(e), |e| e.source())
-}
-
-fn innermost(e: &reqwest::Error) -> String {
-    match sources(e).last() {
-        Some(inner) => inner.to_string(),
-        None => e.to_string(),
+    /// What the request was doing when the time ran out.
+    fn describe_timeout(&self, progress: &h1::Progress, timeout: Duration) -> String {
+        let (host, port) = self.host_port();
+        let after = human_duration(timeout);
+        match progress.stage() {
+            h1::Stage::Resolve | h1::Stage::Connect | h1::Stage::Tls => {
+                format!("timed out after {after} connecting to {host}:{port}")
+            }
+            h1::Stage::Wait => format!("timed out after {after} waiting for {host}:{port}"),
+            h1::Stage::Body => format!(
+                "HTTP {} but timed out after {after} reading the body",
+                progress.status()
+            ),
+        }
     }
-}
-
-/// Every error in the chain, looking inside wrapped `io::Error`s too (the TLS connector nests
-/// them).
-fn unwrapped(e: &reqwest::Error) -> impl Iterator<Item = &(dyn std::error::Error + 'static)> {
-    sources(e).flat_map(|s| {
-        std::iter::successors(Some(s), |cur| {
-            cur.downcast_ref::<std::io::Error>()
-                .and_then(|io| io.get_ref())
-                .map(|inner| inner as &(dyn std::error::Error + 'static))
-        })
-    })
-}
-
-fn is_tls(e: &reqwest::Error) -> bool {
-    unwrapped(e).any(|s| s.is::<rustls::Error>())
-}
-
-fn has_io_kind(e: &reqwest::Error, kind: std::io::ErrorKind) -> bool {
-    unwrapped(e).any(|s| {
-        s.downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == kind)
-    })
 }
 
 /// A finding beside the status line: severity and text.
@@ -602,65 +594,41 @@ impl Probe for HttpProbe {
     async fn check(&self, cx: &CheckContext) -> Observation {
         let at = cx.now();
         let start = Instant::now();
-        let Some(mut request) = self.template.try_clone() else {
-            return Observation::new(Status::Unknown, "the request cannot be repeated", at);
-        };
-        *request.timeout_mut() = Some(cx.timeout);
-        let mut response = match self.client.execute(request).await {
-            Ok(r) => r,
-            Err(e) => {
-                return Observation::new(Status::Critical, self.describe_error(e, cx.timeout), at)
+        let progress = h1::Progress::default();
+        let sent = self.transport.send(
+            &self.request,
+            self.max_redirects,
+            self.needs_body(),
+            MAX_BODY,
+            &progress,
+        );
+        let response = match tokio::time::timeout(cx.timeout, sent).await {
+            Ok(Ok(response)) => response,
+            Ok(Err(e)) => {
+                return Observation::new(Status::Critical, self.describe_error(e), at)
                     .with_latency(start.elapsed());
             }
+            Err(_) => {
+                return Observation::new(
+                    Status::Critical,
+                    self.describe_timeout(&progress, cx.timeout),
+                    at,
+                )
+                .with_latency(start.elapsed());
+            }
         };
-        let code = response.status();
-        let status_ok = self.status.contains(code.as_u16());
+        let code = response.status;
+        let status_ok = self.status.contains(code);
         let cert_days = response
-            .extensions()
-            .get::<reqwest::tls::TlsInfo>()
-            .and_then(|tls| tls.peer_certificate())
+            .peer_certificate
+            .as_ref()
             .and_then(|der| self.cert_days_left(der, at));
 
         let mut findings: Vec<Finding> = Vec::new();
         let mut body_bytes = None;
-        if status_ok && self.needs_body() {
-            let mut body = Vec::with_capacity(
-                response
-                    .content_length()
-                    .map_or(8 * 1024, |n| n as usize)
-                    .min(MAX_BODY),
-            );
-            loop {
-                match response.chunk().await {
-                    Ok(Some(chunk)) => {
-                        let room = MAX_BODY - body.len();
-                        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
-                        if body.len() >= MAX_BODY {
-                            break;
-                        }
-                    }
-                    Ok(None) => break,
-                    Err(e) => {
-                        let summary = if e.is_timeout() {
-                            format!(
-                                "HTTP {} but timed out after {} reading the body",
-                                code.as_u16(),
-                                human_duration(cx.timeout)
-                            )
-                        } else {
-                            format!(
-                                "HTTP {} but reading the body failed: {}",
-                                code.as_u16(),
-                                innermost(&e.without_url())
-                            )
-                        };
-                        return Observation::new(Status::Critical, summary, at)
-                            .with_latency(start.elapsed());
-                    }
-                }
-            }
+        if let (true, Some(body)) = (status_ok, &response.body) {
             body_bytes = Some(body.len());
-            let text = String::from_utf8_lossy(&body);
+            let text = String::from_utf8_lossy(body);
             if let Some(needle) = &self.body_contains
                 && !text.contains(needle.as_str())
             {
@@ -682,18 +650,7 @@ impl Probe for HttpProbe {
             {
                 findings.push((Status::Critical, format!("body contains {needle:?}")));
             }
-        } else if !self.head && response.content_length() != Some(0) {
-            // Drain a modest body so the connection goes back to the pool; a big one is
-            // dropped instead (the connection closes).
-            let mut drained = 0usize;
-            while drained <= MAX_BODY {
-                match response.chunk().await {
-                    Ok(Some(chunk)) => drained += chunk.len(),
-                    _ => break,
-                }
-            }
         }
-        drop(response);
         let latency = start.elapsed();
 
         let mut status = if status_ok {
@@ -738,15 +695,13 @@ impl Probe for HttpProbe {
 
         let mut summary = String::with_capacity(48);
         if status_ok {
-            let _ = write!(
-                summary,
-                "HTTP {} in {}",
-                code.as_u16(),
-                human_duration(latency)
-            );
+            let _ = write!(summary, "HTTP {} in {}", code, human_duration(latency));
         } else {
-            let _ = write!(summary, "HTTP {}", code.as_u16());
-            if let Some(reason) = code.canonical_reason() {
+            let _ = write!(summary, "HTTP {code}");
+            if let Some(reason) = reqwest::StatusCode::from_u16(code)
+                .ok()
+                .and_then(|c| c.canonical_reason())
+            {
                 summary.push(' ');
                 summary.push_str(reason);
             }
@@ -764,10 +719,8 @@ impl Probe for HttpProbe {
             "latency".to_owned(),
             Metric::new(latency.as_secs_f64(), "s"),
         );
-        obs.metrics.insert(
-            "status_code".to_owned(),
-            Metric::new(f64::from(code.as_u16()), ""),
-        );
+        obs.metrics
+            .insert("status_code".to_owned(), Metric::new(f64::from(code), ""));
         if let Some(n) = body_bytes {
             obs.metrics
                 .insert("body_bytes".to_owned(), Metric::new(n as f64, "B"));

@@ -1,0 +1,1153 @@
+//! The `http` probe's transport: a lean HTTP/1.1 client over pooled keep-alive connections,
+//! plain TCP or rustls.
+//!
+//! A health check sends the same small request again and again and looks at the status line, a
+//! few headers and sometimes the body. General-purpose clients pay for what a check never uses (a
+//! task per connection, channels between it and the caller, header maps, HTTP/2 negotiation); here
+//! the request bytes are serialised once when the probe is built, the response head is parsed in
+//! place with `httparse`, and a connection goes back to a shared pool (per scheme, host and port)
+//! when its response was read to the end. A pooled connection is checked for a close from the
+//! server before reuse, and an idempotent request that finds its reused connection closed before
+//! any response byte is sent again once on a fresh one.
+
+use std::collections::{HashMap, VecDeque};
+use std::io;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU8, AtomicU16, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use futures::FutureExt as _;
+use parking_lot::Mutex;
+use reqwest::header::{HeaderName, HeaderValue};
+use reqwest::{Method, Url};
+use rustls::ClientConfig;
+use rustls::pki_types::ServerName;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+use tokio_rustls::client::TlsStream;
+
+/// At most this many idle connections are kept per scheme, host and port.
+const MAX_IDLE_PER_HOST: usize = 256;
+/// An idle connection older than this is closed rather than reused (servers commonly close
+/// after 60–75 s).
+const IDLE_TIMEOUT: Duration = Duration::from_secs(50);
+/// A response head larger than this is refused.
+const MAX_HEAD: usize = 64 * 1024;
+/// How much is read from the socket at a time.
+const READ_CHUNK: usize = 8 * 1024;
+
+/// Where a request got to; read after a timeout to say what was being waited for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub(crate) enum Stage {
+    /// Resolving the host name.
+    Resolve = 0,
+    /// Opening the TCP connection.
+    Connect = 1,
+    /// The TLS handshake.
+    Tls = 2,
+    /// Sending the request and waiting for the response head.
+    Wait = 3,
+    /// Reading the body.
+    Body = 4,
+}
+
+/// Progress of one request, shared with the caller so a timeout can name the stage it hit.
+#[derive(Debug, Default)]
+pub(crate) struct Progress {
+    stage: AtomicU8,
+    status: AtomicU16,
+}
+
+impl Progress {
+    fn set(&self, stage: Stage) {
+        self.stage.store(stage as u8, Ordering::Relaxed);
+    }
+
+    /// The stage reached.
+    pub(crate) fn stage(&self) -> Stage {
+        match self.stage.load(Ordering::Relaxed) {
+            0 => Stage::Resolve,
+            1 => Stage::Connect,
+            2 => Stage::Tls,
+            3 => Stage::Wait,
+            _ => Stage::Body,
+        }
+    }
+
+    /// The status code of the response whose body was being read (0 before one arrived).
+    pub(crate) fn status(&self) -> u16 {
+        self.status.load(Ordering::Relaxed)
+    }
+}
+
+/// Why a request failed.
+#[derive(Debug)]
+pub(crate) enum H1Error {
+    /// The host name did not resolve.
+    Dns(String),
+    /// The server refused the connection.
+    Refused,
+    /// Another connect failure.
+    Connect(String),
+    /// The TLS handshake failed (certificate, protocol).
+    Tls(String),
+    /// Sending the request or reading the response head failed.
+    Exchange(String),
+    /// The response was not HTTP/1.x as expected.
+    Protocol(String),
+    /// The head arrived but the body could not be read.
+    Body {
+        /// The response's status code.
+        status: u16,
+        /// What went wrong.
+        detail: String,
+    },
+    /// More redirects than allowed.
+    TooManyRedirects,
+}
+
+/// A request, described once; [`Request::encode`] serialises it.
+#[derive(Debug, Clone)]
+pub(crate) struct Request {
+    /// The method.
+    pub(crate) method: Method,
+    /// The URL (scheme http or https).
+    pub(crate) url: Url,
+    /// Extra headers (authorisation among them).
+    pub(crate) headers: Vec<(HeaderName, HeaderValue)>,
+    /// The body, if any.
+    pub(crate) body: Option<Arc<[u8]>>,
+}
+
+impl Request {
+    /// The request line, headers and body as sent on the wire.
+    pub(crate) fn encode(&self) -> Vec<u8> {
+        let url = &self.url;
+        let mut out = Vec::with_capacity(128 + self.body.as_ref().map_or(0, |b| b.len()));
+        out.extend_from_slice(self.method.as_str().as_bytes());
+        out.push(b' ');
+        out.extend_from_slice(url.path().as_bytes());
+        if let Some(q) = url.query() {
+            out.push(b'?');
+            out.extend_from_slice(q.as_bytes());
+        }
+        out.extend_from_slice(b" HTTP/1.1\r\nhost: ");
+        out.extend_from_slice(url.host_str().unwrap_or_default().as_bytes());
+        if let Some(port) = url.port() {
+            out.extend_from_slice(format!(":{port}").as_bytes());
+        }
+        out.extend_from_slice(
+            concat!(
+                "\r\nuser-agent: forewarn/",
+                env!("CARGO_PKG_VERSION"),
+                "\r\naccept: */*\r\n"
+            )
+            .as_bytes(),
+        );
+        for (name, value) in &self.headers {
+            out.extend_from_slice(name.as_str().as_bytes());
+            out.extend_from_slice(b": ");
+            out.extend_from_slice(value.as_bytes());
+            out.extend_from_slice(b"\r\n");
+        }
+        match &self.body {
+            Some(body) => {
+                out.extend_from_slice(format!("content-length: {}\r\n\r\n", body.len()).as_bytes());
+                out.extend_from_slice(body);
+            }
+            None if self.method == Method::POST || self.method == Method::PUT => {
+                out.extend_from_slice(b"content-length: 0\r\n\r\n");
+            }
+            None => out.extend_from_slice(b"\r\n"),
+        }
+        out
+    }
+
+    /// The request to send after a redirect to `next` with status `status`, following what
+    /// browsers do: 303 (and 301/302 after a POST) become a GET without a body; credentials are
+    /// not sent to another origin.
+    fn redirected(&self, status: u16, next: Url) -> Request {
+        let to_get = status == 303 && self.method != Method::HEAD
+            || matches!(status, 301 | 302) && self.method == Method::POST;
+        let same_origin = self.url.origin() == next.origin();
+        let headers = self
+            .headers
+            .iter()
+            .filter(|(name, _)| {
+                same_origin
+                    || (name != reqwest::header::AUTHORIZATION
+                        && name != reqwest::header::COOKIE
+                        && name != reqwest::header::PROXY_AUTHORIZATION)
+            })
+            .cloned()
+            .collect();
+        Request {
+            method: if to_get {
+                Method::GET
+            } else {
+                self.method.clone()
+            },
+            body: if to_get { None } else { self.body.clone() },
+            url: next,
+            headers,
+        }
+    }
+}
+
+/// A request with its bytes on the wire and its pool key, prepared once per probe.
+#[derive(Debug)]
+pub(crate) struct Prepared {
+    /// The request.
+    pub(crate) request: Request,
+    encoded: Box<[u8]>,
+    key: Key,
+}
+
+impl Prepared {
+    /// Serialises `request`; `insecure` accepts any TLS certificate.
+    pub(crate) fn new(request: Request, insecure: bool) -> Self {
+        Self {
+            encoded: request.encode().into_boxed_slice(),
+            key: Key::of(&request.url, insecure),
+            request,
+        }
+    }
+}
+
+/// A response as the probe needs it.
+#[derive(Debug)]
+pub(crate) struct Response {
+    /// The status code.
+    pub(crate) status: u16,
+    /// The body when it was asked for, at most the cap given.
+    pub(crate) body: Option<Vec<u8>>,
+    /// The server's end-entity certificate (DER) on TLS connections.
+    pub(crate) peer_certificate: Option<Arc<[u8]>>,
+}
+
+/// Pool key: one set of idle connections per scheme, host, port and certificate policy.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct Key {
+    tls: bool,
+    insecure: bool,
+    host: Arc<str>,
+    port: u16,
+}
+
+impl Key {
+    /// The key of `url`'s origin.
+    pub(crate) fn of(url: &Url, insecure: bool) -> Key {
+        let tls = url.scheme() == "https";
+        Key {
+            tls,
+            insecure: tls && insecure,
+            host: Arc::from(url.host_str().unwrap_or_default()),
+            port: url
+                .port_or_known_default()
+                .unwrap_or(if tls { 443 } else { 80 }),
+        }
+    }
+}
+
+enum Io {
+    Plain(TcpStream),
+    Tls(Box<TlsStream<TcpStream>>),
+}
+
+impl Io {
+    fn tcp(&self) -> &TcpStream {
+        match self {
+            Io::Plain(s) => s,
+            Io::Tls(s) => s.get_ref().0,
+        }
+    }
+
+    async fn send(&mut self, bytes: &[u8]) -> io::Result<()> {
+        match self {
+            Io::Plain(s) => s.write_all(bytes).await,
+            Io::Tls(s) => {
+                s.write_all(bytes).await?;
+                s.flush().await
+            }
+        }
+    }
+
+    async fn read_into(&mut self, buf: &mut Vec<u8>) -> io::Result<usize> {
+        if buf.capacity() - buf.len() < READ_CHUNK / 2 {
+            buf.reserve(READ_CHUNK);
+        }
+        match self {
+            Io::Plain(s) => s.read_buf(buf).await,
+            Io::Tls(s) => s.read_buf(buf).await,
+        }
+    }
+}
+
+struct Conn {
+    io: Io,
+    /// Bytes read but not consumed yet.
+    buf: Vec<u8>,
+    peer_certificate: Option<Arc<[u8]>>,
+    idle_since: Instant,
+}
+
+impl Conn {
+    /// Whether an idle connection still looks usable: nothing to read and no close from the
+    /// server. Readiness is what the runtime already knows, so this usually costs no system call.
+    fn looks_alive(&self) -> bool {
+        let mut byte = [0u8; 1];
+        match self.io.tcp().peek(&mut byte).now_or_never() {
+            None => true,
+            Some(Ok(0)) | Some(Err(_)) => false,
+            // A plain connection has no business sending before a request; TLS may have sent
+            // session tickets, which the TLS layer reads with the next response.
+            Some(Ok(_)) => matches!(self.io, Io::Tls(_)),
+        }
+    }
+}
+
+/// The transport shared by every `http` probe of a monitor.
+pub(crate) struct H1Client {
+    idle: Mutex<HashMap<Key, VecDeque<Conn>>>,
+    verified: OnceLock<Result<Arc<ClientConfig>, String>>,
+    unverified: OnceLock<Arc<ClientConfig>>,
+}
+
+impl Default for H1Client {
+    fn default() -> Self {
+        Self {
+            idle: Mutex::new(HashMap::new()),
+            verified: OnceLock::new(),
+            unverified: OnceLock::new(),
+        }
+    }
+}
+
+impl std::fmt::Debug for H1Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let idle: usize = self.idle.lock().values().map(VecDeque::len).sum();
+        f.debug_struct("H1Client")
+            .field("idle_connections", &idle)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How a body ends.
+enum Framing {
+    None,
+    Length(u64),
+    Chunked,
+    UntilClose,
+}
+
+/// Collects (up to a cap) or discards the body.
+struct BodySink {
+    keep: Option<Vec<u8>>,
+    cap: usize,
+    seen: usize,
+}
+
+impl BodySink {
+    fn take(&mut self, bytes: &[u8]) {
+        self.seen += bytes.len();
+        if let Some(keep) = &mut self.keep {
+            let room = self.cap - keep.len();
+            keep.extend_from_slice(&bytes[..bytes.len().min(room)]);
+        }
+    }
+
+    /// Past the cap: stop reading (the connection is then closed, not pooled).
+    fn full(&self) -> bool {
+        self.seen >= self.cap
+    }
+}
+
+/// What an exchange on one connection produced.
+enum Outcome {
+    /// A response; whether the connection can be pooled again.
+    Done(Response, Option<String>, bool),
+    /// The connection closed (or failed) before any response byte: worth one retry when reused.
+    ClosedEarly(io::Error),
+}
+
+impl H1Client {
+    /// Sends `request` (whose encoding is `encoded`), following up to `max_redirects`
+    /// redirects, and reads the final response. The body is kept (up to `body_cap` bytes) when
+    /// `want_body` is set; otherwise up to `body_cap` bytes are read and dropped so the
+    /// connection can be reused, and a longer body closes it.
+    pub(crate) async fn send(
+        &self,
+        prepared: &Prepared,
+        max_redirects: u8,
+        want_body: bool,
+        body_cap: usize,
+        progress: &Progress,
+    ) -> Result<Response, H1Error> {
+        let Prepared {
+            request,
+            encoded,
+            key,
+        } = prepared;
+        let (mut response, mut location) = self
+            .once(request, encoded, key, want_body, body_cap, progress)
+            .await?;
+        if max_redirects == 0 {
+            return Ok(response);
+        }
+        let mut current: Option<Request> = None;
+        let mut hops = 0u8;
+        loop {
+            let from = current.as_ref().unwrap_or(request);
+            let next = match (&location, response.status) {
+                (Some(loc), 301 | 302 | 303 | 307 | 308) => from.url.join(loc).ok(),
+                _ => None,
+            };
+            let Some(next) = next.filter(|u| matches!(u.scheme(), "http" | "https")) else {
+                return Ok(response);
+            };
+            if hops == max_redirects {
+                return Err(H1Error::TooManyRedirects);
+            }
+            hops += 1;
+            let next_request = from.redirected(response.status, next);
+            let insecure = key.insecure;
+            let next_key = Key::of(&next_request.url, insecure);
+            let bytes = next_request.encode();
+            (response, location) = self
+                .once(
+                    &next_request,
+                    &bytes,
+                    &next_key,
+                    want_body,
+                    body_cap,
+                    progress,
+                )
+                .await?;
+            current = Some(next_request);
+        }
+    }
+
+    /// One request on a pooled or new connection, with the one retry for a stale pooled one.
+    async fn once(
+        &self,
+        request: &Request,
+        encoded: &[u8],
+        key: &Key,
+        want_body: bool,
+        body_cap: usize,
+        progress: &Progress,
+    ) -> Result<(Response, Option<String>), H1Error> {
+        let head = request.method == Method::HEAD;
+        let idempotent = !matches!(request.method, Method::POST | Method::PATCH);
+        if let Some(mut conn) = self.checkout(key) {
+            progress.set(Stage::Wait);
+            match exchange(&mut conn, encoded, head, want_body, body_cap, progress).await? {
+                Outcome::Done(response, location, reusable) => {
+                    if reusable {
+                        self.checkin(key, conn);
+                    }
+                    return Ok((response, location));
+                }
+                Outcome::ClosedEarly(e) if !idempotent => {
+                    return Err(H1Error::Exchange(format!(
+                        "the kept-alive connection closed before a response: {e}"
+                    )));
+                }
+                Outcome::ClosedEarly(_) => {}
+            }
+        }
+        let mut conn = self.connect(request, key, progress).await?;
+        progress.set(Stage::Wait);
+        match exchange(&mut conn, encoded, head, want_body, body_cap, progress).await? {
+            Outcome::Done(response, location, reusable) => {
+                if reusable {
+                    self.checkin(key, conn);
+                }
+                Ok((response, location))
+            }
+            Outcome::ClosedEarly(e) if e.kind() == io::ErrorKind::UnexpectedEof => Err(
+                H1Error::Exchange("the server closed the connection without a response".into()),
+            ),
+            Outcome::ClosedEarly(e) => Err(H1Error::Exchange(e.to_string())),
+        }
+    }
+
+    /// The most recently used live idle connection for `key`, if any.
+    fn checkout(&self, key: &Key) -> Option<Conn> {
+        let mut stale = Vec::new();
+        let found = {
+            let mut idle = self.idle.lock();
+            let queue = idle.get_mut(key)?;
+            let mut found = None;
+            while let Some(conn) = queue.pop_back() {
+                if conn.idle_since.elapsed() > IDLE_TIMEOUT {
+                    // Everything below it is older still.
+                    stale.push(conn);
+                    stale.extend(queue.drain(..));
+                    break;
+                }
+                if conn.looks_alive() {
+                    found = Some(conn);
+                    break;
+                }
+                stale.push(conn);
+            }
+            found
+        };
+        // Closing sockets outside the lock.
+        drop(stale);
+        found
+    }
+
+    fn checkin(&self, key: &Key, mut conn: Conn) {
+        if !conn.buf.is_empty() {
+            return;
+        }
+        conn.idle_since = Instant::now();
+        let evicted = {
+            let mut idle = self.idle.lock();
+            let queue = match idle.get_mut(key) {
+                Some(q) => q,
+                None => idle.entry(key.clone()).or_default(),
+            };
+            queue.push_back(conn);
+            (queue.len() > MAX_IDLE_PER_HOST).then(|| queue.pop_front())
+        };
+        drop(evicted);
+    }
+
+    async fn connect(
+        &self,
+        request: &Request,
+        key: &Key,
+        progress: &Progress,
+    ) -> Result<Conn, H1Error> {
+        progress.set(Stage::Resolve);
+        let port = key.port;
+        let addrs: Vec<SocketAddr> = match request.url.host() {
+            Some(url::Host::Ipv4(ip)) => vec![SocketAddr::from((ip, port))],
+            Some(url::Host::Ipv6(ip)) => vec![SocketAddr::from((ip, port))],
+            Some(url::Host::Domain(name)) => tokio::net::lookup_host((name, port))
+                .await
+                .map_err(|e| H1Error::Dns(e.to_string()))?
+                .collect(),
+            None => return Err(H1Error::Dns("the URL has no host".into())),
+        };
+        if addrs.is_empty() {
+            return Err(H1Error::Dns("no addresses".into()));
+        }
+        progress.set(Stage::Connect);
+        let mut last_error = None;
+        let mut tcp = None;
+        for addr in addrs {
+            match TcpStream::connect(addr).await {
+                Ok(s) => {
+                    tcp = Some(s);
+                    break;
+                }
+                Err(e) => last_error = Some(e),
+            }
+        }
+        let tcp = match (tcp, last_error) {
+            (Some(s), _) => s,
+            (None, Some(e)) if e.kind() == io::ErrorKind::ConnectionRefused => {
+                return Err(H1Error::Refused);
+            }
+            (None, e) => {
+                return Err(H1Error::Connect(
+                    e.map_or_else(|| "no address answered".into(), |e| e.to_string()),
+                ));
+            }
+        };
+        let _ = tcp.set_nodelay(true);
+        if !key.tls {
+            return Ok(Conn {
+                io: Io::Plain(tcp),
+                buf: Vec::new(),
+                peer_certificate: None,
+                idle_since: Instant::now(),
+            });
+        }
+        progress.set(Stage::Tls);
+        let config = self.tls_config(key.insecure).map_err(H1Error::Tls)?;
+        let name = match request.url.host() {
+            Some(url::Host::Ipv4(ip)) => ServerName::IpAddress(std::net::IpAddr::V4(ip).into()),
+            Some(url::Host::Ipv6(ip)) => ServerName::IpAddress(std::net::IpAddr::V6(ip).into()),
+            Some(url::Host::Domain(name)) => ServerName::try_from(name.to_owned())
+                .map_err(|e| H1Error::Tls(format!("invalid server name: {e}")))?,
+            None => return Err(H1Error::Dns("the URL has no host".into())),
+        };
+        let tls = TlsConnector::from(config)
+            .connect(name, tcp)
+            .await
+            .map_err(|e| H1Error::Tls(tls_detail(&e)))?;
+        let peer_certificate = tls
+            .get_ref()
+            .1
+            .peer_certificates()
+            .and_then(|chain| chain.first())
+            .map(|der| Arc::from(der.as_ref()));
+        Ok(Conn {
+            io: Io::Tls(Box::new(tls)),
+            buf: Vec::new(),
+            peer_certificate,
+            idle_since: Instant::now(),
+        })
+    }
+
+    fn tls_config(&self, insecure: bool) -> Result<Arc<ClientConfig>, String> {
+        crate::http_client::install_crypto_provider();
+        if insecure {
+            return Ok(self
+                .unverified
+                .get_or_init(|| {
+                    let provider = rustls::crypto::ring::default_provider();
+                    let mut config = ClientConfig::builder()
+                        .dangerous()
+                        .with_custom_certificate_verifier(Arc::new(AcceptAnyCertificate(
+                            provider.signature_verification_algorithms,
+                        )))
+                        .with_no_client_auth();
+                    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+                    Arc::new(config)
+                })
+                .clone());
+        }
+        self.verified
+            .get_or_init(|| {
+                use rustls_platform_verifier::BuilderVerifierExt as _;
+                let mut config = ClientConfig::builder()
+                    .with_platform_verifier()
+                    .map_err(|e| format!("cannot load the system's certificate roots: {e}"))?
+                    .with_no_client_auth();
+                config.alpn_protocols = vec![b"http/1.1".to_vec()];
+                Ok(Arc::new(config))
+            })
+            .clone()
+    }
+}
+
+/// The TLS error itself rather than the I/O wrapper around it.
+fn tls_detail(e: &io::Error) -> String {
+    match e.get_ref() {
+        Some(inner) => inner.to_string(),
+        None => e.to_string(),
+    }
+}
+
+/// Sends the request and reads the response on `conn`.
+async fn exchange(
+    conn: &mut Conn,
+    encoded: &[u8],
+    head_request: bool,
+    want_body: bool,
+    body_cap: usize,
+    progress: &Progress,
+) -> Result<Outcome, H1Error> {
+    if let Err(e) = conn.io.send(encoded).await {
+        return Ok(Outcome::ClosedEarly(e));
+    }
+    conn.buf.clear();
+    // The head, skipping interim (1xx) responses.
+    let (status, framing, location, mut reusable) = loop {
+        let parsed = parse_head(&conn.buf, head_request)?;
+        if let Some((head_len, status, framing, location, keep_alive)) = parsed {
+            conn.buf.drain(..head_len);
+            if (100..200).contains(&status) && status != 101 {
+                continue;
+            }
+            break (status, framing, location, keep_alive);
+        }
+        if conn.buf.len() > MAX_HEAD {
+            return Err(H1Error::Protocol("the response head is too large".into()));
+        }
+        match conn.io.read_into(&mut conn.buf).await {
+            Ok(0) if conn.buf.is_empty() => {
+                return Ok(Outcome::ClosedEarly(io::ErrorKind::UnexpectedEof.into()));
+            }
+            Ok(0) => {
+                return Err(H1Error::Protocol(
+                    "the connection closed in the middle of the response head".into(),
+                ));
+            }
+            Ok(_) => {}
+            Err(e) if conn.buf.is_empty() => return Ok(Outcome::ClosedEarly(e)),
+            Err(e) => return Err(H1Error::Exchange(e.to_string())),
+        }
+    };
+    progress.status.store(status, Ordering::Relaxed);
+    progress.set(Stage::Body);
+    let mut sink = BodySink {
+        keep: want_body.then(Vec::new),
+        cap: body_cap,
+        seen: 0,
+    };
+    let body_error = |detail: String| H1Error::Body { status, detail };
+    let complete = match framing {
+        Framing::None => true,
+        Framing::Length(n) => read_length(conn, n, &mut sink).await.map_err(body_error)?,
+        Framing::Chunked => read_chunked(conn, &mut sink).await.map_err(body_error)?,
+        Framing::UntilClose => {
+            read_until_close(conn, &mut sink)
+                .await
+                .map_err(body_error)?;
+            false
+        }
+    };
+    reusable &= complete && status != 101;
+    let response = Response {
+        status,
+        body: sink.keep,
+        peer_certificate: conn.peer_certificate.clone(),
+    };
+    Ok(Outcome::Done(response, location, reusable))
+}
+
+/// The parsed head: its length, status, body framing, `Location` and whether the connection
+/// stays open. `None` while incomplete.
+type Head = (usize, u16, Framing, Option<String>, bool);
+
+fn parse_head(buf: &[u8], head_request: bool) -> Result<Option<Head>, H1Error> {
+    if buf.is_empty() {
+        return Ok(None);
+    }
+    let mut headers = [httparse::EMPTY_HEADER; 100];
+    let mut response = httparse::Response::new(&mut headers);
+    let head_len = match response.parse(buf) {
+        Ok(httparse::Status::Complete(n)) => n,
+        Ok(httparse::Status::Partial) => return Ok(None),
+        Err(e) => {
+            return Err(H1Error::Protocol(format!("not an HTTP/1.x response ({e})")));
+        }
+    };
+    let status = response.code.unwrap_or(0);
+    let http10 = response.version == Some(0);
+    let mut keep_alive = !http10;
+    let mut length: Option<u64> = None;
+    let mut chunked = false;
+    let mut location = None;
+    for h in response.headers.iter() {
+        let name = h.name;
+        if name.eq_ignore_ascii_case("content-length") {
+            let n = std::str::from_utf8(h.value)
+                .ok()
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .ok_or_else(|| H1Error::Protocol("invalid Content-Length".into()))?;
+            if length.is_some_and(|m| m != n) {
+                return Err(H1Error::Protocol("conflicting Content-Length".into()));
+            }
+            length = Some(n);
+        } else if name.eq_ignore_ascii_case("transfer-encoding") {
+            chunked = h
+                .value
+                .rsplit(|b| *b == b',')
+                .next()
+                .is_some_and(|last| last.trim_ascii().eq_ignore_ascii_case(b"chunked"));
+            if !chunked {
+                // Any other final coding is delimited by the close.
+                keep_alive = false;
+            }
+        } else if name.eq_ignore_ascii_case("connection") {
+            for token in h.value.split(|b| *b == b',') {
+                let token = token.trim_ascii();
+                if token.eq_ignore_ascii_case(b"close") {
+                    keep_alive = false;
+                } else if token.eq_ignore_ascii_case(b"keep-alive") && http10 {
+                    keep_alive = true;
+                }
+            }
+        } else if name.eq_ignore_ascii_case("location") {
+            location = std::str::from_utf8(h.value).ok().map(str::to_owned);
+        }
+    }
+    let framing = if head_request || status == 204 || status == 304 || (100..200).contains(&status)
+    {
+        Framing::None
+    } else if chunked {
+        Framing::Chunked
+    } else if let Some(n) = length {
+        Framing::Length(n)
+    } else {
+        // Neither a length nor chunks: the body runs to the close.
+        keep_alive = false;
+        Framing::UntilClose
+    };
+    Ok(Some((head_len, status, framing, location, keep_alive)))
+}
+
+fn io_detail(e: io::Error) -> String {
+    e.to_string()
+}
+
+/// Reads a body of `n` bytes. `Ok(true)` when it was read to the end.
+async fn read_length(conn: &mut Conn, n: u64, sink: &mut BodySink) -> Result<bool, String> {
+    let mut left = n;
+    loop {
+        let take = (conn.buf.len() as u64).min(left) as usize;
+        sink.take(&conn.buf[..take]);
+        conn.buf.drain(..take);
+        left -= take as u64;
+        if left == 0 {
+            return Ok(true);
+        }
+        if sink.full() {
+            return Ok(false);
+        }
+        match conn.io.read_into(&mut conn.buf).await.map_err(io_detail)? {
+            0 => {
+                return Err(format!(
+                    "the connection closed with {left} of {n} bytes still to come"
+                ));
+            }
+            _ => continue,
+        }
+    }
+}
+
+/// Reads a chunked body and its trailers. `Ok(true)` when it was read to the end.
+async fn read_chunked(conn: &mut Conn, sink: &mut BodySink) -> Result<bool, String> {
+    loop {
+        let size = match httparse::parse_chunk_size(&conn.buf) {
+            Ok(httparse::Status::Complete((used, size))) => {
+                conn.buf.drain(..used);
+                size
+            }
+            Ok(httparse::Status::Partial) => {
+                fill(conn).await?;
+                continue;
+            }
+            Err(_) => return Err("invalid chunk size in a chunked body".into()),
+        };
+        if size == 0 {
+            // Trailers: lines up to an empty one.
+            loop {
+                match conn.buf.windows(2).position(|w| w == b"\r\n") {
+                    Some(0) => {
+                        conn.buf.drain(..2);
+                        return Ok(true);
+                    }
+                    Some(i) => {
+                        conn.buf.drain(..i + 2);
+                    }
+                    None => fill(conn).await?,
+                }
+            }
+        }
+        let mut left = size;
+        while left > 0 {
+            if conn.buf.is_empty() {
+                fill(conn).await?;
+            }
+            let take = (conn.buf.len() as u64).min(left) as usize;
+            sink.take(&conn.buf[..take]);
+            conn.buf.drain(..take);
+            left -= take as u64;
+            if sink.full() {
+                return Ok(false);
+            }
+        }
+        while conn.buf.len() < 2 {
+            fill(conn).await?;
+        }
+        if &conn.buf[..2] != b"\r\n" {
+            return Err("a chunk does not end with CRLF".into());
+        }
+        conn.buf.drain(..2);
+    }
+}
+
+async fn read_until_close(conn: &mut Conn, sink: &mut BodySink) -> Result<(), String> {
+    loop {
+        sink.take(&conn.buf);
+        conn.buf.clear();
+        if sink.full() {
+            return Ok(());
+        }
+        if conn.io.read_into(&mut conn.buf).await.map_err(io_detail)? == 0 {
+            return Ok(());
+        }
+    }
+}
+
+async fn fill(conn: &mut Conn) -> Result<(), String> {
+    match conn.io.read_into(&mut conn.buf).await.map_err(io_detail)? {
+        0 => Err("the connection closed in the middle of a chunked body".into()),
+        _ => Ok(()),
+    }
+}
+
+/// Accepts any server certificate (for `insecure` checks of self-signed lab gear) while still
+/// verifying that the handshake was signed by the certificate's key.
+#[derive(Debug)]
+struct AcceptAnyCertificate(rustls::crypto::WebPkiSupportedAlgorithms);
+
+impl rustls::client::danger::ServerCertVerifier for AcceptAnyCertificate {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &rustls::pki_types::CertificateDer<'_>,
+        _intermediates: &[rustls::pki_types::CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.supported_schemes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::AsyncWriteExt;
+
+    fn head(raw: &str) -> Head {
+        parse_head(raw.as_bytes(), false).unwrap().unwrap()
+    }
+
+    #[test]
+    fn framing_from_the_head() {
+        let (len, status, framing, location, keep) =
+            head("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello");
+        assert_eq!((len, status, keep, location), (38, 200, true, None));
+        assert!(matches!(framing, Framing::Length(5)));
+
+        let (_, _, framing, _, keep) =
+            head("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n");
+        assert!(matches!(framing, Framing::Chunked) && keep);
+
+        let (_, _, framing, _, keep) = head("HTTP/1.1 200 OK\r\nServer: x\r\n\r\n");
+        assert!(matches!(framing, Framing::UntilClose) && !keep);
+
+        let (_, _, framing, _, keep) = head("HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\n");
+        assert!(matches!(framing, Framing::Length(2)) && !keep, "1.0 closes");
+        let (_, _, _, _, keep) =
+            head("HTTP/1.0 200 OK\r\nConnection: Keep-Alive\r\nContent-Length: 2\r\n\r\n");
+        assert!(keep);
+        let (_, _, _, _, keep) =
+            head("HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\n");
+        assert!(!keep);
+
+        let (_, status, framing, location, _) =
+            head("HTTP/1.1 301 Moved\r\nLocation: /next\r\nContent-Length: 0\r\n\r\n");
+        assert_eq!((status, location.as_deref()), (301, Some("/next")));
+        assert!(matches!(framing, Framing::Length(0)));
+
+        let (_, _, framing, _, keep) = head("HTTP/1.1 204 No Content\r\n\r\n");
+        assert!(matches!(framing, Framing::None) && keep);
+        let (_, _, framing, _, _) =
+            parse_head(b"HTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\n", true)
+                .unwrap()
+                .unwrap();
+        assert!(matches!(framing, Framing::None), "HEAD has no body");
+    }
+
+    #[test]
+    fn bad_heads_are_errors_partial_ones_wait() {
+        assert!(
+            parse_head(b"HTTP/1.1 200 OK\r\nContent-Le", false)
+                .unwrap()
+                .is_none()
+        );
+        assert!(matches!(
+            parse_head(b"SSH-2.0-OpenSSH_9.2\r\n", false),
+            Err(H1Error::Protocol(_))
+        ));
+        assert!(matches!(
+            parse_head(b"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n", false),
+            Err(H1Error::Protocol(_))
+        ));
+        assert!(matches!(
+            parse_head(
+                b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+                false
+            ),
+            Err(H1Error::Protocol(_))
+        ));
+    }
+
+    #[test]
+    fn encoding_and_redirect_rules() {
+        let request = Request {
+            method: Method::POST,
+            url: Url::parse("http://portal.example:8080/login?next=%2F#top").unwrap(),
+            headers: vec![(
+                reqwest::header::AUTHORIZATION,
+                HeaderValue::from_static("Bearer t"),
+            )],
+            body: Some(Arc::from(&b"a=1"[..])),
+        };
+        let text = String::from_utf8(request.encode()).unwrap();
+        assert!(
+            text.starts_with("POST /login?next=%2F HTTP/1.1\r\nhost: portal.example:8080\r\n"),
+            "{text}"
+        );
+        assert!(text.contains("\r\nauthorization: Bearer t\r\n"), "{text}");
+        assert!(text.ends_with("\r\ncontent-length: 3\r\n\r\na=1"), "{text}");
+
+        let same = request.redirected(302, Url::parse("http://portal.example:8080/home").unwrap());
+        assert_eq!(same.method, Method::GET);
+        assert!(same.body.is_none());
+        assert_eq!(same.headers.len(), 1, "same origin keeps credentials");
+        let other = request.redirected(307, Url::parse("https://sso.example/").unwrap());
+        assert_eq!(other.method, Method::POST, "307 keeps the method");
+        assert!(other.body.is_some());
+        assert!(
+            other.headers.is_empty(),
+            "credentials stay with their origin"
+        );
+        let text = String::from_utf8(other.encode()).unwrap();
+        assert!(text.contains("\r\nhost: sso.example\r\n"), "{text}");
+    }
+
+    /// A server that answers each request on a connection with the next scripted reply, then
+    /// closes the connection when the script says so. Counts connections.
+    async fn scripted(
+        replies: Vec<(&'static [u8], bool)>,
+    ) -> (Url, Arc<std::sync::atomic::AtomicUsize>) {
+        use tokio::io::AsyncReadExt;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
+        let accepted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = accepted.clone();
+        tokio::spawn(async move {
+            let mut script = replies.into_iter();
+            while let Ok((mut s, _)) = listener.accept().await {
+                counter.fetch_add(1, Ordering::SeqCst);
+                loop {
+                    // One request head (these tests send no bodies).
+                    let mut got = Vec::new();
+                    while !got.ends_with(b"\r\n\r\n") {
+                        let mut b = [0u8; 1024];
+                        match s.read(&mut b).await {
+                            Ok(0) | Err(_) => break,
+                            Ok(n) => got.extend_from_slice(&b[..n]),
+                        }
+                    }
+                    let Some((reply, close)) = script.next() else {
+                        return;
+                    };
+                    let _ = s.write_all(reply).await;
+                    if close {
+                        break;
+                    }
+                }
+            }
+        });
+        (url, accepted)
+    }
+
+    async fn get(client: &H1Client, url: &Url, want_body: bool) -> Result<Response, H1Error> {
+        let request = Request {
+            method: Method::GET,
+            url: url.clone(),
+            headers: Vec::new(),
+            body: None,
+        };
+        let prepared = Prepared::new(request, false);
+        client
+            .send(&prepared, 0, want_body, 1024, &Progress::default())
+            .await
+    }
+
+    #[tokio::test]
+    async fn chunked_bodies_and_reuse() {
+        let (url, accepted) = scripted(vec![
+            (
+                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n7;ext=1\r\n, world\r\n0\r\nX-Trailer: 1\r\n\r\n",
+                false,
+            ),
+            (b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", false),
+        ])
+        .await;
+        let client = H1Client::default();
+        let r = get(&client, &url, true).await.unwrap();
+        assert_eq!(r.body.as_deref(), Some(&b"hello, world"[..]));
+        let r = get(&client, &url, true).await.unwrap();
+        assert_eq!(r.body.as_deref(), Some(&b"ok"[..]));
+        assert_eq!(
+            accepted.load(Ordering::SeqCst),
+            1,
+            "one kept-alive connection"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_connection_the_server_closed_is_replaced() {
+        // The server closes after each response although it did not say so.
+        let reply: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+        let (url, accepted) = scripted(vec![(reply, true), (reply, true), (reply, true)]).await;
+        let client = H1Client::default();
+        for _ in 0..3 {
+            let r = get(&client, &url, false).await.unwrap();
+            assert_eq!(r.status, 200);
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert_eq!(accepted.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test]
+    async fn bodies_to_the_close_and_truncated_bodies() {
+        let (url, accepted) = scripted(vec![
+            (b"HTTP/1.1 200 OK\r\n\r\nuntil the end", true),
+            (b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc", true),
+        ])
+        .await;
+        let client = H1Client::default();
+        let r = get(&client, &url, true).await.unwrap();
+        assert_eq!(r.body.as_deref(), Some(&b"until the end"[..]));
+        match get(&client, &url, true).await {
+            Err(H1Error::Body {
+                status: 200,
+                detail,
+            }) => {
+                assert!(detail.contains("7 of 10 bytes"), "{detail}")
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            accepted.load(Ordering::SeqCst),
+            2,
+            "neither connection was pooled"
+        );
+    }
+
+    #[tokio::test]
+    async fn silence_and_garbage() {
+        let (url, _) = scripted(vec![(b"", true)]).await;
+        match get(&H1Client::default(), &url, false).await {
+            Err(H1Error::Exchange(detail)) => {
+                assert!(detail.contains("without a response"), "{detail}")
+            }
+            other => panic!("{other:?}"),
+        }
+        let (url, _) = scripted(vec![(b"SSH-2.0-OpenSSH_9.2p1\r\n", true)]).await;
+        assert!(matches!(
+            get(&H1Client::default(), &url, false).await,
+            Err(H1Error::Protocol(_))
+        ));
+    }
+}
