@@ -661,6 +661,7 @@ pub fn read_bytes(
         mapping: &mapping,
         day_first,
         salt: &salt,
+        requesters: Default::default(),
     };
     let before_read = summary.read;
     let before_skip = summary.skipped;
@@ -789,6 +790,7 @@ fn read_xlsx(
         mapping: &mapping,
         day_first,
         salt: &salt,
+        requesters: Default::default(),
     };
     let before_read = summary.read;
     let before_skip = summary.skipped;
@@ -898,7 +900,12 @@ struct RowContext<'m> {
     mapping: &'m Mapping,
     day_first: bool,
     salt: &'m str,
+    /// Hashed requesters by raw identity: the same few thousand people file most tickets.
+    requesters: parking_lot::Mutex<std::collections::HashMap<String, String>>,
 }
+
+/// At most this many distinct requesters are remembered per file.
+const REQUESTER_CACHE: usize = 100_000;
 
 type RowError = (&'static str, String);
 
@@ -945,6 +952,19 @@ impl RowContext<'_> {
         (!clean.is_empty()).then_some(clean)
     }
 
+    /// The salted hash of a requester identity, computed once per distinct identity.
+    fn requester(&self, raw: String) -> String {
+        if let Some(hashed) = self.requesters.lock().get(&raw) {
+            return hashed.clone();
+        }
+        let hashed = hash_requester(self.salt, &raw);
+        let mut cache = self.requesters.lock();
+        if cache.len() < REQUESTER_CACHE {
+            cache.insert(raw, hashed.clone());
+        }
+        hashed
+    }
+
     fn build(&self, cells: &[Cell<'_>], row_no: u64) -> std::result::Result<Ticket, RowError> {
         let created = match self.date(cells, Field::Created)? {
             Some(c) => c,
@@ -961,7 +981,7 @@ impl RowContext<'_> {
         }
         let requester = self
             .text(cells, Field::Requester)
-            .map(|r| hash_requester(self.salt, &r));
+            .map(|r| self.requester(r));
         let subject = self.text(cells, Field::Subject).unwrap_or_default();
         let body = self.text(cells, Field::Body).unwrap_or_default();
         Ok(Ticket {
@@ -1432,17 +1452,16 @@ pub fn clean_html(s: &str) -> String {
 /// Whether a cell holds a tag (`<p`, `</`, `<!--`) or an entity (`&amp;`, `&#39;`).
 fn looks_like_html(s: &str) -> bool {
     let b = s.as_bytes();
-    b.iter().enumerate().any(|(i, &c)| match c {
+    memchr::memchr2_iter(b'<', b'&', b).any(|i| match b[i] {
         b'<' => b
             .get(i + 1)
             .is_some_and(|n| n.is_ascii_alphabetic() || *n == b'/' || *n == b'!'),
-        b'&' => {
+        _ => {
             let rest = &b[i + 1..b.len().min(i + 12)];
             rest.first()
                 .is_some_and(|n| n.is_ascii_alphanumeric() || *n == b'#')
                 && rest.contains(&b';')
         }
-        _ => false,
     })
 }
 
@@ -1488,11 +1507,10 @@ fn collapse_ws(s: &str) -> String {
     let trimmed = s.trim();
     // Fast path (one pass): no double spaces, tabs, CRs, NBSPs, blank lines or spaces at line ends.
     let b = trimmed.as_bytes();
-    let clean = b.iter().enumerate().all(|(i, &c)| match c {
-        b'\r' | b'\t' | 0xA0 => false,
-        b' ' | b'\n' => b.get(i + 1).is_none_or(|n| *n != b' ' && *n != b'\n'),
-        _ => true,
-    });
+    let clean = memchr::memchr3(b'\r', b'\t', 0xA0, b).is_none()
+        && [&b"  "[..], b" \n", b"\n ", b"\n\n"]
+            .iter()
+            .all(|pair| memchr::memmem::find(b, pair).is_none());
     if clean {
         return trimmed.to_string();
     }

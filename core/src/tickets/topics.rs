@@ -553,12 +553,28 @@ fn stem_all(docs: &[&str]) -> Vec<Vec<(String, String)>> {
 
 /// Builds the topic model of `tickets`.
 pub fn build(tickets: &[Ticket], o: &TopicOptions) -> Result<TopicModel> {
-    // 1. Normalise, then work on distinct texts only (weighted by how many tickets share them).
-    let normalised: Vec<String> = tickets
-        .par_iter()
+    // 1. Normalise each distinct (subject, body) once: exports repeat the same questions and
+    //    templates a lot. Then work on distinct normalised texts only, weighted by how many
+    //    tickets share them.
+    let mut raw_ids: FastMap<(&str, &str), u32> =
+        FastMap::with_capacity_and_hasher(tickets.len() / 4 + 16, Default::default());
+    let mut raws: Vec<(&str, &str)> = Vec::new();
+    let raw_of: Vec<u32> = tickets
+        .iter()
         .map(|t| {
-            let mut s = normalise(&t.subject);
-            let b = normalise(&t.body);
+            let key = (t.subject.as_str(), t.body.as_str());
+            *raw_ids.entry(key).or_insert_with(|| {
+                raws.push(key);
+                (raws.len() - 1) as u32
+            })
+        })
+        .collect();
+    drop(raw_ids);
+    let normalised: Vec<String> = raws
+        .par_iter()
+        .map(|(subject, body)| {
+            let mut s = normalise(subject);
+            let b = normalise(body);
             if !b.is_empty() && (b.len() > s.len() || !s.contains(b.as_str())) {
                 if !s.is_empty() {
                     s.push_str(" . ");
@@ -569,11 +585,12 @@ pub fn build(tickets: &[Ticket], o: &TopicOptions) -> Result<TopicModel> {
         })
         .collect();
     let mut uniq: FastMap<&str, u32> =
-        FastMap::with_capacity_and_hasher(tickets.len() / 4 + 16, Default::default());
+        FastMap::with_capacity_and_hasher(normalised.len() + 16, Default::default());
     let mut doc_of = Vec::with_capacity(tickets.len());
     let mut texts: Vec<&str> = Vec::new();
     let mut first_ticket: Vec<usize> = Vec::new();
-    for (i, n) in normalised.iter().enumerate() {
+    for (i, &raw) in raw_of.iter().enumerate() {
+        let n = &normalised[raw as usize];
         let id = *uniq.entry(n.as_str()).or_insert_with(|| {
             texts.push(n.as_str());
             first_ticket.push(i);
