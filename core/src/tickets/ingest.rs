@@ -1504,32 +1504,27 @@ fn strip_tags(s: &str) -> String {
 }
 
 fn collapse_ws(s: &str) -> String {
+    // One pass: runs of whitespace become one space, line breaks survive, blank lines and
+    // spaces at line ends go (the same as joining each line's `split_whitespace()` words).
     let trimmed = s.trim();
-    // Fast path (one pass): no double spaces, tabs, CRs, NBSPs, blank lines or spaces at line ends.
-    let b = trimmed.as_bytes();
-    let clean = memchr::memchr3(b'\r', b'\t', 0xA0, b).is_none()
-        && [&b"  "[..], b" \n", b"\n ", b"\n\n"]
-            .iter()
-            .all(|pair| memchr::memmem::find(b, pair).is_none());
-    if clean {
-        return trimmed.to_string();
-    }
     let mut out = String::with_capacity(trimmed.len());
-    for line in trimmed.lines() {
-        let mut words = line.split_whitespace().peekable();
-        if words.peek().is_none() {
-            continue;
-        }
-        if !out.is_empty() {
-            out.push('\n');
-        }
-        let mut first = true;
-        for w in words {
-            if !first {
+    let mut space = false;
+    let mut newline = false;
+    for c in trimmed.chars() {
+        if c == '\n' {
+            newline = !out.is_empty();
+            space = false;
+        } else if c.is_whitespace() {
+            space = !out.is_empty() && !newline;
+        } else {
+            if newline {
+                out.push('\n');
+            } else if space {
                 out.push(' ');
             }
-            out.push_str(w);
-            first = false;
+            newline = false;
+            space = false;
+            out.push(c);
         }
     }
     out
@@ -1626,5 +1621,27 @@ mod tests {
         assert_ne!(a, hash_requester("s2", "ann@school.org"));
         assert_eq!(a.len(), 16);
         assert!(!a.contains("ann"));
+    }
+
+    #[test]
+    fn whitespace_collapses_like_joining_the_words_of_each_line() {
+        let reference = |s: &str| {
+            s.trim()
+                .lines()
+                .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+                .filter(|l| !l.is_empty())
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        for s in [
+            "",
+            "  plain text  ",
+            "a  b\t c\r\nd \n\n\n  e\u{a0}f\u{2003}g \r\n",
+            "\n\n lead\n\t\ntrail \u{a0}\n",
+            "caf\u{e9}  cr\u{e8}me\u{a0}\u{a0}br\u{fb}l\u{e9}e",
+            "one\u{85}two \u{3000} three",
+        ] {
+            assert_eq!(collapse_ws(s), reference(s), "{s:?}");
+        }
     }
 }
