@@ -108,7 +108,8 @@ pub struct MysqlConfig {
     #[serde(default)]
     pub connections: Option<Limits>,
     /// `Seconds_Behind_Master` / `Seconds_Behind_Source` thresholds on a replica; a stopped
-    /// replication thread is Critical. Ignored on a server that replicates from nobody.
+    /// replication thread is Critical. Ignored on a server that replicates from nobody. The
+    /// user needs `REPLICATION CLIENT` (MySQL) or `SLAVE MONITOR` (MariaDB 10.5+).
     #[serde(default)]
     pub replication_lag: Option<LatencyThresholds>,
     /// Keep the connection between checks (default true); false logs in for every check.
