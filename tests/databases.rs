@@ -242,6 +242,57 @@ async fn redis_healthy_wrong_password_expectation_slow_query() {
     behaves(Engine::Redis).await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_tls_modes() {
+    let Some(server) = Server::start_or_skip(Engine::Postgres) else {
+        return;
+    };
+    let base = server.probe_toml(PASSWORD);
+    let check = |extra: &str| {
+        let p = probe(&format!("{base}{extra}\n"));
+        async move { p.check(&cx(Duration::from_secs(5))).await }
+    };
+    // A server without TLS: "prefer" falls back to plain text, "require" fails at the TLS stage.
+    assert_eq!(check("tls = \"prefer\"").await.status, Status::Ok);
+    let obs = check("tls = \"require\"").await;
+    assert_eq!(obs.status, Status::Critical, "{}", obs.summary);
+    assert!(obs.summary.starts_with("tls: "), "{}", obs.summary);
+
+    let ca = server.enable_tls().unwrap();
+    let encrypted = || {
+        tokio::task::block_in_place(|| {
+            server.admin(&format!(
+                "SELECT string_agg(ssl::text, ',') FROM pg_stat_ssl JOIN pg_stat_activity \
+                 USING (pid) WHERE usename = '{USER}'"
+            ))
+        })
+        .unwrap()
+    };
+    for mode in ["prefer", "require"] {
+        let p = probe(&format!("{base}tls = \"{mode}\"\n"));
+        let obs = p.check(&cx(Duration::from_secs(5))).await;
+        assert_eq!(obs.status, Status::Ok, "{mode}: {}", obs.summary);
+        let e = encrypted();
+        assert!(e.contains("true") && !e.contains("false"), "{mode}: {e}");
+        drop(p);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let p = probe(&format!(
+        "{base}tls = \"verify-full\"\ntls_ca_file = \"{}\"\n",
+        ca.display()
+    ));
+    let obs = p.check(&cx(Duration::from_secs(5))).await;
+    assert_eq!(obs.status, Status::Ok, "{}", obs.summary);
+    let e = encrypted();
+    assert!(e.contains("true") && !e.contains("false"), "{e}");
+    drop(p);
+    // Not signed by a trusted root: refused at the TLS stage.
+    let obs = check("tls = \"verify-full\"").await;
+    assert_eq!(obs.status, Status::Critical, "{}", obs.summary);
+    assert!(obs.summary.starts_with("tls: "), "{}", obs.summary);
+    assert!(!obs.summary.contains(PASSWORD), "{}", obs.summary);
+}
+
 /// Stopped → Critical at the next check naming the stage; restarted → recovered; one incident.
 async fn outage_opens_and_resolves_once(engine: Engine) {
     let Some(mut server) = Server::start_or_skip(engine) else {

@@ -489,6 +489,69 @@ impl Server {
         Ok(())
     }
 
+    /// Turns TLS on (PostgreSQL) with a fresh self-signed certificate for 127.0.0.1 and
+    /// localhost; returns the certificate's PEM file, to trust with `tls_ca_file`.
+    pub fn enable_tls(&self) -> Result<PathBuf, String> {
+        use base64::Engine as _;
+        if self.engine != Engine::Postgres {
+            return Err(format!("TLS set-up for {:?} is not written", self.engine));
+        }
+        let key = rcgen::KeyPair::generate().map_err(|e| e.to_string())?;
+        let mut params =
+            rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
+                .map_err(|e| e.to_string())?;
+        params.is_ca = rcgen::IsCa::ExplicitNoCa;
+        let cert = params.self_signed(&key).map_err(|e| e.to_string())?;
+        let pem = |label: &str, der: &[u8]| {
+            let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+            let lines: Vec<&str> = b64
+                .as_bytes()
+                .chunks(64)
+                .map(|c| std::str::from_utf8(c).unwrap())
+                .collect();
+            format!(
+                "-----BEGIN {label}-----\n{}\n-----END {label}-----\n",
+                lines.join("\n")
+            )
+        };
+        let cert_file = self.dir.path().join("server.crt");
+        let key_file = self.data().join("server.key");
+        std::fs::write(&cert_file, pem("CERTIFICATE", cert.der())).map_err(|e| e.to_string())?;
+        std::fs::write(&key_file, pem("PRIVATE KEY", &key.serialize_der()))
+            .map_err(|e| e.to_string())?;
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600))
+            .map_err(|e| e.to_string())?;
+        if self.as_postgres {
+            run(
+                Command::new("chown")
+                    .arg("postgres:")
+                    .arg(&key_file)
+                    .arg(&cert_file),
+                "chown postgres",
+            )?;
+        }
+        self.admin(&format!(
+            "ALTER SYSTEM SET ssl_cert_file = '{}'",
+            cert_file.display()
+        ))?;
+        self.admin(&format!(
+            "ALTER SYSTEM SET ssl_key_file = '{}'",
+            key_file.display()
+        ))?;
+        self.admin("ALTER SYSTEM SET ssl = on")?;
+        self.admin("SELECT pg_reload_conf()")?;
+        // The reload is asynchronous.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while self.admin("SHOW ssl")? != "on" {
+            if Instant::now() > deadline {
+                return Err("ssl is still off after a reload".into());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Ok(cert_file)
+    }
+
     /// The probe keys that reach this server as the test user with `password`.
     pub fn probe_toml(&self, password: &str) -> String {
         match self.engine {
