@@ -15,6 +15,23 @@ cargo fmt --all -- --check
 step "cargo clippy (all targets, warnings are errors)"
 cargo clippy --workspace --all-targets -- -D warnings
 
+step "database servers (Debian packages) for the database tests"
+# The tests start their own private PostgreSQL, MariaDB and Redis on loopback ports; only the
+# programs are needed. Missing packages are installed when running as root with apt.
+missing=()
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || command -v initdb >/dev/null ||
+    missing+=(postgresql)
+command -v mariadbd >/dev/null || [ -x /usr/sbin/mariadbd ] || missing+=(mariadb-server)
+command -v redis-server >/dev/null || missing+=(redis-server)
+if [ ${#missing[@]} -eq 0 ]; then
+    echo "postgresql, mariadb-server and redis-server are installed"
+elif [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null; then
+    echo "missing: ${missing[*]} (not root or no apt-get): the database tests skip, or fail with CI=true"
+else
+    apt-get update -q
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
 step "cargo test (workspace)"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

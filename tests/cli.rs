@@ -170,3 +170,51 @@ fn readme_config_example_is_valid() {
         ["core-switch".to_owned()]
     );
 }
+
+#[test]
+#[cfg(all(
+    feature = "probe-postgres",
+    feature = "probe-mysql",
+    feature = "probe-redis"
+))]
+fn databases_example_validates_without_its_passwords() {
+    let dir = tempfile::tempdir().unwrap();
+    let example =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/databases.toml");
+    let out = forewarn(&["validate", example.to_str().unwrap()], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let config = forewarn::Config::from_file(&example).unwrap();
+    let kinds: Vec<_> = config
+        .checks
+        .iter()
+        .map(|c| {
+            format!("{:?}", c.probe)
+                .split('(')
+                .next()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(kinds, ["Postgres", "Mysql", "Redis", "Process", "Process"]);
+    // So is the README's database example.
+    let readme = include_str!("../README.md");
+    let block = readme
+        .split("```toml\n")
+        .find(|b| b.contains("type = \"postgres\""))
+        .and_then(|b| b.split("```").next())
+        .expect("the README has a database example");
+    forewarn::Config::parse(block, std::path::Path::new("README.md"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    // A typo in a database check is reported with its place.
+    let text = std::fs::read_to_string(&example)
+        .unwrap()
+        .replace("database_size = true", "database_sise = true");
+    let typo = write(dir.path(), "typo.toml", &text);
+    let out = forewarn(&["validate", typo.to_str().unwrap()], dir.path());
+    assert_ne!(out.status.code(), Some(0), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("typo.toml:") && err.contains("database_sise"),
+        "{err}"
+    );
+}

@@ -50,8 +50,14 @@ pub use monitor::state::{Alert, CheckState, StatePolicy, Suppression, Transition
 pub use monitor::{CheckSpec, CheckStatus, Event, Monitor, MonitorBuilder};
 pub use probe::{
     CheckContext, HostConfig, HostProbe, HttpConfig, HttpProbe, Metric, Observation, Probe,
-    ProbeConfig, Status, TcpConfig, TcpProbe,
+    ProbeConfig, ProcessConfig, ProcessProbe, Status, TcpConfig, TcpProbe,
 };
+#[cfg(feature = "probe-mysql")]
+pub use probe::{MysqlConfig, MysqlProbe};
+#[cfg(feature = "probe-postgres")]
+pub use probe::{PostgresConfig, PostgresProbe};
+#[cfg(feature = "probe-redis")]
+pub use probe::{RedisConfig, RedisProbe};
 pub use sink::{AlertSink, Notification, NotificationKind, SinkConfig};
 pub use store::{IncidentFilter, SqliteStore, Store};
 

@@ -16,12 +16,27 @@ use serde::{Deserialize, Serialize};
 use crate::clock::{SharedClock, SystemClock};
 use crate::error::Result;
 
+pub mod database;
 pub mod host;
 pub mod http;
+#[cfg(feature = "probe-mysql")]
+pub mod mysql;
+#[cfg(feature = "probe-postgres")]
+pub mod postgres;
+pub mod process;
+#[cfg(feature = "probe-redis")]
+pub mod redis;
 pub mod tcp;
 
 pub use host::{HostConfig, HostProbe};
 pub use http::{HttpConfig, HttpProbe};
+#[cfg(feature = "probe-mysql")]
+pub use mysql::{MysqlConfig, MysqlProbe};
+#[cfg(feature = "probe-postgres")]
+pub use postgres::{PostgresConfig, PostgresProbe};
+pub use process::{ProcessConfig, ProcessProbe};
+#[cfg(feature = "probe-redis")]
+pub use redis::{RedisConfig, RedisProbe};
 pub use tcp::{TcpConfig, TcpProbe};
 
 /// How a checked thing is doing, in the monitoring-plugins convention.
@@ -241,6 +256,17 @@ pub enum ProbeConfig {
     Http(HttpConfig),
     /// This machine's health.
     Host(HostConfig),
+    /// A PostgreSQL query.
+    #[cfg(feature = "probe-postgres")]
+    Postgres(PostgresConfig),
+    /// A MariaDB or MySQL query.
+    #[cfg(feature = "probe-mysql")]
+    Mysql(MysqlConfig),
+    /// A Redis command.
+    #[cfg(feature = "probe-redis")]
+    Redis(RedisConfig),
+    /// A named process on this machine.
+    Process(ProcessConfig),
 }
 
 impl ProbeConfig {
@@ -250,6 +276,13 @@ impl ProbeConfig {
             ProbeConfig::Tcp(c) => c.validate(),
             ProbeConfig::Http(c) => c.validate(),
             ProbeConfig::Host(c) => c.validate(),
+            #[cfg(feature = "probe-postgres")]
+            ProbeConfig::Postgres(c) => c.validate(),
+            #[cfg(feature = "probe-mysql")]
+            ProbeConfig::Mysql(c) => c.validate(),
+            #[cfg(feature = "probe-redis")]
+            ProbeConfig::Redis(c) => c.validate(),
+            ProbeConfig::Process(c) => c.validate(),
         }
     }
 
@@ -259,6 +292,13 @@ impl ProbeConfig {
             ProbeConfig::Tcp(c) => Arc::new(c.build()?),
             ProbeConfig::Http(c) => Arc::new(c.build(clients)?),
             ProbeConfig::Host(c) => Arc::new(c.build()?),
+            #[cfg(feature = "probe-postgres")]
+            ProbeConfig::Postgres(c) => Arc::new(c.build()?),
+            #[cfg(feature = "probe-mysql")]
+            ProbeConfig::Mysql(c) => Arc::new(c.build()?),
+            #[cfg(feature = "probe-redis")]
+            ProbeConfig::Redis(c) => Arc::new(c.build()?),
+            ProbeConfig::Process(c) => Arc::new(c.build()?),
         })
     }
 }

@@ -1507,6 +1507,17 @@ fn collapse_ws(s: &str) -> String {
     // One pass: runs of whitespace become one space, line breaks survive, blank lines and
     // spaces at line ends go (the same as joining each line's `split_whitespace()` words).
     let trimmed = s.trim();
+    // Most cells are clean already: a few vectorised scans and one copy.
+    let b = trimmed.as_bytes();
+    let clean = b.iter().enumerate().all(|(i, &c)| match c {
+        b'\r' | b'\t' | 0x0B | 0x0C => false,
+        b' ' | b'\n' => b.get(i + 1).is_none_or(|n| *n != b' ' && *n != b'\n'),
+        // Other Unicode whitespace (no-break and em spaces…) takes the slow path.
+        c => c.is_ascii(),
+    });
+    if clean {
+        return trimmed.to_owned();
+    }
     let mut out = String::with_capacity(trimmed.len());
     let mut space = false;
     let mut newline = false;
