@@ -387,6 +387,10 @@ impl MonitorBuilder {
         let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
         let http = self.http.unwrap_or_default();
         let client = http.get(Default::default())?;
+        let store: Arc<dyn Store> = match self.store {
+            Some(s) => s,
+            None => Arc::new(SqliteStore::in_memory()?),
+        };
         let mut by_name = HashMap::with_capacity(self.checks.len());
         let mut edges = Vec::with_capacity(self.checks.len());
         let mut checks = Vec::with_capacity(self.checks.len());
@@ -435,6 +439,7 @@ impl MonitorBuilder {
                 timeout: spec.timeout,
                 clock: clock.clone(),
                 http: client.clone(),
+                history: Some(crate::probe::History::new(store.clone(), &spec.name)),
             };
             checks.push(Runtime {
                 spec,
@@ -448,10 +453,6 @@ impl MonitorBuilder {
             });
         }
         let graph = DependencyGraph::new(&edges)?;
-        let store: Arc<dyn Store> = match self.store {
-            Some(s) => s,
-            None => Arc::new(SqliteStore::in_memory()?),
-        };
         let outbox = Outbox::new(
             store.clone(),
             self.sinks,

@@ -18,10 +18,14 @@ use crate::error::Result;
 
 pub mod host;
 pub mod http;
+#[cfg(feature = "probe-snmp")]
+pub mod printer;
 pub mod tcp;
 
 pub use host::{HostConfig, HostProbe};
 pub use http::{HttpConfig, HttpProbe};
+#[cfg(feature = "probe-snmp")]
+pub use printer::{PrinterConfig, PrinterProbe};
 pub use tcp::{TcpConfig, TcpProbe};
 
 /// How a checked thing is doing, in the monitoring-plugins convention.
@@ -180,6 +184,41 @@ pub struct CheckContext {
     pub clock: SharedClock,
     /// A shared HTTP client (connection pool) for probes that need one.
     pub http: reqwest::Client,
+    /// Read-only access to this check's stored observations, for probes that learn from
+    /// history (the printer probe's toner forecast). The monitor sets it; `None` elsewhere.
+    pub history: Option<History>,
+}
+
+/// Read-only access to one check's stored observations.
+#[derive(Clone)]
+pub struct History {
+    store: Arc<dyn crate::store::Store>,
+    check: Arc<str>,
+}
+
+impl Debug for History {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("History")
+            .field("check", &self.check)
+            .finish_non_exhaustive()
+    }
+}
+
+impl History {
+    /// The history of `check` in `store`.
+    pub fn new(store: Arc<dyn crate::store::Store>, check: &str) -> Self {
+        Self {
+            store,
+            check: Arc::from(check),
+        }
+    }
+
+    /// The check's latest `limit` observations, newest first.
+    pub async fn recent(&self, limit: usize) -> Result<Vec<Observation>> {
+        self.store
+            .observations(&self.check, DateTime::<Utc>::MIN_UTC, limit.max(1))
+            .await
+    }
 }
 
 impl Debug for CheckContext {
@@ -201,6 +240,7 @@ impl CheckContext {
             timeout: Duration::from_secs(10),
             clock: Arc::new(SystemClock),
             http: crate::http_client::default_client(),
+            history: None,
         }
     }
 
@@ -241,6 +281,9 @@ pub enum ProbeConfig {
     Http(HttpConfig),
     /// This machine's health.
     Host(HostConfig),
+    /// A printer over SNMP (Printer-MIB): supplies, trays, jams, doors.
+    #[cfg(feature = "probe-snmp")]
+    Printer(PrinterConfig),
 }
 
 impl ProbeConfig {
@@ -250,6 +293,8 @@ impl ProbeConfig {
             ProbeConfig::Tcp(c) => c.validate(),
             ProbeConfig::Http(c) => c.validate(),
             ProbeConfig::Host(c) => c.validate(),
+            #[cfg(feature = "probe-snmp")]
+            ProbeConfig::Printer(c) => c.validate(),
         }
     }
 
@@ -259,6 +304,8 @@ impl ProbeConfig {
             ProbeConfig::Tcp(c) => Arc::new(c.build()?),
             ProbeConfig::Http(c) => Arc::new(c.build(clients)?),
             ProbeConfig::Host(c) => Arc::new(c.build()?),
+            #[cfg(feature = "probe-snmp")]
+            ProbeConfig::Printer(c) => Arc::new(c.build()?),
         })
     }
 }
