@@ -524,7 +524,9 @@ impl Probe for PrinterProbe {
         let started = Instant::now();
         // Leave a little of the check's budget for the verdict, so the poll's own deadline
         // (not the monitor's) reports what happened.
-        let budget = cx.timeout.saturating_sub(cx.timeout / 20);
+        let budget = cx
+            .timeout
+            .saturating_sub((cx.timeout / 10).min(Duration::from_secs(1)));
         let deadline = started + budget;
         self.seed(cx).await;
         let result = self.poll(deadline).await;

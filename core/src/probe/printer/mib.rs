@@ -211,7 +211,8 @@ pub struct Identity {
     pub sys_object_id: Option<String>,
     /// sysLocation.
     pub location: Option<String>,
-    /// The model: hrDeviceDescr of the printer row, else the start of sysDescr.
+    /// The model: hrDeviceDescr of the printer row, else the start of sysDescr (up to the
+    /// first `;` or `,`, when that is short enough to be a name).
     pub model: Option<String>,
     /// prtGeneralSerialNumber.
     pub serial: Option<String>,
@@ -924,7 +925,8 @@ pub fn decode(vars: &Varbinds) -> PrinterReport {
         sys_descr
             .as_deref()
             .map(|d| d.split([';', ',']).next().unwrap_or(d).trim().to_string())
-            .filter(|s| !s.is_empty())
+            // A long first part is a firmware banner, not a model name.
+            .filter(|s| !s.is_empty() && s.chars().count() <= 40)
     });
     let identity = Identity {
         sys_name: text_of(vars.get(SYS_NAME)),
@@ -997,8 +999,10 @@ fn supplies(vars: &Varbinds, dev: u32) -> Vec<Supply> {
                 .map(|c| c.to_ascii_lowercase())
                 .filter(|c| c != "unknown" && c != "other")
                 .or_else(|| colour_in(&description));
+            // Guessed from the description only when the agent leaves the type out or says
+            // "unknown" (2); "other" (1) stays other.
             let kind = match int_of(kind.get(&i)) {
-                Some(t) if t != 1 && t != 2 => SupplyType::from_i64(t),
+                Some(t) if t != 2 => SupplyType::from_i64(t),
                 _ => SupplyType::guess(&description),
             };
             let class = match int_of(class.get(&i)) {
