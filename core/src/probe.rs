@@ -215,8 +215,13 @@ impl History {
 
     /// The check's latest `limit` observations, newest first.
     pub async fn recent(&self, limit: usize) -> Result<Vec<Observation>> {
+        self.since(DateTime::<Utc>::MIN_UTC, limit).await
+    }
+
+    /// The check's observations since `since`, newest first, at most `limit` (at least 1).
+    pub async fn since(&self, since: DateTime<Utc>, limit: usize) -> Result<Vec<Observation>> {
         self.store
-            .observations(&self.check, DateTime::<Utc>::MIN_UTC, limit.max(1))
+            .observations(&self.check, since, limit.max(1))
             .await
     }
 }

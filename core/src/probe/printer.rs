@@ -421,8 +421,13 @@ impl PrinterProbe {
         if self.cfg.forecast.enabled
             && let Some(h) = &cx.history
         {
-            // Failed runs are stored too; read a few times the window.
-            if let Ok(obs) = h.recent(self.cfg.forecast.readings * 3).await {
+            // The window's worth of time (failed runs are stored too, so read by time).
+            let f = &self.cfg.forecast;
+            let span = f.spacing * u32::try_from(f.readings + 1).unwrap_or(u32::MAX);
+            let since = cx.now()
+                - chrono::Duration::from_std(span.max(f.min_span * 2))
+                    .unwrap_or(chrono::Duration::days(30));
+            if let Ok(obs) = h.since(since, SEED_LIMIT).await {
                 for o in obs.iter().rev() {
                     for (name, m) in &o.metrics {
                         if is_supply_percent(name) && m.unit == "%" {
@@ -497,6 +502,9 @@ impl PrinterProbe {
         obs
     }
 }
+
+/// At most this many stored observations are read to seed the forecast.
+const SEED_LIMIT: usize = 20_000;
 
 fn is_supply_percent(name: &str) -> bool {
     name.starts_with("supply.")

@@ -1,9 +1,11 @@
 //! Days until a supply runs out, from the history of its level.
 //!
 //! A Theil–Sen slope (the median of the slopes between every pair of readings) over the last
-//! readings: robust against a single odd reading. A jump up means the cartridge was replaced,
-//! so only the readings after the jump count. A forecast is given only when the level is
-//! falling, most pairs agree that it falls, and the readings span enough time.
+//! readings: robust against a single odd reading. Readings closer together than `spacing` are
+//! not kept (a printer polled every minute would otherwise fill the window with one hour), but
+//! the latest one is always what the forecast starts from. A jump up means the cartridge was
+//! replaced, so only the readings after the jump count. A forecast is given only when the level
+//! is falling, most pairs agree that it falls, and the readings span enough time.
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -24,6 +26,9 @@ pub struct ForecastConfig {
     /// The readings must span at least this long ("1d", "12h").
     #[serde(with = "crate::config::duration")]
     pub min_span: Duration,
+    /// Keep a reading only this long after the last kept one ("6h"; "0s" keeps every one).
+    #[serde(with = "crate::config::duration")]
+    pub spacing: Duration,
     /// A rise of more than this many percentage points means a replacement.
     pub replacement_jump: f64,
 }
@@ -34,6 +39,7 @@ impl Default for ForecastConfig {
             enabled: true,
             readings: 20,
             min_span: Duration::from_secs(24 * 3600),
+            spacing: Duration::from_secs(6 * 3600),
             replacement_jump: 10.0,
         }
     }
@@ -59,23 +65,25 @@ impl ForecastConfig {
 #[derive(Debug, Clone, Default)]
 pub struct Series {
     points: VecDeque<(DateTime<Utc>, f64)>,
+    /// The latest reading, kept or not.
+    latest: Option<(DateTime<Utc>, f64)>,
 }
 
 impl Series {
-    /// Adds a reading (older than the last one: ignored). Returns whether the series was reset
-    /// because the level jumped up.
+    /// Adds a reading (not newer than the latest one: ignored). Returns whether the series was
+    /// reset because the level jumped up.
     pub fn push(&mut self, at: DateTime<Utc>, percent: f64, cfg: &ForecastConfig) -> bool {
-        if !percent.is_finite() {
+        if !percent.is_finite() || self.latest.is_some_and(|(t, _)| at <= t) {
             return false;
         }
+        self.latest = Some((at, percent));
         let mut reset = false;
         if let Some(&(last_at, last)) = self.points.back() {
-            if at <= last_at {
-                return false;
-            }
             if percent - last > cfg.replacement_jump {
                 self.points.clear();
                 reset = true;
+            } else if (at - last_at).to_std().unwrap_or_default() < cfg.spacing {
+                return false;
             }
         }
         self.points.push_back((at, percent));
@@ -97,11 +105,16 @@ impl Series {
 
     /// Days until the level reaches 0, when the history says so with confidence.
     pub fn days_left(&self, cfg: &ForecastConfig) -> Option<f64> {
-        let pts: Vec<(f64, f64)> = self
+        let mut pts: Vec<(f64, f64)> = self
             .points
             .iter()
             .map(|(t, v)| (t.timestamp() as f64 / 86_400.0, *v))
             .collect();
+        if let Some((t, v)) = self.latest
+            && self.points.back().is_some_and(|(last, _)| *last < t)
+        {
+            pts.push((t.timestamp() as f64 / 86_400.0, v));
+        }
         if pts.len() < 3 {
             return None;
         }
@@ -226,6 +239,21 @@ mod tests {
             rising.push(day(d as f64), 50.0 + d as f64, &cfg);
         }
         assert_eq!(rising.days_left(&cfg), None);
+    }
+
+    #[test]
+    fn frequent_readings_are_thinned_but_the_latest_counts() {
+        let cfg = ForecastConfig::default();
+        let mut s = Series::default();
+        // Every 5 minutes for 5 days, 1 % a day from 50 %.
+        let mut d = 0.0;
+        while d <= 5.0 {
+            s.push(day(d), 50.0 - d, &cfg);
+            d += 5.0 / 1440.0;
+        }
+        assert!(s.len() <= 21, "{}", s.len());
+        let left = s.days_left(&cfg).unwrap();
+        assert!((left - 45.0).abs() < 0.1, "{left}");
     }
 
     #[test]
