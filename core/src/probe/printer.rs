@@ -345,6 +345,7 @@ impl PrinterConfig {
             },
             cfg: self.clone(),
             history: Mutex::new(None),
+            session: Mutex::new(None),
         })
     }
 }
@@ -358,6 +359,8 @@ pub struct PrinterProbe {
     cfg: PrinterConfig,
     /// Percent series by metric name; `None` until seeded.
     history: Mutex<Option<HashMap<String, forecast::Series>>>,
+    /// The last successful poll's session, by address.
+    session: Mutex<Option<(SocketAddr, snmp::Session)>>,
 }
 
 impl std::fmt::Debug for PrinterProbe {
@@ -401,14 +404,23 @@ impl PrinterProbe {
             retries: self.cfg.retries,
             max_repetitions: self.cfg.max_repetitions,
         };
-        let mut client = snmp::Client::new(target, deadline);
+        // Reuse the last poll's session to the same address (no socket set-up; for v3 no
+        // engine discovery).
+        let reused = self
+            .session
+            .lock()
+            .take()
+            .filter(|(a, _)| *a == addr)
+            .map(|(_, s)| s);
+        let mut client = snmp::Client::new(target, deadline, reused);
         let mut vars = mib::Varbinds::new();
-        let scalars: Vec<mib::Oid> = mib::SCALARS.iter().map(|o| o.to_vec()).collect();
-        client.get(&scalars, &mut vars).await?;
-        client.walk(&mib::walked_columns(), &mut vars).await?;
+        client.get(mib::scalars(), &mut vars).await?;
+        client.walk(mib::walked_columns(), &mut vars).await?;
+        let requests = client.requests;
+        *self.session.lock() = client.into_session().map(|s| (addr, s));
         Ok(Poll {
             report: mib::decode(&vars),
-            requests: client.requests,
+            requests,
         })
     }
 

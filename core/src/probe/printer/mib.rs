@@ -149,6 +149,13 @@ pub const SYS_LOCATION: &[u32] = &[1, 3, 6, 1, 2, 1, 1, 6, 0];
 /// The scalars fetched with one GET.
 pub const SCALARS: &[&[u32]] = &[SYS_DESCR, SYS_OBJECT_ID, SYS_NAME, SYS_LOCATION];
 
+/// [`SCALARS`] as owned OIDs, made once.
+pub fn scalars() -> &'static [Oid] {
+    static S: std::sync::LazyLock<Vec<Oid>> =
+        std::sync::LazyLock::new(|| SCALARS.iter().map(|o| o.to_vec()).collect());
+    &S
+}
+
 const HR_DEVICE_ENTRY: &[u32] = &[1, 3, 6, 1, 2, 1, 25, 3, 2, 1];
 const HR_PRINTER_ENTRY: &[u32] = &[1, 3, 6, 1, 2, 1, 25, 3, 5, 1];
 const PRT_GENERAL_ENTRY: &[u32] = &[1, 3, 6, 1, 2, 1, 43, 5, 1, 1];
@@ -167,8 +174,13 @@ fn col(entry: &[u32], column: u32) -> Oid {
     o
 }
 
-/// The table columns one poll walks, in the order they are requested.
-pub fn walked_columns() -> Vec<Oid> {
+/// The table columns one poll walks, in the order they are requested (made once).
+pub fn walked_columns() -> &'static [Oid] {
+    static COLUMNS: std::sync::LazyLock<Vec<Oid>> = std::sync::LazyLock::new(columns);
+    &COLUMNS
+}
+
+fn columns() -> Vec<Oid> {
     let mut cols = Vec::new();
     for c in [2, 3, 5] {
         cols.push(col(HR_DEVICE_ENTRY, c));
@@ -1288,7 +1300,7 @@ mod properties {
 
     /// OIDs in the columns the decoder reads (with odd index lengths too), plus the scalars.
     fn oid() -> impl Strategy<Value = Oid> {
-        let cols = walked_columns();
+        let cols = walked_columns().to_vec();
         prop_oneof![
             (0..cols.len(), proptest::collection::vec(0u32..4, 0..4)).prop_map(move |(c, idx)| {
                 let mut o = cols[c].clone();

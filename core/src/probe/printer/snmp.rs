@@ -98,8 +98,39 @@ fn to_asn_oid(o: &[u32]) -> Result<snmp2::Oid<'static>, SnmpError> {
     snmp2::Oid::from(&arcs).map_err(|_| SnmpError::Protocol("an OID cannot be encoded".into()))
 }
 
+/// The arcs of an OID from its BER content (base-128 subidentifiers; the first one holds two
+/// arcs). `None` for an arc above `u32::MAX` or a truncated encoding.
 fn from_asn_oid(o: &snmp2::Oid<'_>) -> Option<Oid> {
-    o.iter()?.map(|a| u32::try_from(a).ok()).collect()
+    decode_oid(o.as_bytes())
+}
+
+fn decode_oid(bytes: &[u8]) -> Option<Oid> {
+    let mut out = Vec::with_capacity(bytes.len() + 1);
+    let mut acc: u64 = 0;
+    for &b in bytes {
+        if acc > u64::from(u32::MAX) {
+            return None;
+        }
+        acc = (acc << 7) | u64::from(b & 0x7f);
+        if b & 0x80 == 0 {
+            if out.is_empty() {
+                let (first, second) = if acc < 80 {
+                    (acc / 40, acc % 40)
+                } else {
+                    (2, acc - 80)
+                };
+                out.push(u32::try_from(first).ok()?);
+                out.push(u32::try_from(second).ok()?);
+            } else {
+                out.push(u32::try_from(acc).ok()?);
+            }
+            acc = 0;
+        }
+    }
+    if bytes.last().is_some_and(|b| b & 0x80 != 0) {
+        return None;
+    }
+    Some(out)
 }
 
 fn owned(v: &Value<'_>) -> Option<SnmpValue> {
@@ -117,6 +148,15 @@ fn owned(v: &Value<'_>) -> Option<SnmpValue> {
     })
 }
 
+/// An open SNMP session (socket, and for v3 the agent's engine state), kept between polls.
+pub struct Session(AsyncSession);
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Session")
+    }
+}
+
 /// A session that survives timeouts by being recreated.
 pub struct Client {
     target: Target,
@@ -128,16 +168,23 @@ pub struct Client {
 }
 
 impl Client {
-    /// A client that gives up at `deadline`.
-    pub fn new(target: Target, deadline: Instant) -> Self {
+    /// A client that gives up at `deadline`, reusing `session` (from [`Client::into_session`]
+    /// after an earlier successful poll of the same agent) when given.
+    pub fn new(target: Target, deadline: Instant, session: Option<Session>) -> Self {
         let bulk = !matches!(target.auth, Auth::V1(_));
         Self {
             target,
-            session: None,
+            session: session.map(|s| s.0),
             deadline,
             requests: 0,
             bulk,
         }
+    }
+
+    /// The session, to reuse for the next poll (none if the last request failed: a failed or
+    /// timed-out session is never reused).
+    pub fn into_session(self) -> Option<Session> {
+        self.session.map(Session)
     }
 
     async fn open(&self) -> Result<AsyncSession, SnmpError> {
@@ -178,7 +225,10 @@ impl Client {
             self.requests += 1;
             match timeout(budget, self.try_once(op)).await {
                 Ok(Ok(r)) => return Ok(r),
-                Ok(Err(Retry::No(e))) => return Err(e),
+                Ok(Err(Retry::No(e))) => {
+                    self.session = None;
+                    return Err(e);
+                }
                 Ok(Err(Retry::Yes)) => {
                     // A closed port, or a reply to an older request: nothing usable came.
                     self.session = None;
@@ -379,5 +429,33 @@ fn classify(e: snmp2::Error) -> Retry {
         | snmp2::Error::RequestIdMismatch
         | snmp2::Error::AuthUpdated => Retry::Yes,
         other => Retry::No(SnmpError::Protocol(format!("{other:?}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn oids_round_trip_through_ber() {
+        for arcs in [
+            vec![1u32, 3, 6, 1, 2, 1, 43, 11, 1, 1, 9, 1, 15],
+            vec![1, 3, 6, 1, 4, 1, 11, 2, 3, 9, 1, 2, 76, 5],
+            vec![1, 3, 6, 1, 4, 1, 4_294_967_295],
+        ] {
+            let asn = to_asn_oid(&arcs).unwrap();
+            assert_eq!(decode_oid(asn.as_bytes()), Some(arcs.clone()));
+            assert_eq!(from_asn_oid(&asn), Some(arcs));
+        }
+        // 2.999.3: the first subidentifier is 999 + 80 = 1079 = 0x88 0x37.
+        assert_eq!(decode_oid(&[0x88, 0x37, 0x03]), Some(vec![2, 999, 3]));
+        assert_eq!(decode_oid(&[0x00]), Some(vec![0, 0]));
+        assert_eq!(decode_oid(&[0x2b, 0x86]), None, "truncated");
+        assert_eq!(
+            decode_oid(&[0x2b, 0x90, 0x80, 0x80, 0x80, 0x80, 0x01]),
+            None,
+            "too big"
+        );
+        assert_eq!(decode_oid(&[]), Some(vec![]));
     }
 }
