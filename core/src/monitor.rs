@@ -387,6 +387,10 @@ impl MonitorBuilder {
         let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
         let http = self.http.unwrap_or_default();
         let client = http.get(Default::default())?;
+        let store: Arc<dyn Store> = match self.store {
+            Some(s) => s,
+            None => Arc::new(SqliteStore::in_memory()?),
+        };
         let mut by_name = HashMap::with_capacity(self.checks.len());
         let mut edges = Vec::with_capacity(self.checks.len());
         let mut checks = Vec::with_capacity(self.checks.len());
@@ -430,11 +434,13 @@ impl MonitorBuilder {
                 None => String::new(),
             };
             edges.push((spec.name.clone(), spec.depends_on.clone()));
+            let name: Arc<str> = Arc::from(spec.name.as_str());
             let cx = CheckContext {
-                check: Arc::from(spec.name.as_str()),
+                check: name.clone(),
                 timeout: spec.timeout,
                 clock: clock.clone(),
                 http: client.clone(),
+                history: Some(crate::probe::History::new(store.clone(), name)),
             };
             checks.push(Runtime {
                 spec,
@@ -448,10 +454,6 @@ impl MonitorBuilder {
             });
         }
         let graph = DependencyGraph::new(&edges)?;
-        let store: Arc<dyn Store> = match self.store {
-            Some(s) => s,
-            None => Arc::new(SqliteStore::in_memory()?),
-        };
         let outbox = Outbox::new(
             store.clone(),
             self.sinks,

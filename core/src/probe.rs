@@ -23,6 +23,8 @@ pub mod http;
 pub mod mysql;
 #[cfg(feature = "probe-postgres")]
 pub mod postgres;
+#[cfg(feature = "probe-snmp")]
+pub mod printer;
 pub mod process;
 #[cfg(feature = "probe-redis")]
 pub mod redis;
@@ -34,6 +36,8 @@ pub use http::{HttpConfig, HttpProbe};
 pub use mysql::{MysqlConfig, MysqlProbe};
 #[cfg(feature = "probe-postgres")]
 pub use postgres::{PostgresConfig, PostgresProbe};
+#[cfg(feature = "probe-snmp")]
+pub use printer::{PrinterConfig, PrinterProbe};
 pub use process::{ProcessConfig, ProcessProbe};
 #[cfg(feature = "probe-redis")]
 pub use redis::{RedisConfig, RedisProbe};
@@ -195,6 +199,46 @@ pub struct CheckContext {
     pub clock: SharedClock,
     /// A shared HTTP client (connection pool) for probes that need one.
     pub http: reqwest::Client,
+    /// Read-only access to this check's stored observations, for probes that learn from
+    /// history (the printer probe's toner forecast). The monitor sets it; `None` elsewhere.
+    pub history: Option<History>,
+}
+
+/// Read-only access to one check's stored observations.
+#[derive(Clone)]
+pub struct History {
+    store: Arc<dyn crate::store::Store>,
+    check: Arc<str>,
+}
+
+impl Debug for History {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("History")
+            .field("check", &self.check)
+            .finish_non_exhaustive()
+    }
+}
+
+impl History {
+    /// The history of `check` in `store`.
+    pub fn new(store: Arc<dyn crate::store::Store>, check: impl Into<Arc<str>>) -> Self {
+        Self {
+            store,
+            check: check.into(),
+        }
+    }
+
+    /// The check's latest `limit` observations, newest first.
+    pub async fn recent(&self, limit: usize) -> Result<Vec<Observation>> {
+        self.since(DateTime::<Utc>::MIN_UTC, limit).await
+    }
+
+    /// The check's observations since `since`, newest first, at most `limit` (at least 1).
+    pub async fn since(&self, since: DateTime<Utc>, limit: usize) -> Result<Vec<Observation>> {
+        self.store
+            .observations(&self.check, since, limit.max(1))
+            .await
+    }
 }
 
 impl Debug for CheckContext {
@@ -216,6 +260,7 @@ impl CheckContext {
             timeout: Duration::from_secs(10),
             clock: Arc::new(SystemClock),
             http: crate::http_client::default_client(),
+            history: None,
         }
     }
 
@@ -267,6 +312,9 @@ pub enum ProbeConfig {
     Redis(RedisConfig),
     /// A named process on this machine.
     Process(ProcessConfig),
+    /// A printer over SNMP (Printer-MIB): supplies, trays, jams, doors.
+    #[cfg(feature = "probe-snmp")]
+    Printer(PrinterConfig),
 }
 
 impl ProbeConfig {
@@ -283,6 +331,8 @@ impl ProbeConfig {
             #[cfg(feature = "probe-redis")]
             ProbeConfig::Redis(c) => c.validate(),
             ProbeConfig::Process(c) => c.validate(),
+            #[cfg(feature = "probe-snmp")]
+            ProbeConfig::Printer(c) => c.validate(),
         }
     }
 
@@ -299,6 +349,8 @@ impl ProbeConfig {
             #[cfg(feature = "probe-redis")]
             ProbeConfig::Redis(c) => Arc::new(c.build()?),
             ProbeConfig::Process(c) => Arc::new(c.build()?),
+            #[cfg(feature = "probe-snmp")]
+            ProbeConfig::Printer(c) => Arc::new(c.build()?),
         })
     }
 }

@@ -92,11 +92,87 @@ enum Command {
         #[command(subcommand)]
         cmd: forewarn::tickets::cli::TicketsCommand,
     },
+    /// Find devices on the network and print ready-to-paste `[[checks]]` for them.
+    #[cfg(feature = "probe-snmp")]
+    Discover {
+        #[command(subcommand)]
+        what: DiscoverCommand,
+    },
     /// Print a configuration.
     Config {
         #[command(subcommand)]
         what: ConfigCommand,
     },
+}
+
+#[cfg(feature = "probe-snmp")]
+#[derive(Debug, Subcommand)]
+enum DiscoverCommand {
+    /// Poll every address of a range over SNMP and list those answering the Printer-MIB.
+    Printers {
+        /// The range, e.g. 10.1.0.0/24 (or one address).
+        cidr: String,
+        /// The SNMP community to try (env PRINTER_COMMUNITY). It is not printed: the checks
+        /// read it from ${PRINTER_COMMUNITY}.
+        #[arg(long, env = "PRINTER_COMMUNITY", hide_env_values = true)]
+        community: String,
+        /// SNMP version: 1 or 2c.
+        #[arg(long, default_value = "2c", value_parser = ["1", "2c"])]
+        version: String,
+        /// The UDP port.
+        #[arg(long, default_value_t = 161)]
+        port: u16,
+        /// Addresses asked at once.
+        #[arg(long, default_value_t = 64)]
+        concurrency: usize,
+        /// How long to wait for an answer ("1s", "500ms").
+        #[arg(long, default_value = "1s", value_parser = parse_duration_arg)]
+        timeout: Duration,
+        /// Print JSON instead of config.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[cfg(feature = "probe-snmp")]
+fn parse_duration_arg(s: &str) -> Result<Duration, String> {
+    forewarn::config::parse_duration(s).map_err(|e| e.to_string())
+}
+
+#[cfg(feature = "probe-snmp")]
+async fn discover(what: DiscoverCommand) -> forewarn::Result<u8> {
+    use forewarn::probe::printer::{DiscoverOptions, SnmpVersion, discover, discover::to_config};
+    let DiscoverCommand::Printers {
+        cidr,
+        community,
+        version,
+        port,
+        concurrency,
+        timeout,
+        json,
+    } = what;
+    let options = DiscoverOptions {
+        community: forewarn::Secret::new(community),
+        version: if version == "1" {
+            SnmpVersion::V1
+        } else {
+            SnmpVersion::V2c
+        },
+        port,
+        concurrency,
+        timeout,
+        ..Default::default()
+    };
+    let found = discover(&cidr, &options).await?;
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&found).expect("serialises")
+        );
+    } else {
+        print!("{}", to_config(&found, &options));
+    }
+    Ok(0)
 }
 
 #[derive(Debug, Subcommand)]
@@ -239,6 +315,8 @@ async fn dispatch(command: Command) -> forewarn::Result<u8> {
             );
             Ok(0)
         }
+        #[cfg(feature = "probe-snmp")]
+        Command::Discover { what } => discover(what).await,
         #[cfg(feature = "tickets")]
         Command::Tickets { cmd } => {
             // The analysis is CPU-bound and synchronous: keep it off the async workers.

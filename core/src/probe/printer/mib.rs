@@ -1,0 +1,1354 @@
+//! Pure decoding of Printer-MIB (RFC 3805) and Host-Resources-MIB (RFC 2790) values into a
+//! [`PrinterReport`].
+//!
+//! The input is a map of OID → value, however it was gathered: from an SNMP walk, or from an
+//! snmpsim recording ([`parse_snmprec`]). Nothing here does I/O, and nothing panics on odd input:
+//! a value of the wrong type counts as missing, negative capacities and empty strings are kept as
+//! what they are, and interpretation ([`SupplyState`], [`TrayState`]) never invents a number.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use serde::Serialize;
+
+/// An object identifier as its arcs.
+pub type Oid = Vec<u32>;
+
+/// OID → value, as walked or recorded.
+pub type Varbinds = BTreeMap<Oid, SnmpValue>;
+
+/// One SNMP value, owned.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum SnmpValue {
+    /// INTEGER.
+    Integer(i64),
+    /// OCTET STRING (text or binary).
+    OctetString(Vec<u8>),
+    /// OBJECT IDENTIFIER.
+    ObjectId(Oid),
+    /// Counter32, Gauge32/Unsigned32, TimeTicks or Counter64.
+    Unsigned(u64),
+    /// IpAddress.
+    IpAddress([u8; 4]),
+    /// NULL, noSuchObject, noSuchInstance, or a type this decoder does not use.
+    Null,
+}
+
+impl SnmpValue {
+    /// The value as a signed integer, when it is one (INTEGER or an unsigned type that fits).
+    pub fn as_i64(&self) -> Option<i64> {
+        match self {
+            SnmpValue::Integer(i) => Some(*i),
+            SnmpValue::Unsigned(u) => i64::try_from(*u).ok(),
+            _ => None,
+        }
+    }
+
+    /// The value as bytes, when it is an OCTET STRING.
+    pub fn as_bytes(&self) -> Option<&[u8]> {
+        match self {
+            SnmpValue::OctetString(b) => Some(b),
+            _ => None,
+        }
+    }
+}
+
+/// Parses a dotted OID ("1.3.6.1.2.1.1.1.0", a leading dot allowed).
+pub fn parse_oid(s: &str) -> Option<Oid> {
+    let s = s.trim().trim_start_matches('.');
+    if s.is_empty() {
+        return None;
+    }
+    s.split('.').map(|a| a.parse().ok()).collect()
+}
+
+/// Formats an OID with dots.
+pub fn format_oid(oid: &[u32]) -> String {
+    let mut s = String::with_capacity(oid.len() * 3);
+    for (i, a) in oid.iter().enumerate() {
+        if i > 0 {
+            s.push('.');
+        }
+        s.push_str(&a.to_string());
+    }
+    s
+}
+
+/// Parses an snmpsim recording (`OID|TAG|VALUE` per line) into varbinds.
+///
+/// Tags: 2 Integer, 4 OctetString, 4x hex-encoded OctetString, 5 Null, 6 OID, 64 IpAddress,
+/// 65 Counter32, 66 Gauge32, 67 TimeTicks, 70 Counter64 (an `x` suffix means hex for any
+/// type). Lines that do not parse are skipped.
+pub fn parse_snmprec(text: &str) -> Varbinds {
+    let mut out = Varbinds::new();
+    for line in text.lines() {
+        let mut parts = line.splitn(3, '|');
+        let (Some(oid), Some(tag), Some(value)) = (parts.next(), parts.next(), parts.next()) else {
+            continue;
+        };
+        let Some(oid) = parse_oid(oid) else { continue };
+        let (tag, hex) = match tag.strip_suffix('x') {
+            Some(t) => (t, true),
+            None => (tag, false),
+        };
+        let bytes = if hex {
+            match hex::decode(value.trim()) {
+                Ok(b) => b,
+                Err(_) => continue,
+            }
+        } else {
+            value.as_bytes().to_vec()
+        };
+        let text = String::from_utf8_lossy(&bytes);
+        let value = match tag {
+            "2" => match text.trim().parse() {
+                Ok(i) => SnmpValue::Integer(i),
+                Err(_) => continue,
+            },
+            "4" => SnmpValue::OctetString(bytes),
+            "5" => SnmpValue::Null,
+            "6" => match parse_oid(&text) {
+                Some(o) => SnmpValue::ObjectId(o),
+                None => continue,
+            },
+            "64" => {
+                let octets: Vec<u8> = if hex {
+                    bytes.clone()
+                } else {
+                    text.split('.').filter_map(|p| p.parse().ok()).collect()
+                };
+                match <[u8; 4]>::try_from(octets.as_slice()) {
+                    Ok(a) => SnmpValue::IpAddress(a),
+                    Err(_) => continue,
+                }
+            }
+            "65" | "66" | "67" | "70" => match text.trim().parse() {
+                Ok(u) => SnmpValue::Unsigned(u),
+                Err(_) => continue,
+            },
+            _ => continue,
+        };
+        out.insert(oid, value);
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------------
+// Object identifiers.
+// ---------------------------------------------------------------------------------------------
+
+/// sysDescr.0
+pub const SYS_DESCR: &[u32] = &[1, 3, 6, 1, 2, 1, 1, 1, 0];
+/// sysObjectID.0
+pub const SYS_OBJECT_ID: &[u32] = &[1, 3, 6, 1, 2, 1, 1, 2, 0];
+/// sysName.0
+pub const SYS_NAME: &[u32] = &[1, 3, 6, 1, 2, 1, 1, 5, 0];
+/// sysLocation.0
+pub const SYS_LOCATION: &[u32] = &[1, 3, 6, 1, 2, 1, 1, 6, 0];
+
+/// The scalars fetched with one GET.
+pub const SCALARS: &[&[u32]] = &[SYS_DESCR, SYS_OBJECT_ID, SYS_NAME, SYS_LOCATION];
+
+/// [`SCALARS`] as owned OIDs, made once.
+pub fn scalars() -> &'static [Oid] {
+    static S: std::sync::LazyLock<Vec<Oid>> =
+        std::sync::LazyLock::new(|| SCALARS.iter().map(|o| o.to_vec()).collect());
+    &S
+}
+
+const HR_DEVICE_ENTRY: &[u32] = &[1, 3, 6, 1, 2, 1, 25, 3, 2, 1];
+const HR_PRINTER_ENTRY: &[u32] = &[1, 3, 6, 1, 2, 1, 25, 3, 5, 1];
+const PRT_GENERAL_ENTRY: &[u32] = &[1, 3, 6, 1, 2, 1, 43, 5, 1, 1];
+const PRT_COVER_ENTRY: &[u32] = &[1, 3, 6, 1, 2, 1, 43, 6, 1, 1];
+const PRT_INPUT_ENTRY: &[u32] = &[1, 3, 6, 1, 2, 1, 43, 8, 2, 1];
+const PRT_MARKER_ENTRY: &[u32] = &[1, 3, 6, 1, 2, 1, 43, 10, 2, 1];
+const PRT_SUPPLY_ENTRY: &[u32] = &[1, 3, 6, 1, 2, 1, 43, 11, 1, 1];
+const PRT_COLORANT_ENTRY: &[u32] = &[1, 3, 6, 1, 2, 1, 43, 12, 1, 1];
+const PRT_ALERT_ENTRY: &[u32] = &[1, 3, 6, 1, 2, 1, 43, 18, 1, 1];
+/// hrDeviceType value of a printer.
+const HR_DEVICE_PRINTER: &[u32] = &[1, 3, 6, 1, 2, 1, 25, 3, 1, 5];
+
+fn col(entry: &[u32], column: u32) -> Oid {
+    let mut o = entry.to_vec();
+    o.push(column);
+    o
+}
+
+/// The table columns one poll walks, in the order they are requested (made once).
+pub fn walked_columns() -> &'static [Oid] {
+    static COLUMNS: std::sync::LazyLock<Vec<Oid>> = std::sync::LazyLock::new(columns);
+    &COLUMNS
+}
+
+fn columns() -> Vec<Oid> {
+    let mut cols = Vec::new();
+    for c in [2, 3, 5] {
+        cols.push(col(HR_DEVICE_ENTRY, c));
+    }
+    for c in [1, 2] {
+        cols.push(col(HR_PRINTER_ENTRY, c));
+    }
+    for c in [16, 17] {
+        cols.push(col(PRT_GENERAL_ENTRY, c));
+    }
+    for c in [2, 3] {
+        cols.push(col(PRT_COVER_ENTRY, c));
+    }
+    for c in [9, 10, 11, 12, 13] {
+        cols.push(col(PRT_INPUT_ENTRY, c));
+    }
+    cols.push(col(PRT_MARKER_ENTRY, 4));
+    for c in 3..=9 {
+        cols.push(col(PRT_SUPPLY_ENTRY, c));
+    }
+    cols.push(col(PRT_COLORANT_ENTRY, 4));
+    for c in [2, 4, 5, 7, 8] {
+        cols.push(col(PRT_ALERT_ENTRY, c));
+    }
+    cols
+}
+
+// ---------------------------------------------------------------------------------------------
+// The report.
+// ---------------------------------------------------------------------------------------------
+
+/// Who the printer says it is.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Identity {
+    /// sysName.
+    pub sys_name: Option<String>,
+    /// sysDescr.
+    pub sys_descr: Option<String>,
+    /// sysObjectID, dotted.
+    pub sys_object_id: Option<String>,
+    /// sysLocation.
+    pub location: Option<String>,
+    /// The model: hrDeviceDescr of the printer row, else the start of sysDescr (up to the
+    /// first `;` or `,`, when that is short enough to be a name).
+    pub model: Option<String>,
+    /// prtGeneralSerialNumber.
+    pub serial: Option<String>,
+    /// prtGeneralPrinterName.
+    pub printer_name: Option<String>,
+}
+
+/// hrDeviceStatus.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum DeviceStatus {
+    /// 1 unknown.
+    Unknown,
+    /// 2 running.
+    Running,
+    /// 3 warning.
+    Warning,
+    /// 4 testing.
+    Testing,
+    /// 5 down.
+    Down,
+    /// A value outside the MIB.
+    Other(i64),
+}
+
+impl DeviceStatus {
+    fn from_i64(v: i64) -> Self {
+        match v {
+            1 => Self::Unknown,
+            2 => Self::Running,
+            3 => Self::Warning,
+            4 => Self::Testing,
+            5 => Self::Down,
+            o => Self::Other(o),
+        }
+    }
+}
+
+/// hrPrinterStatus.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum PrinterStatus {
+    /// 1 other.
+    Other,
+    /// 2 unknown.
+    Unknown,
+    /// 3 idle.
+    Idle,
+    /// 4 printing.
+    Printing,
+    /// 5 warmup.
+    Warmup,
+    /// A value outside the MIB.
+    Invalid(i64),
+}
+
+impl PrinterStatus {
+    fn from_i64(v: i64) -> Self {
+        match v {
+            1 => Self::Other,
+            2 => Self::Unknown,
+            3 => Self::Idle,
+            4 => Self::Printing,
+            5 => Self::Warmup,
+            o => Self::Invalid(o),
+        }
+    }
+}
+
+/// One bit of hrPrinterDetectedErrorState.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum DetectedError {
+    /// Bit 0.
+    LowPaper,
+    /// Bit 1.
+    NoPaper,
+    /// Bit 2.
+    LowToner,
+    /// Bit 3.
+    NoToner,
+    /// Bit 4.
+    DoorOpen,
+    /// Bit 5.
+    Jammed,
+    /// Bit 6.
+    Offline,
+    /// Bit 7.
+    ServiceRequested,
+    /// Bit 8.
+    InputTrayMissing,
+    /// Bit 9.
+    OutputTrayMissing,
+    /// Bit 10.
+    MarkerSupplyMissing,
+    /// Bit 11.
+    OutputNearFull,
+    /// Bit 12.
+    OutputFull,
+    /// Bit 13.
+    InputTrayEmpty,
+    /// Bit 14.
+    OverduePreventMaint,
+    /// A bit the MIB does not define (15 and up).
+    Undefined(u32),
+}
+
+impl DetectedError {
+    const NAMED: [DetectedError; 15] = [
+        Self::LowPaper,
+        Self::NoPaper,
+        Self::LowToner,
+        Self::NoToner,
+        Self::DoorOpen,
+        Self::Jammed,
+        Self::Offline,
+        Self::ServiceRequested,
+        Self::InputTrayMissing,
+        Self::OutputTrayMissing,
+        Self::MarkerSupplyMissing,
+        Self::OutputNearFull,
+        Self::OutputFull,
+        Self::InputTrayEmpty,
+        Self::OverduePreventMaint,
+    ];
+
+    /// The error of bit `n` (bit 0 is the most significant bit of the first byte).
+    pub fn from_bit(n: u32) -> Self {
+        Self::NAMED
+            .get(n as usize)
+            .copied()
+            .unwrap_or(Self::Undefined(n))
+    }
+
+    /// How a person would say it.
+    pub fn describe(self) -> String {
+        match self {
+            Self::LowPaper => "low paper".into(),
+            Self::NoPaper => "no paper".into(),
+            Self::LowToner => "low toner".into(),
+            Self::NoToner => "no toner".into(),
+            Self::DoorOpen => "door open".into(),
+            Self::Jammed => "paper jam".into(),
+            Self::Offline => "offline".into(),
+            Self::ServiceRequested => "service requested".into(),
+            Self::InputTrayMissing => "input tray missing".into(),
+            Self::OutputTrayMissing => "output tray missing".into(),
+            Self::MarkerSupplyMissing => "supply missing".into(),
+            Self::OutputNearFull => "output bin nearly full".into(),
+            Self::OutputFull => "output bin full".into(),
+            Self::InputTrayEmpty => "input tray empty".into(),
+            Self::OverduePreventMaint => "maintenance overdue".into(),
+            Self::Undefined(n) => format!("error bit {n}"),
+        }
+    }
+}
+
+/// Decodes hrPrinterDetectedErrorState: bit 0 is the most significant bit of the first byte;
+/// any length (missing bytes are zero).
+pub fn decode_error_state(bytes: &[u8]) -> Vec<DetectedError> {
+    let mut out = Vec::new();
+    for (i, byte) in bytes.iter().enumerate() {
+        for b in 0..8u32 {
+            if byte & (0x80 >> b) != 0 {
+                let n = u32::try_from(i).unwrap_or(u32::MAX / 8 - 1) * 8 + b;
+                out.push(DetectedError::from_bit(n));
+            }
+        }
+    }
+    out
+}
+
+/// prtMarkerSuppliesType.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum SupplyType {
+    /// 3
+    Toner,
+    /// 4
+    WasteToner,
+    /// 5
+    Ink,
+    /// 6
+    InkCartridge,
+    /// 7
+    InkRibbon,
+    /// 8
+    WasteInk,
+    /// 9
+    Opc,
+    /// 10
+    Developer,
+    /// 11
+    FuserOil,
+    /// 15
+    Fuser,
+    /// 18 wasteWax, 19 wasteWater, 27 wastePaper… any other receptacle type.
+    OtherWaste,
+    /// 20
+    TransferUnit,
+    /// 21
+    TonerCartridge,
+    /// 32 staples, 33–35 …
+    Staples,
+    /// Any other or unknown type (the raw value, or 0 when the column is missing and the
+    /// description tells nothing).
+    Other(i64),
+}
+
+impl SupplyType {
+    fn from_i64(v: i64) -> Self {
+        match v {
+            3 => Self::Toner,
+            4 => Self::WasteToner,
+            5 => Self::Ink,
+            6 => Self::InkCartridge,
+            7 => Self::InkRibbon,
+            8 => Self::WasteInk,
+            9 => Self::Opc,
+            10 => Self::Developer,
+            11 => Self::FuserOil,
+            15 => Self::Fuser,
+            18 | 19 | 27 => Self::OtherWaste,
+            20 => Self::TransferUnit,
+            21 => Self::TonerCartridge,
+            32 => Self::Staples,
+            o => Self::Other(o),
+        }
+    }
+
+    /// A guess from the description, for agents that leave the type column out.
+    fn guess(description: &str) -> Self {
+        let d = description.to_ascii_lowercase();
+        if d.contains("waste") {
+            if d.contains("ink") {
+                Self::WasteInk
+            } else {
+                Self::WasteToner
+            }
+        } else if d.contains("toner") {
+            Self::Toner
+        } else if d.contains("ink") {
+            Self::Ink
+        } else if d.contains("drum") || d.contains("opc") {
+            Self::Opc
+        } else if d.contains("fuser") {
+            Self::Fuser
+        } else if d.contains("developer") {
+            Self::Developer
+        } else if d.contains("transfer") {
+            Self::TransferUnit
+        } else if d.contains("staple") {
+            Self::Staples
+        } else {
+            Self::Other(0)
+        }
+    }
+
+    /// Whether it is a receptacle (fills up) rather than a consumable.
+    pub fn is_waste(self) -> bool {
+        matches!(self, Self::WasteToner | Self::WasteInk | Self::OtherWaste)
+    }
+
+    /// A short noun: "toner", "ink", "drum", "fuser", "waste toner"…
+    pub fn noun(self) -> &'static str {
+        match self {
+            Self::Toner | Self::TonerCartridge => "toner",
+            Self::Ink | Self::InkCartridge | Self::InkRibbon => "ink",
+            Self::WasteToner => "waste toner",
+            Self::WasteInk => "waste ink",
+            Self::OtherWaste => "waste",
+            Self::Opc => "drum",
+            Self::Developer => "developer",
+            Self::FuserOil => "fuser oil",
+            Self::Fuser => "fuser",
+            Self::TransferUnit => "transfer unit",
+            Self::Staples => "staples",
+            Self::Other(_) => "supply",
+        }
+    }
+}
+
+/// prtMarkerSuppliesClass.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum SupplyClass {
+    /// 3: consumed (toner, ink, drums).
+    Consumed,
+    /// 4: a receptacle that is filled (waste).
+    Receptacle,
+    /// 1 other, or missing.
+    Other,
+}
+
+/// What a supply's level says, without inventing a number.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub enum SupplyState {
+    /// A known level in percent of the capacity (0–100). For a receptacle: space left.
+    Known(f64),
+    /// The agent says "at least one unit remains" (-3), nothing more.
+    SomeRemaining,
+    /// The agent cannot tell (-2, a missing or odd value).
+    Unknown,
+    /// No restriction applies (-1).
+    Unrestricted,
+}
+
+impl SupplyState {
+    /// From prtMarkerSuppliesLevel and MaxCapacity (and whether the unit is percent).
+    pub fn from_level(level: Option<i64>, max: Option<i64>, unit_percent: bool) -> Self {
+        match level {
+            None => Self::Unknown,
+            Some(-1) => Self::Unrestricted,
+            Some(-3) => Self::SomeRemaining,
+            Some(l) if l < 0 => Self::Unknown,
+            Some(0) => Self::Known(0.0),
+            Some(l) => match max {
+                Some(m) if m > 0 => Self::Known(((l as f64) * 100.0 / (m as f64)).min(100.0)),
+                _ if unit_percent && l <= 100 => Self::Known(l as f64),
+                _ => Self::Unknown,
+            },
+        }
+    }
+
+    /// The percentage, when known.
+    pub fn percent(self) -> Option<f64> {
+        match self {
+            Self::Known(p) => Some(p),
+            _ => None,
+        }
+    }
+}
+
+/// One marker supply (prtMarkerSuppliesEntry).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Supply {
+    /// prtMarkerSuppliesIndex.
+    pub index: u32,
+    /// The type (from the type column, else guessed from the description).
+    pub kind: SupplyType,
+    /// The class.
+    pub class: SupplyClass,
+    /// The colour, from the colorant table, else from the description.
+    pub colour: Option<String>,
+    /// The cleaned description, unique within the printer.
+    pub description: String,
+    /// A part number the agent gave in the description (Xerox "PN …").
+    pub part_number: Option<String>,
+    /// prtMarkerSuppliesSupplyUnit (19 percent, 7 impressions, 8 sheets …), if given.
+    pub unit: Option<i64>,
+    /// The raw level.
+    pub level: Option<i64>,
+    /// The raw maximum capacity.
+    pub max: Option<i64>,
+    /// What the level means.
+    pub state: SupplyState,
+}
+
+impl Supply {
+    /// Whether this is a receptacle (waste), by class or, when the class is missing, by type.
+    pub fn is_receptacle(&self) -> bool {
+        self.class == SupplyClass::Receptacle || self.kind.is_waste()
+    }
+
+    /// A short name a person uses: "Cyan toner", "Black drum", else the description.
+    pub fn label(&self) -> String {
+        match (&self.colour, self.kind) {
+            (
+                Some(c),
+                SupplyType::Toner
+                | SupplyType::TonerCartridge
+                | SupplyType::Ink
+                | SupplyType::InkCartridge
+                | SupplyType::Opc
+                | SupplyType::Developer,
+            ) => format!("{} {}", capitalise(c), self.kind.noun()),
+            _ => self.description.clone(),
+        }
+    }
+}
+
+/// The paper state of an input tray.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub enum TrayState {
+    /// A known level, in percent of the capacity.
+    Known(f64),
+    /// Empty (level 0).
+    Empty,
+    /// At least one sheet (-3).
+    SomeRemaining,
+    /// The tray cannot tell (-2, missing, or no capacity).
+    Unknown,
+    /// No restriction (-1).
+    Unrestricted,
+}
+
+/// One input tray (prtInputEntry).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Tray {
+    /// prtInputIndex.
+    pub index: u32,
+    /// prtInputName, else "Tray N".
+    pub name: String,
+    /// prtInputMediaName.
+    pub media: Option<String>,
+    /// prtInputMaxCapacity (raw).
+    pub max: Option<i64>,
+    /// prtInputCurrentLevel (raw).
+    pub level: Option<i64>,
+    /// prtInputStatus (a SubUnitStatus bit sum), raw.
+    pub status: Option<i64>,
+    /// A bypass / manual / multi-purpose tray (by name, or a capacity of one sheet).
+    pub bypass: bool,
+    /// What the level means.
+    pub state: TrayState,
+}
+
+impl Tray {
+    /// Whether the tray's status has the offline bit (+32).
+    pub fn offline(&self) -> bool {
+        self.status.is_some_and(|s| s >= 0 && s & 32 != 0)
+    }
+}
+
+/// A cover (prtCoverEntry).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Cover {
+    /// prtCoverIndex.
+    pub index: u32,
+    /// prtCoverDescription, else "Cover N".
+    pub description: String,
+    /// prtCoverStatus: 3 doorOpen, 4 doorClosed, 5 interlockOpen, 6 interlockClosed.
+    pub status: Option<i64>,
+}
+
+impl Cover {
+    /// Whether the cover (or its interlock) is open.
+    pub fn is_open(&self) -> bool {
+        matches!(self.status, Some(3) | Some(5))
+    }
+}
+
+/// One row of the prtAlert table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PrinterAlert {
+    /// prtAlertIndex.
+    pub index: u32,
+    /// prtAlertSeverityLevel: 1 other, 3 critical, 4 warning, 5 warningBinaryChangeEvent.
+    pub severity: Option<i64>,
+    /// prtAlertGroup: 6 cover, 8 input, 9 output, 11 markerSupplies, 13 mediaPath …
+    pub group: Option<i64>,
+    /// prtAlertGroupIndex: which tray, supply… of the group.
+    pub group_index: Option<i64>,
+    /// prtAlertCode: 3 coverOpen, 8 jam, 13 subunitEmpty, 1101 markerTonerEmpty …
+    pub code: Option<i64>,
+    /// prtAlertDescription, cleaned.
+    pub description: String,
+}
+
+/// Everything one poll learnt about a printer.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PrinterReport {
+    /// Identity.
+    pub identity: Identity,
+    /// The hrDeviceIndex of the printer (found by hrDeviceType, else the Printer-MIB's rows).
+    pub device_index: u32,
+    /// hrDeviceStatus of the printer row.
+    pub device_status: Option<DeviceStatus>,
+    /// hrPrinterStatus of the printer row.
+    pub printer_status: Option<PrinterStatus>,
+    /// hrPrinterDetectedErrorState, raw.
+    pub error_state: Option<Vec<u8>>,
+    /// The decoded error bits.
+    pub errors: Vec<DetectedError>,
+    /// Marker supplies, by index.
+    pub supplies: Vec<Supply>,
+    /// Input trays, by index.
+    pub trays: Vec<Tray>,
+    /// Covers.
+    pub covers: Vec<Cover>,
+    /// The alert table.
+    pub alerts: Vec<PrinterAlert>,
+    /// The page counter (prtMarkerLifeCount of the first marker).
+    pub page_count: Option<u64>,
+}
+
+impl PrinterReport {
+    /// Whether the agent answered any Printer-MIB or hrPrinter object (discovery uses this).
+    pub fn has_printer_mib(&self) -> bool {
+        !self.supplies.is_empty()
+            || !self.trays.is_empty()
+            || self.error_state.is_some()
+            || self.identity.printer_name.is_some()
+            || self.page_count.is_some()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Decoding.
+// ---------------------------------------------------------------------------------------------
+
+/// The rows of a table column: index suffix (after `column`) → value.
+fn column<'a>(
+    vars: &'a Varbinds,
+    column: &[u32],
+) -> impl Iterator<Item = (&'a [u32], &'a SnmpValue)> {
+    let start = column.to_vec();
+    vars.range(start..)
+        .take_while(move |(k, _)| k.starts_with(column))
+        .map(move |(k, v)| (&k[column.len()..], v))
+}
+
+/// A `(device, index)` table column as index → value, for one device.
+fn dev_column<'a>(
+    vars: &'a Varbinds,
+    entry: &[u32],
+    c: u32,
+    dev: u32,
+) -> BTreeMap<u32, &'a SnmpValue> {
+    column(vars, &col(entry, c))
+        .filter_map(|(idx, v)| match idx {
+            [d, i] if *d == dev => Some((*i, v)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn text_of(v: Option<&SnmpValue>) -> Option<String> {
+    let b = v?.as_bytes()?;
+    let s = clean_text(b);
+    (!s.is_empty()).then_some(s)
+}
+
+fn int_of(v: Option<&&SnmpValue>) -> Option<i64> {
+    v.and_then(|v| v.as_i64())
+}
+
+/// Text from an agent: invalid UTF-8 replaced, NULs and control characters dropped (a line
+/// break becomes a space), whitespace trimmed.
+pub fn clean_text(bytes: &[u8]) -> String {
+    let s = String::from_utf8_lossy(bytes);
+    let mut out = String::with_capacity(s.len());
+    for ch in s.chars() {
+        if ch == '\n' || ch == '\r' || ch == '\t' {
+            out.push(' ');
+        } else if !ch.is_control() {
+            out.push(ch);
+        }
+    }
+    out.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Decodes "41 42 00" (hex pairs separated by spaces) into bytes, if the whole text is that.
+fn hex_pairs(s: &str) -> Option<Vec<u8>> {
+    let parts: Vec<&str> = s.split_whitespace().collect();
+    if parts.is_empty() || parts.iter().any(|p| p.len() != 2) {
+        return None;
+    }
+    parts
+        .iter()
+        .map(|p| u8::from_str_radix(p, 16).ok())
+        .collect()
+}
+
+/// A supply description as sent, made readable: HP JetDirect's "first line, then the rest as
+/// hex text" is joined, a whole value sent as a hex string is decoded, trailing NULs go, and
+/// Samsung " S/N:…" and Xerox ", PN …;SN…" suffixes are split off (the part number is
+/// returned).
+pub fn clean_description(bytes: &[u8]) -> (String, Option<String>) {
+    let mut raw: Vec<u8> = bytes.to_vec();
+    // HP: "Black Cartridge \n38 32 37 41 …" — the second line is hex text of the rest.
+    if let Some(nl) = raw.iter().position(|&b| b == b'\n') {
+        let rest = String::from_utf8_lossy(&raw[nl + 1..]).into_owned();
+        if let Some(decoded) = hex_pairs(&rest) {
+            raw.truncate(nl);
+            raw.extend_from_slice(&decoded);
+        }
+    }
+    // A whole value as a plain hex string ("426C61636B…"), long enough not to be a word.
+    let as_text = String::from_utf8_lossy(&raw).into_owned();
+    let trimmed = as_text.trim_end_matches('\0').trim();
+    if trimmed.len() >= 8
+        && trimmed.len().is_multiple_of(2)
+        && trimmed.bytes().all(|b| b.is_ascii_hexdigit())
+        && let Ok(decoded) = hex::decode(trimmed)
+        && decoded
+            .iter()
+            .all(|&b| b == 0 || b == b'\n' || (0x20..0x7f).contains(&b))
+        && decoded.iter().any(|b| b.is_ascii_alphabetic())
+    {
+        raw = decoded;
+    }
+    let mut text = clean_text(&raw);
+    let mut part = None;
+    // Xerox: "Black Toner, PN 006R01509;SN48178080E0000481".
+    if let Some(i) = text.find(", PN ") {
+        let tail = text[i + 5..].to_string();
+        let pn = tail.split(';').next().unwrap_or("").trim().to_string();
+        if !pn.is_empty() && !pn.eq_ignore_ascii_case("unknown") {
+            part = Some(pn);
+        }
+        text.truncate(i);
+    }
+    // Samsung: "Black Toner Cartridge S/N:CRUM-…".
+    if let Some(i) = text.find(" S/N:").or_else(|| text.find(" S/N ")) {
+        text.truncate(i);
+    } else if text.starts_with("S/N:") {
+        text.clear();
+    }
+    let text = text.trim().trim_end_matches([',', ';']).trim().to_string();
+    (text, part)
+}
+
+const COLOURS: &[&str] = &[
+    "photo black",
+    "matte black",
+    "light cyan",
+    "light magenta",
+    "black",
+    "cyan",
+    "magenta",
+    "yellow",
+    "red",
+    "green",
+    "blue",
+    "gray",
+    "grey",
+];
+
+/// A colour named in a description ("Toner (Cyan)" → "cyan").
+fn colour_in(description: &str) -> Option<String> {
+    let d = description.to_ascii_lowercase();
+    COLOURS
+        .iter()
+        .filter_map(|c| find_word(&d, c).map(|pos| (pos, *c)))
+        .min_by_key(|(pos, c)| (*pos, usize::MAX - c.len()))
+        .map(|(_, c)| c.to_string())
+}
+
+fn find_word(haystack: &str, word: &str) -> Option<usize> {
+    let mut from = 0;
+    while let Some(i) = haystack[from..].find(word) {
+        let start = from + i;
+        let end = start + word.len();
+        let before_ok = start == 0 || !haystack.as_bytes()[start - 1].is_ascii_alphanumeric();
+        let after_ok = end == haystack.len() || !haystack.as_bytes()[end].is_ascii_alphanumeric();
+        if before_ok && after_ok {
+            return Some(start);
+        }
+        from = end;
+    }
+    None
+}
+
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().collect::<String>() + c.as_str(),
+        None => String::new(),
+    }
+}
+
+fn is_bypass_name(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    [
+        "bypass",
+        "manual",
+        "multi-purpose",
+        "multipurpose",
+        "multi purpose",
+        "mp tray",
+        "mptray",
+    ]
+    .iter()
+    .any(|w| n.contains(w))
+}
+
+/// Finds the printer's hrDeviceIndex: the first row whose hrDeviceType is a printer; else the
+/// device index the Printer-MIB tables use; else 1.
+fn device_index(vars: &Varbinds) -> u32 {
+    let printer = SnmpValue::ObjectId(HR_DEVICE_PRINTER.to_vec());
+    if let Some(dev) = column(vars, &col(HR_DEVICE_ENTRY, 2))
+        .find(|(_, v)| **v == printer)
+        .and_then(|(idx, _)| match idx {
+            [d] => Some(*d),
+            _ => None,
+        })
+    {
+        return dev;
+    }
+    for entry in [PRT_SUPPLY_ENTRY, PRT_INPUT_ENTRY, PRT_GENERAL_ENTRY] {
+        if let Some((idx, _)) = vars
+            .range(entry.to_vec()..)
+            .take_while(|(k, _)| k.starts_with(entry))
+            .next()
+            && let Some(&dev) = idx.get(entry.len() + 1)
+        {
+            return dev;
+        }
+    }
+    1
+}
+
+/// Decodes everything one poll gathered. Never panics; missing objects are `None` or empty.
+pub fn decode(vars: &Varbinds) -> PrinterReport {
+    let dev = device_index(vars);
+    let dev_scalar = |entry: &[u32], c: u32| -> Option<&SnmpValue> {
+        let mut o = col(entry, c);
+        o.push(dev);
+        vars.get(&o)
+    };
+
+    let sys_descr = text_of(vars.get(SYS_DESCR));
+    let model = text_of(dev_scalar(HR_DEVICE_ENTRY, 3)).or_else(|| {
+        sys_descr
+            .as_deref()
+            .map(|d| d.split([';', ',']).next().unwrap_or(d).trim().to_string())
+            // A long first part is a firmware banner, not a model name.
+            .filter(|s| !s.is_empty() && s.chars().count() <= 40)
+    });
+    let identity = Identity {
+        sys_name: text_of(vars.get(SYS_NAME)),
+        sys_descr,
+        sys_object_id: match vars.get(SYS_OBJECT_ID) {
+            Some(SnmpValue::ObjectId(o)) => Some(format_oid(o)),
+            _ => None,
+        },
+        location: text_of(vars.get(SYS_LOCATION)),
+        model,
+        serial: text_of(dev_scalar(PRT_GENERAL_ENTRY, 17)),
+        printer_name: text_of(dev_scalar(PRT_GENERAL_ENTRY, 16)),
+    };
+
+    let error_state = dev_scalar(HR_PRINTER_ENTRY, 2)
+        .and_then(|v| v.as_bytes())
+        .map(<[u8]>::to_vec);
+    let errors = error_state
+        .as_deref()
+        .map(decode_error_state)
+        .unwrap_or_default();
+
+    PrinterReport {
+        identity,
+        device_index: dev,
+        device_status: dev_scalar(HR_DEVICE_ENTRY, 5)
+            .and_then(SnmpValue::as_i64)
+            .map(DeviceStatus::from_i64),
+        printer_status: dev_scalar(HR_PRINTER_ENTRY, 1)
+            .and_then(SnmpValue::as_i64)
+            .map(PrinterStatus::from_i64),
+        error_state,
+        errors,
+        supplies: supplies(vars, dev),
+        trays: trays(vars, dev),
+        covers: covers(vars, dev),
+        alerts: alerts(vars, dev),
+        page_count: dev_column(vars, PRT_MARKER_ENTRY, 4, dev)
+            .values()
+            .next()
+            .and_then(|v| match v {
+                SnmpValue::Unsigned(u) => Some(*u),
+                SnmpValue::Integer(i) => u64::try_from(*i).ok(),
+                _ => None,
+            }),
+    }
+}
+
+fn supplies(vars: &Varbinds, dev: u32) -> Vec<Supply> {
+    let cols: Vec<BTreeMap<u32, &SnmpValue>> = (3..=9)
+        .map(|c| dev_column(vars, PRT_SUPPLY_ENTRY, c, dev))
+        .collect();
+    let [colorant, class, kind, descr, unit, max, level] = &cols[..] else {
+        return Vec::new();
+    };
+    let colorants = dev_column(vars, PRT_COLORANT_ENTRY, 4, dev);
+    let indexes: BTreeSet<u32> = cols.iter().flat_map(|c| c.keys().copied()).collect();
+    let mut out: Vec<Supply> = indexes
+        .into_iter()
+        .map(|i| {
+            let (description, part_number) = descr
+                .get(&i)
+                .and_then(|v| v.as_bytes())
+                .map(clean_description)
+                .unwrap_or_default();
+            let colour = int_of(colorant.get(&i))
+                .filter(|&c| c > 0)
+                .and_then(|c| u32::try_from(c).ok())
+                .and_then(|c| text_of(colorants.get(&c).copied()))
+                .map(|c| c.to_ascii_lowercase())
+                .filter(|c| c != "unknown" && c != "other")
+                .or_else(|| colour_in(&description));
+            // Guessed from the description only when the agent leaves the type out or says
+            // "unknown" (2); "other" (1) stays other.
+            let kind = match int_of(kind.get(&i)) {
+                Some(t) if t != 2 => SupplyType::from_i64(t),
+                _ => SupplyType::guess(&description),
+            };
+            let class = match int_of(class.get(&i)) {
+                Some(3) => SupplyClass::Consumed,
+                Some(4) => SupplyClass::Receptacle,
+                _ => SupplyClass::Other,
+            };
+            let unit = int_of(unit.get(&i));
+            let level = int_of(level.get(&i));
+            let max = int_of(max.get(&i));
+            let description = if description.is_empty() {
+                match &colour {
+                    Some(c) => format!("{} {}", capitalise(c), kind.noun()),
+                    None => format!("Supply {i}"),
+                }
+            } else {
+                description
+            };
+            Supply {
+                index: i,
+                kind,
+                class,
+                colour,
+                description,
+                part_number,
+                unit,
+                level,
+                max,
+                state: SupplyState::from_level(level, max, unit == Some(19)),
+            }
+        })
+        .collect();
+    // Names the agent repeats ("Toner Cartridge" four times) get their colour in front, then
+    // their index if that is not enough.
+    for pass in 0..2 {
+        let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+        for s in &out {
+            *seen.entry(s.description.to_lowercase()).or_default() += 1;
+        }
+        for s in &mut out {
+            if seen[&s.description.to_lowercase()] > 1 {
+                s.description = match (&s.colour, pass) {
+                    (Some(c), 0) if !s.description.to_lowercase().starts_with(c.as_str()) => {
+                        format!("{} {}", capitalise(c), s.description)
+                    }
+                    (_, 0) => s.description.clone(),
+                    _ => format!("{} ({})", s.description, s.index),
+                };
+            }
+        }
+    }
+    out
+}
+
+fn trays(vars: &Varbinds, dev: u32) -> Vec<Tray> {
+    let cols: Vec<BTreeMap<u32, &SnmpValue>> = [9, 10, 11, 12, 13]
+        .iter()
+        .map(|&c| dev_column(vars, PRT_INPUT_ENTRY, c, dev))
+        .collect();
+    let [max, level, status, media, name] = &cols[..] else {
+        return Vec::new();
+    };
+    let indexes: BTreeSet<u32> = cols.iter().flat_map(|c| c.keys().copied()).collect();
+    indexes
+        .into_iter()
+        .map(|i| {
+            let name = text_of(name.get(&i).copied()).unwrap_or_else(|| format!("Tray {i}"));
+            let max = int_of(max.get(&i));
+            let level = int_of(level.get(&i));
+            let bypass = is_bypass_name(&name) || max.is_some_and(|m| m == 1);
+            let state = match level {
+                Some(0) => TrayState::Empty,
+                Some(-1) => TrayState::Unrestricted,
+                Some(-3) => TrayState::SomeRemaining,
+                Some(l) if l > 0 => match max {
+                    Some(m) if m > 0 => {
+                        TrayState::Known(((l as f64) * 100.0 / (m as f64)).min(100.0))
+                    }
+                    _ => TrayState::Unknown,
+                },
+                _ => TrayState::Unknown,
+            };
+            Tray {
+                index: i,
+                name,
+                media: text_of(media.get(&i).copied()),
+                max,
+                level,
+                status: int_of(status.get(&i)),
+                bypass,
+                state,
+            }
+        })
+        .collect()
+}
+
+fn covers(vars: &Varbinds, dev: u32) -> Vec<Cover> {
+    let descr = dev_column(vars, PRT_COVER_ENTRY, 2, dev);
+    let status = dev_column(vars, PRT_COVER_ENTRY, 3, dev);
+    let indexes: BTreeSet<u32> = descr.keys().chain(status.keys()).copied().collect();
+    indexes
+        .into_iter()
+        .map(|i| Cover {
+            index: i,
+            description: text_of(descr.get(&i).copied()).unwrap_or_else(|| format!("Cover {i}")),
+            status: int_of(status.get(&i)),
+        })
+        .collect()
+}
+
+fn alerts(vars: &Varbinds, dev: u32) -> Vec<PrinterAlert> {
+    let cols: Vec<BTreeMap<u32, &SnmpValue>> = [2, 4, 5, 7, 8]
+        .iter()
+        .map(|&c| dev_column(vars, PRT_ALERT_ENTRY, c, dev))
+        .collect();
+    let [severity, group, group_index, code, descr] = &cols[..] else {
+        return Vec::new();
+    };
+    let indexes: BTreeSet<u32> = cols.iter().flat_map(|c| c.keys().copied()).collect();
+    indexes
+        .into_iter()
+        .map(|i| PrinterAlert {
+            index: i,
+            severity: int_of(severity.get(&i)),
+            group: int_of(group.get(&i)),
+            group_index: int_of(group_index.get(&i)),
+            code: int_of(code.get(&i)),
+            description: descr
+                .get(&i)
+                .and_then(|v| v.as_bytes())
+                .map(|b| clean_description(b).0)
+                .unwrap_or_default(),
+        })
+        .collect()
+}
+
+impl fmt::Display for SupplyState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Known(p) => write!(f, "{} %", p.round()),
+            Self::SomeRemaining => f.write_str("some left"),
+            Self::Unknown => f.write_str("level unknown"),
+            Self::Unrestricted => f.write_str("unrestricted"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_bits_msb_first_any_length() {
+        assert_eq!(
+            decode_error_state(&[0x80, 0x00]),
+            vec![DetectedError::LowPaper]
+        );
+        assert_eq!(
+            decode_error_state(&[0x01, 0x00]),
+            vec![DetectedError::ServiceRequested]
+        );
+        assert_eq!(decode_error_state(&[0x04]), vec![DetectedError::Jammed]);
+        assert_eq!(decode_error_state(&[]), vec![]);
+        assert_eq!(
+            decode_error_state(&[0x00, 0x02, 0x80]),
+            vec![
+                DetectedError::OverduePreventMaint,
+                DetectedError::Undefined(16)
+            ]
+        );
+    }
+
+    #[test]
+    fn supply_states_never_invent_numbers() {
+        assert_eq!(
+            SupplyState::from_level(Some(-3), Some(-2), false),
+            SupplyState::SomeRemaining
+        );
+        assert_eq!(
+            SupplyState::from_level(Some(-2), Some(100), true),
+            SupplyState::Unknown
+        );
+        assert_eq!(
+            SupplyState::from_level(Some(-1), Some(100), true),
+            SupplyState::Unrestricted
+        );
+        assert_eq!(
+            SupplyState::from_level(Some(-100), Some(100), true),
+            SupplyState::Unknown
+        );
+        assert_eq!(
+            SupplyState::from_level(Some(0), Some(-2), false),
+            SupplyState::Known(0.0)
+        );
+        assert_eq!(
+            SupplyState::from_level(Some(40), Some(-2), true),
+            SupplyState::Known(40.0)
+        );
+        assert_eq!(
+            SupplyState::from_level(Some(40), Some(-2), false),
+            SupplyState::Unknown
+        );
+        assert_eq!(
+            SupplyState::from_level(Some(150), Some(100), false),
+            SupplyState::Known(100.0)
+        );
+        assert_eq!(
+            SupplyState::from_level(Some(2100), Some(3000), false),
+            SupplyState::Known(70.0)
+        );
+    }
+
+    #[test]
+    fn descriptions_are_cleaned() {
+        let hp = b"Black Cartridge \n38 32 37 41 20 48 50 20 43 46 33 30 30 41 00 ";
+        assert_eq!(clean_description(hp).0, "Black Cartridge 827A HP CF300A");
+        assert_eq!(
+            clean_description(b"Black Toner Cartridge S/N:CRUM-"),
+            ("Black Toner Cartridge".to_string(), None)
+        );
+        assert_eq!(
+            clean_description(b"Black Toner, PN 006R01509;SN48178080E0000481"),
+            ("Black Toner".to_string(), Some("006R01509".to_string()))
+        );
+        assert_eq!(
+            clean_description(b"Fuser, PN unknown;SNunknown"),
+            ("Fuser".to_string(), None)
+        );
+        assert_eq!(clean_description(b"Toner\0\0\0").0, "Toner");
+        assert_eq!(
+            clean_description(b"426C61636B20546F6E6572").0,
+            "Black Toner"
+        );
+        assert_eq!(clean_description(b"").0, "");
+    }
+
+    #[test]
+    fn colours_from_descriptions() {
+        assert_eq!(colour_in("Toner (Cyan)").as_deref(), Some("cyan"));
+        assert_eq!(
+            colour_in("CANON Matte Black Ink Tank").as_deref(),
+            Some("matte black")
+        );
+        assert_eq!(colour_in("Blackish thing"), None);
+        assert_eq!(colour_in("Fuser"), None);
+    }
+
+    #[test]
+    fn snmprec_lines() {
+        let v = parse_snmprec(
+            "1.3.6.1.2.1.1.1.0|4|Printer\n1.3.6.1.2.1.25.3.5.1.2.1|4x|8000\n\
+             1.3.6.1.2.1.1.2.0|6|1.3.6.1.4.1.11\nbad line\n1.3.6.1.2.1.43.10.2.1.4.1.1|65|22934\n",
+        );
+        assert_eq!(v.len(), 4);
+        assert_eq!(
+            v[&parse_oid("1.3.6.1.2.1.25.3.5.1.2.1").unwrap()],
+            SnmpValue::OctetString(vec![0x80, 0])
+        );
+        let r = decode(&v);
+        assert_eq!(r.errors, vec![DetectedError::LowPaper]);
+        assert_eq!(r.page_count, Some(22934));
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Any value of any type, including negative capacities, empty and binary strings.
+    fn value() -> impl Strategy<Value = SnmpValue> {
+        prop_oneof![
+            any::<i64>().prop_map(SnmpValue::Integer),
+            (-5i64..200).prop_map(SnmpValue::Integer),
+            proptest::collection::vec(any::<u8>(), 0..40).prop_map(SnmpValue::OctetString),
+            "[ -~\n]{0,40}".prop_map(|s| SnmpValue::OctetString(s.into_bytes())),
+            proptest::collection::vec(any::<u32>(), 0..12).prop_map(SnmpValue::ObjectId),
+            any::<u64>().prop_map(SnmpValue::Unsigned),
+            any::<[u8; 4]>().prop_map(SnmpValue::IpAddress),
+            Just(SnmpValue::Null),
+        ]
+    }
+
+    /// OIDs in the columns the decoder reads (with odd index lengths too), plus the scalars.
+    fn oid() -> impl Strategy<Value = Oid> {
+        let cols = walked_columns().to_vec();
+        prop_oneof![
+            (0..cols.len(), proptest::collection::vec(0u32..4, 0..4)).prop_map(move |(c, idx)| {
+                let mut o = cols[c].clone();
+                o.extend(idx);
+                o
+            }),
+            (0..SCALARS.len()).prop_map(|i| SCALARS[i].to_vec()),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn decode_never_panics(vars in proptest::collection::btree_map(oid(), value(), 0..120)) {
+            let r = decode(&vars);
+            for s in &r.supplies {
+                if let SupplyState::Known(p) = s.state {
+                    prop_assert!((0.0..=100.0).contains(&p), "{p}");
+                }
+            }
+            for t in &r.trays {
+                if let TrayState::Known(p) = t.state {
+                    prop_assert!((0.0..=100.0).contains(&p), "{p}");
+                }
+            }
+            let names: BTreeSet<String> =
+                r.supplies.iter().map(|s| s.description.to_lowercase()).collect();
+            prop_assert_eq!(names.len(), r.supplies.len(), "descriptions are unique");
+            let interp = super::super::interpret::Interpretation::default();
+            let _ = interp.verdict("p", &r, &|_| Some(f64::NAN));
+        }
+
+        #[test]
+        fn error_bits_match_the_set_bits(bytes in proptest::collection::vec(any::<u8>(), 0..6)) {
+            let errors = decode_error_state(&bytes);
+            let ones: u32 = bytes.iter().map(|b| b.count_ones()).sum();
+            prop_assert_eq!(errors.len() as u32, ones);
+        }
+
+        #[test]
+        fn descriptions_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..80)) {
+            let (text, _) = clean_description(&bytes);
+            prop_assert!(!text.contains('\0'));
+            prop_assert_eq!(text.trim(), text.as_str());
+        }
+
+        #[test]
+        fn snmprec_never_panics(text in "[0-9.|x a-fA-F\n-]{0,200}") {
+            let _ = decode(&parse_snmprec(&text));
+        }
+    }
+}
