@@ -17,7 +17,7 @@
     allow(dead_code)
 )]
 
-use std::fmt;
+use std::fmt::{self, Write as _};
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -25,7 +25,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
-use crate::probe::{Observation, Status, human_duration};
+use crate::probe::{LatencyThresholds, Observation, Status, human_duration};
 
 /// Where a database check failed, named in the observation's summary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -376,6 +376,88 @@ impl Findings {
     pub fn add(&mut self, status: Status, note: impl Into<String>) {
         self.status = self.status.worst(status);
         self.notes.push(note.into());
+    }
+}
+
+/// Checks where a server is: `host` or `socket` (exactly one), and the port number.
+pub(crate) fn validate_endpoint(
+    host: Option<&str>,
+    socket: Option<&std::path::Path>,
+    port: u32,
+) -> Result<()> {
+    match (host, socket) {
+        (Some(_), Some(_)) => {
+            return Err(Error::invalid(
+                "socket",
+                "give `host` or `socket`, not both",
+            ));
+        }
+        (None, None) => return Err(Error::invalid("host", "missing: give `host` or `socket`")),
+        (Some(h), None) if h.trim().is_empty() => {
+            return Err(Error::invalid("host", "the host is empty"));
+        }
+        _ => {}
+    }
+    if port == 0 || port > 65535 {
+        return Err(Error::invalid(
+            "port",
+            format!("{port} is not a port number (1–65535)"),
+        ));
+    }
+    Ok(())
+}
+
+/// What a query (or command) that ran found, in the shape every engine shares.
+#[derive(Debug)]
+pub(crate) struct Answer {
+    /// How long the query itself took.
+    pub query_time: Duration,
+    /// The expectation's and the health extras' verdict and notes.
+    pub findings: Findings,
+    /// Metrics beyond latency, query time and connect time.
+    pub metrics: Vec<(&'static str, f64, &'static str)>,
+}
+
+impl Answer {
+    /// The observation: `head` ("query ok in 2 ms, 1 row"), the findings' notes and, past a
+    /// latency threshold, how slow the whole check was; latency, query time, connect time (when
+    /// this run dialled) and the extras as metrics.
+    pub fn observation(
+        self,
+        head: String,
+        at: DateTime<Utc>,
+        latency: Duration,
+        thresholds: &LatencyThresholds,
+        connect_time: Option<Duration>,
+    ) -> Observation {
+        let slow = thresholds.status(latency);
+        let mut summary = head;
+        for note in &self.findings.notes {
+            let _ = write!(summary, "; {note}");
+        }
+        if let Some(limit) = match slow {
+            Status::Critical => thresholds.critical,
+            Status::Warning => thresholds.warning,
+            _ => None,
+        } {
+            let _ = write!(
+                summary,
+                "; took {}, slower than {}",
+                human_duration(latency),
+                human_duration(limit)
+            );
+        }
+        let mut obs = Observation::new(slow.worst(self.findings.status), summary, at)
+            .with_latency(latency)
+            .with_metric("latency", latency.as_secs_f64(), "s")
+            .with_metric("query_time", self.query_time.as_secs_f64(), "s");
+        if let Some(t) = connect_time {
+            obs = obs.with_metric("connect_time", t.as_secs_f64(), "s");
+        }
+        for (name, value, unit) in self.metrics {
+            obs = obs.with_metric(name, value, unit);
+        }
+        obs
     }
 }
 

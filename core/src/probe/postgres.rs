@@ -22,7 +22,7 @@
 //! next check, and the summary names the stage that failed (`resolve`, `connect`, `tls`, `auth`,
 //! `query`, `expectation`). The query runs with a server-side `statement_timeout` too.
 
-use std::fmt::{self, Write as _};
+use std::fmt;
 use std::future::Future;
 use std::io;
 use std::path::PathBuf;
@@ -43,7 +43,8 @@ use tokio_postgres::{Client, SimpleQueryMessage};
 use crate::config::{Secret, expand_env};
 use crate::error::{Error, Result};
 use crate::probe::database::{
-    self, Expectation, Failure, Findings, Limits, ResultSet, Stage, TlsMode,
+    self, Answer, Expectation, Failure, Findings, Limits, ResultSet, Stage, TlsMode,
+    validate_endpoint,
 };
 use crate::probe::{CheckContext, LatencyThresholds, Observation, Probe, Status, human_duration};
 
@@ -146,25 +147,7 @@ impl PostgresConfig {
     /// Checks the values, naming the offending field in the error. `${VAR}` references are
     /// expanded by [`PostgresConfig::build`], not here.
     pub fn validate(&self) -> Result<()> {
-        match (&self.host, &self.socket) {
-            (Some(_), Some(_)) => {
-                return Err(Error::invalid(
-                    "socket",
-                    "give `host` or `socket`, not both",
-                ));
-            }
-            (None, None) => return Err(Error::invalid("host", "missing: give `host` or `socket`")),
-            (Some(h), None) if h.trim().is_empty() => {
-                return Err(Error::invalid("host", "the host is empty"));
-            }
-            _ => {}
-        }
-        if self.port == 0 || self.port > 65535 {
-            return Err(Error::invalid(
-                "port",
-                format!("{} is not a port number (1–65535)", self.port),
-            ));
-        }
+        validate_endpoint(self.host.as_deref(), self.socket.as_deref(), self.port)?;
         if self.user.trim().is_empty() {
             return Err(Error::invalid("user", "the user is empty"));
         }
@@ -836,40 +819,20 @@ impl Probe for PostgresProbe {
         };
         drop(slot);
         let latency = start.elapsed();
-        let status = self.latency.status(latency).worst(outcome.findings.status);
-        let mut summary = format!(
+        let head = format!(
             "query ok in {}, {} row{}",
             human_duration(outcome.query_time),
             outcome.rows,
             if outcome.rows == 1 { "" } else { "s" }
         );
-        for note in &outcome.findings.notes {
-            let _ = write!(summary, "; {note}");
+        let mut metrics = outcome.metrics;
+        metrics.push(("rows", outcome.rows as f64, ""));
+        Answer {
+            query_time: outcome.query_time,
+            findings: outcome.findings,
+            metrics,
         }
-        if let Some(limit) = match self.latency.status(latency) {
-            Status::Critical => self.latency.critical,
-            Status::Warning => self.latency.warning,
-            _ => None,
-        } {
-            let _ = write!(
-                summary,
-                "; took {}, slower than {}",
-                human_duration(latency),
-                human_duration(limit)
-            );
-        }
-        let mut obs = Observation::new(status, summary, at)
-            .with_latency(latency)
-            .with_metric("latency", latency.as_secs_f64(), "s")
-            .with_metric("query_time", outcome.query_time.as_secs_f64(), "s")
-            .with_metric("rows", outcome.rows as f64, "");
-        if let Some(t) = connect_time {
-            obs = obs.with_metric("connect_time", t.as_secs_f64(), "s");
-        }
-        for (name, value, unit) in outcome.metrics {
-            obs = obs.with_metric(name, value, unit);
-        }
-        obs
+        .observation(head, at, latency, &self.latency, connect_time)
     }
 
     fn kind(&self) -> &str {
