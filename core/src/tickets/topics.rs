@@ -551,25 +551,63 @@ fn stem_all(docs: &[&str]) -> Vec<Vec<(String, String)>> {
         .collect()
 }
 
+/// Distinct (subject, body) pairs and, per ticket, the index of its pair.
+type DistinctTexts<'a> = (Vec<(&'a str, &'a str)>, Vec<u32>);
+
+/// The distinct (subject, body) pairs, and which one each ticket has. Tickets are sharded by
+/// hash so the shards are deduplicated in parallel; the result does not depend on the sharding.
+fn distinct_texts(tickets: &[Ticket]) -> DistinctTexts<'_> {
+    fn key(t: &Ticket) -> (&str, &str) {
+        (t.subject.as_str(), t.body.as_str())
+    }
+    use std::hash::BuildHasher;
+    const SHARDS: usize = 64;
+    let state = foldhash::fast::FixedState::with_seed(0x5eed);
+    let shard_of: Vec<u8> = tickets
+        .par_iter()
+        .map(|t| (state.hash_one(key(t)) % SHARDS as u64) as u8)
+        .collect();
+    let mut members: Vec<Vec<u32>> = vec![Vec::new(); SHARDS];
+    for (i, &s) in shard_of.iter().enumerate() {
+        members[s as usize].push(i as u32);
+    }
+    let shards: Vec<DistinctTexts<'_>> = members
+        .par_iter()
+        .map(|m| {
+            let mut ids: FastMap<(&str, &str), u32> =
+                FastMap::with_capacity_and_hasher(m.len() / 2 + 1, Default::default());
+            let mut distinct = Vec::new();
+            let local = m
+                .iter()
+                .map(|&i| {
+                    let k = key(&tickets[i as usize]);
+                    *ids.entry(k).or_insert_with(|| {
+                        distinct.push(k);
+                        (distinct.len() - 1) as u32
+                    })
+                })
+                .collect();
+            (distinct, local)
+        })
+        .collect();
+    let mut raws = Vec::new();
+    let mut raw_of = vec![0u32; tickets.len()];
+    for (m, (distinct, local)) in members.iter().zip(shards) {
+        let offset = raws.len() as u32;
+        for (&i, l) in m.iter().zip(local) {
+            raw_of[i as usize] = offset + l;
+        }
+        raws.extend(distinct);
+    }
+    (raws, raw_of)
+}
+
 /// Builds the topic model of `tickets`.
 pub fn build(tickets: &[Ticket], o: &TopicOptions) -> Result<TopicModel> {
     // 1. Normalise each distinct (subject, body) once: exports repeat the same questions and
     //    templates a lot. Then work on distinct normalised texts only, weighted by how many
     //    tickets share them.
-    let mut raw_ids: FastMap<(&str, &str), u32> =
-        FastMap::with_capacity_and_hasher(tickets.len() / 4 + 16, Default::default());
-    let mut raws: Vec<(&str, &str)> = Vec::new();
-    let raw_of: Vec<u32> = tickets
-        .iter()
-        .map(|t| {
-            let key = (t.subject.as_str(), t.body.as_str());
-            *raw_ids.entry(key).or_insert_with(|| {
-                raws.push(key);
-                (raws.len() - 1) as u32
-            })
-        })
-        .collect();
-    drop(raw_ids);
+    let (raws, raw_of) = distinct_texts(tickets);
     let normalised: Vec<String> = raws
         .par_iter()
         .map(|(subject, body)| {
