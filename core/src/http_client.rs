@@ -84,3 +84,51 @@ fn build(options: ClientOptions) -> Result<reqwest::Client> {
 pub fn default_client() -> reqwest::Client {
     build(ClientOptions::default()).expect("the default HTTP client builds")
 }
+
+/// Accepts any server certificate while still checking that the handshake was signed by the
+/// certificate's key: for `insecure` HTTP checks of self-signed lab gear, and for PostgreSQL's
+/// `prefer`/`require` modes (encryption without verification, as libpq does).
+#[derive(Debug)]
+pub(crate) struct AcceptAnyCertificate(rustls::crypto::WebPkiSupportedAlgorithms);
+
+impl AcceptAnyCertificate {
+    /// The verifier, checking signatures with `provider`'s algorithms.
+    pub(crate) fn new(provider: &rustls::crypto::CryptoProvider) -> Self {
+        Self(provider.signature_verification_algorithms)
+    }
+}
+
+impl rustls::client::danger::ServerCertVerifier for AcceptAnyCertificate {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &rustls::pki_types::CertificateDer<'_>,
+        _intermediates: &[rustls::pki_types::CertificateDer<'_>],
+        _server_name: &rustls::pki_types::ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: rustls::pki_types::UnixTime,
+    ) -> std::result::Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> std::result::Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> std::result::Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.supported_schemes()
+    }
+}

@@ -22,6 +22,8 @@ use parking_lot::Mutex;
 use reqwest::header::{HeaderName, HeaderValue};
 use reqwest::{Method, Url};
 use rustls::ClientConfig;
+
+use super::AcceptAnyCertificate;
 use rustls::pki_types::ServerName;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -607,8 +609,8 @@ impl H1Client {
                     let provider = rustls::crypto::ring::default_provider();
                     let mut config = ClientConfig::builder()
                         .dangerous()
-                        .with_custom_certificate_verifier(Arc::new(AcceptAnyCertificate(
-                            provider.signature_verification_algorithms,
+                        .with_custom_certificate_verifier(Arc::new(AcceptAnyCertificate::new(
+                            &provider,
                         )))
                         .with_no_client_auth();
                     config.alpn_protocols = vec![b"http/1.1".to_vec()];
@@ -876,46 +878,6 @@ async fn fill(conn: &mut Conn) -> Result<(), String> {
     match conn.io.read_into(&mut conn.buf).await.map_err(io_detail)? {
         0 => Err("the connection closed in the middle of a chunked body".into()),
         _ => Ok(()),
-    }
-}
-
-/// Accepts any server certificate (for `insecure` checks of self-signed lab gear) while still
-/// verifying that the handshake was signed by the certificate's key.
-#[derive(Debug)]
-struct AcceptAnyCertificate(rustls::crypto::WebPkiSupportedAlgorithms);
-
-impl rustls::client::danger::ServerCertVerifier for AcceptAnyCertificate {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &rustls::pki_types::CertificateDer<'_>,
-        _intermediates: &[rustls::pki_types::CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: rustls::pki_types::UnixTime,
-    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
-        Ok(rustls::client::danger::ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &rustls::pki_types::CertificateDer<'_>,
-        dss: &rustls::DigitallySignedStruct,
-    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &rustls::pki_types::CertificateDer<'_>,
-        dss: &rustls::DigitallySignedStruct,
-    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-        self.0.supported_schemes()
     }
 }
 

@@ -733,73 +733,65 @@ fn read_bytes_with(
                 }
             }
         }
-        summary.files.push(FileSummary {
-            file: name.to_string(),
-            profile: mapping.profile,
-            delimiter: Some(delimiter as char),
-            encoding: encoding.to_string(),
-            day_first,
-            columns: mapping.describe(&headers),
-            read: summary.read - before_read,
-            skipped: summary.skipped - before_skip,
-        });
-        return Ok(());
-    }
-    // Records are read sequentially in batches; while one batch is turned into tickets in
-    // parallel, the next one is read. Tickets are appended in file order.
-    let process = |batch: &[csv::ByteRecord],
-                   first_row: u64|
-     -> Vec<(u64, std::result::Result<Ticket, RowError>)> {
-        batch
-            .par_iter()
-            .enumerate()
-            .map(|(k, rec)| {
-                let row = first_row + k as u64 + 1;
-                let line = rec.position().map(|p| p.line()).unwrap_or(row + 1);
-                if let Err(e) = check_width(rec, width) {
-                    return (line, Err(e));
-                }
-                (line, ctx.build(&cells_of(rec), row))
-            })
-            .collect()
-    };
-    let mut cur = Batch::default();
-    cur.fill(&mut reader);
-    let mut spare = Batch::default();
-    let mut row_no = 0u64;
-    loop {
-        for (line, msg) in cur.errors.drain(..) {
-            summary.read += 1;
-            summary.skip(options.max_problems, name, line, "unreadable row", msg);
-        }
-        if cur.n == 0 && cur.done {
-            break;
-        }
-        let first_row = row_no;
-        row_no += cur.n as u64;
-        let more = !cur.done;
-        let (_, results) = rayon::join(
-            || {
-                if more {
-                    spare.fill(&mut reader);
-                } else {
-                    spare.n = 0;
-                    spare.done = true;
-                }
-            },
-            || process(&cur.records[..cur.n], first_row),
-        );
-        for (line, r) in results {
-            summary.read += 1;
-            match r {
-                Ok(t) => {
-                    summary.accepted += 1;
-                    tickets.push(t);
-                }
-                Err((kind, detail)) => summary.skip(options.max_problems, name, line, kind, detail),
+    } else {
+        // Records are read sequentially in batches; while one batch is turned into tickets in
+        // parallel, the next one is read. Tickets are appended in file order.
+        let process = |batch: &[csv::ByteRecord],
+                       first_row: u64|
+         -> Vec<(u64, std::result::Result<Ticket, RowError>)> {
+            batch
+                .par_iter()
+                .enumerate()
+                .map(|(k, rec)| {
+                    let row = first_row + k as u64 + 1;
+                    let line = rec.position().map(|p| p.line()).unwrap_or(row + 1);
+                    if let Err(e) = check_width(rec, width) {
+                        return (line, Err(e));
+                    }
+                    (line, ctx.build(&cells_of(rec), row))
+                })
+                .collect()
+        };
+        let mut cur = Batch::default();
+        cur.fill(&mut reader);
+        let mut spare = Batch::default();
+        let mut row_no = 0u64;
+        loop {
+            for (line, msg) in cur.errors.drain(..) {
+                summary.read += 1;
+                summary.skip(options.max_problems, name, line, "unreadable row", msg);
             }
+            if cur.n == 0 && cur.done {
+                break;
+            }
+            let first_row = row_no;
+            row_no += cur.n as u64;
+            let more = !cur.done;
+            let (_, results) = rayon::join(
+                || {
+                    if more {
+                        spare.fill(&mut reader);
+                    } else {
+                        spare.n = 0;
+                        spare.done = true;
+                    }
+                },
+                || process(&cur.records[..cur.n], first_row),
+            );
+            for (line, r) in results {
+                summary.read += 1;
+                match r {
+                    Ok(t) => {
+                        summary.accepted += 1;
+                        tickets.push(t);
+                    }
+                    Err((kind, detail)) => {
+                        summary.skip(options.max_problems, name, line, kind, detail)
+                    }
+                }
+            }
+            std::mem::swap(&mut cur, &mut spare);
         }
-        std::mem::swap(&mut cur, &mut spare);
     }
     summary.files.push(FileSummary {
         file: name.to_string(),
