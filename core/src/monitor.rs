@@ -915,12 +915,21 @@ impl Inner {
             && rt.state.lock().would_open(&rt.spec.policy, status)
         {
             for &p in self.graph.parents(idx) {
-                if !self.checks[p].state.lock().is_down()
-                    && !self.checks[p].running.swap(true, Ordering::AcqRel)
-                {
+                let parent = &self.checks[p];
+                if parent.state.lock().is_down() {
+                    continue;
+                }
+                if !parent.running.swap(true, Ordering::AcqRel) {
                     let r = self.execute(p, depth + 1).await;
-                    self.checks[p].running.store(false, Ordering::Release);
+                    parent.running.store(false, Ordering::Release);
                     r?;
+                } else {
+                    // The parent is being checked right now by another task: its verdict is
+                    // what this one needs, so wait for it (at most its own time budget).
+                    let until = Instant::now() + parent.spec.timeout;
+                    while parent.running.load(Ordering::Acquire) && Instant::now() < until {
+                        tokio::time::sleep(Duration::from_millis(1)).await;
+                    }
                 }
             }
             gate = self.gate(idx, now);
