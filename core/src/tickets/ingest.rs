@@ -595,11 +595,11 @@ pub fn read_files<P: AsRef<Path>>(
         if is_xlsx {
             read_xlsx(path, options, &mut tickets, &mut summary)?;
         } else {
-            let bytes = std::fs::read(path)
+            let bytes = FileBytes::open(path)
                 .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
             read_bytes(
                 &path.display().to_string(),
-                &bytes,
+                bytes.as_slice(),
                 options,
                 &mut tickets,
                 &mut summary,
@@ -607,6 +607,39 @@ pub fn read_files<P: AsRef<Path>>(
         }
     }
     Ok((tickets, summary))
+}
+
+/// A file's bytes: mapped into memory when it is a regular, non-empty file (no copy, and no
+/// fresh memory to clear for it: the pages are the page cache's), else read.
+enum FileBytes {
+    Mapped(memmap2::Mmap),
+    Read(Vec<u8>),
+}
+
+impl FileBytes {
+    fn open(path: &Path) -> std::io::Result<FileBytes> {
+        let file = std::fs::File::open(path)?;
+        let meta = file.metadata()?;
+        if meta.is_file() && meta.len() > 0 {
+            // SAFETY: the mapping is read-only and lives only while this export is read. The
+            // bytes could change under the parser only if another process rewrote the file
+            // meanwhile (and reading pages it truncated away raises SIGBUS): exports are files
+            // the user chose, finished before they are analysed.
+            if let Ok(map) = unsafe { memmap2::MmapOptions::new().populate().map(&file) } {
+                return Ok(FileBytes::Mapped(map));
+            }
+        }
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut &file, &mut bytes)?;
+        Ok(FileBytes::Read(bytes))
+    }
+
+    fn as_slice(&self) -> &[u8] {
+        match self {
+            FileBytes::Mapped(m) => m,
+            FileBytes::Read(v) => v,
+        }
+    }
 }
 
 /// Reads one CSV/TSV export already in memory, appending to `tickets` and `summary`.
@@ -706,33 +739,33 @@ fn read_bytes_with(
             .collect();
         let parts: Vec<Part> = cuts
             .par_windows(2)
-            .zip(bases.par_iter())
-            .map(|(w, &base)| read_part(&body[w[0]..w[1]], delimiter, width, base, &ctx))
+            .zip(bases.par_iter().zip(counts.par_iter()))
+            .map(|(w, (&base, &lines))| {
+                read_part(&body[w[0]..w[1]], delimiter, width, base, lines, &ctx)
+            })
             .collect();
-        tickets.reserve(parts.iter().map(|p| p.rows.len()).sum());
+        // Problems and counts in file order; the tickets are moved into place afterwards.
+        let mut row_base = Vec::with_capacity(parts.len());
         let mut row_no = 0u64;
-        for part in parts {
-            for (line, msg) in part.errors {
-                summary.read += 1;
-                summary.skip(options.max_problems, name, line, "unreadable row", msg);
+        for part in &parts {
+            row_base.push(row_no);
+            row_no += part.rows;
+            summary.read += part.errors.len() as u64 + part.rows;
+            summary.accepted += part.tickets.len() as u64;
+            for (line, msg) in &part.errors {
+                summary.skip(
+                    options.max_problems,
+                    name,
+                    *line,
+                    "unreadable row",
+                    msg.clone(),
+                );
             }
-            for (line, r, fallback_id) in part.rows {
-                row_no += 1;
-                summary.read += 1;
-                match r {
-                    Ok(mut t) => {
-                        if fallback_id {
-                            t.id = format!("row-{row_no}");
-                        }
-                        summary.accepted += 1;
-                        tickets.push(t);
-                    }
-                    Err((kind, detail)) => {
-                        summary.skip(options.max_problems, name, line, kind, detail)
-                    }
-                }
+            for (line, (kind, detail)) in &part.skipped {
+                summary.skip(options.max_problems, name, *line, kind, detail.clone());
             }
         }
+        move_parts(tickets, parts, &row_base);
     } else {
         // Records are read sequentially in batches; while one batch is turned into tickets in
         // parallel, the next one is read. Tickets are appended in file order.
@@ -748,7 +781,7 @@ fn read_bytes_with(
                     if let Err(e) = check_width(rec, width) {
                         return (line, Err(e));
                     }
-                    (line, ctx.build(&cells_of(rec), row))
+                    (line, ctx.build(&cells_of(rec), row, &mut false))
                 })
                 .collect()
         };
@@ -885,7 +918,7 @@ fn read_xlsx(
                 _ => Cell::Text(t.as_str()),
             })
             .collect();
-        match ctx.build(&cells, i as u64 + 1) {
+        match ctx.build(&cells, i as u64 + 1, &mut false) {
             Ok(t) => {
                 summary.accepted += 1;
                 tickets.push(t);
@@ -906,38 +939,63 @@ fn read_xlsx(
     Ok(())
 }
 
-/// A batch of raw CSV records read ahead of processing.
-/// One part of a split export: its unreadable rows and its rows (line, ticket or problem,
-/// whether the ticket's id is the row-number fallback, set once the global row is known).
+/// One part of a split export: its unreadable rows, its tickets, and its skipped rows.
 #[derive(Default)]
 struct Part {
+    /// Unreadable rows: line and message.
     errors: Vec<(u64, String)>,
-    rows: Vec<(u64, std::result::Result<Ticket, RowError>, bool)>,
+    /// Rows read (tickets and skipped rows; not the unreadable ones).
+    rows: u64,
+    /// The part's tickets in file order.
+    tickets: Vec<Ticket>,
+    /// Per ticket whose id is the row-number fallback: its index in `tickets` and its row number
+    /// within the part (the id is set once the rows before the part are known).
+    fallback_ids: Vec<(usize, u64)>,
+    /// Skipped rows: line and problem.
+    skipped: Vec<(u64, RowError)>,
 }
 
-/// The rows of one part; `base` lines come before it in the file.
-fn read_part(bytes: &[u8], delimiter: u8, width: usize, base: u64, ctx: &RowContext<'_>) -> Part {
+/// The rows of one part; `base` lines come before it in the file and it holds `lines` line ends
+/// (at least as many as its records, so its tickets never need a larger buffer).
+fn read_part(
+    bytes: &[u8],
+    delimiter: u8,
+    width: usize,
+    base: u64,
+    lines: u64,
+    ctx: &RowContext<'_>,
+) -> Part {
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(delimiter)
         .flexible(true)
         .has_headers(false)
         .from_reader(bytes);
-    let mut part = Part::default();
+    let mut part = Part {
+        tickets: Vec::with_capacity(lines as usize + 1),
+        ..Default::default()
+    };
     let mut rec = csv::ByteRecord::new();
-    let mut local = 0u64;
     loop {
         match reader.read_byte_record(&mut rec) {
             Ok(true) => {
-                local += 1;
+                part.rows += 1;
+                let local = part.rows;
                 let line = base + rec.position().map(|p| p.line()).unwrap_or(local);
                 if let Err(e) = check_width(&rec, width) {
-                    part.rows.push((line, Err(e), false));
+                    part.skipped.push((line, e));
                     continue;
                 }
                 let cells = cells_of(&rec);
-                let fallback_id = ctx.text(&cells, Field::Id).is_none();
-                part.rows
-                    .push((line, ctx.build(&cells, local), fallback_id));
+                let mut fallback_id = false;
+                match ctx.build(&cells, local, &mut fallback_id) {
+                    Ok(t) => {
+                        if fallback_id {
+                            part.fallback_ids.push((part.tickets.len(), local));
+                        }
+                        part.tickets.push(t);
+                    }
+                    Err(e) => part.skipped.push((line, e)),
+                }
             }
             Ok(false) => return part,
             Err(e) => {
@@ -946,6 +1004,40 @@ fn read_part(bytes: &[u8], delimiter: u8, width: usize, base: u64, ctx: &RowCont
             }
         }
     }
+}
+
+/// Appends the parts' tickets to `tickets` in file order, each part moved on its own core (a
+/// million tickets are a few hundred megabytes: copied by one core, and the fresh pages cleared
+/// by the kernel for one core, that is a noticeable sequential step). Tickets with the row-number
+/// fallback id get their file-wide row number (`row_base[k]` rows come before part `k`).
+fn move_parts(tickets: &mut Vec<Ticket>, parts: Vec<Part>, row_base: &[u64]) {
+    let start = tickets.len();
+    let total: usize = parts.iter().map(|p| p.tickets.len()).sum();
+    tickets.reserve(total);
+    let mut rest = &mut tickets.spare_capacity_mut()[..total];
+    let mut slots = Vec::with_capacity(parts.len());
+    for part in &parts {
+        let (head, tail) = rest.split_at_mut(part.tickets.len());
+        slots.push(head);
+        rest = tail;
+    }
+    parts
+        .into_par_iter()
+        .zip(slots)
+        .zip(row_base.par_iter())
+        .for_each(|((part, slots), &base)| {
+            let mut fallback = part.fallback_ids.iter().peekable();
+            for (i, (slot, mut t)) in slots.iter_mut().zip(part.tickets).enumerate() {
+                if let Some(&(_, local)) = fallback.next_if(|(j, _)| *j == i) {
+                    t.id = format!("row-{}", base + local);
+                }
+                slot.write(t);
+            }
+        });
+    // SAFETY: the slots are the `total` elements after `start`, split into one disjoint slice
+    // per part of exactly that part's ticket count, and every slot of every slice was written
+    // above (the zip pairs each slot with one ticket and the counts are equal).
+    unsafe { tickets.set_len(start + total) };
 }
 
 /// A row with the header's number of fields (a trailing empty one from a trailing delimiter is
@@ -961,10 +1053,20 @@ fn check_width(rec: &csv::ByteRecord, width: usize) -> std::result::Result<(), R
     Ok(())
 }
 
+/// The record's fields as text cells (a field that is not UTF-8 is empty). The record is checked
+/// as a whole, once, rather than field by field.
 fn cells_of(rec: &csv::ByteRecord) -> Vec<Cell<'_>> {
-    rec.iter()
-        .map(|f| Cell::Text(std::str::from_utf8(f).unwrap_or("")))
-        .collect()
+    match std::str::from_utf8(rec.as_slice()) {
+        // Fields end at ASCII delimiters and quotes, so their bounds are char boundaries of a
+        // valid record; `get` checks it anyway.
+        Ok(all) => (0..rec.len())
+            .map(|i| Cell::Text(rec.range(i).and_then(|r| all.get(r)).unwrap_or("")))
+            .collect(),
+        Err(_) => rec
+            .iter()
+            .map(|f| Cell::Text(std::str::from_utf8(f).unwrap_or("")))
+            .collect(),
+    }
 }
 
 /// Where to split `body` (rows after the header) into about `parts` parts at record boundaries:
@@ -1010,6 +1112,7 @@ fn record_cuts(body: &[u8], delimiter: u8, parts: usize) -> Option<Vec<usize>> {
     (cuts.len() > 2).then_some(cuts)
 }
 
+/// A batch of raw CSV records read ahead of processing.
 #[derive(Default)]
 struct Batch {
     records: Vec<csv::ByteRecord>,
@@ -1062,8 +1165,9 @@ struct RowContext<'m> {
     mapping: &'m Mapping,
     day_first: bool,
     salt: &'m str,
-    /// Hashed requesters by raw identity: the same few thousand people file most tickets.
-    requesters: parking_lot::Mutex<std::collections::HashMap<String, String>>,
+    /// Hashed requesters by cell text (`None`: nothing left once cleaned): the same few
+    /// thousand people file most tickets.
+    requesters: parking_lot::Mutex<super::FastMap<String, Option<String>>>,
 }
 
 /// At most this many distinct requesters are remembered per file.
@@ -1077,7 +1181,7 @@ impl RowContext<'_> {
         cells: &[Cell<'_>],
         f: Field,
     ) -> std::result::Result<Option<NaiveDateTime>, RowError> {
-        let Some(&col) = self.mapping.fields.get(&f) else {
+        let Some(col) = self.mapping.column(f) else {
             return Ok(None);
         };
         match cells.get(col) {
@@ -1105,7 +1209,7 @@ impl RowContext<'_> {
     }
 
     fn text(&self, cells: &[Cell<'_>], f: Field) -> Option<String> {
-        let col = *self.mapping.fields.get(&f)?;
+        let col = self.mapping.column(f)?;
         let s = cells.get(col)?.text();
         if s.is_empty() {
             return None;
@@ -1114,42 +1218,55 @@ impl RowContext<'_> {
         (!clean.is_empty()).then_some(clean)
     }
 
-    /// The salted hash of a requester identity, computed once per distinct identity.
-    fn requester(&self, raw: String) -> String {
-        if let Some(hashed) = self.requesters.lock().get(&raw) {
+    /// The salted hash of the row's requester, computed once per distinct identity: the cache is
+    /// keyed by the cell as found, so a known requester costs neither cleaning nor hashing.
+    fn requester(&self, cells: &[Cell<'_>]) -> Option<String> {
+        let raw = cells.get(self.mapping.column(Field::Requester)?)?.text();
+        if raw.is_empty() {
+            return None;
+        }
+        if let Some(hashed) = self.requesters.lock().get(raw) {
             return hashed.clone();
         }
-        let hashed = hash_requester(self.salt, &raw);
+        let clean = clean_html(raw);
+        let hashed = (!clean.is_empty()).then(|| hash_requester(self.salt, &clean));
         let mut cache = self.requesters.lock();
         if cache.len() < REQUESTER_CACHE {
-            cache.insert(raw, hashed.clone());
+            cache.insert(raw.to_owned(), hashed.clone());
         }
         hashed
     }
 
-    fn build(&self, cells: &[Cell<'_>], row_no: u64) -> std::result::Result<Ticket, RowError> {
+    /// The row's ticket; `fallback_id` is set when the row has no id and `row-{row_no}` is used.
+    fn build(
+        &self,
+        cells: &[Cell<'_>],
+        row_no: u64,
+        fallback_id: &mut bool,
+    ) -> std::result::Result<Ticket, RowError> {
         let created = match self.date(cells, Field::Created)? {
             Some(c) => c,
             None => return Err(("missing date", "the creation date is empty".into())),
         };
-        let mut category = self
-            .text(cells, Field::Category)
-            .map(|c| normalise_category(&c));
+        let mut category = self.text(cells, Field::Category).map(normalise_category);
         if let Some(sub) = self.text(cells, Field::Subcategory) {
             category = Some(match category {
-                Some(c) => format!("{c} > {}", normalise_category(&sub)),
-                None => normalise_category(&sub),
+                Some(mut c) => {
+                    c.push_str(" > ");
+                    c.push_str(&normalise_category(sub));
+                    c
+                }
+                None => normalise_category(sub),
             });
         }
-        let requester = self
-            .text(cells, Field::Requester)
-            .map(|r| self.requester(r));
+        let requester = self.requester(cells);
         let subject = self.text(cells, Field::Subject).unwrap_or_default();
         let body = self.text(cells, Field::Body).unwrap_or_default();
         Ok(Ticket {
-            id: self
-                .text(cells, Field::Id)
-                .unwrap_or_else(|| format!("row-{row_no}")),
+            id: self.text(cells, Field::Id).unwrap_or_else(|| {
+                *fallback_id = true;
+                format!("row-{row_no}")
+            }),
             created,
             first_response: self.date(cells, Field::FirstResponse)?,
             resolved: self.date(cells, Field::Resolved)?,
@@ -1157,7 +1274,7 @@ impl RowContext<'_> {
             category,
             category_closed: self
                 .text(cells, Field::CategoryClosed)
-                .map(|c| normalise_category(&c)),
+                .map(normalise_category),
             site: self.text(cells, Field::Site),
             requester,
             role: self.text(cells, Field::Role),
@@ -1191,13 +1308,15 @@ pub fn hash_requester(salt: &str, identity: &str) -> String {
 }
 
 /// `Matériel>Imprimante` → `Matériel > Imprimante`; trims each level.
-fn normalise_category(c: &str) -> String {
+fn normalise_category(c: String) -> String {
     if c.contains('>') {
         c.split('>')
             .map(str::trim)
             .filter(|s| !s.is_empty())
             .collect::<Vec<_>>()
             .join(" > ")
+    } else if c.trim().len() == c.len() {
+        c
     } else {
         c.trim().to_string()
     }
@@ -1207,8 +1326,13 @@ fn normalise_category(c: &str) -> String {
 struct Mapping {
     profile: Profile,
     fields: BTreeMap<Field, usize>,
+    /// `fields` as a table indexed by field, for the per-row look-ups.
+    columns: [Option<usize>; FIELDS],
     date_columns: Vec<usize>,
 }
+
+/// How many [`Field`]s there are.
+const FIELDS: usize = Field::Resolution as usize + 1;
 
 impl Mapping {
     fn new(headers: &[String], forced: Option<Profile>) -> std::result::Result<Mapping, String> {
@@ -1311,11 +1435,21 @@ impl Mapping {
         .iter()
         .filter_map(|f| fields.get(f).copied())
         .collect();
+        let mut columns = [None; FIELDS];
+        for (&f, &i) in &fields {
+            columns[f as usize] = Some(i);
+        }
         Ok(Mapping {
             profile,
             fields,
+            columns,
             date_columns,
         })
+    }
+
+    /// The column of a field, when mapped.
+    fn column(&self, f: Field) -> Option<usize> {
+        self.columns[f as usize]
     }
 
     fn describe(&self, headers: &[String]) -> BTreeMap<String, Field> {
@@ -1669,19 +1803,8 @@ fn collapse_ws(s: &str) -> String {
     // One pass: runs of whitespace become one space, line breaks survive, blank lines and
     // spaces at line ends go (the same as joining each line's `split_whitespace()` words).
     let trimmed = s.trim();
-    // Most cells are clean already: a few vectorised scans and one copy.
-    let b = trimmed.as_bytes();
-    // Branch-free folds the compiler vectorises: no CR, tab, VT or FF, nothing beyond ASCII
-    // (other Unicode whitespace takes the slow path), and no two spaces or line breaks in a row.
-    let odd = b.iter().fold(false, |acc, &c| {
-        acc | (c >= 0x80) | (c == b'\r') | (c == b'\t') | (c == 0x0B) | (c == 0x0C)
-    });
-    let ws = |c: u8| (c == b' ') | (c == b'\n');
-    let doubled = b
-        .iter()
-        .zip(b.iter().skip(1))
-        .fold(false, |acc, (&x, &y)| acc | (ws(x) & ws(y)));
-    if !odd && !doubled {
+    // Most cells are clean already: one vectorised scan and one copy.
+    if !needs_collapsing(trimmed.as_bytes()) {
         return trimmed.to_owned();
     }
     let mut out = String::with_capacity(trimmed.len());
@@ -1705,6 +1828,37 @@ fn collapse_ws(s: &str) -> String {
         }
     }
     out
+}
+
+/// Whether collapsing could change `b` (already trimmed): a CR, tab, VT or FF, a byte beyond
+/// ASCII (other Unicode whitespace takes the slow path), or two spaces or line breaks in a row.
+/// Sixteen bytes at a time, as bit masks, so the compiler vectorises it.
+fn needs_collapsing(b: &[u8]) -> bool {
+    let ws = |c: u8| (c == b' ') | (c == b'\n');
+    let odd = |c: u8| (c >= 0x80) | (c == b'\r') | (c == b'\t') | (c == 0x0B) | (c == 0x0C);
+    let mut chunks = b.chunks_exact(16);
+    // Whether the byte before the current chunk is a space or line break.
+    let mut prev = 0u32;
+    for chunk in &mut chunks {
+        let mut spaces = 0u32;
+        let mut odds = false;
+        for (i, &c) in chunk.iter().enumerate() {
+            spaces |= (ws(c) as u32) << i;
+            odds |= odd(c);
+        }
+        if odds || spaces & ((spaces << 1) | prev) != 0 {
+            return true;
+        }
+        prev = spaces >> 15;
+    }
+    let mut prev = prev != 0;
+    for &c in chunks.remainder() {
+        if odd(c) || (prev && ws(c)) {
+            return true;
+        }
+        prev = ws(c);
+    }
+    false
 }
 
 /// Where a file's name came from, for reports: the file name without directories.
@@ -1817,6 +1971,11 @@ mod tests {
             "\n\n lead\n\t\ntrail \u{a0}\n",
             "caf\u{e9}  cr\u{e8}me\u{a0}\u{a0}br\u{fb}l\u{e9}e",
             "one\u{85}two \u{3000} three",
+            "a clean sentence longer than sixteen bytes\nand a second line",
+            "0123456789abcde  fghij, a run of spaces across sixteen bytes",
+            "0123456789abcdef \n\nline breaks across sixteen bytes",
+            "0123456789abcdefghijklmnopqrstu\t v, and more after the tab",
+            "0123456789abcdefghijklmnopqrstuvwxyz caf\u{e9}",
         ] {
             assert_eq!(collapse_ws(s), reference(s), "{s:?}");
         }
