@@ -428,12 +428,14 @@ pub fn normalise(text: &str) -> String {
                     ',' | '.' | ';' | ':' | '(' | ')' | '"' | '\'' | '!' | '?'
                 )
             });
-            let placeholder = if w.contains('@') && w.contains('.') {
+            // Byte scans: words are short, and ASCII bytes never occur inside a multi-byte char.
+            let has = |c: u8| w.bytes().any(|b| b == c);
+            let placeholder = if has(b'@') && has(b'.') {
                 Some("xemail")
             } else if w.starts_with("http://") || w.starts_with("https://") || w.starts_with("www.")
             {
                 Some("xurl")
-            } else if prev_room && w.chars().any(|c| c.is_ascii_digit()) {
+            } else if prev_room && w.bytes().any(|b| b.is_ascii_digit()) {
                 // "room 114", "rm 12b": the number after a room word.
                 out.truncate(out.trim_end().rfind(' ').map(|i| i + 1).unwrap_or(0));
                 Some("xroom")
@@ -481,13 +483,14 @@ fn is_cut_line(low: &str) -> bool {
 }
 
 fn is_asset_tag(w: &str) -> bool {
-    let digits = w.chars().filter(|c| c.is_ascii_digit()).count();
+    // ASCII digits and letters are single bytes: counted over the bytes.
+    let digits = w.bytes().filter(u8::is_ascii_digit).count();
     if digits < 4 {
         return false;
     }
-    let letters = w.chars().filter(|c| c.is_ascii_alphabetic()).count();
+    let letters = w.bytes().filter(u8::is_ascii_alphabetic).count();
     let others = w.chars().count() - digits - letters;
-    letters <= 5 && others <= 2 && !w.contains(':') && !w.contains('/')
+    letters <= 5 && others <= 2 && !w.bytes().any(|b| b == b':' || b == b'/')
 }
 
 fn is_how_to(raw: &str) -> bool {
@@ -554,35 +557,63 @@ fn stem_all(docs: &[&str]) -> Vec<Vec<(String, String)>> {
 /// Distinct (subject, body) pairs and, per ticket, the index of its pair.
 type DistinctTexts<'a> = (Vec<(&'a str, &'a str)>, Vec<u32>);
 
+/// A ticket's (subject, body) with its hash, computed once: the hash picks the shard and is the
+/// key's hash in the shard's map.
+#[derive(Clone, Copy)]
+struct TextKey<'a> {
+    hash: u64,
+    subject: &'a str,
+    body: &'a str,
+}
+
+impl std::hash::Hash for TextKey<'_> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write_u64(self.hash);
+    }
+}
+
+impl PartialEq for TextKey<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.hash == other.hash && self.subject == other.subject && self.body == other.body
+    }
+}
+
+impl Eq for TextKey<'_> {}
+
 /// The distinct (subject, body) pairs, and which one each ticket has. Tickets are sharded by
 /// hash so the shards are deduplicated in parallel; the result does not depend on the sharding.
 fn distinct_texts(tickets: &[Ticket]) -> DistinctTexts<'_> {
-    fn key(t: &Ticket) -> (&str, &str) {
-        (t.subject.as_str(), t.body.as_str())
-    }
     use std::hash::BuildHasher;
     const SHARDS: usize = 64;
     let state = foldhash::fast::FixedState::with_seed(0x5eed);
-    let shard_of: Vec<u8> = tickets
+    let key = |i: usize, hash: u64| {
+        let t = &tickets[i];
+        TextKey {
+            hash,
+            subject: t.subject.as_str(),
+            body: t.body.as_str(),
+        }
+    };
+    let hashes: Vec<u64> = tickets
         .par_iter()
-        .map(|t| (state.hash_one(key(t)) % SHARDS as u64) as u8)
+        .map(|t| state.hash_one((t.subject.as_str(), t.body.as_str())))
         .collect();
     let mut members: Vec<Vec<u32>> = vec![Vec::new(); SHARDS];
-    for (i, &s) in shard_of.iter().enumerate() {
-        members[s as usize].push(i as u32);
+    for (i, h) in hashes.iter().enumerate() {
+        members[(h % SHARDS as u64) as usize].push(i as u32);
     }
     let shards: Vec<DistinctTexts<'_>> = members
         .par_iter()
         .map(|m| {
-            let mut ids: FastMap<(&str, &str), u32> =
+            let mut ids: FastMap<TextKey<'_>, u32> =
                 FastMap::with_capacity_and_hasher(m.len() / 2 + 1, Default::default());
             let mut distinct = Vec::new();
             let local = m
                 .iter()
                 .map(|&i| {
-                    let k = key(&tickets[i as usize]);
+                    let k = key(i as usize, hashes[i as usize]);
                     *ids.entry(k).or_insert_with(|| {
-                        distinct.push(k);
+                        distinct.push((k.subject, k.body));
                         (distinct.len() - 1) as u32
                     })
                 })
@@ -590,6 +621,7 @@ fn distinct_texts(tickets: &[Ticket]) -> DistinctTexts<'_> {
             (distinct, local)
         })
         .collect();
+    drop(hashes);
     let mut raws = Vec::new();
     let mut raw_of = vec![0u32; tickets.len()];
     for (m, (distinct, local)) in members.iter().zip(shards) {
@@ -627,14 +659,20 @@ pub fn build(tickets: &[Ticket], o: &TopicOptions) -> Result<TopicModel> {
     let mut doc_of = Vec::with_capacity(tickets.len());
     let mut texts: Vec<&str> = Vec::new();
     let mut first_ticket: Vec<usize> = Vec::new();
+    // Each distinct raw text is looked up once, when its first ticket comes (the same ids and
+    // first tickets as looking up every ticket's text).
+    let mut doc_of_raw = vec![u32::MAX; raws.len()];
     for (i, &raw) in raw_of.iter().enumerate() {
-        let n = &normalised[raw as usize];
-        let id = *uniq.entry(n.as_str()).or_insert_with(|| {
-            texts.push(n.as_str());
-            first_ticket.push(i);
-            (texts.len() - 1) as u32
-        });
-        doc_of.push(id);
+        let doc = &mut doc_of_raw[raw as usize];
+        if *doc == u32::MAX {
+            let n = &normalised[raw as usize];
+            *doc = *uniq.entry(n.as_str()).or_insert_with(|| {
+                texts.push(n.as_str());
+                first_ticket.push(i);
+                (texts.len() - 1) as u32
+            });
+        }
+        doc_of.push(*doc);
     }
     let n_docs = texts.len();
     let mut weight = vec![0u32; n_docs];
@@ -737,11 +775,6 @@ pub fn build(tickets: &[Ticket], o: &TopicOptions) -> Result<TopicModel> {
         }
     }
     let n_topics = n_rules + km.as_ref().map(|k| k.k).unwrap_or(0);
-    let mut topic_tickets = vec![0usize; n_topics];
-    let mut requesters: Vec<FastSet<&str>> = vec![FastSet::default(); n_topics];
-    let mut how_to = vec![0usize; n_topics];
-    let mut hardware_hits = vec![0usize; n_topics];
-    let mut hours: Vec<Vec<f64>> = vec![Vec::new(); n_topics];
     let how_to_doc: Vec<bool> = first_ticket
         .par_iter()
         .map(|&i| is_how_to(&format!("{} {}", tickets[i].subject, tickets[i].body)))
@@ -754,23 +787,41 @@ pub fn build(tickets: &[Ticket], o: &TopicOptions) -> Result<TopicModel> {
         .iter()
         .map(|d| d.iter().any(|t| hardware_ids.contains(t)))
         .collect();
-    for (i, t) in tickets.iter().enumerate() {
-        let d = doc_of[i] as usize;
-        let tp = doc_topic[d];
-        if tp == u32::MAX {
-            continue;
-        }
-        let tp = tp as usize;
-        topic_tickets[tp] += 1;
-        if let Some(r) = t.requester.as_deref() {
-            requesters[tp].insert(r);
-        }
-        how_to[tp] += how_to_doc[d] as usize;
-        hardware_hits[tp] += hardware_doc[d] as usize;
-        if let Some(h) = t.handling_hours() {
-            hours[tp].push(h);
+    // Per topic, over its tickets in ticket order; the topics are counted in parallel.
+    let mut members: Vec<Vec<u32>> = vec![Vec::new(); n_topics];
+    for (i, &d) in doc_of.iter().enumerate() {
+        let tp = doc_topic[d as usize];
+        if tp != u32::MAX {
+            members[tp as usize].push(i as u32);
         }
     }
+    let per_topic: Vec<(usize, usize, usize, usize, Vec<f64>)> = members
+        .par_iter()
+        .map(|m| {
+            let mut requesters: FastSet<&str> = FastSet::default();
+            let (mut how_to, mut hardware_hits) = (0usize, 0usize);
+            let mut hours = Vec::new();
+            for &i in m {
+                let t = &tickets[i as usize];
+                let d = doc_of[i as usize] as usize;
+                if let Some(r) = t.requester.as_deref() {
+                    requesters.insert(r);
+                }
+                how_to += how_to_doc[d] as usize;
+                hardware_hits += hardware_doc[d] as usize;
+                if let Some(h) = t.handling_hours() {
+                    hours.push(h);
+                }
+            }
+            (m.len(), requesters.len(), how_to, hardware_hits, hours)
+        })
+        .collect();
+    drop(members);
+    let topic_tickets: Vec<usize> = per_topic.iter().map(|p| p.0).collect();
+    let requesters: Vec<usize> = per_topic.iter().map(|p| p.1).collect();
+    let how_to: Vec<usize> = per_topic.iter().map(|p| p.2).collect();
+    let hardware_hits: Vec<usize> = per_topic.iter().map(|p| p.3).collect();
+    let mut hours: Vec<Vec<f64>> = per_topic.into_iter().map(|p| p.4).collect();
     // Top terms per topic: weighted term frequency relative to the corpus.
     let mut corpus_tf = vec![0f64; vocab.surface.len()];
     let mut topic_tf: Vec<FastMap<u32, f64>> = vec![FastMap::default(); n_topics];
@@ -846,7 +897,7 @@ pub fn build(tickets: &[Ticket], o: &TopicOptions) -> Result<TopicModel> {
             name,
             source,
             tickets: topic_tickets[tp],
-            distinct_requesters: requesters[tp].len(),
+            distinct_requesters: requesters[tp],
             top_terms,
             example,
             hardware,
@@ -1064,42 +1115,51 @@ fn summarise_groups(
         resolved: usize,
         first_subject: FastMap<u32, usize>,
     }
-    let mut acc: Vec<Acc<'_>> = (0..big.len())
-        .map(|_| Acc {
-            docs: FastMap::default(),
-            requesters: FastSet::default(),
-            topics: FastMap::default(),
-            resolutions: FastMap::default(),
-            resolved: 0,
-            first_subject: FastMap::default(),
-        })
-        .collect();
-    let mut res_key: FastMap<&str, String> = FastMap::default();
-    for (i, t) in tickets.iter().enumerate() {
-        let g = ticket_group[i];
-        if g == u32::MAX {
-            continue;
-        }
-        let a = &mut acc[g as usize];
-        *a.docs.entry(doc_of[i]).or_insert(0) += 1;
-        a.first_subject.entry(doc_of[i]).or_insert(i);
-        if let Some(r) = t.requester.as_deref() {
-            a.requesters.insert(r);
-        }
-        *a.topics.entry(assignments[i]).or_insert(0) += 1;
-        if !t.resolution.trim().is_empty() {
-            a.resolved += 1;
-            let key = res_key
-                .entry(t.resolution.as_str())
-                .or_insert_with(|| normalise(&t.resolution).chars().take(80).collect());
-            match a.resolutions.get_mut(key.as_str()) {
-                Some(e) => e.0 += 1,
-                None => {
-                    a.resolutions.insert(key.clone(), (1, i));
-                }
-            }
+    // Each group's tickets, in ticket order; the groups are then summarised in parallel (each on
+    // its own tickets, in the same order as one pass over all tickets).
+    let mut members: Vec<Vec<u32>> = vec![Vec::new(); big.len()];
+    for (i, &g) in ticket_group.iter().enumerate() {
+        if g != u32::MAX {
+            members[g as usize].push(i as u32);
         }
     }
+    let acc: Vec<Acc<'_>> = members
+        .par_iter()
+        .map(|m| {
+            let mut a = Acc {
+                docs: FastMap::default(),
+                requesters: FastSet::default(),
+                topics: FastMap::default(),
+                resolutions: FastMap::default(),
+                resolved: 0,
+                first_subject: FastMap::default(),
+            };
+            let mut res_key: FastMap<&str, String> = FastMap::default();
+            for &i in m {
+                let i = i as usize;
+                let t = &tickets[i];
+                *a.docs.entry(doc_of[i]).or_insert(0) += 1;
+                a.first_subject.entry(doc_of[i]).or_insert(i);
+                if let Some(r) = t.requester.as_deref() {
+                    a.requesters.insert(r);
+                }
+                *a.topics.entry(assignments[i]).or_insert(0) += 1;
+                if !t.resolution.trim().is_empty() {
+                    a.resolved += 1;
+                    let key = res_key
+                        .entry(t.resolution.as_str())
+                        .or_insert_with(|| normalise(&t.resolution).chars().take(80).collect());
+                    match a.resolutions.get_mut(key.as_str()) {
+                        Some(e) => e.0 += 1,
+                        None => {
+                            a.resolutions.insert(key.clone(), (1, i));
+                        }
+                    }
+                }
+            }
+            a
+        })
+        .collect();
     let groups = big
         .iter()
         .zip(acc)
