@@ -550,6 +550,17 @@ impl PrinterProbe {
         })
     }
 
+    /// The OIDs a steady-state poll of this printer reads (one GET), as the last full poll
+    /// found them; empty before the first poll, or when the agent has none of them.
+    pub fn steady_state_oids(&self) -> Vec<mib::Oid> {
+        self.steady
+            .lock()
+            .as_ref()
+            .and_then(|k| k.plan.as_ref())
+            .map(steady::Plan::oids)
+            .unwrap_or_default()
+    }
+
     /// A full poll: the scalars and every column.
     async fn full_poll(
         &self,

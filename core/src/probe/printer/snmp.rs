@@ -160,6 +160,11 @@ fn to_response(pdu: snmp2::Pdu<'_>) -> Response {
     }
 }
 
+/// The arcs of `o`, when every arc fits in 32 bits.
+pub(super) fn arcs(o: &snmp2::Oid<'_>) -> Option<Oid> {
+    from_asn_oid(o)
+}
+
 /// Whether the client can read `o` (every arc fits in 32 bits).
 pub(super) fn decodes(o: &snmp2::Oid<'_>) -> bool {
     from_asn_oid(o).is_some()

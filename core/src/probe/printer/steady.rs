@@ -227,6 +227,11 @@ impl Plan {
         }))
     }
 
+    /// The OIDs of the cells, in the order they are asked for.
+    pub fn oids(&self) -> Vec<Oid> {
+        self.oids.iter().filter_map(super::snmp::arcs).collect()
+    }
+
     /// How many cells one steady-state poll reads.
     pub fn len(&self) -> usize {
         self.cells.len()
