@@ -1,7 +1,10 @@
 //! Printer polls: forewarn's own CPU time per poll, and polls per second with 500 printers.
 //!
 //! snmpsim (PyPI) serves the ten shared printer recordings on loopback (see
-//! `tests/support/snmpsim.rs`). Measured in one run, on mimalloc like the `forewarn` program:
+//! `tests/support/snmpsim.rs`). Measured in one run, on mimalloc like the `forewarn` program.
+//! Every probe starts with five days of supply history (20 readings, the forecast's default
+//! window), and a virtual clock puts a minute between polls, so each poll also adds a reading
+//! and computes each supply's days-left forecast, as in a monitor that has run for a week.
 //!
 //! 0. **Decode and verdict alone**: the ten recordings, parsed once, decoded and judged in a
 //!    loop (no network): the part of a full poll that is forewarn's own logic.
@@ -11,7 +14,7 @@
 //!      already made their full poll (a monitor polling the same printers every few minutes):
 //!      one GET of the cells that change, the report patched, judged;
 //!    - *full*: the same with `full_poll_every = 1` (one GET and the GETBULK walk, decoded,
-//!      judged): the first poll of a printer, and every 12th by default;
+//!      judged): the first poll of a printer, then every 60th and at least hourly by default;
 //!    - *bare snmp2 GET*: one GET of sysDescr per request on one snmp2 session (the client
 //!      library alone), and *raw UDP*: a blocking round trip of a pre-encoded GET (the kernel
 //!      and the socket alone), both per request.
@@ -36,7 +39,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use forewarn::probe::printer::{PrinterConfig, PrinterProbe};
-use forewarn::{CheckContext, Probe, Secret};
+use forewarn::probe::printer::{PrinterReport, SupplyState};
+use forewarn::{CheckContext, ManualClock, Probe, Secret};
 use futures::StreamExt;
 use snmpsim::{RECORDINGS, Snmpsim};
 
@@ -59,7 +63,6 @@ fn probe(sim: &Snmpsim, community: &str, full_poll_every: u32) -> PrinterProbe {
     c.port = sim.port;
     c.community = Some(Secret::new(community));
     c.request_timeout = Duration::from_secs(10);
-    c.forecast.enabled = false;
     c.full_poll_every = full_poll_every;
     c.full_poll_max_age = Duration::from_secs(24 * 3600);
     c.build().expect("valid config")
@@ -99,10 +102,10 @@ fn raw_get(community: &str) -> Vec<u8> {
 fn poll_loop(
     rt: &tokio::runtime::Runtime,
     probes: &Arc<Vec<PrinterProbe>>,
-    cx: &CheckContext,
+    (cx, clock): (&CheckContext, &Arc<ManualClock>),
     polls: usize,
 ) -> (f64, f64, usize, f64) {
-    let (probes, cx) = (probes.clone(), cx.clone());
+    let (probes, cx, clock) = (probes.clone(), cx.clone(), clock.clone());
     let (cpu, wall, requests, full) = rt.block_on(async move {
         tokio::spawn(async move {
             let (mut requests, mut full) = (0u64, 0usize);
@@ -113,6 +116,8 @@ fn poll_loop(
                 let poll = p.poll(deadline).await.expect("snmpsim answers");
                 requests += poll.requests;
                 full += usize::from(poll.full);
+                // A minute between polls of a printer: each poll adds a reading.
+                clock.advance(Duration::from_secs(60));
                 std::hint::black_box(p.observe(&cx, &poll.report));
             }
             (cpu_time() - c0, w0.elapsed(), requests, full)
@@ -126,6 +131,37 @@ fn poll_loop(
         full,
         wall.as_secs_f64() * 1e3 / polls as f64,
     )
+}
+
+/// Gives every probe (probe `i` polls recording `i % 10`) 20 readings of each supply, 6 h
+/// apart up to now, falling one point per reading to the recording's level; leaves the clock
+/// at now.
+fn seed_history(
+    clock: &ManualClock,
+    cx: &CheckContext,
+    parsed: &[forewarn::probe::printer::mib::Varbinds],
+    sets: &[&Arc<Vec<PrinterProbe>>],
+) {
+    let now = cx.now();
+    let reports: Vec<PrinterReport> = parsed
+        .iter()
+        .map(forewarn::probe::printer::mib::decode)
+        .collect();
+    for k in (1..=20u32).rev() {
+        clock.set(now - chrono::Duration::hours(6 * i64::from(k)));
+        for set in sets {
+            for (i, p) in set.iter().enumerate() {
+                let mut r = reports[i % reports.len()].clone();
+                for s in &mut r.supplies {
+                    if let SupplyState::Known(v) = s.state {
+                        s.state = SupplyState::Known((v + f64::from(k - 1)).min(100.0));
+                    }
+                }
+                p.observe(cx, &r);
+            }
+        }
+    }
+    clock.set(now);
 }
 
 /// CPU µs per bare snmp2 GET of sysDescr on one session.
@@ -303,11 +339,26 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
-    let cx = CheckContext::for_test("bench");
+    // A virtual clock, so the forecast sees each poll as a reading a minute after the last.
+    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+    let mut cx = CheckContext::for_test("bench");
+    cx.clock = clock.clone();
     let steady: Arc<Vec<PrinterProbe>> =
         Arc::new(RECORDINGS.iter().map(|r| probe(&sim, r, 10_000)).collect());
     let full: Arc<Vec<PrinterProbe>> =
         Arc::new(RECORDINGS.iter().map(|r| probe(&sim, r, 1)).collect());
+
+    // The parsed recordings (what snmpsim serves), for the decode loop and the history.
+    let parsed: Vec<_> = RECORDINGS
+        .iter()
+        .map(|r| {
+            forewarn::probe::printer::mib::parse_snmprec(&snmpsim::recording(r).expect("recording"))
+        })
+        .collect();
+    // Five days of history, as a monitor has after a week: 20 readings 6 h apart, each supply
+    // falling a point per reading to today's level, so every supply with a level has a
+    // forecast to compute on every poll (the probe's defaults: 20 readings, 6 h apart).
+    seed_history(&clock, &cx, &parsed, &[&steady, &full]);
 
     // Warm-up: every recording once (snmpsim opens its index on first use); the steady
     // probes make their full poll here.
@@ -317,6 +368,19 @@ fn main() {
         }
     });
 
+    // How many supplies get a days-left forecast on each poll of the ten recordings.
+    let forecasts: usize = steady
+        .iter()
+        .zip(&parsed)
+        .map(|(p, v)| {
+            let obs = p.observe(&cx, &forewarn::probe::printer::mib::decode(v));
+            obs.metrics
+                .keys()
+                .filter(|k| k.ends_with(".days_left"))
+                .count()
+        })
+        .sum();
+
     let cells: Vec<(String, Vec<Vec<u32>>)> = RECORDINGS
         .iter()
         .zip(steady.iter())
@@ -325,16 +389,11 @@ fn main() {
     let cell_count: usize = cells.iter().map(|c| c.1.len()).sum();
 
     // 0. Decode + verdict, in process.
-    let parsed: Vec<_> = RECORDINGS
-        .iter()
-        .map(|r| {
-            forewarn::probe::printer::mib::parse_snmprec(&snmpsim::recording(r).expect("recording"))
-        })
-        .collect();
     let decode_n = 20_000;
     let c0 = cpu_time();
     for i in 0..decode_n {
         let report = forewarn::probe::printer::mib::decode(&parsed[i % parsed.len()]);
+        clock.advance(Duration::from_secs(60));
         std::hint::black_box(full[i % full.len()].observe(&cx, &report));
     }
     let decode_us = (cpu_time() - c0).as_secs_f64() * 1e6 / decode_n as f64;
@@ -353,8 +412,8 @@ fn main() {
     let (mut st_req, mut fu_req, mut st_full, mut raw_rps, mut st_wall, mut fu_wall) =
         (0.0, 0.0, 0, Vec::new(), 0.0, 0.0);
     for _ in 0..rounds {
-        let (s_us, s_req, s_full, s_wall) = poll_loop(&rt, &steady, &cx, polls);
-        let (f_us, f_req, _, f_wall) = poll_loop(&rt, &full, &cx, polls);
+        let (s_us, s_req, s_full, s_wall) = poll_loop(&rt, &steady, (&cx, &clock), polls);
+        let (f_us, f_req, _, f_wall) = poll_loop(&rt, &full, (&cx, &clock), polls);
         let c_us = cells_loop(&rt, sim.port, &cells, polls);
         let b_us = bare_loop(&rt, sim.port, bare_n);
         let (r_us, r_rps) = raw_loop(sim.port, bare_n);
@@ -387,8 +446,10 @@ fn main() {
         median(over.clone()),
         median(st.iter().zip(&same).map(|(s, c)| s / c).collect()),
     );
-    // With the default full_poll_every = 12: 11 steady-state polls and one full poll.
-    let default_us = (11.0 * st_us + fu_us) / 12.0;
+    // The defaults (a full poll every 60 polls and at least hourly): one full poll in 60 at a
+    // 1-minute interval, one in 12 at a 5-minute interval.
+    let default_us = (59.0 * st_us + fu_us) / 60.0;
+    let five_min_us = (11.0 * st_us + fu_us) / 12.0;
 
     // 2. 500 printers at once, 64 in flight: full polls, then steady-state polls.
     let fleet: Arc<Vec<PrinterProbe>> = Arc::new(
@@ -404,6 +465,7 @@ fn main() {
          \"steady_cpu_us_per_poll\":{st_us:.1},\"steady_requests_per_poll\":{st_req:.2},\
          \"steady_full_polls\":{st_full},\"full_cpu_us_per_poll\":{fu_us:.1},\
          \"full_requests_per_poll\":{fu_req:.2},\"default_cpu_us_per_poll\":{default_us:.1},\
+         \"five_minute_cpu_us_per_poll\":{five_min_us:.1},\"forecasts_per_ten_polls\":{forecasts},\
          \"bare_snmp2_cpu_us_per_get\":{bare_us:.1},\"raw_udp_cpu_us_per_get\":{raw_us:.1},\
          \"steady_to_bare_get\":{ratio_m:.2},\"bare_snmp2_cpu_us_per_cells_get\":{same_us:.1},\
          \"steady_to_cells_get\":{same_ratio:.2},\"steady_over_cells_get_us\":{over_us:.1},\
@@ -428,7 +490,14 @@ fn main() {
         "  full poll:    CPU per poll   {fu_us:8.1} µs  ({}; {fu_req:.2} requests per poll)",
         spread(&fu)
     );
-    println!("  default (1 full poll in 12)  {default_us:8.1} µs  (computed from the two above)");
+    println!(
+        "  defaults, 1-min interval     {default_us:8.1} µs  (1 full poll in 60, computed from the two above)"
+    );
+    println!("  defaults, 5-min interval     {five_min_us:8.1} µs  (1 full poll in 12: hourly)");
+    println!(
+        "  forecasts computed per poll  {:8.1}     (supplies with a days-left figure, 20 readings each)",
+        forecasts as f64 / steady.len() as f64
+    );
     println!(
         "  baseline: bare snmp2 GET of the same cells {same_us:8.1} µs  ({}; {:.1} varbinds, one session per printer)",
         spread(&same),

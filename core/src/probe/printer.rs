@@ -165,7 +165,7 @@ pub struct PrinterConfig {
     /// Days-left forecasting from the level history.
     #[serde(default)]
     pub forecast: ForecastConfig,
-    /// Every this many polls one is a full poll (default 12; 1 makes every poll full). The
+    /// Every this many polls one is a full poll (default 60; 1 makes every poll full). The
     /// polls between read only the values that change, with one request, and reuse the rest
     /// (names, capacities, colours) from the last full poll.
     #[serde(default = "default_full_poll_every")]
@@ -194,7 +194,7 @@ fn default_low_paper() -> f64 {
     10.0
 }
 fn default_full_poll_every() -> u32 {
-    12
+    60
 }
 fn default_full_poll_max_age() -> Duration {
     Duration::from_secs(3600)
@@ -883,7 +883,7 @@ mod tests {
             (c.full_poll_every, c.full_poll_max_age),
             (6, Duration::from_secs(1800))
         );
-        assert_eq!(PrinterConfig::new("a").full_poll_every, 12);
+        assert_eq!(PrinterConfig::new("a").full_poll_every, 60);
         let short: PrinterConfig = toml::from_str(
             "host = \"a\"\nversion = \"3\"\nuser = \"u\"\nauth_password = \"short\"",
         )
