@@ -431,14 +431,24 @@ async fn v1_agents_are_walked_with_getnext() {
     for name in ["jetdirect_m880", "jammed"] {
         let mut c = v2c(&sim, name);
         c.version = SnmpVersion::V1;
-        let poll = c
-            .build()
-            .unwrap()
+        let probe = c.build().unwrap();
+        let poll = probe
             .poll(tokio::time::Instant::now() + Duration::from_secs(20))
             .await
             .unwrap();
         assert_eq!(render(&poll.report), expected(name).0, "{name} over v1");
         assert!(poll.requests > 20, "GETNEXT walks one row per request");
+        // The next poll is one GET of the changing cells (plus the alert table when there are
+        // alerts), with the same report.
+        let steady = probe
+            .poll(tokio::time::Instant::now() + Duration::from_secs(20))
+            .await
+            .unwrap();
+        assert!(!steady.full, "{name} over v1");
+        assert_eq!(*steady.report, *poll.report, "{name} over v1");
+        if name == "jetdirect_m880" {
+            assert_eq!(steady.requests, 1);
+        }
     }
 }
 
@@ -471,13 +481,18 @@ async fn v3_auth_priv_sha256_aes() {
     );
     let mut xerox = c.clone();
     xerox.context = Some("xerox".into());
+    let xerox = xerox.build().unwrap();
     let poll = xerox
-        .build()
-        .unwrap()
         .poll(tokio::time::Instant::now() + Duration::from_secs(10))
         .await
         .unwrap();
     assert_eq!(render(&poll.report), expected("xerox").0);
+    let steady = xerox
+        .poll(tokio::time::Instant::now() + Duration::from_secs(10))
+        .await
+        .unwrap();
+    assert_eq!((steady.full, steady.requests), (false, 1));
+    assert_eq!(*steady.report, *poll.report);
 
     // A wrong privacy key: no usable answer, and the keys appear nowhere.
     let mut wrong = c.clone();
@@ -501,6 +516,281 @@ async fn v3_auth_priv_sha256_aes() {
         .await;
     assert_eq!(obs.status, Status::Critical, "{}", obs.summary);
     assert!(!obs.summary.contains("not-the-auth-key"), "{}", obs.summary);
+}
+
+fn deadline() -> tokio::time::Instant {
+    tokio::time::Instant::now() + Duration::from_secs(10)
+}
+
+/// A steady-state poll (one GET of the cells that change) gives the report a full poll gives.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn steady_state_polls_match_full_polls() {
+    if !recordings_available() {
+        return;
+    }
+    let names = all_names();
+    let Some(sim) = Snmpsim::start_or_skip(&names) else {
+        return;
+    };
+    for name in names {
+        let probe = v2c(&sim, name).build().unwrap();
+        let full = probe
+            .poll(deadline())
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(full.full, "{name}");
+        for _ in 0..3 {
+            let steady = probe
+                .poll(deadline())
+                .await
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert!(!steady.full, "{name}: a full poll again");
+            if RECORDINGS.contains(&name) {
+                assert_eq!(steady.requests, 1, "{name}");
+            }
+            assert_eq!(*steady.report, *full.report, "{name}");
+        }
+        let obs = probe.check(&cx(name, Duration::from_secs(10))).await;
+        let (_, status, summary) = expected(name);
+        assert_eq!(
+            (obs.status, obs.summary.as_str()),
+            (status, summary),
+            "{name}"
+        );
+    }
+}
+
+/// A recording as `OID → TAG|VALUE` lines, to change between polls.
+struct Agent(std::collections::BTreeMap<Vec<u32>, String>);
+
+impl Agent {
+    fn new(text: &str) -> Agent {
+        Agent(
+            text.lines()
+                .filter_map(|l| {
+                    let (oid, rest) = l.split_once('|')?;
+                    Some((mib::parse_oid(oid)?, rest.to_string()))
+                })
+                .collect(),
+        )
+    }
+
+    fn set(&mut self, oid: &str, tag_value: &str) -> &mut Agent {
+        self.0
+            .insert(mib::parse_oid(oid).unwrap(), tag_value.into());
+        self
+    }
+
+    fn remove(&mut self, oid: &str) -> &mut Agent {
+        assert!(
+            self.0.remove(&mib::parse_oid(oid).unwrap()).is_some(),
+            "{oid}"
+        );
+        self
+    }
+
+    /// Serves the lines (in OID order, as snmpsim wants them) under `name`.
+    fn serve(&self, sim: &Snmpsim, name: &str) {
+        let mut text = String::new();
+        for (oid, rest) in &self.0 {
+            writeln!(text, "{}|{rest}", mib::format_oid(oid)).unwrap();
+        }
+        sim.rewrite(name, &text).unwrap();
+    }
+}
+
+/// What a full poll of the agent's current state says.
+async fn full_report(sim: &Snmpsim, name: &str) -> PrinterReport {
+    let mut c = v2c(sim, name);
+    c.full_poll_every = 1;
+    let poll = c.build().unwrap().poll(deadline()).await.unwrap();
+    assert!(poll.full);
+    (*poll.report).clone()
+}
+
+/// Levels, covers, the error state and the alert counters change between polls: each change
+/// shows in the next steady-state poll; a vanished row, a restart and a new configuration
+/// bring a full poll.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn steady_state_polls_see_changes() {
+    let Some(sim) = Snmpsim::start_or_skip(&["steady"]) else {
+        return;
+    };
+    let mut agent = Agent::new(&snmpsim::recording("steady").unwrap());
+    let probe = v2c(&sim, "steady").build().unwrap();
+    let c = cx("Room 3", Duration::from_secs(10));
+    assert!(probe.poll(deadline()).await.unwrap().full);
+    let p = probe.poll(deadline()).await.unwrap();
+    assert_eq!((p.full, p.requests), (false, 1));
+    assert_eq!(
+        probe.observe(&c, &p.report).summary,
+        "Room 3: ready, lowest Black toner 80 %, 2 trays ok"
+    );
+
+    // The toner level falls.
+    agent
+        .set("1.3.6.1.2.1.43.11.1.1.9.1.1", "2|4")
+        .serve(&sim, "steady");
+    let p = probe.poll(deadline()).await.unwrap();
+    assert_eq!((p.full, p.requests), (false, 1));
+    assert_eq!(p.report.supplies[0].state, SupplyState::Known(4.0));
+    assert_eq!(*p.report, full_report(&sim, "steady").await);
+    let obs = probe.observe(&c, &p.report);
+    assert_eq!(
+        (obs.status, obs.summary.as_str()),
+        (Status::Critical, "Room 3: Black toner 4 %")
+    );
+    assert_eq!(obs.metrics["supply.1.black_toner"].value, 4.0);
+
+    // The front door opens.
+    agent
+        .set("1.3.6.1.2.1.43.6.1.1.3.1.1", "2|3")
+        .serve(&sim, "steady");
+    let p = probe.poll(deadline()).await.unwrap();
+    assert_eq!((p.full, p.requests), (false, 1));
+    assert!(p.report.covers[0].is_open());
+    assert_eq!(*p.report, full_report(&sim, "steady").await);
+    assert_eq!(
+        probe.observe(&c, &p.report).summary,
+        "Room 3: Black toner 4 %, Front Door open"
+    );
+
+    // The error state says a tray is empty (bit 13), and tray 2 is.
+    agent
+        .set("1.3.6.1.2.1.25.3.5.1.2.1", "4x|0004")
+        .set("1.3.6.1.2.1.43.8.2.1.10.1.2", "2|0")
+        .serve(&sim, "steady");
+    let p = probe.poll(deadline()).await.unwrap();
+    assert_eq!(
+        (p.full, p.requests),
+        (false, 1),
+        "the counters did not move"
+    );
+    assert_eq!(p.report.errors, vec![mib::DetectedError::InputTrayEmpty]);
+    assert_eq!(p.report.trays[1].state, TrayState::Empty);
+    assert_eq!(*p.report, full_report(&sim, "steady").await);
+
+    // A new alert: the counters move, the alert table is read again.
+    agent
+        .set("1.3.6.1.2.1.43.5.1.1.18.1", "65|3")
+        .set("1.3.6.1.2.1.43.5.1.1.19.1", "65|6")
+        .set("1.3.6.1.2.1.43.18.1.1.2.1.9", "2|3")
+        .set("1.3.6.1.2.1.43.18.1.1.4.1.9", "2|8")
+        .set("1.3.6.1.2.1.43.18.1.1.5.1.9", "2|1")
+        .set("1.3.6.1.2.1.43.18.1.1.7.1.9", "2|8")
+        .set("1.3.6.1.2.1.43.18.1.1.8.1.9", "4|Paper jam in tray 1")
+        .serve(&sim, "steady");
+    let p = probe.poll(deadline()).await.unwrap();
+    assert_eq!(
+        (p.full, p.requests),
+        (false, 2),
+        "one GET and the alert table"
+    );
+    assert_eq!(p.report.alerts.len(), 1);
+    assert_eq!(
+        (p.report.alerts[0].index, p.report.alerts[0].code),
+        (9, Some(8))
+    );
+    assert_eq!(*p.report, full_report(&sim, "steady").await);
+    assert_eq!(
+        probe.observe(&c, &p.report).summary,
+        "Room 3: Black toner 4 %, Tray 2 empty, Front Door open, paper jam in tray 1, \
+         input tray empty"
+    );
+
+    // The alert clears (the counters stay): alerts were there, so the table is read again.
+    for col in [2, 4, 5, 7, 8] {
+        agent.remove(&format!("1.3.6.1.2.1.43.18.1.1.{col}.1.9"));
+    }
+    agent.serve(&sim, "steady");
+    let p = probe.poll(deadline()).await.unwrap();
+    assert_eq!((p.full, p.requests), (false, 2));
+    assert!(p.report.alerts.is_empty());
+    assert_eq!(*p.report, full_report(&sim, "steady").await);
+
+    // Tray 2's level vanishes: a full poll, no panic.
+    agent
+        .remove("1.3.6.1.2.1.43.8.2.1.10.1.2")
+        .serve(&sim, "steady");
+    let p = probe.poll(deadline()).await.unwrap();
+    assert!(p.full, "a vanished cell means a full poll");
+    assert_eq!(p.report.trays[1].state, TrayState::Unknown);
+    assert_eq!(*p.report, full_report(&sim, "steady").await);
+    let p = probe.poll(deadline()).await.unwrap();
+    assert_eq!((p.full, p.requests), (false, 1));
+
+    // The printer restarted (sysUpTime went back), then its configuration changed.
+    agent
+        .set("1.3.6.1.2.1.1.3.0", "67|500")
+        .serve(&sim, "steady");
+    assert!(probe.poll(deadline()).await.unwrap().full, "restart");
+    assert!(!probe.poll(deadline()).await.unwrap().full);
+    agent
+        .set("1.3.6.1.2.1.43.5.1.1.1.1", "65|8")
+        .serve(&sim, "steady");
+    assert!(
+        probe.poll(deadline()).await.unwrap().full,
+        "new configuration"
+    );
+
+    // Every third poll is full when so configured.
+    let mut every3 = v2c(&sim, "steady");
+    every3.full_poll_every = 3;
+    let every3 = every3.build().unwrap();
+    let mut kinds = Vec::new();
+    for _ in 0..7 {
+        kinds.push(every3.poll(deadline()).await.unwrap().full);
+    }
+    assert_eq!(kinds, [true, false, false, true, false, false, true]);
+}
+
+/// Without alert counters, an alert that comes with a change of the error state is read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agents_without_alert_counters_still_report_new_alerts() {
+    let Some(sim) = Snmpsim::start_or_skip(&["steady"]) else {
+        return;
+    };
+    let mut agent = Agent::new(&snmpsim::recording("steady").unwrap());
+    agent
+        .remove("1.3.6.1.2.1.43.5.1.1.18.1")
+        .remove("1.3.6.1.2.1.43.5.1.1.19.1")
+        .serve(&sim, "steady");
+    let probe = v2c(&sim, "steady").build().unwrap();
+    assert!(probe.poll(deadline()).await.unwrap().full);
+    let p = probe.poll(deadline()).await.unwrap();
+    assert_eq!((p.full, p.requests), (false, 1));
+
+    // A jam in tray 2: the error state has the jam bit (5) and the alert table a row.
+    agent
+        .set("1.3.6.1.2.1.25.3.5.1.2.1", "4x|0400")
+        .set("1.3.6.1.2.1.43.18.1.1.2.1.4", "2|3")
+        .set("1.3.6.1.2.1.43.18.1.1.4.1.4", "2|8")
+        .set("1.3.6.1.2.1.43.18.1.1.5.1.4", "2|2")
+        .set("1.3.6.1.2.1.43.18.1.1.7.1.4", "2|8")
+        .serve(&sim, "steady");
+    let p = probe.poll(deadline()).await.unwrap();
+    assert_eq!((p.full, p.requests), (false, 2));
+    assert_eq!(p.report.alerts.len(), 1);
+    assert_eq!(*p.report, full_report(&sim, "steady").await);
+    let c = cx("Room 3", Duration::from_secs(10));
+    let obs = probe.observe(&c, &p.report);
+    assert_eq!(
+        (obs.status, obs.summary.as_str()),
+        (Status::Critical, "Room 3: paper jam in tray 2")
+    );
+
+    // Cleared: the table is read while it has rows, and is empty again.
+    agent.set("1.3.6.1.2.1.25.3.5.1.2.1", "4x|0000");
+    for col in [2, 4, 5, 7] {
+        agent.remove(&format!("1.3.6.1.2.1.43.18.1.1.{col}.1.4"));
+    }
+    agent.serve(&sim, "steady");
+    let p = probe.poll(deadline()).await.unwrap();
+    assert_eq!((p.full, p.requests), (false, 2));
+    assert!(p.report.alerts.is_empty());
+    let p = probe.poll(deadline()).await.unwrap();
+    assert_eq!((p.full, p.requests), (false, 1));
+    assert_eq!(*p.report, full_report(&sim, "steady").await);
 }
 
 #[tokio::test]

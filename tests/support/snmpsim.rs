@@ -301,6 +301,23 @@ impl Snmpsim {
         Ok(())
     }
 
+    /// Replaces what `name` (one of the recordings it serves) answers. snmpsim notices the new
+    /// modification time on the next request and indexes the file again; it compares whole
+    /// seconds and re-indexes only a text newer than its index, so the time is set ahead.
+    pub fn rewrite(&self, name: &str, text: &str) -> Result<(), String> {
+        let p = self._data.path().join(format!("{name}.snmprec"));
+        let before = std::fs::metadata(&p)
+            .and_then(|m| m.modified())
+            .map_err(|e| format!("{}: {e}", p.display()))?;
+        std::fs::write(&p, text).map_err(|e| e.to_string())?;
+        let next = before.max(std::time::SystemTime::now()) + Duration::from_secs(2);
+        std::fs::File::options()
+            .write(true)
+            .open(&p)
+            .and_then(|f| f.set_modified(next))
+            .map_err(|e| e.to_string())
+    }
+
     /// Starts snmpsim, or explains why not: a skip on a laptop, a failure in CI.
     pub fn start_or_skip(names: &[&str]) -> Option<Snmpsim> {
         Snmpsim::or_skip(Snmpsim::start(names))

@@ -25,19 +25,24 @@
 //! privacy_password = "${PRINTER_PRIV}"
 //! ```
 //!
-//! One poll is a GET of the system scalars and one GETBULK walk over every column it needs
+//! A full poll is a GET of the system scalars and one GETBULK walk over every column it needs
 //! (GETNEXT for v1 agents), decoded by [`mib::decode`] into a [`PrinterReport`] and judged by
-//! [`interpret::Interpretation`]. Supply levels go into the metrics, so the history forecasts
-//! the days left ([`forecast`]).
+//! [`interpret::Interpretation`]. The polls after it are steady-state polls ([`steady`]): one
+//! GET of the cells that change (statuses, levels, counters), patching the last report; a full
+//! poll comes back every `full_poll_every` polls, after `full_poll_max_age`, and whenever the
+//! agent's answer says the structure may have changed. Supply levels go into the metrics, so
+//! the history forecasts the days left ([`forecast`]).
 
 pub mod discover;
 pub mod forecast;
 pub mod interpret;
 pub mod mib;
 pub mod snmp;
+pub mod steady;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -47,7 +52,7 @@ use tokio::time::Instant;
 
 use crate::config::{Secret, expand_env};
 use crate::error::{Error, Result};
-use crate::probe::{CheckContext, Observation, Probe, Status};
+use crate::probe::{CheckContext, Metric, Observation, Probe, Status};
 
 pub use discover::{DiscoverOptions, DiscoveredPrinter, discover};
 pub use forecast::ForecastConfig;
@@ -160,6 +165,17 @@ pub struct PrinterConfig {
     /// Days-left forecasting from the level history.
     #[serde(default)]
     pub forecast: ForecastConfig,
+    /// Every this many polls one is a full poll (default 60; 1 makes every poll full). The
+    /// polls between read only the values that change, with one request, and reuse the rest
+    /// (names, capacities, colours) from the last full poll.
+    #[serde(default = "default_full_poll_every")]
+    pub full_poll_every: u32,
+    /// A full poll at least this often (default 1 h), however many polls that is.
+    #[serde(
+        default = "default_full_poll_max_age",
+        with = "crate::config::duration"
+    )]
+    pub full_poll_max_age: Duration,
 }
 
 fn default_port() -> u16 {
@@ -176,6 +192,12 @@ fn default_max_repetitions() -> u32 {
 }
 fn default_low_paper() -> f64 {
     10.0
+}
+fn default_full_poll_every() -> u32 {
+    60
+}
+fn default_full_poll_max_age() -> Duration {
+    Duration::from_secs(3600)
 }
 
 impl PrinterConfig {
@@ -200,6 +222,8 @@ impl PrinterConfig {
             bypass_trays: Vec::new(),
             waste_level: WasteLevel::SpaceLeft,
             forecast: ForecastConfig::default(),
+            full_poll_every: default_full_poll_every(),
+            full_poll_max_age: default_full_poll_max_age(),
         }
     }
 
@@ -223,6 +247,12 @@ impl PrinterConfig {
         }
         if !(0.0..=100.0).contains(&self.low_paper_percent) {
             return Err(Error::invalid("low_paper_percent", "a percentage, 0–100"));
+        }
+        if !(1..=10_000).contains(&self.full_poll_every) {
+            return Err(Error::invalid("full_poll_every", "must be 1–10000"));
+        }
+        if self.full_poll_max_age.is_zero() {
+            return Err(Error::invalid("full_poll_max_age", "must be more than 0"));
         }
         self.thresholds.validate()?;
         self.forecast.validate()?;
@@ -346,6 +376,8 @@ impl PrinterConfig {
             cfg: self.clone(),
             history: Mutex::new(None),
             session: Mutex::new(None),
+            steady: Mutex::new(None),
+            names: Mutex::new(MetricNames::default()),
         })
     }
 }
@@ -361,6 +393,75 @@ pub struct PrinterProbe {
     history: Mutex<Option<HashMap<String, forecast::Series>>>,
     /// The last successful poll's session, by address.
     session: Mutex<Option<(SocketAddr, snmp::Session)>>,
+    /// What the last successful poll learnt, for the next steady-state poll.
+    steady: Mutex<Option<Known>>,
+    /// The metric names of the supplies and trays, made once.
+    names: Mutex<MetricNames>,
+}
+
+/// The last report of a printer and the cells a steady-state poll reads to patch it.
+struct Known {
+    addr: SocketAddr,
+    /// `None` when the full poll found nothing to watch (every poll is full then).
+    plan: Option<steady::Plan>,
+    report: Arc<PrinterReport>,
+    /// Cells per GET (all of them, unless the agent said tooBig).
+    chunk: usize,
+    /// Steady-state polls since the full one.
+    polls: u32,
+    /// When the full poll was.
+    full_at: Instant,
+}
+
+/// Metric names by supply and tray, kept while the description or name stays the same.
+#[derive(Default)]
+struct MetricNames {
+    supplies: Vec<SupplyNames>,
+    trays: Vec<TrayNames>,
+}
+
+struct SupplyNames {
+    index: u32,
+    description: String,
+    /// `supply.<index>.<slug>`: the percentage.
+    base: String,
+    level: String,
+    full: String,
+    days_left: String,
+}
+
+impl SupplyNames {
+    fn new(index: u32, description: &str) -> Self {
+        let base = format!("supply.{index}.{}", slug(description));
+        Self {
+            index,
+            description: description.to_string(),
+            level: format!("{base}.level"),
+            full: format!("{base}.full"),
+            days_left: format!("{base}.days_left"),
+            base,
+        }
+    }
+}
+
+struct TrayNames {
+    index: u32,
+    name: String,
+    /// `tray.<index>.<slug>`: the percentage.
+    base: String,
+    level: String,
+}
+
+impl TrayNames {
+    fn new(index: u32, name: &str) -> Self {
+        let base = format!("tray.{index}.{}", slug(name));
+        Self {
+            index,
+            name: name.to_string(),
+            level: format!("{base}.level"),
+            base,
+        }
+    }
 }
 
 impl std::fmt::Debug for PrinterProbe {
@@ -375,10 +476,13 @@ impl std::fmt::Debug for PrinterProbe {
 /// A poll's result with what it cost.
 #[derive(Debug, Clone)]
 pub struct Poll {
-    /// The decoded report.
-    pub report: PrinterReport,
+    /// The decoded report (shared with the probe, which patches its own copy next time).
+    pub report: Arc<PrinterReport>,
     /// SNMP requests sent.
     pub requests: u64,
+    /// Whether it was a full poll (else a steady-state poll: one GET of the cells that
+    /// change, and the alert table when it may have changed).
+    pub full: bool,
 }
 
 impl PrinterProbe {
@@ -394,7 +498,9 @@ impl PrinterProbe {
             .ok_or_else(|| SnmpError::Io(format!("{host} has no address")))
     }
 
-    /// Polls the printer once, giving up at `deadline`.
+    /// Polls the printer once, giving up at `deadline`: a steady-state poll when the last
+    /// poll of this address succeeded on a session that is still open and no full poll is due,
+    /// else (or when the steady-state poll finds the structure may have changed) a full poll.
     pub async fn poll(&self, deadline: Instant) -> std::result::Result<Poll, SnmpError> {
         let addr = self.resolve().await?;
         let target = snmp::Target {
@@ -412,16 +518,109 @@ impl PrinterProbe {
             .take()
             .filter(|(a, _)| *a == addr)
             .map(|(_, s)| s);
+        // What the last poll learnt, when it is still to be trusted: same address, same
+        // session, no full poll due.
+        let known = self.steady.lock().take().filter(|k| {
+            k.addr == addr
+                && reused.is_some()
+                && k.polls + 1 < self.cfg.full_poll_every
+                && k.full_at.elapsed() < self.cfg.full_poll_max_age
+        });
         let mut client = snmp::Client::new(target, deadline, reused);
+        let mut full = false;
+        let known = match known {
+            Some(k) => self.steady_poll(&mut client, k).await?,
+            None => None,
+        };
+        let known = match known {
+            Some(k) => k,
+            None => {
+                full = true;
+                self.full_poll(&mut client, addr).await?
+            }
+        };
+        let report = known.report.clone();
+        let requests = client.requests;
+        *self.session.lock() = client.into_session().map(|s| (addr, s));
+        *self.steady.lock() = Some(known);
+        Ok(Poll {
+            report,
+            requests,
+            full,
+        })
+    }
+
+    /// The OIDs a steady-state poll of this printer reads (one GET), as the last full poll
+    /// found them; empty before the first poll, or when the agent has none of them.
+    pub fn steady_state_oids(&self) -> Vec<mib::Oid> {
+        self.steady
+            .lock()
+            .as_ref()
+            .and_then(|k| k.plan.as_ref())
+            .map(steady::Plan::oids)
+            .unwrap_or_default()
+    }
+
+    /// A full poll: the scalars and every column.
+    async fn full_poll(
+        &self,
+        client: &mut snmp::Client,
+        addr: SocketAddr,
+    ) -> std::result::Result<Known, SnmpError> {
         let mut vars = mib::Varbinds::new();
         client.get(mib::scalars(), &mut vars).await?;
         client.walk(mib::walked_columns(), &mut vars).await?;
-        let requests = client.requests;
-        *self.session.lock() = client.into_session().map(|s| (addr, s));
-        Ok(Poll {
-            report: mib::decode(&vars),
-            requests,
+        let report = mib::decode(&vars);
+        let plan = steady::Plan::new(&vars, &report)?;
+        Ok(Known {
+            addr,
+            chunk: plan.as_ref().map_or(1, steady::Plan::len),
+            plan,
+            report: Arc::new(report),
+            polls: 0,
+            full_at: Instant::now(),
         })
+    }
+
+    /// A steady-state poll: the cells, and the alert table when it may have changed. `None`
+    /// when a full poll is needed instead.
+    async fn steady_poll(
+        &self,
+        client: &mut snmp::Client,
+        mut known: Known,
+    ) -> std::result::Result<Option<Known>, SnmpError> {
+        let Some(plan) = known.plan.as_mut() else {
+            return Ok(None);
+        };
+        let outcome = plan
+            .read(client, &mut known.report, &mut known.chunk)
+            .await?;
+        if client.sessions_opened > 0 {
+            tracing::debug!(printer = %self.target(), "new SNMP session: full poll");
+            return Ok(None);
+        }
+        match outcome {
+            steady::Outcome::Patched { alerts, .. } => {
+                if alerts {
+                    let dev = known.report.device_index;
+                    let mut vars = mib::Varbinds::new();
+                    client
+                        .walk(&mib::alert_columns(Some(dev)), &mut vars)
+                        .await?;
+                    let now = mib::decode_alerts(&vars, dev);
+                    if now != known.report.alerts {
+                        Arc::make_mut(&mut known.report).alerts = now;
+                    }
+                }
+                known.polls += 1;
+                Ok(Some(known))
+            }
+            steady::Outcome::Full(why) => {
+                tracing::debug!(printer = %self.target(), "{why}: full poll");
+                Ok(None)
+            }
+            steady::Outcome::TooBig => Ok(None),
+        }
     }
 
     /// Seeds the in-memory series from the stored history, once.
@@ -462,55 +661,88 @@ impl PrinterProbe {
     /// The observation of one report, taken at `cx.now()`; updates the forecast series.
     pub fn observe(&self, cx: &CheckContext, report: &PrinterReport) -> Observation {
         let at = cx.now();
-        let mut metrics: Vec<(String, f64, &str)> = Vec::new();
-        let mut days: HashMap<u32, f64> = HashMap::new();
+        let mut metrics: BTreeMap<String, Metric> = BTreeMap::new();
+        let mut days: Vec<(u32, f64)> = Vec::new();
+        let mut names = self.names.lock();
+        let MetricNames {
+            supplies: supply_names,
+            trays: tray_names,
+        } = &mut *names;
+        supply_names.truncate(report.supplies.len());
         {
             let mut guard = self.history.lock();
             let series = guard.get_or_insert_with(HashMap::new);
-            for s in &report.supplies {
-                let name = format!("supply.{}.{}", s.index, slug(&s.description));
+            for (k, s) in report.supplies.iter().enumerate() {
+                let n = match supply_names.get_mut(k) {
+                    Some(n) if n.index == s.index && n.description == s.description => n,
+                    Some(n) => {
+                        *n = SupplyNames::new(s.index, &s.description);
+                        n
+                    }
+                    None => {
+                        supply_names.push(SupplyNames::new(s.index, &s.description));
+                        &supply_names[k]
+                    }
+                };
                 if let Some(l) = s.level {
-                    metrics.push((format!("{name}.level"), l as f64, ""));
+                    metrics.insert(n.level.clone(), Metric::new(l as f64, ""));
                 }
                 if s.is_receptacle() {
                     if let Some(f) = interpret::waste_fullness(s, self.cfg.waste_level) {
-                        metrics.push((format!("{name}.full"), f, "%"));
+                        metrics.insert(n.full.clone(), Metric::new(f, "%"));
                     }
                     continue;
                 }
                 let Some(p) = s.state.percent() else { continue };
-                metrics.push((name.clone(), p, "%"));
+                metrics.insert(n.base.clone(), Metric::new(p, "%"));
                 if self.cfg.forecast.enabled {
-                    let sr = series.entry(name.clone()).or_default();
+                    let sr = match series.get_mut(&n.base) {
+                        Some(sr) => sr,
+                        None => series.entry(n.base.clone()).or_default(),
+                    };
                     sr.push(at, p, &self.cfg.forecast);
                     if let Some(d) = sr.days_left(&self.cfg.forecast) {
-                        days.insert(s.index, d);
-                        metrics.push((format!("{name}.days_left"), d, "days"));
+                        days.push((s.index, d));
+                        metrics.insert(n.days_left.clone(), Metric::new(d, "days"));
                     }
                 }
             }
         }
-        for t in &report.trays {
-            let name = format!("tray.{}.{}", t.index, slug(&t.name));
+        tray_names.truncate(report.trays.len());
+        for (k, t) in report.trays.iter().enumerate() {
+            let n = match tray_names.get_mut(k) {
+                Some(n) if n.index == t.index && n.name == t.name => n,
+                Some(n) => {
+                    *n = TrayNames::new(t.index, &t.name);
+                    n
+                }
+                None => {
+                    tray_names.push(TrayNames::new(t.index, &t.name));
+                    &tray_names[k]
+                }
+            };
             if let Some(l) = t.level {
-                metrics.push((format!("{name}.level"), l as f64, ""));
+                metrics.insert(n.level.clone(), Metric::new(l as f64, ""));
             }
             match t.state {
-                TrayState::Known(p) => metrics.push((name, p, "%")),
-                TrayState::Empty => metrics.push((name, 0.0, "%")),
+                TrayState::Known(p) => {
+                    metrics.insert(n.base.clone(), Metric::new(p, "%"));
+                }
+                TrayState::Empty => {
+                    metrics.insert(n.base.clone(), Metric::new(0.0, "%"));
+                }
                 _ => {}
             }
         }
+        drop(names);
         if let Some(p) = report.page_count {
-            metrics.push(("pages".into(), p as f64, ""));
+            metrics.insert("pages".into(), Metric::new(p as f64, ""));
         }
-        let (status, summary) = self
-            .interpretation
-            .verdict(&cx.check, report, &|i| days.get(&i).copied());
+        let (status, summary) = self.interpretation.verdict(&cx.check, report, &|i| {
+            days.iter().find(|(s, _)| *s == i).map(|(_, d)| *d)
+        });
         let mut obs = Observation::new(status, summary, at);
-        for (n, v, u) in metrics {
-            obs = obs.with_metric(n, v, u);
-        }
+        obs.metrics = metrics;
         obs
     }
 }
@@ -635,6 +867,23 @@ mod tests {
             invalid_field("host = \"a\"\nrequest_timeout = \"0s\""),
             "request_timeout"
         );
+        assert_eq!(
+            invalid_field("host = \"a\"\nfull_poll_every = 0"),
+            "full_poll_every"
+        );
+        assert_eq!(
+            invalid_field("host = \"a\"\nfull_poll_max_age = \"0s\""),
+            "full_poll_max_age"
+        );
+        let c: PrinterConfig =
+            toml::from_str("host = \"a\"\nfull_poll_every = 6\nfull_poll_max_age = \"30m\"")
+                .unwrap();
+        c.validate().unwrap();
+        assert_eq!(
+            (c.full_poll_every, c.full_poll_max_age),
+            (6, Duration::from_secs(1800))
+        );
+        assert_eq!(PrinterConfig::new("a").full_poll_every, 60);
         let short: PrinterConfig = toml::from_str(
             "host = \"a\"\nversion = \"3\"\nuser = \"u\"\nauth_password = \"short\"",
         )

@@ -141,13 +141,15 @@ pub fn parse_snmprec(text: &str) -> Varbinds {
 pub const SYS_DESCR: &[u32] = &[1, 3, 6, 1, 2, 1, 1, 1, 0];
 /// sysObjectID.0
 pub const SYS_OBJECT_ID: &[u32] = &[1, 3, 6, 1, 2, 1, 1, 2, 0];
+/// sysUpTime.0 (not part of the report: a steady-state poll watches it for reboots).
+pub const SYS_UPTIME: &[u32] = &[1, 3, 6, 1, 2, 1, 1, 3, 0];
 /// sysName.0
 pub const SYS_NAME: &[u32] = &[1, 3, 6, 1, 2, 1, 1, 5, 0];
 /// sysLocation.0
 pub const SYS_LOCATION: &[u32] = &[1, 3, 6, 1, 2, 1, 1, 6, 0];
 
 /// The scalars fetched with one GET.
-pub const SCALARS: &[&[u32]] = &[SYS_DESCR, SYS_OBJECT_ID, SYS_NAME, SYS_LOCATION];
+pub const SCALARS: &[&[u32]] = &[SYS_DESCR, SYS_OBJECT_ID, SYS_UPTIME, SYS_NAME, SYS_LOCATION];
 
 /// [`SCALARS`] as owned OIDs, made once.
 pub fn scalars() -> &'static [Oid] {
@@ -156,19 +158,19 @@ pub fn scalars() -> &'static [Oid] {
     &S
 }
 
-const HR_DEVICE_ENTRY: &[u32] = &[1, 3, 6, 1, 2, 1, 25, 3, 2, 1];
-const HR_PRINTER_ENTRY: &[u32] = &[1, 3, 6, 1, 2, 1, 25, 3, 5, 1];
-const PRT_GENERAL_ENTRY: &[u32] = &[1, 3, 6, 1, 2, 1, 43, 5, 1, 1];
-const PRT_COVER_ENTRY: &[u32] = &[1, 3, 6, 1, 2, 1, 43, 6, 1, 1];
-const PRT_INPUT_ENTRY: &[u32] = &[1, 3, 6, 1, 2, 1, 43, 8, 2, 1];
-const PRT_MARKER_ENTRY: &[u32] = &[1, 3, 6, 1, 2, 1, 43, 10, 2, 1];
-const PRT_SUPPLY_ENTRY: &[u32] = &[1, 3, 6, 1, 2, 1, 43, 11, 1, 1];
+pub(super) const HR_DEVICE_ENTRY: &[u32] = &[1, 3, 6, 1, 2, 1, 25, 3, 2, 1];
+pub(super) const HR_PRINTER_ENTRY: &[u32] = &[1, 3, 6, 1, 2, 1, 25, 3, 5, 1];
+pub(super) const PRT_GENERAL_ENTRY: &[u32] = &[1, 3, 6, 1, 2, 1, 43, 5, 1, 1];
+pub(super) const PRT_COVER_ENTRY: &[u32] = &[1, 3, 6, 1, 2, 1, 43, 6, 1, 1];
+pub(super) const PRT_INPUT_ENTRY: &[u32] = &[1, 3, 6, 1, 2, 1, 43, 8, 2, 1];
+pub(super) const PRT_MARKER_ENTRY: &[u32] = &[1, 3, 6, 1, 2, 1, 43, 10, 2, 1];
+pub(super) const PRT_SUPPLY_ENTRY: &[u32] = &[1, 3, 6, 1, 2, 1, 43, 11, 1, 1];
 const PRT_COLORANT_ENTRY: &[u32] = &[1, 3, 6, 1, 2, 1, 43, 12, 1, 1];
-const PRT_ALERT_ENTRY: &[u32] = &[1, 3, 6, 1, 2, 1, 43, 18, 1, 1];
+pub(super) const PRT_ALERT_ENTRY: &[u32] = &[1, 3, 6, 1, 2, 1, 43, 18, 1, 1];
 /// hrDeviceType value of a printer.
 const HR_DEVICE_PRINTER: &[u32] = &[1, 3, 6, 1, 2, 1, 25, 3, 1, 5];
 
-fn col(entry: &[u32], column: u32) -> Oid {
+pub(super) fn col(entry: &[u32], column: u32) -> Oid {
     let mut o = entry.to_vec();
     o.push(column);
     o
@@ -188,7 +190,10 @@ fn columns() -> Vec<Oid> {
     for c in [1, 2] {
         cols.push(col(HR_PRINTER_ENTRY, c));
     }
-    for c in [16, 17] {
+    // prtGeneralConfigChanges, the printer name and serial, and the alert counters
+    // (prtAlertCriticalEvents, prtAlertAllEvents): the counters tell a steady-state poll when
+    // the configuration or the alert table changed.
+    for c in [1, 16, 17, 18, 19] {
         cols.push(col(PRT_GENERAL_ENTRY, c));
     }
     for c in [2, 3] {
@@ -202,10 +207,21 @@ fn columns() -> Vec<Oid> {
         cols.push(col(PRT_SUPPLY_ENTRY, c));
     }
     cols.push(col(PRT_COLORANT_ENTRY, 4));
-    for c in [2, 4, 5, 7, 8] {
-        cols.push(col(PRT_ALERT_ENTRY, c));
-    }
+    cols.extend(alert_columns(None));
     cols
+}
+
+/// The prtAlertTable columns the report uses (severity, group, group index, code,
+/// description), for every device or for one.
+pub fn alert_columns(dev: Option<u32>) -> Vec<Oid> {
+    [2, 4, 5, 7, 8]
+        .iter()
+        .map(|&c| {
+            let mut o = col(PRT_ALERT_ENTRY, c);
+            o.extend(dev);
+            o
+        })
+        .collect()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -250,7 +266,7 @@ pub enum DeviceStatus {
 }
 
 impl DeviceStatus {
-    fn from_i64(v: i64) -> Self {
+    pub(super) fn from_i64(v: i64) -> Self {
         match v {
             1 => Self::Unknown,
             2 => Self::Running,
@@ -280,7 +296,7 @@ pub enum PrinterStatus {
 }
 
 impl PrinterStatus {
-    fn from_i64(v: i64) -> Self {
+    pub(super) fn from_i64(v: i64) -> Self {
         match v {
             1 => Self::Other,
             2 => Self::Unknown,
@@ -616,6 +632,22 @@ pub enum TrayState {
     Unrestricted,
 }
 
+impl TrayState {
+    /// From prtInputCurrentLevel and prtInputMaxCapacity.
+    pub fn from_level(level: Option<i64>, max: Option<i64>) -> Self {
+        match level {
+            Some(0) => Self::Empty,
+            Some(-1) => Self::Unrestricted,
+            Some(-3) => Self::SomeRemaining,
+            Some(l) if l > 0 => match max {
+                Some(m) if m > 0 => Self::Known(((l as f64) * 100.0 / (m as f64)).min(100.0)),
+                _ => Self::Unknown,
+            },
+            _ => Self::Unknown,
+        }
+    }
+}
+
 /// One input tray (prtInputEntry).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Tray {
@@ -733,7 +765,7 @@ fn column<'a>(
 }
 
 /// A `(device, index)` table column as index → value, for one device.
-fn dev_column<'a>(
+pub(super) fn dev_column<'a>(
     vars: &'a Varbinds,
     entry: &[u32],
     c: u32,
@@ -975,7 +1007,7 @@ pub fn decode(vars: &Varbinds) -> PrinterReport {
         supplies: supplies(vars, dev),
         trays: trays(vars, dev),
         covers: covers(vars, dev),
-        alerts: alerts(vars, dev),
+        alerts: decode_alerts(vars, dev),
         page_count: dev_column(vars, PRT_MARKER_ENTRY, 4, dev)
             .values()
             .next()
@@ -1085,18 +1117,7 @@ fn trays(vars: &Varbinds, dev: u32) -> Vec<Tray> {
             let max = int_of(max.get(&i));
             let level = int_of(level.get(&i));
             let bypass = is_bypass_name(&name) || max.is_some_and(|m| m == 1);
-            let state = match level {
-                Some(0) => TrayState::Empty,
-                Some(-1) => TrayState::Unrestricted,
-                Some(-3) => TrayState::SomeRemaining,
-                Some(l) if l > 0 => match max {
-                    Some(m) if m > 0 => {
-                        TrayState::Known(((l as f64) * 100.0 / (m as f64)).min(100.0))
-                    }
-                    _ => TrayState::Unknown,
-                },
-                _ => TrayState::Unknown,
-            };
+            let state = TrayState::from_level(level, max);
             Tray {
                 index: i,
                 name,
@@ -1125,7 +1146,8 @@ fn covers(vars: &Varbinds, dev: u32) -> Vec<Cover> {
         .collect()
 }
 
-fn alerts(vars: &Varbinds, dev: u32) -> Vec<PrinterAlert> {
+/// The alert table rows of device `dev` (as [`decode`] reads them).
+pub fn decode_alerts(vars: &Varbinds, dev: u32) -> Vec<PrinterAlert> {
     let cols: Vec<BTreeMap<u32, &SnmpValue>> = [2, 4, 5, 7, 8]
         .iter()
         .map(|&c| dev_column(vars, PRT_ALERT_ENTRY, c, dev))

@@ -83,6 +83,8 @@ impl std::fmt::Display for SnmpError {
 /// One request.
 enum Op<'a> {
     Get(&'a [Oid]),
+    /// A GET of OIDs already encoded (a steady-state poll's cells).
+    GetEncoded(&'a [snmp2::Oid<'static>]),
     GetNext(&'a Oid),
     GetBulk(&'a [Oid], u32),
 }
@@ -148,6 +150,31 @@ fn owned(v: &Value<'_>) -> Option<SnmpValue> {
     })
 }
 
+fn to_response(pdu: snmp2::Pdu<'_>) -> Response {
+    Response {
+        error_status: pdu.error_status,
+        vars: pdu
+            .varbinds
+            .filter_map(|(o, v)| Some((from_asn_oid(&o)?, owned(&v).unwrap_or(SnmpValue::Null))))
+            .collect(),
+    }
+}
+
+/// The arcs of `o`, when every arc fits in 32 bits.
+pub(super) fn arcs(o: &snmp2::Oid<'_>) -> Option<Oid> {
+    from_asn_oid(o)
+}
+
+/// Whether the client can read `o` (every arc fits in 32 bits).
+pub(super) fn decodes(o: &snmp2::Oid<'_>) -> bool {
+    from_asn_oid(o).is_some()
+}
+
+/// An OID as snmp2 sends it (BER-encoded once, reused for every request).
+pub fn encode_oid(o: &[u32]) -> Result<snmp2::Oid<'static>, SnmpError> {
+    to_asn_oid(o)
+}
+
 /// An open SNMP session (socket, and for v3 the agent's engine state), kept between polls.
 pub struct Session(AsyncSession);
 
@@ -164,6 +191,8 @@ pub struct Client {
     deadline: Instant,
     /// Requests sent so far (for benches and tests).
     pub requests: u64,
+    /// Sessions opened so far (0 while the session given to [`Client::new`] serves).
+    pub sessions_opened: u32,
     bulk: bool,
 }
 
@@ -177,6 +206,7 @@ impl Client {
             session: session.map(|s| s.0),
             deadline,
             requests: 0,
+            sessions_opened: 0,
             bulk,
         }
     }
@@ -213,6 +243,16 @@ impl Client {
     }
 
     async fn request(&mut self, op: &Op<'_>) -> Result<Response, SnmpError> {
+        self.request_with(op, &mut to_response).await
+    }
+
+    /// Sends `op` (with the retries and timeouts) and hands the answer to `read`, which reads
+    /// it in place, before the next request reuses the session's buffer.
+    async fn request_with<R>(
+        &mut self,
+        op: &Op<'_>,
+        read: &mut impl FnMut(snmp2::Pdu<'_>) -> R,
+    ) -> Result<R, SnmpError> {
         let tries = self.target.retries + 1;
         let mut sent = 0;
         for _ in 0..tries {
@@ -223,7 +263,7 @@ impl Client {
             };
             sent += 1;
             self.requests += 1;
-            match timeout(budget, self.try_once(op)).await {
+            match timeout(budget, self.try_once(op, read)).await {
                 Ok(Ok(r)) => return Ok(r),
                 Ok(Err(Retry::No(e))) => {
                     self.session = None;
@@ -242,8 +282,13 @@ impl Client {
         Err(SnmpError::NoResponse { tries: sent })
     }
 
-    async fn try_once(&mut self, op: &Op<'_>) -> Result<Response, Retry> {
+    async fn try_once<R>(
+        &mut self,
+        op: &Op<'_>,
+        read: &mut impl FnMut(snmp2::Pdu<'_>) -> R,
+    ) -> Result<R, Retry> {
         if self.session.is_none() {
+            self.sessions_opened += 1;
             let mut s = self.open().await.map_err(Retry::No)?;
             if matches!(self.target.auth, Auth::V3(_)) {
                 s.init().await.map_err(classify)?;
@@ -260,31 +305,40 @@ impl Client {
                 .collect::<Result<_, _>>()
                 .map_err(Retry::No)?,
             Op::GetNext(o) => vec![to_asn_oid(o).map_err(Retry::No)?],
+            Op::GetEncoded(_) => Vec::new(),
         };
-        let refs: Vec<&snmp2::Oid<'_>> = oids.iter().collect();
+        let refs: Vec<&snmp2::Oid<'_>> = match op {
+            Op::GetEncoded(o) => o.iter().collect(),
+            _ => oids.iter().collect(),
+        };
         let mut result = match op {
-            Op::Get(_) => session.get_many(&refs).await,
+            Op::Get(_) | Op::GetEncoded(_) => session.get_many(&refs).await,
             Op::GetNext(_) => session.getnext(refs[0]).await,
             Op::GetBulk(_, reps) => session.getbulk(&refs, 0, *reps).await,
         };
         // v3: the engine time moved; snmp2 asks for the request to be repeated once.
         if matches!(result, Err(snmp2::Error::AuthUpdated)) {
             result = match op {
-                Op::Get(_) => session.get_many(&refs).await,
+                Op::Get(_) | Op::GetEncoded(_) => session.get_many(&refs).await,
                 Op::GetNext(_) => session.getnext(refs[0]).await,
                 Op::GetBulk(_, reps) => session.getbulk(&refs, 0, *reps).await,
             };
         }
         let pdu = result.map_err(classify)?;
-        Ok(Response {
-            error_status: pdu.error_status,
-            vars: pdu
-                .varbinds
-                .filter_map(|(o, v)| {
-                    Some((from_asn_oid(&o)?, owned(&v).unwrap_or(SnmpValue::Null)))
-                })
-                .collect(),
+        Ok(read(pdu))
+    }
+
+    /// GETs the already encoded `oids` in one request (no per-object fallback) and hands the
+    /// answer's error status and varbinds to `read`, which reads them in place.
+    pub async fn get_encoded<R>(
+        &mut self,
+        oids: &[snmp2::Oid<'static>],
+        mut read: impl FnMut(u32, snmp2::Varbinds<'_>) -> R,
+    ) -> Result<R, SnmpError> {
+        self.request_with(&Op::GetEncoded(oids), &mut |pdu| {
+            read(pdu.error_status, pdu.varbinds)
         })
+        .await
     }
 
     /// GETs `oids` into `out`; objects the agent lacks are left out. v1 agents that refuse the
