@@ -1011,6 +1011,8 @@ fn read_part(
 /// by the kernel for one core, that is a noticeable sequential step). Tickets with the row-number
 /// fallback id get their file-wide row number (`row_base[k]` rows come before part `k`).
 fn move_parts(tickets: &mut Vec<Ticket>, parts: Vec<Part>, row_base: &[u64]) {
+    // Every part needs its row base, or the zip below would leave slots unwritten.
+    assert_eq!(parts.len(), row_base.len(), "one row base per part");
     let start = tickets.len();
     let total: usize = parts.iter().map(|p| p.tickets.len()).sum();
     tickets.reserve(total);
