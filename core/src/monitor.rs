@@ -259,6 +259,76 @@ struct Extra {
     labels: BTreeMap<String, String>,
 }
 
+impl fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Runtime")
+            .field("name", &self.name)
+            .field("probe", &self.probe)
+            .field("interval", &self.interval)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How many checks one chunk of [`Checks`] holds.
+const CHECKS_CHUNK: usize = 4096;
+
+/// The checks, in fixed-size chunks: adding one never moves the others, so building a large
+/// schedule leaves no freed copies behind (a doubling vector touches and frees about as much
+/// memory again as it finally holds, and the allocator keeps much of it).
+#[derive(Debug, Default)]
+struct Checks {
+    chunks: Vec<Vec<Runtime>>,
+    len: usize,
+}
+
+impl Checks {
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    fn push(&mut self, rt: Runtime) {
+        match self.chunks.last_mut() {
+            Some(chunk) if chunk.len() < CHECKS_CHUNK => chunk.push(rt),
+            _ => {
+                // The first chunk grows as needed (small setups stay small); later ones are
+                // allocated whole.
+                let mut chunk = if self.chunks.is_empty() {
+                    Vec::new()
+                } else {
+                    Vec::with_capacity(CHECKS_CHUNK)
+                };
+                chunk.push(rt);
+                self.chunks.push(chunk);
+            }
+        }
+        self.len += 1;
+    }
+
+    /// Makes room for `n` more checks in the chunk being filled.
+    fn reserve(&mut self, n: usize) {
+        if self.chunks.is_empty() {
+            self.chunks.push(Vec::with_capacity(n.min(CHECKS_CHUNK)));
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &Runtime> {
+        self.chunks.iter().flatten()
+    }
+
+    fn iter_mut(&mut self) -> impl Iterator<Item = &mut Runtime> {
+        self.chunks.iter_mut().flatten()
+    }
+}
+
+impl std::ops::Index<usize> for Checks {
+    type Output = Runtime;
+
+    fn index(&self, i: usize) -> &Runtime {
+        &self.chunks[i / CHECKS_CHUNK][i % CHECKS_CHUNK]
+    }
+}
+
 impl Runtime {
     fn group(&self) -> Option<&str> {
         self.extra.as_ref().and_then(|e| e.group.as_deref())
@@ -278,7 +348,7 @@ impl Runtime {
 }
 
 struct Inner {
-    checks: Vec<Runtime>,
+    checks: Checks,
     /// Names by index, dependencies and the name → index lookup.
     graph: DependencyGraph,
     /// Escalation policy names, as `Runtime::escalation` indexes them.
@@ -322,7 +392,17 @@ impl fmt::Debug for Monitor {
 /// Builds a [`Monitor`] from code: `Monitor::builder().check(…).sink(…).build()?`.
 #[derive(Debug, Default)]
 pub struct MonitorBuilder {
-    checks: Vec<CheckSpec>,
+    /// Each check in its final, compact form as soon as it is added: building a large schedule
+    /// never holds every [`CheckSpec`] and every record at once.
+    checks: Checks,
+    /// `(check, depends_on)` of the checks that depend on others.
+    depends_on: Vec<(usize, Vec<String>)>,
+    /// `(check, policy)` of the checks that name an escalation policy.
+    named_policies: Vec<(usize, String)>,
+    /// The first check found invalid when it was added, reported by `build`.
+    invalid: Option<(usize, Error)>,
+    /// The distinct state policies seen (most recent last), shared between checks.
+    policies: Vec<Arc<StatePolicy>>,
     sinks: BTreeMap<String, Arc<dyn AlertSink>>,
     escalations: BTreeMap<String, Arc<dyn Escalation>>,
     default_escalation: Option<String>,
@@ -338,7 +418,59 @@ pub struct MonitorBuilder {
 impl MonitorBuilder {
     /// Adds a check.
     pub fn check(mut self, check: CheckSpec) -> Self {
-        self.checks.push(check);
+        let i = self.checks.len();
+        if self.invalid.is_none()
+            && let Err(e) = validate_check(&check)
+        {
+            self.invalid = Some((i, e));
+        }
+        if !check.depends_on.is_empty() {
+            self.depends_on.push((i, check.depends_on));
+        }
+        if let Some(e) = check.escalation {
+            self.named_policies.push((i, e));
+        }
+        // Checks mostly share a handful of state policies: one allocation per distinct policy.
+        let policy = match self
+            .policies
+            .iter()
+            .rev()
+            .take(8)
+            .find(|p| ***p == check.policy)
+        {
+            Some(p) => p.clone(),
+            None => {
+                let p = Arc::new(check.policy);
+                self.policies.push(p.clone());
+                p
+            }
+        };
+        let extra = (check.group.is_some() || !check.labels.is_empty()).then(|| {
+            Box::new(Extra {
+                group: check.group,
+                labels: check.labels,
+            })
+        });
+        self.checks.push(Runtime {
+            name: Arc::from(check.name),
+            probe: check.probe,
+            interval: check.interval,
+            timeout: check.timeout,
+            policy,
+            escalation: NO_POLICY,
+            running: AtomicBool::new(false),
+            dirty: AtomicBool::new(false),
+            incident: AtomicI64::new(NO_INCIDENT),
+            state: Mutex::new(CheckState::default()),
+            last: Mutex::new(None),
+            extra,
+        });
+        self
+    }
+
+    /// Makes room for `n` more checks.
+    fn reserve(mut self, n: usize) -> Self {
+        self.checks.reserve(n);
         self
     }
 
@@ -440,88 +572,49 @@ impl MonitorBuilder {
             None => Arc::new(SqliteStore::in_memory()?),
         };
         let policy_names: Vec<String> = escalations.keys().cloned().collect();
-        let mut names = Vec::with_capacity(self.checks.len());
-        let mut depends_on = Vec::with_capacity(self.checks.len());
-        let mut checks = Vec::with_capacity(self.checks.len());
-        // Checks mostly share a handful of state policies: one allocation per distinct policy.
-        let mut policies: Vec<Arc<StatePolicy>> = Vec::new();
-        for spec in self.checks {
-            if spec.name.trim().is_empty() {
-                return Err(Error::invalid("check name", "must not be empty"));
+        let policy_index =
+            |name: &str| match policy_names.binary_search_by(|p| p.as_str().cmp(name)) {
+                Ok(i) => Ok(u32::try_from(i).unwrap_or(NO_POLICY)),
+                Err(_) => Err(name.to_owned()),
+            };
+        let default_policy = default_escalation.as_deref().map(policy_index);
+        let mut checks = self.checks;
+        // The first invalid check wins; within one check, what `check` found comes first.
+        let mut invalid = self.invalid;
+        let mut named = self.named_policies.into_iter().peekable();
+        for (i, rt) in checks.iter_mut().enumerate() {
+            if invalid.as_ref().is_some_and(|(j, _)| *j <= i) {
+                break;
             }
-            if spec.interval < MIN_INTERVAL {
-                return Err(Error::invalid(
-                    "interval",
-                    format!("check `{}`: must be at least 1s", spec.name),
-                ));
-            }
-            if spec.timeout.is_zero() {
-                return Err(Error::invalid(
-                    "timeout",
-                    format!("check `{}`: must be more than 0", spec.name),
-                ));
-            }
-            let escalation = match spec
-                .escalation
-                .clone()
-                .or_else(|| default_escalation.clone())
-            {
-                Some(e) if escalations.contains_key(&e) => e,
-                Some(e) => {
-                    return Err(Error::invalid(
-                        "escalation",
-                        format!(
-                            "check `{}` names policy `{e}`, which is not added",
-                            spec.name
+            let resolved = match named.next_if(|(j, _)| *j == i) {
+                Some((_, e)) => Some(policy_index(&e)),
+                None => default_policy.clone(),
+            };
+            match resolved {
+                None => {}
+                Some(Ok(p)) => rt.escalation = p,
+                Some(Err(e)) => {
+                    invalid = Some((
+                        i,
+                        Error::invalid(
+                            "escalation",
+                            format!("check `{}` names policy `{e}`, which is not added", rt.name),
                         ),
                     ));
                 }
-                None => String::new(),
-            };
-            let escalation = match policy_names.binary_search(&escalation) {
-                Ok(i) => u32::try_from(i).unwrap_or(NO_POLICY),
-                Err(_) => NO_POLICY,
-            };
-            let policy = match policies.iter().rev().take(8).find(|p| ***p == spec.policy) {
-                Some(p) => p.clone(),
-                None => {
-                    let p = Arc::new(spec.policy);
-                    policies.push(p.clone());
-                    p
-                }
-            };
-            let extra = (spec.group.is_some() || !spec.labels.is_empty()).then(|| {
-                Box::new(Extra {
-                    group: spec.group,
-                    labels: spec.labels,
-                })
-            });
-            let name: Arc<str> = Arc::from(spec.name);
-            names.push(name.clone());
-            depends_on.push(spec.depends_on);
-            checks.push(Runtime {
-                name,
-                probe: spec.probe,
-                interval: spec.interval,
-                timeout: spec.timeout,
-                policy,
-                escalation,
-                running: AtomicBool::new(false),
-                dirty: AtomicBool::new(false),
-                incident: AtomicI64::new(NO_INCIDENT),
-                state: Mutex::new(CheckState::default()),
-                last: Mutex::new(None),
-                extra,
-            });
+            }
         }
-        drop(policies);
-        let graph = DependencyGraph::for_checks(names, &depends_on).map_err(|e| match e {
+        if let Some((_, e)) = invalid {
+            return Err(e);
+        }
+        let mut names = Vec::with_capacity(checks.len());
+        names.extend(checks.iter().map(|rt| rt.name.clone()));
+        let graph = DependencyGraph::for_checks(names, &self.depends_on).map_err(|e| match e {
             deps::BuildError::Duplicate(name) => {
                 Error::invalid("check name", format!("`{name}` is used twice"))
             }
             deps::BuildError::Invalid(e) => e,
         })?;
-        drop(depends_on);
         let outbox = Outbox::new(
             store.clone(),
             self.sinks,
@@ -575,6 +668,7 @@ impl Monitor {
     pub async fn from_config_with_store(config: &Config, store: Arc<dyn Store>) -> Result<Self> {
         let clients = HttpClients::new();
         let mut b = Monitor::builder()
+            .reserve(config.checks.len())
             .store(store)
             .concurrency(config.monitor.concurrency)
             .retention(config.monitor.retention)
@@ -861,6 +955,27 @@ impl Monitor {
         inner.store.flush().await?;
         result
     }
+}
+
+/// What makes a check invalid on its own (the monitor checks names against each other and
+/// policies when it is built).
+fn validate_check(spec: &CheckSpec) -> Result<()> {
+    if spec.name.trim().is_empty() {
+        return Err(Error::invalid("check name", "must not be empty"));
+    }
+    if spec.interval < MIN_INTERVAL {
+        return Err(Error::invalid(
+            "interval",
+            format!("check `{}`: must be at least 1s", spec.name),
+        ));
+    }
+    if spec.timeout.is_zero() {
+        return Err(Error::invalid(
+            "timeout",
+            format!("check `{}`: must be more than 0", spec.name),
+        ));
+    }
+    Ok(())
 }
 
 /// Resolves on SIGINT (Ctrl-C) or, on Unix, SIGTERM.

@@ -76,7 +76,12 @@ impl DependencyGraph {
     /// a cycle's message names the whole path, e.g. `dependency cycle: a → b → c → a`.
     pub fn new(checks: &[(String, Vec<String>)]) -> Result<Self> {
         let names = checks.iter().map(|(n, _)| Arc::from(n.as_str())).collect();
-        let depends_on: Vec<&[String]> = checks.iter().map(|(_, d)| d.as_slice()).collect();
+        let depends_on: Vec<(usize, Vec<String>)> = checks
+            .iter()
+            .enumerate()
+            .filter(|(_, (_, d))| !d.is_empty())
+            .map(|(i, (_, d))| (i, d.clone()))
+            .collect();
         Self::for_checks(names, &depends_on).map_err(|e| match e {
             BuildError::Duplicate(name) => {
                 Error::invalid("name", format!("check `{name}` is defined more than once"))
@@ -85,11 +90,11 @@ impl DependencyGraph {
         })
     }
 
-    /// Builds the graph of checks `names` (shared, not copied), check `i` depending on
-    /// `depends_on[i]`.
-    pub(crate) fn for_checks<D: AsRef<[String]>>(
+    /// Builds the graph of checks `names` (shared, not copied) from `(check, depends_on)` of
+    /// the checks that have dependencies, in check order.
+    pub(crate) fn for_checks(
         names: Vec<Arc<str>>,
-        depends_on: &[D],
+        depends_on: &[(usize, Vec<String>)],
     ) -> std::result::Result<Self, BuildError> {
         let n = names.len();
         if u32::try_from(n).is_err() {
@@ -114,9 +119,9 @@ impl DependencyGraph {
 
         // (child, parent) pairs, by child.
         let mut edges: Vec<(usize, usize)> = Vec::new();
-        for (i, parents) in depends_on.iter().enumerate() {
-            let first = edges.len();
-            for parent in parents.as_ref() {
+        for (i, parents) in depends_on {
+            let (i, first) = (*i, edges.len());
+            for parent in parents {
                 let name = &graph.names[i];
                 let Some(p) = graph.index_of(parent) else {
                     return Err(BuildError::Invalid(Error::invalid(
