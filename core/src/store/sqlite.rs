@@ -100,9 +100,10 @@ const MIGRATIONS: &[&str] = &[
 /// How long a statement waits for a lock held by another connection before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// The `cache_size` pragma: negative means KiB (16 MiB: the `(check_id, at)` index of a
-/// large schedule stays in memory between batches).
-const CACHE_SIZE_PRAGMA: i64 = -16 * 1024;
+/// The `cache_size` pragma: negative means KiB (8 MiB: the recently written part of the
+/// `(check_id, at)` index stays in memory between batches; the operating system's page cache
+/// holds the rest).
+const CACHE_SIZE_PRAGMA: i64 = -8 * 1024;
 
 /// WAL pages written before an automatic checkpoint (about 32 MiB).
 const WAL_AUTOCHECKPOINT_PAGES: i64 = 8192;
