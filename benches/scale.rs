@@ -1,6 +1,7 @@
 //! Scheduling at scale: thousands of TCP or HTTP checks against local nginx ports, measuring
 //! forewarn's own CPU time per check (utime + stime of this process), checks per CPU-second,
-//! schedule lag and resident memory per target — next to a baseline measured in the same run
+//! schedule lag and resident memory per target (at the end of the window, and just after the
+//! monitor was built) — next to a baseline measured in the same run
 //! (a bare blocking connect + close, and a bare keep-alive HTTP request).
 //!
 //! Run through `benches/scale.sh`, which starts nginx on 16 loopback ports. Arguments:
@@ -157,6 +158,7 @@ fn main() {
         );
     }
     let monitor = b.build().unwrap();
+    let rss_built = rss_bytes();
     let total = args.warmup + args.duration;
     let m = monitor.clone();
     let run = rt.spawn(async move { m.run_until(tokio::time::sleep(total)).await });
@@ -176,7 +178,7 @@ fn main() {
     let cpu = c1 - c0;
     let per_check = cpu.as_secs_f64() / runs.max(1) as f64;
     println!(
-        "{{\"kind\":\"{}\",\"targets\":{},\"interval_s\":{},\"window_s\":{:.1},\"runs\":{},\"runs_per_s\":{:.0},\"cpu_us_per_check\":{:.2},\"baseline_us\":{:.2},\"ratio_to_baseline\":{:.2},\"checks_per_cpu_s\":{:.0},\"lag_p50_ms\":{:.2},\"lag_p99_ms\":{:.2},\"lag_max_ms\":{:.1},\"overruns\":{},\"rss_bytes_per_target\":{},\"ok\":{}}}",
+        "{{\"kind\":\"{}\",\"targets\":{},\"interval_s\":{},\"window_s\":{:.1},\"runs\":{},\"runs_per_s\":{:.0},\"cpu_us_per_check\":{:.2},\"baseline_us\":{:.2},\"ratio_to_baseline\":{:.2},\"checks_per_cpu_s\":{:.0},\"lag_p50_ms\":{:.2},\"lag_p99_ms\":{:.2},\"lag_max_ms\":{:.1},\"overruns\":{},\"rss_bytes_per_target\":{},\"rss_built_bytes_per_target\":{},\"ok\":{}}}",
         args.kind,
         args.targets,
         args.interval.as_secs_f64(),
@@ -192,6 +194,7 @@ fn main() {
         stats.lag_max * 1e3,
         stats.overruns,
         rss1.saturating_sub(rss0) / args.targets as u64,
+        rss_built.saturating_sub(rss0) / args.targets as u64,
         ok
     );
 }

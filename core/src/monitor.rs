@@ -6,13 +6,13 @@
 //! escalation → outbox → sink.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap, HashMap};
+use std::collections::{BTreeMap, BinaryHeap};
 use std::fmt;
 use std::future::Future;
 use std::hash::{Hash, Hasher};
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -29,7 +29,7 @@ use crate::escalation::{Escalation, NotifySinks, SentRecord};
 use crate::http_client::HttpClients;
 use crate::incident::{Incident, UpdateKind};
 use crate::outbox::{Outbox, OutboxOptions};
-use crate::probe::{CheckContext, Observation, Probe, Status};
+use crate::probe::{CheckContext, History, Observation, Probe, Status};
 use crate::sink::{AlertSink, Notification};
 use crate::store::{IncidentFilter, OutboxStats, SqliteStore, Store, TransitionRecord};
 
@@ -45,6 +45,9 @@ use state::{Alert, CheckState, StatePolicy, Suppression, Transition};
 
 /// How early a check may start to share a wake-up with others due just after it.
 const SCHEDULE_SLACK: Duration = Duration::from_millis(5);
+
+/// How many check states are saved per store call.
+const STATE_SAVE_BATCH: usize = 4096;
 
 /// The shortest interval a check may have.
 pub const MIN_INTERVAL: Duration = Duration::from_secs(1);
@@ -217,26 +220,141 @@ pub enum Event {
 #[derive(Clone)]
 struct LastResult {
     status: Status,
-    summary: String,
+    summary: Box<str>,
     latency: Duration,
     at: DateTime<Utc>,
 }
 
+/// `Runtime::incident` when the check has no active incident.
+const NO_INCIDENT: i64 = i64::MIN;
+
+/// `Runtime::escalation` when the check has no escalation policy.
+const NO_POLICY: u32 = u32::MAX;
+
+/// One scheduled check: what it runs and where it stands. Kept small, since a district-wide
+/// schedule holds hundreds of thousands of them: the name is shared (with the dependency graph
+/// and each run's [`CheckContext`]), the state policy is shared between checks that have the
+/// same one, the escalation policy is an index, and what few checks have (group, labels) is
+/// boxed apart.
 struct Runtime {
-    spec: CheckSpec,
-    cx: CheckContext,
-    escalation: String,
-    state: Mutex<CheckState>,
-    last: Mutex<Option<LastResult>>,
-    incident: Mutex<Option<i64>>,
+    name: Arc<str>,
+    probe: Arc<dyn Probe>,
+    interval: Duration,
+    timeout: Duration,
+    policy: Arc<StatePolicy>,
+    /// Index into `Inner::policy_names`, or [`NO_POLICY`].
+    escalation: u32,
     running: AtomicBool,
     dirty: AtomicBool,
+    /// The active incident's id, or [`NO_INCIDENT`].
+    incident: AtomicI64,
+    state: Mutex<CheckState>,
+    last: Mutex<Option<LastResult>>,
+    extra: Option<Box<Extra>>,
+}
+
+/// The parts of a check most checks leave empty.
+struct Extra {
+    group: Option<String>,
+    labels: BTreeMap<String, String>,
+}
+
+impl fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Runtime")
+            .field("name", &self.name)
+            .field("probe", &self.probe)
+            .field("interval", &self.interval)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How many checks one chunk of [`Checks`] holds.
+const CHECKS_CHUNK: usize = 4096;
+
+/// The checks, in fixed-size chunks: adding one never moves the others, so building a large
+/// schedule leaves no freed copies behind (a doubling vector touches and frees about as much
+/// memory again as it finally holds, and the allocator keeps much of it).
+#[derive(Debug, Default)]
+struct Checks {
+    chunks: Vec<Vec<Runtime>>,
+    len: usize,
+}
+
+impl Checks {
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    fn push(&mut self, rt: Runtime) {
+        match self.chunks.last_mut() {
+            Some(chunk) if chunk.len() < CHECKS_CHUNK => chunk.push(rt),
+            _ => {
+                // The first chunk grows as needed (small setups stay small); later ones are
+                // allocated whole.
+                let mut chunk = if self.chunks.is_empty() {
+                    Vec::new()
+                } else {
+                    Vec::with_capacity(CHECKS_CHUNK)
+                };
+                chunk.push(rt);
+                self.chunks.push(chunk);
+            }
+        }
+        self.len += 1;
+    }
+
+    /// Makes room for `n` more checks in the chunk being filled.
+    fn reserve(&mut self, n: usize) {
+        if self.chunks.is_empty() {
+            self.chunks.push(Vec::with_capacity(n.min(CHECKS_CHUNK)));
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &Runtime> {
+        self.chunks.iter().flatten()
+    }
+
+    fn iter_mut(&mut self) -> impl Iterator<Item = &mut Runtime> {
+        self.chunks.iter_mut().flatten()
+    }
+}
+
+impl std::ops::Index<usize> for Checks {
+    type Output = Runtime;
+
+    fn index(&self, i: usize) -> &Runtime {
+        &self.chunks[i / CHECKS_CHUNK][i % CHECKS_CHUNK]
+    }
+}
+
+impl Runtime {
+    fn group(&self) -> Option<&str> {
+        self.extra.as_ref().and_then(|e| e.group.as_deref())
+    }
+
+    fn incident(&self) -> Option<i64> {
+        match self.incident.load(Ordering::Acquire) {
+            NO_INCIDENT => None,
+            id => Some(id),
+        }
+    }
+
+    fn set_incident(&self, id: Option<i64>) {
+        self.incident
+            .store(id.unwrap_or(NO_INCIDENT), Ordering::Release);
+    }
 }
 
 struct Inner {
-    checks: Vec<Runtime>,
-    by_name: HashMap<String, usize>,
+    checks: Checks,
+    /// Names by index, dependencies and the name → index lookup.
     graph: DependencyGraph,
+    /// Escalation policy names, as `Runtime::escalation` indexes them.
+    policy_names: Vec<String>,
+    /// The HTTP client handed to probes in their context.
+    http: reqwest::Client,
     store: Arc<dyn Store>,
     escalations: BTreeMap<String, Arc<dyn Escalation>>,
     outbox: Outbox,
@@ -274,7 +392,17 @@ impl fmt::Debug for Monitor {
 /// Builds a [`Monitor`] from code: `Monitor::builder().check(…).sink(…).build()?`.
 #[derive(Debug, Default)]
 pub struct MonitorBuilder {
-    checks: Vec<CheckSpec>,
+    /// Each check in its final, compact form as soon as it is added: building a large schedule
+    /// never holds every [`CheckSpec`] and every record at once.
+    checks: Checks,
+    /// `(check, depends_on)` of the checks that depend on others.
+    depends_on: Vec<(usize, Vec<String>)>,
+    /// `(check, policy)` of the checks that name an escalation policy.
+    named_policies: Vec<(usize, String)>,
+    /// The first check found invalid when it was added, reported by `build`.
+    invalid: Option<(usize, Error)>,
+    /// The distinct state policies seen (most recent last), shared between checks.
+    policies: Vec<Arc<StatePolicy>>,
     sinks: BTreeMap<String, Arc<dyn AlertSink>>,
     escalations: BTreeMap<String, Arc<dyn Escalation>>,
     default_escalation: Option<String>,
@@ -290,7 +418,59 @@ pub struct MonitorBuilder {
 impl MonitorBuilder {
     /// Adds a check.
     pub fn check(mut self, check: CheckSpec) -> Self {
-        self.checks.push(check);
+        let i = self.checks.len();
+        if self.invalid.is_none()
+            && let Err(e) = validate_check(&check)
+        {
+            self.invalid = Some((i, e));
+        }
+        if !check.depends_on.is_empty() {
+            self.depends_on.push((i, check.depends_on));
+        }
+        if let Some(e) = check.escalation {
+            self.named_policies.push((i, e));
+        }
+        // Checks mostly share a handful of state policies: one allocation per distinct policy.
+        let policy = match self
+            .policies
+            .iter()
+            .rev()
+            .take(8)
+            .find(|p| ***p == check.policy)
+        {
+            Some(p) => p.clone(),
+            None => {
+                let p = Arc::new(check.policy);
+                self.policies.push(p.clone());
+                p
+            }
+        };
+        let extra = (check.group.is_some() || !check.labels.is_empty()).then(|| {
+            Box::new(Extra {
+                group: check.group,
+                labels: check.labels,
+            })
+        });
+        self.checks.push(Runtime {
+            name: Arc::from(check.name),
+            probe: check.probe,
+            interval: check.interval,
+            timeout: check.timeout,
+            policy,
+            escalation: NO_POLICY,
+            running: AtomicBool::new(false),
+            dirty: AtomicBool::new(false),
+            incident: AtomicI64::new(NO_INCIDENT),
+            state: Mutex::new(CheckState::default()),
+            last: Mutex::new(None),
+            extra,
+        });
+        self
+    }
+
+    /// Makes room for `n` more checks.
+    fn reserve(mut self, n: usize) -> Self {
+        self.checks.reserve(n);
         self
     }
 
@@ -391,69 +571,50 @@ impl MonitorBuilder {
             Some(s) => s,
             None => Arc::new(SqliteStore::in_memory()?),
         };
-        let mut by_name = HashMap::with_capacity(self.checks.len());
-        let mut edges = Vec::with_capacity(self.checks.len());
-        let mut checks = Vec::with_capacity(self.checks.len());
-        for (i, spec) in self.checks.into_iter().enumerate() {
-            if spec.name.trim().is_empty() {
-                return Err(Error::invalid("check name", "must not be empty"));
+        let policy_names: Vec<String> = escalations.keys().cloned().collect();
+        let policy_index =
+            |name: &str| match policy_names.binary_search_by(|p| p.as_str().cmp(name)) {
+                Ok(i) => Ok(u32::try_from(i).unwrap_or(NO_POLICY)),
+                Err(_) => Err(name.to_owned()),
+            };
+        let default_policy = default_escalation.as_deref().map(policy_index);
+        let mut checks = self.checks;
+        // The first invalid check wins; within one check, what `check` found comes first.
+        let mut invalid = self.invalid;
+        let mut named = self.named_policies.into_iter().peekable();
+        for (i, rt) in checks.iter_mut().enumerate() {
+            if invalid.as_ref().is_some_and(|(j, _)| *j <= i) {
+                break;
             }
-            if by_name.insert(spec.name.clone(), i).is_some() {
-                return Err(Error::invalid(
-                    "check name",
-                    format!("`{}` is used twice", spec.name),
-                ));
-            }
-            if spec.interval < MIN_INTERVAL {
-                return Err(Error::invalid(
-                    "interval",
-                    format!("check `{}`: must be at least 1s", spec.name),
-                ));
-            }
-            if spec.timeout.is_zero() {
-                return Err(Error::invalid(
-                    "timeout",
-                    format!("check `{}`: must be more than 0", spec.name),
-                ));
-            }
-            let escalation = match spec
-                .escalation
-                .clone()
-                .or_else(|| default_escalation.clone())
-            {
-                Some(e) if escalations.contains_key(&e) => e,
-                Some(e) => {
-                    return Err(Error::invalid(
-                        "escalation",
-                        format!(
-                            "check `{}` names policy `{e}`, which is not added",
-                            spec.name
+            let resolved = match named.next_if(|(j, _)| *j == i) {
+                Some((_, e)) => Some(policy_index(&e)),
+                None => default_policy.clone(),
+            };
+            match resolved {
+                None => {}
+                Some(Ok(p)) => rt.escalation = p,
+                Some(Err(e)) => {
+                    invalid = Some((
+                        i,
+                        Error::invalid(
+                            "escalation",
+                            format!("check `{}` names policy `{e}`, which is not added", rt.name),
                         ),
                     ));
                 }
-                None => String::new(),
-            };
-            edges.push((spec.name.clone(), spec.depends_on.clone()));
-            let name: Arc<str> = Arc::from(spec.name.as_str());
-            let cx = CheckContext {
-                check: name.clone(),
-                timeout: spec.timeout,
-                clock: clock.clone(),
-                http: client.clone(),
-                history: Some(crate::probe::History::new(store.clone(), name)),
-            };
-            checks.push(Runtime {
-                spec,
-                cx,
-                escalation,
-                state: Mutex::new(CheckState::default()),
-                last: Mutex::new(None),
-                incident: Mutex::new(None),
-                running: AtomicBool::new(false),
-                dirty: AtomicBool::new(false),
-            });
+            }
         }
-        let graph = DependencyGraph::new(&edges)?;
+        if let Some((_, e)) = invalid {
+            return Err(e);
+        }
+        let mut names = Vec::with_capacity(checks.len());
+        names.extend(checks.iter().map(|rt| rt.name.clone()));
+        let graph = DependencyGraph::for_checks(names, &self.depends_on).map_err(|e| match e {
+            deps::BuildError::Duplicate(name) => {
+                Error::invalid("check name", format!("`{name}` is used twice"))
+            }
+            deps::BuildError::Invalid(e) => e,
+        })?;
         let outbox = Outbox::new(
             store.clone(),
             self.sinks,
@@ -464,8 +625,9 @@ impl MonitorBuilder {
         Ok(Monitor {
             inner: Arc::new(Inner {
                 checks,
-                by_name,
                 graph,
+                policy_names,
+                http: client,
                 store,
                 escalations,
                 outbox,
@@ -506,6 +668,7 @@ impl Monitor {
     pub async fn from_config_with_store(config: &Config, store: Arc<dyn Store>) -> Result<Self> {
         let clients = HttpClients::new();
         let mut b = Monitor::builder()
+            .reserve(config.checks.len())
             .store(store)
             .concurrency(config.monitor.concurrency)
             .retention(config.monitor.retention)
@@ -567,7 +730,7 @@ impl Monitor {
     async fn load_saved(&self) -> Result<()> {
         let inner = &self.inner;
         for (name, state) in inner.store.load_check_states().await? {
-            if let Some(&i) = inner.by_name.get(&name) {
+            if let Some(i) = inner.graph.index_of(&name) {
                 *inner.checks[i].state.lock() = state;
             }
         }
@@ -579,8 +742,8 @@ impl Monitor {
             })
             .await?;
         for incident in active {
-            if let Some(&i) = inner.by_name.get(&incident.check) {
-                *inner.checks[i].incident.lock() = Some(incident.id);
+            if let Some(i) = inner.graph.index_of(&incident.check) {
+                inner.checks[i].set_incident(Some(incident.id));
             }
         }
         Ok(())
@@ -601,7 +764,7 @@ impl Monitor {
         self.inner
             .checks
             .iter()
-            .map(|c| c.spec.name.clone())
+            .map(|c| c.name.to_string())
             .collect()
     }
 
@@ -614,19 +777,19 @@ impl Monitor {
                 let last = rt.last.lock().clone();
                 let state = rt.state.lock().clone();
                 CheckStatus {
-                    name: rt.spec.name.clone(),
-                    kind: rt.spec.probe.kind().to_owned(),
-                    target: rt.spec.probe.target(),
-                    group: rt.spec.group.clone(),
+                    name: rt.name.to_string(),
+                    kind: rt.probe.kind().to_owned(),
+                    target: rt.probe.target(),
+                    group: rt.group().map(str::to_owned),
                     status: last.as_ref().map_or(Status::Unknown, |o| o.status),
                     summary: last
                         .as_ref()
-                        .map_or_else(|| "not checked yet".to_owned(), |o| o.summary.clone()),
+                        .map_or_else(|| "not checked yet".to_owned(), |o| o.summary.to_string()),
                     latency: last.as_ref().map_or(Duration::ZERO, |o| o.latency),
                     last_checked: last.as_ref().map(|o| o.at),
                     alert: state.alert,
                     flapping: state.flapping,
-                    incident: *rt.incident.lock(),
+                    incident: rt.incident(),
                 }
             })
             .collect()
@@ -681,7 +844,7 @@ impl Monitor {
         let futures = (0..self.inner.checks.len()).map(|i| async move {
             let _permit = self.inner.semaphore.acquire().await.expect("never closed");
             let obs = self.inner.run_probe(i).await;
-            (self.inner.checks[i].spec.name.clone(), obs)
+            (self.inner.checks[i].name.to_string(), obs)
         });
         futures::future::join_all(futures).await
     }
@@ -772,7 +935,7 @@ impl Monitor {
         let longest = inner
             .checks
             .iter()
-            .map(|c| c.spec.timeout)
+            .map(|c| c.timeout)
             .max()
             .unwrap_or_default();
         let _ = tokio::time::timeout(
@@ -792,6 +955,27 @@ impl Monitor {
         inner.store.flush().await?;
         result
     }
+}
+
+/// What makes a check invalid on its own (the monitor checks names against each other and
+/// policies when it is built).
+fn validate_check(spec: &CheckSpec) -> Result<()> {
+    if spec.name.trim().is_empty() {
+        return Err(Error::invalid("check name", "must not be empty"));
+    }
+    if spec.interval < MIN_INTERVAL {
+        return Err(Error::invalid(
+            "interval",
+            format!("check `{}`: must be at least 1s", spec.name),
+        ));
+    }
+    if spec.timeout.is_zero() {
+        return Err(Error::invalid(
+            "timeout",
+            format!("check `{}`: must be more than 0", spec.name),
+        ));
+    }
+    Ok(())
 }
 
 /// Resolves on SIGINT (Ctrl-C) or, on Unix, SIGTERM.
@@ -840,13 +1024,26 @@ fn spread_offset(name: &str, interval: Duration) -> Duration {
 }
 
 impl Inner {
+    /// What the probe of `rt` is handed for one run (built per run rather than kept per check:
+    /// a handful of reference-count increments against 88 bytes per check).
+    fn context(&self, rt: &Runtime) -> CheckContext {
+        CheckContext {
+            check: rt.name.clone(),
+            timeout: rt.timeout,
+            clock: self.clock.clone(),
+            http: self.http.clone(),
+            history: Some(History::new(self.store.clone(), rt.name.clone())),
+        }
+    }
+
     /// Runs one probe with its timeout, turning a hang into Critical and a panic into Unknown.
     async fn run_probe(&self, idx: usize) -> Observation {
         let rt = &self.checks[idx];
         let at = self.clock.now();
         let started = std::time::Instant::now();
-        let fut = AssertUnwindSafe(rt.spec.probe.check(&rt.cx)).catch_unwind();
-        let mut obs = match tokio::time::timeout(rt.spec.timeout, fut).await {
+        let cx = self.context(rt);
+        let fut = AssertUnwindSafe(rt.probe.check(&cx)).catch_unwind();
+        let mut obs = match tokio::time::timeout(rt.timeout, fut).await {
             Ok(Ok(obs)) => obs,
             Ok(Err(panic)) => Observation::new(
                 Status::Unknown,
@@ -857,7 +1054,7 @@ impl Inner {
                 Status::Critical,
                 format!(
                     "timed out after {}",
-                    crate::probe::human_duration(rt.spec.timeout)
+                    crate::probe::human_duration(rt.timeout)
                 ),
                 at,
             ),
@@ -886,7 +1083,7 @@ impl Inner {
     fn gate(&self, idx: usize, now: DateTime<Utc>) -> Option<Suppression> {
         let rt = &self.checks[idx];
         for w in &self.maintenance {
-            if w.applies_to(&rt.spec.name, rt.spec.group.as_deref()) && w.is_active(now) {
+            if w.applies_to(&rt.name, rt.group()) && w.is_active(now) {
                 return Some(Suppression::Maintenance {
                     window: w.name().to_owned(),
                 });
@@ -895,7 +1092,7 @@ impl Inner {
         for &p in self.graph.parents(idx) {
             if self.checks[p].state.lock().is_down() {
                 return Some(Suppression::Dependency {
-                    parent: self.checks[p].spec.name.clone(),
+                    parent: self.checks[p].name.to_string(),
                 });
             }
         }
@@ -912,7 +1109,7 @@ impl Inner {
         if gate.is_none()
             && depth == 0
             && !self.graph.parents(idx).is_empty()
-            && rt.state.lock().would_open(&rt.spec.policy, status)
+            && rt.state.lock().would_open(&rt.policy, status)
         {
             for &p in self.graph.parents(idx) {
                 let parent = &self.checks[p];
@@ -926,7 +1123,7 @@ impl Inner {
                 } else {
                     // The parent is being checked right now by another task: its verdict is
                     // what this one needs, so wait for it (at most its own time budget).
-                    let until = Instant::now() + parent.spec.timeout;
+                    let until = Instant::now() + parent.timeout;
                     while parent.running.load(Ordering::Acquire) && Instant::now() < until {
                         tokio::time::sleep(Duration::from_millis(1)).await;
                     }
@@ -937,15 +1134,15 @@ impl Inner {
         let transitions = rt
             .state
             .lock()
-            .observe(&rt.spec.policy, status, now, gate.as_ref());
+            .observe(&rt.policy, status, now, gate.as_ref());
         rt.dirty.store(true, Ordering::Relaxed);
         *rt.last.lock() = Some(LastResult {
             status,
-            summary: obs.summary.clone(),
+            summary: obs.summary.as_str().into(),
             latency: obs.latency,
             at: obs.at,
         });
-        self.pending.lock().push((rt.spec.name.clone(), obs));
+        self.pending.lock().push((rt.name.to_string(), obs));
         if !transitions.is_empty() {
             self.apply(idx, transitions, now).await?;
         }
@@ -964,19 +1161,19 @@ impl Inner {
     ) -> futures::future::BoxFuture<'_, Result<()>> {
         async move {
             let rt = &self.checks[idx];
-            let name = &rt.spec.name;
+            let name = &*rt.name;
             let summary = rt
                 .last
                 .lock()
                 .as_ref()
-                .map(|o| o.summary.clone())
+                .map(|o| o.summary.to_string())
                 .unwrap_or_default();
             let mut released = false;
             let guard = self.incident_lock.lock().await;
             let mut records = Vec::with_capacity(transitions.len());
             let mut changed: Option<Incident> = None;
             for t in transitions {
-                let current = *rt.incident.lock();
+                let current = rt.incident();
                 let mut incident = match (current, &changed) {
                     (_, Some(i)) if i.is_active() => Some(i.clone()),
                     (Some(id), _) => self.store.incident(id).await?,
@@ -1029,7 +1226,7 @@ impl Inner {
                         if let Some(mut i) = incident.take() {
                             i.resolve(&summary, now);
                             self.store.update_incident(&i).await?;
-                            *rt.incident.lock() = None;
+                            rt.set_incident(None);
                             let _ = self.events.send(Event::IncidentResolved(i.clone()));
                             changed = Some(i);
                         }
@@ -1055,7 +1252,7 @@ impl Inner {
             // Persist the state now: transitions must survive a crash.
             let state = rt.state.lock().clone();
             self.store
-                .save_check_states(&[(name.clone(), state)])
+                .save_check_states(&[(name.to_owned(), state)])
                 .await?;
             rt.dirty.store(false, Ordering::Relaxed);
             if released || !rt.state.lock().is_down() {
@@ -1075,17 +1272,13 @@ impl Inner {
         flapping: bool,
         now: DateTime<Utc>,
     ) -> Result<Incident> {
-        let mut i = Incident::open(
-            &rt.spec.name,
-            rt.spec.group.as_deref(),
-            &rt.escalation,
-            status,
-            summary,
-            flapping,
-            now,
-        );
+        let policy = self
+            .policy_names
+            .get(rt.escalation as usize)
+            .map_or("", String::as_str);
+        let mut i = Incident::open(&rt.name, rt.group(), policy, status, summary, flapping, now);
         i.id = self.store.insert_incident(&i).await?;
-        *rt.incident.lock() = Some(i.id);
+        rt.set_incident(Some(i.id));
         let _ = self.events.send(Event::IncidentOpened(i.clone()));
         Ok(i)
     }
@@ -1101,7 +1294,7 @@ impl Inner {
             check: check.to_owned(),
             at,
             transition: t,
-            incident_id: *rt.incident.lock(),
+            incident_id: rt.incident(),
         }
     }
 
@@ -1125,10 +1318,7 @@ impl Inner {
     async fn reevaluate(self: &Arc<Self>, idx: usize, now: DateTime<Utc>) -> Result<()> {
         let gate = self.gate(idx, now);
         let rt = &self.checks[idx];
-        let transitions = rt
-            .state
-            .lock()
-            .reevaluate(&rt.spec.policy, now, gate.as_ref());
+        let transitions = rt.state.lock().reevaluate(&rt.policy, now, gate.as_ref());
         if !transitions.is_empty() {
             self.apply(idx, transitions, now).await?;
         }
@@ -1180,9 +1370,10 @@ impl Inner {
         let due = policy.decide(incident, &sent, now);
         if !due.is_empty() {
             let labels = self
-                .by_name
-                .get(&incident.check)
-                .map(|&i| self.checks[i].spec.labels.clone())
+                .graph
+                .index_of(&incident.check)
+                .and_then(|i| self.checks[i].extra.as_ref())
+                .map(|e| e.labels.clone())
                 .unwrap_or_default();
             for d in due {
                 let mut n = Notification::for_incident(incident, &d.sink, &d.key, d.kind, now);
@@ -1220,14 +1411,24 @@ impl Inner {
     }
 
     async fn save_states(&self, all_dirty: bool) -> Result<()> {
-        let states: Vec<(String, CheckState)> = self
-            .checks
-            .iter()
-            .filter(|rt| all_dirty && rt.dirty.swap(false, Ordering::Relaxed))
-            .map(|rt| (rt.spec.name.clone(), rt.state.lock().clone()))
-            .collect();
-        if !states.is_empty() {
-            self.store.save_check_states(&states).await?;
+        if !all_dirty {
+            return Ok(());
+        }
+        // In batches: one copy of every state at once would cost as much memory as the
+        // states themselves.
+        let mut next = 0;
+        while next < self.checks.len() {
+            let mut states: Vec<(String, CheckState)> = Vec::new();
+            while next < self.checks.len() && states.len() < STATE_SAVE_BATCH {
+                let rt = &self.checks[next];
+                next += 1;
+                if rt.dirty.swap(false, Ordering::Relaxed) {
+                    states.push((rt.name.to_string(), rt.state.lock().clone()));
+                }
+            }
+            if !states.is_empty() {
+                self.store.save_check_states(&states).await?;
+            }
         }
         Ok(())
     }
@@ -1285,23 +1486,24 @@ impl Inner {
         // Each check owns a slot on the grid start + offset + k·interval, the offset derived
         // from its name. The first round is compressed into a short window so a small setup
         // shows results at once; from the second run on every check keeps to its own slot.
+        // Times are kept as nanoseconds since `start` and indexes as u32: 16 bytes per check in
+        // the heap, 8 in the offsets.
         let first_window = Duration::from_millis(1_000 + self.checks.len() as u64);
-        let offsets: Vec<Duration> = self
+        let offsets: Vec<u64> = self
             .checks
             .iter()
-            .map(|rt| spread_offset(&rt.spec.name, rt.spec.interval))
+            .map(|rt| spread_offset(&rt.name, rt.interval).as_nanos() as u64)
             .collect();
-        let mut heap: BinaryHeap<Reverse<(Instant, usize)>> = self
+        let mut heap: BinaryHeap<Reverse<(u64, u32)>> = self
             .checks
             .iter()
             .enumerate()
             .map(|(i, rt)| {
-                let window = first_window.min(rt.spec.interval);
-                let first =
-                    Duration::from_nanos((offsets[i].as_nanos() % window.as_nanos().max(1)) as u64);
-                Reverse((start + first, i))
+                let window = first_window.min(rt.interval).as_nanos().max(1) as u64;
+                Reverse((offsets[i] % window, i as u32))
             })
             .collect();
+        let since_start = |t: Instant| t.saturating_duration_since(start).as_nanos() as u64;
         if heap.is_empty() {
             // Nothing to schedule: wait for shutdown.
             let mut stop = stop;
@@ -1312,6 +1514,7 @@ impl Inner {
             if *stop.borrow() {
                 return Ok(());
             }
+            let (due, idx) = (start + Duration::from_nanos(due), idx as usize);
             // Checks due within a few milliseconds run together: far fewer timer wake-ups at
             // scale, for a lag bounded by SCHEDULE_SLACK.
             if due > Instant::now() + SCHEDULE_SLACK {
@@ -1323,8 +1526,9 @@ impl Inner {
             // The next slot on the check's grid after this run: computed from the grid, not
             // from the run, so nothing drifts over hours; slots missed while the machine was
             // stalled are skipped rather than run in a burst.
-            let next = next_slot(start + offsets[idx], rt.spec.interval, due.max(now));
-            heap.push(Reverse((next, idx)));
+            let origin = start + Duration::from_nanos(offsets[idx]);
+            let next = next_slot(origin, rt.interval, due.max(now));
+            heap.push(Reverse((since_start(next), idx as u32)));
             if rt.running.swap(true, Ordering::AcqRel) {
                 self.overruns.fetch_add(1, Ordering::Relaxed);
                 continue;
@@ -1338,7 +1542,7 @@ impl Inner {
             let inner = self.clone();
             tokio::spawn(async move {
                 if let Err(e) = inner.execute(idx, 0).await {
-                    tracing::warn!(check = %inner.checks[idx].spec.name, error = %e, "processing failed");
+                    tracing::warn!(check = %inner.checks[idx].name, error = %e, "processing failed");
                 }
                 inner.checks[idx].running.store(false, Ordering::Release);
                 drop(permit);
@@ -1377,6 +1581,23 @@ mod tests {
             t = next_slot(origin, i, t + Duration::from_millis(3));
         }
         assert_eq!(t, origin + i * 100_000);
+    }
+
+    /// The records kept per check stay small: a district-wide schedule holds 10⁵–10⁶ of them.
+    #[test]
+    #[cfg(target_pointer_width = "64")]
+    fn per_check_records_stay_small() {
+        use std::mem::size_of;
+        eprintln!(
+            "Runtime {} CheckState {} LastResult {} TcpProbe {} HttpProbe {}",
+            size_of::<Runtime>(),
+            size_of::<CheckState>(),
+            size_of::<LastResult>(),
+            size_of::<crate::probe::TcpProbe>(),
+            size_of::<crate::probe::HttpProbe>()
+        );
+        assert!(size_of::<Runtime>() <= 280);
+        assert!(size_of::<crate::probe::TcpProbe>() <= 72);
     }
 
     #[test]

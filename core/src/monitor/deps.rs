@@ -1,6 +1,7 @@
 //! The dependency graph between checks.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
+use std::sync::Arc;
 
 use crate::error::{Error, Result};
 
@@ -8,16 +9,64 @@ use crate::error::{Error, Result};
 ///
 /// Index `i` is the `i`-th check given to [`DependencyGraph::new`]. A check's *parents* are the
 /// checks it depends on (a switch for the printers behind it); its *children* depend on it.
+///
+/// Compact for large schedules: names are shared, the name lookup is a sorted index, and the
+/// edges are stored flat (nothing per check when no check has dependencies).
 #[derive(Debug, Clone, Default)]
 pub struct DependencyGraph {
-    names: Vec<String>,
-    index: HashMap<String, usize>,
-    parents: Vec<Vec<usize>>,
-    children: Vec<Vec<usize>>,
+    names: Vec<Arc<str>>,
+    /// Check indices sorted by name, for [`DependencyGraph::index_of`].
+    sorted: Vec<u32>,
+    parents: Adjacency,
+    children: Adjacency,
     /// Every check, parents before children.
     order: Vec<usize>,
     /// Position of each check in `order`.
-    rank: Vec<usize>,
+    rank: Vec<u32>,
+}
+
+/// Why a graph could not be built: a name given twice, or an invalid `depends_on`.
+#[derive(Debug)]
+pub(crate) enum BuildError {
+    /// This name is used by more than one check.
+    Duplicate(Arc<str>),
+    /// An unknown or self dependency, or a cycle.
+    Invalid(Error),
+}
+
+/// Lists of check indices per check, flattened: check `i`'s are `list[start[i]..start[i + 1]]`.
+/// `start` is empty when no check has any.
+#[derive(Debug, Clone, Default)]
+struct Adjacency {
+    start: Vec<u32>,
+    list: Vec<usize>,
+}
+
+impl Adjacency {
+    /// From `(from, to)` pairs sorted by `from`, for `n` checks.
+    fn from_sorted(n: usize, pairs: &[(usize, usize)]) -> Self {
+        if pairs.is_empty() {
+            return Self::default();
+        }
+        let mut start = Vec::with_capacity(n + 1);
+        let mut list = Vec::with_capacity(pairs.len());
+        let mut next = pairs.iter().peekable();
+        for i in 0..n {
+            start.push(list.len() as u32);
+            while let Some(&(_, to)) = next.next_if(|(from, _)| *from == i) {
+                list.push(to);
+            }
+        }
+        start.push(list.len() as u32);
+        Self { start, list }
+    }
+
+    fn get(&self, i: usize) -> &[usize] {
+        match (self.start.get(i), self.start.get(i + 1)) {
+            (Some(&a), Some(&b)) => &self.list[a as usize..b as usize],
+            _ => &[],
+        }
+    }
 }
 
 impl DependencyGraph {
@@ -26,64 +75,97 @@ impl DependencyGraph {
     /// Errors are [`Error::Invalid`] for `depends_on` (or `name` for a check defined twice);
     /// a cycle's message names the whole path, e.g. `dependency cycle: a → b → c → a`.
     pub fn new(checks: &[(String, Vec<String>)]) -> Result<Self> {
-        let mut index = HashMap::with_capacity(checks.len());
-        let mut names = Vec::with_capacity(checks.len());
-        for (i, (name, _)) in checks.iter().enumerate() {
-            if index.insert(name.clone(), i).is_some() {
-                return Err(Error::invalid(
-                    "name",
-                    format!("check `{name}` is defined more than once"),
-                ));
+        let names = checks.iter().map(|(n, _)| Arc::from(n.as_str())).collect();
+        let depends_on: Vec<(usize, Vec<String>)> = checks
+            .iter()
+            .enumerate()
+            .filter(|(_, (_, d))| !d.is_empty())
+            .map(|(i, (_, d))| (i, d.clone()))
+            .collect();
+        Self::for_checks(names, &depends_on).map_err(|e| match e {
+            BuildError::Duplicate(name) => {
+                Error::invalid("name", format!("check `{name}` is defined more than once"))
             }
-            names.push(name.clone());
-        }
+            BuildError::Invalid(e) => e,
+        })
+    }
 
-        let mut parents = vec![Vec::new(); checks.len()];
-        let mut children = vec![Vec::new(); checks.len()];
-        for (i, (name, depends_on)) in checks.iter().enumerate() {
-            for parent in depends_on {
-                let Some(&p) = index.get(parent) else {
-                    return Err(Error::invalid(
+    /// Builds the graph of checks `names` (shared, not copied) from `(check, depends_on)` of
+    /// the checks that have dependencies, in check order.
+    pub(crate) fn for_checks(
+        names: Vec<Arc<str>>,
+        depends_on: &[(usize, Vec<String>)],
+    ) -> std::result::Result<Self, BuildError> {
+        let n = names.len();
+        if u32::try_from(n).is_err() {
+            return Err(BuildError::Invalid(Error::invalid(
+                "checks",
+                "more than 4,294,967,295 checks",
+            )));
+        }
+        let mut sorted: Vec<u32> = (0..n as u32).collect();
+        sorted.sort_unstable_by(|&a, &b| names[a as usize].cmp(&names[b as usize]));
+        if let Some(w) = sorted
+            .windows(2)
+            .find(|w| names[w[0] as usize] == names[w[1] as usize])
+        {
+            return Err(BuildError::Duplicate(names[w[0] as usize].clone()));
+        }
+        let mut graph = Self {
+            names,
+            sorted,
+            ..Self::default()
+        };
+
+        // (child, parent) pairs, by child.
+        let mut edges: Vec<(usize, usize)> = Vec::new();
+        for (i, parents) in depends_on {
+            let (i, first) = (*i, edges.len());
+            for parent in parents {
+                let name = &graph.names[i];
+                let Some(p) = graph.index_of(parent) else {
+                    return Err(BuildError::Invalid(Error::invalid(
                         "depends_on",
                         format!("check `{name}` depends on `{parent}`, which is not a check"),
-                    ));
+                    )));
                 };
                 if p == i {
-                    return Err(Error::invalid(
+                    return Err(BuildError::Invalid(Error::invalid(
                         "depends_on",
                         format!("check `{name}` depends on itself"),
-                    ));
+                    )));
                 }
-                if !parents[i].contains(&p) {
-                    parents[i].push(p);
-                    children[p].push(i);
+                if !edges[first..].iter().any(|&(_, q)| q == p) {
+                    edges.push((i, p));
                 }
             }
         }
-
-        let order = topological_order(&names, &parents)?;
-        let mut rank = vec![0; order.len()];
-        for (pos, &i) in order.iter().enumerate() {
-            rank[i] = pos;
+        graph.parents = Adjacency::from_sorted(n, &edges);
+        for e in &mut edges {
+            *e = (e.1, e.0);
         }
-        Ok(Self {
-            names,
-            index,
-            parents,
-            children,
-            order,
-            rank,
-        })
+        // Stable: each parent's children stay in check order.
+        edges.sort_by_key(|&(p, _)| p);
+        graph.children = Adjacency::from_sorted(n, &edges);
+        drop(edges);
+
+        graph.order =
+            topological_order(&graph.names, &graph.parents).map_err(BuildError::Invalid)?;
+        graph.rank = vec![0; n];
+        for (pos, &i) in graph.order.iter().enumerate() {
+            graph.rank[i] = pos as u32;
+        }
+        Ok(graph)
     }
 
     /// The checks `i` depends on directly.
     pub fn parents(&self, i: usize) -> &[usize] {
-        &self.parents[i]
+        self.parents.get(i)
     }
 
     /// The checks that depend on `i` directly.
     pub fn children(&self, i: usize) -> &[usize] {
-        &self.children[i]
+        self.children.get(i)
     }
 
     /// Every check that depends on `i`, directly or not, each once, parents before children
@@ -93,7 +175,7 @@ impl DependencyGraph {
         let mut found = Vec::new();
         let mut queue = VecDeque::from([i]);
         while let Some(n) = queue.pop_front() {
-            for &c in &self.children[n] {
+            for &c in self.children(n) {
                 if !seen[c] {
                     seen[c] = true;
                     found.push(c);
@@ -111,7 +193,7 @@ impl DependencyGraph {
         let mut found = Vec::new();
         let mut queue = VecDeque::from([i]);
         while let Some(n) = queue.pop_front() {
-            for &p in &self.parents[n] {
+            for &p in self.parents(n) {
                 if !seen[p] {
                     seen[p] = true;
                     found.push(p);
@@ -139,7 +221,10 @@ impl DependencyGraph {
 
     /// The index of the check called `name`.
     pub fn index_of(&self, name: &str) -> Option<usize> {
-        self.index.get(name).copied()
+        self.sorted
+            .binary_search_by(|&i| (*self.names[i as usize]).cmp(name))
+            .ok()
+            .map(|k| self.sorted[k] as usize)
     }
 
     /// The name of check `i`.
@@ -149,12 +234,16 @@ impl DependencyGraph {
 }
 
 /// Orders checks parents first, or names the first cycle found (following `depends_on`).
-fn topological_order(names: &[String], parents: &[Vec<usize>]) -> Result<Vec<usize>> {
+fn topological_order(names: &[Arc<str>], parents: &Adjacency) -> Result<Vec<usize>> {
     #[derive(Clone, Copy, PartialEq)]
     enum Mark {
         New,
         OnPath,
         Done,
+    }
+    if parents.start.is_empty() {
+        // No dependencies at all: definition order will do.
+        return Ok((0..names.len()).collect());
     }
     let mut mark = vec![Mark::New; names.len()];
     let mut order = Vec::with_capacity(names.len());
@@ -169,7 +258,7 @@ fn topological_order(names: &[String], parents: &[Vec<usize>]) -> Result<Vec<usi
         path.push((start, 0));
         while let Some((node, next)) = path.last_mut() {
             let node = *node;
-            if let Some(&p) = parents[node].get(*next) {
+            if let Some(&p) = parents.get(node).get(*next) {
                 *next += 1;
                 match mark[p] {
                     Mark::Done => {}
@@ -179,10 +268,8 @@ fn topological_order(names: &[String], parents: &[Vec<usize>]) -> Result<Vec<usi
                     }
                     Mark::OnPath => {
                         let from = path.iter().position(|&(n, _)| n == p).unwrap_or(0);
-                        let mut cycle: Vec<&str> = path[from..]
-                            .iter()
-                            .map(|&(n, _)| names[n].as_str())
-                            .collect();
+                        let mut cycle: Vec<&str> =
+                            path[from..].iter().map(|&(n, _)| &*names[n]).collect();
                         cycle.push(&names[p]);
                         return Err(Error::invalid(
                             "depends_on",

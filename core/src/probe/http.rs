@@ -12,6 +12,7 @@
 //! bearer_token = "${PORTAL_TOKEN}"
 //! ```
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt::{self, Write as _};
 use std::time::Duration;
@@ -338,8 +339,8 @@ impl HttpConfig {
     fn status_set(&self) -> Result<StatusSet> {
         if self.expect_status.is_empty() {
             return Ok(StatusSet {
-                ranges: vec![(200, 399)],
-                describe: "2xx or 3xx".into(),
+                ranges: Cow::Borrowed(&[(200, 399)]),
+                describe: Cow::Borrowed("2xx or 3xx"),
             });
         }
         let mut ranges = Vec::with_capacity(self.expect_status.len());
@@ -363,8 +364,8 @@ impl HttpConfig {
             }
         }
         Ok(StatusSet {
-            ranges,
-            describe: describe.into_boxed_str(),
+            ranges: Cow::Owned(ranges),
+            describe: Cow::Owned(describe),
         })
     }
 
@@ -373,7 +374,6 @@ impl HttpConfig {
     pub fn build(&self, clients: &HttpClients) -> Result<HttpProbe> {
         self.validate()?;
         let mut url = parse_url(&expand_env(&self.url).map_err(rename_what("url"))?)?;
-        let target = display_url(&url);
         let mut headers = Vec::with_capacity(self.headers.len() + 1);
         for (name, value) in &self.headers {
             let field = || format!("headers.{name}");
@@ -429,11 +429,18 @@ impl HttpConfig {
         Ok(HttpProbe {
             transport: clients.probe_transport(),
             request: h1::Prepared::new(request, self.insecure),
-            target: target.into_boxed_str(),
             status: self.status_set()?,
-            body_contains: self.body_contains.clone(),
-            body_regex: self.body_regex.as_deref().map(compile_regex).transpose()?,
-            body_not_contains: self.body_not_contains.clone(),
+            body: (self.body_contains.is_some()
+                || self.body_regex.is_some()
+                || self.body_not_contains.is_some())
+            .then(|| {
+                Ok::<_, Error>(Box::new(BodyChecks {
+                    contains: self.body_contains.clone(),
+                    regex: self.body_regex.as_deref().map(compile_regex).transpose()?,
+                    not_contains: self.body_not_contains.clone(),
+                }))
+            })
+            .transpose()?,
             latency: self.latency,
             cert_expiry: self.cert_expiry,
             max_redirects: self.follow_redirects,
@@ -469,11 +476,18 @@ fn compile_regex(re: &str) -> Result<regex::Regex> {
         .map_err(|e| Error::invalid("body_regex", e.to_string()))
 }
 
-/// The accepted status codes.
+/// The accepted status codes (the default set is static: nothing allocated per probe).
 #[derive(Debug)]
 struct StatusSet {
-    ranges: Vec<(u16, u16)>,
-    describe: Box<str>,
+    ranges: Cow<'static, [(u16, u16)]>,
+    describe: Cow<'static, str>,
+}
+
+/// What the body must (not) contain or match; most probes check none of it.
+struct BodyChecks {
+    contains: Option<String>,
+    regex: Option<regex::Regex>,
+    not_contains: Option<String>,
 }
 
 impl StatusSet {
@@ -483,15 +497,15 @@ impl StatusSet {
 }
 
 /// The `http` probe. Build it with [`HttpConfig::build`].
+///
+/// Its target text is formatted from the request's URL when needed, and the body checks are
+/// boxed apart: a large schedule holds one probe per check.
 pub struct HttpProbe {
     transport: Arc<h1::H1Client>,
     /// The request, its bytes on the wire and its pool key, prepared once.
     request: h1::Prepared,
-    target: Box<str>,
     status: StatusSet,
-    body_contains: Option<String>,
-    body_regex: Option<regex::Regex>,
-    body_not_contains: Option<String>,
+    body: Option<Box<BodyChecks>>,
     latency: LatencyThresholds,
     cert_expiry: CertExpiry,
     max_redirects: u8,
@@ -503,12 +517,15 @@ pub struct HttpProbe {
 impl fmt::Debug for HttpProbe {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("HttpProbe")
-            .field("target", &self.target)
+            .field("target", &self.target())
             .field("method", &self.request.request.method)
             .field("expect_status", &self.status.describe)
-            .field("body_contains", &self.body_contains)
-            .field("body_regex", &self.body_regex.as_ref().map(|r| r.as_str()))
-            .field("body_not_contains", &self.body_not_contains)
+            .field("body_contains", &self.body().contains)
+            .field(
+                "body_regex",
+                &self.body().regex.as_ref().map(|r| r.as_str()),
+            )
+            .field("body_not_contains", &self.body().not_contains)
             .field("latency", &self.latency)
             .field("cert_expiry", &self.cert_expiry)
             .field("max_redirects", &self.max_redirects)
@@ -518,9 +535,17 @@ impl fmt::Debug for HttpProbe {
 
 impl HttpProbe {
     fn needs_body(&self) -> bool {
-        self.body_contains.is_some()
-            || self.body_regex.is_some()
-            || self.body_not_contains.is_some()
+        self.body.is_some()
+    }
+
+    /// The body checks (none when the probe has none).
+    fn body(&self) -> &BodyChecks {
+        const NONE: &BodyChecks = &BodyChecks {
+            contains: None,
+            regex: None,
+            not_contains: None,
+        };
+        self.body.as_deref().unwrap_or(NONE)
     }
 
     /// Days until the peer certificate expires, parsing it only when it changed.
@@ -556,7 +581,9 @@ impl HttpProbe {
             h1::H1Error::Tls(detail) => {
                 format!("TLS handshake with {host}:{port} failed: {detail}")
             }
-            h1::H1Error::Exchange(detail) => format!("request to {} failed: {detail}", self.target),
+            h1::H1Error::Exchange(detail) => {
+                format!("request to {} failed: {detail}", self.target())
+            }
             h1::H1Error::Protocol(detail) => {
                 format!("invalid HTTP response from {host}:{port}: {detail}")
             }
@@ -629,7 +656,7 @@ impl Probe for HttpProbe {
         if let (true, Some(body)) = (status_ok, &response.body) {
             body_bytes = Some(body.len());
             let text = String::from_utf8_lossy(body);
-            if let Some(needle) = &self.body_contains
+            if let Some(needle) = &self.body().contains
                 && !text.contains(needle.as_str())
             {
                 findings.push((
@@ -637,7 +664,7 @@ impl Probe for HttpProbe {
                     format!("body does not contain {needle:?}"),
                 ));
             }
-            if let Some(re) = &self.body_regex
+            if let Some(re) = &self.body().regex
                 && !re.is_match(&text)
             {
                 findings.push((
@@ -645,7 +672,7 @@ impl Probe for HttpProbe {
                     format!("body does not match /{}/", re.as_str()),
                 ));
             }
-            if let Some(needle) = &self.body_not_contains
+            if let Some(needle) = &self.body().not_contains
                 && text.contains(needle.as_str())
             {
                 findings.push((Status::Critical, format!("body contains {needle:?}")));
@@ -737,7 +764,7 @@ impl Probe for HttpProbe {
     }
 
     fn target(&self) -> String {
-        self.target.to_string()
+        display_url(&self.request.request.url)
     }
 }
 

@@ -12,7 +12,7 @@
 //!
 //! `target = "fileserver:22"` (or `"[::1]:22"`) may be given instead of `host` and `port`.
 
-use std::fmt::Write as _;
+use std::fmt::{self, Write as _};
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
@@ -121,30 +121,26 @@ impl TcpConfig {
         let host = expanded.trim();
         check_host(host, self.host_field())?;
         let port = hp.port;
-        let (dest, target) = match host.parse::<IpAddr>() {
-            Ok(ip) => {
-                let addr = SocketAddr::new(ip, port);
-                (Dest::Addr(addr), addr.to_string())
-            }
-            Err(_) => (
-                Dest::Name {
-                    host: host.into(),
-                    port,
-                },
-                format!("{host}:{port}"),
-            ),
+        let dest = match host.parse::<IpAddr>() {
+            Ok(ip) => Dest::Addr(SocketAddr::new(ip, port)),
+            Err(_) => Dest::Name {
+                host: host.into(),
+                port,
+            },
         };
+        let send = match &self.send {
+            Some(s) => Some(unescape(s)?.into_boxed_slice()),
+            None => None,
+        };
+        let expect = self
+            .expect
+            .as_ref()
+            .map(|e| e.as_bytes().to_vec().into_boxed_slice());
+        let exchange =
+            (send.is_some() || expect.is_some()).then(|| Box::new(Exchange { send, expect }));
         Ok(TcpProbe {
             dest,
-            target: target.into_boxed_str(),
-            send: match &self.send {
-                Some(s) => Some(unescape(s)?.into_boxed_slice()),
-                None => None,
-            },
-            expect: self
-                .expect
-                .as_ref()
-                .map(|e| e.as_bytes().to_vec().into_boxed_slice()),
+            exchange,
             latency: self.latency,
         })
     }
@@ -260,13 +256,31 @@ enum Dest {
     Name { host: Box<str>, port: u16 },
 }
 
+impl fmt::Display for Dest {
+    /// `host:port` (`[v6]:port` for IPv6 literals): the probe's target.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Dest::Addr(addr) => write!(f, "{addr}"),
+            Dest::Name { host, port } => write!(f, "{host}:{port}"),
+        }
+    }
+}
+
+/// What is sent after connecting and what must come back (most probes only connect).
+#[derive(Debug)]
+struct Exchange {
+    send: Option<Box<[u8]>>,
+    expect: Option<Box<[u8]>>,
+}
+
 /// The `tcp` probe. Build it with [`TcpConfig::build`].
+///
+/// Small, since a large schedule holds one per check: the target text is formatted from the
+/// destination when needed, and the rarely used exchange is boxed apart.
 #[derive(Debug)]
 pub struct TcpProbe {
     dest: Dest,
-    target: Box<str>,
-    send: Option<Box<[u8]>>,
-    expect: Option<Box<[u8]>>,
+    exchange: Option<Box<Exchange>>,
     latency: LatencyThresholds,
 }
 
@@ -323,13 +337,13 @@ impl TcpProbe {
 
     /// Sends `send` and reads until `expect` shows up. `Err` carries the failure summary.
     async fn exchange(
-        &self,
+        exchange: &Exchange,
         stream: &mut TcpStream,
         addr: SocketAddr,
         deadline: Instant,
         timeout: Duration,
     ) -> std::result::Result<(), String> {
-        if let Some(send) = &self.send {
+        if let Some(send) = &exchange.send {
             match tokio::time::timeout_at(deadline, stream.write_all(send)).await {
                 Ok(Ok(())) => {}
                 Ok(Err(e)) => return Err(format!("sending to {addr} failed: {e}")),
@@ -341,7 +355,7 @@ impl TcpProbe {
                 }
             }
         }
-        let Some(expect) = &self.expect else {
+        let Some(expect) = &exchange.expect else {
             return Ok(());
         };
         let mut buf = [0u8; MAX_BANNER];
@@ -451,10 +465,11 @@ impl Probe for TcpProbe {
             }
         };
         let connect_time = start.elapsed();
-        let exchanged = if self.send.is_some() || self.expect.is_some() {
-            Some(self.exchange(&mut stream, addr, deadline, cx.timeout).await)
-        } else {
-            None
+        let exchanged = match &self.exchange {
+            Some(exchange) => {
+                Some(Self::exchange(exchange, &mut stream, addr, deadline, cx.timeout).await)
+            }
+            None => None,
         };
         // Closing with nothing unread sends a FIN (a clean close); an explicit shutdown would
         // only add a system call.
@@ -467,13 +482,15 @@ impl Probe for TcpProbe {
                 let mut summary = String::with_capacity(64);
                 let _ = write!(summary, "connected to ");
                 match &self.dest {
-                    Dest::Addr(_) => summary.push_str(&self.target),
+                    Dest::Addr(_) => {
+                        let _ = write!(summary, "{}", self.dest);
+                    }
                     Dest::Name { .. } => {
-                        let _ = write!(summary, "{} ({})", self.target, addr.ip());
+                        let _ = write!(summary, "{} ({})", self.dest, addr.ip());
                     }
                 }
                 let _ = write!(summary, " in {}", human_duration(connect_time));
-                if ok.is_some() && self.expect.is_some() {
+                if ok.is_some() && self.exchange.as_ref().is_some_and(|e| e.expect.is_some()) {
                     summary.push_str(", banner ok");
                 }
                 match status {
@@ -513,7 +530,7 @@ impl Probe for TcpProbe {
     }
 
     fn target(&self) -> String {
-        self.target.to_string()
+        self.dest.to_string()
     }
 }
 
@@ -809,7 +826,9 @@ mod tests {
         unsafe { std::env::set_var("FOREWARN_TCP_TEST_HOST", "10.0.0.5") };
         let p = c.build().unwrap();
         assert_eq!(p.target(), "10.0.0.5:22");
-        assert_eq!(p.send.as_deref(), Some(&b"QUIT\r\n"[..]));
+        let exchange = p.exchange.as_deref().unwrap();
+        assert_eq!(exchange.send.as_deref(), Some(&b"QUIT\r\n"[..]));
+        assert!(exchange.expect.is_none());
         assert!(toml::from_str::<TcpConfig>("hots = \"a\"").is_err());
     }
 

@@ -100,9 +100,10 @@ const MIGRATIONS: &[&str] = &[
 /// How long a statement waits for a lock held by another connection before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// The `cache_size` pragma: negative means KiB (16 MiB: the `(check_id, at)` index of a
-/// large schedule stays in memory between batches).
-const CACHE_SIZE_PRAGMA: i64 = -16 * 1024;
+/// The `cache_size` pragma: negative means KiB (8 MiB: the recently written part of the
+/// `(check_id, at)` index stays in memory between batches; the operating system's page cache
+/// holds the rest).
+const CACHE_SIZE_PRAGMA: i64 = -8 * 1024;
 
 /// WAL pages written before an automatic checkpoint (about 32 MiB).
 const WAL_AUTOCHECKPOINT_PAGES: i64 = 8192;
@@ -125,7 +126,7 @@ struct Inner {
     conn: Connection,
     /// Check name → `checks.id`, so batches do not look names up row by row. Only ever holds
     /// committed ids: cleared when a transaction that may have added names fails.
-    check_ids: HashMap<String, i64>,
+    check_ids: HashMap<Box<str>, i64>,
 }
 
 impl fmt::Debug for SqliteStore {
@@ -220,10 +221,12 @@ impl SqliteStore {
             let mut stmt = conn
                 .prepare("SELECT name, id FROM checks")
                 .map_err(at_path)?;
-            stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
-                .map_err(at_path)?
-                .collect::<rusqlite::Result<HashMap<_, _>>>()
-                .map_err(at_path)?
+            stmt.query_map([], |r| {
+                Ok((r.get::<_, String>(0)?.into_boxed_str(), r.get::<_, i64>(1)?))
+            })
+            .map_err(at_path)?
+            .collect::<rusqlite::Result<HashMap<_, _>>>()
+            .map_err(at_path)?
         };
         Ok(Self {
             inner: Arc::new(Mutex::new(Inner { conn, check_ids })),
@@ -251,7 +254,7 @@ impl SqliteStore {
     async fn write<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
-        F: FnOnce(&Transaction<'_>, &mut HashMap<String, i64>) -> Result<T> + Send + 'static,
+        F: FnOnce(&Transaction<'_>, &mut HashMap<Box<str>, i64>) -> Result<T> + Send + 'static,
     {
         self.run(move |inner| {
             let Inner { conn, check_ids } = inner;
@@ -372,7 +375,7 @@ fn sql_limit(limit: usize) -> i64 {
 }
 
 /// The id of `name` in `checks`, adding it when new.
-fn check_id(tx: &Transaction<'_>, cache: &mut HashMap<String, i64>, name: &str) -> Result<i64> {
+fn check_id(tx: &Transaction<'_>, cache: &mut HashMap<Box<str>, i64>, name: &str) -> Result<i64> {
     if let Some(&id) = cache.get(name) {
         return Ok(id);
     }
@@ -381,14 +384,14 @@ fn check_id(tx: &Transaction<'_>, cache: &mut HashMap<String, i64>, name: &str) 
     let id: i64 = tx
         .prepare_cached("SELECT id FROM checks WHERE name = ?1")?
         .query_row([name], |r| r.get(0))?;
-    cache.insert(name.to_owned(), id);
+    cache.insert(name.into(), id);
     Ok(id)
 }
 
 /// The id of `name` in `checks` without adding it.
 fn known_check_id(
     conn: &Connection,
-    cache: &HashMap<String, i64>,
+    cache: &HashMap<Box<str>, i64>,
     name: &str,
 ) -> Result<Option<i64>> {
     if let Some(&id) = cache.get(name) {
@@ -474,7 +477,7 @@ fn observation_insert_sql(rows: usize) -> String {
 /// the `(check_id, at)` index is walked once, not at random), many rows per statement.
 fn insert_observations(
     tx: &Transaction<'_>,
-    cache: &mut HashMap<String, i64>,
+    cache: &mut HashMap<Box<str>, i64>,
     rows: &[ObservationRow],
 ) -> Result<()> {
     let mut order = Vec::with_capacity(rows.len());
