@@ -353,6 +353,15 @@ fn recordings_available() -> bool {
     false
 }
 
+/// snmpsim serving `names`, when the recordings are there (a missing peer skips locally and
+/// fails under `CI=true`).
+fn start_sim(names: &[&str]) -> Option<Snmpsim> {
+    if !recordings_available() {
+        return None;
+    }
+    Snmpsim::start_or_skip(names)
+}
+
 fn cx(name: &str, timeout: Duration) -> CheckContext {
     let mut cx = CheckContext::for_test(name);
     cx.timeout = timeout;
@@ -394,11 +403,8 @@ fn recordings_decode_offline() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn recordings_over_udp_v2c() {
-    if !recordings_available() {
-        return;
-    }
     let names = all_names();
-    let Some(sim) = Snmpsim::start_or_skip(&names) else {
+    let Some(sim) = start_sim(&names) else {
         return;
     };
     for name in names {
@@ -422,10 +428,7 @@ async fn recordings_over_udp_v2c() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn v1_agents_are_walked_with_getnext() {
-    if !recordings_available() {
-        return;
-    }
-    let Some(sim) = Snmpsim::start_or_skip(&["jetdirect_m880", "jammed"]) else {
+    let Some(sim) = start_sim(&["jetdirect_m880", "jammed"]) else {
         return;
     };
     for name in ["jetdirect_m880", "jammed"] {
@@ -454,10 +457,7 @@ async fn v1_agents_are_walked_with_getnext() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn v3_auth_priv_sha256_aes() {
-    if !recordings_available() {
-        return;
-    }
-    let Some(sim) = Snmpsim::start_or_skip(&["jammed", "xerox"]) else {
+    let Some(sim) = start_sim(&["jammed", "xerox"]) else {
         return;
     };
     let toml = format!(
@@ -525,11 +525,8 @@ fn deadline() -> tokio::time::Instant {
 /// A steady-state poll (one GET of the cells that change) gives the report a full poll gives.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn steady_state_polls_match_full_polls() {
-    if !recordings_available() {
-        return;
-    }
     let names = all_names();
-    let Some(sim) = Snmpsim::start_or_skip(&names) else {
+    let Some(sim) = start_sim(&names) else {
         return;
     };
     for name in names {
@@ -842,10 +839,7 @@ async fn a_silent_printer_is_critical_within_the_timeout() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forecast_from_stored_history() {
-    if !recordings_available() {
-        return;
-    }
-    let Some(sim) = Snmpsim::start_or_skip(&["jetdirect_m880"]) else {
+    let Some(sim) = start_sim(&["jetdirect_m880"]) else {
         return;
     };
     // Cyan fell 2 % a day for ten days, to 18 % yesterday; today the printer says 16 %.

@@ -464,6 +464,22 @@ impl TrayNames {
     }
 }
 
+/// The names at position `k` of `names` (at most one past the end): kept when `fits`, else
+/// made again.
+fn cached<T>(
+    names: &mut Vec<T>,
+    k: usize,
+    fits: impl Fn(&T) -> bool,
+    make: impl FnOnce() -> T,
+) -> &T {
+    match names.get(k) {
+        Some(n) if fits(n) => {}
+        Some(_) => names[k] = make(),
+        None => names.push(make()),
+    }
+    &names[k]
+}
+
 impl std::fmt::Debug for PrinterProbe {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PrinterProbe")
@@ -673,17 +689,12 @@ impl PrinterProbe {
             let mut guard = self.history.lock();
             let series = guard.get_or_insert_with(HashMap::new);
             for (k, s) in report.supplies.iter().enumerate() {
-                let n = match supply_names.get_mut(k) {
-                    Some(n) if n.index == s.index && n.description == s.description => n,
-                    Some(n) => {
-                        *n = SupplyNames::new(s.index, &s.description);
-                        n
-                    }
-                    None => {
-                        supply_names.push(SupplyNames::new(s.index, &s.description));
-                        &supply_names[k]
-                    }
-                };
+                let n = cached(
+                    supply_names,
+                    k,
+                    |n| n.index == s.index && n.description == s.description,
+                    || SupplyNames::new(s.index, &s.description),
+                );
                 if let Some(l) = s.level {
                     metrics.insert(n.level.clone(), Metric::new(l as f64, ""));
                 }
@@ -710,17 +721,12 @@ impl PrinterProbe {
         }
         tray_names.truncate(report.trays.len());
         for (k, t) in report.trays.iter().enumerate() {
-            let n = match tray_names.get_mut(k) {
-                Some(n) if n.index == t.index && n.name == t.name => n,
-                Some(n) => {
-                    *n = TrayNames::new(t.index, &t.name);
-                    n
-                }
-                None => {
-                    tray_names.push(TrayNames::new(t.index, &t.name));
-                    &tray_names[k]
-                }
-            };
+            let n = cached(
+                tray_names,
+                k,
+                |n| n.index == t.index && n.name == t.name,
+                || TrayNames::new(t.index, &t.name),
+            );
             if let Some(l) = t.level {
                 metrics.insert(n.level.clone(), Metric::new(l as f64, ""));
             }
