@@ -199,23 +199,94 @@ impl Request {
     }
 }
 
-/// A request with its bytes on the wire and its pool key, prepared once per probe.
-#[derive(Debug)]
+/// A request prepared once per probe: its bytes on the wire, its origin (shared with every
+/// other request to the same scheme, host, port and certificate policy) and, only when it has
+/// any, the extra headers and body a redirect needs to repeat.
+///
+/// The method and path are read back from the request line when they are needed (to follow a
+/// redirect, to name the target), so a large schedule holds no parsed URL per check.
 pub(crate) struct Prepared {
-    /// The request.
-    pub(crate) request: Request,
+    origin: Arc<Origin>,
     encoded: Box<[u8]>,
-    key: Key,
+    extra: Option<Box<Extra>>,
+}
+
+/// What a request carries beyond its method and URL.
+struct Extra {
+    headers: Vec<(HeaderName, HeaderValue)>,
+    body: Option<Arc<[u8]>>,
+}
+
+impl std::fmt::Debug for Prepared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Header values may hold credentials: only their names are shown.
+        let names: Vec<&str> = self
+            .extra
+            .iter()
+            .flat_map(|e| e.headers.iter().map(|(n, _)| n.as_str()))
+            .collect();
+        f.debug_struct("Prepared")
+            .field("method", &self.method())
+            .field("origin", &self.origin.key)
+            .field("path", &self.path())
+            .field("headers", &names)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Prepared {
-    /// Serialises `request`; `insecure` accepts any TLS certificate.
-    pub(crate) fn new(request: Request, insecure: bool) -> Self {
-        Self {
-            encoded: request.encode().into_boxed_slice(),
-            key: Key::of(&request.url, insecure),
-            request,
+    /// The request line's method.
+    pub(crate) fn method(&self) -> &str {
+        let end = memchr::memchr(b' ', &self.encoded).unwrap_or(0);
+        std::str::from_utf8(&self.encoded[..end]).unwrap_or_default()
+    }
+
+    /// The request target: path and query.
+    pub(crate) fn path(&self) -> &str {
+        let start = self.method().len() + 1;
+        let rest = &self.encoded[start.min(self.encoded.len())..];
+        let end = memchr::memchr(b' ', rest).unwrap_or(0);
+        std::str::from_utf8(&rest[..end]).unwrap_or_default()
+    }
+
+    /// The origin the request goes to.
+    pub(crate) fn origin(&self) -> &Origin {
+        &self.origin
+    }
+
+    /// The URL the request asks for.
+    pub(crate) fn url(&self) -> Url {
+        let key = &self.origin.key;
+        let scheme = if key.tls { "https" } else { "http" };
+        Url::parse(&format!(
+            "{scheme}://{}:{}{}",
+            key.host,
+            key.port,
+            self.path()
+        ))
+        .expect("a prepared request's origin and path form a URL")
+    }
+
+    /// The request again, as [`Request`]: to derive the one a redirect leads to.
+    pub(crate) fn request(&self) -> Request {
+        Request {
+            method: Method::from_bytes(self.method().as_bytes()).unwrap_or_default(),
+            url: self.url(),
+            headers: self
+                .extra
+                .as_ref()
+                .map(|e| e.headers.clone())
+                .unwrap_or_default(),
+            body: self.extra.as_ref().and_then(|e| e.body.clone()),
         }
+    }
+
+    fn is_head(&self) -> bool {
+        self.encoded.starts_with(b"HEAD ")
+    }
+
+    fn is_idempotent(&self) -> bool {
+        !(self.encoded.starts_with(b"POST ") || self.encoded.starts_with(b"PATCH "))
     }
 }
 
@@ -226,32 +297,69 @@ pub(crate) struct Response {
     pub(crate) status: u16,
     /// The body when it was asked for, at most the cap given.
     pub(crate) body: Option<Vec<u8>>,
-    /// The server's end-entity certificate (DER) on TLS connections.
-    pub(crate) peer_certificate: Option<Arc<[u8]>>,
+    /// When the server's end-entity certificate expires (Unix seconds), on TLS connections
+    /// whose certificate could be parsed.
+    pub(crate) cert_not_after: Option<i64>,
 }
 
-/// Pool key: one set of idle connections per scheme, host, port and certificate policy.
+/// What tells origins apart: scheme, host, port and certificate policy.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct Key {
     tls: bool,
     insecure: bool,
-    host: Arc<str>,
+    host: url::Host<String>,
     port: u16,
 }
 
 impl Key {
-    /// The key of `url`'s origin.
+    /// The key of `url`'s origin; `insecure` accepts any certificate (it is kept for plain
+    /// `http` too, so a redirect to `https` keeps the policy).
     pub(crate) fn of(url: &Url, insecure: bool) -> Key {
         let tls = url.scheme() == "https";
         Key {
             tls,
-            insecure: tls && insecure,
-            host: Arc::from(url.host_str().unwrap_or_default()),
+            insecure,
+            host: url
+                .host()
+                .map_or_else(|| url::Host::Domain(String::new()), |h| h.to_owned()),
             port: url
                 .port_or_known_default()
                 .unwrap_or(if tls { 443 } else { 80 }),
         }
     }
+}
+
+/// One scheme, host, port and certificate policy, and its idle keep-alive connections. Every
+/// request to it shares one `Origin`.
+pub(crate) struct Origin {
+    key: Key,
+    idle: Mutex<VecDeque<Conn>>,
+}
+
+impl Origin {
+    /// The host (an IPv6 address displays in brackets).
+    pub(crate) fn host(&self) -> &url::Host<String> {
+        &self.key.host
+    }
+
+    /// The port.
+    pub(crate) fn port(&self) -> u16 {
+        self.key.port
+    }
+
+    /// `http` or `https`.
+    pub(crate) fn scheme(&self) -> &'static str {
+        if self.key.tls { "https" } else { "http" }
+    }
+}
+
+/// The origins in use, so requests to the same one share it; origins no request holds any more
+/// are dropped (closing their idle connections) as the set grows.
+#[derive(Default)]
+struct Origins {
+    by_key: HashMap<Key, Arc<Origin>>,
+    /// The set's size after the last sweep.
+    swept_at: usize,
 }
 
 enum Io {
@@ -292,7 +400,8 @@ struct Conn {
     io: Io,
     /// Bytes read but not consumed yet.
     buf: Vec<u8>,
-    peer_certificate: Option<Arc<[u8]>>,
+    /// When the peer's certificate expires (Unix seconds), parsed once per connection.
+    cert_not_after: Option<i64>,
     idle_since: Instant,
 }
 
@@ -313,7 +422,7 @@ impl Conn {
 
 /// The transport shared by every `http` probe of a monitor.
 pub(crate) struct H1Client {
-    idle: Mutex<HashMap<Key, VecDeque<Conn>>>,
+    origins: Mutex<Origins>,
     verified: OnceLock<Result<Arc<ClientConfig>, String>>,
     unverified: OnceLock<Arc<ClientConfig>>,
 }
@@ -321,7 +430,7 @@ pub(crate) struct H1Client {
 impl Default for H1Client {
     fn default() -> Self {
         Self {
-            idle: Mutex::new(HashMap::new()),
+            origins: Mutex::new(Origins::default()),
             verified: OnceLock::new(),
             unverified: OnceLock::new(),
         }
@@ -330,8 +439,10 @@ impl Default for H1Client {
 
 impl std::fmt::Debug for H1Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let idle: usize = self.idle.lock().values().map(VecDeque::len).sum();
+        let origins = self.origins.lock();
+        let idle: usize = origins.by_key.values().map(|o| o.idle.lock().len()).sum();
         f.debug_struct("H1Client")
+            .field("origins", &origins.by_key.len())
             .field("idle_connections", &idle)
             .finish_non_exhaustive()
     }
@@ -376,10 +487,44 @@ enum Outcome {
 }
 
 impl H1Client {
-    /// Sends `request` (whose encoding is `encoded`), following up to `max_redirects`
-    /// redirects, and reads the final response. The body is kept (up to `body_cap` bytes) when
-    /// `want_body` is set; otherwise up to `body_cap` bytes are read and dropped so the
-    /// connection can be reused, and a longer body closes it.
+    /// Prepares `request` once: serialises it and finds its origin. `insecure` accepts any TLS
+    /// certificate.
+    pub(crate) fn prepare(&self, request: Request, insecure: bool) -> Prepared {
+        let encoded = request.encode().into_boxed_slice();
+        let origin = self.origin(Key::of(&request.url, insecure));
+        let Request { headers, body, .. } = request;
+        let extra =
+            (!headers.is_empty() || body.is_some()).then(|| Box::new(Extra { headers, body }));
+        Prepared {
+            origin,
+            encoded,
+            extra,
+        }
+    }
+
+    /// The shared origin for `key`. Every time the set has doubled since the last sweep, the
+    /// origins nothing refers to any more are dropped.
+    fn origin(&self, key: Key) -> Arc<Origin> {
+        let mut origins = self.origins.lock();
+        if let Some(origin) = origins.by_key.get(&key) {
+            return origin.clone();
+        }
+        if origins.by_key.len() >= 2 * origins.swept_at.max(16) {
+            origins.by_key.retain(|_, o| Arc::strong_count(o) > 1);
+            origins.swept_at = origins.by_key.len();
+        }
+        let origin = Arc::new(Origin {
+            key: key.clone(),
+            idle: Mutex::new(VecDeque::new()),
+        });
+        origins.by_key.insert(key, origin.clone());
+        origin
+    }
+
+    /// Sends `prepared`, following up to `max_redirects` redirects, and reads the final
+    /// response. The body is kept (up to `body_cap` bytes) when `want_body` is set; otherwise up
+    /// to `body_cap` bytes are read and dropped so the connection can be reused, and a longer
+    /// body closes it.
     pub(crate) async fn send(
         &self,
         prepared: &Prepared,
@@ -388,23 +533,17 @@ impl H1Client {
         body_cap: usize,
         progress: &Progress,
     ) -> Result<Response, H1Error> {
-        let Prepared {
-            request,
-            encoded,
-            key,
-        } = prepared;
-        let (mut response, mut location) = self
-            .once(request, encoded, key, want_body, body_cap, progress)
-            .await?;
+        let (mut response, mut location) =
+            self.once(prepared, want_body, body_cap, progress).await?;
         if max_redirects == 0 {
             return Ok(response);
         }
-        let mut current: Option<Request> = None;
+        let mut current: Option<Prepared> = None;
         let mut hops = 0u8;
         loop {
-            let from = current.as_ref().unwrap_or(request);
+            let from = current.as_ref().unwrap_or(prepared);
             let next = match (&location, response.status) {
-                (Some(loc), 301 | 302 | 303 | 307 | 308) => from.url.join(loc).ok(),
+                (Some(loc), 301 | 302 | 303 | 307 | 308) => from.url().join(loc).ok(),
                 _ => None,
             };
             let Some(next) = next.filter(|u| matches!(u.scheme(), "http" | "https")) else {
@@ -414,46 +553,36 @@ impl H1Client {
                 return Err(H1Error::TooManyRedirects);
             }
             hops += 1;
-            let next_request = from.redirected(response.status, next);
-            let insecure = key.insecure;
-            let next_key = Key::of(&next_request.url, insecure);
-            let bytes = next_request.encode();
-            (response, location) = self
-                .once(
-                    &next_request,
-                    &bytes,
-                    &next_key,
-                    want_body,
-                    body_cap,
-                    progress,
-                )
-                .await?;
-            current = Some(next_request);
+            let next = self.prepare(
+                from.request().redirected(response.status, next),
+                prepared.origin.key.insecure,
+            );
+            (response, location) = self.once(&next, want_body, body_cap, progress).await?;
+            current = Some(next);
         }
     }
 
     /// One request on a pooled or new connection, with the one retry for a stale pooled one.
     async fn once(
         &self,
-        request: &Request,
-        encoded: &[u8],
-        key: &Key,
+        prepared: &Prepared,
         want_body: bool,
         body_cap: usize,
         progress: &Progress,
     ) -> Result<(Response, Option<String>), H1Error> {
-        let head = request.method == Method::HEAD;
-        let idempotent = !matches!(request.method, Method::POST | Method::PATCH);
-        if let Some(mut conn) = self.checkout(key) {
+        let origin = &*prepared.origin;
+        let encoded = &prepared.encoded;
+        let head = prepared.is_head();
+        if let Some(mut conn) = checkout(origin) {
             progress.set(Stage::Wait);
             match exchange(&mut conn, encoded, head, want_body, body_cap, progress).await? {
                 Outcome::Done(response, location, reusable) => {
                     if reusable {
-                        self.checkin(key, conn);
+                        checkin(origin, conn);
                     }
                     return Ok((response, location));
                 }
-                Outcome::ClosedEarly(e) if !idempotent => {
+                Outcome::ClosedEarly(e) if !prepared.is_idempotent() => {
                     return Err(H1Error::Exchange(format!(
                         "the kept-alive connection closed before a response: {e}"
                     )));
@@ -461,12 +590,12 @@ impl H1Client {
                 Outcome::ClosedEarly(_) => {}
             }
         }
-        let mut conn = self.connect(request, key, progress).await?;
+        let mut conn = self.connect(origin, progress).await?;
         progress.set(Stage::Wait);
         match exchange(&mut conn, encoded, head, want_body, body_cap, progress).await? {
             Outcome::Done(response, location, reusable) => {
                 if reusable {
-                    self.checkin(key, conn);
+                    checkin(origin, conn);
                 }
                 Ok((response, location))
             }
@@ -477,66 +606,20 @@ impl H1Client {
         }
     }
 
-    /// The most recently used live idle connection for `key`, if any.
-    fn checkout(&self, key: &Key) -> Option<Conn> {
-        let mut stale = Vec::new();
-        let found = {
-            let mut idle = self.idle.lock();
-            let queue = idle.get_mut(key)?;
-            let mut found = None;
-            while let Some(conn) = queue.pop_back() {
-                if conn.idle_since.elapsed() > IDLE_TIMEOUT {
-                    // Everything below it is older still.
-                    stale.push(conn);
-                    stale.extend(queue.drain(..));
-                    break;
-                }
-                if conn.looks_alive() {
-                    found = Some(conn);
-                    break;
-                }
-                stale.push(conn);
-            }
-            found
-        };
-        // Closing sockets outside the lock.
-        drop(stale);
-        found
-    }
-
-    fn checkin(&self, key: &Key, mut conn: Conn) {
-        if !conn.buf.is_empty() {
-            return;
-        }
-        conn.idle_since = Instant::now();
-        let evicted = {
-            let mut idle = self.idle.lock();
-            let queue = match idle.get_mut(key) {
-                Some(q) => q,
-                None => idle.entry(key.clone()).or_default(),
-            };
-            queue.push_back(conn);
-            (queue.len() > MAX_IDLE_PER_HOST).then(|| queue.pop_front())
-        };
-        drop(evicted);
-    }
-
-    async fn connect(
-        &self,
-        request: &Request,
-        key: &Key,
-        progress: &Progress,
-    ) -> Result<Conn, H1Error> {
+    async fn connect(&self, origin: &Origin, progress: &Progress) -> Result<Conn, H1Error> {
         progress.set(Stage::Resolve);
+        let key = &origin.key;
         let port = key.port;
-        let addrs: Vec<SocketAddr> = match request.url.host() {
-            Some(url::Host::Ipv4(ip)) => vec![SocketAddr::from((ip, port))],
-            Some(url::Host::Ipv6(ip)) => vec![SocketAddr::from((ip, port))],
-            Some(url::Host::Domain(name)) => tokio::net::lookup_host((name, port))
+        let addrs: Vec<SocketAddr> = match &key.host {
+            url::Host::Ipv4(ip) => vec![SocketAddr::from((*ip, port))],
+            url::Host::Ipv6(ip) => vec![SocketAddr::from((*ip, port))],
+            url::Host::Domain(name) if name.is_empty() => {
+                return Err(H1Error::Dns("the URL has no host".into()));
+            }
+            url::Host::Domain(name) => tokio::net::lookup_host((name.as_str(), port))
                 .await
                 .map_err(|e| H1Error::Dns(e.to_string()))?
                 .collect(),
-            None => return Err(H1Error::Dns("the URL has no host".into())),
         };
         if addrs.is_empty() {
             return Err(H1Error::Dns("no addresses".into()));
@@ -569,33 +652,33 @@ impl H1Client {
             return Ok(Conn {
                 io: Io::Plain(tcp),
                 buf: Vec::new(),
-                peer_certificate: None,
+                cert_not_after: None,
                 idle_since: Instant::now(),
             });
         }
         progress.set(Stage::Tls);
         let config = self.tls_config(key.insecure).map_err(H1Error::Tls)?;
-        let name = match request.url.host() {
-            Some(url::Host::Ipv4(ip)) => ServerName::IpAddress(std::net::IpAddr::V4(ip).into()),
-            Some(url::Host::Ipv6(ip)) => ServerName::IpAddress(std::net::IpAddr::V6(ip).into()),
-            Some(url::Host::Domain(name)) => ServerName::try_from(name.to_owned())
+        let name = match &key.host {
+            url::Host::Ipv4(ip) => ServerName::IpAddress(std::net::IpAddr::V4(*ip).into()),
+            url::Host::Ipv6(ip) => ServerName::IpAddress(std::net::IpAddr::V6(*ip).into()),
+            url::Host::Domain(name) => ServerName::try_from(name.clone())
                 .map_err(|e| H1Error::Tls(format!("invalid server name: {e}")))?,
-            None => return Err(H1Error::Dns("the URL has no host".into())),
         };
         let tls = TlsConnector::from(config)
             .connect(name, tcp)
             .await
             .map_err(|e| H1Error::Tls(tls_detail(&e)))?;
-        let peer_certificate = tls
+        let cert_not_after = tls
             .get_ref()
             .1
             .peer_certificates()
             .and_then(|chain| chain.first())
-            .map(|der| Arc::from(der.as_ref()));
+            .and_then(|der| x509_parser::parse_x509_certificate(der).ok())
+            .map(|(_, cert)| cert.validity().not_after.timestamp());
         Ok(Conn {
             io: Io::Tls(Box::new(tls)),
             buf: Vec::new(),
-            peer_certificate,
+            cert_not_after,
             idle_since: Instant::now(),
         })
     }
@@ -630,6 +713,48 @@ impl H1Client {
             })
             .clone()
     }
+}
+
+/// The most recently used live idle connection to `origin`, if any.
+fn checkout(origin: &Origin) -> Option<Conn> {
+    let mut stale = Vec::new();
+    let found = {
+        let mut queue = origin.idle.lock();
+        let mut found = None;
+        while let Some(conn) = queue.pop_back() {
+            if conn.idle_since.elapsed() > IDLE_TIMEOUT {
+                // Everything below it is older still.
+                stale.push(conn);
+                stale.extend(queue.drain(..));
+                break;
+            }
+            if conn.looks_alive() {
+                found = Some(conn);
+                break;
+            }
+            stale.push(conn);
+        }
+        found
+    };
+    // Closing sockets outside the lock.
+    drop(stale);
+    found
+}
+
+/// Returns a connection whose response was read to the end to its origin's idle set. Its read
+/// buffer is released: an idle connection holds no memory beyond its socket.
+fn checkin(origin: &Origin, mut conn: Conn) {
+    if !conn.buf.is_empty() {
+        return;
+    }
+    conn.buf = Vec::new();
+    conn.idle_since = Instant::now();
+    let evicted = {
+        let mut queue = origin.idle.lock();
+        queue.push_back(conn);
+        (queue.len() > MAX_IDLE_PER_HOST).then(|| queue.pop_front())
+    };
+    drop(evicted);
 }
 
 /// The TLS error itself rather than the I/O wrapper around it.
@@ -703,7 +828,7 @@ async fn exchange(
     let response = Response {
         status,
         body: sink.keep,
-        peer_certificate: conn.peer_certificate.clone(),
+        cert_not_after: conn.cert_not_after,
     };
     Ok(Outcome::Done(response, location, reusable))
 }
@@ -985,6 +1110,101 @@ mod tests {
         assert!(text.contains("\r\nhost: sso.example\r\n"), "{text}");
     }
 
+    #[test]
+    fn a_prepared_request_gives_back_what_it_was_built_from() {
+        let client = H1Client::default();
+        let post = Request {
+            method: Method::POST,
+            url: Url::parse("http://portal.example:8080/login?next=%2F").unwrap(),
+            headers: vec![(
+                reqwest::header::AUTHORIZATION,
+                HeaderValue::from_static("Bearer t"),
+            )],
+            body: Some(Arc::from(&b"a=1"[..])),
+        };
+        let prepared = client.prepare(post.clone(), false);
+        assert_eq!(prepared.method(), "POST");
+        assert_eq!(prepared.path(), "/login?next=%2F");
+        assert_eq!(prepared.url(), post.url);
+        assert!(!prepared.is_head() && !prepared.is_idempotent());
+        let again = prepared.request();
+        assert_eq!(again.encode(), post.encode());
+        assert_eq!(&*prepared.encoded, &post.encode()[..]);
+        let debug = format!("{prepared:?}");
+        assert!(
+            debug.contains("authorization") && !debug.contains("Bearer t"),
+            "{debug}"
+        );
+
+        for raw in [
+            "https://[::1]/health",
+            "http://10.0.0.5/",
+            "https://intranet.example/a/b",
+        ] {
+            let head = Request {
+                method: Method::HEAD,
+                url: Url::parse(raw).unwrap(),
+                headers: Vec::new(),
+                body: None,
+            };
+            let prepared = client.prepare(head.clone(), true);
+            assert!(prepared.extra.is_none(), "nothing beyond method and URL");
+            assert!(prepared.is_head() && prepared.is_idempotent());
+            assert_eq!(prepared.url(), head.url, "{raw}");
+            assert_eq!(prepared.request().encode(), head.encode(), "{raw}");
+        }
+        assert_eq!(
+            client
+                .prepare(
+                    Request {
+                        method: Method::GET,
+                        url: Url::parse("https://[::1]:8443/x").unwrap(),
+                        headers: Vec::new(),
+                        body: None,
+                    },
+                    false
+                )
+                .origin()
+                .host()
+                .to_string(),
+            "[::1]"
+        );
+    }
+
+    #[test]
+    fn requests_share_their_origin_and_unused_origins_are_dropped() {
+        let client = H1Client::default();
+        let get = |url: &str, insecure: bool| {
+            client.prepare(
+                Request {
+                    method: Method::GET,
+                    url: Url::parse(url).unwrap(),
+                    headers: Vec::new(),
+                    body: None,
+                },
+                insecure,
+            )
+        };
+        let a = get("http://10.0.0.1:8080/a", false);
+        let b = get("http://10.0.0.1:8080/b?x=1", false);
+        assert!(Arc::ptr_eq(&a.origin, &b.origin));
+        let tls = get("https://10.0.0.1:8080/a", false);
+        let lax = get("https://10.0.0.1:8080/a", true);
+        assert!(!Arc::ptr_eq(&a.origin, &tls.origin), "scheme");
+        assert!(!Arc::ptr_eq(&tls.origin, &lax.origin), "certificate policy");
+
+        // Origins of dropped requests do not pile up.
+        for i in 0..1000 {
+            drop(get(&format!("http://host-{i}.example/"), false));
+        }
+        let kept = client.origins.lock().by_key.len();
+        assert!(kept <= 40, "{kept} origins kept");
+        assert!(Arc::ptr_eq(
+            &a.origin,
+            &get("http://10.0.0.1:8080/c", false).origin
+        ));
+    }
+
     /// A server that answers each request on a connection with the next scripted reply, then
     /// closes the connection when the script says so. Counts connections.
     async fn scripted(
@@ -1029,7 +1249,7 @@ mod tests {
             headers: Vec::new(),
             body: None,
         };
-        let prepared = Prepared::new(request, false);
+        let prepared = client.prepare(request, false);
         client
             .send(&prepared, 0, want_body, 1024, &Progress::default())
             .await
@@ -1054,6 +1274,37 @@ mod tests {
             accepted.load(Ordering::SeqCst),
             1,
             "one kept-alive connection"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_idle_connection_holds_no_read_buffer() {
+        let reply: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+        let (url, accepted) = scripted(vec![(reply, false), (reply, false)]).await;
+        let client = H1Client::default();
+        let prepared = client.prepare(
+            Request {
+                method: Method::GET,
+                url,
+                headers: Vec::new(),
+                body: None,
+            },
+            false,
+        );
+        for _ in 0..2 {
+            let r = client
+                .send(&prepared, 0, true, 1024, &Progress::default())
+                .await
+                .unwrap();
+            assert_eq!(r.body.as_deref(), Some(&b"ok"[..]));
+            let idle = prepared.origin.idle.lock();
+            assert_eq!(idle.len(), 1);
+            assert_eq!(idle[0].buf.capacity(), 0);
+        }
+        assert_eq!(
+            accepted.load(Ordering::SeqCst),
+            1,
+            "the connection was reused"
         );
     }
 

@@ -18,7 +18,6 @@ use std::fmt::{self, Write as _};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use parking_lot::Mutex;
 use std::sync::Arc;
 
 use base64::Engine as _;
@@ -137,12 +136,15 @@ pub struct CertExpiry {
     pub critical_days: u32,
 }
 
+const DEFAULT_WARNING_DAYS: u32 = 21;
+const DEFAULT_CRITICAL_DAYS: u32 = 7;
+
 fn default_warning_days() -> u32 {
-    21
+    DEFAULT_WARNING_DAYS
 }
 
 fn default_critical_days() -> u32 {
-    7
+    DEFAULT_CRITICAL_DAYS
 }
 
 impl Default for CertExpiry {
@@ -252,17 +254,6 @@ fn redact_url(raw: &str) -> String {
     }
 }
 
-/// `scheme://host:port/path` of a parsed URL.
-fn display_url(url: &Url) -> String {
-    format!(
-        "{}://{}:{}{}",
-        url.scheme(),
-        url.host_str().unwrap_or(""),
-        url.port_or_known_default().unwrap_or(0),
-        url.path()
-    )
-}
-
 impl HttpConfig {
     /// Checks the values, naming the offending field in the error.
     ///
@@ -338,10 +329,7 @@ impl HttpConfig {
 
     fn status_set(&self) -> Result<StatusSet> {
         if self.expect_status.is_empty() {
-            return Ok(StatusSet {
-                ranges: Cow::Borrowed(&[(200, 399)]),
-                describe: Cow::Borrowed("2xx or 3xx"),
-            });
+            return Ok(DEFAULT_STATUS);
         }
         let mut ranges = Vec::with_capacity(self.expect_status.len());
         let mut describe = String::new();
@@ -426,25 +414,29 @@ impl HttpConfig {
             headers,
             body: self.body.as_ref().map(|b| Arc::from(b.as_bytes())),
         };
-        Ok(HttpProbe {
-            transport: clients.probe_transport(),
-            request: h1::Prepared::new(request, self.insecure),
-            status: self.status_set()?,
-            body: (self.body_contains.is_some()
-                || self.body_regex.is_some()
-                || self.body_not_contains.is_some())
-            .then(|| {
-                Ok::<_, Error>(Box::new(BodyChecks {
-                    contains: self.body_contains.clone(),
-                    regex: self.body_regex.as_deref().map(compile_regex).transpose()?,
-                    not_contains: self.body_not_contains.clone(),
-                }))
+        let body = (self.body_contains.is_some()
+            || self.body_regex.is_some()
+            || self.body_not_contains.is_some())
+        .then(|| {
+            Ok::<_, Error>(BodyChecks {
+                contains: self.body_contains.clone(),
+                regex: self.body_regex.as_deref().map(compile_regex).transpose()?,
+                not_contains: self.body_not_contains.clone(),
             })
-            .transpose()?,
+        })
+        .transpose()?;
+        let expect = Expect {
+            status: self.status_set()?,
+            body,
             latency: self.latency,
             cert_expiry: self.cert_expiry,
             max_redirects: self.follow_redirects,
-            cert_cache: Mutex::new(None),
+        };
+        let transport = clients.probe_transport();
+        Ok(HttpProbe {
+            request: transport.prepare(request, self.insecure),
+            transport,
+            expect: (!expect.is_default()).then(|| Box::new(expect)),
         })
     }
 }
@@ -476,19 +468,18 @@ fn compile_regex(re: &str) -> Result<regex::Regex> {
         .map_err(|e| Error::invalid("body_regex", e.to_string()))
 }
 
-/// The accepted status codes (the default set is static: nothing allocated per probe).
+/// The accepted status codes.
 #[derive(Debug)]
 struct StatusSet {
     ranges: Cow<'static, [(u16, u16)]>,
     describe: Cow<'static, str>,
 }
 
-/// What the body must (not) contain or match; most probes check none of it.
-struct BodyChecks {
-    contains: Option<String>,
-    regex: Option<regex::Regex>,
-    not_contains: Option<String>,
-}
+/// Any 2xx or 3xx: what a check accepts unless told otherwise.
+const DEFAULT_STATUS: StatusSet = StatusSet {
+    ranges: Cow::Borrowed(&[(200, 399)]),
+    describe: Cow::Borrowed("2xx or 3xx"),
+};
 
 impl StatusSet {
     fn contains(&self, code: u16) -> bool {
@@ -496,79 +487,95 @@ impl StatusSet {
     }
 }
 
-/// The `http` probe. Build it with [`HttpConfig::build`].
-///
-/// Its target text is formatted from the request's URL when needed, and the body checks are
-/// boxed apart: a large schedule holds one probe per check.
-pub struct HttpProbe {
-    transport: Arc<h1::H1Client>,
-    /// The request, its bytes on the wire and its pool key, prepared once.
-    request: h1::Prepared,
+/// What the body must (not) contain or match.
+struct BodyChecks {
+    contains: Option<String>,
+    regex: Option<regex::Regex>,
+    not_contains: Option<String>,
+}
+
+/// What a response is checked against. Most probes expect the defaults, which are static: such
+/// a probe allocates none of this.
+struct Expect {
     status: StatusSet,
-    body: Option<Box<BodyChecks>>,
+    body: Option<BodyChecks>,
     latency: LatencyThresholds,
     cert_expiry: CertExpiry,
     max_redirects: u8,
-    /// The last peer certificate seen and its expiry (Unix seconds), so it is parsed only when it
-    /// changes.
-    cert_cache: Mutex<Option<(Arc<[u8]>, i64)>>,
+}
+
+/// The defaults: any 2xx or 3xx, no body checks, no latency thresholds, certificate warnings at
+/// 21 and 7 days, redirects not followed.
+static DEFAULT_EXPECT: Expect = Expect {
+    status: DEFAULT_STATUS,
+    body: None,
+    latency: LatencyThresholds {
+        warning: None,
+        critical: None,
+    },
+    cert_expiry: CertExpiry {
+        warning_days: DEFAULT_WARNING_DAYS,
+        critical_days: DEFAULT_CRITICAL_DAYS,
+    },
+    max_redirects: 0,
+};
+
+impl Expect {
+    fn is_default(&self) -> bool {
+        let d = &DEFAULT_EXPECT;
+        self.status.ranges == d.status.ranges
+            && self.body.is_none()
+            && self.latency == d.latency
+            && self.cert_expiry == d.cert_expiry
+            && self.max_redirects == d.max_redirects
+    }
+}
+
+/// The `http` probe. Build it with [`HttpConfig::build`].
+///
+/// A large schedule holds one probe per check, so it keeps only the request's bytes on the wire,
+/// its shared origin and, when they differ from the defaults, its expectations: 48 bytes plus
+/// the request.
+pub struct HttpProbe {
+    transport: Arc<h1::H1Client>,
+    /// The request, prepared once.
+    request: h1::Prepared,
+    /// `None`: [`DEFAULT_EXPECT`].
+    expect: Option<Box<Expect>>,
 }
 
 impl fmt::Debug for HttpProbe {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let expect = self.expect();
+        let body = expect.body.as_ref();
         f.debug_struct("HttpProbe")
             .field("target", &self.target())
-            .field("method", &self.request.request.method)
-            .field("expect_status", &self.status.describe)
-            .field("body_contains", &self.body().contains)
+            .field("method", &self.request.method())
+            .field("expect_status", &expect.status.describe)
+            .field("body_contains", &body.and_then(|b| b.contains.as_ref()))
             .field(
                 "body_regex",
-                &self.body().regex.as_ref().map(|r| r.as_str()),
+                &body.and_then(|b| b.regex.as_ref()).map(|r| r.as_str()),
             )
-            .field("body_not_contains", &self.body().not_contains)
-            .field("latency", &self.latency)
-            .field("cert_expiry", &self.cert_expiry)
-            .field("max_redirects", &self.max_redirects)
+            .field(
+                "body_not_contains",
+                &body.and_then(|b| b.not_contains.as_ref()),
+            )
+            .field("latency", &expect.latency)
+            .field("cert_expiry", &expect.cert_expiry)
+            .field("max_redirects", &expect.max_redirects)
             .finish_non_exhaustive()
     }
 }
 
 impl HttpProbe {
-    fn needs_body(&self) -> bool {
-        self.body.is_some()
+    fn expect(&self) -> &Expect {
+        self.expect.as_deref().unwrap_or(&DEFAULT_EXPECT)
     }
 
-    /// The body checks (none when the probe has none).
-    fn body(&self) -> &BodyChecks {
-        const NONE: &BodyChecks = &BodyChecks {
-            contains: None,
-            regex: None,
-            not_contains: None,
-        };
-        self.body.as_deref().unwrap_or(NONE)
-    }
-
-    /// Days until the peer certificate expires, parsing it only when it changed.
-    fn cert_days_left(&self, der: &Arc<[u8]>, now: chrono::DateTime<chrono::Utc>) -> Option<f64> {
-        let mut cache = self.cert_cache.lock();
-        let not_after = match &*cache {
-            Some((seen, not_after)) if Arc::ptr_eq(seen, der) || **seen == **der => *not_after,
-            _ => {
-                let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
-                let not_after = cert.validity().not_after.timestamp();
-                *cache = Some((der.clone(), not_after));
-                not_after
-            }
-        };
-        Some((not_after - now.timestamp()) as f64 / 86_400.0)
-    }
-
-    fn host_port(&self) -> (&str, u16) {
-        let url = &self.request.request.url;
-        (
-            url.host_str().unwrap_or(""),
-            url.port_or_known_default().unwrap_or(0),
-        )
+    fn host_port(&self) -> (&url::Host<String>, u16) {
+        let origin = self.request.origin();
+        (origin.host(), origin.port())
     }
 
     /// What went wrong before a response arrived, naming the stage.
@@ -591,7 +598,10 @@ impl HttpProbe {
                 format!("HTTP {status} but reading the body failed: {detail}")
             }
             h1::H1Error::TooManyRedirects => {
-                format!("too many redirects (more than {})", self.max_redirects)
+                format!(
+                    "too many redirects (more than {})",
+                    self.expect().max_redirects
+                )
             }
         }
     }
@@ -622,10 +632,11 @@ impl Probe for HttpProbe {
         let at = cx.now();
         let start = Instant::now();
         let progress = h1::Progress::default();
+        let expect = self.expect();
         let sent = self.transport.send(
             &self.request,
-            self.max_redirects,
-            self.needs_body(),
+            expect.max_redirects,
+            expect.body.is_some(),
             MAX_BODY,
             &progress,
         );
@@ -645,18 +656,17 @@ impl Probe for HttpProbe {
             }
         };
         let code = response.status;
-        let status_ok = self.status.contains(code);
+        let status_ok = expect.status.contains(code);
         let cert_days = response
-            .peer_certificate
-            .as_ref()
-            .and_then(|der| self.cert_days_left(der, at));
+            .cert_not_after
+            .map(|not_after| (not_after - at.timestamp()) as f64 / 86_400.0);
 
         let mut findings: Vec<Finding> = Vec::new();
         let mut body_bytes = None;
-        if let (true, Some(body)) = (status_ok, &response.body) {
+        if let (true, Some(body), Some(checks)) = (status_ok, &response.body, &expect.body) {
             body_bytes = Some(body.len());
             let text = String::from_utf8_lossy(body);
-            if let Some(needle) = &self.body().contains
+            if let Some(needle) = &checks.contains
                 && !text.contains(needle.as_str())
             {
                 findings.push((
@@ -664,7 +674,7 @@ impl Probe for HttpProbe {
                     format!("body does not contain {needle:?}"),
                 ));
             }
-            if let Some(re) = &self.body().regex
+            if let Some(re) = &checks.regex
                 && !re.is_match(&text)
             {
                 findings.push((
@@ -672,7 +682,7 @@ impl Probe for HttpProbe {
                     format!("body does not match /{}/", re.as_str()),
                 ));
             }
-            if let Some(needle) = &self.body().not_contains
+            if let Some(needle) = &checks.not_contains
                 && text.contains(needle.as_str())
             {
                 findings.push((Status::Critical, format!("body contains {needle:?}")));
@@ -692,24 +702,24 @@ impl Probe for HttpProbe {
                     Status::Critical,
                     format!("certificate expired {}", days_ago(ago)),
                 ))
-            } else if days < f64::from(self.cert_expiry.critical_days) {
+            } else if days < f64::from(expect.cert_expiry.critical_days) {
                 Some((
                     Status::Critical,
                     format!("certificate {}", expires_in(days)),
                 ))
-            } else if days < f64::from(self.cert_expiry.warning_days) {
+            } else if days < f64::from(expect.cert_expiry.warning_days) {
                 Some((Status::Warning, format!("certificate {}", expires_in(days))))
             } else {
                 None
             };
             findings.extend(finding);
         }
-        let latency_status = self.latency.status(latency);
+        let latency_status = expect.latency.status(latency);
         if latency_status != Status::Ok {
             let limit = if latency_status == Status::Critical {
-                self.latency.critical
+                expect.latency.critical
             } else {
-                self.latency.warning
+                expect.latency.warning
             };
             findings.push((
                 latency_status,
@@ -732,7 +742,7 @@ impl Probe for HttpProbe {
                 summary.push(' ');
                 summary.push_str(reason);
             }
-            let _ = write!(summary, ", expected {}", self.status.describe);
+            let _ = write!(summary, ", expected {}", expect.status.describe);
         }
         findings.sort_by_key(|(s, _)| std::cmp::Reverse(s.severity()));
         for (s, text) in &findings {
@@ -764,7 +774,15 @@ impl Probe for HttpProbe {
     }
 
     fn target(&self) -> String {
-        display_url(&self.request.request.url)
+        let origin = self.request.origin();
+        let path = self.request.path();
+        let path = path.find('?').map_or(path, |q| &path[..q]);
+        format!(
+            "{}://{}:{}{path}",
+            origin.scheme(),
+            origin.host(),
+            origin.port()
+        )
     }
 }
 
@@ -798,6 +816,25 @@ mod tests {
     const TOKEN: &str = "tok-Quokka-99-secret";
     /// base64("admin:pw-Zebra-77-secret")
     const BASIC: &str = "Basic YWRtaW46cHctWmVicmEtNzctc2VjcmV0";
+
+    #[test]
+    fn a_probe_with_default_expectations_is_small() {
+        assert!(std::mem::size_of::<HttpProbe>() <= 48);
+        let clients = HttpClients::new();
+        let build = |text: &str| {
+            toml::from_str::<HttpConfig>(text)
+                .unwrap()
+                .build(&clients)
+                .unwrap()
+        };
+        let plain = build("url = \"http://127.0.0.1:8080/health\"");
+        assert!(plain.expect.is_none());
+        assert_eq!(plain.target(), "http://127.0.0.1:8080/health");
+        let told = build("url = \"https://[::1]/a?b=1\"\nexpect_status = [204]");
+        assert!(told.expect.is_some());
+        assert_eq!(told.target(), "https://[::1]:443/a");
+        assert_eq!(told.expect().status.describe, "204");
+    }
 
     struct Request {
         method: String,
@@ -860,7 +897,7 @@ mod tests {
         })
     }
 
-    async fn respond(req: &Request) -> (u16, &'static str, Vec<u8>, Option<&'static str>) {
+    async fn respond(req: &Request) -> (u16, &'static str, Vec<u8>, Option<String>) {
         let ok = |body: &[u8]| (200, "OK", body.to_vec(), None);
         let unauthorized = (401, "Unauthorized", b"who are you?".to_vec(), None);
         let path = req.path.split('?').next().unwrap_or("");
@@ -868,8 +905,15 @@ mod tests {
             "/" => ok(b"<h1>Welcome to the school portal</h1> build 4711"),
             "/down" => (503, "Service Unavailable", b"maintenance".to_vec(), None),
             "/error-page" => ok(b"Fatal error: database unreachable"),
-            "/moved" => (301, "Moved Permanently", Vec::new(), Some("/")),
-            "/loop" => (302, "Found", Vec::new(), Some("/loop")),
+            "/moved" => (301, "Moved Permanently", Vec::new(), Some("/".into())),
+            "/loop" => (302, "Found", Vec::new(), Some("/loop".into())),
+            // `/to?URL`: a redirect to URL.
+            "/to" => (
+                302,
+                "Found",
+                Vec::new(),
+                req.path.split_once('?').map(|(_, to)| to.to_owned()),
+            ),
             "/basic" if req.header("authorization") == Some(BASIC) => ok(b"hello admin"),
             "/basic" => unauthorized,
             "/bearer" if req.header("authorization") == Some(&format!("Bearer {TOKEN}")) => {
@@ -1254,6 +1298,14 @@ mod tests {
         );
 
         c.insecure = true;
+        // A plain `http` URL redirecting to the self-signed `https` one keeps the policy.
+        let (plain, _) = http_server().await;
+        let mut via = config(format!("{plain}/to?{base}/"));
+        via.insecure = true;
+        via.follow_redirects = 1;
+        let obs = run(&via).await;
+        assert_eq!(obs.status, Status::Warning, "{}", obs.summary);
+        assert!(obs.metrics.contains_key("cert_days_left"));
         let probe = c.build(&HttpClients::new()).unwrap();
         let cx = CheckContext::for_test("http");
         for _ in 0..2 {
