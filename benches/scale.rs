@@ -2,7 +2,8 @@
 //! forewarn's own CPU time per check (utime + stime of this process), checks per CPU-second,
 //! schedule lag and resident memory per target (at the end of the window, and just after the
 //! monitor was built) — next to a baseline measured in the same run
-//! (a bare blocking connect + close, and a bare keep-alive HTTP request).
+//! (a bare blocking connect + close — also with the reset close a connect-only check uses — and a
+//! bare keep-alive HTTP request).
 //!
 //! Run through `benches/scale.sh`, which starts nginx on 16 loopback ports. Arguments:
 //! `--kind tcp|http --targets N --interval 5s --duration 30s --warmup 10s --ports 18080-18095`.
@@ -87,14 +88,33 @@ fn parse_args() -> Args {
     a
 }
 
-/// CPU per operation of a bare blocking connect + close.
-fn baseline_tcp(port: u16, n: usize) -> Duration {
-    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
-    let c0 = cpu_time();
-    for _ in 0..n {
-        drop(TcpStream::connect(addr).expect("nginx is listening"));
-    }
-    (cpu_time() - c0) / n as u32
+/// CPU per operation of a bare blocking `std` connect + close over `ports` in turn: the median
+/// of 8 blocks of `n / 8`. With `reset`, `SO_LINGER` 0 before the close, as a connect-only check
+/// closes (a reset, no `TIME_WAIT`).
+///
+/// Spread over the ports and short, so it does not exhaust the ephemeral ports towards one of
+/// them: the kernel's search for a free port then costs several times the connect itself, and
+/// a long single-port loop (or `TIME_WAIT` sockets left by a previous run) measures that search.
+fn baseline_tcp(ports: &[u16], n: usize, reset: bool) -> Duration {
+    let per_block = (n / 8).max(1);
+    let mut blocks: Vec<Duration> = (0..8)
+        .map(|b| {
+            let c0 = cpu_time();
+            for i in 0..per_block {
+                let port = ports[(b * per_block + i) % ports.len()];
+                let s = TcpStream::connect(("127.0.0.1", port)).expect("nginx is listening");
+                if reset {
+                    socket2::SockRef::from(&s)
+                        .set_linger(Some(Duration::ZERO))
+                        .unwrap();
+                }
+                drop(s);
+            }
+            (cpu_time() - c0) / per_block as u32
+        })
+        .collect();
+    blocks.sort();
+    (blocks[3] + blocks[4]) / 2
 }
 
 /// CPU per request of a bare HTTP/1.1 keep-alive GET on one connection.
@@ -132,9 +152,13 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    let baseline = match args.kind.as_str() {
-        "http" => baseline_http(args.ports[0], 20_000),
-        _ => baseline_tcp(args.ports[0], 20_000),
+    // The reset close first: it leaves no `TIME_WAIT` behind to slow the other down.
+    let (baseline, baseline_reset) = match args.kind.as_str() {
+        "http" => (baseline_http(args.ports[0], 20_000), None),
+        _ => {
+            let reset = baseline_tcp(&args.ports, 4_000, true);
+            (baseline_tcp(&args.ports, 4_000, false), Some(reset))
+        }
     };
     let dir = tempfile::tempdir().unwrap();
     let rss0 = rss_bytes();
@@ -178,7 +202,7 @@ fn main() {
     let cpu = c1 - c0;
     let per_check = cpu.as_secs_f64() / runs.max(1) as f64;
     println!(
-        "{{\"kind\":\"{}\",\"targets\":{},\"interval_s\":{},\"window_s\":{:.1},\"runs\":{},\"runs_per_s\":{:.0},\"cpu_us_per_check\":{:.2},\"baseline_us\":{:.2},\"ratio_to_baseline\":{:.2},\"checks_per_cpu_s\":{:.0},\"lag_p50_ms\":{:.2},\"lag_p99_ms\":{:.2},\"lag_max_ms\":{:.1},\"overruns\":{},\"rss_bytes_per_target\":{},\"rss_built_bytes_per_target\":{},\"ok\":{}}}",
+        "{{\"kind\":\"{}\",\"targets\":{},\"interval_s\":{},\"window_s\":{:.1},\"runs\":{},\"runs_per_s\":{:.0},\"cpu_us_per_check\":{:.2},\"baseline_us\":{:.2},\"ratio_to_baseline\":{:.2},\"baseline_reset_us\":{},\"checks_per_cpu_s\":{:.0},\"lag_p50_ms\":{:.2},\"lag_p99_ms\":{:.2},\"lag_max_ms\":{:.1},\"overruns\":{},\"rss_bytes_per_target\":{},\"rss_built_bytes_per_target\":{},\"ok\":{}}}",
         args.kind,
         args.targets,
         args.interval.as_secs_f64(),
@@ -188,6 +212,10 @@ fn main() {
         per_check * 1e6,
         baseline.as_secs_f64() * 1e6,
         per_check / baseline.as_secs_f64(),
+        baseline_reset.map_or("null".to_owned(), |b| format!(
+            "{:.2}",
+            b.as_secs_f64() * 1e6
+        )),
         1.0 / per_check,
         stats.lag_p50 * 1e3,
         stats.lag_p99 * 1e3,
