@@ -5,8 +5,7 @@
 //! Data only moves one way: probe → observation → state machine → transition → incident →
 //! escalation → outbox → sink.
 
-use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::future::Future;
 use std::hash::{Hash, Hasher};
@@ -37,6 +36,7 @@ pub mod deps;
 pub mod lag;
 pub mod maintenance;
 pub mod state;
+mod wheel;
 
 use deps::DependencyGraph;
 use lag::LagHistogram;
@@ -1486,67 +1486,70 @@ impl Inner {
         // Each check owns a slot on the grid start + offset + k·interval, the offset derived
         // from its name. The first round is compressed into a short window so a small setup
         // shows results at once; from the second run on every check keeps to its own slot.
-        // Times are kept as nanoseconds since `start` and indexes as u32: 16 bytes per check in
-        // the heap, 8 in the offsets.
+        // Times are kept as nanoseconds since `start` and indexes as u32: 16 bytes per check on
+        // the wheel of due times, 8 in the offsets.
         let first_window = Duration::from_millis(1_000 + self.checks.len() as u64);
         let offsets: Vec<u64> = self
             .checks
             .iter()
             .map(|rt| spread_offset(&rt.name, rt.interval).as_nanos() as u64)
             .collect();
-        let mut heap: BinaryHeap<Reverse<(u64, u32)>> = self
-            .checks
-            .iter()
-            .enumerate()
-            .map(|(i, rt)| {
-                let window = first_window.min(rt.interval).as_nanos().max(1) as u64;
-                Reverse((offsets[i] % window, i as u32))
-            })
-            .collect();
+        let longest = self.checks.iter().map(|rt| rt.interval).max();
+        let mut wheel = wheel::Wheel::new(longest.unwrap_or_default().as_millis() as u64 + 1);
+        for (i, rt) in self.checks.iter().enumerate() {
+            let window = first_window.min(rt.interval).as_nanos().max(1) as u64;
+            wheel.push(offsets[i] % window, i as u32);
+        }
         let since_start = |t: Instant| t.saturating_duration_since(start).as_nanos() as u64;
-        if heap.is_empty() {
+        if wheel.is_empty() {
             // Nothing to schedule: wait for shutdown.
             let mut stop = stop;
             let _ = stop.changed().await;
             return Ok(());
         }
-        while let Some(Reverse((due, idx))) = heap.pop() {
-            if *stop.borrow() {
-                return Ok(());
-            }
-            let (due, idx) = (start + Duration::from_nanos(due), idx as usize);
+        while let Some(ms) = wheel.next_slot() {
             // Checks due within a few milliseconds run together: far fewer timer wake-ups at
             // scale, for a lag bounded by SCHEDULE_SLACK.
-            if due > Instant::now() + SCHEDULE_SLACK {
-                tokio::time::sleep_until(due).await;
+            let slot_start = start + Duration::from_millis(ms);
+            if slot_start > Instant::now() + SCHEDULE_SLACK {
+                tokio::time::sleep_until(slot_start).await;
             }
-            let rt = &self.checks[idx];
-            let now = Instant::now();
-            self.lag.record(now.saturating_duration_since(due));
-            // The next slot on the check's grid after this run: computed from the grid, not
-            // from the run, so nothing drifts over hours; slots missed while the machine was
-            // stalled are skipped rather than run in a burst.
-            let origin = start + Duration::from_nanos(offsets[idx]);
-            let next = next_slot(origin, rt.interval, due.max(now));
-            heap.push(Reverse((since_start(next), idx as u32)));
-            if rt.running.swap(true, Ordering::AcqRel) {
-                self.overruns.fetch_add(1, Ordering::Relaxed);
-                continue;
-            }
-            let permit = self
-                .semaphore
-                .clone()
-                .acquire_owned()
-                .await
-                .expect("never closed");
-            let inner = self.clone();
-            tokio::spawn(async move {
-                if let Err(e) = inner.execute(idx, 0).await {
-                    tracing::warn!(check = %inner.checks[idx].name, error = %e, "processing failed");
+            let mut slot = wheel.take_slot();
+            for &(due, idx) in &slot {
+                if *stop.borrow() {
+                    return Ok(());
                 }
-                inner.checks[idx].running.store(false, Ordering::Release);
-                drop(permit);
-            });
+                let (due, idx) = (start + Duration::from_nanos(due), idx as usize);
+                let rt = &self.checks[idx];
+                let now = Instant::now();
+                self.lag.record(now.saturating_duration_since(due));
+                // The next slot on the check's grid after this run: computed from the grid, not
+                // from the run, so nothing drifts over hours; slots missed while the machine
+                // was stalled are skipped rather than run in a burst.
+                let origin = start + Duration::from_nanos(offsets[idx]);
+                let next = next_slot(origin, rt.interval, due.max(now));
+                wheel.push(since_start(next), idx as u32);
+                if rt.running.swap(true, Ordering::AcqRel) {
+                    self.overruns.fetch_add(1, Ordering::Relaxed);
+                    continue;
+                }
+                let permit = self
+                    .semaphore
+                    .clone()
+                    .acquire_owned()
+                    .await
+                    .expect("never closed");
+                let inner = self.clone();
+                tokio::spawn(async move {
+                    if let Err(e) = inner.execute(idx, 0).await {
+                        tracing::warn!(check = %inner.checks[idx].name, error = %e, "processing failed");
+                    }
+                    inner.checks[idx].running.store(false, Ordering::Release);
+                    drop(permit);
+                });
+            }
+            slot.clear();
+            wheel.give_back(slot);
         }
         Ok(())
     }
