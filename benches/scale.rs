@@ -6,7 +6,8 @@
 //! bare keep-alive HTTP request).
 //!
 //! Run through `benches/scale.sh`, which starts nginx on 16 loopback ports. Arguments:
-//! `--kind tcp|http --targets N --interval 5s --duration 30s --warmup 10s --ports 18080-18095`.
+//! `--kind tcp|http --targets N --interval 5s --duration 30s --warmup 10s --ports 18080-18095
+//! --workers 1` (threads running the checks; 1 is the `forewarn` program's default).
 //! Without nginx listening it prints why and exits 0.
 
 use std::io::{Read, Write};
@@ -50,6 +51,7 @@ struct Args {
     warmup: Duration,
     ports: Vec<u16>,
     concurrency: usize,
+    workers: usize,
 }
 
 fn parse_args() -> Args {
@@ -61,6 +63,8 @@ fn parse_args() -> Args {
         warmup: Duration::from_secs(6),
         ports: (18080..=18095).collect(),
         concurrency: 1024,
+        // As the `forewarn` program runs by default (`--workers`).
+        workers: 1,
     };
     let argv: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
@@ -74,6 +78,7 @@ fn parse_args() -> Args {
             "--duration" => a.duration = dur(&v),
             "--warmup" => a.warmup = dur(&v),
             "--concurrency" => a.concurrency = v.parse().expect("a number"),
+            "--workers" => a.workers = v.parse().expect("a number"),
             "--ports" => {
                 let (lo, hi) = v.split_once('-').expect("--ports LO-HI");
                 a.ports = (lo.parse().unwrap()..=hi.parse().unwrap()).collect();
@@ -149,6 +154,7 @@ fn main() {
         return;
     }
     let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(args.workers)
         .enable_all()
         .build()
         .unwrap();
@@ -202,8 +208,9 @@ fn main() {
     let cpu = c1 - c0;
     let per_check = cpu.as_secs_f64() / runs.max(1) as f64;
     println!(
-        "{{\"kind\":\"{}\",\"targets\":{},\"interval_s\":{},\"window_s\":{:.1},\"runs\":{},\"runs_per_s\":{:.0},\"cpu_us_per_check\":{:.2},\"baseline_us\":{:.2},\"ratio_to_baseline\":{:.2},\"baseline_reset_us\":{},\"checks_per_cpu_s\":{:.0},\"lag_p50_ms\":{:.2},\"lag_p99_ms\":{:.2},\"lag_max_ms\":{:.1},\"overruns\":{},\"rss_bytes_per_target\":{},\"rss_built_bytes_per_target\":{},\"ok\":{}}}",
+        "{{\"kind\":\"{}\",\"workers\":{},\"targets\":{},\"interval_s\":{},\"window_s\":{:.1},\"runs\":{},\"runs_per_s\":{:.0},\"cpu_us_per_check\":{:.2},\"baseline_us\":{:.2},\"ratio_to_baseline\":{:.2},\"baseline_reset_us\":{},\"checks_per_cpu_s\":{:.0},\"lag_p50_ms\":{:.2},\"lag_p99_ms\":{:.2},\"lag_max_ms\":{:.1},\"overruns\":{},\"rss_bytes_per_target\":{},\"rss_built_bytes_per_target\":{},\"ok\":{}}}",
         args.kind,
+        args.workers,
         args.targets,
         args.interval.as_secs_f64(),
         (t1 - t0).as_secs_f64(),

@@ -57,6 +57,24 @@ fn check_exits_0_when_open_and_2_when_closed() {
 }
 
 #[test]
+fn workers_can_be_raised_and_zero_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let cfg = write(dir.path(), "open.toml", &tcp_config(port));
+    let cfg = cfg.to_str().unwrap();
+    let out = forewarn(&["--workers", "4", "check", "--config", cfg], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let out = forewarn(&["check", "--workers", "2", "--config", cfg], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let out = forewarn(&["check", "--workers", "0", "--config", cfg], dir.path());
+    assert_eq!(out.status.code(), Some(2), "clap's usage error: {out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("'0'") && err.contains("--workers"), "{err}");
+    drop(listener);
+}
+
+#[test]
 fn validate_names_file_line_col_of_a_typo() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = write(
