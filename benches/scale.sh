@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Scheduling at scale against nginx on 16 loopback ports: TCP and HTTP checks at 1k, 10k and
-# 100k targets (5 s interval) and 1M TCP targets (60 s interval). Prints one JSON line per run.
+# 100k targets (5 s interval), 100k again with two worker threads, and 1M TCP targets (60 s
+# interval). Prints one JSON line per run.
 #   benches/scale.sh [quick]      quick: 1k and 10k only
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,4 +36,9 @@ sizes="1000 10000 100000"
 for kind in tcp http; do
   for n in $sizes; do run --kind "$kind" --targets "$n" --interval 5s --warmup 8s --duration 20s; done
 done
-[ "${1:-}" = quick ] || run --kind tcp --targets 1000000 --interval 60s --warmup 65s --duration 60s --concurrency 4096
+[ "${1:-}" = quick ] && exit 0
+# The same 100k runs with two threads running the checks (`forewarn --workers 2`).
+for kind in tcp http; do
+  run --kind "$kind" --targets 100000 --interval 5s --warmup 8s --duration 20s --workers 2
+done
+run --kind tcp --targets 1000000 --interval 60s --warmup 65s --duration 60s --concurrency 4096

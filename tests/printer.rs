@@ -846,7 +846,7 @@ async fn forecast_from_stored_history() {
     let store = std::sync::Arc::new(SqliteStore::in_memory().unwrap());
     let metric = "supply.2.cyan_cartridge_827a_hp_cf301a";
     let now = Utc::now();
-    let history: Vec<(String, Observation)> = (1..=10)
+    let history: Vec<(std::sync::Arc<str>, Observation)> = (1..=10)
         .rev()
         .map(|d| {
             let at = now - chrono::Duration::days(d);
@@ -855,10 +855,10 @@ async fn forecast_from_stored_history() {
                 16.0 + 2.0 * d as f64,
                 "%",
             );
-            ("Room 12 HP M880".to_string(), obs)
+            ("Room 12 HP M880".into(), obs)
         })
         .collect();
-    store.record_observations(&history).await.unwrap();
+    store.record_observations(history).await.unwrap();
     let mut cx = cx("Room 12 HP M880", Duration::from_secs(10));
     cx.history = Some(forewarn::probe::History::new(store, "Room 12 HP M880"));
     let probe = v2c(&sim, "jetdirect_m880").build().unwrap();
@@ -868,7 +868,7 @@ async fn forecast_from_stored_history() {
         obs.summary,
         "Room 12 HP M880: Cyan toner 16 % (≈ 8 days left), Tray 1 empty"
     );
-    let days = obs.metrics[&format!("{metric}.days_left")].value;
+    let days = obs.metrics[format!("{metric}.days_left").as_str()].value;
     assert!((days - 8.0).abs() < 0.01, "{days}");
     // Every level is a metric, for history.
     assert_eq!(obs.metrics[metric].value, 16.0);

@@ -365,7 +365,7 @@ struct Inner {
     maintenance: Vec<MaintenanceWindow>,
     maintenance_active: Mutex<Vec<bool>>,
     retention: Duration,
-    pending: Mutex<Vec<(String, Observation)>>,
+    pending: Mutex<Vec<(Arc<str>, Observation)>>,
     incident_lock: tokio::sync::Mutex<()>,
     restored: tokio::sync::OnceCell<()>,
     next_escalation: Mutex<Option<DateTime<Utc>>>,
@@ -1142,7 +1142,7 @@ impl Inner {
             latency: obs.latency,
             at: obs.at,
         });
-        self.pending.lock().push((rt.name.to_string(), obs));
+        self.pending.lock().push((rt.name.clone(), obs));
         if !transitions.is_empty() {
             self.apply(idx, transitions, now).await?;
         }
@@ -1405,7 +1405,7 @@ impl Inner {
     async fn flush_history(&self) -> Result<()> {
         let batch = std::mem::take(&mut *self.pending.lock());
         if !batch.is_empty() {
-            self.store.record_observations(&batch).await?;
+            self.store.record_observations(batch).await?;
         }
         Ok(())
     }

@@ -4,6 +4,7 @@
 //! configs form the closed [`ProbeConfig`] enum. Your own probes implement [`Probe`] and are handed
 //! to the monitor as `Arc<dyn Probe>`.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt::{self, Debug};
 use std::sync::Arc;
@@ -118,13 +119,22 @@ pub struct Metric {
     /// The value.
     pub value: f64,
     /// Its unit; empty for plain counts.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub unit: String,
+    #[serde(default, skip_serializing_if = "is_empty")]
+    pub unit: Cow<'static, str>,
 }
+
+// serde hands `skip_serializing_if` a reference to the field itself.
+#[allow(clippy::ptr_arg)]
+fn is_empty(text: &Cow<'static, str>) -> bool {
+    text.is_empty()
+}
+
+/// A metric's name: most are fixed (`"latency"`), some are built (`"toner_black_percent"`).
+pub type MetricName = Cow<'static, str>;
 
 impl Metric {
     /// A metric with a unit.
-    pub fn new(value: f64, unit: impl Into<String>) -> Self {
+    pub fn new(value: f64, unit: impl Into<Cow<'static, str>>) -> Self {
         Self {
             value,
             unit: unit.into(),
@@ -141,7 +151,7 @@ pub struct Observation {
     pub summary: String,
     /// Measured values by name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub metrics: BTreeMap<String, Metric>,
+    pub metrics: BTreeMap<MetricName, Metric>,
     /// How long the check took.
     #[serde(with = "duration_secs")]
     pub latency: Duration,
@@ -162,7 +172,12 @@ impl Observation {
     }
 
     /// Adds a metric (builder style).
-    pub fn with_metric(mut self, name: impl Into<String>, value: f64, unit: &str) -> Self {
+    pub fn with_metric(
+        mut self,
+        name: impl Into<MetricName>,
+        value: f64,
+        unit: impl Into<Cow<'static, str>>,
+    ) -> Self {
         self.metrics.insert(name.into(), Metric::new(value, unit));
         self
     }

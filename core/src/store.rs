@@ -4,6 +4,7 @@
 //! district scale implements the same trait.
 
 use std::fmt::Debug;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -93,8 +94,9 @@ pub struct OutboxStats {
 /// Persistent history. Implementations must be safe to call from many tasks at once.
 #[async_trait]
 pub trait Store: Send + Sync + Debug {
-    /// Appends observations (one transaction for the batch).
-    async fn record_observations(&self, batch: &[(String, Observation)]) -> Result<()>;
+    /// Appends observations, each with its check's name (one transaction for the batch). The
+    /// batch is handed over, so its texts move into the store rather than being copied.
+    async fn record_observations(&self, batch: Vec<(Arc<str>, Observation)>) -> Result<()>;
 
     /// A check's observations since `since`, newest first, at most `limit` (0: no limit).
     async fn observations(

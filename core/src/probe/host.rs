@@ -506,8 +506,8 @@ impl Inner {
         let settings = &self.settings;
         let mut findings: Vec<(Status, String)> = Vec::new();
         let mut obs = Observation::new(Status::Ok, String::new(), at);
-        let mut metric = |name: String, value: f64, unit: &str| {
-            obs.metrics.insert(name, Metric::new(value, unit));
+        let mut metric = |name: String, value: f64, unit: &'static str| {
+            obs.metrics.insert(name.into(), Metric::new(value, unit));
         };
 
         for mount in &s.missing_mounts {
@@ -728,7 +728,7 @@ mod tests {
             let mount = d.trim_start_matches("disk_free_percent:");
             assert!(
                 obs.metrics
-                    .contains_key(&format!("disk_free_bytes:{mount}")),
+                    .contains_key(format!("disk_free_bytes:{mount}").as_str()),
                 "{obs:?}"
             );
             assert!(!mount.starts_with("/proc") && !mount.starts_with("/sys"));

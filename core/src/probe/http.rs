@@ -752,19 +752,17 @@ impl Probe for HttpProbe {
         }
 
         let mut obs = Observation::new(status, summary, at).with_latency(latency);
-        obs.metrics.insert(
-            "latency".to_owned(),
-            Metric::new(latency.as_secs_f64(), "s"),
-        );
         obs.metrics
-            .insert("status_code".to_owned(), Metric::new(f64::from(code), ""));
+            .insert("latency".into(), Metric::new(latency.as_secs_f64(), "s"));
+        obs.metrics
+            .insert("status_code".into(), Metric::new(f64::from(code), ""));
         if let Some(n) = body_bytes {
             obs.metrics
-                .insert("body_bytes".to_owned(), Metric::new(n as f64, "B"));
+                .insert("body_bytes".into(), Metric::new(n as f64, "B"));
         }
         if let Some(days) = cert_days {
             obs.metrics
-                .insert("cert_days_left".to_owned(), Metric::new(days, "days"));
+                .insert("cert_days_left".into(), Metric::new(days, "days"));
         }
         obs
     }

@@ -52,7 +52,7 @@ use tokio::time::Instant;
 
 use crate::config::{Secret, expand_env};
 use crate::error::{Error, Result};
-use crate::probe::{CheckContext, Metric, Observation, Probe, Status};
+use crate::probe::{CheckContext, Metric, MetricName, Observation, Probe, Status};
 
 pub use discover::{DiscoverOptions, DiscoveredPrinter, discover};
 pub use forecast::ForecastConfig;
@@ -658,7 +658,7 @@ impl PrinterProbe {
                 for o in obs.iter().rev() {
                     for (name, m) in &o.metrics {
                         if is_supply_percent(name) && m.unit == "%" {
-                            series.entry(name.clone()).or_default().push(
+                            series.entry(name.to_string()).or_default().push(
                                 o.at,
                                 m.value,
                                 &self.cfg.forecast,
@@ -677,7 +677,7 @@ impl PrinterProbe {
     /// The observation of one report, taken at `cx.now()`; updates the forecast series.
     pub fn observe(&self, cx: &CheckContext, report: &PrinterReport) -> Observation {
         let at = cx.now();
-        let mut metrics: BTreeMap<String, Metric> = BTreeMap::new();
+        let mut metrics: BTreeMap<MetricName, Metric> = BTreeMap::new();
         let mut days: Vec<(u32, f64)> = Vec::new();
         let mut names = self.names.lock();
         let MetricNames {
@@ -696,16 +696,16 @@ impl PrinterProbe {
                     || SupplyNames::new(s.index, &s.description),
                 );
                 if let Some(l) = s.level {
-                    metrics.insert(n.level.clone(), Metric::new(l as f64, ""));
+                    metrics.insert(n.level.clone().into(), Metric::new(l as f64, ""));
                 }
                 if s.is_receptacle() {
                     if let Some(f) = interpret::waste_fullness(s, self.cfg.waste_level) {
-                        metrics.insert(n.full.clone(), Metric::new(f, "%"));
+                        metrics.insert(n.full.clone().into(), Metric::new(f, "%"));
                     }
                     continue;
                 }
                 let Some(p) = s.state.percent() else { continue };
-                metrics.insert(n.base.clone(), Metric::new(p, "%"));
+                metrics.insert(n.base.clone().into(), Metric::new(p, "%"));
                 if self.cfg.forecast.enabled {
                     let sr = match series.get_mut(&n.base) {
                         Some(sr) => sr,
@@ -714,7 +714,7 @@ impl PrinterProbe {
                     sr.push(at, p, &self.cfg.forecast);
                     if let Some(d) = sr.days_left(&self.cfg.forecast) {
                         days.push((s.index, d));
-                        metrics.insert(n.days_left.clone(), Metric::new(d, "days"));
+                        metrics.insert(n.days_left.clone().into(), Metric::new(d, "days"));
                     }
                 }
             }
@@ -728,14 +728,14 @@ impl PrinterProbe {
                 || TrayNames::new(t.index, &t.name),
             );
             if let Some(l) = t.level {
-                metrics.insert(n.level.clone(), Metric::new(l as f64, ""));
+                metrics.insert(n.level.clone().into(), Metric::new(l as f64, ""));
             }
             match t.state {
                 TrayState::Known(p) => {
-                    metrics.insert(n.base.clone(), Metric::new(p, "%"));
+                    metrics.insert(n.base.clone().into(), Metric::new(p, "%"));
                 }
                 TrayState::Empty => {
-                    metrics.insert(n.base.clone(), Metric::new(0.0, "%"));
+                    metrics.insert(n.base.clone().into(), Metric::new(0.0, "%"));
                 }
                 _ => {}
             }

@@ -11,6 +11,10 @@
 //! ```
 //!
 //! `target = "fileserver:22"` (or `"[::1]:22"`) may be given instead of `host` and `port`.
+//!
+//! A check that only connects closes with a reset, as load balancers' health checks do, so
+//! the monitoring host keeps no `TIME_WAIT` socket per check; a check that sends or expects
+//! something closes normally once the exchange is done.
 
 use std::fmt::{self, Write as _};
 use std::io;
@@ -576,11 +580,11 @@ impl Probe for TcpProbe {
             }
         };
         obs.metrics.insert(
-            "connect_time".to_owned(),
+            "connect_time".into(),
             crate::probe::Metric::new(connect_time.as_secs_f64(), "s"),
         );
         obs.metrics.insert(
-            "latency".to_owned(),
+            "latency".into(),
             crate::probe::Metric::new(latency.as_secs_f64(), "s"),
         );
         obs.with_latency(latency)

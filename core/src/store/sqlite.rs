@@ -405,7 +405,7 @@ fn known_check_id(
 
 /// An observation flattened for its row.
 struct ObservationRow {
-    check: String,
+    check: Arc<str>,
     at: i64,
     status: i64,
     latency_us: i64,
@@ -518,24 +518,24 @@ fn insert_observations(
 
 #[async_trait]
 impl Store for SqliteStore {
-    async fn record_observations(&self, batch: &[(String, Observation)]) -> Result<()> {
+    async fn record_observations(&self, batch: Vec<(Arc<str>, Observation)>) -> Result<()> {
         if batch.is_empty() {
             return Ok(());
         }
         let rows = batch
-            .iter()
+            .into_iter()
             .map(|(check, o)| {
                 Ok(ObservationRow {
-                    check: check.clone(),
                     at: ms(o.at),
                     status: status_code(o.status),
                     latency_us: i64::try_from(o.latency.as_micros()).unwrap_or(i64::MAX),
-                    summary: o.summary.clone(),
                     metrics: if o.metrics.is_empty() {
                         None
                     } else {
                         Some(to_json("metrics", &o.metrics)?)
                     },
+                    summary: o.summary,
+                    check,
                 })
             })
             .collect::<Result<Vec<_>>>()?;
@@ -572,10 +572,9 @@ impl Store for SqliteStore {
                     ),
                     summary: r.get(3)?,
                     metrics: match metrics {
-                        Some(m) => from_json::<std::collections::BTreeMap<String, Metric>>(
-                            "observation metrics",
-                            &m,
-                        )?,
+                        Some(m) => from_json::<
+                            std::collections::BTreeMap<crate::probe::MetricName, Metric>,
+                        >("observation metrics", &m)?,
                         None => Default::default(),
                     },
                 });
@@ -1242,23 +1241,23 @@ mod tests {
         let store = SqliteStore::in_memory().unwrap();
         let batch = vec![
             (
-                "db".to_owned(),
+                "db".into(),
                 obs(Status::Ok, "connected in 3 ms", 0)
                     .with_latency(Duration::from_micros(3_250))
                     .with_metric("time", 0.00325, "s"),
             ),
-            ("web".to_owned(), obs(Status::Warning, "slow", 5)),
+            ("web".into(), obs(Status::Warning, "slow", 5)),
             (
-                "db".to_owned(),
+                "db".into(),
                 obs(Status::Critical, "connection refused", 60)
                     .with_latency(Duration::from_millis(1500))
                     .with_metric("time", 1.5, "s")
                     .with_metric("retries", 2.0, ""),
             ),
-            ("db".to_owned(), obs(Status::Unknown, "probe panicked", 120)),
-            ("db".to_owned(), obs(Status::Warning, "disk 91 %", 180)),
+            ("db".into(), obs(Status::Unknown, "probe panicked", 120)),
+            ("db".into(), obs(Status::Warning, "disk 91 %", 180)),
         ];
-        store.record_observations(&batch).await.unwrap();
+        store.record_observations(batch.clone()).await.unwrap();
 
         let all = store.observations("db", t(-3600), 0).await.unwrap();
         let expected: Vec<Observation> = [4, 3, 2, 0].iter().map(|&i| batch[i].1.clone()).collect();
@@ -1301,7 +1300,7 @@ mod tests {
     async fn ten_thousand_rows_in_one_batch() {
         let store = SqliteStore::in_memory().unwrap();
         let checks = 1_000;
-        let batch: Vec<(String, Observation)> = (0..10_000)
+        let batch: Vec<(Arc<str>, Observation)> = (0..10_000)
             .map(|i| {
                 let status = if i % 7 == 0 {
                     Status::Critical
@@ -1313,10 +1312,10 @@ mod tests {
                 if i % 10 == 0 {
                     o = o.with_metric("n", i as f64, "");
                 }
-                (format!("host-{:04}", i % checks), o)
+                (format!("host-{:04}", i % checks).into(), o)
             })
             .collect();
-        store.record_observations(&batch).await.unwrap();
+        store.record_observations(batch.clone()).await.unwrap();
         assert_eq!(count(&store, "SELECT COUNT(*) FROM observations"), 10_000);
         assert_eq!(count(&store, "SELECT COUNT(*) FROM checks"), checks as i64);
         assert_eq!(
@@ -1330,14 +1329,17 @@ mod tests {
         let got = store.observations("host-0042", t(-1), 0).await.unwrap();
         let want: Vec<Observation> = batch
             .iter()
-            .filter(|(c, _)| c == "host-0042")
+            .filter(|(c, _)| &**c == "host-0042")
             .rev()
             .map(|(_, o)| o.clone())
             .collect();
         assert_eq!(got.len(), 10);
         assert_eq!(got, want);
         // A second batch reuses the cached ids.
-        store.record_observations(&batch[..100]).await.unwrap();
+        store
+            .record_observations(batch[..100].to_vec())
+            .await
+            .unwrap();
         assert_eq!(count(&store, "SELECT COUNT(*) FROM checks"), checks as i64);
         assert_eq!(count(&store, "SELECT COUNT(*) FROM observations"), 10_100);
     }
@@ -1346,7 +1348,7 @@ mod tests {
     async fn a_failed_batch_writes_nothing_and_forgets_uncommitted_check_ids() {
         let store = SqliteStore::in_memory().unwrap();
         store
-            .record_observations(&[("old".to_owned(), obs(Status::Ok, "fine", 0))])
+            .record_observations(vec![("old".into(), obs(Status::Ok, "fine", 0))])
             .await
             .unwrap();
         store
@@ -1359,18 +1361,18 @@ mod tests {
             )
             .unwrap();
         let bad = vec![
-            ("new".to_owned(), obs(Status::Ok, "first", 1)),
-            ("old".to_owned(), obs(Status::Ok, "second", 2)),
-            ("new".to_owned(), obs(Status::Ok, "boom", 3)),
+            ("new".into(), obs(Status::Ok, "first", 1)),
+            ("old".into(), obs(Status::Ok, "second", 2)),
+            ("new".into(), obs(Status::Ok, "boom", 3)),
         ];
-        let err = store.record_observations(&bad).await.unwrap_err();
+        let err = store.record_observations(bad.clone()).await.unwrap_err();
         assert!(err.to_string().contains("boom refused"), "{err}");
         assert_eq!(count(&store, "SELECT COUNT(*) FROM observations"), 1);
         assert_eq!(count(&store, "SELECT COUNT(*) FROM checks"), 1);
         assert!(store.observations("new", t(0), 0).await.unwrap().is_empty());
         // A stale cached id for "new" would now violate the foreign key.
         store
-            .record_observations(&bad[..2])
+            .record_observations(bad[..2].to_vec())
             .await
             .expect("the check is added again");
         assert_eq!(store.observations("new", t(0), 0).await.unwrap().len(), 1);
@@ -1738,11 +1740,11 @@ mod tests {
     async fn prune_deletes_old_history_and_resolved_incidents() {
         let store = SqliteStore::in_memory().unwrap();
         store
-            .record_observations(&[
-                ("db".to_owned(), obs(Status::Ok, "old", 0)),
-                ("db".to_owned(), obs(Status::Ok, "old", 50)),
-                ("db".to_owned(), obs(Status::Ok, "new", 100)),
-                ("web".to_owned(), obs(Status::Ok, "old", 10)),
+            .record_observations(vec![
+                ("db".into(), obs(Status::Ok, "old", 0)),
+                ("db".into(), obs(Status::Ok, "old", 50)),
+                ("db".into(), obs(Status::Ok, "new", 100)),
+                ("web".into(), obs(Status::Ok, "old", 10)),
             ])
             .await
             .unwrap();
@@ -1827,8 +1829,8 @@ mod tests {
         let path = dir.path().join("forewarn.db");
         let store = SqliteStore::open(&path).unwrap();
         store
-            .record_observations(&[(
-                "db".to_owned(),
+            .record_observations(vec![(
+                "db".into(),
                 obs(Status::Critical, "down", 1).with_metric("time", 2.0, "s"),
             )])
             .await
@@ -1885,7 +1887,7 @@ mod tests {
         );
         // A new check after the restart does not collide with the cached ones.
         store
-            .record_observations(&[("web".to_owned(), obs(Status::Ok, "up", 2))])
+            .record_observations(vec![("web".into(), obs(Status::Ok, "up", 2))])
             .await
             .unwrap();
         assert_eq!(store.observations("db", t(0), 0).await.unwrap().len(), 1);
@@ -1901,15 +1903,15 @@ mod tests {
             let store = Arc::clone(&store);
             tasks.push(tokio::spawn(async move {
                 for round in 0..20 {
-                    let batch: Vec<(String, Observation)> = (0..50)
+                    let batch: Vec<(Arc<str>, Observation)> = (0..50)
                         .map(|i| {
                             (
-                                format!("check-{}", (task * 7 + i) % 30),
+                                format!("check-{}", (task * 7 + i) % 30).into(),
                                 obs(Status::Ok, "ok", i64::from(round * 100 + i)),
                             )
                         })
                         .collect();
-                    store.record_observations(&batch).await.unwrap();
+                    store.record_observations(batch.clone()).await.unwrap();
                     let mut inc = incident(&format!("task-{task}"), i64::from(round));
                     inc.id = store.insert_incident(&inc).await.unwrap();
                     assert!(
