@@ -126,7 +126,7 @@ struct Inner {
     conn: Connection,
     /// Check name → `checks.id`, so batches do not look names up row by row. Only ever holds
     /// committed ids: cleared when a transaction that may have added names fails.
-    check_ids: HashMap<Box<str>, i64>,
+    check_ids: HashMap<Arc<str>, i64>,
 }
 
 impl fmt::Debug for SqliteStore {
@@ -222,7 +222,7 @@ impl SqliteStore {
                 .prepare("SELECT name, id FROM checks")
                 .map_err(at_path)?;
             stmt.query_map([], |r| {
-                Ok((r.get::<_, String>(0)?.into_boxed_str(), r.get::<_, i64>(1)?))
+                Ok((Arc::from(r.get::<_, String>(0)?), r.get::<_, i64>(1)?))
             })
             .map_err(at_path)?
             .collect::<rusqlite::Result<HashMap<_, _>>>()
@@ -254,7 +254,7 @@ impl SqliteStore {
     async fn write<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
-        F: FnOnce(&Transaction<'_>, &mut HashMap<Box<str>, i64>) -> Result<T> + Send + 'static,
+        F: FnOnce(&Transaction<'_>, &mut HashMap<Arc<str>, i64>) -> Result<T> + Send + 'static,
     {
         self.run(move |inner| {
             let Inner { conn, check_ids } = inner;
@@ -375,23 +375,51 @@ fn sql_limit(limit: usize) -> i64 {
 }
 
 /// The id of `name` in `checks`, adding it when new.
-fn check_id(tx: &Transaction<'_>, cache: &mut HashMap<Box<str>, i64>, name: &str) -> Result<i64> {
+fn check_id(tx: &Transaction<'_>, cache: &mut HashMap<Arc<str>, i64>, name: &str) -> Result<i64> {
     if let Some(&id) = cache.get(name) {
         return Ok(id);
     }
+    add_check(tx, cache, Arc::from(name))
+}
+
+/// The id of the check named by `name`, a name the monitor shares: the cache keeps that very
+/// name as its key (replacing a copy read from the database), so later lookups compare
+/// pointers and the cache holds no second copy of every name.
+fn shared_check_id(
+    tx: &Transaction<'_>,
+    cache: &mut HashMap<Arc<str>, i64>,
+    name: &Arc<str>,
+) -> Result<i64> {
+    match cache.get_key_value(&**name) {
+        Some((key, &id)) if Arc::ptr_eq(key, name) => Ok(id),
+        Some((_, &id)) => {
+            cache.remove(&**name);
+            cache.insert(name.clone(), id);
+            Ok(id)
+        }
+        None => add_check(tx, cache, name.clone()),
+    }
+}
+
+/// Adds `name` to `checks` (if it is not there yet) and to the cache.
+fn add_check(
+    tx: &Transaction<'_>,
+    cache: &mut HashMap<Arc<str>, i64>,
+    name: Arc<str>,
+) -> Result<i64> {
     tx.prepare_cached("INSERT INTO checks(name) VALUES (?1) ON CONFLICT(name) DO NOTHING")?
-        .execute([name])?;
+        .execute([&*name])?;
     let id: i64 = tx
         .prepare_cached("SELECT id FROM checks WHERE name = ?1")?
-        .query_row([name], |r| r.get(0))?;
-    cache.insert(name.into(), id);
+        .query_row([&*name], |r| r.get(0))?;
+    cache.insert(name, id);
     Ok(id)
 }
 
 /// The id of `name` in `checks` without adding it.
 fn known_check_id(
     conn: &Connection,
-    cache: &HashMap<Box<str>, i64>,
+    cache: &HashMap<Arc<str>, i64>,
     name: &str,
 ) -> Result<Option<i64>> {
     if let Some(&id) = cache.get(name) {
@@ -477,12 +505,12 @@ fn observation_insert_sql(rows: usize) -> String {
 /// the `(check_id, at)` index is walked once, not at random), many rows per statement.
 fn insert_observations(
     tx: &Transaction<'_>,
-    cache: &mut HashMap<Box<str>, i64>,
+    cache: &mut HashMap<Arc<str>, i64>,
     rows: &[ObservationRow],
 ) -> Result<()> {
     let mut order = Vec::with_capacity(rows.len());
     for (i, row) in rows.iter().enumerate() {
-        order.push((check_id(tx, cache, &row.check)?, i));
+        order.push((shared_check_id(tx, cache, &row.check)?, i));
     }
     // Stable: rows of one check keep their order, so equal times keep insertion order.
     order.sort_by_key(|&(id, _)| id);
@@ -1342,6 +1370,45 @@ mod tests {
             .unwrap();
         assert_eq!(count(&store, "SELECT COUNT(*) FROM checks"), checks as i64);
         assert_eq!(count(&store, "SELECT COUNT(*) FROM observations"), 10_100);
+    }
+
+    #[tokio::test]
+    async fn the_id_cache_keeps_the_monitors_own_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h.db");
+        let first: Arc<str> = Arc::from("web");
+        let store = SqliteStore::open(&path).unwrap();
+        store
+            .record_observations(vec![(first.clone(), obs(Status::Ok, "up", 1))])
+            .await
+            .unwrap();
+        drop(store);
+        // Reopened: the cache holds the names read from the database, until a batch brings
+        // the monitor's shared name; then that one is the key, and the ids stay the same.
+        let store = SqliteStore::open(&path).unwrap();
+        let shared: Arc<str> = Arc::from("web");
+        let read_back = |store: &SqliteStore| {
+            let inner = store.inner.lock();
+            let (key, &id) = inner.check_ids.get_key_value("web").unwrap();
+            (key.clone(), id)
+        };
+        let (key, id) = read_back(&store);
+        assert!(!Arc::ptr_eq(&key, &shared));
+        drop(key);
+        for at in 2..4 {
+            store
+                .record_observations(vec![(shared.clone(), obs(Status::Ok, "up", at))])
+                .await
+                .unwrap();
+            let (key, again) = read_back(&store);
+            assert!(Arc::ptr_eq(&key, &shared));
+            assert_eq!(again, id);
+        }
+        assert_eq!(
+            store.observations("web", t(0), 0).await.unwrap().len(),
+            3,
+            "one check, all its rows"
+        );
     }
 
     #[tokio::test]
