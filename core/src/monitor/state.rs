@@ -216,7 +216,28 @@ pub struct CheckState {
     pub last_change: Option<DateTime<Utc>>,
 }
 
+/// What of a [`CheckState`] with nothing to tell must be saved for a restart: see
+/// [`CheckState::steady_mark`].
+pub(crate) type SteadyMark = (Option<Status>, u32, bool, usize, Option<DateTime<Utc>>);
+
 impl CheckState {
+    /// While alerting is clear, what a restart needs from this state: the status, the failures
+    /// counted towards the threshold and the flapping record. Two equal marks mean nothing
+    /// worth saving changed (the time of the latest run and the run of successes do not matter
+    /// while nothing is open). `None` while an incident is open or suppressed: then every
+    /// change is saved.
+    pub(crate) fn steady_mark(&self) -> Option<SteadyMark> {
+        matches!(self.alert, Alert::Clear).then(|| {
+            (
+                self.last_status,
+                self.consecutive_failures,
+                self.flapping,
+                self.changes.len(),
+                self.last_change,
+            )
+        })
+    }
+
     /// Feeds one observation's status.
     ///
     /// `gate` is the reason notifications are suppressed right now (a parent down, a
@@ -666,6 +687,53 @@ mod tests {
             all.extend(state.observe(policy, *s, at(from + i as i64), None));
         }
         all
+    }
+
+    /// A state saved only when its steady mark changes (or while something is open) behaves
+    /// after a restart exactly as the live one would: the same transitions for what follows.
+    #[test]
+    fn a_state_saved_only_on_a_changed_mark_restarts_the_same() {
+        let histories: [&[Status]; 5] = [
+            &[Ok, Ok, Ok, Ok, Ok, Ok],
+            &[Ok, Critical, Ok, Ok, Ok, Ok, Ok],
+            &[Critical, Critical, Critical, Ok, Ok, Ok, Ok],
+            &[Ok, Warning, Warning, Warning, Warning],
+            &[Ok, Critical, Ok, Critical, Ok, Ok, Ok, Ok],
+        ];
+        let futures: [&[Status]; 4] = [
+            &[Ok, Ok],
+            &[Critical, Critical, Critical],
+            &[Critical, Ok, Critical, Ok, Critical, Critical],
+            &[Warning, Ok, Ok, Ok],
+        ];
+        for policy in [policy(2, 2), policy(1, 3), flap_policy(3, 10, 5)] {
+            for history in histories {
+                let mut live = CheckState::default();
+                let mut saved = CheckState::default();
+                let mut writes = 0;
+                for (i, status) in history.iter().enumerate() {
+                    let before = live.steady_mark();
+                    let t = live.observe(&policy, *status, at(i as i64), None);
+                    if !t.is_empty() || before.is_none() || before != live.steady_mark() {
+                        saved = live.clone();
+                        writes += 1;
+                    }
+                }
+                for future in futures {
+                    let from = history.len() as i64;
+                    let (mut a, mut b) = (live.clone(), saved.clone());
+                    assert_eq!(
+                        feed(&mut a, &policy, from, future),
+                        feed(&mut b, &policy, from, future),
+                        "{policy:?} {history:?} then {future:?}"
+                    );
+                    assert_eq!((a.alert, a.flapping), (b.alert, b.flapping));
+                }
+                if history.iter().all(|s| *s == Ok) {
+                    assert_eq!(writes, 1, "a steady check is saved once");
+                }
+            }
+        }
     }
 
     fn open_state(policy: &StatePolicy, status: Status) -> CheckState {
