@@ -141,14 +141,17 @@ impl Request {
         if let Some(port) = url.port() {
             out.extend_from_slice(format!(":{port}").as_bytes());
         }
-        out.extend_from_slice(
-            concat!(
-                "\r\nuser-agent: forewarn/",
-                env!("CARGO_PKG_VERSION"),
-                "\r\naccept: */*\r\n"
-            )
-            .as_bytes(),
-        );
+        out.extend_from_slice(b"\r\n");
+        // The defaults, unless the check sets its own.
+        let has = |name: &HeaderName| self.headers.iter().any(|(n, _)| n == name);
+        if !has(&reqwest::header::USER_AGENT) {
+            out.extend_from_slice(
+                concat!("user-agent: forewarn/", env!("CARGO_PKG_VERSION"), "\r\n").as_bytes(),
+            );
+        }
+        if !has(&reqwest::header::ACCEPT) {
+            out.extend_from_slice(b"accept: */*\r\n");
+        }
         for (name, value) in &self.headers {
             out.extend_from_slice(name.as_str().as_bytes());
             out.extend_from_slice(b": ");
@@ -1108,6 +1111,21 @@ mod tests {
         );
         let text = String::from_utf8(other.encode()).unwrap();
         assert!(text.contains("\r\nhost: sso.example\r\n"), "{text}");
+
+        // A check's own Accept or User-Agent replaces the default instead of following it.
+        let own = Request {
+            method: Method::GET,
+            url: Url::parse("http://portal.example/api").unwrap(),
+            headers: vec![(
+                reqwest::header::ACCEPT,
+                HeaderValue::from_static("application/json"),
+            )],
+            body: None,
+        };
+        let text = String::from_utf8(own.encode()).unwrap();
+        assert_eq!(text.matches("accept:").count(), 1, "{text}");
+        assert!(text.contains("\r\naccept: application/json\r\n"), "{text}");
+        assert!(text.contains("\r\nuser-agent: forewarn/"), "{text}");
     }
 
     #[test]
