@@ -28,12 +28,19 @@ fn tcp_config(port: u16) -> String {
     )
 }
 
-#[test]
-fn check_exits_0_when_open_and_2_when_closed() {
+/// A temporary directory holding `open.toml`: one TCP check of a port that listens while the
+/// returned listener lives.
+fn open_port_config() -> (tempfile::TempDir, TcpListener, std::path::PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let cfg = write(dir.path(), "open.toml", &tcp_config(port));
+    (dir, listener, cfg)
+}
+
+#[test]
+fn check_exits_0_when_open_and_2_when_closed() {
+    let (dir, listener, cfg) = open_port_config();
     let out = forewarn(&["check", "--config", cfg.to_str().unwrap()], dir.path());
     assert_eq!(out.status.code(), Some(0), "{out:?}");
     assert!(
@@ -58,10 +65,7 @@ fn check_exits_0_when_open_and_2_when_closed() {
 
 #[test]
 fn workers_can_be_raised_and_zero_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let cfg = write(dir.path(), "open.toml", &tcp_config(port));
+    let (dir, listener, cfg) = open_port_config();
     let cfg = cfg.to_str().unwrap();
     let out = forewarn(&["--workers", "4", "check", "--config", cfg], dir.path());
     assert_eq!(out.status.code(), Some(0), "{out:?}");

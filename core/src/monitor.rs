@@ -1138,7 +1138,7 @@ impl Inner {
             // A steady check (nothing to tell, the same status again) is not saved again: its
             // stored state says the same after a restart. At 10⁶ checks that spares a state
             // row per run.
-            if !transitions.is_empty() || before.is_none() || before != state.steady_mark() {
+            if state.needs_saving(before, &transitions) {
                 rt.dirty.store(true, Ordering::Relaxed);
             }
             transitions
@@ -1521,7 +1521,7 @@ impl Inner {
             if slot_start > Instant::now() + SCHEDULE_SLACK {
                 tokio::time::sleep_until(slot_start).await;
             }
-            let mut slot = wheel.take_slot();
+            let slot = wheel.take_slot();
             for &(due, idx) in &slot {
                 if *stop.borrow() {
                     return Ok(());
@@ -1555,7 +1555,6 @@ impl Inner {
                     drop(permit);
                 });
             }
-            slot.clear();
             wheel.give_back(slot);
         }
         Ok(())

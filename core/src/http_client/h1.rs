@@ -259,12 +259,12 @@ impl Prepared {
 
     /// The URL the request asks for.
     pub(crate) fn url(&self) -> Url {
-        let key = &self.origin.key;
-        let scheme = if key.tls { "https" } else { "http" };
+        let origin = &self.origin;
         Url::parse(&format!(
-            "{scheme}://{}:{}{}",
-            key.host,
-            key.port,
+            "{}://{}:{}{}",
+            origin.scheme(),
+            origin.host(),
+            origin.port(),
             self.path()
         ))
         .expect("a prepared request's origin and path form a URL")
@@ -1079,17 +1079,31 @@ mod tests {
         ));
     }
 
-    #[test]
-    fn encoding_and_redirect_rules() {
-        let request = Request {
-            method: Method::POST,
-            url: Url::parse("http://portal.example:8080/login?next=%2F#top").unwrap(),
+    /// A request with no headers and no body.
+    fn bare(method: Method, url: &str) -> Request {
+        Request {
+            method,
+            url: Url::parse(url).unwrap(),
+            headers: Vec::new(),
+            body: None,
+        }
+    }
+
+    /// A login form POST with a bearer token.
+    fn login_post(url: &str) -> Request {
+        Request {
             headers: vec![(
                 reqwest::header::AUTHORIZATION,
                 HeaderValue::from_static("Bearer t"),
             )],
             body: Some(Arc::from(&b"a=1"[..])),
-        };
+            ..bare(Method::POST, url)
+        }
+    }
+
+    #[test]
+    fn encoding_and_redirect_rules() {
+        let request = login_post("http://portal.example:8080/login?next=%2F#top");
         let text = String::from_utf8(request.encode()).unwrap();
         assert!(
             text.starts_with("POST /login?next=%2F HTTP/1.1\r\nhost: portal.example:8080\r\n"),
@@ -1114,13 +1128,11 @@ mod tests {
 
         // A check's own Accept or User-Agent replaces the default instead of following it.
         let own = Request {
-            method: Method::GET,
-            url: Url::parse("http://portal.example/api").unwrap(),
             headers: vec![(
                 reqwest::header::ACCEPT,
                 HeaderValue::from_static("application/json"),
             )],
-            body: None,
+            ..bare(Method::GET, "http://portal.example/api")
         };
         let text = String::from_utf8(own.encode()).unwrap();
         assert_eq!(text.matches("accept:").count(), 1, "{text}");
@@ -1131,15 +1143,7 @@ mod tests {
     #[test]
     fn a_prepared_request_gives_back_what_it_was_built_from() {
         let client = H1Client::default();
-        let post = Request {
-            method: Method::POST,
-            url: Url::parse("http://portal.example:8080/login?next=%2F").unwrap(),
-            headers: vec![(
-                reqwest::header::AUTHORIZATION,
-                HeaderValue::from_static("Bearer t"),
-            )],
-            body: Some(Arc::from(&b"a=1"[..])),
-        };
+        let post = login_post("http://portal.example:8080/login?next=%2F");
         let prepared = client.prepare(post.clone(), false);
         assert_eq!(prepared.method(), "POST");
         assert_eq!(prepared.path(), "/login?next=%2F");
@@ -1159,12 +1163,7 @@ mod tests {
             "http://10.0.0.5/",
             "https://intranet.example/a/b",
         ] {
-            let head = Request {
-                method: Method::HEAD,
-                url: Url::parse(raw).unwrap(),
-                headers: Vec::new(),
-                body: None,
-            };
+            let head = bare(Method::HEAD, raw);
             let prepared = client.prepare(head.clone(), true);
             assert!(prepared.extra.is_none(), "nothing beyond method and URL");
             assert!(prepared.is_head() && prepared.is_idempotent());
@@ -1173,15 +1172,7 @@ mod tests {
         }
         assert_eq!(
             client
-                .prepare(
-                    Request {
-                        method: Method::GET,
-                        url: Url::parse("https://[::1]:8443/x").unwrap(),
-                        headers: Vec::new(),
-                        body: None,
-                    },
-                    false
-                )
+                .prepare(bare(Method::GET, "https://[::1]:8443/x"), false)
                 .origin()
                 .host()
                 .to_string(),
@@ -1192,17 +1183,7 @@ mod tests {
     #[test]
     fn requests_share_their_origin_and_unused_origins_are_dropped() {
         let client = H1Client::default();
-        let get = |url: &str, insecure: bool| {
-            client.prepare(
-                Request {
-                    method: Method::GET,
-                    url: Url::parse(url).unwrap(),
-                    headers: Vec::new(),
-                    body: None,
-                },
-                insecure,
-            )
-        };
+        let get = |url: &str, insecure: bool| client.prepare(bare(Method::GET, url), insecure);
         let a = get("http://10.0.0.1:8080/a", false);
         let b = get("http://10.0.0.1:8080/b?x=1", false);
         assert!(Arc::ptr_eq(&a.origin, &b.origin));
@@ -1261,13 +1242,7 @@ mod tests {
     }
 
     async fn get(client: &H1Client, url: &Url, want_body: bool) -> Result<Response, H1Error> {
-        let request = Request {
-            method: Method::GET,
-            url: url.clone(),
-            headers: Vec::new(),
-            body: None,
-        };
-        let prepared = client.prepare(request, false);
+        let prepared = client.prepare(bare(Method::GET, url.as_str()), false);
         client
             .send(&prepared, 0, want_body, 1024, &Progress::default())
             .await
@@ -1300,15 +1275,7 @@ mod tests {
         let reply: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
         let (url, accepted) = scripted(vec![(reply, false), (reply, false)]).await;
         let client = H1Client::default();
-        let prepared = client.prepare(
-            Request {
-                method: Method::GET,
-                url,
-                headers: Vec::new(),
-                body: None,
-            },
-            false,
-        );
+        let prepared = client.prepare(bare(Method::GET, url.as_str()), false);
         for _ in 0..2 {
             let r = client
                 .send(&prepared, 0, true, 1024, &Progress::default())

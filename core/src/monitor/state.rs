@@ -238,6 +238,16 @@ impl CheckState {
         })
     }
 
+    /// Whether this state, whose steady mark before the latest observation was `before` and
+    /// which that observation moved with `transitions`, must be saved again.
+    pub(crate) fn needs_saving(
+        &self,
+        before: Option<SteadyMark>,
+        transitions: &[Transition],
+    ) -> bool {
+        !transitions.is_empty() || before.is_none() || before != self.steady_mark()
+    }
+
     /// Feeds one observation's status.
     ///
     /// `gate` is the reason notifications are suppressed right now (a parent down, a
@@ -714,7 +724,7 @@ mod tests {
                 for (i, status) in history.iter().enumerate() {
                     let before = live.steady_mark();
                     let t = live.observe(&policy, *status, at(i as i64), None);
-                    if !t.is_empty() || before.is_none() || before != live.steady_mark() {
+                    if live.needs_saving(before, &t) {
                         saved = live.clone();
                         writes += 1;
                     }
