@@ -9,6 +9,12 @@
 //! Times in indexed columns are kept to the millisecond (unix ms) and latencies to the
 //! microsecond; incidents and notifications are also kept whole as JSON.
 //!
+//! Observations, by far the most rows, are appended in the order they are recorded and carry no
+//! index: each row holds the id of its check's previous row, and the newest row of every check
+//! (the head) is kept in memory, saved now and then. A write touches only the table's last
+//! pages however long the history; reading a check's latest rows follows its links back; pruning
+//! cuts the oldest rows off the front.
+//!
 //! All SQLite work runs on tokio's blocking pool, one call at a time on one connection, so the
 //! async workers are never blocked by disk I/O.
 
@@ -95,14 +101,63 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX outbox_due ON outbox(state, next_attempt_at);
     CREATE INDEX outbox_incident ON outbox(incident_id);
     ",
+    // Version 2: observations are appended in the order they are recorded, each row linked to
+    // its check's previous one, instead of being kept in a `(check_id, at)` index. That index
+    // took every row to a different page once the checks had some history (each check's rows
+    // end on a page of their own), so a batch rewrote about a page per row, more as history
+    // grew. Reading a check's recent history now follows its links from the newest row, whose
+    // id is kept per check (saved in `checks.last_obs` up to `history_heads.watermark`).
+    // The table is rebuilt with its row id as a declared key, which `VACUUM` keeps.
+    "
+    CREATE TABLE observations_v2 (
+        id         INTEGER PRIMARY KEY,
+        check_id   INTEGER NOT NULL REFERENCES checks(id),
+        at         INTEGER NOT NULL,
+        status     INTEGER NOT NULL,
+        latency_us INTEGER NOT NULL,
+        summary    TEXT NOT NULL,
+        metrics    TEXT,
+        prev       INTEGER
+    );
+    INSERT INTO observations_v2(id, check_id, at, status, latency_us, summary, metrics, prev)
+        SELECT rowid, check_id, at, status, latency_us, summary, metrics,
+               LAG(rowid) OVER (PARTITION BY check_id ORDER BY rowid)
+          FROM observations ORDER BY rowid;
+    DROP TABLE observations;
+    ALTER TABLE observations_v2 RENAME TO observations;
+
+    ALTER TABLE checks ADD COLUMN last_obs INTEGER;
+    UPDATE checks SET last_obs = (SELECT max(id) FROM observations WHERE check_id = checks.id);
+    CREATE TABLE history_heads (
+        id        INTEGER PRIMARY KEY CHECK (id = 1),
+        watermark INTEGER NOT NULL
+    );
+    INSERT INTO history_heads(id, watermark) SELECT 1, coalesce(max(id), 0) FROM observations;
+    ",
 ];
+
+/// Rows recorded since the heads were last saved that make them due again: at least this many,
+/// and at least [`HEADS_SAVE_PER_CHECK`] per check (one `UPDATE` per check that moved). The
+/// rows since the last save are what is read again at start-up after a crash.
+const HEADS_SAVE_ROWS: i64 = 1_000_000;
+
+/// See [`HEADS_SAVE_ROWS`].
+const HEADS_SAVE_PER_CHECK: i64 = 10;
+
+/// How far past the first unexpired row (in row ids) pruning still looks for expired ones:
+/// rows are stored in the order they were recorded, which is the order of their times but for
+/// results that came in late and a clock that was set back.
+const PRUNE_LOOKAHEAD_ROWS: i64 = 1 << 18;
+
+/// Check ids above this are refused as corrupt rather than indexed (the heads are a vector
+/// indexed by id; `checks.id` is assigned densely from 1).
+const MAX_CHECK_ID: i64 = 1 << 28;
 
 /// How long a statement waits for a lock held by another connection before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// The `cache_size` pragma: negative means KiB (8 MiB: the recently written part of the
-/// `(check_id, at)` index stays in memory between batches; the operating system's page cache
-/// holds the rest).
+/// The `cache_size` pragma: negative means KiB (8 MiB; the operating system's page cache holds
+/// the rest).
 const CACHE_SIZE_PRAGMA: i64 = -8 * 1024;
 
 /// WAL pages written before an automatic checkpoint (about 32 MiB).
@@ -127,6 +182,117 @@ struct Inner {
     /// Check name → `checks.id`, so batches do not look names up row by row. Only ever holds
     /// committed ids: cleared when a transaction that may have added names fails.
     check_ids: HashMap<Arc<str>, i64>,
+    /// Where each check's history starts, read on first use (commands that never touch
+    /// observations do not pay for it) and dropped to be read again after a failed batch.
+    heads: Option<Heads>,
+}
+
+/// The newest observation of every check, the head of the chain its rows form through `prev`.
+#[derive(Debug)]
+struct Heads {
+    /// `checks.id` → row id of that check's newest observation; 0 for none.
+    by_check: Vec<i64>,
+    /// The row id the next observation gets: above every row, head and watermark ever seen,
+    /// so ids are never reused while a link may still point at them.
+    next_row: i64,
+    /// Every head up to this row id is saved in `checks.last_obs`.
+    saved_through: i64,
+}
+
+impl Heads {
+    /// Reads the saved heads, then moves them past the rows recorded since they were saved.
+    fn load(conn: &Connection) -> Result<Self> {
+        let mut heads = Heads {
+            by_check: Vec::new(),
+            next_row: 1,
+            saved_through: 0,
+        };
+        let mut stmt =
+            conn.prepare("SELECT id, last_obs FROM checks WHERE last_obs IS NOT NULL")?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            heads.set(r.get(0)?, r.get(1)?)?;
+        }
+        heads.saved_through = conn
+            .query_row("SELECT watermark FROM history_heads", [], |r| r.get(0))
+            .optional()?
+            .unwrap_or(0);
+        let mut stmt =
+            conn.prepare("SELECT id, check_id FROM observations WHERE id > ?1 ORDER BY id")?;
+        let mut rows = stmt.query([heads.saved_through])?;
+        while let Some(r) = rows.next()? {
+            heads.set(r.get(1)?, r.get(0)?)?;
+        }
+        let last: i64 =
+            conn.query_row("SELECT coalesce(max(id), 0) FROM observations", [], |r| {
+                r.get(0)
+            })?;
+        let newest_head = heads.by_check.iter().copied().max().unwrap_or(0);
+        heads.next_row = last.max(heads.saved_through).max(newest_head) + 1;
+        Ok(heads)
+    }
+
+    /// The head of check `id` (0: no history).
+    fn get(&self, id: i64) -> i64 {
+        usize::try_from(id)
+            .ok()
+            .and_then(|i| self.by_check.get(i))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Sets the head of check `id`; returns the one it replaces.
+    fn set(&mut self, id: i64, row: i64) -> Result<i64> {
+        if !(1..=MAX_CHECK_ID).contains(&id) {
+            return Err(corrupt(format!("check id {id}")));
+        }
+        let i = id as usize;
+        if self.by_check.len() <= i {
+            self.by_check.resize(i + 1, 0);
+        }
+        Ok(std::mem::replace(&mut self.by_check[i], row))
+    }
+
+    /// Whether enough rows were recorded since the last save to save again.
+    fn save_due(&self) -> bool {
+        let unsaved = self.next_row - 1 - self.saved_through;
+        unsaved >= HEADS_SAVE_ROWS.max(HEADS_SAVE_PER_CHECK * self.by_check.len() as i64)
+    }
+
+    /// Saves the heads that moved since the last save, in one transaction.
+    fn save(&mut self, conn: &mut Connection) -> Result<()> {
+        let through = self.next_row - 1;
+        if through == self.saved_through {
+            return Ok(());
+        }
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        {
+            let mut stmt = tx.prepare_cached("UPDATE checks SET last_obs = ?2 WHERE id = ?1")?;
+            for (id, &row) in self.by_check.iter().enumerate() {
+                if row > self.saved_through {
+                    stmt.execute(params![id as i64, row])?;
+                }
+            }
+        }
+        tx.execute(
+            "INSERT INTO history_heads(id, watermark) VALUES (1, ?1) \
+             ON CONFLICT(id) DO UPDATE SET watermark = excluded.watermark",
+            [through],
+        )?;
+        tx.commit()?;
+        self.saved_through = through;
+        Ok(())
+    }
+}
+
+impl Inner {
+    /// The heads, read first if they are not yet.
+    fn heads(&mut self) -> Result<&mut Heads> {
+        if self.heads.is_none() {
+            self.heads = Some(Heads::load(&self.conn)?);
+        }
+        Ok(self.heads.as_mut().expect("just read"))
+    }
 }
 
 impl fmt::Debug for SqliteStore {
@@ -189,8 +355,9 @@ impl SqliteStore {
         }
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(at_path)?;
-        // Observation batches dirty index pages all over the file; checkpointing less often
-        // writes each hot page once instead of once per batch. The WAL is cut back afterwards.
+        // Checkpointing less often writes a page that several batches touch (the tail of the
+        // observations, the outbox) once instead of once per batch. The WAL is cut back
+        // afterwards.
         conn.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES)
             .map_err(at_path)?;
         conn.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)
@@ -229,7 +396,11 @@ impl SqliteStore {
             .map_err(at_path)?
         };
         Ok(Self {
-            inner: Arc::new(Mutex::new(Inner { conn, check_ids })),
+            inner: Arc::new(Mutex::new(Inner {
+                conn,
+                check_ids,
+                heads: None,
+            })),
             path,
         })
     }
@@ -257,7 +428,9 @@ impl SqliteStore {
         F: FnOnce(&Transaction<'_>, &mut HashMap<Arc<str>, i64>) -> Result<T> + Send + 'static,
     {
         self.run(move |inner| {
-            let Inner { conn, check_ids } = inner;
+            let Inner {
+                conn, check_ids, ..
+            } = inner;
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let known = check_ids.len();
             let result = f(&tx, check_ids).and_then(|v| {
@@ -308,6 +481,28 @@ fn migrate(conn: &mut Connection, migrations: &[&str], label: &str) -> Result<()
         tx.commit().map_err(at_path)?;
         tracing::debug!(database = label, version = next, "applied schema migration");
     }
+}
+
+/// The row id from which observations are at or after `at`, assuming rows are in time order
+/// (the id after the last row if none is).
+fn first_row_since(conn: &Connection, at: i64) -> Result<i64> {
+    let mut stmt =
+        conn.prepare_cached("SELECT at FROM observations WHERE id >= ?1 ORDER BY id LIMIT 1")?;
+    let (mut lo, mut hi): (i64, i64) = conn.query_row(
+        "SELECT coalesce(min(id), 0), coalesce(max(id), -1) + 1 FROM observations",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        let t: Option<i64> = stmt.query_row([mid], |r| r.get(0)).optional()?;
+        if t.is_none_or(|t| t >= at) {
+            hi = mid;
+        } else {
+            lo = mid + 1;
+        }
+    }
+    Ok(lo)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -484,60 +679,66 @@ fn query_outbox(
     raw.into_iter().map(decode_outbox_row).collect()
 }
 
-/// Rows per multi-row `INSERT` of observations (6 parameters each, well below SQLite's limit).
+/// Rows per multi-row `INSERT` of observations (8 parameters each, well below SQLite's limit).
 const OBSERVATION_CHUNK: usize = 64;
 
 /// The multi-row `INSERT` for `rows` observations.
 fn observation_insert_sql(rows: usize) -> String {
     let mut sql = String::from(
-        "INSERT INTO observations(check_id, at, status, latency_us, summary, metrics) VALUES ",
+        "INSERT INTO observations(id, check_id, at, status, latency_us, summary, metrics, prev) \
+         VALUES ",
     );
     for i in 0..rows {
         if i > 0 {
             sql.push(',');
         }
-        sql.push_str("(?,?,?,?,?,?)");
+        sql.push_str("(?,?,?,?,?,?,?,?)");
     }
     sql
 }
 
-/// Inserts a batch of observations: ids resolved first, then rows written in check order (so
-/// the `(check_id, at)` index is walked once, not at random), many rows per statement.
+/// Appends a batch of observations in the order given, each row linked to its check's
+/// previous one, and moves the heads along (the caller drops them if the batch does not
+/// commit).
 fn insert_observations(
     tx: &Transaction<'_>,
     cache: &mut HashMap<Arc<str>, i64>,
+    heads: &mut Heads,
     rows: &[ObservationRow],
 ) -> Result<()> {
-    let mut order = Vec::with_capacity(rows.len());
-    for (i, row) in rows.iter().enumerate() {
-        order.push((shared_check_id(tx, cache, &row.check)?, i));
+    let mut links = Vec::with_capacity(rows.len());
+    for row in rows {
+        let id = shared_check_id(tx, cache, &row.check)?;
+        let rowid = heads.next_row;
+        heads.next_row += 1;
+        let prev = heads.set(id, rowid)?;
+        links.push((rowid, id, prev));
     }
-    // Stable: rows of one check keep their order, so equal times keep insertion order.
-    order.sort_by_key(|&(id, _)| id);
-    let bind = |stmt: &mut rusqlite::CachedStatement<'_>, first: usize, (id, i): (i64, usize)| {
-        let row = &rows[i];
-        stmt.raw_bind_parameter(first, id)?;
-        stmt.raw_bind_parameter(first + 1, row.at)?;
-        stmt.raw_bind_parameter(first + 2, row.status)?;
-        stmt.raw_bind_parameter(first + 3, row.latency_us)?;
-        stmt.raw_bind_parameter(first + 4, row.summary.as_str())?;
-        stmt.raw_bind_parameter(first + 5, row.metrics.as_deref())
+    let bind = |stmt: &mut rusqlite::CachedStatement<'_>, first: usize, i: usize| {
+        let (row, (rowid, id, prev)) = (&rows[i], links[i]);
+        stmt.raw_bind_parameter(first, rowid)?;
+        stmt.raw_bind_parameter(first + 1, id)?;
+        stmt.raw_bind_parameter(first + 2, row.at)?;
+        stmt.raw_bind_parameter(first + 3, row.status)?;
+        stmt.raw_bind_parameter(first + 4, row.latency_us)?;
+        stmt.raw_bind_parameter(first + 5, row.summary.as_str())?;
+        stmt.raw_bind_parameter(first + 6, row.metrics.as_deref())?;
+        stmt.raw_bind_parameter(first + 7, (prev > 0).then_some(prev))
     };
-    let mut chunks = order.chunks_exact(OBSERVATION_CHUNK);
-    if chunks.len() > 0 {
+    let whole = rows.len() - rows.len() % OBSERVATION_CHUNK;
+    if whole > 0 {
         let mut stmt = tx.prepare_cached(&observation_insert_sql(OBSERVATION_CHUNK))?;
-        for chunk in &mut chunks {
-            for (k, &entry) in chunk.iter().enumerate() {
-                bind(&mut stmt, k * 6 + 1, entry)?;
+        for start in (0..whole).step_by(OBSERVATION_CHUNK) {
+            for k in 0..OBSERVATION_CHUNK {
+                bind(&mut stmt, k * 8 + 1, start + k)?;
             }
             stmt.raw_execute()?;
         }
     }
-    let rest = chunks.remainder();
-    if !rest.is_empty() {
+    if whole < rows.len() {
         let mut stmt = tx.prepare_cached(&observation_insert_sql(1))?;
-        for &entry in rest {
-            bind(&mut stmt, 1, entry)?;
+        for i in whole..rows.len() {
+            bind(&mut stmt, 1, i)?;
             stmt.raw_execute()?;
         }
     }
@@ -567,8 +768,38 @@ impl Store for SqliteStore {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        self.write(move |tx, cache| insert_observations(tx, cache, &rows))
-            .await
+        self.run(move |inner| {
+            inner.heads()?;
+            let Inner {
+                conn,
+                check_ids,
+                heads: slot,
+            } = inner;
+            let heads = slot.as_mut().expect("read above");
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let known = check_ids.len();
+            let result = insert_observations(&tx, check_ids, heads, &rows).and_then(|()| {
+                tx.commit()?;
+                Ok(())
+            });
+            if let Err(e) = result {
+                // Nothing was written: the heads are read again from what is stored, and ids
+                // that may not have been committed are forgotten.
+                *slot = None;
+                if check_ids.len() != known {
+                    check_ids.clear();
+                }
+                return Err(e);
+            }
+            if heads.save_due()
+                && let Err(e) = heads.save(conn)
+            {
+                // Nothing is lost: the rows since the last save are read again at start-up.
+                tracing::warn!(error = %e, "saving the history heads failed; will retry");
+            }
+            Ok(())
+        })
+        .await
     }
 
     async fn observations(
@@ -582,17 +813,29 @@ impl Store for SqliteStore {
             let Some(id) = known_check_id(&inner.conn, &inner.check_ids, &check)? else {
                 return Ok(Vec::new());
             };
+            // From the newest row back along the links, while the rows are recent enough.
+            // A link is only followed to a lower row id of the same check: nothing else can
+            // be this check's older history (a pruned row's id is never handed out again,
+            // and a row that is not there ends the chain).
+            let mut next = inner.heads()?.get(id);
+            let (since, limit) = (ms(since), if limit == 0 { usize::MAX } else { limit });
             let mut stmt = inner.conn.prepare_cached(
-                "SELECT at, status, latency_us, summary, metrics FROM observations \
-                 WHERE check_id = ?1 AND at >= ?2 ORDER BY at DESC, rowid DESC LIMIT ?3",
+                "SELECT at, status, latency_us, summary, metrics, prev FROM observations \
+                 WHERE id = ?1 AND check_id = ?2",
             )?;
-            let mut rows = stmt.query(params![id, ms(since), sql_limit(limit)])?;
             let mut out = Vec::new();
-            while let Some(r) = rows.next()? {
+            while next > 0 && out.len() < limit {
+                let mut rows = stmt.query(params![next, id])?;
+                let Some(r) = rows.next()? else { break };
+                let at: i64 = r.get(0)?;
+                if at < since {
+                    break;
+                }
                 let latency_us: i64 = r.get(2)?;
                 let metrics: Option<String> = r.get(4)?;
+                let prev: Option<i64> = r.get(5)?;
                 out.push(Observation {
-                    at: from_ms(r.get(0)?)?,
+                    at: from_ms(at)?,
                     status: status_from_code(r.get(1)?)?,
                     latency: Duration::from_micros(
                         u64::try_from(latency_us)
@@ -606,6 +849,7 @@ impl Store for SqliteStore {
                         None => Default::default(),
                     },
                 });
+                next = prev.filter(|&p| p < next).unwrap_or(0);
             }
             Ok(out)
         })
@@ -616,10 +860,14 @@ impl Store for SqliteStore {
         let before = ms(before);
         self.write(move |tx, _| {
             let mut deleted = 0u64;
-            // Through the (check_id, at) index, one check at a time.
+            // Observations are stored in the order they were recorded: the expired ones are
+            // the table's first rows, up to the first row at or after the cut-off (found by
+            // bisection on the row id), plus stragglers recorded a little out of order just
+            // past it. Those further out go at a later pruning.
+            let end = first_row_since(tx, before)?;
             deleted += tx.execute(
-                "DELETE FROM observations WHERE check_id IN (SELECT id FROM checks) AND at < ?1",
-                [before],
+                "DELETE FROM observations WHERE id < ?1 AND at < ?2",
+                [end.saturating_add(PRUNE_LOOKAHEAD_ROWS), before],
             )? as u64;
             deleted += tx.execute("DELETE FROM transitions WHERE at < ?1", [before])? as u64;
             deleted += tx.execute(
@@ -1043,6 +1291,12 @@ impl Store for SqliteStore {
             .as_ref()
             .map_or_else(|| ":memory:".to_owned(), |p| p.display().to_string());
         self.run(move |inner| {
+            // The heads too, so a restart need not read the latest rows again.
+            if let Some(heads) = inner.heads.as_mut() {
+                heads
+                    .save(&mut inner.conn)
+                    .map_err(|e| Error::Store(format!("{label}: saving history heads: {e}")))?;
+            }
             let (busy, _log, _done): (i64, i64, i64) = inner
                 .conn
                 .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
@@ -1444,6 +1698,183 @@ mod tests {
             .expect("the check is added again");
         assert_eq!(store.observations("new", t(0), 0).await.unwrap().len(), 1);
         assert_eq!(store.observations("old", t(0), 0).await.unwrap().len(), 2);
+    }
+
+    /// What `observations` returns for `check`, as (seconds, summary) pairs.
+    async fn history(store: &SqliteStore, check: &str) -> Vec<(i64, String)> {
+        store
+            .observations(check, t(-1_000_000), 0)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|o| ((o.at - t(0)).num_seconds(), o.summary))
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn history_survives_a_crash_and_a_clean_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h.db");
+        let store = SqliteStore::open(&path).unwrap();
+        for round in 0..3 {
+            let batch = ["a", "b", "c"]
+                .iter()
+                .map(|c| {
+                    (
+                        Arc::from(*c),
+                        obs(Status::Ok, &format!("{c}{round}"), round),
+                    )
+                })
+                .collect();
+            store.record_observations(batch).await.unwrap();
+        }
+        // Dropped without `flush`, as after a crash: no head was saved, so opening again reads
+        // the rows since the last save (all of them) to find each check's newest row.
+        drop(store);
+        let store = SqliteStore::open(&path).unwrap();
+        assert_eq!(count(&store, "SELECT watermark FROM history_heads"), 0);
+        assert_eq!(
+            history(&store, "b").await,
+            [(2, "b2"), (1, "b1"), (0, "b0")].map(|(t, s)| (t, s.to_owned()))
+        );
+        store
+            .record_observations(vec![("b".into(), obs(Status::Ok, "b3", 3))])
+            .await
+            .unwrap();
+        assert_eq!(
+            history(&store, "b").await.len(),
+            4,
+            "the new row links to the old ones"
+        );
+        // A clean stop saves the heads: the next start has nothing to read again.
+        store.flush().await.unwrap();
+        assert_eq!(count(&store, "SELECT watermark FROM history_heads"), 10);
+        assert_eq!(
+            count(&store, "SELECT last_obs FROM checks WHERE name = 'b'"),
+            10
+        );
+        drop(store);
+        let store = SqliteStore::open(&path).unwrap();
+        assert_eq!(history(&store, "b").await.len(), 4);
+        assert_eq!(history(&store, "a").await.len(), 3);
+        assert_eq!(store.inner.lock().heads.as_ref().unwrap().next_row, 11);
+    }
+
+    #[tokio::test]
+    async fn version_1_history_is_linked_by_the_migration() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v1.db");
+        {
+            let mut conn = Connection::open(&path).unwrap();
+            migrate(&mut conn, &MIGRATIONS[..1], "v1").unwrap();
+            conn.execute_batch(
+                "INSERT INTO checks(id, name) VALUES (1, 'db'), (2, 'web');
+                 INSERT INTO observations(check_id, at, status, latency_us, summary, metrics)
+                 VALUES (1, 1788249600000, 0, 10, 'db0', NULL),
+                        (2, 1788249600000, 0, 10, 'web0', NULL),
+                        (1, 1788249605000, 2, 10, 'db1', '{\"t\":{\"value\":1.0,\"unit\":\"s\"}}'),
+                        (1, 1788249610000, 0, 10, 'db2', NULL);",
+            )
+            .unwrap();
+        }
+        let store = SqliteStore::open(&path).unwrap();
+        assert_eq!(
+            pragma_i64(&store, "user_version"),
+            SqliteStore::SCHEMA_VERSION as i64
+        );
+        let db = store.observations("db", t(-1), 0).await.unwrap();
+        assert_eq!(
+            db.iter().map(|o| o.summary.as_str()).collect::<Vec<_>>(),
+            ["db2", "db1", "db0"]
+        );
+        assert_eq!(db[1].status, Status::Critical);
+        assert_eq!(db[1].metrics["t"].value, 1.0);
+        assert_eq!(history(&store, "web").await, [(0, "web0".to_owned())]);
+        store
+            .record_observations(vec![("db".into(), obs(Status::Ok, "db3", 15))])
+            .await
+            .unwrap();
+        assert_eq!(history(&store, "db").await.len(), 4);
+        assert_eq!(
+            count(
+                &store,
+                "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'observations'"
+            ),
+            0,
+            "no index to keep up per row"
+        );
+    }
+
+    #[tokio::test]
+    async fn pruning_removes_the_oldest_rows_and_stragglers_near_them() {
+        let store = SqliteStore::in_memory().unwrap();
+        // 10,000 rows, one per second over 50 checks, plus late results: recorded after
+        // newer ones but with an older time.
+        let mut batch: Vec<(Arc<str>, Observation)> = Vec::new();
+        for i in 0..10_000 {
+            batch.push((format!("c{}", i % 50).into(), obs(Status::Ok, "on time", i)));
+            if i % 1_000 == 999 {
+                batch.push(("late".into(), obs(Status::Ok, "late", i - 500)));
+            }
+            if i == 6_100 {
+                // Past the first unexpired row: found by looking ahead of it.
+                batch.push(("late".into(), obs(Status::Ok, "late", 5_990)));
+            }
+        }
+        for chunk in batch.chunks(4_096) {
+            store.record_observations(chunk.to_vec()).await.unwrap();
+        }
+        let deleted = store.prune(t(6_000)).await.unwrap();
+        // 6,000 on time, and the late ones from before 6,000 (499 … 5,499, and 5,990).
+        assert_eq!(deleted, 6_000 + 7);
+        assert_eq!(
+            count(
+                &store,
+                "SELECT count(*) FROM observations WHERE at < (SELECT min(at) FROM observations WHERE summary = 'on time')"
+            ),
+            0
+        );
+        let c7 = history(&store, "c7").await;
+        assert_eq!(c7.len(), 80);
+        assert_eq!(c7.first().unwrap().0, 9_957);
+        assert_eq!(
+            c7.last().unwrap().0,
+            6_007,
+            "the chain ends where pruning cut it"
+        );
+        assert_eq!(history(&store, "late").await.len(), 4);
+        assert_eq!(store.prune(t(6_000)).await.unwrap(), 0);
+        // Everything pruned: new rows still get ids above the old ones, so no link of an old
+        // row can point at a new one.
+        let last = count(&store, "SELECT max(id) FROM observations");
+        store.prune(t(1_000_000)).await.unwrap();
+        assert_eq!(count(&store, "SELECT count(*) FROM observations"), 0);
+        store
+            .record_observations(vec![("c7".into(), obs(Status::Ok, "again", 1))])
+            .await
+            .unwrap();
+        assert!(count(&store, "SELECT max(id) FROM observations") > last);
+        assert_eq!(history(&store, "c7").await, [(1, "again".to_owned())]);
+    }
+
+    #[tokio::test]
+    async fn a_link_to_another_checks_row_ends_the_history() {
+        let store = SqliteStore::in_memory().unwrap();
+        let batch = vec![
+            ("a".into(), obs(Status::Ok, "a0", 0)),
+            ("b".into(), obs(Status::Ok, "b0", 1)),
+            ("a".into(), obs(Status::Ok, "a1", 2)),
+        ];
+        store.record_observations(batch).await.unwrap();
+        // Damaged by hand: a's newest row now claims b's row as its previous one.
+        store
+            .inner
+            .lock()
+            .conn
+            .execute("UPDATE observations SET prev = 2 WHERE summary = 'a1'", [])
+            .unwrap();
+        assert_eq!(history(&store, "a").await, [(2, "a1".to_owned())]);
+        assert_eq!(history(&store, "b").await, [(1, "b0".to_owned())]);
     }
 
     #[tokio::test]
