@@ -1003,6 +1003,15 @@ fn next_slot(origin: Instant, interval: Duration, after: Instant) -> Instant {
     origin + interval * k as u32
 }
 
+/// When a check that was due at `due` and starts at `now` runs next: the slot on its grid
+/// (`origin + k·interval`) at least half an interval later. Computed from the grid, not from
+/// the run, so nothing drifts over hours; slots missed while the machine was stalled are
+/// skipped rather than run in a burst; and a run from the compressed first round is not
+/// followed at once by its own slot on the grid.
+fn next_run(origin: Instant, interval: Duration, due: Instant, now: Instant) -> Instant {
+    next_slot(origin, interval, due.max(now) + interval / 2)
+}
+
 fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
     if let Some(s) = p.downcast_ref::<&str>() {
         (*s).to_owned()
@@ -1539,11 +1548,8 @@ impl Inner {
                 let rt = &self.checks[idx];
                 let now = Instant::now();
                 self.lag.record(now.saturating_duration_since(due));
-                // The next slot on the check's grid after this run: computed from the grid, not
-                // from the run, so nothing drifts over hours; slots missed while the machine
-                // was stalled are skipped rather than run in a burst.
                 let origin = start + Duration::from_nanos(offsets[idx]);
-                let next = next_slot(origin, rt.interval, due.max(now));
+                let next = next_run(origin, rt.interval, due, now);
                 wheel.push(since_start(next), idx as u32);
                 if rt.running.swap(true, Ordering::AcqRel) {
                     self.overruns.fetch_add(1, Ordering::Relaxed);
@@ -1599,6 +1605,33 @@ mod tests {
             t = next_slot(origin, i, t + Duration::from_millis(3));
         }
         assert_eq!(t, origin + i * 100_000);
+    }
+
+    #[test]
+    fn runs_keep_half_an_interval_apart() {
+        let start = Instant::now();
+        let (i, ms) = (Duration::from_secs(5), Duration::from_millis);
+        // On time: the next slot.
+        assert_eq!(next_run(start, i, start + i, start + i), start + 2 * i);
+        // A little late: still the next slot.
+        let late = start + i + ms(300);
+        assert_eq!(next_run(start, i, start + i, late), start + 2 * i);
+        // Started just before the following slot after a stall: that slot is skipped.
+        let stalled = start + 2 * i - ms(100);
+        assert_eq!(next_run(start, i, start + i, stalled), start + 3 * i);
+        // The compressed first round ran the check at 2 ms (early, with its slot's
+        // neighbours); its grid starts at 5 ms. Not again at 5 ms: at 5.005 s.
+        let origin = start + ms(5);
+        assert_eq!(
+            next_run(origin, i, start + ms(2), start + ms(1)),
+            origin + i
+        );
+        // Its grid starts 3 s after the first run: that slot is kept.
+        let origin = start + ms(4_995);
+        assert_eq!(
+            next_run(origin, i, start + ms(1_998), start + ms(1_998)),
+            origin
+        );
     }
 
     /// The records kept per check stay small: a district-wide schedule holds 10⁵–10⁶ of them.
