@@ -44,19 +44,12 @@ use forewarn::{CheckContext, ManualClock, Probe, Secret};
 use futures::StreamExt;
 use snmpsim::{RECORDINGS, Snmpsim};
 
+#[path = "cpu.rs"]
+mod cpu;
+use cpu::cpu_time;
+
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-/// User + system CPU time of this process.
-fn cpu_time() -> Duration {
-    // SAFETY: getrusage only writes the struct it is given.
-    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
-    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) };
-    let tv = |t: libc::timeval| {
-        Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
-    };
-    tv(ru.ru_utime) + tv(ru.ru_stime)
-}
 
 fn probe(sim: &Snmpsim, community: &str, full_poll_every: u32) -> PrinterProbe {
     let mut c = PrinterConfig::new("127.0.0.1");

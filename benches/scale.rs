@@ -18,20 +18,13 @@ use std::time::{Duration, Instant};
 use forewarn::http_client::HttpClients;
 use forewarn::{CheckSpec, Monitor, ProbeConfig, SqliteStore};
 
+#[path = "cpu.rs"]
+mod cpu;
+use cpu::cpu_time;
+
 // The allocator the `forewarn` program runs with.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-fn cpu_time() -> Duration {
-    let mut u = std::mem::MaybeUninit::<libc::rusage>::uninit();
-    // SAFETY: getrusage fills the struct it is given.
-    let u = unsafe {
-        libc::getrusage(libc::RUSAGE_SELF, u.as_mut_ptr());
-        u.assume_init()
-    };
-    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
-    tv(u.ru_utime) + tv(u.ru_stime)
-}
 
 fn rss_bytes() -> u64 {
     let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
