@@ -1024,20 +1024,26 @@ fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
 
 /// Each check's offset within its interval, in nanoseconds: the checks sharing an interval are
 /// spaced evenly over it, in the order they were added, so they never fire in lockstep and the
-/// load is flat. Neighbours in time are neighbours in memory too: the scheduler then walks the
-/// check records, names and probes in order instead of jumping between them at random, which at
-/// 10⁵–10⁶ checks spares most of the cache and TLB misses a run would otherwise cost.
+/// load is flat. Each interval's grid is also shifted by a fraction of one spacing of its own
+/// (`g / G` for the g-th of G distinct intervals), so checks of different intervals (a lone
+/// check of each, say) do not all start together. Neighbours in time are neighbours in memory
+/// too: the scheduler then walks the check records, names and probes in order instead of
+/// jumping between them at random, which at 10⁵–10⁶ checks spares most of the cache and TLB
+/// misses a run would otherwise cost.
 fn spread_offsets<I: Iterator<Item = Duration>>(intervals: impl Fn() -> I) -> Vec<u64> {
-    let mut groups: HashMap<Duration, (u64, u64)> = HashMap::new();
+    // Interval → (its index among the intervals, checks seen so far, checks in all).
+    let mut groups: HashMap<Duration, (u128, u128, u128)> = HashMap::new();
     for interval in intervals() {
-        groups.entry(interval).or_default().1 += 1;
+        let next = groups.len() as u128;
+        groups.entry(interval).or_insert((next, 0, 0)).2 += 1;
     }
+    let distinct = groups.len() as u128;
     intervals()
         .map(|interval| {
-            let (rank, count) = groups.get_mut(&interval).expect("counted above");
-            let offset = interval.as_nanos() * u128::from(*rank) / u128::from(*count);
+            let (group, rank, count) = groups.get_mut(&interval).expect("counted above");
+            let slot = *rank * distinct + *group;
             *rank += 1;
-            offset as u64
+            (interval.as_nanos() * slot / (*count * distinct)) as u64
         })
         .collect()
 }
@@ -1510,8 +1516,9 @@ impl Inner {
     async fn schedule(self: Arc<Self>, stop: watch::Receiver<bool>) -> Result<()> {
         let start = Instant::now();
         // Each check owns a slot on the grid start + offset + k·interval, the offsets spacing
-        // the checks of one interval evenly. The first round is compressed into a short window so a small setup
-        // shows results at once; from the second run on every check keeps to its own slot.
+        // the checks of one interval evenly. The first round is compressed into a short window
+        // so a small setup shows results at once; from the second run on every check keeps to
+        // its own slot.
         // Times are kept as nanoseconds since `start` and indexes as u32: 16 bytes per check on
         // the wheel of due times, 8 in the offsets.
         let first_window = Duration::from_millis(1_000 + self.checks.len() as u64);
@@ -1655,10 +1662,18 @@ mod tests {
     fn offsets_spread_evenly_in_order() {
         let (five, ten) = (Duration::from_secs(5), Duration::from_secs(10));
         // Two intervals interleaved: each group is spaced evenly over its own interval.
+        // The second interval's grid is shifted by half a spacing of its own.
         let intervals = [ten, five, ten, ten, five, ten];
         let offsets = spread_offsets(|| intervals.iter().copied());
         let s = 1_000_000_000;
-        assert_eq!(offsets, [0, 0, 5 * s / 2, 5 * s, 5 * s / 2, 15 * s / 2]);
+        assert_eq!(
+            offsets,
+            [0, 5 * s / 4, 5 * s / 2, 5 * s, 15 * s / 4, 15 * s / 2]
+        );
+        // A lone check of each of three intervals: not all at 0.
+        let one = Duration::from_secs(1);
+        let offsets = spread_offsets(|| [one, 2 * one, 3 * one].into_iter());
+        assert_eq!(offsets, [0, 2 * s / 3, 2 * s]);
         // 10,000 checks of one interval: one per millisecond, in the order they were added.
         let offsets = spread_offsets(|| std::iter::repeat_n(ten, 10_000));
         assert!(offsets.windows(2).all(|w| w[1] - w[0] == 1_000_000));
