@@ -179,11 +179,16 @@ pub struct SqliteStore {
 /// The connection and what is cached beside it.
 struct Inner {
     conn: Connection,
-    /// Check name → `checks.id`, so batches do not look names up row by row. Only ever holds
-    /// committed ids: cleared when a transaction that may have added names fails.
+    cache: Cache,
+}
+
+/// What is kept in memory of the database. Only ever holds what is committed: a transaction
+/// that fails throws away what it may have changed (see [`SqliteStore::write`]).
+struct Cache {
+    /// Check name → `checks.id`, so batches do not look names up row by row.
     check_ids: HashMap<Arc<str>, i64>,
     /// Where each check's history starts, read on first use (commands that never touch
-    /// observations do not pay for it) and dropped to be read again after a failed batch.
+    /// observations do not pay for it).
     heads: Option<Heads>,
 }
 
@@ -285,11 +290,11 @@ impl Heads {
     }
 }
 
-impl Inner {
-    /// The heads, read first if they are not yet.
-    fn heads(&mut self) -> Result<&mut Heads> {
+impl Cache {
+    /// The heads, read from `conn` first if they are not yet.
+    fn heads(&mut self, conn: &Connection) -> Result<&mut Heads> {
         if self.heads.is_none() {
-            self.heads = Some(Heads::load(&self.conn)?);
+            self.heads = Some(Heads::load(conn)?);
         }
         Ok(self.heads.as_mut().expect("just read"))
     }
@@ -398,8 +403,10 @@ impl SqliteStore {
         Ok(Self {
             inner: Arc::new(Mutex::new(Inner {
                 conn,
-                check_ids,
-                heads: None,
+                cache: Cache {
+                    check_ids,
+                    heads: None,
+                },
             })),
             path,
         })
@@ -420,25 +427,30 @@ impl SqliteStore {
         .map_err(|e| Error::Store(format!("store task failed: {e}")))?
     }
 
-    /// Runs `f` in one write transaction; commits on success, rolls back (and forgets check ids
-    /// that may not have been committed) on failure.
+    /// Runs `f` in one write transaction; commits on success. On failure it rolls back and
+    /// forgets what the cache may hold of it: check ids that may not have been committed, and
+    /// heads moved by rows that were not (those are read again).
     async fn write<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
-        F: FnOnce(&Transaction<'_>, &mut HashMap<Arc<str>, i64>) -> Result<T> + Send + 'static,
+        F: FnOnce(&Transaction<'_>, &mut Cache) -> Result<T> + Send + 'static,
     {
         self.run(move |inner| {
-            let Inner {
-                conn, check_ids, ..
-            } = inner;
+            let Inner { conn, cache } = inner;
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let known = check_ids.len();
-            let result = f(&tx, check_ids).and_then(|v| {
+            let known = cache.check_ids.len();
+            let next_row = cache.heads.as_ref().map(|h| h.next_row);
+            let result = f(&tx, cache).and_then(|v| {
                 tx.commit()?;
                 Ok(v)
             });
-            if result.is_err() && check_ids.len() != known {
-                check_ids.clear();
+            if result.is_err() {
+                if cache.check_ids.len() != known {
+                    cache.check_ids.clear();
+                }
+                if cache.heads.as_ref().map(|h| h.next_row) != next_row {
+                    cache.heads = None;
+                }
             }
             result
         })
@@ -698,8 +710,8 @@ fn observation_insert_sql(rows: usize) -> String {
 }
 
 /// Appends a batch of observations in the order given, each row linked to its check's
-/// previous one, and moves the heads along (the caller drops them if the batch does not
-/// commit).
+/// previous one, and moves the heads along ([`SqliteStore::write`] drops them if the batch
+/// does not commit).
 fn insert_observations(
     tx: &Transaction<'_>,
     cache: &mut HashMap<Arc<str>, i64>,
@@ -768,38 +780,29 @@ impl Store for SqliteStore {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        self.run(move |inner| {
-            inner.heads()?;
-            let Inner {
-                conn,
-                check_ids,
-                heads: slot,
-            } = inner;
-            let heads = slot.as_mut().expect("read above");
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let known = check_ids.len();
-            let result = insert_observations(&tx, check_ids, heads, &rows).and_then(|()| {
-                tx.commit()?;
-                Ok(())
-            });
-            if let Err(e) = result {
-                // Nothing was written: the heads are read again from what is stored, and ids
-                // that may not have been committed are forgotten.
-                *slot = None;
-                if check_ids.len() != known {
-                    check_ids.clear();
+        let save_due = self
+            .write(move |tx, cache| {
+                cache.heads(tx)?;
+                let Cache { check_ids, heads } = cache;
+                let heads = heads.as_mut().expect("read above");
+                insert_observations(tx, check_ids, heads, &rows)?;
+                Ok(heads.save_due())
+            })
+            .await?;
+        if save_due {
+            self.run(|inner| {
+                let Inner { conn, cache } = inner;
+                if let Some(heads) = cache.heads.as_mut()
+                    && let Err(e) = heads.save(conn)
+                {
+                    // Nothing is lost: the rows since the last save are read again at start-up.
+                    tracing::warn!(error = %e, "saving the history heads failed; will retry");
                 }
-                return Err(e);
-            }
-            if heads.save_due()
-                && let Err(e) = heads.save(conn)
-            {
-                // Nothing is lost: the rows since the last save are read again at start-up.
-                tracing::warn!(error = %e, "saving the history heads failed; will retry");
-            }
-            Ok(())
-        })
-        .await
+                Ok(())
+            })
+            .await?;
+        }
+        Ok(())
     }
 
     async fn observations(
@@ -810,14 +813,14 @@ impl Store for SqliteStore {
     ) -> Result<Vec<Observation>> {
         let check = check.to_owned();
         self.run(move |inner| {
-            let Some(id) = known_check_id(&inner.conn, &inner.check_ids, &check)? else {
+            let Some(id) = known_check_id(&inner.conn, &inner.cache.check_ids, &check)? else {
                 return Ok(Vec::new());
             };
             // From the newest row back along the links, while the rows are recent enough.
             // A link is only followed to a lower row id of the same check: nothing else can
             // be this check's older history (a pruned row's id is never handed out again,
             // and a row that is not there ends the chain).
-            let mut next = inner.heads()?.get(id);
+            let mut next = inner.cache.heads(&inner.conn)?.get(id);
             let (since, limit) = (ms(since), if limit == 0 { usize::MAX } else { limit });
             let mut stmt = inner.conn.prepare_cached(
                 "SELECT at, status, latency_us, summary, metrics, prev FROM observations \
@@ -945,7 +948,7 @@ impl Store for SqliteStore {
                  VALUES (?1, ?2, ?3, ?4)",
             )?;
             for (check, at, json, incident_id) in &rows {
-                let id = check_id(tx, cache, check)?;
+                let id = check_id(tx, &mut cache.check_ids, check)?;
                 stmt.execute(params![id, at, json, incident_id])?;
             }
             Ok(())
@@ -964,7 +967,7 @@ impl Store for SqliteStore {
             let conn = &inner.conn;
             let raw = match check {
                 Some(check) => {
-                    let Some(id) = known_check_id(conn, &inner.check_ids, &check)? else {
+                    let Some(id) = known_check_id(conn, &inner.cache.check_ids, &check)? else {
                         return Ok(Vec::new());
                     };
                     let mut stmt = conn.prepare_cached(
@@ -1292,7 +1295,7 @@ impl Store for SqliteStore {
             .map_or_else(|| ":memory:".to_owned(), |p| p.display().to_string());
         self.run(move |inner| {
             // The heads too, so a restart need not read the latest rows again.
-            if let Some(heads) = inner.heads.as_mut() {
+            if let Some(heads) = inner.cache.heads.as_mut() {
                 heads
                     .save(&mut inner.conn)
                     .map_err(|e| Error::Store(format!("{label}: saving history heads: {e}")))?;
@@ -1643,7 +1646,7 @@ mod tests {
         let shared: Arc<str> = Arc::from("web");
         let read_back = |store: &SqliteStore| {
             let inner = store.inner.lock();
-            let (key, &id) = inner.check_ids.get_key_value("web").unwrap();
+            let (key, &id) = inner.cache.check_ids.get_key_value("web").unwrap();
             (key.clone(), id)
         };
         let (key, id) = read_back(&store);
@@ -1757,7 +1760,10 @@ mod tests {
         let store = SqliteStore::open(&path).unwrap();
         assert_eq!(history(&store, "b").await.len(), 4);
         assert_eq!(history(&store, "a").await.len(), 3);
-        assert_eq!(store.inner.lock().heads.as_ref().unwrap().next_row, 11);
+        assert_eq!(
+            store.inner.lock().cache.heads.as_ref().unwrap().next_row,
+            11
+        );
     }
 
     #[tokio::test]
