@@ -260,7 +260,10 @@ impl Server {
                     c.args(["--no-defaults", "--initialize-insecure"]);
                     c
                 };
+                // A temporary directory of its own: in the shared /tmp another server's
+                // clean-up can remove the bootstrap's temporary tables from under it.
                 cmd.arg(format!("--datadir={}", data.display()))
+                    .arg(format!("--tmpdir={}", self.tmp()?.display()))
                     .arg("--skip-test-db");
                 if is_root() {
                     cmd.arg("--user=root");
@@ -270,6 +273,13 @@ impl Server {
             Engine::Redis => {}
         }
         Ok(())
+    }
+
+    /// The server's own temporary directory (created on first use).
+    fn tmp(&self) -> Result<PathBuf, String> {
+        let tmp = self.dir.path().join("tmp");
+        std::fs::create_dir_all(&tmp).map_err(|e| format!("{}: {e}", tmp.display()))?;
+        Ok(tmp)
     }
 
     /// Starts the server and waits until it answers.
@@ -315,6 +325,7 @@ impl Server {
                         self.dir.path().join("mysqld.pid").display()
                     ))
                     .arg(format!("--log-error={}", log.display()))
+                    .arg(format!("--tmpdir={}", self.tmp()?.display()))
                     .args([
                         "--skip-name-resolve",
                         "--innodb-buffer-pool-size=16M",
