@@ -536,10 +536,14 @@ async fn a_dead_switch_with_50_printers_behind_it_is_one_email() {
     }
     let mails = server.wait_for(1);
     std::thread::sleep(Duration::from_millis(500));
+    let subjects = |mails: Vec<Mail>| -> Vec<String> {
+        mails.iter().map(|m| m.get("Subject").to_owned()).collect()
+    };
     assert_eq!(
         server.messages().len(),
         1,
-        "exactly one e-mail for the outage"
+        "exactly one e-mail for the outage: {:?}",
+        subjects(server.messages())
     );
     let subject = mails[0].get("Subject");
     assert!(subject.contains("core-switch"), "{subject}");
@@ -554,7 +558,8 @@ async fn a_dead_switch_with_50_printers_behind_it_is_one_email() {
     assert_eq!(
         server.messages().len(),
         2,
-        "one 'resolved' and nothing else"
+        "one 'resolved' and nothing else: {:?}",
+        subjects(server.messages())
     );
     let resolved = &mails[1];
     let subject = resolved.get("Subject");

@@ -230,6 +230,63 @@ async fn child_still_down_after_parent_recovers_is_alerted() {
     );
 }
 
+/// The other side: children that failed only because their parent was down, and are fine
+/// again with it, are checked anew when it comes back rather than alerted on what they said
+/// during the outage.
+#[tokio::test]
+async fn children_back_with_their_parent_are_not_alerted() {
+    let sink = RecordingSink::new();
+    let parent = FakeProbe::new(Status::Critical);
+    let child = FakeProbe::new(Status::Critical);
+    let monitor = Monitor::builder()
+        .outbox_options(forewarn::outbox::OutboxOptions {
+            group_window: Duration::ZERO,
+            ..Default::default()
+        })
+        .check(
+            CheckSpec::new("switch", Arc::new(parent.clone()))
+                .interval(Duration::from_secs(1))
+                .thresholds(1, 1),
+        )
+        // Its own next run is half a minute away: only the switch's recovery can clear it.
+        .check(
+            CheckSpec::new("printer", Arc::new(child.clone()))
+                .interval(Duration::from_secs(60))
+                .depends_on("switch")
+                .thresholds(1, 1),
+        )
+        .sink("rec", Arc::new(sink.clone()))
+        .build()
+        .unwrap();
+    monitor.run_once().await.unwrap();
+    parent.set(Status::Ok, "up");
+    child.set(Status::Ok, "ready");
+    let printer_runs = child.calls();
+    monitor
+        .run_until(tokio::time::sleep(Duration::from_millis(300)))
+        .await
+        .unwrap();
+    monitor.deliver_outbox().await.unwrap();
+    let got: Vec<_> = sink
+        .sent()
+        .iter()
+        .map(|n| (n.check.clone(), n.kind))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("switch".to_owned(), NotificationKind::Opened),
+            ("switch".to_owned(), NotificationKind::Resolved)
+        ]
+    );
+    assert!(
+        child.calls() > printer_runs,
+        "the printer was checked again"
+    );
+    let printer = monitor.checks().into_iter().find(|c| c.name == "printer");
+    assert_eq!(printer.unwrap().status, Status::Ok);
+}
+
 #[tokio::test]
 async fn scheduler_isolates_hangs_and_panics() {
     let ok = FakeProbe::new(Status::Ok);

@@ -1288,7 +1288,7 @@ impl Inner {
                 .await?;
             rt.dirty.store(false, Ordering::Relaxed);
             if released || !rt.state.lock().is_down() {
-                self.release_children(idx, now).await?;
+                self.release_children(idx).await?;
             }
             Ok(())
         }
@@ -1330,19 +1330,31 @@ impl Inner {
         }
     }
 
-    /// A parent came back: re-evaluate children whose failures it suppressed.
-    async fn release_children(self: &Arc<Self>, idx: usize, now: DateTime<Utc>) -> Result<()> {
-        for &c in self.graph.children(idx) {
-            let suppressed_by_dep = matches!(
+    /// A parent came back: check again, now, the children whose failures it suppressed. What
+    /// they said while it was down may only have been its outage (a printer behind a dead
+    /// switch), so a fresh observation decides: still failing opens their own incident, ok
+    /// clears them quietly. A child being checked at this moment is left to that run.
+    async fn release_children(self: &Arc<Self>, idx: usize) -> Result<()> {
+        let suppressed = self.graph.children(idx).iter().copied().filter(|&c| {
+            matches!(
                 self.checks[c].state.lock().alert,
                 Alert::Suppressed {
                     reason: Suppression::Dependency { .. },
                     ..
                 }
-            );
-            if suppressed_by_dep {
-                self.reevaluate(c, now).await?;
+            )
+        });
+        let runs = suppressed.map(|c| async move {
+            let child = &self.checks[c];
+            if child.running.swap(true, Ordering::AcqRel) {
+                return Ok(());
             }
+            let r = self.execute(c, 1).await;
+            child.running.store(false, Ordering::Release);
+            r
+        });
+        for r in futures::future::join_all(runs).await {
+            r?;
         }
         Ok(())
     }
