@@ -13,6 +13,9 @@ use forewarn::{
     Status,
 };
 
+#[path = "support/skip.rs"]
+mod skip;
+
 fn t0() -> DateTime<Utc> {
     // A Tuesday.
     "2026-09-01T17:00:00Z".parse().unwrap()
@@ -335,4 +338,45 @@ async fn flapping_behind_a_dead_parent_is_only_recorded() {
             .any(|r| matches!(r.transition, forewarn::Transition::FlappingStarted { .. })),
         "the flapping is in the history"
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// The skip helper every peer test uses: a skip is recorded apart from the passes, and fails in CI.
+
+/// Run in a child process by the test below: skips when asked to.
+#[test]
+fn skip_helper_child() {
+    if std::env::var_os("FOREWARN_SKIP_CHILD").is_some() {
+        skip::skip("the test peer", "not started\non purpose");
+    }
+}
+
+#[test]
+fn a_skip_is_recorded_with_its_reason_and_fails_in_ci() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("skips");
+    let run = |ci: &str| {
+        std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "skip_helper_child", "--test-threads=1"])
+            .env("FOREWARN_SKIP_CHILD", "1")
+            .env("FOREWARN_SKIP_LOG", &log)
+            .env("CI", ci)
+            .output()
+            .unwrap()
+    };
+    let out = run("");
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        std::fs::read_to_string(&log).unwrap(),
+        "engine::skip_helper_child\tthe test peer: not started on purpose\n"
+    );
+    let out = run("true");
+    assert!(!out.status.success(), "a skip under CI=true must fail");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("the test peer is required in CI: not started"),
+        "{stdout}"
+    );
+    // Nothing more was recorded: the CI run failed instead.
+    assert_eq!(std::fs::read_to_string(&log).unwrap().lines().count(), 1);
 }

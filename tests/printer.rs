@@ -342,14 +342,10 @@ fn recordings_available() -> bool {
     if dir.join("jetdirect_m880.snmprec").exists() {
         return true;
     }
-    let reason = format!(
-        "the shared printer recordings are not in {} (set FOREWARN_PRINTER_RECORDINGS)",
-        dir.display()
+    snmpsim::skip::skip(
+        "the shared printer recordings",
+        format!("not in {} (set FOREWARN_PRINTER_RECORDINGS)", dir.display()),
     );
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("{reason}");
-    }
-    eprintln!("skipped: {reason}");
     false
 }
 

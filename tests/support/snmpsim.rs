@@ -16,6 +16,9 @@
 //! item.
 #![allow(dead_code)]
 
+#[path = "skip.rs"]
+pub mod skip;
+
 use std::net::{IpAddr, Ipv4Addr, UdpSocket};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -331,11 +334,8 @@ impl Snmpsim {
     fn or_skip(r: Result<Snmpsim, String>) -> Option<Snmpsim> {
         match r {
             Ok(s) => Some(s),
-            Err(reason) if std::env::var("CI").as_deref() == Ok("true") => {
-                panic!("the SNMP peer (snmpsim) is required in CI: {reason}")
-            }
             Err(reason) => {
-                eprintln!("skipped: no SNMP peer ({reason})");
+                skip::skip("the SNMP peer (snmpsim)", reason);
                 None
             }
         }
