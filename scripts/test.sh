@@ -44,7 +44,8 @@ cargo test --workspace --no-fail-fast 2>&1 | tee "$log" || status=$?
 
 if [ "$status" -eq 0 ]; then
     step "examples"
-    cargo run --quiet --example embedded
+    cargo run --quiet --example embedded || status=$?
+    cargo run --quiet --example custom_probe || status=$?
 fi
 
 # The skipped tests with their reasons, then one closing line for the whole suite, summed over

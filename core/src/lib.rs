@@ -61,6 +61,10 @@ pub use probe::{RedisConfig, RedisProbe};
 pub use sink::{AlertSink, Notification, NotificationKind, SinkConfig};
 pub use store::{IncidentFilter, SqliteStore, Store};
 
+/// The attribute your own [`Probe`] and [`AlertSink`] implementations need
+/// (`#[forewarn::async_trait]`), re-exported so they need no second dependency.
+pub use async_trait::async_trait;
+
 /// The README's Rust snippets, compiled as doctests so they cannot rot.
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]

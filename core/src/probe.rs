@@ -426,6 +426,51 @@ impl LatencyThresholds {
 
 #[cfg(test)]
 mod tests {
+
+    /// Every `[[checks]]` example in a probe module's docs is a valid config, so the docs cannot
+    /// drift from what the config accepts.
+    #[test]
+    fn module_doc_examples_are_valid() {
+        let sources = [
+            ("probe/tcp.rs", include_str!("probe/tcp.rs")),
+            ("probe/http.rs", include_str!("probe/http.rs")),
+            ("probe/host.rs", include_str!("probe/host.rs")),
+            ("probe/process.rs", include_str!("probe/process.rs")),
+            #[cfg(feature = "probe-postgres")]
+            ("probe/postgres.rs", include_str!("probe/postgres.rs")),
+            #[cfg(feature = "probe-mysql")]
+            ("probe/mysql.rs", include_str!("probe/mysql.rs")),
+            #[cfg(feature = "probe-redis")]
+            ("probe/redis.rs", include_str!("probe/redis.rs")),
+            #[cfg(feature = "probe-snmp")]
+            ("probe/printer.rs", include_str!("probe/printer.rs")),
+        ];
+        for (file, source) in sources {
+            let docs: Vec<&str> = source
+                .lines()
+                .filter_map(|l| l.strip_prefix("//!"))
+                .map(|l| l.strip_prefix(' ').unwrap_or(l))
+                .collect();
+            let mut examples = 0;
+            let mut rest = &docs[..];
+            while let Some(start) = rest.iter().position(|l| *l == "```toml") {
+                let len = rest[start + 1..]
+                    .iter()
+                    .position(|l| *l == "```")
+                    .expect(file);
+                let block = rest[start + 1..start + 1 + len].join("\n");
+                rest = &rest[start + 1 + len..];
+                if !block.contains("[[checks]]") {
+                    continue;
+                }
+                let config = crate::Config::parse(&block, std::path::Path::new(file))
+                    .unwrap_or_else(|e| panic!("{e}"));
+                assert_eq!(config.checks.len(), 1, "{file}");
+                examples += 1;
+            }
+            assert!(examples > 0, "{file} has no `[[checks]]` example");
+        }
+    }
     use super::*;
 
     #[test]

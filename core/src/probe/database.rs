@@ -578,32 +578,6 @@ mod tests {
 
     /// The `[[checks]]` examples in the probes' module docs are valid configs.
     #[test]
-    fn module_doc_examples_are_valid() {
-        let sources = [
-            #[cfg(feature = "probe-postgres")]
-            ("postgres.rs", include_str!("postgres.rs")),
-            #[cfg(feature = "probe-mysql")]
-            ("mysql.rs", include_str!("mysql.rs")),
-            #[cfg(feature = "probe-redis")]
-            ("redis.rs", include_str!("redis.rs")),
-            ("process.rs", include_str!("process.rs")),
-        ];
-        for (file, source) in sources {
-            let docs: Vec<&str> = source
-                .lines()
-                .filter_map(|l| l.strip_prefix("//!"))
-                .map(|l| l.strip_prefix(' ').unwrap_or(l))
-                .collect();
-            let start = docs.iter().position(|l| *l == "```toml").expect(file) + 1;
-            let len = docs[start..].iter().position(|l| *l == "```").expect(file);
-            let block = docs[start..start + len].join("\n");
-            let config = crate::Config::parse(&block, std::path::Path::new(file))
-                .unwrap_or_else(|e| panic!("{e}"));
-            assert_eq!(config.checks.len(), 1, "{file}");
-        }
-    }
-
-    #[test]
     fn budget_leaves_room_for_the_monitor() {
         assert_eq!(budget(Duration::from_secs(5)), Duration::from_millis(4750));
         assert_eq!(budget(Duration::from_secs(1)), Duration::from_millis(900));

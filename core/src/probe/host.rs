@@ -3,7 +3,7 @@
 //! Every setting is optional:
 //!
 //! ```toml
-//! [[check]]
+//! [[checks]]
 //! name = "this server"
 //! type = "host"
 //! cpu = { warning = 90, critical = 98 }            # percent busy since the previous check

@@ -1,7 +1,7 @@
 //! The `http` probe: one HTTP(S) request, checked for status, body, latency and certificate expiry.
 //!
 //! ```toml
-//! [[check]]
+//! [[checks]]
 //! name = "student portal"
 //! type = "http"
 //! url = "https://portal.school.example/login"

@@ -1,7 +1,7 @@
 //! The `tcp` probe: connects to a port, optionally sends a line and checks what the peer answers.
 //!
 //! ```toml
-//! [[check]]
+//! [[checks]]
 //! name = "ssh on the file server"
 //! type = "tcp"
 //! host = "10.0.0.5"
