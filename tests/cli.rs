@@ -240,3 +240,52 @@ fn databases_example_validates_without_its_passwords() {
         "{err}"
     );
 }
+
+/// `check --json` carries each probe's structured reading beside status, summary and metrics:
+/// the HTTP response's code, this machine's file systems.
+#[test]
+fn check_json_carries_the_structured_readings() {
+    let dir = tempfile::tempdir().unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = std::thread::spawn(move || {
+        use std::io::Read;
+        let (mut conn, _) = listener.accept().unwrap();
+        let mut buf = [0u8; 4096];
+        let _ = conn.read(&mut buf).unwrap();
+        conn.write_all(
+            b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 4\r\nconnection: close\r\n\r\nbusy",
+        )
+        .unwrap();
+    });
+    let cfg = write(
+        dir.path(),
+        "readings.toml",
+        &format!(
+            "[[checks]]\nname = \"portal\"\ntype = \"http\"\nurl = \"http://127.0.0.1:{port}/login\"\n\
+             timeout = \"5s\"\n\n[[checks]]\nname = \"this-machine\"\ntype = \"host\"\n"
+        ),
+    );
+    let out = forewarn(
+        &["check", "--config", cfg.to_str().unwrap(), "--json"],
+        dir.path(),
+    );
+    server.join().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let checks = json["checks"].as_array().unwrap();
+    let portal = checks.iter().find(|c| c["name"] == "portal").unwrap();
+    assert_eq!(portal["reading"]["kind"], "http", "{portal}");
+    assert_eq!(portal["reading"]["status_code"], 503, "{portal}");
+    let host = checks.iter().find(|c| c["name"] == "this-machine").unwrap();
+    assert_eq!(host["reading"]["kind"], "host", "{host}");
+    assert!(host["reading"]["cores"].as_u64().unwrap() >= 1, "{host}");
+    assert!(
+        host["reading"]["filesystems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["total_bytes"].as_u64().unwrap() > 0 && f["status"].is_string()),
+        "{host}"
+    );
+}

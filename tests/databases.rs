@@ -120,6 +120,31 @@ async fn behaves(engine: Engine) {
             assert!(obs.metrics["connected_clients"].value >= 1.0, "{obs:?}");
         }
     }
+    // The structured reading says what the check learnt, typed: a primary, its connections.
+    let Some(forewarn::Reading::Database(reading)) = obs.reading.as_deref() else {
+        panic!("{engine:?}: no database reading: {obs:?}")
+    };
+    let engine_name = match engine {
+        Engine::Postgres => "postgres",
+        Engine::Mariadb => "mysql",
+        Engine::Redis => "redis",
+    };
+    assert_eq!(reading.engine, engine_name);
+    assert_eq!(
+        reading.role,
+        Some(forewarn::probe::reading::DatabaseRole::Primary),
+        "{reading:?}"
+    );
+    assert!(
+        reading.connections_used.is_some_and(|n| n >= 1),
+        "{reading:?}"
+    );
+    if engine != Engine::Redis {
+        assert_eq!(reading.rows, Some(1), "{reading:?}");
+    }
+    if engine == Engine::Postgres {
+        assert!(reading.size_bytes.is_some_and(|n| n > 0), "{reading:?}");
+    }
     assert!(
         !obs.metrics.contains_key("connect_time"),
         "the third check reuses the connection: {obs:?}"

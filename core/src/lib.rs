@@ -50,7 +50,7 @@ pub use monitor::state::{Alert, CheckState, StatePolicy, Suppression, Transition
 pub use monitor::{CheckSpec, CheckStatus, Event, Monitor, MonitorBuilder};
 pub use probe::{
     CheckContext, HostConfig, HostProbe, HttpConfig, HttpProbe, Metric, Observation, Probe,
-    ProbeConfig, ProcessConfig, ProcessProbe, Status, TcpConfig, TcpProbe,
+    ProbeConfig, ProcessConfig, ProcessProbe, Reading, Status, TcpConfig, TcpProbe,
 };
 #[cfg(feature = "probe-mysql")]
 pub use probe::{MysqlConfig, MysqlProbe};

@@ -27,7 +27,7 @@ use crate::escalation::{Escalation, NotifySinks, SentRecord};
 use crate::http_client::HttpClients;
 use crate::incident::{Incident, UpdateKind};
 use crate::outbox::{Outbox, OutboxOptions};
-use crate::probe::{CheckContext, History, Observation, Probe, Status};
+use crate::probe::{CheckContext, History, Observation, Probe, Reading, Status};
 use crate::sink::{AlertSink, Notification};
 use crate::store::{IncidentFilter, OutboxStats, SqliteStore, Store, TransitionRecord};
 
@@ -166,6 +166,10 @@ pub struct CheckStatus {
     pub flapping: bool,
     /// The active incident, if any.
     pub incident: Option<i64>,
+    /// The latest structured reading (a printer's supplies, a disk's health…), when the probe
+    /// gives one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reading: Option<Arc<Reading>>,
 }
 
 /// The monitor's own health: checks, outbox and scheduler.
@@ -220,8 +224,10 @@ pub enum Event {
 struct LastResult {
     status: Status,
     summary: Box<str>,
-    latency: Duration,
+    /// In nanoseconds (a `Duration` takes twice the room; 2⁶⁴ ns are 584 years).
+    latency_ns: u64,
     at: DateTime<Utc>,
+    reading: Option<Arc<Reading>>,
 }
 
 /// `Runtime::incident` when the check has no active incident.
@@ -784,11 +790,14 @@ impl Monitor {
                     summary: last
                         .as_ref()
                         .map_or_else(|| "not checked yet".to_owned(), |o| o.summary.to_string()),
-                    latency: last.as_ref().map_or(Duration::ZERO, |o| o.latency),
+                    latency: last
+                        .as_ref()
+                        .map_or(Duration::ZERO, |o| Duration::from_nanos(o.latency_ns)),
                     last_checked: last.as_ref().map(|o| o.at),
                     alert: state.alert,
                     flapping: state.flapping,
                     incident: rt.incident(),
+                    reading: last.as_ref().and_then(|o| o.reading.clone()),
                 }
             })
             .collect()
@@ -1171,8 +1180,9 @@ impl Inner {
         *rt.last.lock() = Some(LastResult {
             status,
             summary: obs.summary.as_str().into(),
-            latency: obs.latency,
+            latency_ns: u64::try_from(obs.latency.as_nanos()).unwrap_or(u64::MAX),
             at: obs.at,
+            reading: obs.reading.clone(),
         });
         self.pending.lock().push((rt.name.clone(), obs));
         if !transitions.is_empty() {

@@ -27,6 +27,7 @@ pub mod postgres;
 #[cfg(feature = "probe-snmp")]
 pub mod printer;
 pub mod process;
+pub mod reading;
 #[cfg(feature = "probe-redis")]
 pub mod redis;
 pub mod tcp;
@@ -40,6 +41,7 @@ pub use postgres::{PostgresConfig, PostgresProbe};
 #[cfg(feature = "probe-snmp")]
 pub use printer::{PrinterConfig, PrinterProbe};
 pub use process::{ProcessConfig, ProcessProbe};
+pub use reading::Reading;
 #[cfg(feature = "probe-redis")]
 pub use redis::{RedisConfig, RedisProbe};
 pub use tcp::{TcpConfig, TcpProbe};
@@ -157,6 +159,11 @@ pub struct Observation {
     pub latency: Duration,
     /// When the check started.
     pub at: DateTime<Utc>,
+    /// What the probe knows beyond status and metrics (a printer's supplies, an HTTP
+    /// response's certificate, a database's role), when it has more to say. Shared, so the
+    /// history, events and bindings hold one copy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reading: Option<Arc<Reading>>,
 }
 
 impl Observation {
@@ -168,7 +175,14 @@ impl Observation {
             metrics: BTreeMap::new(),
             latency: Duration::ZERO,
             at,
+            reading: None,
         }
+    }
+
+    /// Attaches a structured reading (builder style).
+    pub fn with_reading(mut self, reading: Reading) -> Self {
+        self.reading = Some(Arc::new(reading));
+        self
     }
 
     /// Adds a metric (builder style).

@@ -17,6 +17,7 @@
     allow(dead_code)
 )]
 
+use crate::probe::reading::{DatabaseReading, Reading};
 use std::fmt::{self, Write as _};
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -416,6 +417,9 @@ pub(crate) struct Answer {
     pub findings: Findings,
     /// Metrics beyond latency, query time and connect time.
     pub metrics: Vec<(&'static str, f64, &'static str)>,
+    /// What the reading says beyond the metrics: the engine, and the role and replication
+    /// state when the check looked at replication.
+    pub reading: DatabaseReading,
 }
 
 impl Answer {
@@ -454,10 +458,22 @@ impl Answer {
         if let Some(t) = connect_time {
             obs = obs.with_metric("connect_time", t.as_secs_f64(), "s");
         }
+        let mut reading = self.reading;
         for (name, value, unit) in self.metrics {
+            let whole = (value >= 0.0).then_some(value as u64);
+            match name {
+                "rows" => reading.rows = whole,
+                "connections_used" | "connected_clients" | "threads_connected" => {
+                    reading.connections_used = whole
+                }
+                "connections_max" | "max_connections" => reading.connections_max = whole,
+                "replication_lag" => reading.replication_lag_seconds = Some(value),
+                "database_size" | "used_memory" => reading.size_bytes = whole,
+                _ => {}
+            }
             obs = obs.with_metric(name, value, unit);
         }
-        obs
+        obs.with_reading(Reading::Database(reading))
     }
 }
 

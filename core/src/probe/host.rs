@@ -28,6 +28,7 @@ use serde::{Deserialize, Deserializer};
 use sysinfo::{DiskRefreshKind, Disks, MemoryRefreshKind, System};
 
 use crate::error::{Error, Result};
+use crate::probe::reading::{FilesystemReading, HostReading, Reading};
 use crate::probe::{CheckContext, Metric, Observation, Probe, Status};
 
 /// File systems that hold no user data and are never checked unless listed in `mounts`.
@@ -513,12 +514,19 @@ impl Inner {
         for mount in &s.missing_mounts {
             findings.push((Status::Critical, format!("mount {mount} not found")));
         }
+        let mut filesystems = Vec::with_capacity(s.disks.len());
         for d in &s.disks {
             let percent = d.available as f64 * 100.0 / d.total as f64;
             let mut status = settings.disk_free.status(percent);
             if let Some(bytes) = &settings.disk_free_bytes {
                 status = status.worst(bytes.status(d.available as f64));
             }
+            filesystems.push(FilesystemReading {
+                mount: d.mount.clone(),
+                total_bytes: d.total,
+                available_bytes: d.available,
+                status,
+            });
             findings.push((
                 status,
                 format!(
@@ -584,7 +592,17 @@ impl Inner {
         }
         obs.status = status;
         obs.summary = summary;
-        obs
+        obs.with_reading(Reading::Host(HostReading {
+            cpu_percent: s.cpu_percent,
+            cores: s.cores,
+            load: s.load.as_ref().map(|l| [l.one, l.five, l.fifteen]),
+            memory_total_bytes: s.memory_total,
+            memory_available_bytes: s.memory_available,
+            swap_total_bytes: s.swap_total,
+            swap_used_bytes: s.swap_used,
+            filesystems,
+            missing_mounts: s.missing_mounts.clone(),
+        }))
     }
 }
 

@@ -30,6 +30,7 @@ use tokio::time::Instant;
 use crate::config::{Secret, expand_env};
 use crate::error::{Error, Result};
 use crate::http_client::{HttpClients, h1};
+use crate::probe::reading::{HttpReading, Reading};
 use crate::probe::{
     CheckContext, LatencyThresholds, Metric, Observation, Probe, Status, human_duration,
 };
@@ -764,7 +765,14 @@ impl Probe for HttpProbe {
             obs.metrics
                 .insert("cert_days_left".into(), Metric::new(days, "days"));
         }
-        obs
+        obs.with_reading(Reading::Http(HttpReading {
+            status_code: code,
+            cert_not_after: response
+                .cert_not_after
+                .and_then(|t| chrono::DateTime::from_timestamp(t, 0)),
+            cert_days_left: cert_days,
+            body_bytes: body_bytes.map(|n| n as u64),
+        }))
     }
 
     fn kind(&self) -> &str {

@@ -38,6 +38,7 @@ use crate::probe::database::{
     self, Answer, Expectation, Failure, Findings, Limits, ResultSet, Stage, TlsMode,
     validate_endpoint,
 };
+use crate::probe::reading::{DatabaseReading, DatabaseRole};
 use crate::probe::{CheckContext, LatencyThresholds, Observation, Probe, Status, human_duration};
 
 fn yes() -> bool {
@@ -304,6 +305,9 @@ struct Outcome {
     query_time: Duration,
     findings: Findings,
     metrics: Vec<(&'static str, f64, &'static str)>,
+    /// The replication role and state, when the check looked.
+    role: Option<DatabaseRole>,
+    replication_running: Option<bool>,
 }
 
 /// Whether an error leaves the connection unusable.
@@ -447,6 +451,8 @@ impl MysqlProbe {
             query_time,
             findings: Findings::default(),
             metrics: Vec::new(),
+            role: None,
+            replication_running: None,
         };
         if let Some(limits) = &self.connections {
             let status = self
@@ -484,6 +490,11 @@ impl MysqlProbe {
                 Err((_, false)) => self.rows(conn, "SHOW SLAVE STATUS", limit).await?,
                 Err(e) => return Err(e),
             };
+            outcome.role = Some(if r.rows.is_empty() {
+                DatabaseRole::Primary
+            } else {
+                DatabaseRole::Replica
+            });
             if !r.rows.is_empty() {
                 let col = |names: &[&str]| -> Option<String> {
                     names.iter().find_map(|n| {
@@ -495,6 +506,7 @@ impl MysqlProbe {
                 let sql = col(&["Slave_SQL_Running", "Replica_SQL_Running"]).unwrap_or_default();
                 let lag = col(&["Seconds_Behind_Master", "Seconds_Behind_Source"])
                     .and_then(|v| v.parse::<f64>().ok());
+                outcome.replication_running = Some(io == "Yes" && sql == "Yes");
                 match lag {
                     Some(lag) if io == "Yes" && sql == "Yes" => {
                         outcome.metrics.push(("replication_lag", lag, "s"));
@@ -603,6 +615,12 @@ impl Probe for MysqlProbe {
             query_time: outcome.query_time,
             findings: outcome.findings,
             metrics,
+            reading: DatabaseReading {
+                engine: "mysql".into(),
+                role: outcome.role,
+                replication_running: outcome.replication_running,
+                ..Default::default()
+            },
         }
         .observation(head, at, latency, &self.latency, connect_time)
     }

@@ -47,6 +47,7 @@ use crate::probe::database::{
     self, Answer, Expectation, Failure, Findings, Limits, ResultSet, Stage, TlsMode,
     validate_endpoint,
 };
+use crate::probe::reading::{DatabaseReading, DatabaseRole};
 use crate::probe::{CheckContext, LatencyThresholds, Observation, Probe, Status, human_duration};
 
 fn yes() -> bool {
@@ -408,6 +409,9 @@ struct Outcome {
     query_time: Duration,
     findings: Findings,
     metrics: Vec<(&'static str, f64, &'static str)>,
+    /// The replication role and state, when the check looked.
+    role: Option<DatabaseRole>,
+    replication_running: Option<bool>,
 }
 
 impl PostgresProbe {
@@ -613,6 +617,8 @@ impl PostgresProbe {
             query_time,
             findings: Findings::default(),
             metrics: Vec::new(),
+            role: None,
+            replication_running: None,
         };
         if let Some(limits) = &self.connections {
             let r = self
@@ -649,6 +655,11 @@ impl PostgresProbe {
                 )
                 .await?;
             let standby = r.rows.first().and_then(|row| row[0].as_deref()) == Some("t");
+            outcome.role = Some(if standby {
+                DatabaseRole::Replica
+            } else {
+                DatabaseRole::Primary
+            });
             if standby && let Some(lag) = number(&r, 1) {
                 let lag = lag.max(0.0);
                 outcome.metrics.push(("replication_lag", lag, "s"));
@@ -782,6 +793,12 @@ impl Probe for PostgresProbe {
             query_time: outcome.query_time,
             findings: outcome.findings,
             metrics,
+            reading: DatabaseReading {
+                engine: "postgres".into(),
+                role: outcome.role,
+                replication_running: outcome.replication_running,
+                ..Default::default()
+            },
         }
         .observation(head, at, latency, &self.latency, connect_time)
     }

@@ -36,6 +36,7 @@ use crate::probe::database::{
     self, Answer, Expectation, Failure, Findings, Limits, ResultSet, Stage, TlsMode,
     validate_endpoint,
 };
+use crate::probe::reading::{DatabaseReading, DatabaseRole};
 use crate::probe::{CheckContext, LatencyThresholds, Observation, Probe, Status, human_duration};
 
 fn yes() -> bool {
@@ -249,6 +250,9 @@ struct Outcome {
     query_time: Duration,
     findings: Findings,
     metrics: Vec<(&'static str, f64, &'static str)>,
+    /// The replication role and state, when the check looked.
+    role: Option<DatabaseRole>,
+    replication_running: Option<bool>,
 }
 
 /// Whether an error leaves the connection unusable (anything but an error reply).
@@ -370,6 +374,8 @@ impl RedisProbe {
             query_time,
             findings: Findings::default(),
             metrics: Vec::new(),
+            role: None,
+            replication_running: None,
         };
         if self.memory.is_some() || self.clients.is_some() || self.replication {
             let info: String = redis::cmd("INFO")
@@ -419,6 +425,8 @@ impl RedisProbe {
             match field("role") {
                 Some("slave") | Some("replica") => {
                     let link = field("master_link_status").unwrap_or("unknown");
+                    outcome.role = Some(DatabaseRole::Replica);
+                    outcome.replication_running = Some(link == "up");
                     if link == "up" {
                         if let Some(s) = num("master_last_io_seconds_ago") {
                             outcome.metrics.push(("master_last_io", s, "s"));
@@ -434,6 +442,9 @@ impl RedisProbe {
                     }
                 }
                 Some(role) => {
+                    if role == "master" {
+                        outcome.role = Some(DatabaseRole::Primary);
+                    }
                     if let Some(n) = num("connected_slaves") {
                         outcome.metrics.push(("connected_replicas", n, ""));
                     }
@@ -551,6 +562,12 @@ impl Probe for RedisProbe {
             query_time: outcome.query_time,
             findings: outcome.findings,
             metrics,
+            reading: DatabaseReading {
+                engine: "redis".into(),
+                role: outcome.role,
+                replication_running: outcome.replication_running,
+                ..Default::default()
+            },
         }
         .observation(head, at, latency, &self.latency, connect_time)
     }
@@ -642,6 +659,8 @@ mod tests {
             query_time: Duration::ZERO,
             findings: Findings::default(),
             metrics: Vec::new(),
+            role: None,
+            replication_running: None,
         };
         p.read_info(
             "# Memory\r\nused_memory:900\r\nmaxmemory:1000\r\n# Replication\r\nrole:slave\r\nmaster_link_status:down\r\n",

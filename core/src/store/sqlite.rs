@@ -134,6 +134,11 @@ const MIGRATIONS: &[&str] = &[
     );
     INSERT INTO history_heads(id, watermark) SELECT 1, coalesce(max(id), 0) FROM observations;
     ",
+    // Version 3: an observation's structured reading (a printer's supplies, an HTTP response's
+    // certificate, a database's role) as JSON, when the probe has one.
+    "
+    ALTER TABLE observations ADD COLUMN reading TEXT;
+    ",
 ];
 
 /// Rows recorded since the heads were last saved that make them due again: at least this many,
@@ -646,6 +651,7 @@ struct ObservationRow {
     latency_us: i64,
     summary: String,
     metrics: Option<String>,
+    reading: Option<String>,
 }
 
 const OUTBOX_COLUMNS: &str =
@@ -691,20 +697,24 @@ fn query_outbox(
     raw.into_iter().map(decode_outbox_row).collect()
 }
 
-/// Rows per multi-row `INSERT` of observations (8 parameters each, well below SQLite's limit).
+/// Rows per multi-row `INSERT` of observations ([`OBSERVATION_PARAMS`] parameters each, well
+/// below SQLite's limit).
 const OBSERVATION_CHUNK: usize = 64;
+
+/// Parameters per observation row.
+const OBSERVATION_PARAMS: usize = 9;
 
 /// The multi-row `INSERT` for `rows` observations.
 fn observation_insert_sql(rows: usize) -> String {
     let mut sql = String::from(
-        "INSERT INTO observations(id, check_id, at, status, latency_us, summary, metrics, prev) \
-         VALUES ",
+        "INSERT INTO observations(id, check_id, at, status, latency_us, summary, metrics, prev, \
+         reading) VALUES ",
     );
     for i in 0..rows {
         if i > 0 {
             sql.push(',');
         }
-        sql.push_str("(?,?,?,?,?,?,?,?)");
+        sql.push_str("(?,?,?,?,?,?,?,?,?)");
     }
     sql
 }
@@ -735,14 +745,15 @@ fn insert_observations(
         stmt.raw_bind_parameter(first + 4, row.latency_us)?;
         stmt.raw_bind_parameter(first + 5, row.summary.as_str())?;
         stmt.raw_bind_parameter(first + 6, row.metrics.as_deref())?;
-        stmt.raw_bind_parameter(first + 7, (prev > 0).then_some(prev))
+        stmt.raw_bind_parameter(first + 7, (prev > 0).then_some(prev))?;
+        stmt.raw_bind_parameter(first + 8, row.reading.as_deref())
     };
     let whole = rows.len() - rows.len() % OBSERVATION_CHUNK;
     if whole > 0 {
         let mut stmt = tx.prepare_cached(&observation_insert_sql(OBSERVATION_CHUNK))?;
         for start in (0..whole).step_by(OBSERVATION_CHUNK) {
             for k in 0..OBSERVATION_CHUNK {
-                bind(&mut stmt, k * 8 + 1, start + k)?;
+                bind(&mut stmt, k * OBSERVATION_PARAMS + 1, start + k)?;
             }
             stmt.raw_execute()?;
         }
@@ -775,6 +786,11 @@ impl Store for SqliteStore {
                     } else {
                         Some(to_json("metrics", &o.metrics)?)
                     },
+                    reading: o
+                        .reading
+                        .as_deref()
+                        .map(|r| to_json("reading", r))
+                        .transpose()?,
                     summary: o.summary,
                     check,
                 })
@@ -823,7 +839,7 @@ impl Store for SqliteStore {
             let mut next = inner.cache.heads(&inner.conn)?.get(id);
             let (since, limit) = (ms(since), if limit == 0 { usize::MAX } else { limit });
             let mut stmt = inner.conn.prepare_cached(
-                "SELECT at, status, latency_us, summary, metrics, prev FROM observations \
+                "SELECT at, status, latency_us, summary, metrics, prev, reading FROM observations \
                  WHERE id = ?1 AND check_id = ?2",
             )?;
             let mut out = Vec::new();
@@ -837,6 +853,7 @@ impl Store for SqliteStore {
                 let latency_us: i64 = r.get(2)?;
                 let metrics: Option<String> = r.get(4)?;
                 let prev: Option<i64> = r.get(5)?;
+                let reading: Option<String> = r.get(6)?;
                 out.push(Observation {
                     at: from_ms(at)?,
                     status: status_from_code(r.get(1)?)?,
@@ -851,6 +868,11 @@ impl Store for SqliteStore {
                         >("observation metrics", &m)?,
                         None => Default::default(),
                     },
+                    // A reading this build cannot decode (a kind compiled out, or written by
+                    // a newer version) leaves the rest of the observation readable.
+                    reading: reading
+                        .and_then(|r| serde_json::from_str::<crate::probe::Reading>(&r).ok())
+                        .map(Arc::new),
                 });
                 next = prev.filter(|&p| p < next).unwrap_or(0);
             }
@@ -1531,7 +1553,17 @@ mod tests {
                     .with_latency(Duration::from_micros(3_250))
                     .with_metric("time", 0.00325, "s"),
             ),
-            ("web".into(), obs(Status::Warning, "slow", 5)),
+            (
+                "web".into(),
+                obs(Status::Warning, "slow", 5).with_reading(crate::probe::Reading::Http(
+                    crate::probe::reading::HttpReading {
+                        status_code: 200,
+                        cert_not_after: Some(t(86_400 * 30)),
+                        cert_days_left: Some(30.0),
+                        body_bytes: Some(512),
+                    },
+                )),
+            ),
             (
                 "db".into(),
                 obs(Status::Critical, "connection refused", 60)
@@ -1539,7 +1571,17 @@ mod tests {
                     .with_metric("time", 1.5, "s")
                     .with_metric("retries", 2.0, ""),
             ),
-            ("db".into(), obs(Status::Unknown, "probe panicked", 120)),
+            (
+                "db".into(),
+                obs(Status::Unknown, "probe panicked", 120).with_reading(
+                    crate::probe::Reading::Database(crate::probe::reading::DatabaseReading {
+                        engine: "postgres".into(),
+                        role: Some(crate::probe::reading::DatabaseRole::Replica),
+                        replication_lag_seconds: Some(4.5),
+                        ..Default::default()
+                    }),
+                ),
+            ),
             ("db".into(), obs(Status::Warning, "disk 91 %", 180)),
         ];
         store.record_observations(batch.clone()).await.unwrap();
@@ -1569,6 +1611,21 @@ mod tests {
                 .unwrap()
                 .is_empty()
         );
+
+        // A reading this build cannot decode leaves the rest of the observation readable.
+        store
+            .run(|inner| {
+                inner.conn.execute(
+                    "UPDATE observations SET reading = '{\"kind\":\"toaster\"}' \
+                     WHERE summary = 'slow'",
+                    [],
+                )?;
+                Ok(())
+            })
+            .await
+            .unwrap();
+        let web = store.observations("web", t(0), 0).await.unwrap();
+        assert_eq!((web[0].summary.as_str(), &web[0].reading), ("slow", &None));
 
         // Empty metrics are stored as NULL, not as "{}".
         assert_eq!(

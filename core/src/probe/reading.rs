@@ -1,0 +1,169 @@
+//! Structured readings: what a probe knows beyond status, summary and metrics, as one typed,
+//! serialisable value on the [`Observation`](super::Observation).
+//!
+//! The CLI's `check --json`, the history and the bindings all show the same reading, so nobody
+//! re-parses metric names or summaries. A reading is tagged by `kind` in JSON:
+//!
+//! ```json
+//! {"kind": "http", "status_code": 200, "cert_not_after": "2027-03-01T12:00:00Z", "cert_days_left": 87.5}
+//! ```
+//!
+//! Probes with nothing more to say than their metrics (a bare TCP connect) leave it out, which
+//! keeps the hottest checks free of it. Your own probes can attach [`Reading::Custom`].
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::Status;
+
+/// A probe's structured reading, by kind.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Reading {
+    /// An HTTP(S) check: the response's status code and the certificate's expiry.
+    Http(HttpReading),
+    /// A database check (PostgreSQL, MariaDB/MySQL, Redis): role, replication, connections.
+    Database(DatabaseReading),
+    /// This machine's health: CPU, load, memory, swap and every file system checked.
+    Host(HostReading),
+    /// Anything a user's own probe wants to keep (any JSON value).
+    Custom {
+        /// The value.
+        value: serde_json::Value,
+    },
+}
+
+impl Reading {
+    /// The kind's name, as in the JSON tag ("http", "database", "host", "printer", "custom").
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Reading::Http(_) => "http",
+            Reading::Database(_) => "database",
+            Reading::Host(_) => "host",
+            Reading::Custom { .. } => "custom",
+        }
+    }
+}
+
+/// What an HTTP(S) check learnt.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HttpReading {
+    /// The final response's status code (after redirects).
+    pub status_code: u16,
+    /// When the server's certificate expires, on TLS connections whose certificate was parsed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cert_not_after: Option<DateTime<Utc>>,
+    /// Days until then (negative once expired).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cert_days_left: Option<f64>,
+    /// Bytes of body read, when the body was checked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body_bytes: Option<u64>,
+}
+
+/// The replication role of a database server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DatabaseRole {
+    /// Accepts writes (PostgreSQL not in recovery, a MariaDB/MySQL server replicating from
+    /// nobody, a Redis master).
+    Primary,
+    /// Follows another server (a PostgreSQL standby, a MariaDB/MySQL replica, a Redis replica).
+    Replica,
+}
+
+/// What a database check learnt. Fields are filled as far as the check was asked to look
+/// (replication, connections, size), never by extra queries.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DatabaseReading {
+    /// "postgres", "mysql" or "redis".
+    pub engine: String,
+    /// Rows the check's query returned (PostgreSQL, MariaDB/MySQL).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rows: Option<u64>,
+    /// The server's replication role, when the check looked at replication.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<DatabaseRole>,
+    /// How far a replica is behind, in seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replication_lag_seconds: Option<f64>,
+    /// Whether a replica's replication (threads, link to the master) is running.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replication_running: Option<bool>,
+    /// Client connections in use.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connections_used: Option<u64>,
+    /// The server's connection limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connections_max: Option<u64>,
+    /// The database's (PostgreSQL) or the instance's used memory (Redis) size in bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size_bytes: Option<u64>,
+}
+
+/// What the host check learnt about this machine.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HostReading {
+    /// CPU busy since the previous check, percent of all cores.
+    pub cpu_percent: f64,
+    /// Logical CPUs.
+    pub cores: usize,
+    /// Load averages over 1, 5 and 15 minutes, where the platform has them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load: Option<[f64; 3]>,
+    /// Memory in bytes.
+    pub memory_total_bytes: u64,
+    /// Memory available for new work, in bytes.
+    pub memory_available_bytes: u64,
+    /// Swap in bytes (0 without swap).
+    pub swap_total_bytes: u64,
+    /// Swap in use, in bytes.
+    pub swap_used_bytes: u64,
+    /// Every file system checked.
+    pub filesystems: Vec<FilesystemReading>,
+    /// Mount points the config asked for that are not mounted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missing_mounts: Vec<String>,
+}
+
+/// One file system of a [`HostReading`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FilesystemReading {
+    /// Where it is mounted.
+    pub mount: String,
+    /// Its size in bytes.
+    pub total_bytes: u64,
+    /// Bytes available to unprivileged users.
+    pub available_bytes: u64,
+    /// The verdict on its free space.
+    pub status: Status,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tagged_by_kind_and_read_back() {
+        let r = Reading::Http(HttpReading {
+            status_code: 503,
+            cert_not_after: None,
+            cert_days_left: Some(12.5),
+            body_bytes: None,
+        });
+        let json = serde_json::to_string(&r).unwrap();
+        assert_eq!(
+            json,
+            r#"{"kind":"http","status_code":503,"cert_days_left":12.5}"#
+        );
+        assert_eq!(serde_json::from_str::<Reading>(&json).unwrap(), r);
+        let custom = Reading::Custom {
+            value: serde_json::json!({"backups": 3}),
+        };
+        let json = serde_json::to_string(&custom).unwrap();
+        assert_eq!(json, r#"{"kind":"custom","value":{"backups":3}}"#);
+        assert_eq!(serde_json::from_str::<Reading>(&json).unwrap(), custom);
+        assert_eq!(custom.kind(), "custom");
+    }
+}
