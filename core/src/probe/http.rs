@@ -1320,6 +1320,15 @@ mod tests {
             assert_eq!(obs.status, Status::Warning, "{}", obs.summary);
             let days = obs.metrics["cert_days_left"].value;
             assert!((9.0..=10.0).contains(&days), "{days}");
+            // The reading says the same, with the expiry itself.
+            let Some(Reading::Http(reading)) = obs.reading.as_deref() else {
+                panic!("no HTTP reading: {obs:?}")
+            };
+            assert_eq!(reading.status_code, 200);
+            assert_eq!(reading.cert_days_left, Some(days));
+            let not_after = reading.cert_not_after.expect("the certificate's expiry");
+            let left = (not_after - obs.at).num_seconds() as f64 / 86_400.0;
+            assert!((left - days).abs() < 1e-3, "{not_after} {days}");
             assert!(
                 obs.summary.starts_with("HTTP 200 in ")
                     && obs.summary.ends_with(", certificate expires in 9 days"),
