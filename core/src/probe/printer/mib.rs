@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// An object identifier as its arcs.
 pub type Oid = Vec<u32>;
@@ -229,7 +229,7 @@ pub fn alert_columns(dev: Option<u32>) -> Vec<Oid> {
 // ---------------------------------------------------------------------------------------------
 
 /// Who the printer says it is.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Identity {
     /// sysName.
     pub sys_name: Option<String>,
@@ -249,7 +249,7 @@ pub struct Identity {
 }
 
 /// hrDeviceStatus.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum DeviceStatus {
     /// 1 unknown.
     Unknown,
@@ -279,7 +279,7 @@ impl DeviceStatus {
 }
 
 /// hrPrinterStatus.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum PrinterStatus {
     /// 1 other.
     Other,
@@ -309,7 +309,7 @@ impl PrinterStatus {
 }
 
 /// One bit of hrPrinterDetectedErrorState.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum DetectedError {
     /// Bit 0.
     LowPaper,
@@ -411,7 +411,7 @@ pub fn decode_error_state(bytes: &[u8]) -> Vec<DetectedError> {
 }
 
 /// prtMarkerSuppliesType.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum SupplyType {
     /// 3
     Toner,
@@ -520,7 +520,7 @@ impl SupplyType {
 }
 
 /// prtMarkerSuppliesClass.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SupplyClass {
     /// 3: consumed (toner, ink, drums).
     Consumed,
@@ -531,7 +531,7 @@ pub enum SupplyClass {
 }
 
 /// What a supply's level says, without inventing a number.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub enum SupplyState {
     /// A known level in percent of the capacity (0–100). For a receptacle: space left.
     Known(f64),
@@ -570,7 +570,7 @@ impl SupplyState {
 }
 
 /// One marker supply (prtMarkerSuppliesEntry).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Supply {
     /// prtMarkerSuppliesIndex.
     pub index: u32,
@@ -618,7 +618,7 @@ impl Supply {
 }
 
 /// The paper state of an input tray.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub enum TrayState {
     /// A known level, in percent of the capacity.
     Known(f64),
@@ -649,7 +649,7 @@ impl TrayState {
 }
 
 /// One input tray (prtInputEntry).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Tray {
     /// prtInputIndex.
     pub index: u32,
@@ -677,7 +677,7 @@ impl Tray {
 }
 
 /// A cover (prtCoverEntry).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Cover {
     /// prtCoverIndex.
     pub index: u32,
@@ -695,7 +695,7 @@ impl Cover {
 }
 
 /// One row of the prtAlert table.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PrinterAlert {
     /// prtAlertIndex.
     pub index: u32,
@@ -712,7 +712,7 @@ pub struct PrinterAlert {
 }
 
 /// Everything one poll learnt about a printer.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PrinterReport {
     /// Identity.
     pub identity: Identity,
@@ -1282,6 +1282,25 @@ mod tests {
         );
         assert_eq!(colour_in("Blackish thing"), None);
         assert_eq!(colour_in("Fuser"), None);
+    }
+
+    #[test]
+    fn reports_read_back_from_json() {
+        let v = parse_snmprec(
+            "1.3.6.1.2.1.25.3.2.1.2.1|6|1.3.6.1.2.1.25.3.1.5\n1.3.6.1.2.1.25.3.2.1.5.1|2|3\n\
+             1.3.6.1.2.1.25.3.5.1.1.1|2|4\n1.3.6.1.2.1.25.3.5.1.2.1|4x|0480\n\
+             1.3.6.1.2.1.43.6.1.1.2.1.1|4|Front Door\n1.3.6.1.2.1.43.6.1.1.3.1.1|2|3\n\
+             1.3.6.1.2.1.43.8.2.1.9.1.1|2|500\n1.3.6.1.2.1.43.8.2.1.10.1.1|2|0\n\
+             1.3.6.1.2.1.43.11.1.1.5.1.1|2|3\n1.3.6.1.2.1.43.11.1.1.6.1.1|4|Black Toner\n\
+             1.3.6.1.2.1.43.11.1.1.8.1.1|2|200\n1.3.6.1.2.1.43.11.1.1.9.1.1|2|50\n\
+             1.3.6.1.2.1.43.11.1.1.9.1.2|2|-3\n1.3.6.1.2.1.43.18.1.1.2.1.1|2|3\n\
+             1.3.6.1.2.1.43.18.1.1.7.1.1|2|8\n",
+        );
+        let r = decode(&v);
+        assert_eq!(r.errors.len(), 2);
+        let json = serde_json::to_string(&r).unwrap();
+        let back: PrinterReport = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, r, "{json}");
     }
 
     #[test]
