@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use forewarn::probe::printer::discover::{DiscoverOptions, addresses, to_config};
-use forewarn::probe::printer::mib::{self, PrinterReport, SupplyState, TrayState};
+use forewarn::probe::printer::mib::{self, PrinterReport, SupplyRule, SupplyState, TrayState};
 use forewarn::probe::printer::{PrinterConfig, SnmpVersion, discover};
 use forewarn::{CheckContext, Observation, Probe, Secret, SqliteStore, Status, Store};
 
@@ -55,6 +55,12 @@ fn render(r: &PrinterReport) -> String {
         .unwrap();
         if let Some(pn) = &p.part_number {
             write!(s, " PN {pn}").unwrap();
+        }
+        match &p.classified_by {
+            SupplyRule::TypeColumn => {}
+            SupplyRule::Description { word } => write!(s, " [description {word:?}]").unwrap(),
+            SupplyRule::MarkerColourFallback => s.push_str(" [marker colour]"),
+            SupplyRule::Unclassified => s.push_str(" [unclassified]"),
         }
         s.push('\n');
     }
@@ -181,8 +187,8 @@ supply 7 Opc Consumed magenta \"Magenta Drum 828A HP CF365A\" 58.0%
 supply 8 Opc Consumed yellow \"Yellow Drum 828A HP CF364A\" 58.0%
 supply 9 TransferUnit Consumed - \"Transfer Kit HP D7H14A\" 89.0%
 supply 10 Fuser Consumed - \"Fuser Kit HP 110V-C1N54A, 220V-C1N58A\" 84.0%
-supply 11 Other(1) Consumed - \"Document Feeder Kit HP C1P70A\" 99.0%
-supply 12 Other(1) Other - \"Clean Rollers HP None\" 97.0%
+supply 11 MaintenanceKit Consumed - \"Document Feeder Kit HP C1P70A\" 99.0% [description \"feeder kit\"]
+supply 12 MaintenanceKit Other - \"Clean Rollers HP None\" 97.0% [description \"roller\"]
 supply 13 Staples Consumed - \"Stapler 1 HP C8091A\" some
 supply 14 Staples Consumed - \"Stapler 2 HP CC383A\" some
 supply 15 Staples Consumed - \"Stapler 3 HP CC383A\" some
@@ -269,11 +275,11 @@ tray 5 \"Bypass Tray\" empty bypass
 model Some(\"Samsung M408x Series\") serial None pages Some(22934)
 supply 1 Toner Other black \"Black Toner Cartridge\" 88.0%
 supply 2 Fuser Other - \"Fuser\" 74.5%
-supply 3 Other(1) Other - \"Transfer Roller\" 84.7%
-supply 4 Other(1) Other - \"ADF Roller\" 95.6%
-supply 5 Other(1) Other - \"MP Roller\" 100.0%
-supply 6 Other(1) Other - \"Tray 1 Roller\" 90.5%
-supply 7 Other(1) Other - \"Tray 1 Retard Roller Life\" 90.5%
+supply 3 TransferUnit Other - \"Transfer Roller\" 84.7% [description \"transfer\"]
+supply 4 MaintenanceKit Other - \"ADF Roller\" 95.6% [description \"roller\"]
+supply 5 MaintenanceKit Other - \"MP Roller\" 100.0% [description \"roller\"]
+supply 6 MaintenanceKit Other - \"Tray 1 Roller\" 90.5% [description \"roller\"]
+supply 7 MaintenanceKit Other - \"Tray 1 Retard Roller Life\" 90.5% [description \"roller\"]
 tray 1 \"Tray 1\" 10.0%
 tray 2 \"MP Tray\" empty bypass
 ",
@@ -287,21 +293,22 @@ tray 2 \"MP Tray\" empty bypass
         "xerox" => (
             "device 1 None printer None errors []
 model Some(\"Xerox AltaLink C8045\") serial None pages None
-supply 1 Toner Other black \"Black Toner\" 20.0% PN 006R01509
-supply 2 Toner Other cyan \"Cyan Toner\" 66.0% PN 006R01512
-supply 3 Toner Other magenta \"Magenta Toner\" 72.0% PN 006R01511
-supply 4 Toner Other yellow \"Yellow Toner\" 60.0% PN 006R01510
-supply 5 Opc Other - \"Drum Cartridge (R1)\" 50.0% PN 013R00662
-supply 6 Opc Other - \"Drum Cartridge (R2)\" 92.0% PN 013R00662
-supply 7 Opc Other - \"Drum Cartridge (R3)\" 93.0% PN 013R00662
-supply 8 Opc Other - \"Drum Cartridge (R4)\" 93.0% PN 013R00662
-supply 9 Fuser Other - \"Fuser\" 90.0%
-supply 10 WasteToner Other - \"Waste Toner Container\" 5.0% PN 008R13061
-supply 11 TransferUnit Other - \"Transfer Belt Cleaner\" 65.0% PN 001R00613
-supply 12 TransferUnit Other - \"Second Bias Transfer Roll\" 86.0% PN 008R13064
+supply 1 Toner Other black \"Black Toner\" 20.0% PN 006R01509 [description \"toner\"]
+supply 2 Toner Other cyan \"Cyan Toner\" 66.0% PN 006R01512 [description \"toner\"]
+supply 3 Toner Other magenta \"Magenta Toner\" 72.0% PN 006R01511 [description \"toner\"]
+supply 4 Toner Other yellow \"Yellow Toner\" 60.0% PN 006R01510 [description \"toner\"]
+supply 5 Opc Other - \"Drum Cartridge (R1)\" 50.0% PN 013R00662 [description \"drum\"]
+supply 6 Opc Other - \"Drum Cartridge (R2)\" 92.0% PN 013R00662 [description \"drum\"]
+supply 7 Opc Other - \"Drum Cartridge (R3)\" 93.0% PN 013R00662 [description \"drum\"]
+supply 8 Opc Other - \"Drum Cartridge (R4)\" 93.0% PN 013R00662 [description \"drum\"]
+supply 9 Fuser Other - \"Fuser\" 90.0% [description \"fuser\"]
+supply 10 WasteToner Other - \"Waste Toner Container\" 5.0% PN 008R13061 [description \"waste\"]
+supply 11 TransferUnit Other - \"Transfer Belt Cleaner\" 65.0% PN 001R00613 [description \"transfer\"]
+supply 12 TransferUnit Other - \"Second Bias Transfer Roll\" 86.0% PN 008R13064 [description \"transfer\"]
 ",
             Status::Warning,
-            "xerox: Black toner 20 %, Waste Toner Container 95 % full",
+            "xerox: Black toner 20 % (type from its description: \"toner\"), \
+             Waste Toner Container 95 % full (type from its description: \"waste\")",
         ),
         // The project's fixture: the printer is hrDevice 2 (row 1 is the network card), down,
         // error state 1C00 (noToner, doorOpen, jammed), colours from the colorant table, a
@@ -325,13 +332,50 @@ tray 2 \"Tray 2\" 50.0%
         "odd" => (
             "device 1 None printer None errors []
 model None serial None pages None
-supply 1 Other(0) Other - \"Supply 1\" unknown
-supply 2 Other(0) Other - \"Supply 2\" unknown
-supply 3 Other(0) Other - \"Supply 3\" unknown
+supply 1 Other(0) Other - \"Supply 1\" unknown [unclassified]
+supply 2 Other(0) Other - \"Supply 2\" unknown [unclassified]
+supply 3 Other(0) Other - \"Supply 3\" unknown [unclassified]
 tray 1 \"Tray 1\" unknown
 ",
             Status::Ok,
             "odd: ready, 1 tray ok",
+        ),
+        // The project's fixture of an HP JetDirect without prtMarkerSuppliesType: the
+        // descriptions type the supplies (the first one HP's two-line hex form, "Black
+        // Cartridge HP " + hex text of "CF287A"), levels of 100: 3, 40, 6, and 70 of space
+        // left in the class-4 collection unit; tray 1 (100 sheets, no name but "Tray 1")
+        // beside a 250-sheet tray 2.
+        "untyped_hp" => (
+            "device 1 Some(Running) printer Some(Idle) errors []
+model Some(\"HP LaserJet Pro M402dn\") serial Some(\"PHBQA12345\") pages Some(48120)
+supply 1 TonerCartridge Consumed black \"Black Cartridge HP CF287A\" 3.0% [description \"cartridge\"]
+supply 2 Opc Consumed black \"Imaging Drum HP CF232A\" 40.0% [description \"drum\"]
+supply 3 MaintenanceKit Consumed - \"Maintenance Kit HP F2A76A\" 6.0% [description \"maintenance\"]
+supply 4 WasteToner Receptacle - \"Toner Collection Unit\" 70.0% [description \"collection\"]
+tray 1 \"Tray 1\" some
+tray 2 \"Tray 2\" 80.0%
+",
+            Status::Critical,
+            "untyped_hp: Black toner 3 % (type from its description: \"cartridge\"), \
+             Maintenance Kit HP F2A76A 6 % (type from its description: \"maintenance\")",
+        ),
+        // The project's fixture of a Canon LBP whose types say other (1) or unknown (2), or
+        // are missing (row 4): 4 %, 8 %, 12 % and 60 % of 100; row 3 has no telling word but
+        // the yellow colorant.
+        "untyped_canon" => (
+            "device 1 Some(Running) printer Some(Idle) errors []
+model Some(\"Canon LBP664C\") serial Some(\"XDL01234\") pages Some(20311)
+supply 1 TonerCartridge Other black \"Canon Cartridge 719\" 4.0% [description \"cartridge\"]
+supply 2 Fuser Other - \"Fusing Unit\" 8.0% [description \"fusing\"]
+supply 3 Other(2) Other yellow \"054H Y\" 12.0% [marker colour]
+supply 4 TransferUnit Other - \"Transfer Belt\" 60.0% [description \"transfer\"]
+tray 1 \"Multi-purpose Tray\" empty bypass
+tray 2 \"Drawer 1\" 60.0%
+",
+            Status::Critical,
+            "untyped_canon: Black toner 4 % (type from its description: \"cartridge\"), \
+             Fusing Unit 8 % (type from its description: \"fusing\"), \
+             054H Y 12 % (no type given: toner levels for its colour)",
         ),
         other => panic!("no expectation for {other}"),
     }
@@ -377,7 +421,7 @@ fn v2c(sim: &Snmpsim, community: &str) -> PrinterConfig {
 
 fn all_names() -> Vec<&'static str> {
     let mut names: Vec<&str> = RECORDINGS.to_vec();
-    names.extend(["jammed", "odd"]);
+    names.extend(["jammed", "odd", "untyped_hp", "untyped_canon"]);
     names
 }
 
@@ -788,6 +832,67 @@ async fn agents_without_alert_counters_still_report_new_alerts() {
     let p = probe.poll(deadline()).await.unwrap();
     assert_eq!((p.full, p.requests), (false, 1));
     assert_eq!(*p.report, full_report(&sim, "steady").await);
+}
+
+/// The status and summary of a check of fixture `name` (decoded offline) with `config`.
+fn offline_verdict(name: &str, config: &PrinterConfig) -> (Status, String) {
+    let vars = mib::parse_snmprec(&snmpsim::recording(name).unwrap());
+    offline_verdict_of(name, &vars, config)
+}
+
+fn offline_verdict_of(
+    name: &str,
+    vars: &mib::Varbinds,
+    config: &PrinterConfig,
+) -> (Status, String) {
+    let probe = config.build().unwrap();
+    let obs = probe.observe(&cx(name, Duration::from_secs(5)), &mib::decode(vars));
+    (obs.status, obs.summary)
+}
+
+/// Agents that leave prtMarkerSuppliesType out (HP JetDirect) or say other/unknown (Canon
+/// LBP): the description decides the thresholds, and a nameless marker-colour supply still
+/// warns at the toner levels. The summary says which rule classified the supply.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn untyped_supplies_are_judged_by_their_description() {
+    let cases = [
+        (
+            "untyped_hp",
+            Status::Critical,
+            "untyped_hp: Black toner 3 % (type from its description: \"cartridge\"), \
+             Maintenance Kit HP F2A76A 6 % (type from its description: \"maintenance\")",
+        ),
+        (
+            "untyped_canon",
+            Status::Critical,
+            "untyped_canon: Black toner 4 % (type from its description: \"cartridge\"), \
+             Fusing Unit 8 % (type from its description: \"fusing\"), \
+             054H Y 12 % (no type given: toner levels for its colour)",
+        ),
+    ];
+    let config = PrinterConfig::new("192.0.2.1");
+    for (name, status, summary) in cases {
+        assert_eq!(
+            offline_verdict(name, &config),
+            (status, summary.to_string()),
+            "{name}"
+        );
+    }
+    let Some(sim) = Snmpsim::start_or_skip(&["untyped_hp", "untyped_canon"]) else {
+        return;
+    };
+    for (name, status, summary) in cases {
+        let obs = v2c(&sim, name)
+            .build()
+            .unwrap()
+            .check(&cx(name, Duration::from_secs(10)))
+            .await;
+        assert_eq!(
+            (obs.status, obs.summary.as_str()),
+            (status, summary),
+            "{name}"
+        );
+    }
 }
 
 #[tokio::test]

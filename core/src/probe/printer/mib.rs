@@ -410,7 +410,8 @@ pub fn decode_error_state(bytes: &[u8]) -> Vec<DetectedError> {
     out
 }
 
-/// prtMarkerSuppliesType.
+/// What a supply is: prtMarkerSuppliesType, or what its description says when the agent
+/// leaves the type out ([`SupplyRule`] says which).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum SupplyType {
     /// 3
@@ -433,18 +434,27 @@ pub enum SupplyType {
     FuserOil,
     /// 15
     Fuser,
-    /// 18 wasteWax, 19 wasteWater, 27 wastePaper… any other receptacle type.
+    /// 14 wasteWax, 24 wasteWater, 26 wastePaper.
     OtherWaste,
+    /// 18 cleanerUnit, 19 fuserCleaningPad.
+    CleanerUnit,
     /// 20
     TransferUnit,
     /// 21
     TonerCartridge,
-    /// 32 staples, 33–35 …
+    /// 32
     Staples,
-    /// Any other or unknown type (the raw value, or 0 when the column is missing and the
-    /// description tells nothing).
+    /// A maintenance kit, roller or feeder kit. The MIB has no type for it: only a description
+    /// says so.
+    MaintenanceKit,
+    /// Any other type: the raw value (1 other, 2 unknown, a type this decoder does not judge),
+    /// or 0 when the column is missing; the description told nothing either.
     Other(i64),
 }
+
+/// The highest prtMarkerSuppliesType the IANA list defines (34, covers). Values above it, like
+/// other(1) and unknown(2), say nothing the decoder can use.
+const LAST_IANA_SUPPLY_TYPE: i64 = 34;
 
 impl SupplyType {
     fn from_i64(v: i64) -> Self {
@@ -459,39 +469,12 @@ impl SupplyType {
             10 => Self::Developer,
             11 => Self::FuserOil,
             15 => Self::Fuser,
-            18 | 19 | 27 => Self::OtherWaste,
+            14 | 24 | 26 => Self::OtherWaste,
+            18 | 19 => Self::CleanerUnit,
             20 => Self::TransferUnit,
             21 => Self::TonerCartridge,
             32 => Self::Staples,
             o => Self::Other(o),
-        }
-    }
-
-    /// A guess from the description, for agents that leave the type column out.
-    fn guess(description: &str) -> Self {
-        let d = description.to_ascii_lowercase();
-        if d.contains("waste") {
-            if d.contains("ink") {
-                Self::WasteInk
-            } else {
-                Self::WasteToner
-            }
-        } else if d.contains("toner") {
-            Self::Toner
-        } else if d.contains("ink") {
-            Self::Ink
-        } else if d.contains("drum") || d.contains("opc") {
-            Self::Opc
-        } else if d.contains("fuser") {
-            Self::Fuser
-        } else if d.contains("developer") {
-            Self::Developer
-        } else if d.contains("transfer") {
-            Self::TransferUnit
-        } else if d.contains("staple") {
-            Self::Staples
-        } else {
-            Self::Other(0)
         }
     }
 
@@ -512,10 +495,324 @@ impl SupplyType {
             Self::Developer => "developer",
             Self::FuserOil => "fuser oil",
             Self::Fuser => "fuser",
+            Self::CleanerUnit => "cleaner",
             Self::TransferUnit => "transfer unit",
             Self::Staples => "staples",
+            Self::MaintenanceKit => "maintenance kit",
             Self::Other(_) => "supply",
         }
+    }
+}
+
+/// Which rule decided a supply's [`SupplyType`] (and so its thresholds). Serialised as
+/// `{"rule": "type_column"}`, `{"rule": "description", "word": "cartridge"}`,
+/// `{"rule": "marker_colour_fallback"}` or `{"rule": "none"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "rule", rename_all = "snake_case")]
+pub enum SupplyRule {
+    /// The agent's prtMarkerSuppliesType column.
+    TypeColumn,
+    /// A word of the description, because the type column is missing, other(1), unknown(2)
+    /// or a value outside the IANA list.
+    Description {
+        /// The word or phrase that decided, as the vocabulary spells it (lower case, without
+        /// accents: "cartridge", "fusing", "toner" for "Tóner").
+        word: String,
+    },
+    /// No type and no telling word, but the supply has a marker colour (from the colorant
+    /// table or its description): it is judged at the toner thresholds rather than never.
+    MarkerColourFallback,
+    /// No type, no telling word, no colour: no threshold applies.
+    #[serde(rename = "none")]
+    Unclassified,
+}
+
+/// Where a vocabulary word may sit in a (folded) word of a description.
+#[derive(Debug, Clone, Copy)]
+enum At {
+    /// The whole word ("opc", "itb").
+    Word,
+    /// The start of a word ("drum" in "drums", "fixier" in "fixiereinheit").
+    Start,
+    /// Anywhere in a word: heads of German compounds ("trommel" in "bildtrommel").
+    Inside,
+}
+
+/// One group of the vocabulary: the type it gives and its words (phrases are words separated
+/// by single spaces).
+struct Group {
+    kind: SupplyType,
+    words: &'static [(&'static str, At)],
+}
+
+/// Words for waste receptacles, tried first ("Waste Toner Box" is waste, not toner).
+const WASTE: &[(&str, At)] = &[
+    ("waste", At::Start),
+    ("collection", At::Start),
+    ("collector", At::Start),
+    ("used toner", At::Word),
+    ("rest toner", At::Word),
+    ("resttoner", At::Inside),
+    ("abfall", At::Inside),
+    ("recuperation", At::Start),
+    ("recuperateur", At::Start),
+    ("recuperacion", At::Start),
+    ("residual", At::Start),
+    ("residuo", At::Start),
+    ("scarto", At::Word),
+    ("recupero", At::Word),
+];
+
+/// Inkjet maintenance boxes and tanks collect waste ink (Epson, Canon, Brother).
+const WASTE_INK_BOX: &[(&str, At)] = &[
+    ("maintenance box", At::Word),
+    ("maintenance tank", At::Word),
+    ("maintenance cartridge", At::Word),
+    ("wartungsbox", At::Start),
+    ("boite de maintenance", At::Word),
+    ("caja de mantenimiento", At::Word),
+];
+
+/// Ink words, also to tell waste ink from waste toner.
+const INK: &[(&str, At)] = &[
+    ("ink", At::Start),
+    ("tinte", At::Start),
+    ("tinta", At::Word),
+    ("encre", At::Word),
+    ("inchiostro", At::Word),
+];
+
+/// The vocabulary after the waste words, in order of precedence: a part named after what it
+/// holds ("Drum Cartridge", "Staple Cartridge", "Maintenance Kit") is that part, so the
+/// generic words (toner, cartridge) come last.
+const VOCABULARY: &[Group] = &[
+    Group {
+        kind: SupplyType::Opc,
+        words: &[
+            ("drum", At::Start),
+            ("opc", At::Word),
+            ("photoconductor", At::Start),
+            ("photo conductor", At::Start),
+            ("imaging unit", At::Word),
+            ("imaging drum", At::Word),
+            ("imaging kit", At::Word),
+            ("image unit", At::Word),
+            ("image drum", At::Word),
+            ("trommel", At::Inside),
+            ("tambour", At::Start),
+            ("tambor", At::Start),
+            ("tamburo", At::Start),
+            ("photoconducteur", At::Start),
+            ("fotoconductor", At::Start),
+            ("fotoconduttore", At::Start),
+            ("imagerie", At::Word),
+            ("unidad de imagen", At::Word),
+        ],
+    },
+    Group {
+        kind: SupplyType::Developer,
+        words: &[
+            ("developer", At::Start),
+            ("developing", At::Start),
+            ("entwickler", At::Inside),
+            ("developpeur", At::Start),
+            ("revelador", At::Start),
+            ("sviluppatore", At::Start),
+        ],
+    },
+    Group {
+        kind: SupplyType::Fuser,
+        words: &[
+            ("fuser", At::Start),
+            ("fusing", At::Start),
+            ("fixing", At::Start),
+            ("fixier", At::Inside),
+            ("fixation", At::Start),
+            ("fusion", At::Word),
+            ("fusor", At::Start),
+            ("fusao", At::Word),
+        ],
+    },
+    Group {
+        kind: SupplyType::TransferUnit,
+        words: &[
+            ("transfer", At::Start),
+            ("ubertragung", At::Start),
+            ("itb", At::Word),
+            ("belt", At::Start),
+            ("courroie", At::Start),
+            ("cinghia", At::Start),
+            ("trasferimento", At::Start),
+        ],
+    },
+    Group {
+        kind: SupplyType::CleanerUnit,
+        words: &[("cleaner", At::Start), ("cleaning", At::Start)],
+    },
+    Group {
+        kind: SupplyType::MaintenanceKit,
+        words: &[
+            ("maintenance", At::Start),
+            ("wartung", At::Start),
+            ("mantenimiento", At::Start),
+            ("manutenzione", At::Start),
+            ("manutencao", At::Start),
+            ("roller", At::Start),
+            ("rouleau", At::Start),
+            ("rodillo", At::Start),
+            ("rullo", At::Start),
+            ("walze", At::Inside),
+            ("feeder kit", At::Word),
+            ("feed kit", At::Word),
+            ("adf kit", At::Word),
+            ("pickup", At::Start),
+            ("separation pad", At::Word),
+        ],
+    },
+    Group {
+        kind: SupplyType::Staples,
+        words: &[
+            ("staple", At::Start),
+            ("heftklammer", At::Inside),
+            ("agrafe", At::Start),
+            ("grapa", At::Start),
+            ("grampo", At::Start),
+            ("punti metallici", At::Word),
+        ],
+    },
+    Group {
+        kind: SupplyType::Ink,
+        words: INK,
+    },
+    Group {
+        kind: SupplyType::Toner,
+        words: &[("toner", At::Inside)],
+    },
+    Group {
+        kind: SupplyType::TonerCartridge,
+        words: &[
+            ("cartridge", At::Start),
+            ("cartouche", At::Start),
+            ("cartucho", At::Start),
+            ("cartuccia", At::Start),
+            ("patrone", At::Inside),
+            ("kassette", At::Inside),
+            ("crg", At::Word),
+        ],
+    },
+];
+
+/// A description folded for matching: lower case, accents dropped (é → e, ü → u, ß → ss),
+/// every run of other characters one space, with a space at each end (" black toner ").
+fn fold(description: &str) -> String {
+    let mut out = String::with_capacity(description.len() + 2);
+    out.push(' ');
+    for ch in description.chars().flat_map(char::to_lowercase) {
+        let folded = match ch {
+            'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' => "a",
+            'ç' => "c",
+            'è' | 'é' | 'ê' | 'ë' => "e",
+            'ì' | 'í' | 'î' | 'ï' => "i",
+            'ñ' => "n",
+            'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' => "o",
+            'ù' | 'ú' | 'û' | 'ü' => "u",
+            'ß' => "ss",
+            c if c.is_alphanumeric() => {
+                out.push(c);
+                continue;
+            }
+            _ => {
+                if !out.ends_with(' ') {
+                    out.push(' ');
+                }
+                continue;
+            }
+        };
+        out.push_str(folded);
+    }
+    if !out.ends_with(' ') {
+        out.push(' ');
+    }
+    out
+}
+
+/// Whether `word` (a folded vocabulary word or phrase) is in `folded` where `at` allows.
+fn has_word(folded: &str, word: &str, at: At) -> bool {
+    let mut from = 0;
+    while let Some(i) = folded[from..].find(word) {
+        let start = from + i;
+        let end = start + word.len();
+        let bytes = folded.as_bytes();
+        let starts_word = bytes[start - 1] == b' ';
+        let ends_word = bytes.get(end) == Some(&b' ');
+        let ok = match at {
+            At::Word => starts_word && ends_word,
+            At::Start => starts_word,
+            At::Inside => true,
+        };
+        if ok {
+            return true;
+        }
+        // The words are ASCII, so a match starts on a character boundary; step over it.
+        from = start + folded[start..].chars().next().map_or(1, char::len_utf8);
+    }
+    false
+}
+
+/// The first word of `words` found in `folded`.
+fn first_word(folded: &str, words: &[(&'static str, At)]) -> Option<&'static str> {
+    words
+        .iter()
+        .find(|(w, at)| has_word(folded, w, *at))
+        .map(|(w, _)| *w)
+}
+
+/// The type a description names, with the word that decided, in the common vendor words of
+/// English, German, French, Spanish, Italian and Portuguese descriptions. `None` when no word
+/// is telling.
+pub fn type_from_description(description: &str) -> Option<(SupplyType, &'static str)> {
+    let folded = fold(description);
+    if let Some(w) = first_word(&folded, WASTE_INK_BOX) {
+        return Some((SupplyType::WasteInk, w));
+    }
+    if let Some(w) = first_word(&folded, WASTE) {
+        let kind = if first_word(&folded, INK).is_some() {
+            SupplyType::WasteInk
+        } else {
+            SupplyType::WasteToner
+        };
+        return Some((kind, w));
+    }
+    VOCABULARY
+        .iter()
+        .find_map(|g| first_word(&folded, g.words).map(|w| (g.kind, w)))
+}
+
+/// A supply's type and the rule that decided it, from the type column (when it is a type
+/// the IANA list defines), else the description, else whether it has a marker colour.
+pub fn classify_supply(
+    type_column: Option<i64>,
+    description: &str,
+    colour: Option<&str>,
+) -> (SupplyType, SupplyRule) {
+    if let Some(t) = type_column
+        && (3..=LAST_IANA_SUPPLY_TYPE).contains(&t)
+    {
+        return (SupplyType::from_i64(t), SupplyRule::TypeColumn);
+    }
+    if let Some((kind, word)) = type_from_description(description) {
+        return (
+            kind,
+            SupplyRule::Description {
+                word: word.to_string(),
+            },
+        );
+    }
+    let raw = SupplyType::Other(type_column.unwrap_or(0));
+    if colour.is_some() {
+        (raw, SupplyRule::MarkerColourFallback)
+    } else {
+        (raw, SupplyRule::Unclassified)
     }
 }
 
@@ -574,8 +871,10 @@ impl SupplyState {
 pub struct Supply {
     /// prtMarkerSuppliesIndex.
     pub index: u32,
-    /// The type (from the type column, else guessed from the description).
+    /// The type: from the type column, else from the description ([`Supply::classified_by`]).
     pub kind: SupplyType,
+    /// Which rule decided the type (and so the thresholds).
+    pub classified_by: SupplyRule,
     /// The class.
     pub class: SupplyClass,
     /// The colour, from the colorant table, else from the description.
@@ -1043,12 +1342,8 @@ fn supplies(vars: &Varbinds, dev: u32) -> Vec<Supply> {
                 .map(|c| c.to_ascii_lowercase())
                 .filter(|c| c != "unknown" && c != "other")
                 .or_else(|| colour_in(&description));
-            // Guessed from the description only when the agent leaves the type out or says
-            // "unknown" (2); "other" (1) stays other.
-            let kind = match int_of(kind.get(&i)) {
-                Some(t) if t != 2 => SupplyType::from_i64(t),
-                _ => SupplyType::guess(&description),
-            };
+            let (kind, classified_by) =
+                classify_supply(int_of(kind.get(&i)), &description, colour.as_deref());
             let class = match int_of(class.get(&i)) {
                 Some(3) => SupplyClass::Consumed,
                 Some(4) => SupplyClass::Receptacle,
@@ -1068,6 +1363,7 @@ fn supplies(vars: &Varbinds, dev: u32) -> Vec<Supply> {
             Supply {
                 index: i,
                 kind,
+                classified_by,
                 class,
                 colour,
                 description,
@@ -1246,6 +1542,140 @@ mod tests {
         assert_eq!(
             SupplyState::from_level(Some(2100), Some(3000), false),
             SupplyState::Known(70.0)
+        );
+    }
+
+    #[test]
+    fn descriptions_name_the_type_in_vendors_words() {
+        use SupplyType::*;
+        let cases: &[(&str, SupplyType, &str)] = &[
+            ("Black Cartridge HP CF287A", TonerCartridge, "cartridge"),
+            (
+                "Black Cartridge 827A HP CF300A",
+                TonerCartridge,
+                "cartridge",
+            ),
+            ("Canon Cartridge 719", TonerCartridge, "cartridge"),
+            ("Canon CRG-054H Y", TonerCartridge, "crg"),
+            ("Cartouche d'encre noire", Ink, "encre"),
+            ("Cartucho de tóner negro", Toner, "toner"),
+            ("Tóner Negro", Toner, "toner"),
+            ("Schwarz Tonerkassette", Toner, "toner"),
+            ("Druckpatrone schwarz", TonerCartridge, "patrone"),
+            ("Tinte Schwarz", Ink, "tinte"),
+            ("Tintenpatrone Cyan", Ink, "tinte"),
+            ("Encre Magenta", Ink, "encre"),
+            ("Inchiostro giallo", Ink, "inchiostro"),
+            ("Black Ink Cartridge", Ink, "ink"),
+            ("Fusing Unit", Fuser, "fusing"),
+            ("Fuser Kit HP 110V-C1N54A", Fuser, "fuser"),
+            ("Fixiereinheit", Fuser, "fixier"),
+            ("Fixing Assembly", Fuser, "fixing"),
+            ("Unité de fusion", Fuser, "fusion"),
+            ("Unidad fusora", Fuser, "fusor"),
+            ("Unità fusore", Fuser, "fusor"),
+            ("Imaging Unit", Opc, "imaging unit"),
+            ("Drum Unit", Opc, "drum"),
+            ("Drum Cartridge (R1)", Opc, "drum"),
+            ("Black Image Drum Unit OKI DATA CORP", Opc, "drum"),
+            ("Bildtrommel", Opc, "trommel"),
+            ("Tambour noir", Opc, "tambour"),
+            ("OPC Belt", Opc, "opc"),
+            ("Developer Unit", Developer, "developer"),
+            ("Entwicklereinheit", Developer, "entwickler"),
+            ("Waste Toner Box", WasteToner, "waste"),
+            ("Toner Collection Unit", WasteToner, "collection"),
+            ("Resttonerbehälter", WasteToner, "resttoner"),
+            ("Récupérateur de toner usagé", WasteToner, "recuperateur"),
+            ("Depósito de tóner residual", WasteToner, "residual"),
+            ("Waste Ink Tank", WasteInk, "waste"),
+            ("Maintenance Box", WasteInk, "maintenance box"),
+            ("Wartungsbox", WasteInk, "wartungsbox"),
+            ("Transfer Belt", TransferUnit, "transfer"),
+            ("Transfer Roller", TransferUnit, "transfer"),
+            ("Second Bias Transfer Roll", TransferUnit, "transfer"),
+            ("Belt Unit OKI DATA CORP", TransferUnit, "belt"),
+            ("Übertragungsband", TransferUnit, "ubertragung"),
+            ("Courroie de transfert", TransferUnit, "transfer"),
+            ("Maintenance Kit", MaintenanceKit, "maintenance"),
+            ("Maintenance Kit HP F2A76A", MaintenanceKit, "maintenance"),
+            ("Wartungskit", MaintenanceKit, "wartung"),
+            ("Kit de mantenimiento", MaintenanceKit, "mantenimiento"),
+            (
+                "Document Feeder Kit HP C1P70A",
+                MaintenanceKit,
+                "feeder kit",
+            ),
+            ("Tray 1 Retard Roller Life", MaintenanceKit, "roller"),
+            ("Cleaning Unit", CleanerUnit, "cleaning"),
+            ("Staple Cartridge", Staples, "staple"),
+            ("Heftklammern", Staples, "heftklammer"),
+        ];
+        for (text, kind, word) in cases {
+            assert_eq!(type_from_description(text), Some((*kind, *word)), "{text}");
+        }
+        for text in [
+            "",
+            "Supply 1",
+            "054H Y",
+            "Pink thing",
+            "HP CF411A",
+            "Стопка",
+        ] {
+            assert_eq!(type_from_description(text), None, "{text}");
+        }
+    }
+
+    #[test]
+    fn the_type_column_wins_unless_it_says_nothing() {
+        let rule = |t: Option<i64>, d: &str, c: Option<&str>| classify_supply(t, d, c);
+        assert_eq!(
+            rule(Some(21), "Black Cartridge", None),
+            (SupplyType::TonerCartridge, SupplyRule::TypeColumn)
+        );
+        // A type the MIB defines but the decoder does not judge stays what it is.
+        assert_eq!(
+            rule(Some(27), "Black Binding Tape", Some("black")),
+            (SupplyType::Other(27), SupplyRule::TypeColumn)
+        );
+        assert_eq!(
+            rule(Some(18), "Cleaner", None),
+            (SupplyType::CleanerUnit, SupplyRule::TypeColumn)
+        );
+        assert_eq!(
+            rule(Some(26), "Punch Waste", None),
+            (SupplyType::OtherWaste, SupplyRule::TypeColumn)
+        );
+        let by = |w: &str| SupplyRule::Description { word: w.into() };
+        for t in [None, Some(1), Some(2), Some(0), Some(99), Some(-4)] {
+            assert_eq!(
+                rule(t, "Canon Cartridge 719", None),
+                (SupplyType::TonerCartridge, by("cartridge")),
+                "{t:?}"
+            );
+            assert_eq!(
+                rule(t, "054H Y", Some("yellow")),
+                (
+                    SupplyType::Other(t.unwrap_or(0)),
+                    SupplyRule::MarkerColourFallback
+                ),
+                "{t:?}"
+            );
+            assert_eq!(
+                rule(t, "Part 7", None),
+                (SupplyType::Other(t.unwrap_or(0)), SupplyRule::Unclassified),
+                "{t:?}"
+            );
+        }
+        let json = serde_json::to_string(&by("fusing")).unwrap();
+        assert_eq!(json, r#"{"rule":"description","word":"fusing"}"#);
+        assert_eq!(
+            serde_json::to_string(&SupplyRule::Unclassified).unwrap(),
+            r#"{"rule":"none"}"#
+        );
+        assert_eq!(
+            serde_json::from_str::<SupplyRule>(r#"{"rule":"marker_colour_fallback"}"#).unwrap(),
+            SupplyRule::MarkerColourFallback
         );
     }
 
