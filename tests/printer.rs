@@ -377,6 +377,19 @@ tray 2 \"Drawer 1\" 60.0%
              Fusing Unit 8 % (type from its description: \"fusing\"), \
              054H Y 12 % (no type given: toner levels for its colour)",
         ),
+        // The project's fixture of a toner at level 0 of an unknown (-2) capacity on a
+        // running printer without the lowToner/noToner bits: the level is unknown, not empty.
+        // The drum is 6000 of 12000.
+        "unknown_level" => (
+            "device 1 Some(Running) printer Some(Idle) errors []
+model Some(\"Brother HL-L2350DW series\") serial None pages None
+supply 1 Toner Other black \"Black Toner Cartridge\" unknown
+supply 2 Opc Other - \"Drum Unit\" 50.0%
+tray 1 \"TRAY1\" some
+",
+            Status::Ok,
+            "unknown_level: ready, Black toner level unknown, 1 tray ok",
+        ),
         other => panic!("no expectation for {other}"),
     }
 }
@@ -421,7 +434,13 @@ fn v2c(sim: &Snmpsim, community: &str) -> PrinterConfig {
 
 fn all_names() -> Vec<&'static str> {
     let mut names: Vec<&str> = RECORDINGS.to_vec();
-    names.extend(["jammed", "odd", "untyped_hp", "untyped_canon"]);
+    names.extend([
+        "jammed",
+        "odd",
+        "untyped_hp",
+        "untyped_canon",
+        "unknown_level",
+    ]);
     names
 }
 
@@ -893,6 +912,40 @@ async fn untyped_supplies_are_judged_by_their_description() {
             "{name}"
         );
     }
+}
+
+/// Level 0 of an unknown (-2) capacity is not an empty cartridge: the level is unknown, and
+/// the error-state bits say whether the toner is low or out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_level_of_unknown_capacity_is_not_a_percentage() {
+    let config = PrinterConfig::new("192.0.2.1");
+    let ok = (
+        Status::Ok,
+        "unknown_level: ready, Black toner level unknown, 1 tray ok".to_string(),
+    );
+    assert_eq!(offline_verdict("unknown_level", &config), ok);
+    let mut vars = mib::parse_snmprec(&snmpsim::recording("unknown_level").unwrap());
+    let error_state = mib::parse_oid("1.3.6.1.2.1.25.3.5.1.2.1").unwrap();
+    // 0x10: bit 3, noToner; 0x20: bit 2, lowToner.
+    vars.insert(error_state.clone(), mib::SnmpValue::OctetString(vec![0x10]));
+    assert_eq!(
+        offline_verdict_of("unknown_level", &vars, &config),
+        (Status::Critical, "unknown_level: no toner".to_string())
+    );
+    vars.insert(error_state, mib::SnmpValue::OctetString(vec![0x20]));
+    assert_eq!(
+        offline_verdict_of("unknown_level", &vars, &config),
+        (Status::Warning, "unknown_level: low toner".to_string())
+    );
+    let Some(sim) = Snmpsim::start_or_skip(&["unknown_level"]) else {
+        return;
+    };
+    let obs = v2c(&sim, "unknown_level")
+        .build()
+        .unwrap()
+        .check(&cx("unknown_level", Duration::from_secs(10)))
+        .await;
+    assert_eq!((obs.status, obs.summary), ok);
 }
 
 #[tokio::test]

@@ -401,6 +401,19 @@ impl Interpretation {
                 }
                 t.push_str(&rule_note(s));
                 parts.push(t);
+            } else {
+                // No toner or ink level to show: say so rather than nothing, when the agent
+                // cannot tell (a level of an unknown capacity, -2).
+                let unknown: Vec<&Supply> = r
+                    .supplies
+                    .iter()
+                    .filter(|s| is_marker(s) && s.state == SupplyState::Unknown)
+                    .collect();
+                match unknown[..] {
+                    [] => {}
+                    [s] => parts.push(format!("{} {}", s.label(), s.state)),
+                    _ => parts.push(format!("{} supply levels unknown", unknown.len())),
+                }
             }
             if !r.trays.is_empty() {
                 parts.push(format!(

@@ -841,19 +841,20 @@ pub enum SupplyState {
 }
 
 impl SupplyState {
-    /// From prtMarkerSuppliesLevel and MaxCapacity (and whether the unit is percent).
-    pub fn from_level(level: Option<i64>, max: Option<i64>, unit_percent: bool) -> Self {
-        match level {
-            None => Self::Unknown,
-            Some(-1) => Self::Unrestricted,
-            Some(-3) => Self::SomeRemaining,
-            Some(l) if l < 0 => Self::Unknown,
-            Some(0) => Self::Known(0.0),
-            Some(l) => match max {
-                Some(m) if m > 0 => Self::Known(((l as f64) * 100.0 / (m as f64)).min(100.0)),
-                _ if unit_percent && l <= 100 => Self::Known(l as f64),
-                _ => Self::Unknown,
-            },
+    /// From prtMarkerSuppliesLevel and prtMarkerSuppliesMaxCapacity. A percentage needs both:
+    /// a level of zero or more and a capacity above zero (a level in percent units still has
+    /// a capacity, 100). Otherwise the special values say what is known: -1 no restriction,
+    /// -3 some remaining; -2 (unknown), any other negative level, a missing one, or a level
+    /// whose capacity is unknown (-2), unrestricted (-1) or odd reads as unknown. A level of
+    /// 0 of an unknown capacity is not "empty": agents send it when they cannot measure.
+    pub fn from_level(level: Option<i64>, max: Option<i64>) -> Self {
+        match (level, max) {
+            (Some(-1), _) => Self::Unrestricted,
+            (Some(-3), _) => Self::SomeRemaining,
+            (Some(l), Some(m)) if l >= 0 && m > 0 => {
+                Self::Known(((l as f64) * 100.0 / (m as f64)).min(100.0))
+            }
+            _ => Self::Unknown,
         }
     }
 
@@ -1371,7 +1372,7 @@ fn supplies(vars: &Varbinds, dev: u32) -> Vec<Supply> {
                 unit,
                 level,
                 max,
-                state: SupplyState::from_level(level, max, unit == Some(19)),
+                state: SupplyState::from_level(level, max),
             }
         })
         .collect();
@@ -1507,42 +1508,32 @@ mod tests {
 
     #[test]
     fn supply_states_never_invent_numbers() {
-        assert_eq!(
-            SupplyState::from_level(Some(-3), Some(-2), false),
-            SupplyState::SomeRemaining
-        );
-        assert_eq!(
-            SupplyState::from_level(Some(-2), Some(100), true),
-            SupplyState::Unknown
-        );
-        assert_eq!(
-            SupplyState::from_level(Some(-1), Some(100), true),
-            SupplyState::Unrestricted
-        );
-        assert_eq!(
-            SupplyState::from_level(Some(-100), Some(100), true),
-            SupplyState::Unknown
-        );
-        assert_eq!(
-            SupplyState::from_level(Some(0), Some(-2), false),
-            SupplyState::Known(0.0)
-        );
-        assert_eq!(
-            SupplyState::from_level(Some(40), Some(-2), true),
-            SupplyState::Known(40.0)
-        );
-        assert_eq!(
-            SupplyState::from_level(Some(40), Some(-2), false),
-            SupplyState::Unknown
-        );
-        assert_eq!(
-            SupplyState::from_level(Some(150), Some(100), false),
-            SupplyState::Known(100.0)
-        );
-        assert_eq!(
-            SupplyState::from_level(Some(2100), Some(3000), false),
-            SupplyState::Known(70.0)
-        );
+        use SupplyState::*;
+        let cases = [
+            ((Some(-3), Some(-2)), SomeRemaining),
+            ((Some(-3), Some(100)), SomeRemaining),
+            ((Some(-2), Some(100)), Unknown),
+            ((Some(-1), Some(100)), Unrestricted),
+            ((Some(-100), Some(100)), Unknown),
+            // Level and capacity must both be known for a percentage.
+            ((Some(0), Some(-2)), Unknown),
+            ((Some(0), Some(-1)), Unknown),
+            ((Some(0), Some(0)), Unknown),
+            ((Some(0), None), Unknown),
+            ((Some(40), Some(-2)), Unknown),
+            ((Some(40), None), Unknown),
+            ((None, Some(100)), Unknown),
+            ((Some(0), Some(100)), Known(0.0)),
+            ((Some(150), Some(100)), Known(100.0)),
+            ((Some(2100), Some(3000)), Known(70.0)),
+        ];
+        for ((level, max), want) in cases {
+            assert_eq!(
+                SupplyState::from_level(level, max),
+                want,
+                "{level:?} of {max:?}"
+            );
+        }
     }
 
     #[test]
