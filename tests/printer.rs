@@ -72,14 +72,11 @@ fn render(r: &PrinterReport) -> String {
             TrayState::Unknown => "unknown".into(),
             TrayState::Unrestricted => "unrestricted".into(),
         };
-        writeln!(
-            s,
-            "tray {} {:?} {state}{}",
-            t.index,
-            t.name,
-            if t.bypass { " bypass" } else { "" }
-        )
-        .unwrap();
+        write!(s, "tray {} {:?} {state}", t.index, t.name).unwrap();
+        if let Some(why) = t.bypass_reason {
+            write!(s, " bypass ({why:?})").unwrap();
+        }
+        s.push('\n');
     }
     s
 }
@@ -98,7 +95,7 @@ model Some(\"Brother MFC-L2710DW series\") serial None pages None
 supply 1 Toner Other black \"Black Toner Cartridge\" some
 supply 2 Opc Other - \"Drum Unit\" 95.8%
 tray 1 \"AUTO\" some
-tray 2 \"MANUAL TRAY\" some bypass
+tray 2 \"MANUAL TRAY\" some bypass (Name)
 tray 3 \"TRAY1\" some
 ",
             Status::Ok,
@@ -117,7 +114,7 @@ supply 3 InkCartridge Other yellow \"CANON Yellow Ink Tank\" 60.0%
 supply 4 InkCartridge Other magenta \"CANON Magenta Ink Tank\" 80.0%
 supply 5 InkCartridge Other cyan \"CANON Cyan Ink Tank\" 70.0%
 supply 6 WasteInk Other - \"CANON Waste Ink Tank\" 90.0%
-tray 1 \"Multi-Purpose Tray\" empty bypass
+tray 1 \"Multi-Purpose Tray\" empty bypass (Name)
 tray 2 \"Roll Unit 1\" some
 ",
             Status::Ok,
@@ -144,7 +141,8 @@ tray 2 \"Sheet feeder bin 1\" unknown
         // 1.1.1.0|4|FUJIFILM Apeos C7580 · 43.5.1.1.17.1|4|TC101642170085
         // 43.11.1.1.5: 2-4 toner, 5 wasteToner (-2/-3), 6-9 opc, 30-31 toner
         // levels: 25000/25000 ×3, 287100/290000 = 99.0 %, 290000/290000 ×3, 23000/23000,
-        // 20700/23000 = 90 % · trays 450/600, 450/600, 735/980, 710/1420, 0/180
+        // 20700/23000 = 90 % · trays 450/600, 450/600, 735/980, 710/1420, 0/180 (no names:
+        // the 180-sheet one is the bypass tray)
         "fujifilmprinter_c7580" => (
             "device 1 None printer None errors []
 model Some(\"FUJIFILM Apeos C7580\") serial Some(\"TC101642170085\") pages None
@@ -162,10 +160,10 @@ tray 1 \"Tray 1\" 75.0%
 tray 2 \"Tray 2\" 75.0%
 tray 3 \"Tray 3\" 75.0%
 tray 4 \"Tray 4\" 50.0%
-tray 5 \"Tray 5\" empty
+tray 5 \"Tray 5\" empty bypass (SmallUnnamed)
 ",
-            Status::Warning,
-            "fujifilmprinter_c7580: Tray 5 empty",
+            Status::Ok,
+            "fujifilmprinter_c7580: ready, lowest Black toner 90 %, 5 trays ok",
         ),
         // 25.3.2.1.2.1 printer · 25.3.2.1.5.1|2|2 · 25.3.5.1.2.1|4x|00
         // 43.11.1.1.6.1.N|4x|… : the first line, then the rest as hex text, NUL-terminated
@@ -173,7 +171,8 @@ tray 5 \"Tray 5\" empty
         // 43.11.1.1.4 class 3 (consumed) except 4.1.12|2|1 · 43.11.1.1.5: 21 ×4, 9 ×4, 20,
         // 15, 1, 1, 32 ×3 · levels of 100: 92 16 100 70 53 58 58 58 89 84 99 97, staplers
         // -3 of -2 · 43.8.2.1: "Tray 1" 0/100, "Tray 2" 200/500, "Tray 3" 300/1500,
-        // index 5 "Tray 4" 400/2000
+        // index 5 "Tray 4" 400/2000; 43.8.2.1.2.1.1|2|4 (non-removable): HP's Tray 1 is the
+        // multipurpose tray · types 1 (other) of 11 and 12: typed by their description
         "jetdirect_m880" => (
             "device 1 Some(Running) printer None errors []
 model Some(\"HP Color LaserJet flow MFP M880\") serial None pages None
@@ -192,18 +191,18 @@ supply 12 MaintenanceKit Other - \"Clean Rollers HP None\" 97.0% [description \"
 supply 13 Staples Consumed - \"Stapler 1 HP C8091A\" some
 supply 14 Staples Consumed - \"Stapler 2 HP CC383A\" some
 supply 15 Staples Consumed - \"Stapler 3 HP CC383A\" some
-tray 1 \"Tray 1\" empty
+tray 1 \"Tray 1\" empty bypass (SmallUnnamed)
 tray 2 \"Tray 2\" 40.0%
 tray 3 \"Tray 3\" 20.0%
 tray 5 \"Tray 4\" 20.0%
 ",
             Status::Warning,
-            "jetdirect_m880: Cyan toner 16 %, Tray 1 empty",
+            "jetdirect_m880: Cyan toner 16 %",
         ),
         // 25.3.2.1.2.1 printer · 25.3.2.1.5.1|2|3 warning · 25.3.5.1.2.1|4x|0100 → bit 7
         // serviceRequested · 43.10.2.1.4.1.1|65|33810 · 43.5.1.1.17.1|4|AA2M021115700
         // 43.11.1.1: toner 76 78 77 86 of 100, 5.1.13|2|4 waste -3 of -2
-        // 43.8.2.1: 500/500, 500/500, index 7 0/150 (no names)
+        // 43.8.2.1: 500/500, 500/500, index 7 0/150 (no names: the bypass tray)
         "konica_c250i" => (
             "device 1 Some(Warning) printer None errors [ServiceRequested]
 model Some(\"KONICA MINOLTA bizhub C250i\") serial Some(\"AA2M021115700\") pages Some(33810)
@@ -214,10 +213,10 @@ supply 4 Toner Other black \"Toner (Black)\" 86.0%
 supply 13 WasteToner Other - \"Waste Toner Box\" some
 tray 1 \"Tray 1\" 100.0%
 tray 2 \"Tray 2\" 100.0%
-tray 7 \"Tray 7\" empty
+tray 7 \"Tray 7\" empty bypass (SmallUnnamed)
 ",
             Status::Warning,
-            "konica_c250i: Tray 7 empty, service requested",
+            "konica_c250i: service requested",
         ),
         // No hrDeviceType; 25.3.2.1.5.1|2|2 · 25.3.5.1.2.1|4x|0000 · sysDescr is a long
         // banner without a short first part, so no model.
@@ -238,7 +237,7 @@ supply 8 Opc Other yellow \"Yellow Image Drum Unit OKI DATA CORP\" 95.9%
 supply 9 TransferUnit Other - \"Belt Unit OKI DATA CORP\" 98.0%
 supply 10 Fuser Other - \"Fuser Unit OKI DATA CORP\" 98.8%
 tray 1 \"TRAY1\" some
-tray 2 \"MPTRAY\" some bypass
+tray 2 \"MPTRAY\" some bypass (Name)
 tray 3 \"TRAY2\" some
 ",
             Status::Ok,
@@ -260,7 +259,7 @@ tray 1 \"Tray 1\" 10.0%
 tray 2 \"Tray 2\" 10.0%
 tray 3 \"Tray 3\" 10.0%
 tray 4 \"Tray 4\" empty
-tray 5 \"Bypass Tray\" empty bypass
+tray 5 \"Bypass Tray\" empty bypass (Name)
 ",
             Status::Warning,
             "ricoh_mpc3002: Cyan toner 20 %, Tray 4 empty",
@@ -281,7 +280,7 @@ supply 5 MaintenanceKit Other - \"MP Roller\" 100.0% [description \"roller\"]
 supply 6 MaintenanceKit Other - \"Tray 1 Roller\" 90.5% [description \"roller\"]
 supply 7 MaintenanceKit Other - \"Tray 1 Retard Roller Life\" 90.5% [description \"roller\"]
 tray 1 \"Tray 1\" 10.0%
-tray 2 \"MP Tray\" empty bypass
+tray 2 \"MP Tray\" empty bypass (Name)
 ",
             Status::Warning,
             "samsungprinter_m4080fx: low paper",
@@ -313,14 +312,15 @@ supply 12 TransferUnit Other - \"Second Bias Transfer Roll\" 86.0% PN 008R13064 
         // The project's fixture: the printer is hrDevice 2 (row 1 is the network card), down,
         // error state 1C00 (noToner, doorOpen, jammed), colours from the colorant table, a
         // repeated description, a hex-encoded waste description (8 % space left), an open
-        // front door, and alerts for a jam in tray 2, the open door and the empty toner.
+        // front door, and alerts for a jam in tray 2, the open door and the empty toner;
+        // tray 1 (100 sheets, beside a 500-sheet tray 2) is the bypass tray.
         "jammed" => (
             "device 2 Some(Down) printer Some(Other) errors [NoToner, DoorOpen, Jammed]
 model Some(\"HP Color LaserJet M880\") serial Some(\"JPBCK12345\") pages Some(123456)
 supply 1 TonerCartridge Consumed black \"Black Toner Cartridge HP 827A\" 0.0%
 supply 2 TonerCartridge Consumed cyan \"Cyan Toner Cartridge HP 827A\" 64.0%
 supply 3 WasteToner Receptacle - \"Toner Collection Unit\" 8.0%
-tray 1 \"Tray 1\" some
+tray 1 \"Tray 1\" some bypass (SmallUnnamed)
 tray 2 \"Tray 2\" 50.0%
 ",
             Status::Critical,
@@ -352,7 +352,7 @@ supply 1 TonerCartridge Consumed black \"Black Cartridge HP CF287A\" 3.0% [descr
 supply 2 Opc Consumed black \"Imaging Drum HP CF232A\" 40.0% [description \"drum\"]
 supply 3 MaintenanceKit Consumed - \"Maintenance Kit HP F2A76A\" 6.0% [description \"maintenance\"]
 supply 4 WasteToner Receptacle - \"Toner Collection Unit\" 70.0% [description \"collection\"]
-tray 1 \"Tray 1\" some
+tray 1 \"Tray 1\" some bypass (SmallUnnamed)
 tray 2 \"Tray 2\" 80.0%
 ",
             Status::Critical,
@@ -369,7 +369,7 @@ supply 1 TonerCartridge Other black \"Canon Cartridge 719\" 4.0% [description \"
 supply 2 Fuser Other - \"Fusing Unit\" 8.0% [description \"fusing\"]
 supply 3 Other(2) Other yellow \"054H Y\" 12.0% [marker colour]
 supply 4 TransferUnit Other - \"Transfer Belt\" 60.0% [description \"transfer\"]
-tray 1 \"Multi-purpose Tray\" empty bypass
+tray 1 \"Multi-purpose Tray\" empty bypass (Name)
 tray 2 \"Drawer 1\" 60.0%
 ",
             Status::Critical,
@@ -389,6 +389,22 @@ tray 1 \"TRAY1\" some
 ",
             Status::Ok,
             "unknown_level: ready, Black toner level unknown, 1 tray ok",
+        ),
+        // The project's fixture of inputs without names: 300/550 and 0/550 (removable, 3),
+        // 0/100 (no type: a small tray beside larger ones), "Tray 4" 0/250 of type 5
+        // (sheetFeedManual), 0/150 of type 3 (a small but removable cassette).
+        "bypass_trays" => (
+            "device 1 Some(Running) printer None errors []
+model Some(\"KONICA MINOLTA bizhub C300i\") serial None pages None
+supply 1 Toner Other black \"Toner (Black)\" 80.0%
+tray 1 \"Tray 1\" 54.5%
+tray 2 \"Tray 2\" empty
+tray 3 \"Tray 3\" empty bypass (SmallUnnamed)
+tray 4 \"Tray 4\" empty bypass (ManualFeed)
+tray 5 \"Tray 5\" empty
+",
+            Status::Warning,
+            "bypass_trays: Tray 2 empty, Tray 5 empty",
         ),
         other => panic!("no expectation for {other}"),
     }
@@ -948,6 +964,38 @@ async fn a_level_of_unknown_capacity_is_not_a_percentage() {
     assert_eq!((obs.status, obs.summary), ok);
 }
 
+/// An unnamed small tray beside larger ones, and a manual-feed input, are bypass trays: empty
+/// is their normal state. A removable cassette is not, whatever its size; `bypass_trays`
+/// overrides either way ("!3": tray 3 is a real tray).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn small_unnamed_and_manual_trays_are_bypass_trays() {
+    let config = PrinterConfig::new("192.0.2.1");
+    let default = (
+        Status::Warning,
+        "bypass_trays: Tray 2 empty, Tray 5 empty".to_string(),
+    );
+    assert_eq!(offline_verdict("bypass_trays", &config), default);
+    let mut overridden = config.clone();
+    overridden.bypass_trays = vec!["!3".into(), "5".into()];
+    overridden.validate().unwrap();
+    assert_eq!(
+        offline_verdict("bypass_trays", &overridden),
+        (
+            Status::Warning,
+            "bypass_trays: Tray 2 empty, Tray 3 empty".to_string()
+        )
+    );
+    let Some(sim) = Snmpsim::start_or_skip(&["bypass_trays"]) else {
+        return;
+    };
+    let obs = v2c(&sim, "bypass_trays")
+        .build()
+        .unwrap()
+        .check(&cx("bypass_trays", Duration::from_secs(10)))
+        .await;
+    assert_eq!((obs.status, obs.summary), default);
+}
+
 #[tokio::test]
 async fn a_silent_printer_is_critical_within_the_timeout() {
     // Bound, so no ICMP "port unreachable" comes back: requests simply go unanswered.
@@ -1024,7 +1072,7 @@ async fn forecast_from_stored_history() {
     assert_eq!(obs.status, Status::Warning);
     assert_eq!(
         obs.summary,
-        "Room 12 HP M880: Cyan toner 16 % (≈ 8 days left), Tray 1 empty"
+        "Room 12 HP M880: Cyan toner 16 % (≈ 8 days left)"
     );
     let days = obs.metrics[format!("{metric}.days_left").as_str()].value;
     assert!((days - 8.0).abs() < 0.01, "{days}");
@@ -1062,7 +1110,7 @@ async fn forecast_from_stored_history() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
     assert!(
-        stdout.contains("Room 12 HP M880: Cyan toner 16 %, Tray 1 empty"),
+        stdout.contains("Room 12 HP M880: Cyan toner 16 %\n"),
         "{stdout}"
     );
     assert!(!stdout.contains("jetdirect_m880"), "{stdout}");

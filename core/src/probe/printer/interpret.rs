@@ -148,7 +148,8 @@ pub struct Interpretation {
     pub thresholds: SupplyThresholds,
     /// A tray below this percentage counts as low.
     pub low_paper_percent: f64,
-    /// Tray names or indexes to treat as bypass trays (never "empty").
+    /// Trays, by name or index, to treat as bypass trays (never "empty"); with a leading `!`,
+    /// trays to treat as real trays, whatever the decoder found ([`Tray::bypass_reason`]).
     pub bypass_trays: Vec<String>,
     /// What waste levels mean.
     pub waste_level: WasteLevel,
@@ -215,12 +216,21 @@ fn pct(p: f64) -> String {
 }
 
 impl Interpretation {
-    fn is_bypass(&self, t: &Tray) -> bool {
+    /// Whether `t` is a bypass tray: as configured (`"7"`, `"Tray 7"`; `"!7"` a real tray),
+    /// else as the decoder found.
+    pub fn is_bypass(&self, t: &Tray) -> bool {
+        let names = |b: &str| {
+            let b = b.trim();
+            b.eq_ignore_ascii_case(&t.name) || b == t.index.to_string()
+        };
+        for b in &self.bypass_trays {
+            match b.trim().strip_prefix('!') {
+                Some(real) if names(real) => return false,
+                None if names(b) => return true,
+                _ => {}
+            }
+        }
         t.bypass
-            || self
-                .bypass_trays
-                .iter()
-                .any(|b| b.eq_ignore_ascii_case(&t.name) || *b == t.index.to_string())
     }
 
     /// The findings of a report, in reading order (supplies, trays, covers, alerts, error
@@ -291,15 +301,15 @@ impl Interpretation {
                 Some(4) | Some(5) => Status::Warning,
                 _ => continue,
             };
+            let tray = a
+                .group_index
+                .and_then(|i| r.trays.iter().find(|t| i64::from(t.index) == i));
             let tray_name = || {
-                a.group_index
-                    .and_then(|i| r.trays.iter().find(|t| i64::from(t.index) == i))
-                    .map(|t| lower_first(&t.name))
-                    .or_else(|| {
-                        a.group_index
-                            .filter(|i| *i > 0)
-                            .map(|i| format!("tray {i}"))
-                    })
+                tray.map(|t| lower_first(&t.name)).or_else(|| {
+                    a.group_index
+                        .filter(|i| *i > 0)
+                        .map(|i| format!("tray {i}"))
+                })
             };
             let supply = || {
                 a.group_index
@@ -329,6 +339,10 @@ impl Interpretation {
                     Some(s) => format!("{s} empty"),
                     None => "supply empty".into(),
                 },
+                // An empty bypass tray is its normal state.
+                (Some(808), _) | (Some(13), Some(8)) if tray.is_some_and(|t| self.is_bypass(t)) => {
+                    continue;
+                }
                 (Some(808), _) | (Some(13), Some(8)) => match tray_name() {
                     Some(t) => format!("{} empty", upper_first(&t)),
                     None => "paper empty".into(),
@@ -465,6 +479,7 @@ mod tests {
 1.3.6.1.2.1.25.3.2.1.2.1|6|1.3.6.1.2.1.25.3.1.5
 1.3.6.1.2.1.25.3.2.1.5.1|2|3
 1.3.6.1.2.1.25.3.5.1.2.1|4x|0400
+1.3.6.1.2.1.43.8.2.1.2.1.1|2|3
 1.3.6.1.2.1.43.8.2.1.9.1.1|2|100
 1.3.6.1.2.1.43.8.2.1.10.1.1|2|0
 1.3.6.1.2.1.43.8.2.1.13.1.1|4|Tray 1
@@ -526,6 +541,48 @@ mod tests {
             .map(|f| f.text)
             .collect();
         assert_eq!(texts, vec!["paper jam in tray 2"]);
+    }
+
+    #[test]
+    fn bypass_trays_are_never_empty_unless_configured_as_real_trays() {
+        // Tray 1: 100 sheets, no name, beside a 500-sheet tray 2; the printer's alert table
+        // says tray 1 is empty (808) and tray 2 too (13 in the input group).
+        let text = "\
+1.3.6.1.2.1.43.8.2.1.9.1.1|2|100
+1.3.6.1.2.1.43.8.2.1.10.1.1|2|0
+1.3.6.1.2.1.43.8.2.1.9.1.2|2|500
+1.3.6.1.2.1.43.8.2.1.10.1.2|2|0
+1.3.6.1.2.1.43.18.1.1.2.1.1|2|4
+1.3.6.1.2.1.43.18.1.1.4.1.1|2|8
+1.3.6.1.2.1.43.18.1.1.5.1.1|2|1
+1.3.6.1.2.1.43.18.1.1.7.1.1|2|808
+1.3.6.1.2.1.43.18.1.1.2.1.2|2|4
+1.3.6.1.2.1.43.18.1.1.4.1.2|2|8
+1.3.6.1.2.1.43.18.1.1.5.1.2|2|2
+1.3.6.1.2.1.43.18.1.1.7.1.2|2|13
+";
+        let r = decode(&parse_snmprec(text));
+        assert_eq!(
+            r.trays[0].bypass_reason,
+            Some(crate::probe::printer::mib::BypassReason::SmallUnnamed)
+        );
+        let texts = |i: &Interpretation| -> Vec<String> {
+            i.findings(&r, &|_| None)
+                .into_iter()
+                .map(|f| f.text)
+                .collect()
+        };
+        assert_eq!(texts(&Interpretation::default()), ["Tray 2 empty"]);
+        let real = Interpretation {
+            bypass_trays: vec![" !1 ".into()],
+            ..Default::default()
+        };
+        assert_eq!(texts(&real), ["Tray 1 empty", "Tray 2 empty"]);
+        let both = Interpretation {
+            bypass_trays: vec!["!Tray 1".into(), "tray 2".into()],
+            ..Default::default()
+        };
+        assert_eq!(texts(&both), ["Tray 1 empty"]);
     }
 
     #[test]

@@ -199,7 +199,8 @@ fn columns() -> Vec<Oid> {
     for c in [2, 3] {
         cols.push(col(PRT_COVER_ENTRY, c));
     }
-    for c in [9, 10, 11, 12, 13] {
+    // prtInputType (2): a manual feed, a removable cassette… (evidence for bypass trays).
+    for c in [2, 9, 10, 11, 12, 13] {
         cols.push(col(PRT_INPUT_ENTRY, c));
     }
     cols.push(col(PRT_MARKER_ENTRY, 4));
@@ -963,11 +964,40 @@ pub struct Tray {
     pub level: Option<i64>,
     /// prtInputStatus (a SubUnitStatus bit sum), raw.
     pub status: Option<i64>,
-    /// A bypass / manual / multi-purpose tray (by name, or a capacity of one sheet).
+    /// prtInputType, raw: 3 sheetFeedAutoRemovableTray, 4 sheetFeedAutoNonRemovableTray,
+    /// 5 sheetFeedManual, 6 continuousRoll, 7 continuousFanFold (1 other, 2 unknown).
+    pub input_type: Option<i64>,
+    /// A bypass / manual / multi-purpose tray, where empty is the normal state: whether
+    /// [`Tray::bypass_reason`] is set.
     pub bypass: bool,
+    /// Why the decoder takes the tray for a bypass tray, if it does. A check's `bypass_trays`
+    /// setting overrides this either way.
+    pub bypass_reason: Option<BypassReason>,
     /// What the level means.
     pub state: TrayState,
 }
+
+/// The evidence that an input is a bypass (multipurpose, manual) tray.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BypassReason {
+    /// prtInputName says bypass, manual or multi-purpose ("MP Tray", "Bypass Tray").
+    Name,
+    /// prtInputType is sheetFeedManual (5).
+    ManualFeed,
+    /// A capacity of one sheet: a manual slot.
+    OneSheet,
+    /// No name of its own (none, or only "Tray N"), at most [`SMALL_TRAY_SHEETS`] sheets and
+    /// at most half the capacity of another tray of the printer, and not a removable cassette
+    /// (prtInputType 3) or a roll: the multipurpose tray of nearly every office model ("Tray 1"
+    /// of 100 sheets on an HP, "Tray 7" of 150 on a Konica, "Tray 5" of 180 on a Fujifilm).
+    SmallUnnamed,
+}
+
+/// The largest capacity, in sheets, an unnamed tray may have to be taken for a bypass tray
+/// ([`BypassReason::SmallUnnamed`]). Multipurpose trays hold 50–180 sheets; the smallest
+/// cassettes 250.
+pub const SMALL_TRAY_SHEETS: i64 = 200;
 
 impl Tray {
     /// Whether the tray's status has the offline bit (+32).
@@ -1229,6 +1259,34 @@ fn is_bypass_name(name: &str) -> bool {
     .any(|w| n.contains(w))
 }
 
+/// Whether a tray name is only a number: none given ("Tray N" is made for it), or "Tray 3",
+/// "TRAY1", "Cassette 2", "Input 4", "Drawer 1", "Bin 2"… (and "Fach 2", "Bac 2", "Bandeja 2",
+/// "Cassetto 2").
+fn is_generic_tray_name(name: &str) -> bool {
+    let n = name.trim();
+    let word = n.trim_end_matches(|c: char| c.is_ascii_digit());
+    if word.len() == n.len() {
+        return false;
+    }
+    let word = word.trim_end_matches([' ', '#', '-', '_']).to_lowercase();
+    [
+        "tray",
+        "paper tray",
+        "input",
+        "input tray",
+        "cassette",
+        "drawer",
+        "bin",
+        "fach",
+        "papierfach",
+        "bac",
+        "magasin",
+        "bandeja",
+        "cassetto",
+    ]
+    .contains(&word.as_str())
+}
+
 /// Finds the printer's hrDeviceIndex: the first row whose hrDeviceType is a printer; else the
 /// device index the Printer-MIB tables use; else 1.
 fn device_index(vars: &Varbinds) -> u32 {
@@ -1399,22 +1457,20 @@ fn supplies(vars: &Varbinds, dev: u32) -> Vec<Supply> {
 }
 
 fn trays(vars: &Varbinds, dev: u32) -> Vec<Tray> {
-    let cols: Vec<BTreeMap<u32, &SnmpValue>> = [9, 10, 11, 12, 13]
+    let cols: Vec<BTreeMap<u32, &SnmpValue>> = [2, 9, 10, 11, 12, 13]
         .iter()
         .map(|&c| dev_column(vars, PRT_INPUT_ENTRY, c, dev))
         .collect();
-    let [max, level, status, media, name] = &cols[..] else {
+    let [input_type, max, level, status, media, name] = &cols[..] else {
         return Vec::new();
     };
     let indexes: BTreeSet<u32> = cols.iter().flat_map(|c| c.keys().copied()).collect();
-    indexes
+    let mut trays: Vec<Tray> = indexes
         .into_iter()
         .map(|i| {
             let name = text_of(name.get(&i).copied()).unwrap_or_else(|| format!("Tray {i}"));
             let max = int_of(max.get(&i));
             let level = int_of(level.get(&i));
-            let bypass = is_bypass_name(&name) || max.is_some_and(|m| m == 1);
-            let state = TrayState::from_level(level, max);
             Tray {
                 index: i,
                 name,
@@ -1422,11 +1478,39 @@ fn trays(vars: &Varbinds, dev: u32) -> Vec<Tray> {
                 max,
                 level,
                 status: int_of(status.get(&i)),
-                bypass,
-                state,
+                input_type: int_of(input_type.get(&i)),
+                bypass: false,
+                bypass_reason: None,
+                state: TrayState::from_level(level, max),
             }
         })
-        .collect()
+        .collect();
+    let capacities: Vec<Option<i64>> = trays.iter().map(|t| t.max).collect();
+    for (k, t) in trays.iter_mut().enumerate() {
+        let larger_elsewhere = |m: i64| {
+            capacities
+                .iter()
+                .enumerate()
+                .any(|(j, c)| j != k && c.is_some_and(|c| c >= 2 * m))
+        };
+        t.bypass_reason = if is_bypass_name(&t.name) {
+            Some(BypassReason::Name)
+        } else if t.input_type == Some(5) {
+            Some(BypassReason::ManualFeed)
+        } else if t.max == Some(1) {
+            Some(BypassReason::OneSheet)
+        } else if is_generic_tray_name(&t.name)
+            && !matches!(t.input_type, Some(3 | 6 | 7))
+            && t.max
+                .is_some_and(|m| (2..=SMALL_TRAY_SHEETS).contains(&m) && larger_elsewhere(m))
+        {
+            Some(BypassReason::SmallUnnamed)
+        } else {
+            None
+        };
+        t.bypass = t.bypass_reason.is_some();
+    }
+    trays
 }
 
 fn covers(vars: &Varbinds, dev: u32) -> Vec<Cover> {
