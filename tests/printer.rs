@@ -1043,6 +1043,118 @@ async fn a_silent_printer_is_critical_within_the_timeout() {
     drop(silent);
 }
 
+/// A port nothing listens on answers with ICMP port unreachable: that is said at once, for
+/// every SNMP version, not after the retries' time as "no response".
+#[tokio::test]
+async fn a_closed_port_is_refused_at_once() {
+    let port = {
+        let s = UdpSocket::bind("127.0.0.1:0").unwrap();
+        s.local_addr().unwrap().port()
+    };
+    for version in [SnmpVersion::V1, SnmpVersion::V2c, SnmpVersion::V3] {
+        let mut c = PrinterConfig::new("127.0.0.1");
+        c.port = port;
+        c.version = version;
+        c.request_timeout = Duration::from_secs(2);
+        c.retries = 2;
+        if version == SnmpVersion::V3 {
+            c.user = Some(V3_USER.into());
+            c.auth_password = Some(Secret::new(V3_AUTH));
+        }
+        let started = Instant::now();
+        let obs = c
+            .build()
+            .unwrap()
+            .check(&cx("Library printer", Duration::from_secs(10)))
+            .await;
+        let took = started.elapsed();
+        assert_eq!(obs.status, Status::Critical, "{version:?}");
+        assert_eq!(
+            obs.summary,
+            format!(
+                "Library printer: connection refused (nothing listening on udp/{port}?) \
+                 (127.0.0.1:{port})"
+            ),
+            "{version:?}"
+        );
+        assert!(took < Duration::from_millis(500), "{version:?}: {took:?}");
+    }
+}
+
+/// Each SNMPv3 refusal is named after the agent's report, as net-snmp does, and no key
+/// appears in what is said.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn v3_failures_are_named() {
+    let Some(sim) = Snmpsim::start_or_skip(&["steady"]) else {
+        return;
+    };
+    let mut good = PrinterConfig::new("127.0.0.1");
+    good.port = sim.port;
+    good.version = SnmpVersion::V3;
+    good.user = Some(V3_USER.into());
+    good.auth_protocol = Some(forewarn::probe::printer::AuthProtocol::Sha256);
+    good.auth_password = Some(Secret::new(V3_AUTH));
+    good.privacy_protocol = Some(forewarn::probe::printer::PrivacyProtocol::Aes);
+    good.privacy_password = Some(Secret::new(V3_PRIV));
+    good.context = Some("steady".into());
+    good.request_timeout = Duration::from_secs(1);
+    let obs = good
+        .build()
+        .unwrap()
+        .check(&cx("Room 3", Duration::from_secs(10)))
+        .await;
+    assert_eq!(obs.status, Status::Ok, "{}", obs.summary);
+
+    let mut unknown_user = good.clone();
+    unknown_user.user = Some("no-such-user".into());
+    let mut wrong_auth = good.clone();
+    wrong_auth.auth_password = Some(Secret::new("not-the-auth-key"));
+    let mut wrong_priv = good.clone();
+    wrong_priv.privacy_password = Some(Secret::new("not-the-priv-key"));
+    // The agent's user wants privacy; asking without it is another security level.
+    let mut no_priv = good.clone();
+    no_priv.privacy_protocol = None;
+    no_priv.privacy_password = None;
+    let cases = [
+        (
+            unknown_user,
+            "SNMPv3 unknown user name (usmStatsUnknownUserNames): check user",
+        ),
+        (
+            wrong_auth,
+            "SNMPv3 authentication failure (usmStatsWrongDigests): check auth_password and \
+             auth_protocol",
+        ),
+        (
+            wrong_priv,
+            "SNMPv3 decryption error (usmStatsDecryptionErrors): check privacy_password and \
+             privacy_protocol",
+        ),
+        (
+            no_priv,
+            "SNMPv3 unsupported security level (usmStatsUnsupportedSecLevels): the agent wants \
+             this user with or without privacy otherwise",
+        ),
+    ];
+    for (config, said) in cases {
+        let started = Instant::now();
+        let obs = config
+            .build()
+            .unwrap()
+            .check(&cx("Room 3", Duration::from_secs(10)))
+            .await;
+        assert_eq!(obs.status, Status::Critical, "{}", obs.summary);
+        assert_eq!(
+            obs.summary,
+            format!("Room 3: {said} (127.0.0.1:{})", sim.port)
+        );
+        assert!(started.elapsed() < Duration::from_secs(1), "{said}");
+        for secret in [V3_AUTH, V3_PRIV, "not-the-auth-key", "not-the-priv-key"] {
+            assert!(!obs.summary.contains(secret), "{}", obs.summary);
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forecast_from_stored_history() {
     let Some(sim) = start_sim(&["jetdirect_m880"]) else {

@@ -39,6 +39,7 @@ pub mod interpret;
 pub mod mib;
 pub mod snmp;
 pub mod steady;
+pub mod usm;
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
@@ -59,6 +60,7 @@ pub use forecast::ForecastConfig;
 pub use interpret::{Interpretation, Levels, SupplyThresholds, WasteLevel};
 pub use mib::{PrinterReport, Supply, SupplyState, Tray, TrayState};
 pub use snmp::SnmpError;
+pub use usm::V3Failure;
 
 /// The SNMP version.
 #[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
