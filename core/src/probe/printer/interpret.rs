@@ -368,9 +368,11 @@ impl Interpretation {
             let said = match e {
                 DetectedError::Jammed => out.iter().any(|f| f.text.starts_with("paper jam")),
                 DetectedError::DoorOpen => out.iter().any(|f| f.text.ends_with(" open")),
-                DetectedError::NoToner => out
-                    .iter()
-                    .any(|f| f.text.contains("toner") && f.text.ends_with("empty")),
+                // "Black toner empty", also with the rule that typed it after it.
+                DetectedError::NoToner => out.iter().any(|f| {
+                    f.text.contains("toner")
+                        && (f.text.ends_with(" empty") || f.text.contains(" empty ("))
+                }),
                 _ => false,
             };
             if !said {
@@ -672,6 +674,26 @@ mod tests {
         };
         let found: Vec<Status> = i.findings(&r, &|_| None).iter().map(|f| f.status).collect();
         assert_eq!(found, [Status::Warning, Status::Warning]);
+    }
+
+    #[test]
+    fn an_empty_untyped_cartridge_is_said_once() {
+        let text = "\
+1.3.6.1.2.1.25.3.5.1.2.1|4x|10
+1.3.6.1.2.1.43.11.1.1.6.1.1|4|Black Cartridge HP CF287A
+1.3.6.1.2.1.43.11.1.1.8.1.1|2|100
+1.3.6.1.2.1.43.11.1.1.9.1.1|2|0
+";
+        let r = decode(&parse_snmprec(text));
+        assert_eq!(r.errors, [DetectedError::NoToner]);
+        let (status, summary) = Interpretation::default().verdict("p", &r, &|_| None);
+        assert_eq!(
+            (status, summary.as_str()),
+            (
+                Status::Critical,
+                "p: Black toner empty (type from its description: \"cartridge\")"
+            )
+        );
     }
 
     #[test]
