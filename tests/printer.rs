@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use forewarn::probe::printer::discover::{DiscoverOptions, addresses, to_config};
-use forewarn::probe::printer::mib::{self, PrinterReport, SupplyState, TrayState};
+use forewarn::probe::printer::mib::{self, PrinterReport, SupplyRule, SupplyState, TrayState};
 use forewarn::probe::printer::{PrinterConfig, SnmpVersion, discover};
 use forewarn::{CheckContext, Observation, Probe, Secret, SqliteStore, Status, Store};
 
@@ -56,6 +56,12 @@ fn render(r: &PrinterReport) -> String {
         if let Some(pn) = &p.part_number {
             write!(s, " PN {pn}").unwrap();
         }
+        match &p.classified_by {
+            SupplyRule::TypeColumn => {}
+            SupplyRule::Description { word } => write!(s, " [description {word:?}]").unwrap(),
+            SupplyRule::MarkerColourFallback => s.push_str(" [marker colour]"),
+            SupplyRule::Unclassified => s.push_str(" [unclassified]"),
+        }
         s.push('\n');
     }
     for t in &r.trays {
@@ -66,14 +72,11 @@ fn render(r: &PrinterReport) -> String {
             TrayState::Unknown => "unknown".into(),
             TrayState::Unrestricted => "unrestricted".into(),
         };
-        writeln!(
-            s,
-            "tray {} {:?} {state}{}",
-            t.index,
-            t.name,
-            if t.bypass { " bypass" } else { "" }
-        )
-        .unwrap();
+        write!(s, "tray {} {:?} {state}", t.index, t.name).unwrap();
+        if let Some(why) = t.bypass_reason {
+            write!(s, " bypass ({why:?})").unwrap();
+        }
+        s.push('\n');
     }
     s
 }
@@ -92,7 +95,7 @@ model Some(\"Brother MFC-L2710DW series\") serial None pages None
 supply 1 Toner Other black \"Black Toner Cartridge\" some
 supply 2 Opc Other - \"Drum Unit\" 95.8%
 tray 1 \"AUTO\" some
-tray 2 \"MANUAL TRAY\" some bypass
+tray 2 \"MANUAL TRAY\" some bypass (Name)
 tray 3 \"TRAY1\" some
 ",
             Status::Ok,
@@ -111,7 +114,7 @@ supply 3 InkCartridge Other yellow \"CANON Yellow Ink Tank\" 60.0%
 supply 4 InkCartridge Other magenta \"CANON Magenta Ink Tank\" 80.0%
 supply 5 InkCartridge Other cyan \"CANON Cyan Ink Tank\" 70.0%
 supply 6 WasteInk Other - \"CANON Waste Ink Tank\" 90.0%
-tray 1 \"Multi-Purpose Tray\" empty bypass
+tray 1 \"Multi-Purpose Tray\" empty bypass (Name)
 tray 2 \"Roll Unit 1\" some
 ",
             Status::Ok,
@@ -138,7 +141,8 @@ tray 2 \"Sheet feeder bin 1\" unknown
         // 1.1.1.0|4|FUJIFILM Apeos C7580 · 43.5.1.1.17.1|4|TC101642170085
         // 43.11.1.1.5: 2-4 toner, 5 wasteToner (-2/-3), 6-9 opc, 30-31 toner
         // levels: 25000/25000 ×3, 287100/290000 = 99.0 %, 290000/290000 ×3, 23000/23000,
-        // 20700/23000 = 90 % · trays 450/600, 450/600, 735/980, 710/1420, 0/180
+        // 20700/23000 = 90 % · trays 450/600, 450/600, 735/980, 710/1420, 0/180 (no names:
+        // the 180-sheet one is the bypass tray)
         "fujifilmprinter_c7580" => (
             "device 1 None printer None errors []
 model Some(\"FUJIFILM Apeos C7580\") serial Some(\"TC101642170085\") pages None
@@ -156,10 +160,10 @@ tray 1 \"Tray 1\" 75.0%
 tray 2 \"Tray 2\" 75.0%
 tray 3 \"Tray 3\" 75.0%
 tray 4 \"Tray 4\" 50.0%
-tray 5 \"Tray 5\" empty
+tray 5 \"Tray 5\" empty bypass (SmallUnnamed)
 ",
-            Status::Warning,
-            "fujifilmprinter_c7580: Tray 5 empty",
+            Status::Ok,
+            "fujifilmprinter_c7580: ready, lowest Black toner 90 %, 5 trays ok",
         ),
         // 25.3.2.1.2.1 printer · 25.3.2.1.5.1|2|2 · 25.3.5.1.2.1|4x|00
         // 43.11.1.1.6.1.N|4x|… : the first line, then the rest as hex text, NUL-terminated
@@ -167,7 +171,8 @@ tray 5 \"Tray 5\" empty
         // 43.11.1.1.4 class 3 (consumed) except 4.1.12|2|1 · 43.11.1.1.5: 21 ×4, 9 ×4, 20,
         // 15, 1, 1, 32 ×3 · levels of 100: 92 16 100 70 53 58 58 58 89 84 99 97, staplers
         // -3 of -2 · 43.8.2.1: "Tray 1" 0/100, "Tray 2" 200/500, "Tray 3" 300/1500,
-        // index 5 "Tray 4" 400/2000
+        // index 5 "Tray 4" 400/2000; 43.8.2.1.2.1.1|2|4 (non-removable): HP's Tray 1 is the
+        // multipurpose tray · types 1 (other) of 11 and 12: typed by their description
         "jetdirect_m880" => (
             "device 1 Some(Running) printer None errors []
 model Some(\"HP Color LaserJet flow MFP M880\") serial None pages None
@@ -181,23 +186,23 @@ supply 7 Opc Consumed magenta \"Magenta Drum 828A HP CF365A\" 58.0%
 supply 8 Opc Consumed yellow \"Yellow Drum 828A HP CF364A\" 58.0%
 supply 9 TransferUnit Consumed - \"Transfer Kit HP D7H14A\" 89.0%
 supply 10 Fuser Consumed - \"Fuser Kit HP 110V-C1N54A, 220V-C1N58A\" 84.0%
-supply 11 Other(1) Consumed - \"Document Feeder Kit HP C1P70A\" 99.0%
-supply 12 Other(1) Other - \"Clean Rollers HP None\" 97.0%
+supply 11 MaintenanceKit Consumed - \"Document Feeder Kit HP C1P70A\" 99.0% [description \"feeder kit\"]
+supply 12 MaintenanceKit Other - \"Clean Rollers HP None\" 97.0% [description \"roller\"]
 supply 13 Staples Consumed - \"Stapler 1 HP C8091A\" some
 supply 14 Staples Consumed - \"Stapler 2 HP CC383A\" some
 supply 15 Staples Consumed - \"Stapler 3 HP CC383A\" some
-tray 1 \"Tray 1\" empty
+tray 1 \"Tray 1\" empty bypass (SmallUnnamed)
 tray 2 \"Tray 2\" 40.0%
 tray 3 \"Tray 3\" 20.0%
 tray 5 \"Tray 4\" 20.0%
 ",
             Status::Warning,
-            "jetdirect_m880: Cyan toner 16 %, Tray 1 empty",
+            "jetdirect_m880: Cyan toner 16 %",
         ),
         // 25.3.2.1.2.1 printer · 25.3.2.1.5.1|2|3 warning · 25.3.5.1.2.1|4x|0100 → bit 7
         // serviceRequested · 43.10.2.1.4.1.1|65|33810 · 43.5.1.1.17.1|4|AA2M021115700
         // 43.11.1.1: toner 76 78 77 86 of 100, 5.1.13|2|4 waste -3 of -2
-        // 43.8.2.1: 500/500, 500/500, index 7 0/150 (no names)
+        // 43.8.2.1: 500/500, 500/500, index 7 0/150 (no names: the bypass tray)
         "konica_c250i" => (
             "device 1 Some(Warning) printer None errors [ServiceRequested]
 model Some(\"KONICA MINOLTA bizhub C250i\") serial Some(\"AA2M021115700\") pages Some(33810)
@@ -208,10 +213,10 @@ supply 4 Toner Other black \"Toner (Black)\" 86.0%
 supply 13 WasteToner Other - \"Waste Toner Box\" some
 tray 1 \"Tray 1\" 100.0%
 tray 2 \"Tray 2\" 100.0%
-tray 7 \"Tray 7\" empty
+tray 7 \"Tray 7\" empty bypass (SmallUnnamed)
 ",
             Status::Warning,
-            "konica_c250i: Tray 7 empty, service requested",
+            "konica_c250i: service requested",
         ),
         // No hrDeviceType; 25.3.2.1.5.1|2|2 · 25.3.5.1.2.1|4x|0000 · sysDescr is a long
         // banner without a short first part, so no model.
@@ -232,7 +237,7 @@ supply 8 Opc Other yellow \"Yellow Image Drum Unit OKI DATA CORP\" 95.9%
 supply 9 TransferUnit Other - \"Belt Unit OKI DATA CORP\" 98.0%
 supply 10 Fuser Other - \"Fuser Unit OKI DATA CORP\" 98.8%
 tray 1 \"TRAY1\" some
-tray 2 \"MPTRAY\" some bypass
+tray 2 \"MPTRAY\" some bypass (Name)
 tray 3 \"TRAY2\" some
 ",
             Status::Ok,
@@ -254,7 +259,7 @@ tray 1 \"Tray 1\" 10.0%
 tray 2 \"Tray 2\" 10.0%
 tray 3 \"Tray 3\" 10.0%
 tray 4 \"Tray 4\" empty
-tray 5 \"Bypass Tray\" empty bypass
+tray 5 \"Bypass Tray\" empty bypass (Name)
 ",
             Status::Warning,
             "ricoh_mpc3002: Cyan toner 20 %, Tray 4 empty",
@@ -269,13 +274,13 @@ tray 5 \"Bypass Tray\" empty bypass
 model Some(\"Samsung M408x Series\") serial None pages Some(22934)
 supply 1 Toner Other black \"Black Toner Cartridge\" 88.0%
 supply 2 Fuser Other - \"Fuser\" 74.5%
-supply 3 Other(1) Other - \"Transfer Roller\" 84.7%
-supply 4 Other(1) Other - \"ADF Roller\" 95.6%
-supply 5 Other(1) Other - \"MP Roller\" 100.0%
-supply 6 Other(1) Other - \"Tray 1 Roller\" 90.5%
-supply 7 Other(1) Other - \"Tray 1 Retard Roller Life\" 90.5%
+supply 3 TransferUnit Other - \"Transfer Roller\" 84.7% [description \"transfer\"]
+supply 4 MaintenanceKit Other - \"ADF Roller\" 95.6% [description \"roller\"]
+supply 5 MaintenanceKit Other - \"MP Roller\" 100.0% [description \"roller\"]
+supply 6 MaintenanceKit Other - \"Tray 1 Roller\" 90.5% [description \"roller\"]
+supply 7 MaintenanceKit Other - \"Tray 1 Retard Roller Life\" 90.5% [description \"roller\"]
 tray 1 \"Tray 1\" 10.0%
-tray 2 \"MP Tray\" empty bypass
+tray 2 \"MP Tray\" empty bypass (Name)
 ",
             Status::Warning,
             "samsungprinter_m4080fx: low paper",
@@ -287,33 +292,35 @@ tray 2 \"MP Tray\" empty bypass
         "xerox" => (
             "device 1 None printer None errors []
 model Some(\"Xerox AltaLink C8045\") serial None pages None
-supply 1 Toner Other black \"Black Toner\" 20.0% PN 006R01509
-supply 2 Toner Other cyan \"Cyan Toner\" 66.0% PN 006R01512
-supply 3 Toner Other magenta \"Magenta Toner\" 72.0% PN 006R01511
-supply 4 Toner Other yellow \"Yellow Toner\" 60.0% PN 006R01510
-supply 5 Opc Other - \"Drum Cartridge (R1)\" 50.0% PN 013R00662
-supply 6 Opc Other - \"Drum Cartridge (R2)\" 92.0% PN 013R00662
-supply 7 Opc Other - \"Drum Cartridge (R3)\" 93.0% PN 013R00662
-supply 8 Opc Other - \"Drum Cartridge (R4)\" 93.0% PN 013R00662
-supply 9 Fuser Other - \"Fuser\" 90.0%
-supply 10 WasteToner Other - \"Waste Toner Container\" 5.0% PN 008R13061
-supply 11 TransferUnit Other - \"Transfer Belt Cleaner\" 65.0% PN 001R00613
-supply 12 TransferUnit Other - \"Second Bias Transfer Roll\" 86.0% PN 008R13064
+supply 1 Toner Other black \"Black Toner\" 20.0% PN 006R01509 [description \"toner\"]
+supply 2 Toner Other cyan \"Cyan Toner\" 66.0% PN 006R01512 [description \"toner\"]
+supply 3 Toner Other magenta \"Magenta Toner\" 72.0% PN 006R01511 [description \"toner\"]
+supply 4 Toner Other yellow \"Yellow Toner\" 60.0% PN 006R01510 [description \"toner\"]
+supply 5 Opc Other - \"Drum Cartridge (R1)\" 50.0% PN 013R00662 [description \"drum\"]
+supply 6 Opc Other - \"Drum Cartridge (R2)\" 92.0% PN 013R00662 [description \"drum\"]
+supply 7 Opc Other - \"Drum Cartridge (R3)\" 93.0% PN 013R00662 [description \"drum\"]
+supply 8 Opc Other - \"Drum Cartridge (R4)\" 93.0% PN 013R00662 [description \"drum\"]
+supply 9 Fuser Other - \"Fuser\" 90.0% [description \"fuser\"]
+supply 10 WasteToner Other - \"Waste Toner Container\" 5.0% PN 008R13061 [description \"waste\"]
+supply 11 TransferUnit Other - \"Transfer Belt Cleaner\" 65.0% PN 001R00613 [description \"transfer\"]
+supply 12 TransferUnit Other - \"Second Bias Transfer Roll\" 86.0% PN 008R13064 [description \"transfer\"]
 ",
             Status::Warning,
-            "xerox: Black toner 20 %, Waste Toner Container 95 % full",
+            "xerox: Black toner 20 % (type from its description: \"toner\"), \
+             Waste Toner Container 95 % full (type from its description: \"waste\")",
         ),
         // The project's fixture: the printer is hrDevice 2 (row 1 is the network card), down,
         // error state 1C00 (noToner, doorOpen, jammed), colours from the colorant table, a
         // repeated description, a hex-encoded waste description (8 % space left), an open
-        // front door, and alerts for a jam in tray 2, the open door and the empty toner.
+        // front door, and alerts for a jam in tray 2, the open door and the empty toner;
+        // tray 1 (100 sheets, beside a 500-sheet tray 2) is the bypass tray.
         "jammed" => (
             "device 2 Some(Down) printer Some(Other) errors [NoToner, DoorOpen, Jammed]
 model Some(\"HP Color LaserJet M880\") serial Some(\"JPBCK12345\") pages Some(123456)
 supply 1 TonerCartridge Consumed black \"Black Toner Cartridge HP 827A\" 0.0%
 supply 2 TonerCartridge Consumed cyan \"Cyan Toner Cartridge HP 827A\" 64.0%
 supply 3 WasteToner Receptacle - \"Toner Collection Unit\" 8.0%
-tray 1 \"Tray 1\" some
+tray 1 \"Tray 1\" some bypass (SmallUnnamed)
 tray 2 \"Tray 2\" 50.0%
 ",
             Status::Critical,
@@ -325,13 +332,79 @@ tray 2 \"Tray 2\" 50.0%
         "odd" => (
             "device 1 None printer None errors []
 model None serial None pages None
-supply 1 Other(0) Other - \"Supply 1\" unknown
-supply 2 Other(0) Other - \"Supply 2\" unknown
-supply 3 Other(0) Other - \"Supply 3\" unknown
+supply 1 Other(0) Other - \"Supply 1\" unknown [unclassified]
+supply 2 Other(0) Other - \"Supply 2\" unknown [unclassified]
+supply 3 Other(0) Other - \"Supply 3\" unknown [unclassified]
 tray 1 \"Tray 1\" unknown
 ",
             Status::Ok,
             "odd: ready, 1 tray ok",
+        ),
+        // The project's fixture of an HP JetDirect without prtMarkerSuppliesType: the
+        // descriptions type the supplies (the first one HP's two-line hex form, "Black
+        // Cartridge HP " + hex text of "CF287A"), levels of 100: 3, 40, 6, and 70 of space
+        // left in the class-4 collection unit; tray 1 (100 sheets, no name but "Tray 1")
+        // beside a 250-sheet tray 2.
+        "untyped_hp" => (
+            "device 1 Some(Running) printer Some(Idle) errors []
+model Some(\"HP LaserJet Pro M402dn\") serial Some(\"PHBQA12345\") pages Some(48120)
+supply 1 TonerCartridge Consumed black \"Black Cartridge HP CF287A\" 3.0% [description \"cartridge\"]
+supply 2 Opc Consumed black \"Imaging Drum HP CF232A\" 40.0% [description \"drum\"]
+supply 3 MaintenanceKit Consumed - \"Maintenance Kit HP F2A76A\" 6.0% [description \"maintenance\"]
+supply 4 WasteToner Receptacle - \"Toner Collection Unit\" 70.0% [description \"collection\"]
+tray 1 \"Tray 1\" some bypass (SmallUnnamed)
+tray 2 \"Tray 2\" 80.0%
+",
+            Status::Critical,
+            "untyped_hp: Black toner 3 % (type from its description: \"cartridge\"), \
+             Maintenance Kit HP F2A76A 6 % (type from its description: \"maintenance\")",
+        ),
+        // The project's fixture of a Canon LBP whose types say other (1) or unknown (2), or
+        // are missing (row 4): 4 %, 8 %, 12 % and 60 % of 100; row 3 has no telling word but
+        // the yellow colorant.
+        "untyped_canon" => (
+            "device 1 Some(Running) printer Some(Idle) errors []
+model Some(\"Canon LBP664C\") serial Some(\"XDL01234\") pages Some(20311)
+supply 1 TonerCartridge Other black \"Canon Cartridge 719\" 4.0% [description \"cartridge\"]
+supply 2 Fuser Other - \"Fusing Unit\" 8.0% [description \"fusing\"]
+supply 3 Other(2) Other yellow \"054H Y\" 12.0% [marker colour]
+supply 4 TransferUnit Other - \"Transfer Belt\" 60.0% [description \"transfer\"]
+tray 1 \"Multi-purpose Tray\" empty bypass (Name)
+tray 2 \"Drawer 1\" 60.0%
+",
+            Status::Critical,
+            "untyped_canon: Black toner 4 % (type from its description: \"cartridge\"), \
+             Fusing Unit 8 % (type from its description: \"fusing\"), \
+             054H Y 12 % (no type given: toner levels for its colour)",
+        ),
+        // The project's fixture of a toner at level 0 of an unknown (-2) capacity on a
+        // running printer without the lowToner/noToner bits: the level is unknown, not empty.
+        // The drum is 6000 of 12000.
+        "unknown_level" => (
+            "device 1 Some(Running) printer Some(Idle) errors []
+model Some(\"Brother HL-L2350DW series\") serial None pages None
+supply 1 Toner Other black \"Black Toner Cartridge\" unknown
+supply 2 Opc Other - \"Drum Unit\" 50.0%
+tray 1 \"TRAY1\" some
+",
+            Status::Ok,
+            "unknown_level: ready, Black toner level unknown, 1 tray ok",
+        ),
+        // The project's fixture of inputs without names: 300/550 and 0/550 (removable, 3),
+        // 0/100 (no type: a small tray beside larger ones), "Tray 4" 0/250 of type 5
+        // (sheetFeedManual), 0/150 of type 3 (a small but removable cassette).
+        "bypass_trays" => (
+            "device 1 Some(Running) printer None errors []
+model Some(\"KONICA MINOLTA bizhub C300i\") serial None pages None
+supply 1 Toner Other black \"Toner (Black)\" 80.0%
+tray 1 \"Tray 1\" 54.5%
+tray 2 \"Tray 2\" empty
+tray 3 \"Tray 3\" empty bypass (SmallUnnamed)
+tray 4 \"Tray 4\" empty bypass (ManualFeed)
+tray 5 \"Tray 5\" empty
+",
+            Status::Warning,
+            "bypass_trays: Tray 2 empty, Tray 5 empty",
         ),
         other => panic!("no expectation for {other}"),
     }
@@ -373,7 +446,13 @@ fn v2c(sim: &Snmpsim, community: &str) -> PrinterConfig {
 
 fn all_names() -> Vec<&'static str> {
     let mut names: Vec<&str> = RECORDINGS.to_vec();
-    names.extend(["jammed", "odd"]);
+    names.extend([
+        "jammed",
+        "odd",
+        "untyped_hp",
+        "untyped_canon",
+        "unknown_level",
+    ]);
     names
 }
 
@@ -786,6 +865,133 @@ async fn agents_without_alert_counters_still_report_new_alerts() {
     assert_eq!(*p.report, full_report(&sim, "steady").await);
 }
 
+/// The status and summary of a check of fixture `name` (decoded offline) with `config`.
+fn offline_verdict(name: &str, config: &PrinterConfig) -> (Status, String) {
+    let vars = mib::parse_snmprec(&snmpsim::recording(name).unwrap());
+    offline_verdict_of(name, &vars, config)
+}
+
+fn offline_verdict_of(
+    name: &str,
+    vars: &mib::Varbinds,
+    config: &PrinterConfig,
+) -> (Status, String) {
+    let probe = config.build().unwrap();
+    let obs = probe.observe(&cx(name, Duration::from_secs(5)), &mib::decode(vars));
+    (obs.status, obs.summary)
+}
+
+/// Agents that leave prtMarkerSuppliesType out (HP JetDirect) or say other/unknown (Canon
+/// LBP): the description decides the thresholds, and a nameless marker-colour supply still
+/// warns at the toner levels. The summary says which rule classified the supply.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn untyped_supplies_are_judged_by_their_description() {
+    let cases = [
+        (
+            "untyped_hp",
+            Status::Critical,
+            "untyped_hp: Black toner 3 % (type from its description: \"cartridge\"), \
+             Maintenance Kit HP F2A76A 6 % (type from its description: \"maintenance\")",
+        ),
+        (
+            "untyped_canon",
+            Status::Critical,
+            "untyped_canon: Black toner 4 % (type from its description: \"cartridge\"), \
+             Fusing Unit 8 % (type from its description: \"fusing\"), \
+             054H Y 12 % (no type given: toner levels for its colour)",
+        ),
+    ];
+    let config = PrinterConfig::new("192.0.2.1");
+    for (name, status, summary) in cases {
+        assert_eq!(
+            offline_verdict(name, &config),
+            (status, summary.to_string()),
+            "{name}"
+        );
+    }
+    let Some(sim) = Snmpsim::start_or_skip(&["untyped_hp", "untyped_canon"]) else {
+        return;
+    };
+    for (name, status, summary) in cases {
+        let obs = v2c(&sim, name)
+            .build()
+            .unwrap()
+            .check(&cx(name, Duration::from_secs(10)))
+            .await;
+        assert_eq!(
+            (obs.status, obs.summary.as_str()),
+            (status, summary),
+            "{name}"
+        );
+    }
+}
+
+/// Level 0 of an unknown (-2) capacity is not an empty cartridge: the level is unknown, and
+/// the error-state bits say whether the toner is low or out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_level_of_unknown_capacity_is_not_a_percentage() {
+    let config = PrinterConfig::new("192.0.2.1");
+    let ok = (
+        Status::Ok,
+        "unknown_level: ready, Black toner level unknown, 1 tray ok".to_string(),
+    );
+    assert_eq!(offline_verdict("unknown_level", &config), ok);
+    let mut vars = mib::parse_snmprec(&snmpsim::recording("unknown_level").unwrap());
+    let error_state = mib::parse_oid("1.3.6.1.2.1.25.3.5.1.2.1").unwrap();
+    // 0x10: bit 3, noToner; 0x20: bit 2, lowToner.
+    vars.insert(error_state.clone(), mib::SnmpValue::OctetString(vec![0x10]));
+    assert_eq!(
+        offline_verdict_of("unknown_level", &vars, &config),
+        (Status::Critical, "unknown_level: no toner".to_string())
+    );
+    vars.insert(error_state, mib::SnmpValue::OctetString(vec![0x20]));
+    assert_eq!(
+        offline_verdict_of("unknown_level", &vars, &config),
+        (Status::Warning, "unknown_level: low toner".to_string())
+    );
+    let Some(sim) = Snmpsim::start_or_skip(&["unknown_level"]) else {
+        return;
+    };
+    let obs = v2c(&sim, "unknown_level")
+        .build()
+        .unwrap()
+        .check(&cx("unknown_level", Duration::from_secs(10)))
+        .await;
+    assert_eq!((obs.status, obs.summary), ok);
+}
+
+/// An unnamed small tray beside larger ones, and a manual-feed input, are bypass trays: empty
+/// is their normal state. A removable cassette is not, whatever its size; `bypass_trays`
+/// overrides either way ("!3": tray 3 is a real tray).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn small_unnamed_and_manual_trays_are_bypass_trays() {
+    let config = PrinterConfig::new("192.0.2.1");
+    let default = (
+        Status::Warning,
+        "bypass_trays: Tray 2 empty, Tray 5 empty".to_string(),
+    );
+    assert_eq!(offline_verdict("bypass_trays", &config), default);
+    let mut overridden = config.clone();
+    overridden.bypass_trays = vec!["!3".into(), "5".into()];
+    overridden.validate().unwrap();
+    assert_eq!(
+        offline_verdict("bypass_trays", &overridden),
+        (
+            Status::Warning,
+            "bypass_trays: Tray 2 empty, Tray 3 empty".to_string()
+        )
+    );
+    let Some(sim) = Snmpsim::start_or_skip(&["bypass_trays"]) else {
+        return;
+    };
+    let obs = v2c(&sim, "bypass_trays")
+        .build()
+        .unwrap()
+        .check(&cx("bypass_trays", Duration::from_secs(10)))
+        .await;
+    assert_eq!((obs.status, obs.summary), default);
+}
+
 #[tokio::test]
 async fn a_silent_printer_is_critical_within_the_timeout() {
     // Bound, so no ICMP "port unreachable" comes back: requests simply go unanswered.
@@ -833,6 +1039,118 @@ async fn a_silent_printer_is_critical_within_the_timeout() {
     drop(silent);
 }
 
+/// A port nothing listens on answers with ICMP port unreachable: that is said at once, for
+/// every SNMP version, not after the retries' time as "no response".
+#[tokio::test]
+async fn a_closed_port_is_refused_at_once() {
+    let port = {
+        let s = UdpSocket::bind("127.0.0.1:0").unwrap();
+        s.local_addr().unwrap().port()
+    };
+    for version in [SnmpVersion::V1, SnmpVersion::V2c, SnmpVersion::V3] {
+        let mut c = PrinterConfig::new("127.0.0.1");
+        c.port = port;
+        c.version = version;
+        c.request_timeout = Duration::from_secs(2);
+        c.retries = 2;
+        if version == SnmpVersion::V3 {
+            c.user = Some(V3_USER.into());
+            c.auth_password = Some(Secret::new(V3_AUTH));
+        }
+        let started = Instant::now();
+        let obs = c
+            .build()
+            .unwrap()
+            .check(&cx("Library printer", Duration::from_secs(10)))
+            .await;
+        let took = started.elapsed();
+        assert_eq!(obs.status, Status::Critical, "{version:?}");
+        assert_eq!(
+            obs.summary,
+            format!(
+                "Library printer: connection refused (nothing listening on udp/{port}?) \
+                 (127.0.0.1:{port})"
+            ),
+            "{version:?}"
+        );
+        assert!(took < Duration::from_millis(500), "{version:?}: {took:?}");
+    }
+}
+
+/// Each SNMPv3 refusal is named after the agent's report, as net-snmp does, and no key
+/// appears in what is said.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn v3_failures_are_named() {
+    let Some(sim) = Snmpsim::start_or_skip(&["steady"]) else {
+        return;
+    };
+    let mut good = PrinterConfig::new("127.0.0.1");
+    good.port = sim.port;
+    good.version = SnmpVersion::V3;
+    good.user = Some(V3_USER.into());
+    good.auth_protocol = Some(forewarn::probe::printer::AuthProtocol::Sha256);
+    good.auth_password = Some(Secret::new(V3_AUTH));
+    good.privacy_protocol = Some(forewarn::probe::printer::PrivacyProtocol::Aes);
+    good.privacy_password = Some(Secret::new(V3_PRIV));
+    good.context = Some("steady".into());
+    good.request_timeout = Duration::from_secs(1);
+    let obs = good
+        .build()
+        .unwrap()
+        .check(&cx("Room 3", Duration::from_secs(10)))
+        .await;
+    assert_eq!(obs.status, Status::Ok, "{}", obs.summary);
+
+    let mut unknown_user = good.clone();
+    unknown_user.user = Some("no-such-user".into());
+    let mut wrong_auth = good.clone();
+    wrong_auth.auth_password = Some(Secret::new("not-the-auth-key"));
+    let mut wrong_priv = good.clone();
+    wrong_priv.privacy_password = Some(Secret::new("not-the-priv-key"));
+    // The agent's user wants privacy; asking without it is another security level.
+    let mut no_priv = good.clone();
+    no_priv.privacy_protocol = None;
+    no_priv.privacy_password = None;
+    let cases = [
+        (
+            unknown_user,
+            "SNMPv3 unknown user name (usmStatsUnknownUserNames): check user",
+        ),
+        (
+            wrong_auth,
+            "SNMPv3 authentication failure (usmStatsWrongDigests): check auth_password and \
+             auth_protocol",
+        ),
+        (
+            wrong_priv,
+            "SNMPv3 decryption error (usmStatsDecryptionErrors): check privacy_password and \
+             privacy_protocol",
+        ),
+        (
+            no_priv,
+            "SNMPv3 unsupported security level (usmStatsUnsupportedSecLevels): the agent wants \
+             this user with or without privacy otherwise",
+        ),
+    ];
+    for (config, said) in cases {
+        let started = Instant::now();
+        let obs = config
+            .build()
+            .unwrap()
+            .check(&cx("Room 3", Duration::from_secs(10)))
+            .await;
+        assert_eq!(obs.status, Status::Critical, "{}", obs.summary);
+        assert_eq!(
+            obs.summary,
+            format!("Room 3: {said} (127.0.0.1:{})", sim.port)
+        );
+        assert!(started.elapsed() < Duration::from_secs(1), "{said}");
+        for secret in [V3_AUTH, V3_PRIV, "not-the-auth-key", "not-the-priv-key"] {
+            assert!(!obs.summary.contains(secret), "{}", obs.summary);
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forecast_from_stored_history() {
     let Some(sim) = start_sim(&["jetdirect_m880"]) else {
@@ -862,7 +1180,7 @@ async fn forecast_from_stored_history() {
     assert_eq!(obs.status, Status::Warning);
     assert_eq!(
         obs.summary,
-        "Room 12 HP M880: Cyan toner 16 % (≈ 8 days left), Tray 1 empty"
+        "Room 12 HP M880: Cyan toner 16 % (≈ 8 days left)"
     );
     let days = obs.metrics[format!("{metric}.days_left").as_str()].value;
     assert!((days - 8.0).abs() < 0.01, "{days}");
@@ -900,7 +1218,7 @@ async fn forecast_from_stored_history() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
     assert!(
-        stdout.contains("Room 12 HP M880: Cyan toner 16 %, Tray 1 empty"),
+        stdout.contains("Room 12 HP M880: Cyan toner 16 %\n"),
         "{stdout}"
     );
     assert!(!stdout.contains("jetdirect_m880"), "{stdout}");

@@ -39,6 +39,7 @@ pub mod interpret;
 pub mod mib;
 pub mod snmp;
 pub mod steady;
+pub mod usm;
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
@@ -59,6 +60,7 @@ pub use forecast::ForecastConfig;
 pub use interpret::{Interpretation, Levels, SupplyThresholds, WasteLevel};
 pub use mib::{PrinterReport, Supply, SupplyState, Tray, TrayState};
 pub use snmp::SnmpError;
+pub use usm::V3Failure;
 
 /// The SNMP version.
 #[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
@@ -155,8 +157,10 @@ pub struct PrinterConfig {
     /// A tray with less paper than this percentage counts as low (default 10).
     #[serde(default = "default_low_paper")]
     pub low_paper_percent: f64,
-    /// Trays (by name or index) that are bypass trays on this model and never count as empty.
-    /// Trays named bypass, manual or multi-purpose, and one-sheet trays, already are.
+    /// Trays (by name or index) that are bypass trays on this model and never count as empty;
+    /// `"!name"` or `"!index"` marks a real tray that would otherwise be taken for one. Trays
+    /// named bypass, manual or multi-purpose, manual-feed inputs, one-sheet trays, and small
+    /// trays without a name of their own beside larger ones already are bypass trays.
     #[serde(default)]
     pub bypass_trays: Vec<String>,
     /// What this model's waste levels mean: "space-left" (the standard, default) or "filled".
@@ -244,6 +248,14 @@ impl PrinterConfig {
         }
         if !(1..=200).contains(&self.max_repetitions) {
             return Err(Error::invalid("max_repetitions", "must be 1–200"));
+        }
+        for b in &self.bypass_trays {
+            if b.trim().trim_start_matches('!').trim().is_empty() {
+                return Err(Error::invalid(
+                    "bypass_trays",
+                    format!("`{b}` names no tray: give a tray name or index, or `!` and one"),
+                ));
+            }
         }
         if !(0.0..=100.0).contains(&self.low_paper_percent) {
             return Err(Error::invalid("low_paper_percent", "a percentage, 0–100"));
@@ -872,6 +884,10 @@ mod tests {
         assert_eq!(
             invalid_field("host = \"a\"\nrequest_timeout = \"0s\""),
             "request_timeout"
+        );
+        assert_eq!(
+            invalid_field("host = \"a\"\nbypass_trays = [\"7\", \"!\"]"),
+            "bypass_trays"
         );
         assert_eq!(
             invalid_field("host = \"a\"\nfull_poll_every = 0"),

@@ -4,7 +4,8 @@
 use serde::Deserialize;
 
 use super::mib::{
-    DetectedError, DeviceStatus, PrinterReport, Supply, SupplyState, SupplyType, Tray, TrayState,
+    DetectedError, DeviceStatus, PrinterReport, Supply, SupplyRule, SupplyState, SupplyType, Tray,
+    TrayState,
 };
 use crate::error::{Error, Result};
 use crate::probe::Status;
@@ -58,7 +59,9 @@ impl Levels {
     }
 }
 
-/// Supply thresholds per type. Unset types use the defaults shown.
+/// Supply thresholds per type. Unset types use the defaults shown. A supply the agent gives no
+/// type for is judged by what its description names ([`SupplyRule`]); one that names nothing
+/// but has a marker colour, at the toner thresholds.
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct SupplyThresholds {
@@ -70,9 +73,11 @@ pub struct SupplyThresholds {
     pub drum: Levels,
     /// Fuser: warning 10 %.
     pub fuser: Levels,
+    /// Transfer belts and rollers, cleaners, maintenance kits and feed rollers: warning 10 %.
+    pub maintenance: Levels,
     /// Waste receptacles, in percent *full*: warning 90 %, critical 100 %.
     pub waste: Levels,
-    /// Everything else (transfer units, rollers, staples…): no alarm by default.
+    /// Everything else (staples, supplies nothing tells the type of…): no alarm by default.
     pub other: Levels,
 }
 
@@ -83,6 +88,7 @@ impl Default for SupplyThresholds {
             ink: Levels::new(Some(20.0), Some(5.0)),
             drum: Levels::new(Some(10.0), None),
             fuser: Levels::new(Some(10.0), None),
+            maintenance: Levels::new(Some(10.0), None),
             waste: Levels::new(Some(90.0), Some(100.0)),
             other: Levels::new(None, None),
         }
@@ -96,18 +102,30 @@ impl SupplyThresholds {
         self.ink.validate("thresholds.ink", false)?;
         self.drum.validate("thresholds.drum", false)?;
         self.fuser.validate("thresholds.fuser", false)?;
+        self.maintenance.validate("thresholds.maintenance", false)?;
         self.waste.validate("thresholds.waste", true)?;
         self.other.validate("thresholds.other", false)
     }
 
-    fn for_kind(&self, kind: SupplyType) -> &Levels {
-        match kind {
+    /// The levels `s` is judged at: waste for every receptacle, toner for a marker-colour
+    /// supply of no known type, else by type.
+    pub fn for_supply(&self, s: &Supply) -> &Levels {
+        if s.is_receptacle() {
+            return &self.waste;
+        }
+        if s.classified_by == SupplyRule::MarkerColourFallback {
+            return &self.toner;
+        }
+        match s.kind {
             SupplyType::Toner | SupplyType::TonerCartridge => &self.toner,
             SupplyType::Ink | SupplyType::InkCartridge | SupplyType::InkRibbon => &self.ink,
             SupplyType::Opc | SupplyType::Developer => &self.drum,
             SupplyType::Fuser | SupplyType::FuserOil => &self.fuser,
+            SupplyType::TransferUnit | SupplyType::CleanerUnit | SupplyType::MaintenanceKit => {
+                &self.maintenance
+            }
             SupplyType::WasteToner | SupplyType::WasteInk | SupplyType::OtherWaste => &self.waste,
-            _ => &self.other,
+            SupplyType::Staples | SupplyType::Other(_) => &self.other,
         }
     }
 }
@@ -130,7 +148,8 @@ pub struct Interpretation {
     pub thresholds: SupplyThresholds,
     /// A tray below this percentage counts as low.
     pub low_paper_percent: f64,
-    /// Tray names or indexes to treat as bypass trays (never "empty").
+    /// Trays, by name or index, to treat as bypass trays (never "empty"); with a leading `!`,
+    /// trays to treat as real trays, whatever the decoder found ([`Tray::bypass_reason`]).
     pub bypass_trays: Vec<String>,
     /// What waste levels mean.
     pub waste_level: WasteLevel,
@@ -165,6 +184,29 @@ pub fn waste_fullness(s: &Supply, meaning: WasteLevel) -> Option<f64> {
     })
 }
 
+/// What the summary adds to a supply it reports when the type column did not type it: the
+/// rule, so a surprising threshold can be traced.
+fn rule_note(s: &Supply) -> String {
+    match &s.classified_by {
+        SupplyRule::Description { word } => format!(" (type from its description: \"{word}\")"),
+        SupplyRule::MarkerColourFallback => " (no type given: toner levels for its colour)".into(),
+        SupplyRule::TypeColumn | SupplyRule::Unclassified => String::new(),
+    }
+}
+
+/// Whether `s` holds a colorant the printer marks with (toner or ink), as far as anything
+/// tells.
+fn is_marker(s: &Supply) -> bool {
+    !s.is_receptacle()
+        && (matches!(
+            s.kind,
+            SupplyType::Toner
+                | SupplyType::TonerCartridge
+                | SupplyType::Ink
+                | SupplyType::InkCartridge
+        ) || s.classified_by == SupplyRule::MarkerColourFallback)
+}
+
 fn pct(p: f64) -> String {
     if p > 0.0 && p < 1.0 {
         "<1 %".into()
@@ -174,12 +216,21 @@ fn pct(p: f64) -> String {
 }
 
 impl Interpretation {
-    fn is_bypass(&self, t: &Tray) -> bool {
+    /// Whether `t` is a bypass tray: as configured (`"7"`, `"Tray 7"`; `"!7"` a real tray),
+    /// else as the decoder found.
+    pub fn is_bypass(&self, t: &Tray) -> bool {
+        let names = |b: &str| {
+            let b = b.trim();
+            b.eq_ignore_ascii_case(&t.name) || b == t.index.to_string()
+        };
+        for b in &self.bypass_trays {
+            match b.trim().strip_prefix('!') {
+                Some(real) if names(real) => return false,
+                None if names(b) => return true,
+                _ => {}
+            }
+        }
         t.bypass
-            || self
-                .bypass_trays
-                .iter()
-                .any(|b| b.eq_ignore_ascii_case(&t.name) || *b == t.index.to_string())
     }
 
     /// The findings of a report, in reading order (supplies, trays, covers, alerts, error
@@ -194,12 +245,13 @@ impl Interpretation {
             push(&mut out, Status::Critical, "printer is down".into());
         }
         for s in &r.supplies {
-            let levels = self.thresholds.for_kind(s.kind);
+            let levels = self.thresholds.for_supply(s);
             if s.is_receptacle() {
                 if let Some(full) = waste_fullness(s, self.waste_level) {
                     let st = levels.status(full, true);
                     if st != Status::Ok {
-                        push(&mut out, st, format!("{} {} full", s.label(), pct(full)));
+                        let (label, note) = (s.label(), rule_note(s));
+                        push(&mut out, st, format!("{label} {} full{note}", pct(full)));
                     }
                 }
                 continue;
@@ -215,6 +267,7 @@ impl Interpretation {
                     if let Some(d) = days_left(s.index) {
                         text.push_str(&format!(" (≈ {} days left)", d.round()));
                     }
+                    text.push_str(&rule_note(s));
                     push(&mut out, st, text);
                 }
             }
@@ -248,15 +301,15 @@ impl Interpretation {
                 Some(4) | Some(5) => Status::Warning,
                 _ => continue,
             };
+            let tray = a
+                .group_index
+                .and_then(|i| r.trays.iter().find(|t| i64::from(t.index) == i));
             let tray_name = || {
-                a.group_index
-                    .and_then(|i| r.trays.iter().find(|t| i64::from(t.index) == i))
-                    .map(|t| lower_first(&t.name))
-                    .or_else(|| {
-                        a.group_index
-                            .filter(|i| *i > 0)
-                            .map(|i| format!("tray {i}"))
-                    })
+                tray.map(|t| lower_first(&t.name)).or_else(|| {
+                    a.group_index
+                        .filter(|i| *i > 0)
+                        .map(|i| format!("tray {i}"))
+                })
             };
             let supply = || {
                 a.group_index
@@ -286,6 +339,10 @@ impl Interpretation {
                     Some(s) => format!("{s} empty"),
                     None => "supply empty".into(),
                 },
+                // An empty bypass tray is its normal state.
+                (Some(808), _) | (Some(13), Some(8)) if tray.is_some_and(|t| self.is_bypass(t)) => {
+                    continue;
+                }
                 (Some(808), _) | (Some(13), Some(8)) => match tray_name() {
                     Some(t) => format!("{} empty", upper_first(&t)),
                     None => "paper empty".into(),
@@ -311,9 +368,11 @@ impl Interpretation {
             let said = match e {
                 DetectedError::Jammed => out.iter().any(|f| f.text.starts_with("paper jam")),
                 DetectedError::DoorOpen => out.iter().any(|f| f.text.ends_with(" open")),
-                DetectedError::NoToner => out
-                    .iter()
-                    .any(|f| f.text.contains("toner") && f.text.ends_with("empty")),
+                // "Black toner empty", also with the rule that typed it after it.
+                DetectedError::NoToner => out.iter().any(|f| {
+                    f.text.contains("toner")
+                        && (f.text.ends_with(" empty") || f.text.contains(" empty ("))
+                }),
                 _ => false,
             };
             if !said {
@@ -348,16 +407,7 @@ impl Interpretation {
             let lowest = r
                 .supplies
                 .iter()
-                .filter(|s| !s.is_receptacle())
-                .filter(|s| {
-                    matches!(
-                        s.kind,
-                        SupplyType::Toner
-                            | SupplyType::TonerCartridge
-                            | SupplyType::Ink
-                            | SupplyType::InkCartridge
-                    )
-                })
+                .filter(|s| is_marker(s))
                 .filter_map(|s| s.state.percent().map(|p| (p, s)))
                 .min_by(|a, b| a.0.total_cmp(&b.0));
             if let Some((p, s)) = lowest {
@@ -365,7 +415,21 @@ impl Interpretation {
                 if let Some(d) = days_left(s.index) {
                     t.push_str(&format!(" (≈ {} days left)", d.round()));
                 }
+                t.push_str(&rule_note(s));
                 parts.push(t);
+            } else {
+                // No toner or ink level to show: say so rather than nothing, when the agent
+                // cannot tell (a level of an unknown capacity, -2).
+                let unknown: Vec<&Supply> = r
+                    .supplies
+                    .iter()
+                    .filter(|s| is_marker(s) && s.state == SupplyState::Unknown)
+                    .collect();
+                match unknown[..] {
+                    [] => {}
+                    [s] => parts.push(format!("{} {}", s.label(), s.state)),
+                    _ => parts.push(format!("{} supply levels unknown", unknown.len())),
+                }
             }
             if !r.trays.is_empty() {
                 parts.push(format!(
@@ -417,6 +481,7 @@ mod tests {
 1.3.6.1.2.1.25.3.2.1.2.1|6|1.3.6.1.2.1.25.3.1.5
 1.3.6.1.2.1.25.3.2.1.5.1|2|3
 1.3.6.1.2.1.25.3.5.1.2.1|4x|0400
+1.3.6.1.2.1.43.8.2.1.2.1.1|2|3
 1.3.6.1.2.1.43.8.2.1.9.1.1|2|100
 1.3.6.1.2.1.43.8.2.1.10.1.1|2|0
 1.3.6.1.2.1.43.8.2.1.13.1.1|4|Tray 1
@@ -481,6 +546,48 @@ mod tests {
     }
 
     #[test]
+    fn bypass_trays_are_never_empty_unless_configured_as_real_trays() {
+        // Tray 1: 100 sheets, no name, beside a 500-sheet tray 2; the printer's alert table
+        // says tray 1 is empty (808) and tray 2 too (13 in the input group).
+        let text = "\
+1.3.6.1.2.1.43.8.2.1.9.1.1|2|100
+1.3.6.1.2.1.43.8.2.1.10.1.1|2|0
+1.3.6.1.2.1.43.8.2.1.9.1.2|2|500
+1.3.6.1.2.1.43.8.2.1.10.1.2|2|0
+1.3.6.1.2.1.43.18.1.1.2.1.1|2|4
+1.3.6.1.2.1.43.18.1.1.4.1.1|2|8
+1.3.6.1.2.1.43.18.1.1.5.1.1|2|1
+1.3.6.1.2.1.43.18.1.1.7.1.1|2|808
+1.3.6.1.2.1.43.18.1.1.2.1.2|2|4
+1.3.6.1.2.1.43.18.1.1.4.1.2|2|8
+1.3.6.1.2.1.43.18.1.1.5.1.2|2|2
+1.3.6.1.2.1.43.18.1.1.7.1.2|2|13
+";
+        let r = decode(&parse_snmprec(text));
+        assert_eq!(
+            r.trays[0].bypass_reason,
+            Some(crate::probe::printer::mib::BypassReason::SmallUnnamed)
+        );
+        let texts = |i: &Interpretation| -> Vec<String> {
+            i.findings(&r, &|_| None)
+                .into_iter()
+                .map(|f| f.text)
+                .collect()
+        };
+        assert_eq!(texts(&Interpretation::default()), ["Tray 2 empty"]);
+        let real = Interpretation {
+            bypass_trays: vec![" !1 ".into()],
+            ..Default::default()
+        };
+        assert_eq!(texts(&real), ["Tray 1 empty", "Tray 2 empty"]);
+        let both = Interpretation {
+            bypass_trays: vec!["!Tray 1".into(), "tray 2".into()],
+            ..Default::default()
+        };
+        assert_eq!(texts(&both), ["Tray 1 empty"]);
+    }
+
+    #[test]
     fn waste_is_fullness() {
         let mut r = decode(&parse_snmprec(HP_LIKE));
         r.supplies[2].state = SupplyState::Known(5.0);
@@ -502,6 +609,90 @@ mod tests {
             !i.findings(&r, &|_| None)
                 .iter()
                 .any(|f| f.text.contains("Waste"))
+        );
+    }
+
+    #[test]
+    fn untyped_supplies_get_the_thresholds_of_what_they_are() {
+        // Rows: (type cell, class, description, colorant, level of 100).
+        let rows: &[(Option<i64>, i64, &str, i64, i64)] = &[
+            (None, 3, "Black Cartridge HP CF287A", 1, 3),
+            (Some(1), 3, "Fusing Unit", 0, 8),
+            (Some(2), 3, "054H Y", 2, 12),
+            (None, 3, "Maintenance Kit", 0, 6),
+            // A receptacle is judged as waste whatever its description names: 30 % full.
+            (None, 4, "Toner Box", 0, 70),
+            (None, 3, "Part 7", 0, 1),
+            (Some(32), 3, "Staples", 0, 1),
+        ];
+        let mut text = String::from(
+            "1.3.6.1.2.1.43.12.1.1.4.1.1|4|black\n1.3.6.1.2.1.43.12.1.1.4.1.2|4|yellow\n",
+        );
+        for (i, (kind, class, descr, colorant, level)) in rows.iter().enumerate() {
+            let i = i + 1;
+            let p = "1.3.6.1.2.1.43.11.1.1";
+            if let Some(k) = kind {
+                text.push_str(&format!("{p}.5.1.{i}|2|{k}\n"));
+            }
+            text.push_str(&format!(
+                "{p}.3.1.{i}|2|{colorant}\n{p}.4.1.{i}|2|{class}\n{p}.6.1.{i}|4|{descr}\n\
+                 {p}.8.1.{i}|2|100\n{p}.9.1.{i}|2|{level}\n"
+            ));
+        }
+        let r = decode(&parse_snmprec(&text));
+        let f = Interpretation::default().findings(&r, &|_| None);
+        let found: Vec<(Status, &str)> = f.iter().map(|f| (f.status, f.text.as_str())).collect();
+        assert_eq!(
+            found,
+            [
+                (
+                    Status::Critical,
+                    "Black toner 3 % (type from its description: \"cartridge\")"
+                ),
+                (
+                    Status::Warning,
+                    "Fusing Unit 8 % (type from its description: \"fusing\")"
+                ),
+                (
+                    Status::Warning,
+                    "054H Y 12 % (no type given: toner levels for its colour)"
+                ),
+                (
+                    Status::Warning,
+                    "Maintenance Kit 6 % (type from its description: \"maintenance\")"
+                ),
+            ]
+        );
+        // Each group's thresholds apply, and can be changed.
+        let i = Interpretation {
+            thresholds: SupplyThresholds {
+                maintenance: Levels::new(None, None),
+                toner: Levels::new(Some(10.0), Some(2.0)),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let found: Vec<Status> = i.findings(&r, &|_| None).iter().map(|f| f.status).collect();
+        assert_eq!(found, [Status::Warning, Status::Warning]);
+    }
+
+    #[test]
+    fn an_empty_untyped_cartridge_is_said_once() {
+        let text = "\
+1.3.6.1.2.1.25.3.5.1.2.1|4x|10
+1.3.6.1.2.1.43.11.1.1.6.1.1|4|Black Cartridge HP CF287A
+1.3.6.1.2.1.43.11.1.1.8.1.1|2|100
+1.3.6.1.2.1.43.11.1.1.9.1.1|2|0
+";
+        let r = decode(&parse_snmprec(text));
+        assert_eq!(r.errors, [DetectedError::NoToner]);
+        let (status, summary) = Interpretation::default().verdict("p", &r, &|_| None);
+        assert_eq!(
+            (status, summary.as_str()),
+            (
+                Status::Critical,
+                "p: Black toner empty (type from its description: \"cartridge\")"
+            )
         );
     }
 

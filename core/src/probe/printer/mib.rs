@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// An object identifier as its arcs.
 pub type Oid = Vec<u32>;
@@ -199,7 +199,8 @@ fn columns() -> Vec<Oid> {
     for c in [2, 3] {
         cols.push(col(PRT_COVER_ENTRY, c));
     }
-    for c in [9, 10, 11, 12, 13] {
+    // prtInputType (2): a manual feed, a removable cassette… (evidence for bypass trays).
+    for c in [2, 9, 10, 11, 12, 13] {
         cols.push(col(PRT_INPUT_ENTRY, c));
     }
     cols.push(col(PRT_MARKER_ENTRY, 4));
@@ -229,7 +230,7 @@ pub fn alert_columns(dev: Option<u32>) -> Vec<Oid> {
 // ---------------------------------------------------------------------------------------------
 
 /// Who the printer says it is.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Identity {
     /// sysName.
     pub sys_name: Option<String>,
@@ -249,7 +250,7 @@ pub struct Identity {
 }
 
 /// hrDeviceStatus.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum DeviceStatus {
     /// 1 unknown.
     Unknown,
@@ -279,7 +280,7 @@ impl DeviceStatus {
 }
 
 /// hrPrinterStatus.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum PrinterStatus {
     /// 1 other.
     Other,
@@ -309,7 +310,7 @@ impl PrinterStatus {
 }
 
 /// One bit of hrPrinterDetectedErrorState.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum DetectedError {
     /// Bit 0.
     LowPaper,
@@ -410,8 +411,9 @@ pub fn decode_error_state(bytes: &[u8]) -> Vec<DetectedError> {
     out
 }
 
-/// prtMarkerSuppliesType.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+/// What a supply is: prtMarkerSuppliesType, or what its description says when the agent
+/// leaves the type out ([`SupplyRule`] says which).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum SupplyType {
     /// 3
     Toner,
@@ -433,18 +435,27 @@ pub enum SupplyType {
     FuserOil,
     /// 15
     Fuser,
-    /// 18 wasteWax, 19 wasteWater, 27 wastePaper… any other receptacle type.
+    /// 14 wasteWax, 24 wasteWater, 26 wastePaper.
     OtherWaste,
+    /// 18 cleanerUnit, 19 fuserCleaningPad.
+    CleanerUnit,
     /// 20
     TransferUnit,
     /// 21
     TonerCartridge,
-    /// 32 staples, 33–35 …
+    /// 32
     Staples,
-    /// Any other or unknown type (the raw value, or 0 when the column is missing and the
-    /// description tells nothing).
+    /// A maintenance kit, roller or feeder kit. The MIB has no type for it: only a description
+    /// says so.
+    MaintenanceKit,
+    /// Any other type: the raw value (1 other, 2 unknown, a type this decoder does not judge),
+    /// or 0 when the column is missing; the description told nothing either.
     Other(i64),
 }
+
+/// The highest prtMarkerSuppliesType the IANA list defines (34, covers). Values above it, like
+/// other(1) and unknown(2), say nothing the decoder can use.
+const LAST_IANA_SUPPLY_TYPE: i64 = 34;
 
 impl SupplyType {
     fn from_i64(v: i64) -> Self {
@@ -459,39 +470,12 @@ impl SupplyType {
             10 => Self::Developer,
             11 => Self::FuserOil,
             15 => Self::Fuser,
-            18 | 19 | 27 => Self::OtherWaste,
+            14 | 24 | 26 => Self::OtherWaste,
+            18 | 19 => Self::CleanerUnit,
             20 => Self::TransferUnit,
             21 => Self::TonerCartridge,
             32 => Self::Staples,
             o => Self::Other(o),
-        }
-    }
-
-    /// A guess from the description, for agents that leave the type column out.
-    fn guess(description: &str) -> Self {
-        let d = description.to_ascii_lowercase();
-        if d.contains("waste") {
-            if d.contains("ink") {
-                Self::WasteInk
-            } else {
-                Self::WasteToner
-            }
-        } else if d.contains("toner") {
-            Self::Toner
-        } else if d.contains("ink") {
-            Self::Ink
-        } else if d.contains("drum") || d.contains("opc") {
-            Self::Opc
-        } else if d.contains("fuser") {
-            Self::Fuser
-        } else if d.contains("developer") {
-            Self::Developer
-        } else if d.contains("transfer") {
-            Self::TransferUnit
-        } else if d.contains("staple") {
-            Self::Staples
-        } else {
-            Self::Other(0)
         }
     }
 
@@ -512,15 +496,329 @@ impl SupplyType {
             Self::Developer => "developer",
             Self::FuserOil => "fuser oil",
             Self::Fuser => "fuser",
+            Self::CleanerUnit => "cleaner",
             Self::TransferUnit => "transfer unit",
             Self::Staples => "staples",
+            Self::MaintenanceKit => "maintenance kit",
             Self::Other(_) => "supply",
         }
     }
 }
 
+/// Which rule decided a supply's [`SupplyType`] (and so its thresholds). Serialised as
+/// `{"rule": "type_column"}`, `{"rule": "description", "word": "cartridge"}`,
+/// `{"rule": "marker_colour_fallback"}` or `{"rule": "none"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "rule", rename_all = "snake_case")]
+pub enum SupplyRule {
+    /// The agent's prtMarkerSuppliesType column.
+    TypeColumn,
+    /// A word of the description, because the type column is missing, other(1), unknown(2)
+    /// or a value outside the IANA list.
+    Description {
+        /// The word or phrase that decided, as the vocabulary spells it (lower case, without
+        /// accents: "cartridge", "fusing", "toner" for "Tóner").
+        word: String,
+    },
+    /// No type and no telling word, but the supply has a marker colour (from the colorant
+    /// table or its description): it is judged at the toner thresholds rather than never.
+    MarkerColourFallback,
+    /// No type, no telling word, no colour: no threshold applies.
+    #[serde(rename = "none")]
+    Unclassified,
+}
+
+/// Where a vocabulary word may sit in a (folded) word of a description.
+#[derive(Debug, Clone, Copy)]
+enum At {
+    /// The whole word ("opc", "itb").
+    Word,
+    /// The start of a word ("drum" in "drums", "fixier" in "fixiereinheit").
+    Start,
+    /// Anywhere in a word: heads of German compounds ("trommel" in "bildtrommel").
+    Inside,
+}
+
+/// One group of the vocabulary: the type it gives and its words (phrases are words separated
+/// by single spaces).
+struct Group {
+    kind: SupplyType,
+    words: &'static [(&'static str, At)],
+}
+
+/// Words for waste receptacles, tried first ("Waste Toner Box" is waste, not toner).
+const WASTE: &[(&str, At)] = &[
+    ("waste", At::Start),
+    ("collection", At::Start),
+    ("collector", At::Start),
+    ("used toner", At::Word),
+    ("rest toner", At::Word),
+    ("resttoner", At::Inside),
+    ("abfall", At::Inside),
+    ("recuperation", At::Start),
+    ("recuperateur", At::Start),
+    ("recuperacion", At::Start),
+    ("residual", At::Start),
+    ("residuo", At::Start),
+    ("scarto", At::Word),
+    ("recupero", At::Word),
+];
+
+/// Inkjet maintenance boxes and tanks collect waste ink (Epson, Canon, Brother).
+const WASTE_INK_BOX: &[(&str, At)] = &[
+    ("maintenance box", At::Word),
+    ("maintenance tank", At::Word),
+    ("maintenance cartridge", At::Word),
+    ("wartungsbox", At::Start),
+    ("boite de maintenance", At::Word),
+    ("caja de mantenimiento", At::Word),
+];
+
+/// Ink words, also to tell waste ink from waste toner.
+const INK: &[(&str, At)] = &[
+    ("ink", At::Start),
+    ("tinte", At::Start),
+    ("tinta", At::Word),
+    ("encre", At::Word),
+    ("inchiostro", At::Word),
+];
+
+/// The vocabulary after the waste words, in order of precedence: a part named after what it
+/// holds ("Drum Cartridge", "Staple Cartridge", "Maintenance Kit") is that part, so the
+/// generic words (toner, cartridge) come last.
+const VOCABULARY: &[Group] = &[
+    Group {
+        kind: SupplyType::Opc,
+        words: &[
+            ("drum", At::Start),
+            ("opc", At::Word),
+            ("photoconductor", At::Start),
+            ("photo conductor", At::Start),
+            ("imaging unit", At::Word),
+            ("imaging drum", At::Word),
+            ("imaging kit", At::Word),
+            ("image unit", At::Word),
+            ("image drum", At::Word),
+            ("trommel", At::Inside),
+            ("tambour", At::Start),
+            ("tambor", At::Start),
+            ("tamburo", At::Start),
+            ("photoconducteur", At::Start),
+            ("fotoconductor", At::Start),
+            ("fotoconduttore", At::Start),
+            ("imagerie", At::Word),
+            ("unidad de imagen", At::Word),
+        ],
+    },
+    Group {
+        kind: SupplyType::Developer,
+        words: &[
+            ("developer", At::Start),
+            ("developing", At::Start),
+            ("entwickler", At::Inside),
+            ("developpeur", At::Start),
+            ("revelador", At::Start),
+            ("sviluppatore", At::Start),
+        ],
+    },
+    Group {
+        kind: SupplyType::Fuser,
+        words: &[
+            ("fuser", At::Start),
+            ("fusing", At::Start),
+            ("fixing", At::Start),
+            ("fixier", At::Inside),
+            ("fixation", At::Start),
+            ("fusion", At::Word),
+            ("fusor", At::Start),
+            ("fusao", At::Word),
+        ],
+    },
+    Group {
+        kind: SupplyType::TransferUnit,
+        words: &[
+            ("transfer", At::Start),
+            ("ubertragung", At::Start),
+            ("itb", At::Word),
+            ("belt", At::Start),
+            ("courroie", At::Start),
+            ("cinghia", At::Start),
+            ("trasferimento", At::Start),
+        ],
+    },
+    Group {
+        kind: SupplyType::CleanerUnit,
+        words: &[("cleaner", At::Start), ("cleaning", At::Start)],
+    },
+    Group {
+        kind: SupplyType::MaintenanceKit,
+        words: &[
+            ("maintenance", At::Start),
+            ("wartung", At::Start),
+            ("mantenimiento", At::Start),
+            ("manutenzione", At::Start),
+            ("manutencao", At::Start),
+            ("roller", At::Start),
+            ("rouleau", At::Start),
+            ("rodillo", At::Start),
+            ("rullo", At::Start),
+            ("walze", At::Inside),
+            ("feeder kit", At::Word),
+            ("feed kit", At::Word),
+            ("adf kit", At::Word),
+            ("pickup", At::Start),
+            ("separation pad", At::Word),
+        ],
+    },
+    Group {
+        kind: SupplyType::Staples,
+        words: &[
+            ("staple", At::Start),
+            ("heftklammer", At::Inside),
+            ("agrafe", At::Start),
+            ("grapa", At::Start),
+            ("grampo", At::Start),
+            ("punti metallici", At::Word),
+        ],
+    },
+    Group {
+        kind: SupplyType::Ink,
+        words: INK,
+    },
+    Group {
+        kind: SupplyType::Toner,
+        words: &[("toner", At::Inside)],
+    },
+    Group {
+        kind: SupplyType::TonerCartridge,
+        words: &[
+            ("cartridge", At::Start),
+            ("cartouche", At::Start),
+            ("cartucho", At::Start),
+            ("cartuccia", At::Start),
+            ("patrone", At::Inside),
+            ("kassette", At::Inside),
+            ("crg", At::Word),
+        ],
+    },
+];
+
+/// A description folded for matching: lower case, accents dropped (é → e, ü → u, ß → ss),
+/// every run of other characters one space, with a space at each end (" black toner ").
+fn fold(description: &str) -> String {
+    let mut out = String::with_capacity(description.len() + 2);
+    out.push(' ');
+    for ch in description.chars().flat_map(char::to_lowercase) {
+        let folded = match ch {
+            'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' => "a",
+            'ç' => "c",
+            'è' | 'é' | 'ê' | 'ë' => "e",
+            'ì' | 'í' | 'î' | 'ï' => "i",
+            'ñ' => "n",
+            'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' => "o",
+            'ù' | 'ú' | 'û' | 'ü' => "u",
+            'ß' => "ss",
+            c if c.is_alphanumeric() => {
+                out.push(c);
+                continue;
+            }
+            _ => {
+                if !out.ends_with(' ') {
+                    out.push(' ');
+                }
+                continue;
+            }
+        };
+        out.push_str(folded);
+    }
+    if !out.ends_with(' ') {
+        out.push(' ');
+    }
+    out
+}
+
+/// Whether `word` (a folded vocabulary word or phrase) is in `folded` where `at` allows.
+fn has_word(folded: &str, word: &str, at: At) -> bool {
+    let mut from = 0;
+    while let Some(i) = folded[from..].find(word) {
+        let start = from + i;
+        let end = start + word.len();
+        let bytes = folded.as_bytes();
+        let starts_word = bytes[start - 1] == b' ';
+        let ends_word = bytes.get(end) == Some(&b' ');
+        let ok = match at {
+            At::Word => starts_word && ends_word,
+            At::Start => starts_word,
+            At::Inside => true,
+        };
+        if ok {
+            return true;
+        }
+        // The words are ASCII, so a match starts on a character boundary; step over it.
+        from = start + folded[start..].chars().next().map_or(1, char::len_utf8);
+    }
+    false
+}
+
+/// The first word of `words` found in `folded`.
+fn first_word(folded: &str, words: &[(&'static str, At)]) -> Option<&'static str> {
+    words
+        .iter()
+        .find(|(w, at)| has_word(folded, w, *at))
+        .map(|(w, _)| *w)
+}
+
+/// The type a description names, with the word that decided, in the common vendor words of
+/// English, German, French, Spanish, Italian and Portuguese descriptions. `None` when no word
+/// is telling.
+pub fn type_from_description(description: &str) -> Option<(SupplyType, &'static str)> {
+    let folded = fold(description);
+    if let Some(w) = first_word(&folded, WASTE_INK_BOX) {
+        return Some((SupplyType::WasteInk, w));
+    }
+    if let Some(w) = first_word(&folded, WASTE) {
+        let kind = if first_word(&folded, INK).is_some() {
+            SupplyType::WasteInk
+        } else {
+            SupplyType::WasteToner
+        };
+        return Some((kind, w));
+    }
+    VOCABULARY
+        .iter()
+        .find_map(|g| first_word(&folded, g.words).map(|w| (g.kind, w)))
+}
+
+/// A supply's type and the rule that decided it, from the type column (when it is a type
+/// the IANA list defines), else the description, else whether it has a marker colour.
+pub fn classify_supply(
+    type_column: Option<i64>,
+    description: &str,
+    colour: Option<&str>,
+) -> (SupplyType, SupplyRule) {
+    if let Some(t) = type_column
+        && (3..=LAST_IANA_SUPPLY_TYPE).contains(&t)
+    {
+        return (SupplyType::from_i64(t), SupplyRule::TypeColumn);
+    }
+    if let Some((kind, word)) = type_from_description(description) {
+        return (
+            kind,
+            SupplyRule::Description {
+                word: word.to_string(),
+            },
+        );
+    }
+    let raw = SupplyType::Other(type_column.unwrap_or(0));
+    if colour.is_some() {
+        (raw, SupplyRule::MarkerColourFallback)
+    } else {
+        (raw, SupplyRule::Unclassified)
+    }
+}
+
 /// prtMarkerSuppliesClass.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SupplyClass {
     /// 3: consumed (toner, ink, drums).
     Consumed,
@@ -531,7 +829,7 @@ pub enum SupplyClass {
 }
 
 /// What a supply's level says, without inventing a number.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub enum SupplyState {
     /// A known level in percent of the capacity (0–100). For a receptacle: space left.
     Known(f64),
@@ -544,19 +842,20 @@ pub enum SupplyState {
 }
 
 impl SupplyState {
-    /// From prtMarkerSuppliesLevel and MaxCapacity (and whether the unit is percent).
-    pub fn from_level(level: Option<i64>, max: Option<i64>, unit_percent: bool) -> Self {
-        match level {
-            None => Self::Unknown,
-            Some(-1) => Self::Unrestricted,
-            Some(-3) => Self::SomeRemaining,
-            Some(l) if l < 0 => Self::Unknown,
-            Some(0) => Self::Known(0.0),
-            Some(l) => match max {
-                Some(m) if m > 0 => Self::Known(((l as f64) * 100.0 / (m as f64)).min(100.0)),
-                _ if unit_percent && l <= 100 => Self::Known(l as f64),
-                _ => Self::Unknown,
-            },
+    /// From prtMarkerSuppliesLevel and prtMarkerSuppliesMaxCapacity. A percentage needs both:
+    /// a level of zero or more and a capacity above zero (a level in percent units still has
+    /// a capacity, 100). Otherwise the special values say what is known: -1 no restriction,
+    /// -3 some remaining; -2 (unknown), any other negative level, a missing one, or a level
+    /// whose capacity is unknown (-2), unrestricted (-1) or odd reads as unknown. A level of
+    /// 0 of an unknown capacity is not "empty": agents send it when they cannot measure.
+    pub fn from_level(level: Option<i64>, max: Option<i64>) -> Self {
+        match (level, max) {
+            (Some(-1), _) => Self::Unrestricted,
+            (Some(-3), _) => Self::SomeRemaining,
+            (Some(l), Some(m)) if l >= 0 && m > 0 => {
+                Self::Known(((l as f64) * 100.0 / (m as f64)).min(100.0))
+            }
+            _ => Self::Unknown,
         }
     }
 
@@ -570,12 +869,14 @@ impl SupplyState {
 }
 
 /// One marker supply (prtMarkerSuppliesEntry).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Supply {
     /// prtMarkerSuppliesIndex.
     pub index: u32,
-    /// The type (from the type column, else guessed from the description).
+    /// The type: from the type column, else from the description ([`Supply::classified_by`]).
     pub kind: SupplyType,
+    /// Which rule decided the type (and so the thresholds).
+    pub classified_by: SupplyRule,
     /// The class.
     pub class: SupplyClass,
     /// The colour, from the colorant table, else from the description.
@@ -618,7 +919,7 @@ impl Supply {
 }
 
 /// The paper state of an input tray.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub enum TrayState {
     /// A known level, in percent of the capacity.
     Known(f64),
@@ -649,7 +950,7 @@ impl TrayState {
 }
 
 /// One input tray (prtInputEntry).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Tray {
     /// prtInputIndex.
     pub index: u32,
@@ -663,11 +964,40 @@ pub struct Tray {
     pub level: Option<i64>,
     /// prtInputStatus (a SubUnitStatus bit sum), raw.
     pub status: Option<i64>,
-    /// A bypass / manual / multi-purpose tray (by name, or a capacity of one sheet).
+    /// prtInputType, raw: 3 sheetFeedAutoRemovableTray, 4 sheetFeedAutoNonRemovableTray,
+    /// 5 sheetFeedManual, 6 continuousRoll, 7 continuousFanFold (1 other, 2 unknown).
+    pub input_type: Option<i64>,
+    /// A bypass / manual / multi-purpose tray, where empty is the normal state: whether
+    /// [`Tray::bypass_reason`] is set.
     pub bypass: bool,
+    /// Why the decoder takes the tray for a bypass tray, if it does. A check's `bypass_trays`
+    /// setting overrides this either way.
+    pub bypass_reason: Option<BypassReason>,
     /// What the level means.
     pub state: TrayState,
 }
+
+/// The evidence that an input is a bypass (multipurpose, manual) tray.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BypassReason {
+    /// prtInputName says bypass, manual or multi-purpose ("MP Tray", "Bypass Tray").
+    Name,
+    /// prtInputType is sheetFeedManual (5).
+    ManualFeed,
+    /// A capacity of one sheet: a manual slot.
+    OneSheet,
+    /// No name of its own (none, or only "Tray N"), at most [`SMALL_TRAY_SHEETS`] sheets and
+    /// at most half the capacity of another tray of the printer, and not a removable cassette
+    /// (prtInputType 3) or a roll: the multipurpose tray of nearly every office model ("Tray 1"
+    /// of 100 sheets on an HP, "Tray 7" of 150 on a Konica, "Tray 5" of 180 on a Fujifilm).
+    SmallUnnamed,
+}
+
+/// The largest capacity, in sheets, an unnamed tray may have to be taken for a bypass tray
+/// ([`BypassReason::SmallUnnamed`]). Multipurpose trays hold 50–180 sheets; the smallest
+/// cassettes 250.
+pub const SMALL_TRAY_SHEETS: i64 = 200;
 
 impl Tray {
     /// Whether the tray's status has the offline bit (+32).
@@ -677,7 +1007,7 @@ impl Tray {
 }
 
 /// A cover (prtCoverEntry).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Cover {
     /// prtCoverIndex.
     pub index: u32,
@@ -695,7 +1025,7 @@ impl Cover {
 }
 
 /// One row of the prtAlert table.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PrinterAlert {
     /// prtAlertIndex.
     pub index: u32,
@@ -712,7 +1042,7 @@ pub struct PrinterAlert {
 }
 
 /// Everything one poll learnt about a printer.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PrinterReport {
     /// Identity.
     pub identity: Identity,
@@ -929,6 +1259,34 @@ fn is_bypass_name(name: &str) -> bool {
     .any(|w| n.contains(w))
 }
 
+/// Whether a tray name is only a number: none given ("Tray N" is made for it), or "Tray 3",
+/// "TRAY1", "Cassette 2", "Input 4", "Drawer 1", "Bin 2"… (and "Fach 2", "Bac 2", "Bandeja 2",
+/// "Cassetto 2").
+fn is_generic_tray_name(name: &str) -> bool {
+    let n = name.trim();
+    let word = n.trim_end_matches(|c: char| c.is_ascii_digit());
+    if word.len() == n.len() {
+        return false;
+    }
+    let word = word.trim_end_matches([' ', '#', '-', '_']).to_lowercase();
+    [
+        "tray",
+        "paper tray",
+        "input",
+        "input tray",
+        "cassette",
+        "drawer",
+        "bin",
+        "fach",
+        "papierfach",
+        "bac",
+        "magasin",
+        "bandeja",
+        "cassetto",
+    ]
+    .contains(&word.as_str())
+}
+
 /// Finds the printer's hrDeviceIndex: the first row whose hrDeviceType is a printer; else the
 /// device index the Printer-MIB tables use; else 1.
 fn device_index(vars: &Varbinds) -> u32 {
@@ -1043,12 +1401,8 @@ fn supplies(vars: &Varbinds, dev: u32) -> Vec<Supply> {
                 .map(|c| c.to_ascii_lowercase())
                 .filter(|c| c != "unknown" && c != "other")
                 .or_else(|| colour_in(&description));
-            // Guessed from the description only when the agent leaves the type out or says
-            // "unknown" (2); "other" (1) stays other.
-            let kind = match int_of(kind.get(&i)) {
-                Some(t) if t != 2 => SupplyType::from_i64(t),
-                _ => SupplyType::guess(&description),
-            };
+            let (kind, classified_by) =
+                classify_supply(int_of(kind.get(&i)), &description, colour.as_deref());
             let class = match int_of(class.get(&i)) {
                 Some(3) => SupplyClass::Consumed,
                 Some(4) => SupplyClass::Receptacle,
@@ -1068,6 +1422,7 @@ fn supplies(vars: &Varbinds, dev: u32) -> Vec<Supply> {
             Supply {
                 index: i,
                 kind,
+                classified_by,
                 class,
                 colour,
                 description,
@@ -1075,7 +1430,7 @@ fn supplies(vars: &Varbinds, dev: u32) -> Vec<Supply> {
                 unit,
                 level,
                 max,
-                state: SupplyState::from_level(level, max, unit == Some(19)),
+                state: SupplyState::from_level(level, max),
             }
         })
         .collect();
@@ -1102,22 +1457,20 @@ fn supplies(vars: &Varbinds, dev: u32) -> Vec<Supply> {
 }
 
 fn trays(vars: &Varbinds, dev: u32) -> Vec<Tray> {
-    let cols: Vec<BTreeMap<u32, &SnmpValue>> = [9, 10, 11, 12, 13]
+    let cols: Vec<BTreeMap<u32, &SnmpValue>> = [2, 9, 10, 11, 12, 13]
         .iter()
         .map(|&c| dev_column(vars, PRT_INPUT_ENTRY, c, dev))
         .collect();
-    let [max, level, status, media, name] = &cols[..] else {
+    let [input_type, max, level, status, media, name] = &cols[..] else {
         return Vec::new();
     };
     let indexes: BTreeSet<u32> = cols.iter().flat_map(|c| c.keys().copied()).collect();
-    indexes
+    let mut trays: Vec<Tray> = indexes
         .into_iter()
         .map(|i| {
             let name = text_of(name.get(&i).copied()).unwrap_or_else(|| format!("Tray {i}"));
             let max = int_of(max.get(&i));
             let level = int_of(level.get(&i));
-            let bypass = is_bypass_name(&name) || max.is_some_and(|m| m == 1);
-            let state = TrayState::from_level(level, max);
             Tray {
                 index: i,
                 name,
@@ -1125,11 +1478,39 @@ fn trays(vars: &Varbinds, dev: u32) -> Vec<Tray> {
                 max,
                 level,
                 status: int_of(status.get(&i)),
-                bypass,
-                state,
+                input_type: int_of(input_type.get(&i)),
+                bypass: false,
+                bypass_reason: None,
+                state: TrayState::from_level(level, max),
             }
         })
-        .collect()
+        .collect();
+    let capacities: Vec<Option<i64>> = trays.iter().map(|t| t.max).collect();
+    for (k, t) in trays.iter_mut().enumerate() {
+        let larger_elsewhere = |m: i64| {
+            capacities
+                .iter()
+                .enumerate()
+                .any(|(j, c)| j != k && c.is_some_and(|c| c >= 2 * m))
+        };
+        t.bypass_reason = if is_bypass_name(&t.name) {
+            Some(BypassReason::Name)
+        } else if t.input_type == Some(5) {
+            Some(BypassReason::ManualFeed)
+        } else if t.max == Some(1) {
+            Some(BypassReason::OneSheet)
+        } else if is_generic_tray_name(&t.name)
+            && !matches!(t.input_type, Some(3 | 6 | 7))
+            && t.max
+                .is_some_and(|m| (2..=SMALL_TRAY_SHEETS).contains(&m) && larger_elsewhere(m))
+        {
+            Some(BypassReason::SmallUnnamed)
+        } else {
+            None
+        };
+        t.bypass = t.bypass_reason.is_some();
+    }
+    trays
 }
 
 fn covers(vars: &Varbinds, dev: u32) -> Vec<Cover> {
@@ -1211,41 +1592,165 @@ mod tests {
 
     #[test]
     fn supply_states_never_invent_numbers() {
+        use SupplyState::*;
+        let cases = [
+            ((Some(-3), Some(-2)), SomeRemaining),
+            ((Some(-3), Some(100)), SomeRemaining),
+            ((Some(-2), Some(100)), Unknown),
+            ((Some(-1), Some(100)), Unrestricted),
+            ((Some(-100), Some(100)), Unknown),
+            // Level and capacity must both be known for a percentage.
+            ((Some(0), Some(-2)), Unknown),
+            ((Some(0), Some(-1)), Unknown),
+            ((Some(0), Some(0)), Unknown),
+            ((Some(0), None), Unknown),
+            ((Some(40), Some(-2)), Unknown),
+            ((Some(40), None), Unknown),
+            ((None, Some(100)), Unknown),
+            ((Some(0), Some(100)), Known(0.0)),
+            ((Some(150), Some(100)), Known(100.0)),
+            ((Some(2100), Some(3000)), Known(70.0)),
+        ];
+        for ((level, max), want) in cases {
+            assert_eq!(
+                SupplyState::from_level(level, max),
+                want,
+                "{level:?} of {max:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn descriptions_name_the_type_in_vendors_words() {
+        use SupplyType::*;
+        let cases: &[(&str, SupplyType, &str)] = &[
+            ("Black Cartridge HP CF287A", TonerCartridge, "cartridge"),
+            (
+                "Black Cartridge 827A HP CF300A",
+                TonerCartridge,
+                "cartridge",
+            ),
+            ("Canon Cartridge 719", TonerCartridge, "cartridge"),
+            ("Canon CRG-054H Y", TonerCartridge, "crg"),
+            ("Cartouche d'encre noire", Ink, "encre"),
+            ("Cartucho de tóner negro", Toner, "toner"),
+            ("Tóner Negro", Toner, "toner"),
+            ("Schwarz Tonerkassette", Toner, "toner"),
+            ("Druckpatrone schwarz", TonerCartridge, "patrone"),
+            ("Tinte Schwarz", Ink, "tinte"),
+            ("Tintenpatrone Cyan", Ink, "tinte"),
+            ("Encre Magenta", Ink, "encre"),
+            ("Inchiostro giallo", Ink, "inchiostro"),
+            ("Black Ink Cartridge", Ink, "ink"),
+            ("Fusing Unit", Fuser, "fusing"),
+            ("Fuser Kit HP 110V-C1N54A", Fuser, "fuser"),
+            ("Fixiereinheit", Fuser, "fixier"),
+            ("Fixing Assembly", Fuser, "fixing"),
+            ("Unité de fusion", Fuser, "fusion"),
+            ("Unidad fusora", Fuser, "fusor"),
+            ("Unità fusore", Fuser, "fusor"),
+            ("Imaging Unit", Opc, "imaging unit"),
+            ("Drum Unit", Opc, "drum"),
+            ("Drum Cartridge (R1)", Opc, "drum"),
+            ("Black Image Drum Unit OKI DATA CORP", Opc, "drum"),
+            ("Bildtrommel", Opc, "trommel"),
+            ("Tambour noir", Opc, "tambour"),
+            ("OPC Belt", Opc, "opc"),
+            ("Developer Unit", Developer, "developer"),
+            ("Entwicklereinheit", Developer, "entwickler"),
+            ("Waste Toner Box", WasteToner, "waste"),
+            ("Toner Collection Unit", WasteToner, "collection"),
+            ("Resttonerbehälter", WasteToner, "resttoner"),
+            ("Récupérateur de toner usagé", WasteToner, "recuperateur"),
+            ("Depósito de tóner residual", WasteToner, "residual"),
+            ("Waste Ink Tank", WasteInk, "waste"),
+            ("Maintenance Box", WasteInk, "maintenance box"),
+            ("Wartungsbox", WasteInk, "wartungsbox"),
+            ("Transfer Belt", TransferUnit, "transfer"),
+            ("Transfer Roller", TransferUnit, "transfer"),
+            ("Second Bias Transfer Roll", TransferUnit, "transfer"),
+            ("Belt Unit OKI DATA CORP", TransferUnit, "belt"),
+            ("Übertragungsband", TransferUnit, "ubertragung"),
+            ("Courroie de transfert", TransferUnit, "transfer"),
+            ("Maintenance Kit", MaintenanceKit, "maintenance"),
+            ("Maintenance Kit HP F2A76A", MaintenanceKit, "maintenance"),
+            ("Wartungskit", MaintenanceKit, "wartung"),
+            ("Kit de mantenimiento", MaintenanceKit, "mantenimiento"),
+            (
+                "Document Feeder Kit HP C1P70A",
+                MaintenanceKit,
+                "feeder kit",
+            ),
+            ("Tray 1 Retard Roller Life", MaintenanceKit, "roller"),
+            ("Cleaning Unit", CleanerUnit, "cleaning"),
+            ("Staple Cartridge", Staples, "staple"),
+            ("Heftklammern", Staples, "heftklammer"),
+        ];
+        for (text, kind, word) in cases {
+            assert_eq!(type_from_description(text), Some((*kind, *word)), "{text}");
+        }
+        for text in [
+            "",
+            "Supply 1",
+            "054H Y",
+            "Pink thing",
+            "HP CF411A",
+            "Стопка",
+        ] {
+            assert_eq!(type_from_description(text), None, "{text}");
+        }
+    }
+
+    #[test]
+    fn the_type_column_wins_unless_it_says_nothing() {
+        let rule = |t: Option<i64>, d: &str, c: Option<&str>| classify_supply(t, d, c);
         assert_eq!(
-            SupplyState::from_level(Some(-3), Some(-2), false),
-            SupplyState::SomeRemaining
+            rule(Some(21), "Black Cartridge", None),
+            (SupplyType::TonerCartridge, SupplyRule::TypeColumn)
+        );
+        // A type the MIB defines but the decoder does not judge stays what it is.
+        assert_eq!(
+            rule(Some(27), "Black Binding Tape", Some("black")),
+            (SupplyType::Other(27), SupplyRule::TypeColumn)
         );
         assert_eq!(
-            SupplyState::from_level(Some(-2), Some(100), true),
-            SupplyState::Unknown
+            rule(Some(18), "Cleaner", None),
+            (SupplyType::CleanerUnit, SupplyRule::TypeColumn)
         );
         assert_eq!(
-            SupplyState::from_level(Some(-1), Some(100), true),
-            SupplyState::Unrestricted
+            rule(Some(26), "Punch Waste", None),
+            (SupplyType::OtherWaste, SupplyRule::TypeColumn)
+        );
+        let by = |w: &str| SupplyRule::Description { word: w.into() };
+        for t in [None, Some(1), Some(2), Some(0), Some(99), Some(-4)] {
+            assert_eq!(
+                rule(t, "Canon Cartridge 719", None),
+                (SupplyType::TonerCartridge, by("cartridge")),
+                "{t:?}"
+            );
+            assert_eq!(
+                rule(t, "054H Y", Some("yellow")),
+                (
+                    SupplyType::Other(t.unwrap_or(0)),
+                    SupplyRule::MarkerColourFallback
+                ),
+                "{t:?}"
+            );
+            assert_eq!(
+                rule(t, "Part 7", None),
+                (SupplyType::Other(t.unwrap_or(0)), SupplyRule::Unclassified),
+                "{t:?}"
+            );
+        }
+        let json = serde_json::to_string(&by("fusing")).unwrap();
+        assert_eq!(json, r#"{"rule":"description","word":"fusing"}"#);
+        assert_eq!(
+            serde_json::to_string(&SupplyRule::Unclassified).unwrap(),
+            r#"{"rule":"none"}"#
         );
         assert_eq!(
-            SupplyState::from_level(Some(-100), Some(100), true),
-            SupplyState::Unknown
-        );
-        assert_eq!(
-            SupplyState::from_level(Some(0), Some(-2), false),
-            SupplyState::Known(0.0)
-        );
-        assert_eq!(
-            SupplyState::from_level(Some(40), Some(-2), true),
-            SupplyState::Known(40.0)
-        );
-        assert_eq!(
-            SupplyState::from_level(Some(40), Some(-2), false),
-            SupplyState::Unknown
-        );
-        assert_eq!(
-            SupplyState::from_level(Some(150), Some(100), false),
-            SupplyState::Known(100.0)
-        );
-        assert_eq!(
-            SupplyState::from_level(Some(2100), Some(3000), false),
-            SupplyState::Known(70.0)
+            serde_json::from_str::<SupplyRule>(r#"{"rule":"marker_colour_fallback"}"#).unwrap(),
+            SupplyRule::MarkerColourFallback
         );
     }
 
@@ -1282,6 +1787,25 @@ mod tests {
         );
         assert_eq!(colour_in("Blackish thing"), None);
         assert_eq!(colour_in("Fuser"), None);
+    }
+
+    #[test]
+    fn reports_read_back_from_json() {
+        let v = parse_snmprec(
+            "1.3.6.1.2.1.25.3.2.1.2.1|6|1.3.6.1.2.1.25.3.1.5\n1.3.6.1.2.1.25.3.2.1.5.1|2|3\n\
+             1.3.6.1.2.1.25.3.5.1.1.1|2|4\n1.3.6.1.2.1.25.3.5.1.2.1|4x|0480\n\
+             1.3.6.1.2.1.43.6.1.1.2.1.1|4|Front Door\n1.3.6.1.2.1.43.6.1.1.3.1.1|2|3\n\
+             1.3.6.1.2.1.43.8.2.1.9.1.1|2|500\n1.3.6.1.2.1.43.8.2.1.10.1.1|2|0\n\
+             1.3.6.1.2.1.43.11.1.1.5.1.1|2|3\n1.3.6.1.2.1.43.11.1.1.6.1.1|4|Black Toner\n\
+             1.3.6.1.2.1.43.11.1.1.8.1.1|2|200\n1.3.6.1.2.1.43.11.1.1.9.1.1|2|50\n\
+             1.3.6.1.2.1.43.11.1.1.9.1.2|2|-3\n1.3.6.1.2.1.43.18.1.1.2.1.1|2|3\n\
+             1.3.6.1.2.1.43.18.1.1.7.1.1|2|8\n",
+        );
+        let r = decode(&v);
+        assert_eq!(r.errors.len(), 2);
+        let json = serde_json::to_string(&r).unwrap();
+        let back: PrinterReport = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, r, "{json}");
     }
 
     #[test]

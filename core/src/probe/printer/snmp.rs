@@ -1,6 +1,8 @@
 //! A small SNMP client over snmp2: per-request timeout and retries (a timed-out session is
 //! recreated, so a late reply cannot confuse the next request), GET of scalars, and column
-//! walks by GETBULK with a GETNEXT fallback for v1 agents.
+//! walks by GETBULK with a GETNEXT fallback for v1 agents. Failures are named: an ICMP error
+//! (port or host unreachable) is told apart from silence at once, and an SNMPv3 refusal by the
+//! agent's report ([`super::usm`]).
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -9,6 +11,7 @@ use snmp2::{AsyncSession, Value, v3};
 use tokio::time::{Instant, timeout};
 
 use super::mib::{Oid, SnmpValue, Varbinds};
+use super::usm::{self, V3Failure};
 
 /// Where and how to ask.
 #[derive(Clone)]
@@ -48,6 +51,7 @@ impl std::fmt::Debug for Auth {
 
 /// Why a request failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum SnmpError {
     /// Nothing came back, after this many tries.
     NoResponse {
@@ -56,8 +60,15 @@ pub enum SnmpError {
     },
     /// The overall time budget ran out.
     Deadline,
-    /// v3 authentication or privacy failed (wrong user, key or protocol).
-    Auth(String),
+    /// The agent's host answered with ICMP port unreachable: nothing listens on the port.
+    Refused {
+        /// The UDP port asked.
+        port: u16,
+    },
+    /// The network answered with ICMP host or network unreachable.
+    Unreachable(String),
+    /// The SNMPv3 agent refused the request, or its answer failed the v3 checks: which.
+    Auth(V3Failure),
     /// The socket could not be opened or used.
     Io(String),
     /// The agent answered with something unusable.
@@ -73,7 +84,11 @@ impl std::fmt::Display for SnmpError {
                 if *tries == 1 { "try" } else { "tries" }
             ),
             SnmpError::Deadline => f.write_str("the SNMP poll did not finish in time"),
-            SnmpError::Auth(e) => write!(f, "SNMPv3 authentication failed ({e})"),
+            SnmpError::Refused { port } => {
+                write!(f, "connection refused (nothing listening on udp/{port}?)")
+            }
+            SnmpError::Unreachable(what) => write!(f, "cannot reach the agent: {what}"),
+            SnmpError::Auth(e) => e.fmt(f),
             SnmpError::Io(e) => write!(f, "cannot reach the agent: {e}"),
             SnmpError::Protocol(e) => write!(f, "unusable SNMP answer: {e}"),
         }
@@ -106,7 +121,8 @@ fn from_asn_oid(o: &snmp2::Oid<'_>) -> Option<Oid> {
     decode_oid(o.as_bytes())
 }
 
-fn decode_oid(bytes: &[u8]) -> Option<Oid> {
+/// The arcs of an OID from its BER content.
+pub(super) fn decode_oid(bytes: &[u8]) -> Option<Oid> {
     let mut out = Vec::with_capacity(bytes.len() + 1);
     let mut acc: u64 = 0;
     for &b in bytes {
@@ -270,8 +286,19 @@ impl Client {
                     return Err(e);
                 }
                 Ok(Err(Retry::Yes)) => {
-                    // A closed port, or a reply to an older request: nothing usable came.
+                    // A reply to an older request: nothing usable came.
                     self.session = None;
+                }
+                Ok(Err(Retry::Socket)) => {
+                    // An ICMP error came back: a closed port is said at once.
+                    self.session = None;
+                    if let Some(e) = self.socket_error().await {
+                        return Err(e);
+                    }
+                }
+                Ok(Err(Retry::Usm(e))) => {
+                    self.session = None;
+                    return Err(SnmpError::Auth(self.v3_failure(&e).await));
                 }
                 Err(_) => {
                     // A late reply would confuse the next request: start afresh.
@@ -282,16 +309,49 @@ impl Client {
         Err(SnmpError::NoResponse { tries: sent })
     }
 
+    /// What the socket says when a try failed with a socket error: a fresh socket to the
+    /// agent sends an empty datagram and waits briefly for the ICMP answer. `None` when
+    /// nothing tells (the answer did not come in time, or the port is open now).
+    async fn socket_error(&self) -> Option<SnmpError> {
+        let wait = self.try_budget().ok()?.min(ICMP_WAIT);
+        let e = icmp_error(self.target.addr, wait).await?;
+        Some(match e.kind() {
+            std::io::ErrorKind::ConnectionRefused => SnmpError::Refused {
+                port: self.target.addr.port(),
+            },
+            std::io::ErrorKind::HostUnreachable => {
+                SnmpError::Unreachable("host unreachable".into())
+            }
+            std::io::ErrorKind::NetworkUnreachable => {
+                SnmpError::Unreachable("network unreachable".into())
+            }
+            _ => SnmpError::Io(e.to_string()),
+        })
+    }
+
+    /// Names a v3 refusal: the agent's report, from a repeat of the exchange that keeps it,
+    /// else what snmp2 found wrong with the answer.
+    async fn v3_failure(&self, e: &snmp2::Error) -> V3Failure {
+        if let Auth::V3(sec) = &self.target.auth
+            && let Ok(budget) = self.try_budget()
+            && let Some(f) = usm::diagnose(self.target.addr, (**sec).clone(), budget).await
+        {
+            return f;
+        }
+        usm::from_snmp2(e)
+    }
+
     async fn try_once<R>(
         &mut self,
         op: &Op<'_>,
         read: &mut impl FnMut(snmp2::Pdu<'_>) -> R,
     ) -> Result<R, Retry> {
+        let v3 = matches!(self.target.auth, Auth::V3(_));
         if self.session.is_none() {
             self.sessions_opened += 1;
             let mut s = self.open().await.map_err(Retry::No)?;
-            if matches!(self.target.auth, Auth::V3(_)) {
-                s.init().await.map_err(classify)?;
+            if v3 {
+                s.init().await.map_err(|e| classify(e, v3))?;
             }
             self.session = Some(s);
         }
@@ -324,7 +384,7 @@ impl Client {
                 Op::GetBulk(_, reps) => session.getbulk(&refs, 0, *reps).await,
             };
         }
-        let pdu = result.map_err(classify)?;
+        let pdu = result.map_err(|e| classify(e, v3))?;
         Ok(read(pdu))
     }
 
@@ -462,9 +522,39 @@ const MAX_ROWS: usize = 2000;
 /// Varbinds asked for per GETBULK response (snmpsim answers at most 64; small agents less).
 const VARBINDS_PER_RESPONSE: usize = 48;
 
-/// Whether a failed try is worth repeating.
+/// How long the socket diagnosis waits for an ICMP answer at most.
+const ICMP_WAIT: Duration = Duration::from_millis(500);
+
+/// The error a fresh socket connected to `addr` reports after sending it an empty datagram
+/// (agents ignore it; a closed port answers with ICMP port unreachable), within `wait`.
+async fn icmp_error(addr: SocketAddr, wait: Duration) -> Option<std::io::Error> {
+    let local: SocketAddr = match addr {
+        SocketAddr::V4(_) => (std::net::Ipv4Addr::UNSPECIFIED, 0).into(),
+        SocketAddr::V6(_) => (std::net::Ipv6Addr::UNSPECIFIED, 0).into(),
+    };
+    let sock = tokio::net::UdpSocket::bind(local).await.ok()?;
+    if let Err(e) = sock.connect(addr).await {
+        return Some(e);
+    }
+    if let Err(e) = sock.send(&[]).await {
+        return Some(e);
+    }
+    let mut buf = [0u8; 1];
+    match timeout(wait, sock.recv(&mut buf)).await {
+        Ok(Err(e)) => Some(e),
+        _ => None,
+    }
+}
+
+/// What to do after a failed try.
 enum Retry {
+    /// Repeat it (a late reply to an earlier request, new v3 engine times).
     Yes,
+    /// The socket reported an error (an ICMP answer): find out which, else repeat.
+    Socket,
+    /// The v3 agent refused the request: name the refusal.
+    Usm(snmp2::Error),
+    /// Give up with this error.
     No(SnmpError),
 }
 
@@ -473,15 +563,16 @@ enum WalkError {
     Snmp(SnmpError),
 }
 
-fn classify(e: snmp2::Error) -> Retry {
+/// What a failed try calls for. `v3`: a Report where a Response was due (snmp2's
+/// `AsnWrongType`) is a refusal to name too.
+fn classify(e: snmp2::Error, v3: bool) -> Retry {
     match e {
-        snmp2::Error::AuthFailure(k) => Retry::No(SnmpError::Auth(format!("{k:?}"))),
-        snmp2::Error::Crypto(_) => Retry::No(SnmpError::Auth("decryption failed".into())),
-        // A closed port (ICMP unreachable) or a late reply to an earlier request.
-        snmp2::Error::Send
-        | snmp2::Error::Receive
-        | snmp2::Error::RequestIdMismatch
-        | snmp2::Error::AuthUpdated => Retry::Yes,
+        snmp2::Error::AuthFailure(_) | snmp2::Error::Crypto(_) => Retry::Usm(e),
+        snmp2::Error::AsnWrongType if v3 => Retry::Usm(e),
+        // An ICMP answer (port or host unreachable) shows as a socket error.
+        snmp2::Error::Send | snmp2::Error::Receive => Retry::Socket,
+        // A late reply to an earlier request; new v3 engine boots or time.
+        snmp2::Error::RequestIdMismatch | snmp2::Error::AuthUpdated => Retry::Yes,
         other => Retry::No(SnmpError::Protocol(format!("{other:?}"))),
     }
 }

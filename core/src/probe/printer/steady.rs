@@ -375,8 +375,7 @@ fn apply(
                 if supply.level != level {
                     let supply = &mut Arc::make_mut(report).supplies[s];
                     supply.level = level;
-                    supply.state =
-                        SupplyState::from_level(level, supply.max, supply.unit == Some(19));
+                    supply.state = SupplyState::from_level(level, supply.max);
                     changed = true;
                 }
             }
