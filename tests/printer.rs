@@ -1222,6 +1222,47 @@ async fn forecast_from_stored_history() {
         "{stdout}"
     );
     assert!(!stdout.contains("jetdirect_m880"), "{stdout}");
+
+    // `--json` carries the printer's structured reading: every supply and tray with its
+    // verdict, the error bits and the device status.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_forewarn"))
+        .args(["check", "--config", cfg.to_str().unwrap(), "--json"])
+        .env("FOREWARN_TEST_COMMUNITY", "jetdirect_m880")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let reading = &json["checks"][0]["reading"];
+    assert_eq!(reading["kind"], "printer", "{reading}");
+    let supplies = reading["supplies"].as_array().unwrap();
+    let cyan = supplies
+        .iter()
+        .find(|s| s["name"] == "Cyan toner")
+        .unwrap_or_else(|| panic!("{reading}"));
+    assert_eq!(
+        (&cyan["percent"], &cyan["verdict"], &cyan["level_kind"]),
+        (
+            &serde_json::json!(16.0),
+            &serde_json::json!("warning"),
+            &serde_json::json!("known")
+        )
+    );
+    assert!(cyan["classified_by"]["rule"].is_string(), "{cyan}");
+    let stapler = supplies
+        .iter()
+        .find(|s| s["level"] == -3)
+        .unwrap_or_else(|| panic!("{reading}"));
+    assert_eq!(stapler["level_kind"], "some_remaining", "{stapler}");
+    assert_eq!(reading["trays"].as_array().unwrap().len(), 4, "{reading}");
+    assert!(
+        reading["trays"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t["verdict"].is_string())
+    );
+    assert!(reading["errors"].is_array(), "{reading}");
+    assert!(!out.stdout.windows(14).any(|w| w == b"jetdirect_m880"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -37,6 +37,7 @@ pub mod discover;
 pub mod forecast;
 pub mod interpret;
 pub mod mib;
+pub mod reading;
 pub mod snmp;
 pub mod steady;
 pub mod usm;
@@ -53,12 +54,13 @@ use tokio::time::Instant;
 
 use crate::config::{Secret, expand_env};
 use crate::error::{Error, Result};
-use crate::probe::{CheckContext, Metric, MetricName, Observation, Probe, Status};
+use crate::probe::{CheckContext, Metric, MetricName, Observation, Probe, Reading, Status};
 
 pub use discover::{DiscoverOptions, DiscoveredPrinter, discover};
 pub use forecast::ForecastConfig;
 pub use interpret::{Interpretation, Levels, SupplyThresholds, WasteLevel};
 pub use mib::{PrinterReport, Supply, SupplyState, Tray, TrayState};
+pub use reading::PrinterReading;
 pub use snmp::SnmpError;
 pub use usm::V3Failure;
 
@@ -756,12 +758,15 @@ impl PrinterProbe {
         if let Some(p) = report.page_count {
             metrics.insert("pages".into(), Metric::new(p as f64, ""));
         }
-        let (status, summary) = self.interpretation.verdict(&cx.check, report, &|i| {
-            days.iter().find(|(s, _)| *s == i).map(|(_, d)| *d)
-        });
+        let days_left = |i| days.iter().find(|(s, _)| *s == i).map(|(_, d)| *d);
+        let (status, summary) = self.interpretation.verdict(&cx.check, report, &days_left);
         let mut obs = Observation::new(status, summary, at);
         obs.metrics = metrics;
-        obs
+        obs.with_reading(Reading::Printer(Box::new(PrinterReading::new(
+            report,
+            &self.interpretation,
+            &days_left,
+        ))))
     }
 }
 

@@ -27,6 +27,9 @@ pub enum Reading {
     Database(DatabaseReading),
     /// This machine's health: CPU, load, memory, swap and every file system checked.
     Host(HostReading),
+    /// A printer: every supply, tray, cover, error bit and alert, with the verdict on each.
+    #[cfg(feature = "probe-snmp")]
+    Printer(Box<crate::probe::printer::PrinterReading>),
     /// Anything a user's own probe wants to keep (any JSON value).
     Custom {
         /// The value.
@@ -41,6 +44,8 @@ impl Reading {
             Reading::Http(_) => "http",
             Reading::Database(_) => "database",
             Reading::Host(_) => "host",
+            #[cfg(feature = "probe-snmp")]
+            Reading::Printer(_) => "printer",
             Reading::Custom { .. } => "custom",
         }
     }

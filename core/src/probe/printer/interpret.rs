@@ -233,6 +233,32 @@ impl Interpretation {
         t.bypass
     }
 
+    /// The verdict on one supply's level alone: its thresholds against the percentage left (a
+    /// receptacle: how full it is). `Ok` when the level is not known.
+    pub fn supply_status(&self, s: &Supply) -> Status {
+        let levels = self.thresholds.for_supply(s);
+        if s.is_receptacle() {
+            waste_fullness(s, self.waste_level).map_or(Status::Ok, |f| levels.status(f, true))
+        } else {
+            s.state
+                .percent()
+                .map_or(Status::Ok, |p| levels.status(p, false))
+        }
+    }
+
+    /// The verdict on one tray's paper: empty or below `low_paper_percent` warns, except on a
+    /// bypass tray.
+    pub fn tray_status(&self, t: &Tray) -> Status {
+        if self.is_bypass(t) {
+            return Status::Ok;
+        }
+        match t.state {
+            TrayState::Empty => Status::Warning,
+            TrayState::Known(p) if p < self.low_paper_percent => Status::Warning,
+            _ => Status::Ok,
+        }
+    }
+
     /// The findings of a report, in reading order (supplies, trays, covers, alerts, error
     /// bits); `days_left(supply index)` adds forecasts.
     pub fn findings(
@@ -245,44 +271,37 @@ impl Interpretation {
             push(&mut out, Status::Critical, "printer is down".into());
         }
         for s in &r.supplies {
-            let levels = self.thresholds.for_supply(s);
-            if s.is_receptacle() {
-                if let Some(full) = waste_fullness(s, self.waste_level) {
-                    let st = levels.status(full, true);
-                    if st != Status::Ok {
-                        let (label, note) = (s.label(), rule_note(s));
-                        push(&mut out, st, format!("{label} {} full{note}", pct(full)));
-                    }
-                }
+            let st = self.supply_status(s);
+            if st == Status::Ok {
                 continue;
             }
-            if let SupplyState::Known(p) = s.state {
-                let st = levels.status(p, false);
-                if st != Status::Ok {
-                    let mut text = if p == 0.0 {
-                        format!("{} empty", s.label())
-                    } else {
-                        format!("{} {}", s.label(), pct(p))
-                    };
-                    if let Some(d) = days_left(s.index) {
-                        text.push_str(&format!(" (≈ {} days left)", d.round()));
-                    }
-                    text.push_str(&rule_note(s));
-                    push(&mut out, st, text);
+            if s.is_receptacle() {
+                if let Some(full) = waste_fullness(s, self.waste_level) {
+                    let (label, note) = (s.label(), rule_note(s));
+                    push(&mut out, st, format!("{label} {} full{note}", pct(full)));
                 }
+            } else if let SupplyState::Known(p) = s.state {
+                let mut text = if p == 0.0 {
+                    format!("{} empty", s.label())
+                } else {
+                    format!("{} {}", s.label(), pct(p))
+                };
+                if let Some(d) = days_left(s.index) {
+                    text.push_str(&format!(" (≈ {} days left)", d.round()));
+                }
+                text.push_str(&rule_note(s));
+                push(&mut out, st, text);
             }
         }
         for t in &r.trays {
-            if self.is_bypass(t) {
-                continue;
-            }
+            let st = self.tray_status(t);
             match t.state {
-                TrayState::Empty => push(&mut out, Status::Warning, format!("{} empty", t.name)),
-                TrayState::Known(p) if p < self.low_paper_percent => push(
-                    &mut out,
-                    Status::Warning,
-                    format!("{} low ({})", t.name, pct(p)),
-                ),
+                TrayState::Empty if st != Status::Ok => {
+                    push(&mut out, st, format!("{} empty", t.name))
+                }
+                TrayState::Known(p) if st != Status::Ok => {
+                    push(&mut out, st, format!("{} low ({})", t.name, pct(p)))
+                }
                 _ => {}
             }
         }

@@ -251,6 +251,7 @@ pub struct Identity {
 
 /// hrDeviceStatus.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum DeviceStatus {
     /// 1 unknown.
     Unknown,
@@ -281,6 +282,7 @@ impl DeviceStatus {
 
 /// hrPrinterStatus.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum PrinterStatus {
     /// 1 other.
     Other,
@@ -311,6 +313,7 @@ impl PrinterStatus {
 
 /// One bit of hrPrinterDetectedErrorState.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum DetectedError {
     /// Bit 0.
     LowPaper,
@@ -414,6 +417,7 @@ pub fn decode_error_state(bytes: &[u8]) -> Vec<DetectedError> {
 /// What a supply is: prtMarkerSuppliesType, or what its description says when the agent
 /// leaves the type out ([`SupplyRule`] says which).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum SupplyType {
     /// 3
     Toner,
@@ -819,6 +823,7 @@ pub fn classify_supply(
 
 /// prtMarkerSuppliesClass.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum SupplyClass {
     /// 3: consumed (toner, ink, drums).
     Consumed,
@@ -830,6 +835,7 @@ pub enum SupplyClass {
 
 /// What a supply's level says, without inventing a number.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum SupplyState {
     /// A known level in percent of the capacity (0–100). For a receptacle: space left.
     Known(f64),
@@ -920,6 +926,7 @@ impl Supply {
 
 /// The paper state of an input tray.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum TrayState {
     /// A known level, in percent of the capacity.
     Known(f64),
