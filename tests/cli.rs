@@ -13,6 +13,32 @@ fn forewarn(args: &[&str], dir: &std::path::Path) -> Output {
         .expect("the binary runs")
 }
 
+/// Runs the binary like [`forewarn`], but kills it and fails the test when it has not ended
+/// within `limit` (a hang is a failure, not a stuck test run).
+fn forewarn_within(args: &[&str], dir: &std::path::Path, limit: std::time::Duration) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_forewarn"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("FOREWARN_CONFIG")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    let deadline = std::time::Instant::now() + limit;
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let out = child.wait_with_output().unwrap();
+            panic!(
+                "`forewarn {}` still running after {limit:?}: {out:?}",
+                args.join(" ")
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
 fn write(dir: &std::path::Path, name: &str, text: &str) -> std::path::PathBuf {
     let p = dir.join(name);
     std::fs::File::create(&p)
@@ -24,7 +50,7 @@ fn write(dir: &std::path::Path, name: &str, text: &str) -> std::path::PathBuf {
 
 fn tcp_config(port: u16) -> String {
     format!(
-        "[[checks]]\nname = \"svc\"\ntype = \"tcp\"\ntarget = \"127.0.0.1:{port}\"\ntimeout = \"2s\"\n"
+        "[[checks]]\nname = \"svc\"\ntype = \"tcp\"\ntarget = \"127.0.0.1:{port}\"\ntimeout = \"800ms\"\n"
     )
 }
 
@@ -238,5 +264,59 @@ fn databases_example_validates_without_its_passwords() {
     assert!(
         err.contains("typo.toml:") && err.contains("database_sise"),
         "{err}"
+    );
+}
+
+/// Durations a clock cannot hold are refused where they are written, by every command, before
+/// anything runs: no panic, no hang, no silently dead cleanup.
+#[test]
+fn durations_out_of_range_are_refused_at_their_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let limit = std::time::Duration::from_secs(20);
+    let check = "[[checks]]\nname = \"svc\"\ntype = \"tcp\"\ntarget = \"127.0.0.1:9\"\n";
+    for (name, text, place) in [
+        (
+            "interval.toml",
+            format!("{check}interval = \"18446744073709551615s\"\n"),
+            "interval.toml:5:12",
+        ),
+        (
+            "timeout.toml",
+            format!("{check}timeout = \"18446744073709551615s\"\n"),
+            "timeout.toml:5:11",
+        ),
+        (
+            "retention.toml",
+            format!("[monitor]\nretention = \"999999y\"\n{check}"),
+            "retention.toml:2:13",
+        ),
+        (
+            "day.toml",
+            format!("{check}interval = \"2d\"\n"),
+            "day.toml:5:12",
+        ),
+        (
+            "slow.toml",
+            format!("{check}interval = \"5s\"\ntimeout = \"1m\"\n"),
+            "slow.toml:6:11",
+        ),
+    ] {
+        let cfg = write(dir.path(), name, &text);
+        let cfg = cfg.to_str().unwrap();
+        let out = forewarn_within(&["validate", cfg], dir.path(), limit);
+        assert_eq!(out.status.code(), Some(1), "{out:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(place), "{name}: {err}");
+        for command in ["check", "run"] {
+            let out = forewarn_within(&[command, "--config", cfg], dir.path(), limit);
+            assert_eq!(out.status.code(), Some(3), "{command} {name}: {out:?}");
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert!(err.contains(place), "{command} {name}: {err}");
+            assert!(!err.contains("panicked"), "{command} {name}: {err}");
+        }
+    }
+    assert!(
+        !dir.path().join("forewarn.db").exists(),
+        "refused before opening the history"
     );
 }

@@ -225,7 +225,7 @@ name = "sis-db"
 type = "tcp"
 target = "127.0.0.1:{check_port}"
 interval = "1s"
-timeout = "2s"
+timeout = "800ms"
 failure_threshold = 1
 "#,
         db = db.display()

@@ -51,6 +51,9 @@ const STATE_SAVE_BATCH: usize = 4096;
 /// The shortest interval a check may have.
 pub const MIN_INTERVAL: Duration = Duration::from_secs(1);
 
+/// The longest interval (and timeout) a check may have: one day.
+pub const MAX_INTERVAL: Duration = Duration::from_secs(86_400);
+
 /// A check to schedule: a probe plus how often, how long, and how to alert.
 #[derive(Debug, Clone)]
 pub struct CheckSpec {
@@ -58,7 +61,7 @@ pub struct CheckSpec {
     pub name: String,
     /// What checks it.
     pub probe: Arc<dyn Probe>,
-    /// How often (at least [`MIN_INTERVAL`]).
+    /// How often (from [`MIN_INTERVAL`] to [`MAX_INTERVAL`]).
     pub interval: Duration,
     /// Time budget of one run.
     pub timeout: Duration,
@@ -371,6 +374,9 @@ struct Inner {
     runs: AtomicU64,
     overruns: AtomicU64,
     lag: LagHistogram,
+    /// The first background task of `run_until` that failed; `failed` wakes it.
+    failure: Mutex<Option<Error>>,
+    failed: tokio::sync::Notify,
 }
 
 /// The monitor handle: cheap to clone, all clones share one monitor.
@@ -516,7 +522,7 @@ impl MonitorBuilder {
         self
     }
 
-    /// How long history is kept (default 30 days).
+    /// How long history is kept (default 30 days; at most 100 years).
     pub fn retention(mut self, retention: Duration) -> Self {
         self.retention = Some(retention);
         self
@@ -539,6 +545,10 @@ impl MonitorBuilder {
         let concurrency = self.concurrency.unwrap_or(1024);
         if concurrency == 0 {
             return Err(Error::invalid("concurrency", "must be at least 1"));
+        }
+        let retention = self.retention.unwrap_or(Duration::from_secs(30 * 86_400));
+        if retention > crate::config::MAX_DURATION {
+            return Err(Error::invalid("retention", "must be at most 100 years"));
         }
         let mut escalations = self.escalations;
         if escalations.is_empty() && !self.sinks.is_empty() {
@@ -636,7 +646,7 @@ impl MonitorBuilder {
                 events: broadcast::channel(1024).0,
                 maintenance: self.maintenance,
                 maintenance_active,
-                retention: self.retention.unwrap_or(Duration::from_secs(30 * 86_400)),
+                retention,
                 pending: Mutex::new(Vec::new()),
                 incident_lock: tokio::sync::Mutex::new(()),
                 restored: tokio::sync::OnceCell::new(),
@@ -644,6 +654,8 @@ impl MonitorBuilder {
                 runs: AtomicU64::new(0),
                 overruns: AtomicU64::new(0),
                 lag: LagHistogram::default(),
+                failure: Mutex::new(None),
+                failed: tokio::sync::Notify::new(),
             }),
         })
     }
@@ -698,7 +710,7 @@ impl Monitor {
             })?;
             let mut spec = CheckSpec::new(name.clone(), probe)
                 .interval(config.interval_of(c))
-                .timeout(c.timeout.unwrap_or(config.monitor.default_timeout))
+                .timeout(config.timeout_of(c))
                 .state_policy(c.state_policy());
             spec.depends_on = config.dependencies_of(c);
             spec.group = c.group.as_ref().map(|g| g.get_ref().clone());
@@ -902,32 +914,49 @@ impl Monitor {
     }
 
     /// Runs until `shutdown` completes, then shuts down gracefully.
+    ///
+    /// Should a part of the monitor fail meanwhile (the outbox worker, housekeeping, or the
+    /// processing of a check panics, or a worker ends early), that is logged at once, the
+    /// monitor shuts down the same way, and the failure is returned: it never carries on with
+    /// a part missing.
     pub async fn run_until(&self, shutdown: impl Future<Output = ()>) -> Result<()> {
         self.restore().await?;
         let inner = self.inner.clone();
+        *inner.failure.lock() = None;
         for (name, sink) in inner.outbox.sinks() {
             if let Err(e) = sink.healthcheck().await {
                 tracing::warn!(sink = %name, error = %e, "sink is not healthy; notifications will be retried");
             }
         }
         let (stop_tx, stop_rx) = watch::channel(false);
-        let mut workers = Vec::new();
-        {
-            let outbox = inner.outbox.clone();
-            let rx = stop_rx.clone();
-            workers.push(tokio::spawn(async move { outbox.run(rx).await }));
-        }
-        {
-            let inner = inner.clone();
-            let rx = stop_rx.clone();
-            workers.push(tokio::spawn(async move { inner.housekeeping(rx).await }));
-        }
-        let scheduler = inner.clone().schedule(stop_rx.clone());
+        let workers = vec![
+            inner.spawn_task("the outbox worker", stop_rx.clone(), {
+                let outbox = inner.outbox.clone();
+                let rx = stop_rx.clone();
+                async move { outbox.run(rx).await }
+            }),
+            inner.spawn_task("housekeeping", stop_rx.clone(), {
+                let inner = inner.clone();
+                let rx = stop_rx.clone();
+                async move { inner.housekeeping(rx).await }
+            }),
+        ];
+        let scheduler = AssertUnwindSafe(inner.clone().schedule(stop_rx.clone())).catch_unwind();
+        let failed = async {
+            while inner.failure.lock().is_none() {
+                inner.failed.notified().await;
+            }
+        };
         tokio::pin!(scheduler);
         tokio::pin!(shutdown);
+        tokio::pin!(failed);
         let result = tokio::select! {
-            r = &mut scheduler => r,
+            r = &mut scheduler => r.unwrap_or_else(|panic| Err(Error::Stopped {
+                task: "the scheduler".into(),
+                message: format!("panicked: {}", panic_message(panic.as_ref())),
+            })),
             _ = &mut shutdown => Ok(()),
+            _ = &mut failed => Ok(()),
         };
         let _ = stop_tx.send(true);
         // Let in-flight checks finish (each is bounded by its own timeout).
@@ -938,21 +967,24 @@ impl Monitor {
             .max()
             .unwrap_or_default();
         let _ = tokio::time::timeout(
-            longest + Duration::from_secs(1),
+            longest.saturating_add(Duration::from_secs(1)),
             inner.semaphore.acquire_many(inner.concurrency as u32),
         )
         .await;
         for w in workers {
-            match w.await {
-                Ok(Err(e)) => tracing::warn!(error = %e, "worker stopped with an error"),
-                Err(e) => tracing::warn!(error = %e, "worker panicked"),
-                Ok(Ok(())) => {}
-            }
+            // Each reports its own failure; a join error can only be a cancellation.
+            let _ = w.await;
         }
         inner.flush_history().await?;
         inner.save_states(true).await?;
         inner.store.flush().await?;
-        result
+        if let Err(e) = &result {
+            tracing::error!(error = %e, "the monitor stopped");
+        }
+        match inner.failure.lock().take() {
+            Some(failure) => Err(failure),
+            None => result,
+        }
     }
 }
 
@@ -968,10 +1000,25 @@ fn validate_check(spec: &CheckSpec) -> Result<()> {
             format!("check `{}`: must be at least 1s", spec.name),
         ));
     }
-    if spec.timeout.is_zero() {
+    if spec.interval > MAX_INTERVAL {
+        return Err(Error::invalid(
+            "interval",
+            format!("check `{}`: must be at most 1 day", spec.name),
+        ));
+    }
+    if spec.timeout.is_zero() || spec.timeout > MAX_INTERVAL {
         return Err(Error::invalid(
             "timeout",
-            format!("check `{}`: must be more than 0", spec.name),
+            format!(
+                "check `{}`: must be more than 0 and at most 1 day",
+                spec.name
+            ),
+        ));
+    }
+    if spec.policy.failure_threshold == 0 || spec.policy.success_threshold == 0 {
+        return Err(Error::invalid(
+            "thresholds",
+            format!("check `{}`: must be at least 1", spec.name),
         ));
     }
     Ok(())
@@ -1049,6 +1096,38 @@ fn spread_offsets<I: Iterator<Item = Duration>>(intervals: impl Fn() -> I) -> Ve
 }
 
 impl Inner {
+    /// Records that `task` failed (the first failure is kept), logs it and wakes `run_until`,
+    /// which then shuts down.
+    fn fail(&self, task: String, message: String) {
+        tracing::error!(task = %task, error = %message, "a part of the monitor failed; stopping");
+        let mut failure = self.failure.lock();
+        if failure.is_none() {
+            *failure = Some(Error::Stopped { task, message });
+        }
+        drop(failure);
+        self.failed.notify_one();
+    }
+
+    /// Spawns a background task of `run_until`. It is expected to run until `stop` turns
+    /// true; an error, a panic or an early end is reported through [`Inner::fail`].
+    fn spawn_task(
+        self: &Arc<Self>,
+        task: &'static str,
+        stop: watch::Receiver<bool>,
+        work: impl Future<Output = Result<()>> + Send + 'static,
+    ) -> tokio::task::JoinHandle<()> {
+        let inner = self.clone();
+        tokio::spawn(async move {
+            let message = match AssertUnwindSafe(work).catch_unwind().await {
+                Ok(Ok(())) if *stop.borrow() => return,
+                Ok(Ok(())) => "ended while the monitor was running".to_owned(),
+                Ok(Err(e)) => e.to_string(),
+                Err(panic) => format!("panicked: {}", panic_message(panic.as_ref())),
+            };
+            inner.fail(task.to_owned(), message);
+        })
+    }
+
     /// What the probe of `rt` is handed for one run (built per run rather than kept per check:
     /// a handful of reference-count increments against 88 bytes per check).
     fn context(&self, rt: &Runtime) -> CheckContext {
@@ -1511,10 +1590,13 @@ impl Inner {
                     self.save_states(true).await?;
                 }
                 if n % 14_400 == 1 {
-                    let before = self.clock.now()
-                        - chrono::Duration::from_std(self.retention)
-                            .unwrap_or(chrono::Duration::MAX);
-                    self.store.prune(before).await?;
+                    // Nothing is older than a retention reaching before the calendar starts.
+                    let before = chrono::Duration::from_std(self.retention)
+                        .ok()
+                        .and_then(|r| self.clock.now().checked_sub_signed(r));
+                    if let Some(before) = before {
+                        self.store.prune(before).await?;
+                    }
                 }
                 Ok::<(), Error>(())
             };
@@ -1582,10 +1664,21 @@ impl Inner {
                     .expect("never closed");
                 let inner = self.clone();
                 tokio::spawn(async move {
-                    if let Err(e) = inner.execute(idx, 0).await {
-                        tracing::warn!(check = %inner.checks[idx].name, error = %e, "processing failed");
+                    // The probe's own panics are caught in `run_probe`; one here is a fault in
+                    // processing (an escalation policy, a store), which ends the run.
+                    let run = AssertUnwindSafe(inner.execute(idx, 0)).catch_unwind().await;
+                    let rt = &inner.checks[idx];
+                    match run {
+                        Ok(Ok(())) => {}
+                        Ok(Err(e)) => {
+                            tracing::warn!(check = %rt.name, error = %e, "processing failed");
+                        }
+                        Err(panic) => inner.fail(
+                            format!("processing check `{}`", rt.name),
+                            format!("panicked: {}", panic_message(panic.as_ref())),
+                        ),
                     }
-                    inner.checks[idx].running.store(false, Ordering::Release);
+                    rt.running.store(false, Ordering::Release);
                     drop(permit);
                 });
             }
