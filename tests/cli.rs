@@ -320,3 +320,159 @@ fn durations_out_of_range_are_refused_at_their_value() {
         "refused before opening the history"
     );
 }
+
+/// A `forewarn run` in the background whose output lines are collected as they come.
+struct Running {
+    child: std::process::Child,
+    /// (when, from stderr, the line)
+    lines: std::sync::Arc<std::sync::Mutex<Vec<(std::time::Instant, bool, String)>>>,
+}
+
+impl Running {
+    fn start(dir: &std::path::Path, args: &[&str]) -> Running {
+        use std::io::BufRead;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_forewarn"))
+            .arg("run")
+            .args(args)
+            .current_dir(dir)
+            .env_remove("FOREWARN_CONFIG")
+            .env("FOREWARN_LOG", "forewarn=info")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let out = child.stdout.take().unwrap();
+        let err = child.stderr.take().unwrap();
+        for (stream, is_err) in [
+            (Box::new(out) as Box<dyn std::io::Read + Send>, false),
+            (Box::new(err), true),
+        ] {
+            let lines = lines.clone();
+            std::thread::spawn(move || {
+                for line in std::io::BufReader::new(stream).lines() {
+                    let Ok(line) = line else { return };
+                    lines
+                        .lock()
+                        .unwrap()
+                        .push((std::time::Instant::now(), is_err, line));
+                }
+            });
+        }
+        Running { child, lines }
+    }
+
+    /// When the first line matching `pred` came, waiting for it up to `limit`.
+    fn wait_for(
+        &mut self,
+        what: &str,
+        limit: std::time::Duration,
+        pred: impl Fn(&str) -> bool,
+    ) -> std::time::Instant {
+        let deadline = std::time::Instant::now() + limit;
+        loop {
+            if let Some((at, _, _)) = self.lines.lock().unwrap().iter().find(|(_, _, l)| pred(l)) {
+                return *at;
+            }
+            if std::time::Instant::now() > deadline || self.child.try_wait().unwrap().is_some() {
+                std::thread::sleep(std::time::Duration::from_millis(100));
+                panic!("no line {what} within {limit:?}:\n{}", self.output());
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    }
+
+    fn output(&self) -> String {
+        self.lines
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(_, e, l)| format!("{}{l}\n", if *e { "err| " } else { "out| " }))
+            .collect()
+    }
+
+    /// Sends SIGTERM and waits (at most `limit`) for the exit status.
+    fn stop(mut self, limit: std::time::Duration) -> (std::process::ExitStatus, String) {
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let deadline = std::time::Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                std::thread::sleep(std::time::Duration::from_millis(100));
+                return (status, self.output());
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!("still running {limit:?} after SIGTERM:\n{}", self.output());
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Listens on loopback, accepts every connection and never writes a byte: an SMTP server stuck
+/// before its greeting, a webhook endpoint that hangs. Connections stay open for the test.
+fn silent_peer() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut open = Vec::new();
+        for sock in listener.incoming() {
+            open.push(sock);
+        }
+    });
+    port
+}
+
+/// A mail server and three webhooks that accept connections and never answer: the first check
+/// result still comes within the check's interval, the sinks are logged as degraded, and
+/// SIGTERM stops the run gracefully.
+#[test]
+fn sinks_that_never_answer_do_not_hold_up_the_checks() {
+    let (dir, _listener, _) = open_port_config();
+    let port = _listener.local_addr().unwrap().port();
+    let smtp = silent_peer();
+    let hook = silent_peer();
+    let mut text = format!(
+        "[sinks.mail]\ntype = \"email\"\nhost = \"127.0.0.1\"\nport = {smtp}\ntls = \"none\"\n\
+         from = \"forewarn@district.example\"\nto = [\"ict@district.example\"]\n\n"
+    );
+    for i in 0..3 {
+        text.push_str(&format!(
+            "[sinks.hook{i}]\ntype = \"webhook\"\nurl = \"http://127.0.0.1:{hook}/hook{i}\"\n\n"
+        ));
+    }
+    text.push_str(&format!(
+        "[policies.default]\ntype = \"notify\"\nsinks = [\"mail\", \"hook0\", \"hook1\", \"hook2\"]\n\n\
+         {}interval = \"3s\"\n",
+        tcp_config(port)
+    ));
+    write(dir.path(), "forewarn.toml", &text);
+    let mut run = Running::start(dir.path(), &[]);
+    let secs = std::time::Duration::from_secs;
+    let started = run.wait_for("monitoring", secs(20), |l| l.contains("monitoring 1 check"));
+    let first = run.wait_for("with the check's result", secs(10), |l| {
+        l.contains("OK") && l.contains("svc")
+    });
+    assert!(
+        first - started < secs(3),
+        "the first result came {:?} after start:\n{}",
+        first - started,
+        run.output()
+    );
+    // Each sink fails its health check within its own timeout (10 s by default), all at once.
+    for sink in ["mail", "hook0", "hook1", "hook2"] {
+        run.wait_for("saying the sink is degraded", secs(20), |l| {
+            l.contains("sink is degraded") && l.contains(&format!("sink={sink}"))
+        });
+    }
+    let (status, output) = run.stop(secs(20));
+    assert!(status.success(), "{status:?}\n{output}");
+    assert!(output.contains("stopped: "), "{output}");
+}

@@ -26,7 +26,7 @@ use crate::error::{Error, Result};
 use crate::escalation::{Escalation, NotifySinks, SentRecord};
 use crate::http_client::HttpClients;
 use crate::incident::{Incident, UpdateKind};
-use crate::outbox::{Outbox, OutboxOptions};
+use crate::outbox::{Outbox, OutboxOptions, SinkStatus};
 use crate::probe::{CheckContext, History, Observation, Probe, Status};
 use crate::sink::{AlertSink, Notification};
 use crate::store::{IncidentFilter, OutboxStats, SqliteStore, Store, TransitionRecord};
@@ -171,11 +171,13 @@ pub struct CheckStatus {
     pub incident: Option<i64>,
 }
 
-/// The monitor's own health: checks, outbox and scheduler.
+/// The monitor's own health: checks, sinks, outbox and scheduler.
 #[derive(Debug, Clone, Serialize)]
 pub struct MonitorStatus {
     /// Every check, in definition order.
     pub checks: Vec<CheckStatus>,
+    /// Every sink, by name: whether it can deliver.
+    pub sinks: Vec<SinkStatus>,
     /// Outbox depth and failures.
     pub outbox: OutboxStats,
     /// Scheduler counters.
@@ -810,6 +812,7 @@ impl Monitor {
     pub async fn status(&self) -> Result<MonitorStatus> {
         Ok(MonitorStatus {
             checks: self.checks(),
+            sinks: self.inner.outbox.sink_status(),
             outbox: self.inner.store.outbox_stats().await?,
             scheduler: self.scheduler_stats(),
         })
@@ -923,13 +926,15 @@ impl Monitor {
         self.restore().await?;
         let inner = self.inner.clone();
         *inner.failure.lock() = None;
-        for (name, sink) in inner.outbox.sinks() {
-            if let Err(e) = sink.healthcheck().await {
-                tracing::warn!(sink = %name, error = %e, "sink is not healthy; notifications will be retried");
-            }
-        }
         let (stop_tx, stop_rx) = watch::channel(false);
         let workers = vec![
+            // Sinks are checked beside the checks, never before them: a mail server that
+            // accepts the connection and never answers only makes its sink degraded.
+            inner.spawn_task("the sink watcher", stop_rx.clone(), {
+                let outbox = inner.outbox.clone();
+                let rx = stop_rx.clone();
+                async move { outbox.watch_sinks(rx).await }
+            }),
             inner.spawn_task("the outbox worker", stop_rx.clone(), {
                 let outbox = inner.outbox.clone();
                 let rx = stop_rx.clone();
@@ -1025,19 +1030,38 @@ fn validate_check(spec: &CheckSpec) -> Result<()> {
 }
 
 /// Resolves on SIGINT (Ctrl-C) or, on Unix, SIGTERM.
-pub async fn shutdown_signal() {
+///
+/// The handlers are installed when this is called, not when the future is first polled: a
+/// program calls it first thing, and a signal that arrives while it is still starting up
+/// ends the run gracefully as soon as it begins instead of killing the process. Must be called
+/// inside a Tokio runtime.
+pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
     #[cfg(unix)]
     {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .expect("installing a SIGTERM handler");
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
+        use tokio::signal::unix::{SignalKind, signal};
+        let installed = signal(SignalKind::interrupt())
+            .and_then(|int| Ok((int, signal(SignalKind::terminate())?)));
+        async move {
+            match installed {
+                Ok((mut int, mut term)) => {
+                    tokio::select! {
+                        _ = int.recv() => {}
+                        _ = term.recv() => {}
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot install the SIGTERM handler; only Ctrl-C stops the monitor");
+                    let _ = tokio::signal::ctrl_c().await;
+                }
+            }
         }
     }
     #[cfg(not(unix))]
     {
-        let _ = tokio::signal::ctrl_c().await;
+        let ctrl_c = tokio::signal::ctrl_c();
+        async move {
+            let _ = ctrl_c.await;
+        }
     }
 }
 

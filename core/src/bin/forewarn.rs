@@ -422,6 +422,8 @@ async fn check(path: Option<&Path>, json: bool, only: &[String]) -> forewarn::Re
 }
 
 async fn run(path: Option<&Path>, quiet: bool) -> forewarn::Result<u8> {
+    // First thing: a SIGTERM while starting up stops the run gracefully once it begins.
+    let shutdown = forewarn::monitor::shutdown_signal();
     let config = load_config(path).await?;
     let monitor = Monitor::from_config(&config).await?;
     let sinks: Vec<String> = config
@@ -482,7 +484,7 @@ async fn run(path: Option<&Path>, quiet: bool) -> forewarn::Result<u8> {
             }
         })
     };
-    monitor.run().await?;
+    monitor.run_until(shutdown).await?;
     printer.abort();
     let status = monitor.status().await?;
     println!(

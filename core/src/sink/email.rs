@@ -125,7 +125,9 @@ pub struct EmailSinkConfig {
     /// How long an acknowledgement link stays valid (default 7 days).
     #[serde(default, with = "crate::config::opt_duration")]
     pub ack_valid_for: Option<Duration>,
-    /// Time budget of each SMTP command (default 10 s).
+    /// Time budget of one delivery or health check, from connecting to the server's last
+    /// answer (default 10 s): a server that accepts the connection and never answers fails
+    /// within it instead of holding the sink.
     #[serde(default, with = "crate::config::opt_duration")]
     pub timeout: Option<Duration>,
     /// A PEM file with extra trusted root certificates (a district CA, a test server).
@@ -385,6 +387,7 @@ impl EmailSinkConfig {
             name: name.to_owned(),
             endpoint: format!("{}:{port} ({})", self.host, self.tls.as_str()),
             builder: transport,
+            timeout,
             pool: OnceLock::new(),
             password,
             from,
@@ -440,6 +443,8 @@ pub struct EmailSink {
     name: String,
     endpoint: String,
     builder: AsyncSmtpTransportBuilder,
+    /// Bounds a whole exchange: lettre bounds only the TCP connect, not the server's answers.
+    timeout: Duration,
     pool: OnceLock<PooledTransport>,
     password: Option<Secret>,
     from: Mailbox,
@@ -725,6 +730,18 @@ impl EmailSink {
             .expect("set above"))
     }
 
+    /// The server did not finish within the time budget (retryable).
+    fn no_answer(&self) -> Error {
+        self.fail(
+            format!(
+                "SMTP {}: no answer within {} (timed out)",
+                self.endpoint,
+                crate::probe::human_duration(self.timeout)
+            ),
+            true,
+        )
+    }
+
     fn fail(&self, message: String, retryable: bool) -> Error {
         Error::Sink {
             sink: self.name.clone(),
@@ -774,19 +791,21 @@ impl EmailSink {
 impl AlertSink for EmailSink {
     async fn send(&self, n: &Notification) -> Result<()> {
         let message = self.message(n)?;
-        self.transport()?
-            .send(message)
-            .await
-            .map(|_| ())
-            .map_err(|e| self.smtp_error(&e))
+        let send = self.transport()?.send(message);
+        match tokio::time::timeout(self.timeout, send).await {
+            Ok(r) => r.map(|_| ()).map_err(|e| self.smtp_error(&e)),
+            Err(_) => Err(self.no_answer()),
+        }
     }
 
     async fn healthcheck(&self) -> Result<()> {
         // Connect, EHLO, STARTTLS and AUTH as configured, then NOOP: nothing is sent.
-        match self.transport()?.test_connection().await {
-            Ok(true) => Ok(()),
-            Ok(false) => Err(self.fail(format!("{} did not answer NOOP", self.endpoint), true)),
-            Err(e) => Err(self.smtp_error(&e)),
+        let test = self.transport()?.test_connection();
+        match tokio::time::timeout(self.timeout, test).await {
+            Ok(Ok(true)) => Ok(()),
+            Ok(Ok(false)) => Err(self.fail(format!("{} did not answer NOOP", self.endpoint), true)),
+            Ok(Err(e)) => Err(self.smtp_error(&e)),
+            Err(_) => Err(self.no_answer()),
         }
     }
 }

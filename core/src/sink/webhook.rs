@@ -167,6 +167,32 @@ impl WebhookSink {
             retryable,
         }
     }
+
+    /// A request that got no answer, with its cause. reqwest's errors carry the URL, which
+    /// may hold a token: it is left out.
+    fn request_failed(&self, e: reqwest::Error) -> Error {
+        if e.is_timeout() {
+            return self.fail(
+                format!(
+                    "no answer within {} (timed out)",
+                    crate::probe::human_duration(self.timeout)
+                ),
+                true,
+            );
+        }
+        let e = e.without_url();
+        let mut message = e.to_string();
+        let mut source = std::error::Error::source(&e);
+        while let Some(cause) = source {
+            let text = cause.to_string();
+            if !message.ends_with(&text) {
+                message.push_str(": ");
+                message.push_str(&text);
+            }
+            source = cause.source();
+        }
+        self.fail(message, true)
+    }
 }
 
 #[async_trait]
@@ -182,8 +208,7 @@ impl AlertSink for WebhookSink {
             .json(&body)
             .send()
             .await
-            // reqwest errors carry the URL; strip it, it may hold a token.
-            .map_err(|e| self.fail(e.without_url().to_string(), true))?;
+            .map_err(|e| self.request_failed(e))?;
         let status = resp.status();
         if status.is_success() {
             return Ok(());
@@ -201,7 +226,7 @@ impl AlertSink for WebhookSink {
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| self.fail(e.without_url().to_string(), true))
+            .map_err(|e| self.request_failed(e))
     }
 }
 
