@@ -476,3 +476,77 @@ fn sinks_that_never_answer_do_not_hold_up_the_checks() {
     assert!(status.success(), "{status:?}\n{output}");
     assert!(output.contains("stopped: "), "{output}");
 }
+
+/// Observations in the history file at `db`, read beside the running monitor.
+fn stored_observations(db: &std::path::Path) -> i64 {
+    let conn =
+        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .unwrap();
+    conn.busy_timeout(std::time::Duration::from_secs(5))
+        .unwrap();
+    conn.query_row("SELECT count(*) FROM observations", [], |r| r.get(0))
+        .unwrap()
+}
+
+/// A second `forewarn run` on the same database is refused with the first one's process id;
+/// the first keeps every observation it makes, and reading commands work beside it.
+#[test]
+fn a_second_run_on_one_database_is_refused_and_the_first_is_undisturbed() {
+    let (dir, _listener, _) = open_port_config();
+    let port = _listener.local_addr().unwrap().port();
+    write(
+        dir.path(),
+        "forewarn.toml",
+        &format!("{}interval = \"1s\"\n", tcp_config(port)),
+    );
+    let secs = std::time::Duration::from_secs;
+    let mut first = Running::start(dir.path(), &[]);
+    first.wait_for("with the check's result", secs(20), |l| {
+        l.contains("OK") && l.contains("svc")
+    });
+    let pid = first.child.id();
+
+    let second = forewarn_within(&["run"], dir.path(), secs(20));
+    assert_eq!(second.status.code(), Some(3), "{second:?}");
+    let err = String::from_utf8_lossy(&second.stderr);
+    assert!(err.contains(&format!("pid {pid}")), "{err}");
+    assert!(err.contains("forewarn.db is in use"), "{err}");
+    assert!(
+        !String::from_utf8_lossy(&second.stdout).contains("monitoring"),
+        "refused before it starts: {second:?}"
+    );
+
+    // Reading and one-shot commands work beside the running monitor.
+    let out = forewarn_within(&["incidents"], dir.path(), secs(20));
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let out = forewarn_within(&["check"], dir.path(), secs(20));
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+
+    // The first keeps running and keeps every observation it makes.
+    let db = dir.path().join("forewarn.db");
+    let before = stored_observations(&db);
+    std::thread::sleep(secs(3));
+    assert!(stored_observations(&db) > before, "{}", first.output());
+    let (status, output) = first.stop(secs(20));
+    assert!(status.success(), "{status:?}\n{output}");
+    assert!(!output.contains("UNIQUE constraint"), "{output}");
+    let runs: i64 = output
+        .split("stopped: ")
+        .nth(1)
+        .and_then(|s| s.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no run count in {output}"));
+    assert_eq!(
+        stored_observations(&db),
+        runs,
+        "every run is in the history"
+    );
+
+    // Once it has stopped, the database is free again.
+    let mut again = Running::start(dir.path(), &[]);
+    again.wait_for("with the check's result", secs(20), |l| {
+        l.contains("OK") && l.contains("svc")
+    });
+    let (status, output) = again.stop(secs(20));
+    assert!(status.success(), "{status:?}\n{output}");
+}

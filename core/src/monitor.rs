@@ -923,6 +923,8 @@ impl Monitor {
     /// monitor shuts down the same way, and the failure is returned: it never carries on with
     /// a part missing.
     pub async fn run_until(&self, shutdown: impl Future<Output = ()>) -> Result<()> {
+        // One running monitor per history: a second is refused here.
+        self.inner.store.claim().await?;
         self.restore().await?;
         let inner = self.inner.clone();
         *inner.failure.lock() = None;

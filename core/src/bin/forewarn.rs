@@ -41,7 +41,8 @@ struct Cli {
 enum Command {
     /// Monitor until Ctrl-C / SIGTERM. Without --config: ./forewarn.toml if present, else the
     /// embedded default (this machine's health, SSH on localhost if listening, history in
-    /// ./forewarn.db, alerts to ./forewarn-outbox.jsonl).
+    /// ./forewarn.db, alerts to ./forewarn-outbox.jsonl). One `run` per database: a second is
+    /// refused with the first one's process id.
     Run {
         /// The config file (env FOREWARN_CONFIG).
         #[arg(long, short, env = "FOREWARN_CONFIG")]
@@ -425,7 +426,10 @@ async fn run(path: Option<&Path>, quiet: bool) -> forewarn::Result<u8> {
     // First thing: a SIGTERM while starting up stops the run gracefully once it begins.
     let shutdown = forewarn::monitor::shutdown_signal();
     let config = load_config(path).await?;
-    let monitor = Monitor::from_config(&config).await?;
+    // Refused before anything else when another `run` holds this history.
+    let store = Arc::new(SqliteStore::open(&config.monitor.database)?);
+    forewarn::Store::claim(&*store).await?;
+    let monitor = Monitor::from_config_with_store(&config, store).await?;
     let sinks: Vec<String> = config
         .sinks
         .iter()

@@ -17,6 +17,11 @@
 //!
 //! All SQLite work runs on tokio's blocking pool, one call at a time on one connection, so the
 //! async workers are never blocked by disk I/O.
+//!
+//! A running monitor claims the file ([`Store::claim`]) with an exclusive lock on
+//! `forewarn.db.lock` beside it, holding its process id: a second `forewarn run` on the same
+//! database is refused with that id, while commands that read or acknowledge keep working. The
+//! operating system drops the lock when the process ends, however it ends.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -174,6 +179,8 @@ const WAL_SIZE_LIMIT: i64 = 64 * 1024 * 1024;
 pub struct SqliteStore {
     inner: Arc<Mutex<Inner>>,
     path: Option<PathBuf>,
+    /// The locked lock file while this store is claimed (shared by clones).
+    claim: Arc<Mutex<Option<std::fs::File>>>,
 }
 
 /// The connection and what is cached beside it.
@@ -381,6 +388,13 @@ impl SqliteStore {
         self.path.as_deref()
     }
 
+    /// The lock file a running monitor holds for the database at `path`.
+    pub fn lock_path(path: &Path) -> PathBuf {
+        let mut name = path.as_os_str().to_owned();
+        name.push(".lock");
+        PathBuf::from(name)
+    }
+
     fn from_connection(mut conn: Connection, path: Option<PathBuf>, label: &str) -> Result<Self> {
         let at_path = |e: rusqlite::Error| Error::Store(format!("{label}: {e}"));
         conn.pragma_update(None, "foreign_keys", true)
@@ -409,6 +423,7 @@ impl SqliteStore {
                 },
             })),
             path,
+            claim: Arc::new(Mutex::new(None)),
         })
     }
 
@@ -1288,6 +1303,17 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn claim(&self) -> Result<()> {
+        let Some(path) = &self.path else {
+            return Ok(());
+        };
+        let mut claim = self.claim.lock();
+        if claim.is_none() {
+            *claim = Some(lock_database(path)?);
+        }
+        Ok(())
+    }
+
     async fn flush(&self) -> Result<()> {
         let label = self
             .path
@@ -1316,6 +1342,56 @@ impl Store for SqliteStore {
         })
         .await
     }
+}
+
+/// Takes the exclusive lock on the lock file of the database at `db` and writes this process's
+/// id into it, or says who holds it.
+fn lock_database(db: &Path) -> Result<std::fs::File> {
+    use std::io::{Read, Seek, Write};
+    let lock = SqliteStore::lock_path(db);
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&lock)
+        .map_err(|e| Error::io(format!("opening the lock file {}", lock.display()), e))?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            // The holder writes its id right after locking: give it a moment to.
+            let mut holder = String::new();
+            for _ in 0..20 {
+                holder.clear();
+                let _ = file.seek(std::io::SeekFrom::Start(0));
+                let _ = file.read_to_string(&mut holder);
+                if !holder.trim().is_empty() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            let holder = match holder.trim().parse::<u32>() {
+                Ok(pid) => format!("pid {pid}"),
+                Err(_) => "another process".to_owned(),
+            };
+            return Err(Error::Conflict(format!(
+                "{} is in use by another running forewarn ({holder}, holding {}): stop it first, \
+                 or give this one a `database` of its own",
+                db.display(),
+                lock.display()
+            )));
+        }
+        Err(std::fs::TryLockError::Error(e)) => {
+            return Err(Error::io(format!("locking {}", lock.display()), e));
+        }
+    }
+    let written = file
+        .set_len(0)
+        .and_then(|_| file.seek(std::io::SeekFrom::Start(0)))
+        .and_then(|_| writeln!(file, "{}", std::process::id()))
+        .and_then(|_| file.flush());
+    written.map_err(|e| Error::io(format!("writing {}", lock.display()), e))?;
+    Ok(file)
 }
 
 fn raw_transition(r: &rusqlite::Row<'_>) -> rusqlite::Result<(String, i64, String, Option<i64>)> {
@@ -1481,6 +1557,38 @@ mod tests {
             "{msg}"
         );
         assert!(msg.contains(&path.display().to_string()), "{msg}");
+    }
+
+    #[tokio::test]
+    async fn one_claim_per_database_file_until_its_store_is_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("forewarn.db");
+        let first = SqliteStore::open(&path).unwrap();
+        first.claim().await.unwrap();
+        first.clone().claim().await.unwrap();
+        let lock = std::fs::read_to_string(SqliteStore::lock_path(&path)).unwrap();
+        assert_eq!(lock.trim(), std::process::id().to_string());
+        // Another store on the same file (as another process would open it) is refused...
+        let second = SqliteStore::open(&path).unwrap();
+        let err = second.claim().await.unwrap_err();
+        assert!(matches!(err, Error::Conflict(_)), "{err:?}");
+        let msg = err.to_string();
+        assert!(
+            msg.contains(&format!("pid {}", std::process::id())),
+            "{msg}"
+        );
+        assert!(msg.contains("forewarn.db.lock"), "{msg}");
+        // ...but may read and write, and claims the file once the first is gone.
+        assert!(
+            second
+                .incidents(&IncidentFilter::default())
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        drop(first);
+        second.claim().await.unwrap();
+        SqliteStore::in_memory().unwrap().claim().await.unwrap();
     }
 
     #[test]
