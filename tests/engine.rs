@@ -417,6 +417,9 @@ impl Store for PanicOnPrune {
     async fn flush(&self) -> Result<()> {
         self.0.flush().await
     }
+    async fn installation_id(&self) -> Result<String> {
+        self.0.installation_id().await
+    }
 }
 
 /// The error `run_until` ended with, failing the test when it did not end within `limit`.

@@ -428,6 +428,7 @@ async fn webhook_sink_posts_slack_bodies_and_retries_server_errors() {
             false,
             chrono::Utc::now(),
         ),
+        "f00d",
         "hook",
         "opened",
         NotificationKind::Opened,

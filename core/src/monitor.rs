@@ -376,6 +376,8 @@ struct Inner {
     runs: AtomicU64,
     overruns: AtomicU64,
     lag: LagHistogram,
+    /// The store's installation id, read on first use.
+    installation: tokio::sync::OnceCell<String>,
     /// The first background task of `run_until` that failed; `failed` wakes it.
     failure: Mutex<Option<Error>>,
     failed: tokio::sync::Notify,
@@ -656,6 +658,7 @@ impl MonitorBuilder {
                 runs: AtomicU64::new(0),
                 overruns: AtomicU64::new(0),
                 lag: LagHistogram::default(),
+                installation: tokio::sync::OnceCell::new(),
                 failure: Mutex::new(None),
                 failed: tokio::sync::Notify::new(),
             }),
@@ -1510,6 +1513,14 @@ impl Inner {
         Ok(())
     }
 
+    /// The installation id notifications carry.
+    async fn installation(&self) -> Result<&str> {
+        self.installation
+            .get_or_try_init(|| self.store.installation_id())
+            .await
+            .map(String::as_str)
+    }
+
     async fn escalate(&self, incident: &Incident) -> Result<()> {
         let Some(policy) = self.escalations.get(&incident.policy) else {
             return Ok(());
@@ -1525,7 +1536,15 @@ impl Inner {
                 .map(|e| e.labels.clone())
                 .unwrap_or_default();
             for d in due {
-                let mut n = Notification::for_incident(incident, &d.sink, &d.key, d.kind, now);
+                let installation = self.installation().await?;
+                let mut n = Notification::for_incident(
+                    incident,
+                    installation,
+                    &d.sink,
+                    &d.key,
+                    d.kind,
+                    now,
+                );
                 n.labels.extend(labels.clone());
                 if self.store.enqueue(&n, now).await? {
                     self.outbox.hold_for_grouping(&n, now).await?;

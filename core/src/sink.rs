@@ -79,9 +79,13 @@ impl fmt::Display for NotificationKind {
 /// One message for one sink about one incident.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Notification {
-    /// Stable id: the same incident, sink and escalation key always give the same id, so the
-    /// outbox never delivers one twice.
+    /// Stable id: the same installation, incident, sink and escalation key always give the
+    /// same id, so the outbox never delivers one twice; another installation (another site, a
+    /// reset database) gives another.
     pub id: String,
+    /// The installation's id ([`Store::installation_id`](crate::Store::installation_id)).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub installation: String,
     /// The sink it is for.
     pub sink: String,
     /// The escalation step that produced it ("opened", "update:2", "resolved", …).
@@ -111,9 +115,11 @@ pub struct Notification {
 }
 
 impl Notification {
-    /// The stable id for (incident, sink, key).
-    pub fn make_id(incident_id: i64, sink: &str, key: &str) -> String {
+    /// The stable id for (installation, incident, sink, key).
+    pub fn make_id(installation: &str, incident_id: i64, sink: &str, key: &str) -> String {
         let mut h = Sha256::new();
+        h.update(installation.as_bytes());
+        h.update([0]);
         h.update(incident_id.to_le_bytes());
         h.update(sink.as_bytes());
         h.update([0]);
@@ -121,9 +127,10 @@ impl Notification {
         hex::encode(&h.finalize()[..16])
     }
 
-    /// Builds the notification about `incident` for `sink`.
+    /// Builds the notification about `incident` of `installation` for `sink`.
     pub fn for_incident(
         incident: &Incident,
+        installation: &str,
         sink: &str,
         key: &str,
         kind: NotificationKind,
@@ -180,7 +187,8 @@ impl Notification {
             labels.insert("acknowledged_by".to_owned(), ack.by.clone());
         }
         Self {
-            id: Self::make_id(incident.id, sink, key),
+            id: Self::make_id(installation, incident.id, sink, key),
+            installation: installation.to_owned(),
             sink: sink.to_owned(),
             key: key.to_owned(),
             kind,
@@ -244,6 +252,7 @@ impl Notification {
         );
         Self {
             id: hex::encode(&h.finalize()[..16]),
+            installation: first.installation.clone(),
             sink: first.sink.clone(),
             key: "digest".to_owned(),
             kind: NotificationKind::Opened,

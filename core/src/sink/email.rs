@@ -17,9 +17,11 @@
 //! ```
 //!
 //! Message ids are stable: the "opened" message of an incident is
-//! `<incident-ID.SINK@DOMAIN>` ([`opened_message_id`]) and every later message of the incident
-//! carries `In-Reply-To`/`References` pointing at it; the others are
-//! `<NOTIFICATION-ID@DOMAIN>`. `DOMAIN` is the `from` address's domain.
+//! `<incident-ID.SINK.INSTALLATION@DOMAIN>` ([`opened_message_id`]) and every later message of
+//! the incident carries `In-Reply-To`/`References` pointing at it; the others are
+//! `<NOTIFICATION-ID@DOMAIN>`. `DOMAIN` is the `from` address's domain; `INSTALLATION` is the
+//! random id of the history ([`Store::installation_id`](crate::Store::installation_id)), so two
+//! sites mailing one list, or one site after a database reset, never repeat an id.
 
 use std::collections::BTreeMap;
 use std::fmt::{self, Write as _};
@@ -476,9 +478,9 @@ impl fmt::Debug for EmailSink {
     }
 }
 
-/// The Message-ID of the "opened" message of `incident_id` sent by sink `sink` from `domain`:
-/// every later message of the incident points at it.
-pub fn opened_message_id(incident_id: i64, sink: &str, domain: &str) -> String {
+/// The Message-ID of the "opened" message of `incident_id` of `installation` sent by sink
+/// `sink` from `domain`: every later message of the incident points at it.
+pub fn opened_message_id(installation: &str, incident_id: i64, sink: &str, domain: &str) -> String {
     let slug: String = sink
         .chars()
         .map(|c| {
@@ -489,7 +491,16 @@ pub fn opened_message_id(incident_id: i64, sink: &str, domain: &str) -> String {
             }
         })
         .collect();
-    format!("<incident-{incident_id}.{slug}@{domain}>")
+    let installation: String = installation
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .collect();
+    if installation.is_empty() {
+        // Queued before installations had ids.
+        format!("<incident-{incident_id}.{slug}@{domain}>")
+    } else {
+        format!("<incident-{incident_id}.{slug}.{installation}@{domain}>")
+    }
 }
 
 /// Escapes text for HTML element content and attribute values.
@@ -531,7 +542,7 @@ impl EmailSink {
     /// The Message-ID the message for `n` gets.
     pub fn message_id(&self, n: &Notification) -> String {
         if n.kind == NotificationKind::Opened {
-            opened_message_id(n.incident_id, &n.sink, &self.domain)
+            opened_message_id(&n.installation, n.incident_id, &n.sink, &self.domain)
         } else {
             format!("<{}@{}>", n.id, self.domain)
         }
@@ -698,7 +709,7 @@ impl EmailSink {
             b = b.to(m.clone());
         }
         if n.kind != NotificationKind::Opened {
-            let root = opened_message_id(n.incident_id, &n.sink, &self.domain);
+            let root = opened_message_id(&n.installation, n.incident_id, &n.sink, &self.domain);
             b = b.in_reply_to(root.clone()).references(root);
         }
         b.multipart(MultiPart::alternative_plain_html(
@@ -820,6 +831,8 @@ mod tests {
         "2026-09-01T08:00:00Z".parse().unwrap()
     }
 
+    const INSTALLATION: &str = "0f1e2d3c4b5a69788796a5b4c3d2e1f0";
+
     fn config() -> EmailSinkConfig {
         let mut c = EmailSinkConfig::new(
             "127.0.0.1",
@@ -852,8 +865,14 @@ mod tests {
         if kind == NotificationKind::Resolved {
             i.resolve("back", t0() + chrono::Duration::minutes(42));
         }
-        let mut n =
-            Notification::for_incident(&i, "mail", key, kind, t0() + chrono::Duration::minutes(42));
+        let mut n = Notification::for_incident(
+            &i,
+            INSTALLATION,
+            "mail",
+            key,
+            kind,
+            t0() + chrono::Duration::minutes(42),
+        );
         n.labels.insert("owner".into(), "ICT <servers>".into());
         n.labels
             .insert("location".into(), "Building A, room 12".into());
@@ -967,7 +986,9 @@ mod tests {
         let opened = note(NotificationKind::Opened, "opened");
         let raw = String::from_utf8(sink.render(&opened).unwrap()).unwrap();
         assert!(
-            raw.contains("Message-ID: <incident-12.mail@district.example>"),
+            raw.contains(
+                "Message-ID: <incident-12.mail.0f1e2d3c4b5a69788796a5b4c3d2e1f0@district.example>"
+            ),
             "{raw}"
         );
         assert!(!raw.contains("In-Reply-To"), "{raw}");
@@ -1010,11 +1031,15 @@ mod tests {
             "{raw}"
         );
         assert!(
-            raw.contains("In-Reply-To: <incident-12.mail@district.example>"),
+            raw.contains(
+                "In-Reply-To: <incident-12.mail.0f1e2d3c4b5a69788796a5b4c3d2e1f0@district.example>"
+            ),
             "{raw}"
         );
         assert!(
-            raw.contains("References: <incident-12.mail@district.example>"),
+            raw.contains(
+                "References: <incident-12.mail.0f1e2d3c4b5a69788796a5b4c3d2e1f0@district.example>"
+            ),
             "{raw}"
         );
         assert!(
@@ -1044,10 +1069,37 @@ mod tests {
     }
 
     #[test]
+    fn ids_differ_between_installations() {
+        let sink = config().build("mail").unwrap();
+        for kind in [
+            NotificationKind::Opened,
+            NotificationKind::Acknowledged,
+            NotificationKind::Resolved,
+        ] {
+            let here = note(kind, kind.as_str());
+            let mut i = Incident::open("db-main", None, "p", Status::Critical, "x", false, t0());
+            i.id = 12;
+            let elsewhere =
+                Notification::for_incident(&i, "9a9a", "mail", kind.as_str(), kind, t0());
+            assert_ne!(here.id, elsewhere.id, "{kind}");
+            assert_ne!(
+                sink.message_id(&here),
+                sink.message_id(&elsewhere),
+                "{kind}"
+            );
+        }
+    }
+
+    #[test]
     fn opened_ids_are_safe_for_any_sink_name() {
         assert_eq!(
-            opened_message_id(3, "mail team/é", "x.org"),
-            "<incident-3.mail-team--@x.org>"
+            opened_message_id("ab12", 3, "mail team/é", "x.org"),
+            "<incident-3.mail-team--.ab12@x.org>"
+        );
+        // Rows queued before installations had ids keep the old form.
+        assert_eq!(
+            opened_message_id("", 3, "mail", "x.org"),
+            "<incident-3.mail@x.org>"
         );
     }
 }

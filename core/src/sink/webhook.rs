@@ -239,7 +239,7 @@ mod tests {
     fn note(kind: NotificationKind) -> Notification {
         let at = chrono::Utc::now();
         let i = Incident::open("db-main", None, "p", Status::Critical, "refused", false, at);
-        Notification::for_incident(&i, "hook", "opened", kind, at)
+        Notification::for_incident(&i, "f00d", "hook", "opened", kind, at)
     }
 
     #[test]

@@ -139,6 +139,17 @@ const MIGRATIONS: &[&str] = &[
     );
     INSERT INTO history_heads(id, watermark) SELECT 1, coalesce(max(id), 0) FROM observations;
     ",
+    // Version 3: a random id of this installation, made with the database (or when an older one
+    // is migrated). Notification ids and e-mail Message-IDs carry it, so incident #1 of one
+    // database is never taken for incident #1 of another (after a reset, or another site
+    // mailing the same list) by receivers that drop repeated ids.
+    "
+    CREATE TABLE installation (
+        id  INTEGER PRIMARY KEY CHECK (id = 1),
+        uid TEXT NOT NULL
+    );
+    INSERT INTO installation(id, uid) VALUES (1, lower(hex(randomblob(16))));
+    ",
 ];
 
 /// Rows recorded since the heads were last saved that make them due again: at least this many,
@@ -181,6 +192,8 @@ pub struct SqliteStore {
     path: Option<PathBuf>,
     /// The locked lock file while this store is claimed (shared by clones).
     claim: Arc<Mutex<Option<std::fs::File>>>,
+    /// The installation's id, read once.
+    installation: Arc<str>,
 }
 
 /// The connection and what is cached beside it.
@@ -414,6 +427,11 @@ impl SqliteStore {
             .collect::<rusqlite::Result<HashMap<_, _>>>()
             .map_err(at_path)?
         };
+        let installation: String = conn
+            .query_row("SELECT uid FROM installation WHERE id = 1", [], |r| {
+                r.get(0)
+            })
+            .map_err(at_path)?;
         Ok(Self {
             inner: Arc::new(Mutex::new(Inner {
                 conn,
@@ -424,6 +442,7 @@ impl SqliteStore {
             })),
             path,
             claim: Arc::new(Mutex::new(None)),
+            installation: installation.into(),
         })
     }
 
@@ -1303,6 +1322,10 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn installation_id(&self) -> Result<String> {
+        Ok(self.installation.to_string())
+    }
+
     async fn claim(&self) -> Result<()> {
         let Some(path) = &self.path else {
             return Ok(());
@@ -1448,7 +1471,14 @@ mod tests {
     }
 
     fn note(incident: &Incident, sink: &str, key: &str, secs: i64) -> Notification {
-        Notification::for_incident(incident, sink, key, NotificationKind::Opened, t(secs))
+        Notification::for_incident(
+            incident,
+            "f00d",
+            sink,
+            key,
+            NotificationKind::Opened,
+            t(secs),
+        )
     }
 
     #[test]
@@ -1557,6 +1587,44 @@ mod tests {
             "{msg}"
         );
         assert!(msg.contains(&path.display().to_string()), "{msg}");
+    }
+
+    #[tokio::test]
+    async fn each_database_has_an_installation_id_of_its_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("forewarn.db");
+        let id = SqliteStore::open(&path)
+            .unwrap()
+            .installation_id()
+            .await
+            .unwrap();
+        assert_eq!(id.len(), 32, "{id}");
+        assert!(id.bytes().all(|b| b.is_ascii_hexdigit()), "{id}");
+        // Kept by the file...
+        let again = SqliteStore::open(&path).unwrap();
+        assert_eq!(again.installation_id().await.unwrap(), id);
+        drop(again);
+        // ...and new with a new one: a reset database is another installation.
+        std::fs::remove_file(&path).unwrap();
+        let reset = SqliteStore::open(&path).unwrap();
+        assert_ne!(reset.installation_id().await.unwrap(), id);
+        let (a, b) = (
+            SqliteStore::in_memory().unwrap(),
+            SqliteStore::in_memory().unwrap(),
+        );
+        assert_ne!(
+            a.installation_id().await.unwrap(),
+            b.installation_id().await.unwrap()
+        );
+        // An older database gets one when it is migrated.
+        let old = dir.path().join("v2.db");
+        migrate(&mut Connection::open(&old).unwrap(), &MIGRATIONS[..2], "v2").unwrap();
+        let migrated = SqliteStore::open(&old)
+            .unwrap()
+            .installation_id()
+            .await
+            .unwrap();
+        assert_eq!(migrated.len(), 32, "{migrated}");
     }
 
     #[tokio::test]
