@@ -550,3 +550,41 @@ fn a_second_run_on_one_database_is_refused_and_the_first_is_undisturbed() {
     let (status, output) = again.stop(secs(20));
     assert!(status.success(), "{status:?}\n{output}");
 }
+
+/// `tickets generate` refuses numbers out of range as a usage error instead of panicking.
+#[test]
+#[cfg(feature = "tickets")]
+fn tickets_generate_refuses_numbers_out_of_range() {
+    let dir = tempfile::tempdir().unwrap();
+    let limit = std::time::Duration::from_secs(60);
+    for (flag, value) in [
+        ("--start-year", "262143"),
+        ("--start-year", "1969"),
+        ("--years", "4294967295"),
+        ("--years", "0"),
+        ("--rows", "18446744073709551615"),
+        ("--rows", "0"),
+    ] {
+        let args = ["tickets", "generate", flag, value, "--out", "t.csv"];
+        let out = forewarn_within(&args, dir.path(), limit);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{flag} {value}: {err}");
+        assert!(err.contains(flag) && err.contains(value), "{err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+    // The edges of the ranges work.
+    let args = [
+        "tickets",
+        "generate",
+        "--start-year",
+        "2999",
+        "--years",
+        "50",
+        "--rows",
+        "200",
+        "--out",
+        "t.csv",
+    ];
+    let out = forewarn_within(&args, dir.path(), limit);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+}

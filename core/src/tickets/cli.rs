@@ -73,8 +73,9 @@ pub enum TicketsCommand {
     },
     /// Write a realistic synthetic school-district export (Freshservice-style CSV).
     Generate {
-        /// Ticket rows.
-        #[arg(long, default_value_t = 20_000)]
+        /// Ticket rows (1 to 10,000,000).
+        #[arg(long, default_value_t = 20_000,
+              value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=10_000_000))]
         rows: usize,
         /// Random seed.
         #[arg(long, default_value_t = 1)]
@@ -85,11 +86,11 @@ pub enum TicketsCommand {
         /// No term-start surge, spikes or trend: a stationary district.
         #[arg(long)]
         no_effects: bool,
-        /// Year the first school year starts (August).
-        #[arg(long, default_value_t = 2022)]
+        /// Year the first school year starts (August; 1970 to 2999).
+        #[arg(long, default_value_t = 2022, value_parser = clap::value_parser!(i32).range(1970..=2999))]
         start_year: i32,
-        /// School years to cover.
-        #[arg(long, default_value_t = 3)]
+        /// School years to cover (1 to 50).
+        #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=50))]
         years: u32,
         /// Also write the school calendar used, as TOML.
         #[arg(long)]
