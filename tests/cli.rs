@@ -588,3 +588,235 @@ fn tickets_generate_refuses_numbers_out_of_range() {
     let out = forewarn_within(&args, dir.path(), limit);
     assert_eq!(out.status.code(), Some(0), "{out:?}");
 }
+
+/// Fails when a line of `text` holds a control character (or `\r`): output that could clear a
+/// terminal, set its title or forge a line.
+fn assert_printable(what: &str, text: &str) {
+    for line in text.split('\n') {
+        assert!(
+            !line.chars().any(forewarn::text::is_control),
+            "{what}: raw control character in {line:?}\n{text}"
+        );
+    }
+}
+
+/// Names with control characters are refused where they are written; summaries written to the
+/// history by another program are escaped in the `incidents` table.
+#[test]
+fn control_characters_are_refused_in_names_and_escaped_in_the_incidents_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let limit = std::time::Duration::from_secs(20);
+    for (name, text, place) in [
+        (
+            "check.toml",
+            "[[checks]]\nname = \"svc\\u001b[2J\"\ntype = \"tcp\"\ntarget = \"127.0.0.1:9\"\n",
+            "check.toml:2:8",
+        ),
+        (
+            "newline.toml",
+            "[[checks]]\ntype = \"tcp\"\ntarget = \"127.0.0.1:9\"\nname = \"svc\\n12:00:00 OK other\"\n",
+            "newline.toml:4:8",
+        ),
+        (
+            "sink.toml",
+            "[sinks.\"out\\r\"]\ntype = \"log\"\n[[checks]]\nname = \"svc\"\ntype = \"tcp\"\ntarget = \"127.0.0.1:9\"\n",
+            "sink.toml:",
+        ),
+    ] {
+        let cfg = write(dir.path(), name, text);
+        let out = forewarn_within(&["validate", cfg.to_str().unwrap()], dir.path(), limit);
+        assert_eq!(out.status.code(), Some(1), "{out:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(place), "{err}");
+        assert!(err.contains("must not contain control characters"), "{err}");
+        assert_printable(name, &err);
+    }
+
+    // A program of one's own wrote an incident whose summary came from a device.
+    let db = dir.path().join("history.db");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let probe = forewarn::testing::FakeProbe::new(forewarn::Status::Critical);
+        probe.set(
+            forewarn::Status::Critical,
+            "\u{1b}]0;owned\u{7}\u{1b}[2Jdown\r\n12:00:00 OK       svc      fine\0",
+        );
+        let monitor = forewarn::Monitor::builder()
+            .store(std::sync::Arc::new(
+                forewarn::SqliteStore::open(&db).unwrap(),
+            ))
+            .check(forewarn::CheckSpec::new("svc", std::sync::Arc::new(probe)).thresholds(1, 1))
+            .build()
+            .unwrap();
+        monitor.run_once().await.unwrap();
+    });
+    let cfg = write(
+        dir.path(),
+        "forewarn.toml",
+        &format!(
+            "[monitor]\ndatabase = \"{}\"\n{}",
+            db.display(),
+            tcp_config(9)
+        ),
+    );
+    let out = forewarn_within(
+        &["incidents", "--config", cfg.to_str().unwrap()],
+        dir.path(),
+        limit,
+    );
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert_printable("incidents", &table);
+    assert!(
+        table.contains(r"\u{1b}]0;owned\u{7}\u{1b}[2Jdown\r\n12:00:00 OK       svc      fine\0"),
+        "{table}"
+    );
+    // The JSON keeps the data as it is (escaped the JSON way).
+    let out = forewarn_within(
+        &["incidents", "--json", "--config", cfg.to_str().unwrap()],
+        dir.path(),
+        limit,
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        json[0]["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("\u{1b}]0;owned")
+    );
+}
+
+#[cfg(feature = "probe-snmp")]
+#[path = "support/snmpsim.rs"]
+mod snmpsim;
+
+/// A printer whose cover name holds terminal escapes and a forged status line, and whose model
+/// name holds a config line: `check`, `run` (console, log sink and log), `incidents` and
+/// `discover` print what it said on the line it belongs to, with no control character.
+#[test]
+#[cfg(feature = "probe-snmp")]
+fn device_text_is_escaped_in_every_console_output() {
+    let Some(sim) = snmpsim::Snmpsim::start_or_skip(&["hostile"]) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let limit = std::time::Duration::from_secs(30);
+    write(
+        dir.path(),
+        "forewarn.toml",
+        &format!(
+            "[sinks.console]\ntype = \"log\"\n\n[[checks]]\nname = \"room12\"\ntype = \"printer\"\n\
+             host = \"127.0.0.1\"\nport = {}\ncommunity = \"hostile\"\ninterval = \"2s\"\n\
+             failure_threshold = 1\n",
+            sim.port
+        ),
+    );
+    // The printer probe drops the controls and folds the line break.
+    let forged = "[2J]0;ownedFront Door 12:00:00 OK all-printers fine open";
+
+    let out = forewarn_within(&["check"], dir.path(), limit);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_printable("check", &stdout);
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    assert!(stdout.contains(forged), "{stdout}");
+
+    let mut run = Running::start(dir.path(), &[]);
+    run.wait_for("opening the incident", limit, |l| {
+        l.contains("INCIDENT #1 opened")
+    });
+    run.wait_for("from the log sink", limit, |l| {
+        l.contains("opened critical room12")
+    });
+    let (status, output) = run.stop(limit);
+    assert!(status.success(), "{status:?}\n{output}");
+    assert_printable("run", &output);
+    assert!(output.contains(forged), "{output}");
+
+    let out = forewarn_within(&["incidents"], dir.path(), limit);
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert_printable("incidents", &table);
+    assert!(table.contains(forged), "{table}");
+
+    let port = sim.port.to_string();
+    let args = [
+        "discover",
+        "printers",
+        "127.0.0.1",
+        "--port",
+        &port,
+        "--community",
+        "hostile",
+    ];
+    let out = forewarn_within(&args, dir.path(), limit);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let found = String::from_utf8_lossy(&out.stdout);
+    assert_printable("discover", &found);
+    let config = forewarn::Config::parse(&found, std::path::Path::new("discovered.toml"))
+        .unwrap_or_else(|e| panic!("{e}\n{found}"));
+    assert_eq!(config.checks.len(), 1, "no injected check: {found}");
+    let name = config.checks[0].name.get_ref();
+    assert!(
+        name.starts_with("HP Color LaserJet M880") && name.contains("[[checks]]"),
+        "{name}"
+    );
+}
+
+/// An SMTP server whose every answer after the greeting is a refusal holding a carriage
+/// return, a NUL and an escape: what it says reaches the log escaped, on one line.
+fn rude_smtp_peer() -> u16 {
+    use std::io::{BufRead, BufReader};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for sock in listener.incoming() {
+            let Ok(mut sock) = sock else { return };
+            std::thread::spawn(move || {
+                let _ = sock.write_all(b"220 rude.example ESMTP\r\n");
+                let reader = BufReader::new(sock.try_clone().unwrap());
+                for line in reader.lines() {
+                    let Ok(line) = line else { return };
+                    let answer: &[u8] = if line.to_ascii_uppercase().starts_with("EHLO") {
+                        b"250 rude.example\r\n"
+                    } else if line.to_ascii_uppercase().starts_with("QUIT") {
+                        b"221 bye\r\n"
+                    } else {
+                        b"554 5.7.1 refused\r12:00:00  INFO all mail delivered\x00\x1b[2J\r\n"
+                    };
+                    if sock.write_all(answer).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    port
+}
+
+#[test]
+fn what_a_server_answers_reaches_the_log_escaped() {
+    let dir = tempfile::tempdir().unwrap();
+    let smtp = rude_smtp_peer();
+    write(
+        dir.path(),
+        "forewarn.toml",
+        &format!(
+            "[sinks.mail]\ntype = \"email\"\nhost = \"127.0.0.1\"\nport = {smtp}\ntls = \"none\"\n\
+             from = \"forewarn@district.example\"\nto = [\"ict@district.example\"]\ntimeout = \"2s\"\n\n\
+             {}failure_threshold = 1\ninterval = \"1s\"\n",
+            tcp_config(9)
+        ),
+    );
+    let limit = std::time::Duration::from_secs(30);
+    let mut run = Running::start(dir.path(), &[]);
+    run.wait_for("saying the delivery failed", limit, |l| {
+        l.contains("delivery failed") && l.contains("554")
+    });
+    let (status, output) = run.stop(limit);
+    assert!(status.success(), "{status:?}\n{output}");
+    assert_printable("run", &output);
+    assert!(
+        output.contains(r"refused\r12:00:00  INFO all mail delivered\0"),
+        "{output}"
+    );
+}

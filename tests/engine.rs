@@ -490,6 +490,21 @@ fn the_builder_refuses_durations_and_thresholds_out_of_range() {
     assert!(e.to_string().contains("at most 1 day"), "{e}");
     let e = build(CheckSpec::new("a", probe()).timeout(Duration::MAX)).unwrap_err();
     assert!(e.to_string().contains("at most 1 day"), "{e}");
+    let e = build(CheckSpec::new("a\r\nb", probe())).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("must not contain control characters"),
+        "{e}"
+    );
+    let e = Monitor::builder()
+        .sink("log\u{1b}", Arc::new(RecordingSink::new()))
+        .build()
+        .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("must not contain control characters"),
+        "{e}"
+    );
     let e = build(CheckSpec::new("a", probe()).thresholds(0, 1)).unwrap_err();
     assert!(e.to_string().contains("at least 1"), "{e}");
     let e = Monitor::builder()

@@ -570,6 +570,33 @@ impl Config {
                 ),
             ));
         }
+        // Names are printed in console lines, logs and mail headers: no control characters.
+        let sections = [
+            ("groups", self.groups.keys().collect::<Vec<_>>()),
+            ("sinks", self.sinks.keys().collect()),
+            ("policies", self.policies.keys().collect()),
+        ];
+        for (section, names) in sections {
+            for name in names {
+                if let Some(problem) = name_problem(name) {
+                    return Err(self.error_at(
+                        self.value_span(&[Step::Key(section), Step::Key(name)]),
+                        Some(&format!("{section}.{}", crate::text::printable(name))),
+                        format!("the name {problem}"),
+                    ));
+                }
+            }
+        }
+        for (i, w) in maintenance.iter().enumerate() {
+            if let Some(problem) = name_problem(&w.get_ref().name) {
+                return Err(self.error_at(
+                    self.value_span(&[Step::Key("maintenance"), Step::Index(i), Step::Key("name")])
+                        .or(Some(w.span())),
+                    Some("maintenance.name"),
+                    problem,
+                ));
+            }
+        }
         for (gname, g) in &self.groups {
             if let Some(problem) = g.interval.and_then(interval_problem) {
                 return Err(self.error_at(
@@ -643,6 +670,9 @@ impl Config {
             let name = c.name.get_ref();
             if name.trim().is_empty() {
                 return Err(self.error_at(Some(c.name.span()), Some("name"), "must not be empty"));
+            }
+            if let Some(problem) = name_problem(name) {
+                return Err(self.error_at(Some(c.name.span()), Some("name"), problem));
             }
             if let Some(first) = seen.insert(name, &c.name) {
                 let (line, _) = line_col(&self.source, first.span().start);
@@ -801,6 +831,18 @@ enum Step<'a> {
 
 /// The shortest retention: observations are read back for forecasts and dependencies.
 const MIN_RETENTION: Duration = Duration::from_secs(86_400);
+
+/// What is wrong with a name, if anything: it holds a control character (a newline, an escape
+/// sequence…) that would forge or garble the lines it is printed in.
+pub(crate) fn name_problem(name: &str) -> Option<String> {
+    let (at, c) = crate::text::control_char(name)?;
+    Some(format!(
+        "`{}` must not contain control characters (`{}` at character {})",
+        crate::text::printable(name),
+        crate::text::printable(c.encode_utf8(&mut [0; 4])),
+        name[..at].chars().count() + 1
+    ))
+}
 
 /// What is wrong with an interval, if anything (from 1 s to 1 day).
 fn interval_problem(interval: Duration) -> Option<String> {
@@ -1060,6 +1102,37 @@ mod file_tests {
             "{e}"
         );
         assert!(parse(&format!("[monitor]\nretention = \"100y\"\n{TCP}")).is_ok());
+    }
+
+    #[test]
+    fn names_with_control_characters_are_refused() {
+        let e =
+            err("[[checks]]\nname = \"svc\\u001b[2J\"\ntype = \"tcp\"\ntarget = \"127.0.0.1:9\"\n");
+        assert!(e.starts_with("forewarn.toml:2:8: `name`"), "{e}");
+        assert!(
+            e.contains(
+                "`svc\\u{1b}[2J` must not contain control characters (`\\u{1b}` at character 4)"
+            ),
+            "{e}"
+        );
+        assert!(!e.chars().any(crate::text::is_control), "{e:?}");
+        for (text, key) in [
+            ("[groups.\"lab\\n\"]\n", "groups.lab\\n"),
+            ("[sinks.\"log\\r\"]\ntype = \"log\"\n", "sinks.log\\r"),
+            (
+                "[sinks.log]\ntype = \"log\"\n[policies.\"p\\u202e\"]\ntype = \"notify\"\nsinks = [\"log\"]\n",
+                "policies.p\\u{202e}",
+            ),
+            (
+                "[[maintenance]]\nname = \"patch\\u0000\"\nchecks = [\"a\"]\nstart = \"2026-09-01T16:30:00Z\"\nend = \"2026-09-01T17:30:00Z\"\n",
+                "maintenance.name",
+            ),
+        ] {
+            let e = err(&format!("{text}{TCP}"));
+            assert!(e.contains(&format!("`{key}`")), "{e}");
+            assert!(e.contains("must not contain control characters"), "{e}");
+            assert!(!e.chars().any(crate::text::is_control), "{e:?}");
+        }
     }
 
     #[test]

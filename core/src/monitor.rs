@@ -561,6 +561,13 @@ impl MonitorBuilder {
                 Arc::new(NotifySinks::new(self.sinks.keys().cloned())),
             );
         }
+        let names = (self.sinks.keys().map(|n| ("sink name", n)))
+            .chain(escalations.keys().map(|n| ("escalation policy name", n)));
+        for (what, name) in names {
+            if let Some(problem) = crate::config::name_problem(name) {
+                return Err(Error::invalid(what, problem));
+            }
+        }
         let default_escalation = match self.default_escalation {
             Some(d) => Some(d),
             None if escalations.contains_key("default") => Some("default".into()),
@@ -1003,6 +1010,9 @@ impl Monitor {
 fn validate_check(spec: &CheckSpec) -> Result<()> {
     if spec.name.trim().is_empty() {
         return Err(Error::invalid("check name", "must not be empty"));
+    }
+    if let Some(problem) = crate::config::name_problem(&spec.name) {
+        return Err(Error::invalid("check name", problem));
     }
     if spec.interval < MIN_INTERVAL {
         return Err(Error::invalid(

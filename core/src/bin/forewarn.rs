@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use forewarn::store::IncidentFilter;
+use forewarn::text::{printable, printable_lines};
 use forewarn::{Config, Monitor, Observation, SqliteStore, Status};
 
 // Checks allocate small, short-lived values on every runtime thread and the history writer frees
@@ -176,13 +177,26 @@ async fn discover(what: DiscoverCommand) -> forewarn::Result<u8> {
         timeout,
         ..Default::default()
     };
-    let found = discover(&cidr, &options).await?;
+    let mut found = discover(&cidr, &options).await?;
     if json {
         println!(
             "{}",
             serde_json::to_string_pretty(&found).expect("serialises")
         );
     } else {
+        // What the devices call themselves goes into comments and names of the config: one
+        // line each, whatever they answered.
+        for p in &mut found {
+            let texts = [
+                &mut p.model,
+                &mut p.sys_name,
+                &mut p.location,
+                &mut p.serial,
+            ];
+            for t in texts.into_iter().flatten() {
+                *t = printable(t).into_owned();
+            }
+        }
         print!("{}", to_config(&found, &options));
     }
     Ok(0)
@@ -212,7 +226,7 @@ fn main() -> ExitCode {
     match rt.block_on(dispatch(cli.command)) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", printable_lines(&e.to_string()));
             ExitCode::from(3)
         }
     }
@@ -231,8 +245,61 @@ fn init_logging(verbose: bool) {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
+        .fmt_fields(EscapedFields)
         .compact()
         .init();
+}
+
+/// Log fields as `name=value`, the message first, with control characters in values escaped
+/// (server replies and device text reach the log through errors): one event is one line.
+struct EscapedFields;
+
+impl<'w> tracing_subscriber::fmt::FormatFields<'w> for EscapedFields {
+    fn format_fields<R: tracing_subscriber::field::RecordFields>(
+        &self,
+        writer: tracing_subscriber::fmt::format::Writer<'w>,
+        fields: R,
+    ) -> std::fmt::Result {
+        let mut visitor = FieldWriter {
+            writer,
+            first: true,
+            result: Ok(()),
+        };
+        fields.record(&mut visitor);
+        visitor.result
+    }
+}
+
+struct FieldWriter<'w> {
+    writer: tracing_subscriber::fmt::format::Writer<'w>,
+    first: bool,
+    result: std::fmt::Result,
+}
+
+impl FieldWriter<'_> {
+    fn write(&mut self, field: &tracing::field::Field, value: &str) {
+        if self.result.is_err() {
+            return;
+        }
+        let space = if self.first { "" } else { " " };
+        self.first = false;
+        let value = printable(value);
+        self.result = if field.name() == "message" {
+            write!(self.writer, "{space}{value}")
+        } else {
+            write!(self.writer, "{space}{}={value}", field.name())
+        };
+    }
+}
+
+impl tracing::field::Visit for FieldWriter<'_> {
+    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+        self.write(field, value);
+    }
+
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        self.write(field, &format!("{value:?}"));
+    }
 }
 
 /// The config given, else ./forewarn.toml, else the embedded default (with SSH detected).
@@ -264,7 +331,7 @@ async fn dispatch(command: Command) -> forewarn::Result<u8> {
                 Ok(0)
             }
             Err(e) => {
-                eprintln!("{e}");
+                eprintln!("{}", printable_lines(&e.to_string()));
                 Ok(1)
             }
         },
@@ -306,9 +373,9 @@ async fn dispatch(command: Command) -> forewarn::Result<u8> {
                         i.id,
                         i.state,
                         i.severity,
-                        truncate(&i.check, 24),
+                        truncate(&printable(&i.check), 24),
                         i.opened_at.format("%Y-%m-%d %H:%M"),
-                        i.summary
+                        printable(&i.summary)
                     );
                 }
             }
@@ -325,7 +392,9 @@ async fn dispatch(command: Command) -> forewarn::Result<u8> {
             let incident = monitor.acknowledge(id, &by, note.as_deref()).await?;
             println!(
                 "incident {} ({}) acknowledged by {}",
-                incident.id, incident.check, by
+                incident.id,
+                printable(&incident.check),
+                printable(&by)
             );
             Ok(0)
         }
@@ -405,7 +474,7 @@ async fn check(path: Option<&Path>, json: bool, only: &[String]) -> forewarn::Re
     } else {
         let width = results
             .iter()
-            .map(|(n, _)| n.len())
+            .map(|(n, _)| printable(n).chars().count())
             .max()
             .unwrap_or(5)
             .max(5);
@@ -413,9 +482,9 @@ async fn check(path: Option<&Path>, json: bool, only: &[String]) -> forewarn::Re
             println!(
                 "{:<8} {:<width$}  {:>8}  {}",
                 o.status.as_str().to_uppercase(),
-                name,
+                printable(name),
                 forewarn::probe::human_duration(o.latency),
-                o.summary
+                printable(&o.summary)
             );
         }
     }
@@ -461,13 +530,16 @@ async fn run(path: Option<&Path>, quiet: bool) -> forewarn::Result<u8> {
                     ev = events.recv() => match ev {
                         Ok(forewarn::Event::IncidentOpened(i)) => println!(
                             "{} INCIDENT #{} opened: {} {} — {}",
-                            i.opened_at.format("%H:%M:%S"), i.id, i.check, i.severity, i.summary),
+                            i.opened_at.format("%H:%M:%S"), i.id, printable(&i.check), i.severity,
+                            printable(&i.summary)),
                         Ok(forewarn::Event::IncidentResolved(i)) => println!(
                             "{} INCIDENT #{} resolved: {} is back",
-                            i.resolved_at.unwrap_or(i.opened_at).format("%H:%M:%S"), i.id, i.check),
+                            i.resolved_at.unwrap_or(i.opened_at).format("%H:%M:%S"), i.id,
+                            printable(&i.check)),
                         Ok(forewarn::Event::IncidentUpdated(i)) => println!(
                             "{} INCIDENT #{} updated: {} {} — {}",
-                            chrono::Utc::now().format("%H:%M:%S"), i.id, i.check, i.status, i.summary),
+                            chrono::Utc::now().format("%H:%M:%S"), i.id, printable(&i.check), i.status,
+                            printable(&i.summary)),
                         Ok(_) => {}
                         Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
                         Err(_) => return,
@@ -479,7 +551,8 @@ async fn run(path: Option<&Path>, quiet: bool) -> forewarn::Result<u8> {
                             let key = (c.status, c.summary.clone());
                             if shown.get(&c.name) != Some(&key) {
                                 println!("{} {:<8} {:<20} {}", at.format("%H:%M:%S"),
-                                    c.status.as_str().to_uppercase(), c.name, c.summary);
+                                    c.status.as_str().to_uppercase(), printable(&c.name),
+                                    printable(&c.summary));
                                 shown.insert(c.name.clone(), key);
                             }
                         }

@@ -570,9 +570,10 @@ impl EmailSink {
     }
 
     fn content(&self, n: &Notification) -> Content {
+        use crate::text::{printable, printable_lines};
         let subject = match &self.subject_prefix {
-            Some(p) => format!("{} {}", p.trim(), n.subject),
-            None => n.subject.clone(),
+            Some(p) => format!("{} {}", p.trim(), printable(&n.subject)),
+            None => printable(&n.subject).into_owned(),
         };
         let headline = match n.kind {
             NotificationKind::Opened => "Something is failing",
@@ -588,9 +589,9 @@ impl EmailSink {
         } else {
             crate::probe::human_duration(lasted)
         };
-        let mut what = n.check.clone();
+        let mut what = printable(&n.check).into_owned();
         if let Some(g) = &n.group {
-            what.push_str(&format!(" (group {g})"));
+            what.push_str(&format!(" (group {})", printable(g)));
         }
         let mut rows = vec![("What", what), ("Status", n.status.as_str().to_uppercase())];
         if n.kind == NotificationKind::Resolved {
@@ -602,23 +603,23 @@ impl EmailSink {
         rows.push(("Incident", format!("#{}", n.incident_id)));
         for (key, title) in [("owner", "Owner"), ("location", "Location")] {
             if let Some(v) = n.labels.get(key) {
-                rows.push((title, v.clone()));
+                rows.push((title, printable(v).into_owned()));
             }
         }
         if let Some(by) = n.labels.get("acknowledged_by") {
-            rows.push(("Taken by", by.clone()));
+            rows.push(("Taken by", printable(by).into_owned()));
         }
         let labels = n
             .labels
             .iter()
             .filter(|(k, _)| !matches!(k.as_str(), "owner" | "location" | "acknowledged_by"))
-            .map(|(k, v)| (k.clone(), v.clone()))
+            .map(|(k, v)| (printable(k).into_owned(), printable(v).into_owned()))
             .collect();
         Content {
             subject,
             headline,
             rows,
-            summary: n.summary.clone(),
+            summary: printable_lines(&n.summary).into_owned(),
             labels,
             ack_url: self.ack_url(n),
             status_url: self.status_page_url.clone(),
@@ -1065,6 +1066,41 @@ mod tests {
         assert_eq!(
             sink.scrub("echo hunter2-very-secret".into()),
             "echo <redacted>"
+        );
+    }
+
+    #[test]
+    fn device_text_cannot_add_headers_or_escape_sequences() {
+        let sink = config().build("mail").unwrap();
+        let mut i = Incident::open(
+            "db-main",
+            None,
+            "p",
+            Status::Critical,
+            "refused\r\nBcc: everyone@district.example\n\x1b[2Jsecond line",
+            false,
+            t0(),
+        );
+        i.id = 12;
+        let n = Notification::for_incident(
+            &i,
+            INSTALLATION,
+            "mail",
+            "opened",
+            NotificationKind::Opened,
+            t0(),
+        );
+        let raw = String::from_utf8(sink.render(&n).unwrap()).unwrap();
+        assert!(!raw.contains('\x1b'), "{raw}");
+        let headers = raw.split("\r\n\r\n").next().unwrap();
+        assert!(
+            !headers.contains("\r\nBcc:"),
+            "no header of its own: {headers}"
+        );
+        let text = EmailSink::text_body(&sink.content(&n));
+        assert!(
+            text.contains("refused\\r\nBcc: everyone@district.example\n\\u{1b}[2Jsecond line"),
+            "line breaks kept, the rest escaped: {text}"
         );
     }
 

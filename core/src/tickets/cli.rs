@@ -13,6 +13,7 @@ use super::report::Report;
 use super::topics::Taxonomy;
 use super::{AnalysisOptions, SchoolCalendar, TopicOptions};
 use crate::config::Secret;
+use crate::text::printable;
 use crate::{Error, Result};
 
 /// The `tickets` subcommands.
@@ -159,7 +160,12 @@ pub fn run(cmd: TicketsCommand) -> Result<i32> {
                     summary.read, summary.skipped
                 );
                 for p in summary.problems.iter().take(10) {
-                    eprintln!("  {}:{}: {}", p.file, p.line, p.reason);
+                    eprintln!(
+                        "  {}:{}: {}",
+                        printable(&p.file),
+                        p.line,
+                        printable(&p.reason)
+                    );
                 }
                 return Ok(1);
             }
@@ -236,7 +242,12 @@ pub fn run(cmd: TicketsCommand) -> Result<i32> {
                 analysis.recommendations.faq.len()
             );
             for p in summary.problems.iter().take(5) {
-                eprintln!("skipped {}:{}: {}", p.file, p.line, p.reason);
+                eprintln!(
+                    "skipped {}:{}: {}",
+                    printable(&p.file),
+                    p.line,
+                    printable(&p.reason)
+                );
             }
             if summary.skipped > 5 {
                 eprintln!(
