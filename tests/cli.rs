@@ -820,3 +820,27 @@ fn what_a_server_answers_reaches_the_log_escaped() {
         "{output}"
     );
 }
+
+/// The typo hint of a check names the check's own keys, `interval` first among the guesses.
+#[test]
+fn validate_suggests_the_key_meant() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write(
+        dir.path(),
+        "typo.toml",
+        "[[checks]]\nname = \"svc\"\ntype = \"tcp\"\ntarget = \"127.0.0.1:22\"\nintervall = \"5s\"\n",
+    );
+    let out = forewarn(&["validate", cfg.to_str().unwrap()], dir.path());
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("typo.toml:5:1: `intervall`: unknown field"),
+        "{err}"
+    );
+    assert!(err.contains("did you mean `interval`?"), "{err}");
+    assert!(
+        err.contains("`failure_threshold`") && err.contains("`target`"),
+        "{err}"
+    );
+}
+

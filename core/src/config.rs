@@ -404,7 +404,11 @@ impl Config {
         let raw: RawConfig = toml::from_str(text).map_err(|e| {
             let key = unknown_key(e.message());
             let span = e.span().map(|s| refine_span(text, s, key.as_deref()));
-            config_error(origin, text, span, key, e.message().trim_end().to_owned())
+            let mut message = e.message().trim_end().to_owned();
+            if let (Some(key), Some(span)) = (&key, &span) {
+                message = unknown_key_message(text, span.start, key, &message);
+            }
+            config_error(origin, text, span, key, message)
         })?;
         let config = Config {
             origin: origin.to_owned(),
@@ -612,18 +616,26 @@ impl Config {
         }
         for (name, sink) in &self.sinks {
             sink.validate().map_err(|e| {
-                self.error_at(
-                    self.key_span("sinks", name),
-                    Some(&format!("sinks.{name}")),
-                    msg(&e),
-                )
+                // At the offending key ("to", "lists.team") when the sink sets it.
+                let field = field(&e);
+                let mut path = vec![Step::Key("sinks"), Step::Key(name)];
+                path.extend(field.split('.').filter(|f| !f.is_empty()).map(Step::Key));
+                let (span, key) = match self.value_span(&path) {
+                    Some(span) if !field.is_empty() => {
+                        (Some(span), format!("sinks.{name}.{field}"))
+                    }
+                    _ => (self.key_span("sinks", name), format!("sinks.{name}")),
+                };
+                self.error_at(span, Some(&key), msg(&e))
             })?;
         }
         for (name, policy) in &self.policies {
             let sinks = policy.build().sinks();
+            let policy_path = [Step::Key("policies"), Step::Key(name)];
             if sinks.is_empty() {
                 return Err(self.error_at(
-                    self.key_span("policies", name),
+                    self.value_span(&[Step::Key("policies"), Step::Key(name), Step::Key("sinks")])
+                        .or_else(|| self.key_span("policies", name)),
                     Some(&format!("policies.{name}.sinks")),
                     "names no sink",
                 ));
@@ -631,7 +643,8 @@ impl Config {
             for s in sinks {
                 if !self.sinks.contains_key(&s) {
                     return Err(self.error_at(
-                        self.key_span("policies", name),
+                        self.string_span(&policy_path, &s)
+                            .or_else(|| self.key_span("policies", name)),
                         Some(&format!("policies.{name}.sinks")),
                         format!(
                             "sink `{s}` is not defined (known: {})",
@@ -645,9 +658,12 @@ impl Config {
             && !self.policies.contains_key(p)
         {
             return Err(self.error_at(
-                None,
+                self.value_span(&[Step::Key("monitor"), Step::Key("default_policy")]),
                 Some("monitor.default_policy"),
-                format!("policy `{p}` is not defined"),
+                format!(
+                    "policy `{p}` is not defined (known: {})",
+                    known(self.policies.keys())
+                ),
             ));
         }
         for (gname, g) in &self.groups {
@@ -813,6 +829,35 @@ impl Config {
         Some(value.span())
     }
 
+    /// Where the string `value` is written inside the value at `path` (in an array, a nested
+    /// table…), if it is.
+    fn string_span(&self, path: &[Step<'_>], value: &str) -> Option<std::ops::Range<usize>> {
+        fn find(
+            v: &toml::Spanned<toml::de::DeValue<'_>>,
+            value: &str,
+        ) -> Option<std::ops::Range<usize>> {
+            match v.get_ref() {
+                toml::de::DeValue::String(s) if s == value => Some(v.span()),
+                toml::de::DeValue::Array(items) => items.iter().find_map(|i| find(i, value)),
+                toml::de::DeValue::Table(t) => t.iter().find_map(|(_, i)| find(i, value)),
+                _ => None,
+            }
+        }
+        let doc = toml::de::DeTable::parse(&self.source).ok()?;
+        let (first, rest) = path.split_first()?;
+        let Step::Key(first) = first else {
+            return None;
+        };
+        let mut v = doc.get_ref().get(*first)?;
+        for step in rest {
+            v = match step {
+                Step::Key(k) => v.get_ref().get(*k)?,
+                Step::Index(i) => v.get_ref().get(*i)?,
+            };
+        }
+        find(v, value)
+    }
+
     /// The span of `[section.key]`'s header, found in the text.
     fn key_span(&self, section: &str, key: &str) -> Option<std::ops::Range<usize>> {
         let needle = format!("[{section}.{key}]");
@@ -880,6 +925,109 @@ fn known<'a>(keys: impl Iterator<Item = &'a String>) -> String {
     } else {
         v.join(", ")
     }
+}
+
+/// The keys every `[[checks]]` table takes besides its probe's own.
+const CHECK_KEYS: &[&str] = &[
+    "name",
+    "type",
+    "interval",
+    "timeout",
+    "group",
+    "depends_on",
+    "policy",
+    "failure_threshold",
+    "success_threshold",
+    "flapping",
+    "owner",
+    "location",
+];
+
+/// The keys every `[sinks.NAME]` table takes besides its sink's own.
+const SINK_KEYS: &[&str] = &["type", "rate_limit"];
+
+/// serde's message for an unknown key of a table whose keys are partly flattened in (a check's
+/// probe keys, a sink's own) lists only the flattened part: "expected one of `host`, `port`"
+/// for a check misspelling `interval`. This one lists every key the table takes and suggests
+/// the closest one.
+fn unknown_key_message(text: &str, at: usize, key: &str, message: &str) -> String {
+    let Some(listed) = message.split(", expected ").nth(1) else {
+        return message.to_owned();
+    };
+    let mut allowed: Vec<String> = listed
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_owned)
+        .collect();
+    let common = match table_of_key(text, at, key) {
+        Some("checks") => CHECK_KEYS,
+        Some("sinks") => SINK_KEYS,
+        _ => &[],
+    };
+    for (i, k) in common.iter().enumerate() {
+        if !allowed.iter().any(|a| a == k) {
+            allowed.insert(i.min(allowed.len()), (*k).to_owned());
+        }
+    }
+    let closest = allowed
+        .iter()
+        .map(|a| (edit_distance(key, a), a))
+        .filter(|(d, a)| *d <= (a.chars().count() / 3).max(1))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, a)| a);
+    let listed = allowed
+        .iter()
+        .map(|a| format!("`{a}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    match closest {
+        Some(c) => format!("unknown field `{key}`: did you mean `{c}`? (expected one of {listed})"),
+        None => format!("unknown field `{key}`, expected one of {listed}"),
+    }
+}
+
+/// The top-level array or table ("checks", "sinks", …) whose entry sets `key` at byte `at`.
+fn table_of_key<'t>(text: &'t str, at: usize, key: &str) -> Option<&'static str> {
+    let doc = toml::de::DeTable::parse(text).ok()?;
+    let sets_it = |t: &toml::de::DeTable<'_>| {
+        t.iter()
+            .any(|(k, _)| k.get_ref() == key && k.span().contains(&at))
+    };
+    for section in ["checks", "sinks"] {
+        let Some(v) = doc.get_ref().get(section) else {
+            continue;
+        };
+        let entries: Vec<&toml::Spanned<toml::de::DeValue<'t>>> = match v.get_ref() {
+            toml::de::DeValue::Array(a) => a.iter().collect(),
+            toml::de::DeValue::Table(t) => t.iter().map(|(_, v)| v).collect(),
+            _ => continue,
+        };
+        for e in entries {
+            if let toml::de::DeValue::Table(t) = e.get_ref()
+                && sets_it(t)
+            {
+                return Some(section);
+            }
+        }
+    }
+    None
+}
+
+/// The Levenshtein distance between two keys (in characters).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let substitute = diagonal + usize::from(ca != *cb);
+            diagonal = row[j + 1];
+            row[j + 1] = substitute.min(row[j] + 1).min(diagonal + 1);
+        }
+    }
+    row[b.len()]
 }
 
 /// Pulls the key out of serde's "unknown field `x`, expected …" message.
@@ -997,6 +1145,69 @@ mod file_tests {
         let e = err(&format!("{TCP}intervall = \"5s\"\n"));
         assert!(
             e.starts_with("forewarn.toml:5:1: `intervall`: unknown field"),
+            "{e}"
+        );
+        // The hint names the check's own keys too, not only the probe's.
+        assert!(e.contains("did you mean `interval`?"), "{e}");
+        for key in CHECK_KEYS
+            .iter()
+            .chain(&["host", "port", "target", "expect"])
+        {
+            assert!(e.contains(&format!("`{key}`")), "{key}: {e}");
+        }
+        let e = err("[sinks.log]\ntype = \"log\"\nrate_limt = \"5/min\"\n");
+        assert!(e.starts_with("forewarn.toml:3:1: `rate_limt`"), "{e}");
+        assert!(e.contains("did you mean `rate_limit`?"), "{e}");
+        assert!(e.contains("`path`"), "{e}");
+        // Nothing close: no guess.
+        let e = err(&format!("{TCP}colour = \"red\"\n"));
+        assert!(!e.contains("did you mean"), "{e}");
+        assert!(e.contains("`interval`"), "{e}");
+    }
+
+    /// Fails to compile when a check gains a key: add it to `CHECK_KEYS` as well.
+    #[test]
+    fn check_keys_are_every_common_key() {
+        let c = parse(TCP).unwrap().checks.remove(0);
+        let CheckConfig {
+            name: _,
+            interval: _,
+            timeout: _,
+            group: _,
+            depends_on: _,
+            policy: _,
+            failure_threshold: _,
+            success_threshold: _,
+            flapping: _,
+            owner: _,
+            location: _,
+            probe: _,
+        } = c;
+        // The eleven fields, with the probe's `type` for `probe`.
+        assert_eq!(CHECK_KEYS.len(), 12);
+    }
+
+    #[test]
+    fn sink_and_policy_errors_point_at_the_value() {
+        let e = err(
+            "[sinks.m]\ntype = \"email\"\nhost = \"127.0.0.1\"\ntls = \"none\"\n\
+                     from = \"a@b.example\"\nto = [\"x\"]\n",
+        );
+        assert!(e.starts_with("forewarn.toml:6:6: `sinks.m.to`"), "{e}");
+        assert!(e.contains("`x` is neither an address nor a list"), "{e}");
+        let e = err("[sinks.h]\ntype = \"webhook\"\nurl = \"ftp://x\"\n");
+        assert!(e.starts_with("forewarn.toml:3:7: `sinks.h.url`"), "{e}");
+        let e = err(
+            "[sinks.log]\ntype = \"log\"\n[policies.p]\ntype = \"tiered\"\n\
+                     [[policies.p.tiers]]\nafter = \"0m\"\nsinks = [\"log\", \"mail\"]\n",
+        );
+        assert!(
+            e.starts_with("forewarn.toml:7:17: `policies.p.sinks`"),
+            "{e}"
+        );
+        let e = err(&format!("[monitor]\ndefault_policy = \"oncall\"\n{TCP}"));
+        assert!(
+            e.starts_with("forewarn.toml:2:18: `monitor.default_policy`"),
             "{e}"
         );
     }
@@ -1175,7 +1386,7 @@ mod file_tests {
     #[test]
     fn policies_must_name_defined_sinks() {
         let e = err("[policies.default]\ntype = \"notify\"\nsinks = [\"mail\"]\n");
-        assert!(e.contains("forewarn.toml:1:1"), "{e}");
+        assert!(e.contains("forewarn.toml:3:10"), "{e}");
         assert!(e.contains("sink `mail` is not defined"), "{e}");
     }
 
@@ -1184,7 +1395,7 @@ mod file_tests {
         let text = "[sinks.hook]\ntype = \"webhook\"\nurl = \"https://hooks.example/${FOREWARN_UNSET_HOOK_VAR}\"\n";
         let e = err(text);
         assert!(e.contains("FOREWARN_UNSET_HOOK_VAR"), "{e}");
-        assert!(e.contains("forewarn.toml:1:1"), "{e}");
+        assert!(e.contains("forewarn.toml:3:7: `sinks.hook.url`"), "{e}");
         // SAFETY: a variable only this test uses.
         unsafe { std::env::set_var("FOREWARN_TEST_HOOK_TOKEN", "s3cr3t-token") };
         let text = "[sinks.hook]\ntype = \"webhook\"\nurl = \"https://hooks.example/${FOREWARN_TEST_HOOK_TOKEN}\"\n\
