@@ -821,6 +821,36 @@ fn what_a_server_answers_reaches_the_log_escaped() {
     );
 }
 
+/// A config without checks is not "ok": `validate` says there is nothing to check, `check`
+/// exits 3 (unknown) and `run` refuses to start.
+#[test]
+fn a_config_without_checks_has_nothing_to_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let limit = std::time::Duration::from_secs(20);
+    for (name, text) in [
+        ("empty.toml", ""),
+        ("sinks-only.toml", "[sinks.log]\ntype = \"log\"\n"),
+    ] {
+        let cfg = write(dir.path(), name, text);
+        let cfg = cfg.to_str().unwrap();
+        let out = forewarn_within(&["validate", cfg], dir.path(), limit);
+        assert_eq!(out.status.code(), Some(1), "{out:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("nothing to check"), "{err}");
+        assert!(out.stdout.is_empty(), "{out:?}");
+        let out = forewarn_within(&["check", "--config", cfg], dir.path(), limit);
+        assert_eq!(out.status.code(), Some(3), "{out:?}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("nothing to check"));
+        let out = forewarn_within(&["check", "--json", "--config", cfg], dir.path(), limit);
+        assert_eq!(out.status.code(), Some(3), "{out:?}");
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(json["status"], "unknown");
+        let out = forewarn_within(&["run", "--config", cfg], dir.path(), limit);
+        assert_eq!(out.status.code(), Some(3), "{out:?}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("nothing to monitor"));
+    }
+}
+
 /// The typo hint of a check names the check's own keys, `interval` first among the guesses.
 #[test]
 fn validate_suggests_the_key_meant() {

@@ -319,6 +319,10 @@ async fn dispatch(command: Command) -> forewarn::Result<u8> {
         Command::Run { config, quiet } => run(config.as_deref(), quiet).await,
         Command::Check { config, json, only } => check(config.as_deref(), json, &only).await,
         Command::Validate { file } => match Config::from_file(&file) {
+            Ok(c) if c.checks.is_empty() => {
+                eprintln!("{}: no [[checks]]: nothing to check", file.display());
+                Ok(1)
+            }
             Ok(c) => {
                 println!(
                     "{}: ok ({} checks, {} sinks, {} policies, {} maintenance windows)",
@@ -429,6 +433,20 @@ fn truncate(s: &str, n: usize) -> String {
 
 async fn check(path: Option<&Path>, json: bool, only: &[String]) -> forewarn::Result<u8> {
     let mut config = load_config(path).await?;
+    if config.checks.is_empty() {
+        // Nothing checked is not healthy: unknown, as monitoring plugins say.
+        eprintln!(
+            "{}: no [[checks]]: nothing to check",
+            config.origin.display()
+        );
+        if json {
+            println!(
+                "{}",
+                serde_json::json!({ "status": Status::Unknown, "checks": [] })
+            );
+        }
+        return Ok(Status::Unknown.exit_code() as u8);
+    }
     if !only.is_empty() {
         for name in only {
             if !config.checks.iter().any(|c| c.name.get_ref() == name) {
@@ -495,6 +513,9 @@ async fn run(path: Option<&Path>, quiet: bool) -> forewarn::Result<u8> {
     // First thing: a SIGTERM while starting up stops the run gracefully once it begins.
     let shutdown = forewarn::monitor::shutdown_signal();
     let config = load_config(path).await?;
+    if config.checks.is_empty() {
+        return Err(config.error_at(None, None, "no [[checks]]: nothing to monitor"));
+    }
     // Refused before anything else when another `run` holds this history.
     let store = Arc::new(SqliteStore::open(&config.monitor.database)?);
     forewarn::Store::claim(&*store).await?;
