@@ -874,3 +874,45 @@ fn validate_suggests_the_key_meant() {
     );
 }
 
+/// An acknowledgement made with `forewarn ack` while `run` is active reaches the people told
+/// within a second.
+#[test]
+fn an_ack_beside_a_running_monitor_is_told_within_a_second() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "forewarn.toml",
+        &format!(
+            "[sinks.outbox]\ntype = \"file\"\npath = \"outbox.jsonl\"\n\n\
+             [policies.default]\ntype = \"notify\"\nsinks = [\"outbox\"]\n\n\
+             {}failure_threshold = 1\ninterval = \"1s\"\n",
+            tcp_config(9)
+        ),
+    );
+    let secs = std::time::Duration::from_secs;
+    let outbox = dir.path().join("outbox.jsonl");
+    let told = |kind: &str| {
+        std::fs::read_to_string(&outbox)
+            .unwrap_or_default()
+            .contains(&format!("\"kind\":\"{kind}\""))
+    };
+    let run = Running::start(dir.path(), &[]);
+    let deadline = std::time::Instant::now() + secs(30);
+    while !told("opened") {
+        assert!(std::time::Instant::now() < deadline, "{}", run.output());
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let out = forewarn(&["ack", "1", "--by", "ana"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let acked = std::time::Instant::now();
+    while !told("acknowledged") {
+        assert!(
+            acked.elapsed() <= secs(1),
+            "not told within a second of the ack:\n{}",
+            run.output()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let (status, output) = run.stop(secs(20));
+    assert!(status.success(), "{status:?}\n{output}");
+}

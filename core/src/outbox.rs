@@ -30,7 +30,9 @@ pub struct OutboxOptions {
     pub send_timeout: Duration,
     /// Rows fetched per pass (default 200).
     pub batch: usize,
-    /// Longest idle wait before looking at the store again (default 30 s).
+    /// Longest idle wait before looking at the store again (default 0.5 s): how soon a
+    /// notification queued by another process (`forewarn ack` beside `forewarn run`) goes out.
+    /// A look is one indexed query.
     pub poll: Duration,
     /// Storm control (default 30 s; zero turns it off): the first "opened" notification for a
     /// sink and check group goes out at once; the ones that follow within this window are held
@@ -46,7 +48,7 @@ impl Default for OutboxOptions {
             max_backoff: Duration::from_secs(3600),
             send_timeout: Duration::from_secs(30),
             batch: 200,
-            poll: Duration::from_secs(30),
+            poll: Duration::from_millis(500),
             group_window: Duration::from_secs(30),
         }
     }
