@@ -13,6 +13,32 @@ fn forewarn(args: &[&str], dir: &std::path::Path) -> Output {
         .expect("the binary runs")
 }
 
+/// Runs the binary like [`forewarn`], but kills it and fails the test when it has not ended
+/// within `limit` (a hang is a failure, not a stuck test run).
+fn forewarn_within(args: &[&str], dir: &std::path::Path, limit: std::time::Duration) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_forewarn"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("FOREWARN_CONFIG")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    let deadline = std::time::Instant::now() + limit;
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let out = child.wait_with_output().unwrap();
+            panic!(
+                "`forewarn {}` still running after {limit:?}: {out:?}",
+                args.join(" ")
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
 fn write(dir: &std::path::Path, name: &str, text: &str) -> std::path::PathBuf {
     let p = dir.join(name);
     std::fs::File::create(&p)
@@ -24,7 +50,7 @@ fn write(dir: &std::path::Path, name: &str, text: &str) -> std::path::PathBuf {
 
 fn tcp_config(port: u16) -> String {
     format!(
-        "[[checks]]\nname = \"svc\"\ntype = \"tcp\"\ntarget = \"127.0.0.1:{port}\"\ntimeout = \"2s\"\n"
+        "[[checks]]\nname = \"svc\"\ntype = \"tcp\"\ntarget = \"127.0.0.1:{port}\"\ntimeout = \"800ms\"\n"
     )
 }
 
@@ -288,4 +314,654 @@ fn check_json_carries_the_structured_readings() {
             .all(|f| f["total_bytes"].as_u64().unwrap() > 0 && f["status"].is_string()),
         "{host}"
     );
+}
+
+/// Durations a clock cannot hold are refused where they are written, by every command, before
+/// anything runs: no panic, no hang, no silently dead cleanup.
+#[test]
+fn durations_out_of_range_are_refused_at_their_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let limit = std::time::Duration::from_secs(20);
+    let check = "[[checks]]\nname = \"svc\"\ntype = \"tcp\"\ntarget = \"127.0.0.1:9\"\n";
+    for (name, text, place) in [
+        (
+            "interval.toml",
+            format!("{check}interval = \"18446744073709551615s\"\n"),
+            "interval.toml:5:12",
+        ),
+        (
+            "timeout.toml",
+            format!("{check}timeout = \"18446744073709551615s\"\n"),
+            "timeout.toml:5:11",
+        ),
+        (
+            "retention.toml",
+            format!("[monitor]\nretention = \"999999y\"\n{check}"),
+            "retention.toml:2:13",
+        ),
+        (
+            "day.toml",
+            format!("{check}interval = \"2d\"\n"),
+            "day.toml:5:12",
+        ),
+        (
+            "slow.toml",
+            format!("{check}interval = \"5s\"\ntimeout = \"1m\"\n"),
+            "slow.toml:6:11",
+        ),
+    ] {
+        let cfg = write(dir.path(), name, &text);
+        let cfg = cfg.to_str().unwrap();
+        let out = forewarn_within(&["validate", cfg], dir.path(), limit);
+        assert_eq!(out.status.code(), Some(1), "{out:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(place), "{name}: {err}");
+        for command in ["check", "run"] {
+            let out = forewarn_within(&[command, "--config", cfg], dir.path(), limit);
+            assert_eq!(out.status.code(), Some(3), "{command} {name}: {out:?}");
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert!(err.contains(place), "{command} {name}: {err}");
+            assert!(!err.contains("panicked"), "{command} {name}: {err}");
+        }
+    }
+    assert!(
+        !dir.path().join("forewarn.db").exists(),
+        "refused before opening the history"
+    );
+}
+
+/// A `forewarn run` in the background whose output lines are collected as they come.
+struct Running {
+    child: std::process::Child,
+    /// (when, from stderr, the line)
+    lines: std::sync::Arc<std::sync::Mutex<Vec<(std::time::Instant, bool, String)>>>,
+}
+
+impl Running {
+    fn start(dir: &std::path::Path, args: &[&str]) -> Running {
+        use std::io::BufRead;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_forewarn"))
+            .arg("run")
+            .args(args)
+            .current_dir(dir)
+            .env_remove("FOREWARN_CONFIG")
+            .env("FOREWARN_LOG", "forewarn=info")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let out = child.stdout.take().unwrap();
+        let err = child.stderr.take().unwrap();
+        for (stream, is_err) in [
+            (Box::new(out) as Box<dyn std::io::Read + Send>, false),
+            (Box::new(err), true),
+        ] {
+            let lines = lines.clone();
+            std::thread::spawn(move || {
+                for line in std::io::BufReader::new(stream).lines() {
+                    let Ok(line) = line else { return };
+                    lines
+                        .lock()
+                        .unwrap()
+                        .push((std::time::Instant::now(), is_err, line));
+                }
+            });
+        }
+        Running { child, lines }
+    }
+
+    /// When the first line matching `pred` came, waiting for it up to `limit`.
+    fn wait_for(
+        &mut self,
+        what: &str,
+        limit: std::time::Duration,
+        pred: impl Fn(&str) -> bool,
+    ) -> std::time::Instant {
+        let deadline = std::time::Instant::now() + limit;
+        loop {
+            if let Some((at, _, _)) = self.lines.lock().unwrap().iter().find(|(_, _, l)| pred(l)) {
+                return *at;
+            }
+            if std::time::Instant::now() > deadline || self.child.try_wait().unwrap().is_some() {
+                std::thread::sleep(std::time::Duration::from_millis(100));
+                panic!("no line {what} within {limit:?}:\n{}", self.output());
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    }
+
+    fn output(&self) -> String {
+        self.lines
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(_, e, l)| format!("{}{l}\n", if *e { "err| " } else { "out| " }))
+            .collect()
+    }
+
+    /// Sends SIGTERM and waits (at most `limit`) for the exit status.
+    fn stop(mut self, limit: std::time::Duration) -> (std::process::ExitStatus, String) {
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let deadline = std::time::Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                std::thread::sleep(std::time::Duration::from_millis(100));
+                return (status, self.output());
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!("still running {limit:?} after SIGTERM:\n{}", self.output());
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Listens on loopback, accepts every connection and never writes a byte: an SMTP server stuck
+/// before its greeting, a webhook endpoint that hangs. Connections stay open for the test.
+fn silent_peer() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut open = Vec::new();
+        for sock in listener.incoming() {
+            open.push(sock);
+        }
+    });
+    port
+}
+
+/// A mail server and three webhooks that accept connections and never answer: the first check
+/// result still comes within the check's interval, the sinks are logged as degraded, and
+/// SIGTERM stops the run gracefully.
+#[test]
+fn sinks_that_never_answer_do_not_hold_up_the_checks() {
+    let (dir, _listener, _) = open_port_config();
+    let port = _listener.local_addr().unwrap().port();
+    let smtp = silent_peer();
+    let hook = silent_peer();
+    let mut text = format!(
+        "[sinks.mail]\ntype = \"email\"\nhost = \"127.0.0.1\"\nport = {smtp}\ntls = \"none\"\n\
+         from = \"forewarn@district.example\"\nto = [\"ict@district.example\"]\n\n"
+    );
+    for i in 0..3 {
+        text.push_str(&format!(
+            "[sinks.hook{i}]\ntype = \"webhook\"\nurl = \"http://127.0.0.1:{hook}/hook{i}\"\n\n"
+        ));
+    }
+    text.push_str(&format!(
+        "[policies.default]\ntype = \"notify\"\nsinks = [\"mail\", \"hook0\", \"hook1\", \"hook2\"]\n\n\
+         {}interval = \"3s\"\n",
+        tcp_config(port)
+    ));
+    write(dir.path(), "forewarn.toml", &text);
+    let mut run = Running::start(dir.path(), &[]);
+    let secs = std::time::Duration::from_secs;
+    let started = run.wait_for("monitoring", secs(20), |l| l.contains("monitoring 1 check"));
+    let first = run.wait_for("with the check's result", secs(10), |l| {
+        l.contains("OK") && l.contains("svc")
+    });
+    assert!(
+        first - started < secs(3),
+        "the first result came {:?} after start:\n{}",
+        first - started,
+        run.output()
+    );
+    // Each sink fails its health check within its own timeout (10 s by default), all at once.
+    for sink in ["mail", "hook0", "hook1", "hook2"] {
+        run.wait_for("saying the sink is degraded", secs(20), |l| {
+            l.contains("sink is degraded") && l.contains(&format!("sink={sink}"))
+        });
+    }
+    let (status, output) = run.stop(secs(20));
+    assert!(status.success(), "{status:?}\n{output}");
+    assert!(output.contains("stopped: "), "{output}");
+}
+
+/// Observations in the history file at `db`, read beside the running monitor.
+fn stored_observations(db: &std::path::Path) -> i64 {
+    let conn =
+        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .unwrap();
+    conn.busy_timeout(std::time::Duration::from_secs(5))
+        .unwrap();
+    conn.query_row("SELECT count(*) FROM observations", [], |r| r.get(0))
+        .unwrap()
+}
+
+/// A second `forewarn run` on the same database is refused with the first one's process id;
+/// the first keeps every observation it makes, and reading commands work beside it.
+#[test]
+fn a_second_run_on_one_database_is_refused_and_the_first_is_undisturbed() {
+    let (dir, _listener, _) = open_port_config();
+    let port = _listener.local_addr().unwrap().port();
+    write(
+        dir.path(),
+        "forewarn.toml",
+        &format!("{}interval = \"1s\"\n", tcp_config(port)),
+    );
+    let secs = std::time::Duration::from_secs;
+    let mut first = Running::start(dir.path(), &[]);
+    first.wait_for("with the check's result", secs(20), |l| {
+        l.contains("OK") && l.contains("svc")
+    });
+    let pid = first.child.id();
+
+    let second = forewarn_within(&["run"], dir.path(), secs(20));
+    assert_eq!(second.status.code(), Some(3), "{second:?}");
+    let err = String::from_utf8_lossy(&second.stderr);
+    assert!(err.contains(&format!("pid {pid}")), "{err}");
+    assert!(err.contains("forewarn.db is in use"), "{err}");
+    assert!(
+        !String::from_utf8_lossy(&second.stdout).contains("monitoring"),
+        "refused before it starts: {second:?}"
+    );
+
+    // Reading and one-shot commands work beside the running monitor.
+    let out = forewarn_within(&["incidents"], dir.path(), secs(20));
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let out = forewarn_within(&["check"], dir.path(), secs(20));
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+
+    // The first keeps running and keeps every observation it makes.
+    let db = dir.path().join("forewarn.db");
+    let before = stored_observations(&db);
+    std::thread::sleep(secs(3));
+    assert!(stored_observations(&db) > before, "{}", first.output());
+    let (status, output) = first.stop(secs(20));
+    assert!(status.success(), "{status:?}\n{output}");
+    assert!(!output.contains("UNIQUE constraint"), "{output}");
+    let runs: i64 = output
+        .split("stopped: ")
+        .nth(1)
+        .and_then(|s| s.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no run count in {output}"));
+    assert_eq!(
+        stored_observations(&db),
+        runs,
+        "every run is in the history"
+    );
+
+    // Once it has stopped, the database is free again.
+    let mut again = Running::start(dir.path(), &[]);
+    again.wait_for("with the check's result", secs(20), |l| {
+        l.contains("OK") && l.contains("svc")
+    });
+    let (status, output) = again.stop(secs(20));
+    assert!(status.success(), "{status:?}\n{output}");
+}
+
+/// `tickets generate` refuses numbers out of range as a usage error instead of panicking.
+#[test]
+#[cfg(feature = "tickets")]
+fn tickets_generate_refuses_numbers_out_of_range() {
+    let dir = tempfile::tempdir().unwrap();
+    let limit = std::time::Duration::from_secs(60);
+    for (flag, value) in [
+        ("--start-year", "262143"),
+        ("--start-year", "1969"),
+        ("--years", "4294967295"),
+        ("--years", "0"),
+        ("--rows", "18446744073709551615"),
+        ("--rows", "0"),
+    ] {
+        let args = ["tickets", "generate", flag, value, "--out", "t.csv"];
+        let out = forewarn_within(&args, dir.path(), limit);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{flag} {value}: {err}");
+        assert!(err.contains(flag) && err.contains(value), "{err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+    // The edges of the ranges work.
+    let args = [
+        "tickets",
+        "generate",
+        "--start-year",
+        "2999",
+        "--years",
+        "50",
+        "--rows",
+        "200",
+        "--out",
+        "t.csv",
+    ];
+    let out = forewarn_within(&args, dir.path(), limit);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+}
+
+/// Fails when a line of `text` holds a control character (or `\r`): output that could clear a
+/// terminal, set its title or forge a line.
+fn assert_printable(what: &str, text: &str) {
+    for line in text.split('\n') {
+        assert!(
+            !line.chars().any(forewarn::text::is_control),
+            "{what}: raw control character in {line:?}\n{text}"
+        );
+    }
+}
+
+/// Names with control characters are refused where they are written; summaries written to the
+/// history by another program are escaped in the `incidents` table.
+#[test]
+fn control_characters_are_refused_in_names_and_escaped_in_the_incidents_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let limit = std::time::Duration::from_secs(20);
+    for (name, text, place) in [
+        (
+            "check.toml",
+            "[[checks]]\nname = \"svc\\u001b[2J\"\ntype = \"tcp\"\ntarget = \"127.0.0.1:9\"\n",
+            "check.toml:2:8",
+        ),
+        (
+            "newline.toml",
+            "[[checks]]\ntype = \"tcp\"\ntarget = \"127.0.0.1:9\"\nname = \"svc\\n12:00:00 OK other\"\n",
+            "newline.toml:4:8",
+        ),
+        (
+            "sink.toml",
+            "[sinks.\"out\\r\"]\ntype = \"log\"\n[[checks]]\nname = \"svc\"\ntype = \"tcp\"\ntarget = \"127.0.0.1:9\"\n",
+            "sink.toml:",
+        ),
+    ] {
+        let cfg = write(dir.path(), name, text);
+        let out = forewarn_within(&["validate", cfg.to_str().unwrap()], dir.path(), limit);
+        assert_eq!(out.status.code(), Some(1), "{out:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(place), "{err}");
+        assert!(err.contains("must not contain control characters"), "{err}");
+        assert_printable(name, &err);
+    }
+
+    // A program of one's own wrote an incident whose summary came from a device.
+    let db = dir.path().join("history.db");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let probe = forewarn::testing::FakeProbe::new(forewarn::Status::Critical);
+        probe.set(
+            forewarn::Status::Critical,
+            "\u{1b}]0;owned\u{7}\u{1b}[2Jdown\r\n12:00:00 OK       svc      fine\0",
+        );
+        let monitor = forewarn::Monitor::builder()
+            .store(std::sync::Arc::new(
+                forewarn::SqliteStore::open(&db).unwrap(),
+            ))
+            .check(forewarn::CheckSpec::new("svc", std::sync::Arc::new(probe)).thresholds(1, 1))
+            .build()
+            .unwrap();
+        monitor.run_once().await.unwrap();
+    });
+    let cfg = write(
+        dir.path(),
+        "forewarn.toml",
+        &format!(
+            "[monitor]\ndatabase = \"{}\"\n{}",
+            db.display(),
+            tcp_config(9)
+        ),
+    );
+    let out = forewarn_within(
+        &["incidents", "--config", cfg.to_str().unwrap()],
+        dir.path(),
+        limit,
+    );
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert_printable("incidents", &table);
+    assert!(
+        table.contains(r"\u{1b}]0;owned\u{7}\u{1b}[2Jdown\r\n12:00:00 OK       svc      fine\0"),
+        "{table}"
+    );
+    // The JSON keeps the data as it is (escaped the JSON way).
+    let out = forewarn_within(
+        &["incidents", "--json", "--config", cfg.to_str().unwrap()],
+        dir.path(),
+        limit,
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        json[0]["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("\u{1b}]0;owned")
+    );
+}
+
+#[cfg(feature = "probe-snmp")]
+#[path = "support/snmpsim.rs"]
+mod snmpsim;
+
+/// A printer whose cover name holds terminal escapes and a forged status line, and whose model
+/// name holds a config line: `check`, `run` (console, log sink and log), `incidents` and
+/// `discover` print what it said on the line it belongs to, with no control character.
+#[test]
+#[cfg(feature = "probe-snmp")]
+fn device_text_is_escaped_in_every_console_output() {
+    let Some(sim) = snmpsim::Snmpsim::start_or_skip(&["hostile"]) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let limit = std::time::Duration::from_secs(30);
+    write(
+        dir.path(),
+        "forewarn.toml",
+        &format!(
+            "[sinks.console]\ntype = \"log\"\n\n[[checks]]\nname = \"room12\"\ntype = \"printer\"\n\
+             host = \"127.0.0.1\"\nport = {}\ncommunity = \"hostile\"\ninterval = \"2s\"\n\
+             failure_threshold = 1\n",
+            sim.port
+        ),
+    );
+    // The printer probe drops the controls and folds the line break.
+    let forged = "[2J]0;ownedFront Door 12:00:00 OK all-printers fine open";
+
+    let out = forewarn_within(&["check"], dir.path(), limit);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_printable("check", &stdout);
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    assert!(stdout.contains(forged), "{stdout}");
+
+    let mut run = Running::start(dir.path(), &[]);
+    run.wait_for("opening the incident", limit, |l| {
+        l.contains("INCIDENT #1 opened")
+    });
+    run.wait_for("from the log sink", limit, |l| {
+        l.contains("opened critical room12")
+    });
+    let (status, output) = run.stop(limit);
+    assert!(status.success(), "{status:?}\n{output}");
+    assert_printable("run", &output);
+    assert!(output.contains(forged), "{output}");
+
+    let out = forewarn_within(&["incidents"], dir.path(), limit);
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert_printable("incidents", &table);
+    assert!(table.contains(forged), "{table}");
+
+    let port = sim.port.to_string();
+    let args = [
+        "discover",
+        "printers",
+        "127.0.0.1",
+        "--port",
+        &port,
+        "--community",
+        "hostile",
+    ];
+    let out = forewarn_within(&args, dir.path(), limit);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let found = String::from_utf8_lossy(&out.stdout);
+    assert_printable("discover", &found);
+    let config = forewarn::Config::parse(&found, std::path::Path::new("discovered.toml"))
+        .unwrap_or_else(|e| panic!("{e}\n{found}"));
+    assert_eq!(config.checks.len(), 1, "no injected check: {found}");
+    let name = config.checks[0].name.get_ref();
+    assert!(
+        name.starts_with("HP Color LaserJet M880") && name.contains("[[checks]]"),
+        "{name}"
+    );
+}
+
+/// An SMTP server whose every answer after the greeting is a refusal holding a carriage
+/// return, a NUL and an escape: what it says reaches the log escaped, on one line.
+fn rude_smtp_peer() -> u16 {
+    use std::io::{BufRead, BufReader};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for sock in listener.incoming() {
+            let Ok(mut sock) = sock else { return };
+            std::thread::spawn(move || {
+                let _ = sock.write_all(b"220 rude.example ESMTP\r\n");
+                let reader = BufReader::new(sock.try_clone().unwrap());
+                for line in reader.lines() {
+                    let Ok(line) = line else { return };
+                    let answer: &[u8] = if line.to_ascii_uppercase().starts_with("EHLO") {
+                        b"250 rude.example\r\n"
+                    } else if line.to_ascii_uppercase().starts_with("QUIT") {
+                        b"221 bye\r\n"
+                    } else {
+                        b"554 5.7.1 refused\r12:00:00  INFO all mail delivered\x00\x1b[2J\r\n"
+                    };
+                    if sock.write_all(answer).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    port
+}
+
+#[test]
+fn what_a_server_answers_reaches_the_log_escaped() {
+    let dir = tempfile::tempdir().unwrap();
+    let smtp = rude_smtp_peer();
+    write(
+        dir.path(),
+        "forewarn.toml",
+        &format!(
+            "[sinks.mail]\ntype = \"email\"\nhost = \"127.0.0.1\"\nport = {smtp}\ntls = \"none\"\n\
+             from = \"forewarn@district.example\"\nto = [\"ict@district.example\"]\ntimeout = \"2s\"\n\n\
+             {}failure_threshold = 1\ninterval = \"1s\"\n",
+            tcp_config(9)
+        ),
+    );
+    let limit = std::time::Duration::from_secs(30);
+    let mut run = Running::start(dir.path(), &[]);
+    run.wait_for("saying the delivery failed", limit, |l| {
+        l.contains("delivery failed") && l.contains("554")
+    });
+    let (status, output) = run.stop(limit);
+    assert!(status.success(), "{status:?}\n{output}");
+    assert_printable("run", &output);
+    assert!(
+        output.contains(r"refused\r12:00:00  INFO all mail delivered\0"),
+        "{output}"
+    );
+}
+
+/// A config without checks is not "ok": `validate` says there is nothing to check, `check`
+/// exits 3 (unknown) and `run` refuses to start.
+#[test]
+fn a_config_without_checks_has_nothing_to_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let limit = std::time::Duration::from_secs(20);
+    for (name, text) in [
+        ("empty.toml", ""),
+        ("sinks-only.toml", "[sinks.log]\ntype = \"log\"\n"),
+    ] {
+        let cfg = write(dir.path(), name, text);
+        let cfg = cfg.to_str().unwrap();
+        let out = forewarn_within(&["validate", cfg], dir.path(), limit);
+        assert_eq!(out.status.code(), Some(1), "{out:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("nothing to check"), "{err}");
+        assert!(out.stdout.is_empty(), "{out:?}");
+        let out = forewarn_within(&["check", "--config", cfg], dir.path(), limit);
+        assert_eq!(out.status.code(), Some(3), "{out:?}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("nothing to check"));
+        let out = forewarn_within(&["check", "--json", "--config", cfg], dir.path(), limit);
+        assert_eq!(out.status.code(), Some(3), "{out:?}");
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(json["status"], "unknown");
+        let out = forewarn_within(&["run", "--config", cfg], dir.path(), limit);
+        assert_eq!(out.status.code(), Some(3), "{out:?}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("nothing to monitor"));
+    }
+}
+
+/// The typo hint of a check names the check's own keys, `interval` first among the guesses.
+#[test]
+fn validate_suggests_the_key_meant() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write(
+        dir.path(),
+        "typo.toml",
+        "[[checks]]\nname = \"svc\"\ntype = \"tcp\"\ntarget = \"127.0.0.1:22\"\nintervall = \"5s\"\n",
+    );
+    let out = forewarn(&["validate", cfg.to_str().unwrap()], dir.path());
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("typo.toml:5:1: `intervall`: unknown field"),
+        "{err}"
+    );
+    assert!(err.contains("did you mean `interval`?"), "{err}");
+    assert!(
+        err.contains("`failure_threshold`") && err.contains("`target`"),
+        "{err}"
+    );
+}
+
+/// An acknowledgement made with `forewarn ack` while `run` is active reaches the people told
+/// within a second.
+#[test]
+fn an_ack_beside_a_running_monitor_is_told_within_a_second() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "forewarn.toml",
+        &format!(
+            "[sinks.outbox]\ntype = \"file\"\npath = \"outbox.jsonl\"\n\n\
+             [policies.default]\ntype = \"notify\"\nsinks = [\"outbox\"]\n\n\
+             {}failure_threshold = 1\ninterval = \"1s\"\n",
+            tcp_config(9)
+        ),
+    );
+    let secs = std::time::Duration::from_secs;
+    let outbox = dir.path().join("outbox.jsonl");
+    let told = |kind: &str| {
+        std::fs::read_to_string(&outbox)
+            .unwrap_or_default()
+            .contains(&format!("\"kind\":\"{kind}\""))
+    };
+    let run = Running::start(dir.path(), &[]);
+    let deadline = std::time::Instant::now() + secs(30);
+    while !told("opened") {
+        assert!(std::time::Instant::now() < deadline, "{}", run.output());
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let out = forewarn(&["ack", "1", "--by", "ana"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let acked = std::time::Instant::now();
+    while !told("acknowledged") {
+        assert!(
+            acked.elapsed() <= secs(1),
+            "not told within a second of the ack:\n{}",
+            run.output()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let (status, output) = run.stop(secs(20));
+    assert!(status.success(), "{status:?}\n{output}");
 }

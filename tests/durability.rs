@@ -84,6 +84,15 @@ fn assert_unique_message_ids(mails: &[Mail]) {
     }
 }
 
+/// The installation id of the SQLite file at `db`.
+fn installation_of(db: &Path) -> String {
+    let conn =
+        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .unwrap();
+    conn.query_row("SELECT uid FROM installation", [], |r| r.get(0))
+        .unwrap()
+}
+
 /// One outbox row as the store keeps it.
 #[derive(Debug, Clone)]
 struct Row {
@@ -225,7 +234,7 @@ name = "sis-db"
 type = "tcp"
 target = "127.0.0.1:{check_port}"
 interval = "1s"
-timeout = "2s"
+timeout = "800ms"
 failure_threshold = 1
 "#,
         db = db.display()
@@ -412,7 +421,10 @@ fn sigkill_between_queued_and_sent_delivers_once_after_restart() {
     assert!(m.get("Subject").contains("sis-db"), "{m:?}");
     assert_eq!(
         m.get("Message-ID"),
-        format!("<incident-{incident}.mail@district.example>")
+        format!(
+            "<incident-{incident}.mail.{}@district.example>",
+            installation_of(&db)
+        )
     );
     let rows = outbox_rows(&db).unwrap();
     assert_eq!(rows.len(), 1, "no second notification: {rows:?}");

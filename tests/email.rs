@@ -26,6 +26,7 @@ use forewarn::{
 use smtp::{Kind, Mail, Smtp, free_port};
 
 const ACK_SECRET: &str = "test-ack-secret-0123456789";
+const INSTALLATION: &str = "5eed0f1e2d3c4b5a69788796a5b4c3d2";
 const PASSWORD: &str = "s3cret-Pa55word-xyz";
 
 // ---------------------------------------------------------------------------------------------
@@ -75,7 +76,7 @@ fn notification(kind: NotificationKind, key: &str) -> Notification {
         t0(),
     );
     i.id = 5;
-    let mut n = Notification::for_incident(&i, "mail", key, kind, t0());
+    let mut n = Notification::for_incident(&i, INSTALLATION, "mail", key, kind, t0());
     n.labels.insert("owner".into(), "ICT".into());
     n.labels
         .insert("location".into(), "Building A, room 12".into());
@@ -116,7 +117,10 @@ async fn delivers_to_lists_with_both_parts_and_an_ack_link() {
         m.get("Subject"),
         "[forewarn] [CRITICAL] printer-a12: toner <empty> & paper jam"
     );
-    assert_eq!(m.get("Message-ID"), "<incident-5.mail@district.example>");
+    assert_eq!(
+        m.get("Message-ID"),
+        "<incident-5.mail.5eed0f1e2d3c4b5a69788796a5b4c3d2@district.example>"
+    );
     assert!(!m.has("In-Reply-To"));
     let text = m.text();
     assert!(text.contains("printer-a12 (group printers)"), "{text}");
@@ -174,7 +178,9 @@ async fn a_monitor_threads_opened_acknowledged_and_resolved() {
     let opened = &mails[0];
     let root = opened.get("Message-ID").to_owned();
     assert!(
-        root.starts_with("<incident-") && root.ends_with(".mail@district.example>"),
+        root.starts_with("<incident-")
+            && root.contains(".mail.")
+            && root.ends_with("@district.example>"),
         "{root}"
     );
     assert!(opened.get("Subject").contains("[CRITICAL] db-main"));
@@ -184,7 +190,11 @@ async fn a_monitor_threads_opened_acknowledged_and_resolved() {
     let token = opened.ack_token(ACK_BASE).expect("an ack link");
     let signer = AckSigner::new(ACK_SECRET.as_bytes()).unwrap();
     let id = signer.verify(&token, clock.now()).unwrap();
-    assert_eq!(root, format!("<incident-{id}.mail@district.example>"));
+    let installation = monitor.store().installation_id().await.unwrap();
+    assert_eq!(
+        root,
+        format!("<incident-{id}.mail.{installation}@district.example>")
+    );
     clock.advance(Duration::from_secs(120));
     monitor.acknowledge(id, "ana", Some("on it")).await.unwrap();
     monitor.deliver_outbox().await.unwrap();
@@ -264,7 +274,7 @@ async fn tiers_reach_the_second_list_after_ten_minutes_and_both_hear_resolved() 
     let mails = smtp.wait_for(2);
     assert_eq!(mails.len(), 2);
     assert_eq!(mails[1].rcpt(), ["cy@district.example"]);
-    assert!(mails[1].get("Message-ID").contains(".mail-team@"));
+    assert!(mails[1].get("Message-ID").contains(".mail-team."));
     clock.advance(Duration::from_secs(60));
     probe.set(Status::Ok, "fine");
     monitor.run_once().await.unwrap();
@@ -278,7 +288,7 @@ async fn tiers_reach_the_second_list_after_ten_minutes_and_both_hear_resolved() 
     for r in resolved {
         let team = r.rcpt() == ["cy@district.example"];
         let sink = if team { "mail-team" } else { "mail-oncall" };
-        assert!(r.get("In-Reply-To").contains(&format!(".{sink}@")), "{r:?}");
+        assert!(r.get("In-Reply-To").contains(&format!(".{sink}.")), "{r:?}");
     }
 }
 
@@ -502,4 +512,62 @@ fn the_readme_example_is_a_valid_config() {
     assert_eq!(team.effective_port(), 587);
     assert_eq!(team.recipients().unwrap().len(), 3);
     assert!(!format!("{config:?}").contains("readme-password"));
+}
+
+/// Incident #1 of one history is not incident #1 of another: after a database reset, and for
+/// a second site mailing the same list, every message gets a Message-ID of its own (receivers
+/// that drop repeated ids, mail threading among them, would otherwise lose real alerts), and
+/// each "resolved" threads under its own "opened".
+#[tokio::test]
+async fn message_ids_never_repeat_across_installations_or_a_reset() {
+    let Some(smtp) = Smtp::start_or_skip(Kind::Plain { max_size: None }) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let here = dir.path().join("forewarn.db");
+    let elsewhere = dir.path().join("other-site.db");
+    let clock = ManualClock::new(t0());
+    let mut delivered = 0;
+    for db in [&here, &here, &elsewhere] {
+        if db == &here && delivered == 2 {
+            // The first history is reset: the same file, started afresh.
+            for suffix in ["", "-wal", "-shm"] {
+                let mut p = here.clone().into_os_string();
+                p.push(suffix);
+                let _ = std::fs::remove_file(p);
+            }
+        }
+        let probe = FakeProbe::new(Status::Critical);
+        let store = Arc::new(forewarn::SqliteStore::open(db).unwrap());
+        let monitor = Monitor::builder()
+            .clock(Arc::new(clock.clone()))
+            .store(store)
+            .check(CheckSpec::new("db-main", Arc::new(probe.clone())).thresholds(1, 1))
+            .sink("mail", Arc::new(config(smtp.port).build("mail").unwrap()))
+            .build()
+            .unwrap();
+        monitor.run_once().await.unwrap();
+        clock.advance(Duration::from_secs(60));
+        probe.set(Status::Ok, "back");
+        monitor.run_once().await.unwrap();
+        clock.advance(Duration::from_secs(60));
+        delivered += 2;
+        assert_eq!(smtp.wait_for(delivered).len(), delivered);
+    }
+    let mails = smtp.messages();
+    let ids: std::collections::BTreeSet<&str> = mails.iter().map(|m| m.get("Message-ID")).collect();
+    assert_eq!(ids.len(), 6, "{ids:#?}");
+    for pair in mails.chunks(2) {
+        let (opened, resolved) = (&pair[0], &pair[1]);
+        assert!(opened.get("Subject").contains("[CRITICAL]"), "{opened:?}");
+        assert!(
+            opened.get("Message-ID").starts_with("<incident-1.mail."),
+            "{opened:?}"
+        );
+        assert!(
+            resolved.get("Subject").contains("[RESOLVED]"),
+            "{resolved:?}"
+        );
+        assert_eq!(resolved.get("In-Reply-To"), opened.get("Message-ID"));
+    }
 }

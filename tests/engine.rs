@@ -7,10 +7,11 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use forewarn::monitor::maintenance::MaintenanceConfig;
 use forewarn::outbox::OutboxOptions;
+use forewarn::store::{OutboxRow, OutboxStats, TransitionRecord};
 use forewarn::testing::{FakeProbe, RecordingSink};
 use forewarn::{
-    CheckSpec, IncidentFilter, IncidentState, ManualClock, Monitor, NotificationKind, SqliteStore,
-    Status,
+    CheckSpec, CheckState, Incident, IncidentFilter, IncidentState, ManualClock, Monitor,
+    Notification, NotificationKind, Observation, Result, SentRecord, SqliteStore, Status, Store,
 };
 
 #[path = "support/skip.rs"]
@@ -379,4 +380,180 @@ fn a_skip_is_recorded_with_its_reason_and_fails_in_ci() {
     );
     // Nothing more was recorded: the CI run failed instead.
     assert_eq!(std::fs::read_to_string(&log).unwrap().lines().count(), 1);
+}
+
+/// A real SQLite store whose pruning panics, as a faulty store of one's own might.
+#[derive(Debug)]
+struct PanicOnPrune(SqliteStore);
+
+#[async_trait::async_trait]
+impl Store for PanicOnPrune {
+    async fn record_observations(&self, batch: Vec<(Arc<str>, Observation)>) -> Result<()> {
+        self.0.record_observations(batch).await
+    }
+    async fn observations(
+        &self,
+        check: &str,
+        since: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Observation>> {
+        self.0.observations(check, since, limit).await
+    }
+    async fn prune(&self, _before: DateTime<Utc>) -> Result<u64> {
+        panic!("the disk caught fire")
+    }
+    async fn save_check_states(&self, states: &[(String, CheckState)]) -> Result<()> {
+        self.0.save_check_states(states).await
+    }
+    async fn load_check_states(&self) -> Result<Vec<(String, CheckState)>> {
+        self.0.load_check_states().await
+    }
+    async fn record_transitions(&self, records: &[TransitionRecord]) -> Result<()> {
+        self.0.record_transitions(records).await
+    }
+    async fn transitions(
+        &self,
+        check: Option<&str>,
+        since: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<TransitionRecord>> {
+        self.0.transitions(check, since, limit).await
+    }
+    async fn insert_incident(&self, incident: &Incident) -> Result<i64> {
+        self.0.insert_incident(incident).await
+    }
+    async fn update_incident(&self, incident: &Incident) -> Result<()> {
+        self.0.update_incident(incident).await
+    }
+    async fn incident(&self, id: i64) -> Result<Option<Incident>> {
+        self.0.incident(id).await
+    }
+    async fn incidents(&self, filter: &IncidentFilter) -> Result<Vec<Incident>> {
+        self.0.incidents(filter).await
+    }
+    async fn enqueue(&self, n: &Notification, now: DateTime<Utc>) -> Result<bool> {
+        self.0.enqueue(n, now).await
+    }
+    async fn sent_records(&self, incident_id: i64) -> Result<Vec<SentRecord>> {
+        self.0.sent_records(incident_id).await
+    }
+    async fn due_outbox(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<OutboxRow>> {
+        self.0.due_outbox(now, limit).await
+    }
+    async fn next_outbox_due(&self) -> Result<Option<DateTime<Utc>>> {
+        self.0.next_outbox_due().await
+    }
+    async fn mark_delivered(&self, id: &str, at: DateTime<Utc>) -> Result<()> {
+        self.0.mark_delivered(id, at).await
+    }
+    async fn mark_failed(&self, id: &str, e: &str, retry_at: Option<DateTime<Utc>>) -> Result<()> {
+        self.0.mark_failed(id, e, retry_at).await
+    }
+    async fn defer(&self, id: &str, until: DateTime<Utc>) -> Result<()> {
+        self.0.defer(id, until).await
+    }
+    async fn outbox_rows(&self, incident_id: i64) -> Result<Vec<OutboxRow>> {
+        self.0.outbox_rows(incident_id).await
+    }
+    async fn outbox_stats(&self) -> Result<OutboxStats> {
+        self.0.outbox_stats().await
+    }
+    async fn flush(&self) -> Result<()> {
+        self.0.flush().await
+    }
+    async fn installation_id(&self) -> Result<String> {
+        self.0.installation_id().await
+    }
+}
+
+/// The error `run_until` ended with, failing the test when it did not end within `limit`.
+async fn run_ends_with_error(monitor: &Monitor, limit: Duration) -> forewarn::Error {
+    match tokio::time::timeout(limit, monitor.run_until(std::future::pending())).await {
+        Ok(Err(e)) => e,
+        Ok(Ok(())) => panic!("the run ended without an error"),
+        Err(_) => panic!("the run went on for {limit:?} with a part of it dead"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_background_task_that_panics_ends_the_run_with_an_error() {
+    let probe = FakeProbe::new(Status::Ok);
+    let monitor = Monitor::builder()
+        .store(Arc::new(PanicOnPrune(SqliteStore::in_memory().unwrap())))
+        .check(CheckSpec::new("server", Arc::new(probe.clone())).interval(Duration::from_secs(1)))
+        .build()
+        .unwrap();
+    let e = run_ends_with_error(&monitor, Duration::from_secs(10)).await;
+    let text = e.to_string();
+    assert!(
+        matches!(&e, forewarn::Error::Stopped { task, .. } if task == "housekeeping"),
+        "{e:?}"
+    );
+    assert!(text.contains("panicked: the disk caught fire"), "{text}");
+}
+
+/// An escalation policy of one's own that panics.
+#[derive(Debug)]
+struct PanickingPolicy;
+
+impl forewarn::Escalation for PanickingPolicy {
+    fn decide(&self, _: &Incident, _: &[SentRecord], _: DateTime<Utc>) -> Vec<forewarn::Dispatch> {
+        panic!("policy bug")
+    }
+    fn sinks(&self) -> Vec<String> {
+        vec!["rec".into()]
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panic_while_processing_a_check_ends_the_run_with_an_error() {
+    let probe = FakeProbe::new(Status::Critical);
+    let monitor = Monitor::builder()
+        .check(
+            CheckSpec::new("server", Arc::new(probe.clone()))
+                .interval(Duration::from_secs(1))
+                .thresholds(1, 1),
+        )
+        .sink("rec", Arc::new(RecordingSink::new()))
+        .escalation("default", Arc::new(PanickingPolicy))
+        .build()
+        .unwrap();
+    let e = run_ends_with_error(&monitor, Duration::from_secs(10)).await;
+    assert!(
+        matches!(&e, forewarn::Error::Stopped { task, message }
+            if task == "processing check `server`" && message.contains("policy bug")),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn the_builder_refuses_durations_and_thresholds_out_of_range() {
+    let probe = || Arc::new(FakeProbe::new(Status::Ok));
+    let build = |spec: CheckSpec| Monitor::builder().check(spec).build().map(|_| ());
+    let e = build(CheckSpec::new("a", probe()).interval(Duration::from_secs(86_401))).unwrap_err();
+    assert!(e.to_string().contains("at most 1 day"), "{e}");
+    let e = build(CheckSpec::new("a", probe()).timeout(Duration::MAX)).unwrap_err();
+    assert!(e.to_string().contains("at most 1 day"), "{e}");
+    let e = build(CheckSpec::new("a\r\nb", probe())).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("must not contain control characters"),
+        "{e}"
+    );
+    let e = Monitor::builder()
+        .sink("log\u{1b}", Arc::new(RecordingSink::new()))
+        .build()
+        .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("must not contain control characters"),
+        "{e}"
+    );
+    let e = build(CheckSpec::new("a", probe()).thresholds(0, 1)).unwrap_err();
+    assert!(e.to_string().contains("at least 1"), "{e}");
+    let e = Monitor::builder()
+        .retention(Duration::MAX)
+        .build()
+        .unwrap_err();
+    assert!(e.to_string().contains("at most 100 years"), "{e}");
 }

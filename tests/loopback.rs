@@ -428,6 +428,7 @@ async fn webhook_sink_posts_slack_bodies_and_retries_server_errors() {
             false,
             chrono::Utc::now(),
         ),
+        "f00d",
         "hook",
         "opened",
         NotificationKind::Opened,
@@ -436,4 +437,99 @@ async fn webhook_sink_posts_slack_bodies_and_retries_server_errors() {
     let e = sink.send(&n).await.unwrap_err();
     assert!(e.is_retryable(), "503 is worth retrying");
     assert!(!e.to_string().contains("SECRET"), "{e}");
+}
+
+/// A peer that accepts connections and never says a word (an SMTP server stuck before its
+/// greeting, a webhook endpoint that hangs). The connections are kept open while it runs.
+async fn silent_server() -> (u16, JoinHandle<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let task = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((sock, _)) = listener.accept().await {
+            open.push(sock);
+        }
+    });
+    (port, task)
+}
+
+/// Sinks that never answer do not hold up the checks: the first results arrive at once, the
+/// sinks show up as degraded in `status()`, and a working sink beside them is ok.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sinks_that_never_answer_are_degraded_and_checks_run_anyway() {
+    let (smtp_port, smtp) = silent_server().await;
+    let (hook_port, hook) = silent_server().await;
+    let clients = HttpClients::new();
+    let sink = |text: String| {
+        let cfg: forewarn::SinkConfig = toml::from_str(&text).unwrap();
+        cfg.validate().unwrap();
+        cfg.build("x", &clients).unwrap()
+    };
+    let mail = sink(format!(
+        "type = \"email\"\nhost = \"127.0.0.1\"\nport = {smtp_port}\ntls = \"none\"\n\
+         from = \"forewarn@district.example\"\nto = [\"ict@district.example\"]\ntimeout = \"1s\"\n"
+    ));
+    let mut b = Monitor::builder()
+        .check(CheckSpec::new(
+            "server",
+            Arc::new(FakeProbe::new(Status::Ok)),
+        ))
+        .sink("mail", mail)
+        .sink("rec", Arc::new(RecordingSink::new()));
+    for i in 0..3 {
+        let url = format!("http://127.0.0.1:{hook_port}/hook{i}");
+        b = b.sink(
+            format!("hook{i}"),
+            sink(format!(
+                "type = \"webhook\"\nurl = \"{url}\"\ntimeout = \"1s\"\n"
+            )),
+        );
+    }
+    let monitor = b.build().unwrap();
+    let started = std::time::Instant::now();
+    let run = tokio::spawn({
+        let monitor = monitor.clone();
+        async move {
+            monitor
+                .run_until(tokio::time::sleep(Duration::from_secs(4)))
+                .await
+        }
+    });
+    // The first round of checks is spread over about a second.
+    while monitor.checks()[0].last_checked.is_none() {
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "no check result while the sinks do not answer"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // The sinks' own timeout (1 s) decides; all are checked at once.
+    tokio::time::sleep(Duration::from_millis(2_500).saturating_sub(started.elapsed())).await;
+    let status = monitor.status().await.unwrap();
+    let health: Vec<(String, forewarn::outbox::SinkHealth)> = status
+        .sinks
+        .iter()
+        .map(|s| (s.name.clone(), s.health))
+        .collect();
+    use forewarn::outbox::SinkHealth::{Degraded, Ok};
+    assert_eq!(
+        health,
+        [
+            ("hook0".to_owned(), Degraded),
+            ("hook1".to_owned(), Degraded),
+            ("hook2".to_owned(), Degraded),
+            ("mail".to_owned(), Degraded),
+            ("rec".to_owned(), Ok),
+        ],
+        "{status:#?}"
+    );
+    for name in ["mail", "hook0"] {
+        let sink = status.sinks.iter().find(|s| s.name == name).unwrap();
+        let error = sink.error.as_deref().unwrap();
+        assert!(error.contains("no answer within 1.0 s"), "{error}");
+    }
+    assert!(status.scheduler.runs >= 1);
+    run.await.unwrap().unwrap();
+    smtp.abort();
+    hook.abort();
 }

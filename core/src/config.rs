@@ -79,14 +79,25 @@ pub fn expand_env(s: &str) -> Result<String> {
     Ok(out)
 }
 
-/// Parses "500ms", "5s", "2m", "1h 30m", "14d".
+/// The longest duration any setting takes: 100 years (of 365.25 days). Anything longer is a
+/// typo or a probe of the parser, and would overflow the clocks it is added to.
+pub const MAX_DURATION: Duration = Duration::from_secs(100 * 31_557_600);
+
+/// Parses "500ms", "5s", "2m", "1h 30m", "14d". Durations over [`MAX_DURATION`] are refused.
 pub fn parse_duration(s: &str) -> Result<Duration> {
-    humantime::parse_duration(s.trim()).map_err(|e| {
+    let d = humantime::parse_duration(s.trim()).map_err(|e| {
         Error::invalid(
             "duration",
             format!("`{s}`: {e} (try \"5s\", \"2m\", \"1h\")"),
         )
-    })
+    })?;
+    if d > MAX_DURATION {
+        return Err(Error::invalid(
+            "duration",
+            format!("`{s}` is longer than 100 years"),
+        ));
+    }
+    Ok(d)
 }
 
 /// Serde helper for `Duration` fields written as "5s".
@@ -152,6 +163,11 @@ mod tests {
         assert_eq!(parse_duration("5s").unwrap(), Duration::from_secs(5));
         assert_eq!(parse_duration("1h 30m").unwrap(), Duration::from_secs(5400));
         assert!(parse_duration("5 parsecs").is_err());
+        assert_eq!(parse_duration("100y").unwrap(), MAX_DURATION);
+        for huge in ["18446744073709551615s", "999999y", "100y 1s"] {
+            let e = parse_duration(huge).unwrap_err().to_string();
+            assert!(e.contains(huge), "{e}");
+        }
     }
 }
 
@@ -181,16 +197,18 @@ pub struct MonitorSection {
     /// The SQLite history file (default `forewarn.db`, relative to the working directory).
     #[serde(default = "default_database")]
     pub database: PathBuf,
-    /// How long observations and resolved incidents are kept (default 30 days).
+    /// How long observations and resolved incidents are kept (default 30 days; from 1 day to
+    /// 100 years).
     #[serde(default = "default_retention", with = "duration")]
     pub retention: Duration,
     /// How many checks may run at once (default 1024).
     #[serde(default = "default_concurrency")]
     pub concurrency: usize,
-    /// Interval of checks that set none (default 30 s; at least 1 s).
+    /// Interval of checks that set none (default 30 s; from 1 s to 1 day).
     #[serde(default = "default_interval", with = "duration")]
     pub default_interval: Duration,
-    /// Timeout of checks that set none (default 10 s).
+    /// Timeout of checks that set none (default 10 s). A check run more often gets at most
+    /// four fifths of its interval.
     #[serde(default = "default_timeout", with = "duration")]
     pub default_timeout: Duration,
     /// The escalation policy of checks that name none (default: the one named "default", or
@@ -238,7 +256,7 @@ pub struct GroupConfig {
     /// Escalation policy of members that name none.
     #[serde(default)]
     pub policy: Option<Spanned<String>>,
-    /// Interval of members that set none.
+    /// Interval of members that set none (from 1 s to 1 day).
     #[serde(default, with = "opt_duration")]
     pub interval: Option<Duration>,
     /// Human description shown in listings.
@@ -253,11 +271,11 @@ pub struct GroupConfig {
 pub struct CheckConfig {
     /// Unique name, used in alerts, `depends_on` and the CLI.
     pub name: Spanned<String>,
-    /// How often to run (default `[monitor] default_interval`; at least 1 s).
+    /// How often to run (default `[monitor] default_interval`; from 1 s to 1 day).
     #[serde(default, with = "opt_duration")]
     pub interval: Option<Duration>,
-    /// Time budget of one run (default `[monitor] default_timeout`); a hung probe becomes
-    /// Critical "timed out after …".
+    /// Time budget of one run, shorter than the interval (default `[monitor] default_timeout`,
+    /// at most four fifths of the interval); a hung probe becomes Critical "timed out after …".
     #[serde(default, with = "opt_duration")]
     pub timeout: Option<Duration>,
     /// The group (`[groups.NAME]`) it belongs to.
@@ -269,10 +287,10 @@ pub struct CheckConfig {
     /// Escalation policy (`[policies.NAME]`).
     #[serde(default)]
     pub policy: Option<Spanned<String>>,
-    /// Consecutive failures that open an incident (default 2).
+    /// Consecutive failures that open an incident (default 2; at least 1).
     #[serde(default)]
     pub failure_threshold: Option<u32>,
-    /// Consecutive successes that resolve it (default 2).
+    /// Consecutive successes that resolve it (default 2; at least 1).
     #[serde(default)]
     pub success_threshold: Option<u32>,
     /// Flap detection settings.
@@ -386,7 +404,11 @@ impl Config {
         let raw: RawConfig = toml::from_str(text).map_err(|e| {
             let key = unknown_key(e.message());
             let span = e.span().map(|s| refine_span(text, s, key.as_deref()));
-            config_error(origin, text, span, key, e.message().trim_end().to_owned())
+            let mut message = e.message().trim_end().to_owned();
+            if let (Some(key), Some(span)) = (&key, &span) {
+                message = unknown_key_message(text, span.start, key, &message);
+            }
+            config_error(origin, text, span, key, message)
         })?;
         let config = Config {
             origin: origin.to_owned(),
@@ -500,32 +522,120 @@ impl Config {
             .unwrap_or(self.monitor.default_interval)
     }
 
+    /// The timeout of a check: its own, else `[monitor] default_timeout` but at most four
+    /// fifths of the check's interval, so a run that times out ends before the next is due.
+    pub fn timeout_of(&self, check: &CheckConfig) -> Duration {
+        check.timeout.unwrap_or_else(|| {
+            let interval = self.interval_of(check);
+            self.monitor.default_timeout.min(interval * 4 / 5)
+        })
+    }
+
     fn validate(&self, maintenance: &[Spanned<MaintenanceConfig>]) -> Result<()> {
         let m = &self.monitor;
+        let in_monitor = |key: &str, message: String| {
+            self.error_at(
+                self.value_span(&[Step::Key("monitor"), Step::Key(key)]),
+                Some(&format!("monitor.{key}")),
+                message,
+            )
+        };
         if m.concurrency == 0 {
-            return Err(self.error_at(None, Some("monitor.concurrency"), "must be at least 1"));
+            return Err(in_monitor("concurrency", "must be at least 1".into()));
         }
-        if m.default_interval < Duration::from_secs(1) {
+        if let Some(problem) = interval_problem(m.default_interval) {
+            return Err(in_monitor("default_interval", problem));
+        }
+        if m.default_timeout.is_zero() {
+            return Err(in_monitor("default_timeout", "must be more than 0".into()));
+        }
+        // An explicit default timeout must fit the default interval; one left at its default
+        // is shortened for checks run more often (see `timeout_of`).
+        if m.default_timeout >= m.default_interval
+            && let Some(span) =
+                self.value_span(&[Step::Key("monitor"), Step::Key("default_timeout")])
+        {
             return Err(self.error_at(
-                None,
-                Some("monitor.default_interval"),
-                "must be at least 1s",
+                Some(span),
+                Some("monitor.default_timeout"),
+                format!(
+                    "{} must be shorter than `default_interval` ({})",
+                    humantime::format_duration(m.default_timeout),
+                    humantime::format_duration(m.default_interval)
+                ),
             ));
+        }
+        if m.retention < MIN_RETENTION {
+            return Err(in_monitor(
+                "retention",
+                format!(
+                    "must be at least 1 day, not {}",
+                    humantime::format_duration(m.retention)
+                ),
+            ));
+        }
+        // Names are printed in console lines, logs and mail headers: no control characters.
+        let sections = [
+            ("groups", self.groups.keys().collect::<Vec<_>>()),
+            ("sinks", self.sinks.keys().collect()),
+            ("policies", self.policies.keys().collect()),
+        ];
+        for (section, names) in sections {
+            for name in names {
+                if let Some(problem) = name_problem(name) {
+                    return Err(self.error_at(
+                        self.value_span(&[Step::Key(section), Step::Key(name)]),
+                        Some(&format!("{section}.{}", crate::text::printable(name))),
+                        format!("the name {problem}"),
+                    ));
+                }
+            }
+        }
+        for (i, w) in maintenance.iter().enumerate() {
+            if let Some(problem) = name_problem(&w.get_ref().name) {
+                return Err(self.error_at(
+                    self.value_span(&[Step::Key("maintenance"), Step::Index(i), Step::Key("name")])
+                        .or(Some(w.span())),
+                    Some("maintenance.name"),
+                    problem,
+                ));
+            }
+        }
+        for (gname, g) in &self.groups {
+            if let Some(problem) = g.interval.and_then(interval_problem) {
+                return Err(self.error_at(
+                    self.value_span(&[
+                        Step::Key("groups"),
+                        Step::Key(gname),
+                        Step::Key("interval"),
+                    ]),
+                    Some(&format!("groups.{gname}.interval")),
+                    problem,
+                ));
+            }
         }
         for (name, sink) in &self.sinks {
             sink.validate().map_err(|e| {
-                self.error_at(
-                    self.key_span("sinks", name),
-                    Some(&format!("sinks.{name}")),
-                    msg(&e),
-                )
+                // At the offending key ("to", "lists.team") when the sink sets it.
+                let field = field(&e);
+                let mut path = vec![Step::Key("sinks"), Step::Key(name)];
+                path.extend(field.split('.').filter(|f| !f.is_empty()).map(Step::Key));
+                let (span, key) = match self.value_span(&path) {
+                    Some(span) if !field.is_empty() => {
+                        (Some(span), format!("sinks.{name}.{field}"))
+                    }
+                    _ => (self.key_span("sinks", name), format!("sinks.{name}")),
+                };
+                self.error_at(span, Some(&key), msg(&e))
             })?;
         }
         for (name, policy) in &self.policies {
             let sinks = policy.build().sinks();
+            let policy_path = [Step::Key("policies"), Step::Key(name)];
             if sinks.is_empty() {
                 return Err(self.error_at(
-                    self.key_span("policies", name),
+                    self.value_span(&[Step::Key("policies"), Step::Key(name), Step::Key("sinks")])
+                        .or_else(|| self.key_span("policies", name)),
                     Some(&format!("policies.{name}.sinks")),
                     "names no sink",
                 ));
@@ -533,7 +643,8 @@ impl Config {
             for s in sinks {
                 if !self.sinks.contains_key(&s) {
                     return Err(self.error_at(
-                        self.key_span("policies", name),
+                        self.string_span(&policy_path, &s)
+                            .or_else(|| self.key_span("policies", name)),
                         Some(&format!("policies.{name}.sinks")),
                         format!(
                             "sink `{s}` is not defined (known: {})",
@@ -547,9 +658,12 @@ impl Config {
             && !self.policies.contains_key(p)
         {
             return Err(self.error_at(
-                None,
+                self.value_span(&[Step::Key("monitor"), Step::Key("default_policy")]),
                 Some("monitor.default_policy"),
-                format!("policy `{p}` is not defined"),
+                format!(
+                    "policy `{p}` is not defined (known: {})",
+                    known(self.policies.keys())
+                ),
             ));
         }
         for (gname, g) in &self.groups {
@@ -568,10 +682,13 @@ impl Config {
             }
         }
         let mut seen: BTreeMap<&str, &Spanned<String>> = BTreeMap::new();
-        for c in &self.checks {
+        for (i, c) in self.checks.iter().enumerate() {
             let name = c.name.get_ref();
             if name.trim().is_empty() {
                 return Err(self.error_at(Some(c.name.span()), Some("name"), "must not be empty"));
+            }
+            if let Some(problem) = name_problem(name) {
+                return Err(self.error_at(Some(c.name.span()), Some("name"), problem));
             }
             if let Some(first) = seen.insert(name, &c.name) {
                 let (line, _) = line_col(&self.source, first.span().start);
@@ -581,22 +698,39 @@ impl Config {
                     format!("check `{name}` is defined twice (first at line {line})"),
                 ));
             }
+            // Located at the key's value when the check sets it, else at the check's name.
             let at = |key: &str, message: String| {
-                self.error_at(
-                    Some(c.name.span()),
-                    Some(key),
-                    format!("check `{name}`: {message}"),
-                )
+                let span = self
+                    .value_span(&[Step::Key("checks"), Step::Index(i), Step::Key(key)])
+                    .unwrap_or_else(|| c.name.span());
+                self.error_at(Some(span), Some(key), format!("check `{name}`: {message}"))
             };
-            if let Some(i) = c.interval
-                && i < Duration::from_secs(1)
-            {
-                return Err(at("interval", "must be at least 1s".into()));
+            if let Some(problem) = c.interval.and_then(interval_problem) {
+                return Err(at("interval", problem));
             }
-            if let Some(t) = c.timeout
-                && t.is_zero()
-            {
-                return Err(at("timeout", "must be more than 0".into()));
+            if let Some(t) = c.timeout {
+                let interval = self.interval_of(c);
+                if t.is_zero() {
+                    return Err(at("timeout", "must be more than 0".into()));
+                }
+                if t >= interval {
+                    return Err(at(
+                        "timeout",
+                        format!(
+                            "{} must be shorter than the interval ({})",
+                            humantime::format_duration(t),
+                            humantime::format_duration(interval)
+                        ),
+                    ));
+                }
+            }
+            for (key, value) in [
+                ("failure_threshold", c.failure_threshold),
+                ("success_threshold", c.success_threshold),
+            ] {
+                if value == Some(0) {
+                    return Err(at(key, "must be at least 1".into()));
+                }
             }
             c.probe.validate().map_err(|e| at(&field(&e), msg(&e)))?;
             if let Some(g) = &c.group
@@ -678,12 +812,95 @@ impl Config {
         Ok(())
     }
 
+    /// Where the value at `path` is written in the source, if it is written there.
+    fn value_span(&self, path: &[Step<'_>]) -> Option<std::ops::Range<usize>> {
+        let doc = toml::de::DeTable::parse(&self.source).ok()?;
+        let (first, rest) = path.split_first()?;
+        let Step::Key(first) = first else {
+            return None;
+        };
+        let mut value = doc.get_ref().get(*first)?;
+        for step in rest {
+            value = match step {
+                Step::Key(k) => value.get_ref().get(*k)?,
+                Step::Index(i) => value.get_ref().get(*i)?,
+            };
+        }
+        Some(value.span())
+    }
+
+    /// Where the string `value` is written inside the value at `path` (in an array, a nested
+    /// table…), if it is.
+    fn string_span(&self, path: &[Step<'_>], value: &str) -> Option<std::ops::Range<usize>> {
+        fn find(
+            v: &toml::Spanned<toml::de::DeValue<'_>>,
+            value: &str,
+        ) -> Option<std::ops::Range<usize>> {
+            match v.get_ref() {
+                toml::de::DeValue::String(s) if s == value => Some(v.span()),
+                toml::de::DeValue::Array(items) => items.iter().find_map(|i| find(i, value)),
+                toml::de::DeValue::Table(t) => t.iter().find_map(|(_, i)| find(i, value)),
+                _ => None,
+            }
+        }
+        let doc = toml::de::DeTable::parse(&self.source).ok()?;
+        let (first, rest) = path.split_first()?;
+        let Step::Key(first) = first else {
+            return None;
+        };
+        let mut v = doc.get_ref().get(*first)?;
+        for step in rest {
+            v = match step {
+                Step::Key(k) => v.get_ref().get(*k)?,
+                Step::Index(i) => v.get_ref().get(*i)?,
+            };
+        }
+        find(v, value)
+    }
+
     /// The span of `[section.key]`'s header, found in the text.
     fn key_span(&self, section: &str, key: &str) -> Option<std::ops::Range<usize>> {
         let needle = format!("[{section}.{key}]");
         self.source
             .find(&needle)
             .map(|start| start..start + needle.len())
+    }
+}
+
+/// One step of a path into the config text: a key or an array index.
+#[derive(Debug, Clone, Copy)]
+enum Step<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+/// The shortest retention: observations are read back for forecasts and dependencies.
+const MIN_RETENTION: Duration = Duration::from_secs(86_400);
+
+/// What is wrong with a name, if anything: it holds a control character (a newline, an escape
+/// sequence…) that would forge or garble the lines it is printed in.
+pub(crate) fn name_problem(name: &str) -> Option<String> {
+    let (at, c) = crate::text::control_char(name)?;
+    Some(format!(
+        "`{}` must not contain control characters (`{}` at character {})",
+        crate::text::printable(name),
+        crate::text::printable(c.encode_utf8(&mut [0; 4])),
+        name[..at].chars().count() + 1
+    ))
+}
+
+/// What is wrong with an interval, if anything (from 1 s to 1 day).
+fn interval_problem(interval: Duration) -> Option<String> {
+    use crate::monitor::{MAX_INTERVAL, MIN_INTERVAL};
+    if interval < MIN_INTERVAL {
+        Some("must be at least 1s".into())
+    } else if interval > MAX_INTERVAL {
+        Some(format!(
+            "must be at most 1 day, not {}",
+            humantime::format_duration(interval)
+        ))
+    } else {
+        None
     }
 }
 
@@ -708,6 +925,109 @@ fn known<'a>(keys: impl Iterator<Item = &'a String>) -> String {
     } else {
         v.join(", ")
     }
+}
+
+/// The keys every `[[checks]]` table takes besides its probe's own.
+const CHECK_KEYS: &[&str] = &[
+    "name",
+    "type",
+    "interval",
+    "timeout",
+    "group",
+    "depends_on",
+    "policy",
+    "failure_threshold",
+    "success_threshold",
+    "flapping",
+    "owner",
+    "location",
+];
+
+/// The keys every `[sinks.NAME]` table takes besides its sink's own.
+const SINK_KEYS: &[&str] = &["type", "rate_limit"];
+
+/// serde's message for an unknown key of a table whose keys are partly flattened in (a check's
+/// probe keys, a sink's own) lists only the flattened part: "expected one of `host`, `port`"
+/// for a check misspelling `interval`. This one lists every key the table takes and suggests
+/// the closest one.
+fn unknown_key_message(text: &str, at: usize, key: &str, message: &str) -> String {
+    let Some(listed) = message.split(", expected ").nth(1) else {
+        return message.to_owned();
+    };
+    let mut allowed: Vec<String> = listed
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_owned)
+        .collect();
+    let common = match table_of_key(text, at, key) {
+        Some("checks") => CHECK_KEYS,
+        Some("sinks") => SINK_KEYS,
+        _ => &[],
+    };
+    for (i, k) in common.iter().enumerate() {
+        if !allowed.iter().any(|a| a == k) {
+            allowed.insert(i.min(allowed.len()), (*k).to_owned());
+        }
+    }
+    let closest = allowed
+        .iter()
+        .map(|a| (edit_distance(key, a), a))
+        .filter(|(d, a)| *d <= (a.chars().count() / 3).max(1))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, a)| a);
+    let listed = allowed
+        .iter()
+        .map(|a| format!("`{a}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    match closest {
+        Some(c) => format!("unknown field `{key}`: did you mean `{c}`? (expected one of {listed})"),
+        None => format!("unknown field `{key}`, expected one of {listed}"),
+    }
+}
+
+/// The top-level array or table ("checks", "sinks", …) whose entry sets `key` at byte `at`.
+fn table_of_key<'t>(text: &'t str, at: usize, key: &str) -> Option<&'static str> {
+    let doc = toml::de::DeTable::parse(text).ok()?;
+    let sets_it = |t: &toml::de::DeTable<'_>| {
+        t.iter()
+            .any(|(k, _)| k.get_ref() == key && k.span().contains(&at))
+    };
+    for section in ["checks", "sinks"] {
+        let Some(v) = doc.get_ref().get(section) else {
+            continue;
+        };
+        let entries: Vec<&toml::Spanned<toml::de::DeValue<'t>>> = match v.get_ref() {
+            toml::de::DeValue::Array(a) => a.iter().collect(),
+            toml::de::DeValue::Table(t) => t.iter().map(|(_, v)| v).collect(),
+            _ => continue,
+        };
+        for e in entries {
+            if let toml::de::DeValue::Table(t) = e.get_ref()
+                && sets_it(t)
+            {
+                return Some(section);
+            }
+        }
+    }
+    None
+}
+
+/// The Levenshtein distance between two keys (in characters).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let substitute = diagonal + usize::from(ca != *cb);
+            diagonal = row[j + 1];
+            row[j + 1] = substitute.min(row[j] + 1).min(diagonal + 1);
+        }
+    }
+    row[b.len()]
 }
 
 /// Pulls the key out of serde's "unknown field `x`, expected …" message.
@@ -827,6 +1147,69 @@ mod file_tests {
             e.starts_with("forewarn.toml:5:1: `intervall`: unknown field"),
             "{e}"
         );
+        // The hint names the check's own keys too, not only the probe's.
+        assert!(e.contains("did you mean `interval`?"), "{e}");
+        for key in CHECK_KEYS
+            .iter()
+            .chain(&["host", "port", "target", "expect"])
+        {
+            assert!(e.contains(&format!("`{key}`")), "{key}: {e}");
+        }
+        let e = err("[sinks.log]\ntype = \"log\"\nrate_limt = \"5/min\"\n");
+        assert!(e.starts_with("forewarn.toml:3:1: `rate_limt`"), "{e}");
+        assert!(e.contains("did you mean `rate_limit`?"), "{e}");
+        assert!(e.contains("`path`"), "{e}");
+        // Nothing close: no guess.
+        let e = err(&format!("{TCP}colour = \"red\"\n"));
+        assert!(!e.contains("did you mean"), "{e}");
+        assert!(e.contains("`interval`"), "{e}");
+    }
+
+    /// Fails to compile when a check gains a key: add it to `CHECK_KEYS` as well.
+    #[test]
+    fn check_keys_are_every_common_key() {
+        let c = parse(TCP).unwrap().checks.remove(0);
+        let CheckConfig {
+            name: _,
+            interval: _,
+            timeout: _,
+            group: _,
+            depends_on: _,
+            policy: _,
+            failure_threshold: _,
+            success_threshold: _,
+            flapping: _,
+            owner: _,
+            location: _,
+            probe: _,
+        } = c;
+        // The eleven fields, with the probe's `type` for `probe`.
+        assert_eq!(CHECK_KEYS.len(), 12);
+    }
+
+    #[test]
+    fn sink_and_policy_errors_point_at_the_value() {
+        let e = err(
+            "[sinks.m]\ntype = \"email\"\nhost = \"127.0.0.1\"\ntls = \"none\"\n\
+                     from = \"a@b.example\"\nto = [\"x\"]\n",
+        );
+        assert!(e.starts_with("forewarn.toml:6:6: `sinks.m.to`"), "{e}");
+        assert!(e.contains("`x` is neither an address nor a list"), "{e}");
+        let e = err("[sinks.h]\ntype = \"webhook\"\nurl = \"ftp://x\"\n");
+        assert!(e.starts_with("forewarn.toml:3:7: `sinks.h.url`"), "{e}");
+        let e = err(
+            "[sinks.log]\ntype = \"log\"\n[policies.p]\ntype = \"tiered\"\n\
+                     [[policies.p.tiers]]\nafter = \"0m\"\nsinks = [\"log\", \"mail\"]\n",
+        );
+        assert!(
+            e.starts_with("forewarn.toml:7:17: `policies.p.sinks`"),
+            "{e}"
+        );
+        let e = err(&format!("[monitor]\ndefault_policy = \"oncall\"\n{TCP}"));
+        assert!(
+            e.starts_with("forewarn.toml:2:18: `monitor.default_policy`"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -855,8 +1238,127 @@ mod file_tests {
     #[test]
     fn interval_floor_is_one_second() {
         let e = err(&format!("{TCP}interval = \"500ms\"\n"));
-        assert!(e.contains("forewarn.toml:2:8"), "{e}");
+        assert!(e.starts_with("forewarn.toml:5:12: `interval`"), "{e}");
         assert!(e.contains("at least 1s"), "{e}");
+    }
+
+    /// Every duration is bounded where it is parsed, and the error points at the value.
+    #[test]
+    fn durations_are_bounded_at_their_value() {
+        // Longer than any clock can add: refused by the parser, wherever the duration is.
+        for (text, place) in [
+            (
+                format!("{TCP}interval = \"18446744073709551615s\"\n"),
+                "forewarn.toml:5:12",
+            ),
+            (
+                format!("{TCP}timeout = \"18446744073709551615s\"\n"),
+                "forewarn.toml:5:11",
+            ),
+            (
+                format!("[monitor]\nretention = \"999999y\"\n{TCP}"),
+                "forewarn.toml:2:13",
+            ),
+            (
+                "[sinks.hook]\ntype = \"webhook\"\nurl = \"https://x.example/\"\ntimeout = \"999999y\"\n"
+                    .to_owned(),
+                "forewarn.toml:1:1",
+            ),
+        ] {
+            let e = err(&text);
+            assert!(e.starts_with(place), "{text}\n{e}");
+            assert!(e.contains("longer than 100 years"), "{e}");
+        }
+        // The interval: from 1 s to a day, wherever it is set.
+        let e = err(&format!("{TCP}interval = \"2d\"\n"));
+        assert!(e.starts_with("forewarn.toml:5:12: `interval`"), "{e}");
+        assert!(e.contains("at most 1 day"), "{e}");
+        let e = err(&format!(
+            "[groups.lab]\ninterval = \"25h\"\n{TCP}group = \"lab\"\n"
+        ));
+        assert!(
+            e.starts_with("forewarn.toml:2:12: `groups.lab.interval`"),
+            "{e}"
+        );
+        let e = err(&format!(
+            "[monitor]\n\ndefault_interval = \"36500d\"\n{TCP}"
+        ));
+        assert!(
+            e.starts_with("forewarn.toml:3:20: `monitor.default_interval`"),
+            "{e}"
+        );
+        // The timeout: shorter than the check's interval, wherever that comes from.
+        let e = err(&format!("{TCP}interval = \"5s\"\ntimeout = \"5s\"\n"));
+        assert!(e.starts_with("forewarn.toml:6:11: `timeout`"), "{e}");
+        assert!(e.contains("shorter than the interval (5s)"), "{e}");
+        let e = err(&format!(
+            "[monitor]\ndefault_interval = \"10s\"\n{TCP}timeout = \"1m\"\n"
+        ));
+        assert!(e.starts_with("forewarn.toml:7:11"), "{e}");
+        let e = err(&format!("[monitor]\ndefault_timeout = \"1m\"\n{TCP}"));
+        assert!(
+            e.starts_with("forewarn.toml:2:19: `monitor.default_timeout`"),
+            "{e}"
+        );
+        assert!(e.contains("shorter than `default_interval` (30s)"), "{e}");
+        // A default timeout left alone fits a short interval.
+        let c = parse(&format!("{TCP}interval = \"5s\"\n")).unwrap();
+        assert_eq!(c.timeout_of(&c.checks[0]), Duration::from_secs(4));
+        let c = parse(&format!("{TCP}interval = \"1m\"\n")).unwrap();
+        assert_eq!(c.timeout_of(&c.checks[0]), Duration::from_secs(10));
+        // Retention: from a day to 100 years.
+        let e = err(&format!("[monitor]\nretention = \"1h\"\n{TCP}"));
+        assert!(
+            e.starts_with("forewarn.toml:2:13: `monitor.retention`"),
+            "{e}"
+        );
+        assert!(parse(&format!("[monitor]\nretention = \"100y\"\n{TCP}")).is_ok());
+    }
+
+    #[test]
+    fn names_with_control_characters_are_refused() {
+        let e =
+            err("[[checks]]\nname = \"svc\\u001b[2J\"\ntype = \"tcp\"\ntarget = \"127.0.0.1:9\"\n");
+        assert!(e.starts_with("forewarn.toml:2:8: `name`"), "{e}");
+        assert!(
+            e.contains(
+                "`svc\\u{1b}[2J` must not contain control characters (`\\u{1b}` at character 4)"
+            ),
+            "{e}"
+        );
+        assert!(!e.chars().any(crate::text::is_control), "{e:?}");
+        for (text, key) in [
+            ("[groups.\"lab\\n\"]\n", "groups.lab\\n"),
+            ("[sinks.\"log\\r\"]\ntype = \"log\"\n", "sinks.log\\r"),
+            (
+                "[sinks.log]\ntype = \"log\"\n[policies.\"p\\u202e\"]\ntype = \"notify\"\nsinks = [\"log\"]\n",
+                "policies.p\\u{202e}",
+            ),
+            (
+                "[[maintenance]]\nname = \"patch\\u0000\"\nchecks = [\"a\"]\nstart = \"2026-09-01T16:30:00Z\"\nend = \"2026-09-01T17:30:00Z\"\n",
+                "maintenance.name",
+            ),
+        ] {
+            let e = err(&format!("{text}{TCP}"));
+            assert!(e.contains(&format!("`{key}`")), "{e}");
+            assert!(e.contains("must not contain control characters"), "{e}");
+            assert!(!e.chars().any(crate::text::is_control), "{e:?}");
+        }
+    }
+
+    #[test]
+    fn thresholds_of_zero_are_refused_at_their_value() {
+        for key in ["failure_threshold", "success_threshold"] {
+            let e = err(&format!("{TCP}{key} = 0\n"));
+            let place = format!("forewarn.toml:5:{}: `{key}`", key.len() + 4);
+            assert!(e.starts_with(&place), "{e}");
+            assert!(e.contains("must be at least 1"), "{e}");
+        }
+        let e = err(&format!("[monitor]\nconcurrency = 0\n{TCP}"));
+        assert!(
+            e.starts_with("forewarn.toml:2:15: `monitor.concurrency`"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -884,7 +1386,7 @@ mod file_tests {
     #[test]
     fn policies_must_name_defined_sinks() {
         let e = err("[policies.default]\ntype = \"notify\"\nsinks = [\"mail\"]\n");
-        assert!(e.contains("forewarn.toml:1:1"), "{e}");
+        assert!(e.contains("forewarn.toml:3:10"), "{e}");
         assert!(e.contains("sink `mail` is not defined"), "{e}");
     }
 
@@ -893,7 +1395,7 @@ mod file_tests {
         let text = "[sinks.hook]\ntype = \"webhook\"\nurl = \"https://hooks.example/${FOREWARN_UNSET_HOOK_VAR}\"\n";
         let e = err(text);
         assert!(e.contains("FOREWARN_UNSET_HOOK_VAR"), "{e}");
-        assert!(e.contains("forewarn.toml:1:1"), "{e}");
+        assert!(e.contains("forewarn.toml:3:7: `sinks.hook.url`"), "{e}");
         // SAFETY: a variable only this test uses.
         unsafe { std::env::set_var("FOREWARN_TEST_HOOK_TOKEN", "s3cr3t-token") };
         let text = "[sinks.hook]\ntype = \"webhook\"\nurl = \"https://hooks.example/${FOREWARN_TEST_HOOK_TOKEN}\"\n\

@@ -68,6 +68,15 @@ pub enum Error {
     /// An acknowledgement or other state change was refused.
     #[error("{0}")]
     Conflict(String),
+    /// A part of the running monitor stopped: a background task failed, panicked or ended
+    /// while the monitor was still meant to run.
+    #[error("{task} stopped: {message}")]
+    Stopped {
+        /// The task ("housekeeping", "outbox", "check `db-main`", …).
+        task: String,
+        /// What happened.
+        message: String,
+    },
     /// An I/O error, with the path or operation involved.
     #[error("{context}: {source}")]
     Io {

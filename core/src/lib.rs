@@ -38,6 +38,7 @@ pub mod sink;
 pub mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod text;
 #[cfg(feature = "tickets")]
 pub mod tickets;
 

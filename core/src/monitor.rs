@@ -26,7 +26,7 @@ use crate::error::{Error, Result};
 use crate::escalation::{Escalation, NotifySinks, SentRecord};
 use crate::http_client::HttpClients;
 use crate::incident::{Incident, UpdateKind};
-use crate::outbox::{Outbox, OutboxOptions};
+use crate::outbox::{Outbox, OutboxOptions, SinkStatus};
 use crate::probe::{CheckContext, History, Observation, Probe, Reading, Status};
 use crate::sink::{AlertSink, Notification};
 use crate::store::{IncidentFilter, OutboxStats, SqliteStore, Store, TransitionRecord};
@@ -51,6 +51,9 @@ const STATE_SAVE_BATCH: usize = 4096;
 /// The shortest interval a check may have.
 pub const MIN_INTERVAL: Duration = Duration::from_secs(1);
 
+/// The longest interval (and timeout) a check may have: one day.
+pub const MAX_INTERVAL: Duration = Duration::from_secs(86_400);
+
 /// A check to schedule: a probe plus how often, how long, and how to alert.
 #[derive(Debug, Clone)]
 pub struct CheckSpec {
@@ -58,7 +61,7 @@ pub struct CheckSpec {
     pub name: String,
     /// What checks it.
     pub probe: Arc<dyn Probe>,
-    /// How often (at least [`MIN_INTERVAL`]).
+    /// How often (from [`MIN_INTERVAL`] to [`MAX_INTERVAL`]).
     pub interval: Duration,
     /// Time budget of one run.
     pub timeout: Duration,
@@ -172,11 +175,13 @@ pub struct CheckStatus {
     pub reading: Option<Arc<Reading>>,
 }
 
-/// The monitor's own health: checks, outbox and scheduler.
+/// The monitor's own health: checks, sinks, outbox and scheduler.
 #[derive(Debug, Clone, Serialize)]
 pub struct MonitorStatus {
     /// Every check, in definition order.
     pub checks: Vec<CheckStatus>,
+    /// Every sink, by name: whether it can deliver.
+    pub sinks: Vec<SinkStatus>,
     /// Outbox depth and failures.
     pub outbox: OutboxStats,
     /// Scheduler counters.
@@ -377,6 +382,11 @@ struct Inner {
     runs: AtomicU64,
     overruns: AtomicU64,
     lag: LagHistogram,
+    /// The store's installation id, read on first use.
+    installation: tokio::sync::OnceCell<String>,
+    /// The first background task of `run_until` that failed; `failed` wakes it.
+    failure: Mutex<Option<Error>>,
+    failed: tokio::sync::Notify,
 }
 
 /// The monitor handle: cheap to clone, all clones share one monitor.
@@ -522,7 +532,7 @@ impl MonitorBuilder {
         self
     }
 
-    /// How long history is kept (default 30 days).
+    /// How long history is kept (default 30 days; at most 100 years).
     pub fn retention(mut self, retention: Duration) -> Self {
         self.retention = Some(retention);
         self
@@ -546,12 +556,23 @@ impl MonitorBuilder {
         if concurrency == 0 {
             return Err(Error::invalid("concurrency", "must be at least 1"));
         }
+        let retention = self.retention.unwrap_or(Duration::from_secs(30 * 86_400));
+        if retention > crate::config::MAX_DURATION {
+            return Err(Error::invalid("retention", "must be at most 100 years"));
+        }
         let mut escalations = self.escalations;
         if escalations.is_empty() && !self.sinks.is_empty() {
             escalations.insert(
                 "default".into(),
                 Arc::new(NotifySinks::new(self.sinks.keys().cloned())),
             );
+        }
+        let names = (self.sinks.keys().map(|n| ("sink name", n)))
+            .chain(escalations.keys().map(|n| ("escalation policy name", n)));
+        for (what, name) in names {
+            if let Some(problem) = crate::config::name_problem(name) {
+                return Err(Error::invalid(what, problem));
+            }
         }
         let default_escalation = match self.default_escalation {
             Some(d) => Some(d),
@@ -642,7 +663,7 @@ impl MonitorBuilder {
                 events: broadcast::channel(1024).0,
                 maintenance: self.maintenance,
                 maintenance_active,
-                retention: self.retention.unwrap_or(Duration::from_secs(30 * 86_400)),
+                retention,
                 pending: Mutex::new(Vec::new()),
                 incident_lock: tokio::sync::Mutex::new(()),
                 restored: tokio::sync::OnceCell::new(),
@@ -650,6 +671,9 @@ impl MonitorBuilder {
                 runs: AtomicU64::new(0),
                 overruns: AtomicU64::new(0),
                 lag: LagHistogram::default(),
+                installation: tokio::sync::OnceCell::new(),
+                failure: Mutex::new(None),
+                failed: tokio::sync::Notify::new(),
             }),
         })
     }
@@ -704,7 +728,7 @@ impl Monitor {
             })?;
             let mut spec = CheckSpec::new(name.clone(), probe)
                 .interval(config.interval_of(c))
-                .timeout(c.timeout.unwrap_or(config.monitor.default_timeout))
+                .timeout(config.timeout_of(c))
                 .state_policy(c.state_policy());
             spec.depends_on = config.dependencies_of(c);
             spec.group = c.group.as_ref().map(|g| g.get_ref().clone());
@@ -807,6 +831,7 @@ impl Monitor {
     pub async fn status(&self) -> Result<MonitorStatus> {
         Ok(MonitorStatus {
             checks: self.checks(),
+            sinks: self.inner.outbox.sink_status(),
             outbox: self.inner.store.outbox_stats().await?,
             scheduler: self.scheduler_stats(),
         })
@@ -911,32 +936,53 @@ impl Monitor {
     }
 
     /// Runs until `shutdown` completes, then shuts down gracefully.
+    ///
+    /// Should a part of the monitor fail meanwhile (the outbox worker, housekeeping, or the
+    /// processing of a check panics, or a worker ends early), that is logged at once, the
+    /// monitor shuts down the same way, and the failure is returned: it never carries on with
+    /// a part missing.
     pub async fn run_until(&self, shutdown: impl Future<Output = ()>) -> Result<()> {
+        // One running monitor per history: a second is refused here.
+        self.inner.store.claim().await?;
         self.restore().await?;
         let inner = self.inner.clone();
-        for (name, sink) in inner.outbox.sinks() {
-            if let Err(e) = sink.healthcheck().await {
-                tracing::warn!(sink = %name, error = %e, "sink is not healthy; notifications will be retried");
-            }
-        }
+        *inner.failure.lock() = None;
         let (stop_tx, stop_rx) = watch::channel(false);
-        let mut workers = Vec::new();
-        {
-            let outbox = inner.outbox.clone();
-            let rx = stop_rx.clone();
-            workers.push(tokio::spawn(async move { outbox.run(rx).await }));
-        }
-        {
-            let inner = inner.clone();
-            let rx = stop_rx.clone();
-            workers.push(tokio::spawn(async move { inner.housekeeping(rx).await }));
-        }
-        let scheduler = inner.clone().schedule(stop_rx.clone());
+        let workers = vec![
+            // Sinks are checked beside the checks, never before them: a mail server that
+            // accepts the connection and never answers only makes its sink degraded.
+            inner.spawn_task("the sink watcher", stop_rx.clone(), {
+                let outbox = inner.outbox.clone();
+                let rx = stop_rx.clone();
+                async move { outbox.watch_sinks(rx).await }
+            }),
+            inner.spawn_task("the outbox worker", stop_rx.clone(), {
+                let outbox = inner.outbox.clone();
+                let rx = stop_rx.clone();
+                async move { outbox.run(rx).await }
+            }),
+            inner.spawn_task("housekeeping", stop_rx.clone(), {
+                let inner = inner.clone();
+                let rx = stop_rx.clone();
+                async move { inner.housekeeping(rx).await }
+            }),
+        ];
+        let scheduler = AssertUnwindSafe(inner.clone().schedule(stop_rx.clone())).catch_unwind();
+        let failed = async {
+            while inner.failure.lock().is_none() {
+                inner.failed.notified().await;
+            }
+        };
         tokio::pin!(scheduler);
         tokio::pin!(shutdown);
+        tokio::pin!(failed);
         let result = tokio::select! {
-            r = &mut scheduler => r,
+            r = &mut scheduler => r.unwrap_or_else(|panic| Err(Error::Stopped {
+                task: "the scheduler".into(),
+                message: format!("panicked: {}", panic_message(panic.as_ref())),
+            })),
             _ = &mut shutdown => Ok(()),
+            _ = &mut failed => Ok(()),
         };
         let _ = stop_tx.send(true);
         // Let in-flight checks finish (each is bounded by its own timeout).
@@ -947,21 +993,24 @@ impl Monitor {
             .max()
             .unwrap_or_default();
         let _ = tokio::time::timeout(
-            longest + Duration::from_secs(1),
+            longest.saturating_add(Duration::from_secs(1)),
             inner.semaphore.acquire_many(inner.concurrency as u32),
         )
         .await;
         for w in workers {
-            match w.await {
-                Ok(Err(e)) => tracing::warn!(error = %e, "worker stopped with an error"),
-                Err(e) => tracing::warn!(error = %e, "worker panicked"),
-                Ok(Ok(())) => {}
-            }
+            // Each reports its own failure; a join error can only be a cancellation.
+            let _ = w.await;
         }
         inner.flush_history().await?;
         inner.save_states(true).await?;
         inner.store.flush().await?;
-        result
+        if let Err(e) = &result {
+            tracing::error!(error = %e, "the monitor stopped");
+        }
+        match inner.failure.lock().take() {
+            Some(failure) => Err(failure),
+            None => result,
+        }
     }
 }
 
@@ -971,35 +1020,72 @@ fn validate_check(spec: &CheckSpec) -> Result<()> {
     if spec.name.trim().is_empty() {
         return Err(Error::invalid("check name", "must not be empty"));
     }
+    if let Some(problem) = crate::config::name_problem(&spec.name) {
+        return Err(Error::invalid("check name", problem));
+    }
     if spec.interval < MIN_INTERVAL {
         return Err(Error::invalid(
             "interval",
             format!("check `{}`: must be at least 1s", spec.name),
         ));
     }
-    if spec.timeout.is_zero() {
+    if spec.interval > MAX_INTERVAL {
+        return Err(Error::invalid(
+            "interval",
+            format!("check `{}`: must be at most 1 day", spec.name),
+        ));
+    }
+    if spec.timeout.is_zero() || spec.timeout > MAX_INTERVAL {
         return Err(Error::invalid(
             "timeout",
-            format!("check `{}`: must be more than 0", spec.name),
+            format!(
+                "check `{}`: must be more than 0 and at most 1 day",
+                spec.name
+            ),
+        ));
+    }
+    if spec.policy.failure_threshold == 0 || spec.policy.success_threshold == 0 {
+        return Err(Error::invalid(
+            "thresholds",
+            format!("check `{}`: must be at least 1", spec.name),
         ));
     }
     Ok(())
 }
 
 /// Resolves on SIGINT (Ctrl-C) or, on Unix, SIGTERM.
-pub async fn shutdown_signal() {
+///
+/// The handlers are installed when this is called, not when the future is first polled: a
+/// program calls it first thing, and a signal that arrives while it is still starting up
+/// ends the run gracefully as soon as it begins instead of killing the process. Must be called
+/// inside a Tokio runtime.
+pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
     #[cfg(unix)]
     {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .expect("installing a SIGTERM handler");
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
+        use tokio::signal::unix::{SignalKind, signal};
+        let installed = signal(SignalKind::interrupt())
+            .and_then(|int| Ok((int, signal(SignalKind::terminate())?)));
+        async move {
+            match installed {
+                Ok((mut int, mut term)) => {
+                    tokio::select! {
+                        _ = int.recv() => {}
+                        _ = term.recv() => {}
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot install the SIGTERM handler; only Ctrl-C stops the monitor");
+                    let _ = tokio::signal::ctrl_c().await;
+                }
+            }
         }
     }
     #[cfg(not(unix))]
     {
-        let _ = tokio::signal::ctrl_c().await;
+        let ctrl_c = tokio::signal::ctrl_c();
+        async move {
+            let _ = ctrl_c.await;
+        }
     }
 }
 
@@ -1058,6 +1144,38 @@ fn spread_offsets<I: Iterator<Item = Duration>>(intervals: impl Fn() -> I) -> Ve
 }
 
 impl Inner {
+    /// Records that `task` failed (the first failure is kept), logs it and wakes `run_until`,
+    /// which then shuts down.
+    fn fail(&self, task: String, message: String) {
+        tracing::error!(task = %task, error = %message, "a part of the monitor failed; stopping");
+        let mut failure = self.failure.lock();
+        if failure.is_none() {
+            *failure = Some(Error::Stopped { task, message });
+        }
+        drop(failure);
+        self.failed.notify_one();
+    }
+
+    /// Spawns a background task of `run_until`. It is expected to run until `stop` turns
+    /// true; an error, a panic or an early end is reported through [`Inner::fail`].
+    fn spawn_task(
+        self: &Arc<Self>,
+        task: &'static str,
+        stop: watch::Receiver<bool>,
+        work: impl Future<Output = Result<()>> + Send + 'static,
+    ) -> tokio::task::JoinHandle<()> {
+        let inner = self.clone();
+        tokio::spawn(async move {
+            let message = match AssertUnwindSafe(work).catch_unwind().await {
+                Ok(Ok(())) if *stop.borrow() => return,
+                Ok(Ok(())) => "ended while the monitor was running".to_owned(),
+                Ok(Err(e)) => e.to_string(),
+                Err(panic) => format!("panicked: {}", panic_message(panic.as_ref())),
+            };
+            inner.fail(task.to_owned(), message);
+        })
+    }
+
     /// What the probe of `rt` is handed for one run (built per run rather than kept per check:
     /// a handful of reference-count increments against 88 bytes per check).
     fn context(&self, rt: &Runtime) -> CheckContext {
@@ -1415,6 +1533,14 @@ impl Inner {
         Ok(())
     }
 
+    /// The installation id notifications carry.
+    async fn installation(&self) -> Result<&str> {
+        self.installation
+            .get_or_try_init(|| self.store.installation_id())
+            .await
+            .map(String::as_str)
+    }
+
     async fn escalate(&self, incident: &Incident) -> Result<()> {
         let Some(policy) = self.escalations.get(&incident.policy) else {
             return Ok(());
@@ -1430,7 +1556,15 @@ impl Inner {
                 .map(|e| e.labels.clone())
                 .unwrap_or_default();
             for d in due {
-                let mut n = Notification::for_incident(incident, &d.sink, &d.key, d.kind, now);
+                let installation = self.installation().await?;
+                let mut n = Notification::for_incident(
+                    incident,
+                    installation,
+                    &d.sink,
+                    &d.key,
+                    d.kind,
+                    now,
+                );
                 n.labels.extend(labels.clone());
                 if self.store.enqueue(&n, now).await? {
                     self.outbox.hold_for_grouping(&n, now).await?;
@@ -1521,10 +1655,13 @@ impl Inner {
                     self.save_states(true).await?;
                 }
                 if n % 14_400 == 1 {
-                    let before = self.clock.now()
-                        - chrono::Duration::from_std(self.retention)
-                            .unwrap_or(chrono::Duration::MAX);
-                    self.store.prune(before).await?;
+                    // Nothing is older than a retention reaching before the calendar starts.
+                    let before = chrono::Duration::from_std(self.retention)
+                        .ok()
+                        .and_then(|r| self.clock.now().checked_sub_signed(r));
+                    if let Some(before) = before {
+                        self.store.prune(before).await?;
+                    }
                 }
                 Ok::<(), Error>(())
             };
@@ -1592,10 +1729,21 @@ impl Inner {
                     .expect("never closed");
                 let inner = self.clone();
                 tokio::spawn(async move {
-                    if let Err(e) = inner.execute(idx, 0).await {
-                        tracing::warn!(check = %inner.checks[idx].name, error = %e, "processing failed");
+                    // The probe's own panics are caught in `run_probe`; one here is a fault in
+                    // processing (an escalation policy, a store), which ends the run.
+                    let run = AssertUnwindSafe(inner.execute(idx, 0)).catch_unwind().await;
+                    let rt = &inner.checks[idx];
+                    match run {
+                        Ok(Ok(())) => {}
+                        Ok(Err(e)) => {
+                            tracing::warn!(check = %rt.name, error = %e, "processing failed");
+                        }
+                        Err(panic) => inner.fail(
+                            format!("processing check `{}`", rt.name),
+                            format!("panicked: {}", panic_message(panic.as_ref())),
+                        ),
                     }
-                    inner.checks[idx].running.store(false, Ordering::Release);
+                    rt.running.store(false, Ordering::Release);
                     drop(permit);
                 });
             }

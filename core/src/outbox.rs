@@ -7,7 +7,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use futures::FutureExt;
 use rand::Rng;
+use serde::Serialize;
 use tokio::sync::{Notify, watch};
 
 use crate::clock::SharedClock;
@@ -28,7 +30,9 @@ pub struct OutboxOptions {
     pub send_timeout: Duration,
     /// Rows fetched per pass (default 200).
     pub batch: usize,
-    /// Longest idle wait before looking at the store again (default 30 s).
+    /// Longest idle wait before looking at the store again (default 0.5 s): how soon a
+    /// notification queued by another process (`forewarn ack` beside `forewarn run`) goes out.
+    /// A look is one indexed query.
     pub poll: Duration,
     /// Storm control (default 30 s; zero turns it off): the first "opened" notification for a
     /// sink and check group goes out at once; the ones that follow within this window are held
@@ -44,7 +48,7 @@ impl Default for OutboxOptions {
             max_backoff: Duration::from_secs(3600),
             send_timeout: Duration::from_secs(30),
             batch: 200,
-            poll: Duration::from_secs(30),
+            poll: Duration::from_millis(500),
             group_window: Duration::from_secs(30),
         }
     }
@@ -62,9 +66,49 @@ impl OutboxOptions {
     }
 }
 
+/// How long the monitor waits for a sink's health check (sinks bound their own checks by their
+/// `timeout`; this bounds one that does not).
+pub const SINK_CHECK_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How often a sink whose health check failed is checked again.
+pub const SINK_RECHECK: Duration = Duration::from_secs(60);
+
+/// Whether a sink can deliver, as far as the outbox can tell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SinkHealth {
+    /// Not checked and nothing delivered yet.
+    Unknown,
+    /// Its health check passed or its latest delivery was accepted.
+    Ok,
+    /// Its health check or its latest delivery failed: notifications wait in the outbox and
+    /// are retried.
+    Degraded,
+}
+
+/// One sink's health, for [`Monitor::status`](crate::Monitor::status).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SinkStatus {
+    /// The sink's name.
+    pub name: String,
+    /// Where it stands.
+    pub health: SinkHealth,
+    /// Why it is degraded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Since when it is in this state (`None` while unknown).
+    pub since: Option<DateTime<Utc>>,
+    /// Whether the failure came from a delivery (cleared by the next accepted one) rather than
+    /// from a health check (cleared by the next passing check).
+    #[serde(skip)]
+    failed_delivery: bool,
+}
+
 struct Inner {
     store: Arc<dyn Store>,
     sinks: BTreeMap<String, Arc<dyn AlertSink>>,
+    /// Each sink's health, by name.
+    health: parking_lot::Mutex<BTreeMap<String, SinkStatus>>,
     clock: SharedClock,
     options: OutboxOptions,
     wake: Notify,
@@ -100,9 +144,23 @@ impl Outbox {
         clock: SharedClock,
         options: OutboxOptions,
     ) -> Self {
+        let health = sinks
+            .keys()
+            .map(|name| {
+                let status = SinkStatus {
+                    name: name.clone(),
+                    health: SinkHealth::Unknown,
+                    error: None,
+                    since: None,
+                    failed_delivery: false,
+                };
+                (name.clone(), status)
+            })
+            .collect();
         Self {
             inner: Arc::new(Inner {
                 store,
+                health: parking_lot::Mutex::new(health),
                 sinks,
                 clock,
                 options,
@@ -116,6 +174,97 @@ impl Outbox {
     /// The sinks by name.
     pub fn sinks(&self) -> &BTreeMap<String, Arc<dyn AlertSink>> {
         &self.inner.sinks
+    }
+
+    /// Every sink's health, by name.
+    pub fn sink_status(&self) -> Vec<SinkStatus> {
+        self.inner.health.lock().values().cloned().collect()
+    }
+
+    /// Records what a health check (`delivery` false) or a delivery found of `sink`, logging
+    /// when it becomes degraded or recovers.
+    fn record_health(&self, sink: &str, delivery: bool, outcome: std::result::Result<(), String>) {
+        let now = self.inner.clock.now();
+        let mut health = self.inner.health.lock();
+        let Some(s) = health.get_mut(sink) else {
+            return;
+        };
+        match outcome {
+            Ok(()) => {
+                // A passing health check does not clear a failed delivery: the server may
+                // answer and still refuse the messages.
+                if s.health == SinkHealth::Degraded && s.failed_delivery && !delivery {
+                    return;
+                }
+                if s.health == SinkHealth::Degraded {
+                    tracing::info!(sink = %sink, "sink recovered");
+                }
+                if s.health != SinkHealth::Ok {
+                    s.since = Some(now);
+                }
+                s.health = SinkHealth::Ok;
+                s.error = None;
+                s.failed_delivery = false;
+            }
+            Err(error) => {
+                if s.health != SinkHealth::Degraded {
+                    tracing::warn!(sink = %sink, error = %error, "sink is degraded; its notifications wait in the outbox and are retried");
+                    s.since = Some(now);
+                }
+                s.health = SinkHealth::Degraded;
+                s.error = Some(error);
+                s.failed_delivery |= delivery;
+            }
+        }
+    }
+
+    /// Runs the health check of every sink that is not known to work, all at once, each
+    /// bounded by [`SINK_CHECK_TIMEOUT`]; returns when all are done.
+    pub async fn check_sinks(&self) {
+        let due: Vec<(String, Arc<dyn AlertSink>)> = {
+            let health = self.inner.health.lock();
+            self.inner
+                .sinks
+                .iter()
+                .filter(|(name, _)| {
+                    health.get(*name).is_some_and(|s| {
+                        s.health == SinkHealth::Unknown
+                            || (s.health == SinkHealth::Degraded && !s.failed_delivery)
+                    })
+                })
+                .map(|(name, sink)| (name.clone(), sink.clone()))
+                .collect()
+        };
+        let checks = due.into_iter().map(|(name, sink)| async move {
+            let check = std::panic::AssertUnwindSafe(sink.healthcheck()).catch_unwind();
+            let outcome = match tokio::time::timeout(SINK_CHECK_TIMEOUT, check).await {
+                Ok(Ok(Ok(()))) => Ok(()),
+                Ok(Ok(Err(e))) => Err(e.to_string()),
+                Ok(Err(_)) => Err("its health check panicked".to_owned()),
+                Err(_) => Err(format!(
+                    "no answer to its health check within {}",
+                    crate::probe::human_duration(SINK_CHECK_TIMEOUT)
+                )),
+            };
+            self.record_health(&name, false, outcome);
+        });
+        futures::future::join_all(checks).await;
+    }
+
+    /// Checks the sinks now and then again every [`SINK_RECHECK`] while one is not known to
+    /// work, until `stop` turns true. Runs beside the checks: a sink that does not answer
+    /// never holds them up.
+    pub async fn watch_sinks(&self, mut stop: watch::Receiver<bool>) -> Result<()> {
+        loop {
+            tokio::select! {
+                _ = self.check_sinks() => {}
+                _ = stop.changed() => return Ok(()),
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(SINK_RECHECK) => {}
+                _ = stop.changed() => return Ok(()),
+            }
+        }
     }
 
     /// Tells the worker new rows are queued.
@@ -224,6 +373,11 @@ impl Outbox {
                     retryable: true,
                 }),
             };
+        match &outcome {
+            Err(Error::RateLimited { .. }) => {}
+            Ok(()) => self.record_health(&first.sink, true, Ok(())),
+            Err(e) => self.record_health(&first.sink, true, Err(e.to_string())),
+        }
         match outcome {
             Ok(()) => {
                 let at = inner.clock.now();

@@ -79,9 +79,13 @@ impl fmt::Display for NotificationKind {
 /// One message for one sink about one incident.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Notification {
-    /// Stable id: the same incident, sink and escalation key always give the same id, so the
-    /// outbox never delivers one twice.
+    /// Stable id: the same installation, incident, sink and escalation key always give the
+    /// same id, so the outbox never delivers one twice; another installation (another site, a
+    /// reset database) gives another.
     pub id: String,
+    /// The installation's id ([`Store::installation_id`](crate::Store::installation_id)).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub installation: String,
     /// The sink it is for.
     pub sink: String,
     /// The escalation step that produced it ("opened", "update:2", "resolved", …).
@@ -111,9 +115,11 @@ pub struct Notification {
 }
 
 impl Notification {
-    /// The stable id for (incident, sink, key).
-    pub fn make_id(incident_id: i64, sink: &str, key: &str) -> String {
+    /// The stable id for (installation, incident, sink, key).
+    pub fn make_id(installation: &str, incident_id: i64, sink: &str, key: &str) -> String {
         let mut h = Sha256::new();
+        h.update(installation.as_bytes());
+        h.update([0]);
         h.update(incident_id.to_le_bytes());
         h.update(sink.as_bytes());
         h.update([0]);
@@ -121,15 +127,18 @@ impl Notification {
         hex::encode(&h.finalize()[..16])
     }
 
-    /// Builds the notification about `incident` for `sink`.
+    /// Builds the notification about `incident` of `installation` for `sink`.
     pub fn for_incident(
         incident: &Incident,
+        installation: &str,
         sink: &str,
         key: &str,
         kind: NotificationKind,
         at: DateTime<Utc>,
     ) -> Self {
-        let check = &incident.check;
+        // The subject is one line whatever the check or a device said.
+        let check = crate::text::printable(&incident.check);
+        let summary = crate::text::printable(&incident.summary);
         let subject = match kind {
             NotificationKind::Opened if incident.flapping => {
                 format!("[FLAPPING] {check} keeps failing and recovering")
@@ -137,7 +146,7 @@ impl Notification {
             NotificationKind::Opened => format!(
                 "[{}] {check}: {}",
                 incident.status.as_str().to_uppercase(),
-                incident.summary
+                summary
             ),
             NotificationKind::Updated => {
                 let last = incident.updates.last().map(|u| u.kind);
@@ -148,12 +157,12 @@ impl Notification {
                     Some(UpdateKind::Stable) => format!(
                         "[{}] {check} stopped flapping and is still failing: {}",
                         incident.status.as_str().to_uppercase(),
-                        incident.summary
+                        summary
                     ),
                     _ => format!(
                         "[{}] {check} got worse: {}",
                         incident.status.as_str().to_uppercase(),
-                        incident.summary
+                        summary
                     ),
                 }
             }
@@ -180,12 +189,13 @@ impl Notification {
             labels.insert("acknowledged_by".to_owned(), ack.by.clone());
         }
         Self {
-            id: Self::make_id(incident.id, sink, key),
+            id: Self::make_id(installation, incident.id, sink, key),
+            installation: installation.to_owned(),
             sink: sink.to_owned(),
             key: key.to_owned(),
             kind,
             incident_id: incident.id,
-            check: check.clone(),
+            check: incident.check.clone(),
             group: incident.group.clone(),
             status: if kind == NotificationKind::Resolved {
                 Status::Ok
@@ -213,7 +223,10 @@ impl Notification {
             .iter()
             .map(|n| n.status)
             .fold(Status::Ok, Status::worst);
-        let names: Vec<&str> = items.iter().map(|n| n.check.as_str()).collect();
+        let names: Vec<std::borrow::Cow<'_, str>> = items
+            .iter()
+            .map(|n| crate::text::printable(&n.check))
+            .collect();
         let shown = if names.len() > 4 {
             format!("{} and {} more", names[..3].join(", "), names.len() - 3)
         } else {
@@ -230,7 +243,14 @@ impl Notification {
         );
         let summary = items
             .iter()
-            .map(|n| format!("- {} ({}): {}", n.check, n.status, n.summary))
+            .map(|n| {
+                format!(
+                    "- {} ({}): {}",
+                    crate::text::printable(&n.check),
+                    n.status,
+                    crate::text::printable(&n.summary)
+                )
+            })
             .collect::<Vec<_>>()
             .join("\n");
         let mut labels = BTreeMap::new();
@@ -244,6 +264,7 @@ impl Notification {
         );
         Self {
             id: hex::encode(&h.finalize()[..16]),
+            installation: first.installation.clone(),
             sink: first.sink.clone(),
             key: "digest".to_owned(),
             kind: NotificationKind::Opened,
@@ -259,22 +280,24 @@ impl Notification {
         }
     }
 
-    /// A plain-text body for sinks that want one.
+    /// A plain-text body for sinks that want one; control characters in what came from
+    /// outside are escaped (the summary keeps its line breaks).
     pub fn text_body(&self) -> String {
+        use crate::text::{printable, printable_lines};
         let mut s = format!(
             "{}\n\nCheck:    {}\nStatus:   {}\nSince:    {}\nIncident: #{}\n",
-            self.subject,
-            self.check,
+            printable(&self.subject),
+            printable(&self.check),
             self.status,
             self.opened_at.format("%Y-%m-%d %H:%M:%S UTC"),
             self.incident_id
         );
         if let Some(g) = &self.group {
-            s.push_str(&format!("Group:    {g}\n"));
+            s.push_str(&format!("Group:    {}\n", printable(g)));
         }
-        s.push_str(&format!("\n{}\n", self.summary));
+        s.push_str(&format!("\n{}\n", printable_lines(&self.summary)));
         for (k, v) in &self.labels {
-            s.push_str(&format!("{k}: {v}\n"));
+            s.push_str(&format!("{}: {}\n", printable(k), printable(v)));
         }
         s
     }
@@ -341,4 +364,56 @@ pub struct SinkEntry {
     /// The sink (its `type` key and its own keys).
     #[serde(flatten)]
     pub sink: SinkConfig,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn incident(summary: &str) -> Incident {
+        let at = "2026-09-01T08:00:00Z".parse().unwrap();
+        let mut i = Incident::open("printer", None, "p", Status::Critical, summary, false, at);
+        i.id = 7;
+        i
+    }
+
+    #[test]
+    fn device_text_is_escaped_in_subjects_and_bodies() {
+        let i = incident("jam\r\n[RESOLVED] all fine\x1b]0;owned\x07");
+        let n = Notification::for_incident(
+            &i,
+            "f00d",
+            "mail",
+            "opened",
+            NotificationKind::Opened,
+            i.opened_at,
+        );
+        assert_eq!(
+            n.subject,
+            "[CRITICAL] printer: jam\\r\\n[RESOLVED] all fine\\u{1b}]0;owned\\u{7}"
+        );
+        assert_eq!(n.summary, i.summary, "the data is kept as it is");
+        let body = n.text_body();
+        assert!(
+            body.contains("jam\\r\n[RESOLVED] all fine\\u{1b}]0;owned\\u{7}"),
+            "{body}"
+        );
+        let other = Notification::for_incident(
+            &incident("out of paper\nTray 2"),
+            "f00d",
+            "mail",
+            "opened",
+            NotificationKind::Opened,
+            i.opened_at,
+        );
+        let digest = Notification::digest(&[n, other], i.opened_at);
+        assert!(
+            !digest.subject.chars().any(crate::text::is_control),
+            "{}",
+            digest.subject
+        );
+        let lines: Vec<&str> = digest.summary.lines().collect();
+        assert_eq!(lines.len(), 2, "one line per incident: {lines:?}");
+        assert!(lines[1].ends_with("out of paper\\nTray 2"), "{lines:?}");
+    }
 }

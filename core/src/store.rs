@@ -176,4 +176,19 @@ pub trait Store: Send + Sync + Debug {
 
     /// Makes everything written so far durable (e.g. a WAL checkpoint). Called on shutdown.
     async fn flush(&self) -> Result<()>;
+
+    /// A random id of this installation, made with the history and kept with it: notification
+    /// ids and e-mail Message-IDs carry it, so incident #1 of one history is never taken for
+    /// incident #1 of another. A reset history is a new installation.
+    async fn installation_id(&self) -> Result<String>;
+
+    /// Claims the store for the one monitor running on it; called when a monitor starts
+    /// running, and again harmlessly. A second monitor running on the same history would
+    /// interleave its writes with the first's (lost observations, incidents resolved twice), so
+    /// a store that lives in one place refuses the second claim with an error naming the
+    /// holder. The claim lasts as long as the store. Reading and acknowledging need no claim.
+    /// The default claims nothing, for stores made to be shared.
+    async fn claim(&self) -> Result<()> {
+        Ok(())
+    }
 }

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use forewarn::store::IncidentFilter;
+use forewarn::text::{printable, printable_lines};
 use forewarn::{Config, Monitor, Observation, SqliteStore, Status};
 
 // Checks allocate small, short-lived values on every runtime thread and the history writer frees
@@ -41,7 +42,8 @@ struct Cli {
 enum Command {
     /// Monitor until Ctrl-C / SIGTERM. Without --config: ./forewarn.toml if present, else the
     /// embedded default (this machine's health, SSH on localhost if listening, history in
-    /// ./forewarn.db, alerts to ./forewarn-outbox.jsonl).
+    /// ./forewarn.db, alerts to ./forewarn-outbox.jsonl). One `run` per database: a second is
+    /// refused with the first one's process id.
     Run {
         /// The config file (env FOREWARN_CONFIG).
         #[arg(long, short, env = "FOREWARN_CONFIG")]
@@ -175,13 +177,26 @@ async fn discover(what: DiscoverCommand) -> forewarn::Result<u8> {
         timeout,
         ..Default::default()
     };
-    let found = discover(&cidr, &options).await?;
+    let mut found = discover(&cidr, &options).await?;
     if json {
         println!(
             "{}",
             serde_json::to_string_pretty(&found).expect("serialises")
         );
     } else {
+        // What the devices call themselves goes into comments and names of the config: one
+        // line each, whatever they answered.
+        for p in &mut found {
+            let texts = [
+                &mut p.model,
+                &mut p.sys_name,
+                &mut p.location,
+                &mut p.serial,
+            ];
+            for t in texts.into_iter().flatten() {
+                *t = printable(t).into_owned();
+            }
+        }
         print!("{}", to_config(&found, &options));
     }
     Ok(0)
@@ -211,7 +226,7 @@ fn main() -> ExitCode {
     match rt.block_on(dispatch(cli.command)) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", printable_lines(&e.to_string()));
             ExitCode::from(3)
         }
     }
@@ -230,8 +245,61 @@ fn init_logging(verbose: bool) {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
+        .fmt_fields(EscapedFields)
         .compact()
         .init();
+}
+
+/// Log fields as `name=value`, the message first, with control characters in values escaped
+/// (server replies and device text reach the log through errors): one event is one line.
+struct EscapedFields;
+
+impl<'w> tracing_subscriber::fmt::FormatFields<'w> for EscapedFields {
+    fn format_fields<R: tracing_subscriber::field::RecordFields>(
+        &self,
+        writer: tracing_subscriber::fmt::format::Writer<'w>,
+        fields: R,
+    ) -> std::fmt::Result {
+        let mut visitor = FieldWriter {
+            writer,
+            first: true,
+            result: Ok(()),
+        };
+        fields.record(&mut visitor);
+        visitor.result
+    }
+}
+
+struct FieldWriter<'w> {
+    writer: tracing_subscriber::fmt::format::Writer<'w>,
+    first: bool,
+    result: std::fmt::Result,
+}
+
+impl FieldWriter<'_> {
+    fn write(&mut self, field: &tracing::field::Field, value: &str) {
+        if self.result.is_err() {
+            return;
+        }
+        let space = if self.first { "" } else { " " };
+        self.first = false;
+        let value = printable(value);
+        self.result = if field.name() == "message" {
+            write!(self.writer, "{space}{value}")
+        } else {
+            write!(self.writer, "{space}{}={value}", field.name())
+        };
+    }
+}
+
+impl tracing::field::Visit for FieldWriter<'_> {
+    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+        self.write(field, value);
+    }
+
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        self.write(field, &format!("{value:?}"));
+    }
 }
 
 /// The config given, else ./forewarn.toml, else the embedded default (with SSH detected).
@@ -251,6 +319,10 @@ async fn dispatch(command: Command) -> forewarn::Result<u8> {
         Command::Run { config, quiet } => run(config.as_deref(), quiet).await,
         Command::Check { config, json, only } => check(config.as_deref(), json, &only).await,
         Command::Validate { file } => match Config::from_file(&file) {
+            Ok(c) if c.checks.is_empty() => {
+                eprintln!("{}: no [[checks]]: nothing to check", file.display());
+                Ok(1)
+            }
             Ok(c) => {
                 println!(
                     "{}: ok ({} checks, {} sinks, {} policies, {} maintenance windows)",
@@ -263,7 +335,7 @@ async fn dispatch(command: Command) -> forewarn::Result<u8> {
                 Ok(0)
             }
             Err(e) => {
-                eprintln!("{e}");
+                eprintln!("{}", printable_lines(&e.to_string()));
                 Ok(1)
             }
         },
@@ -305,9 +377,9 @@ async fn dispatch(command: Command) -> forewarn::Result<u8> {
                         i.id,
                         i.state,
                         i.severity,
-                        truncate(&i.check, 24),
+                        truncate(&printable(&i.check), 24),
                         i.opened_at.format("%Y-%m-%d %H:%M"),
-                        i.summary
+                        printable(&i.summary)
                     );
                 }
             }
@@ -324,7 +396,9 @@ async fn dispatch(command: Command) -> forewarn::Result<u8> {
             let incident = monitor.acknowledge(id, &by, note.as_deref()).await?;
             println!(
                 "incident {} ({}) acknowledged by {}",
-                incident.id, incident.check, by
+                incident.id,
+                printable(&incident.check),
+                printable(&by)
             );
             Ok(0)
         }
@@ -359,6 +433,20 @@ fn truncate(s: &str, n: usize) -> String {
 
 async fn check(path: Option<&Path>, json: bool, only: &[String]) -> forewarn::Result<u8> {
     let mut config = load_config(path).await?;
+    if config.checks.is_empty() {
+        // Nothing checked is not healthy: unknown, as monitoring plugins say.
+        eprintln!(
+            "{}: no [[checks]]: nothing to check",
+            config.origin.display()
+        );
+        if json {
+            println!(
+                "{}",
+                serde_json::json!({ "status": Status::Unknown, "checks": [] })
+            );
+        }
+        return Ok(Status::Unknown.exit_code() as u8);
+    }
     if !only.is_empty() {
         for name in only {
             if !config.checks.iter().any(|c| c.name.get_ref() == name) {
@@ -404,7 +492,7 @@ async fn check(path: Option<&Path>, json: bool, only: &[String]) -> forewarn::Re
     } else {
         let width = results
             .iter()
-            .map(|(n, _)| n.len())
+            .map(|(n, _)| printable(n).chars().count())
             .max()
             .unwrap_or(5)
             .max(5);
@@ -412,9 +500,9 @@ async fn check(path: Option<&Path>, json: bool, only: &[String]) -> forewarn::Re
             println!(
                 "{:<8} {:<width$}  {:>8}  {}",
                 o.status.as_str().to_uppercase(),
-                name,
+                printable(name),
                 forewarn::probe::human_duration(o.latency),
-                o.summary
+                printable(&o.summary)
             );
         }
     }
@@ -422,8 +510,16 @@ async fn check(path: Option<&Path>, json: bool, only: &[String]) -> forewarn::Re
 }
 
 async fn run(path: Option<&Path>, quiet: bool) -> forewarn::Result<u8> {
+    // First thing: a SIGTERM while starting up stops the run gracefully once it begins.
+    let shutdown = forewarn::monitor::shutdown_signal();
     let config = load_config(path).await?;
-    let monitor = Monitor::from_config(&config).await?;
+    if config.checks.is_empty() {
+        return Err(config.error_at(None, None, "no [[checks]]: nothing to monitor"));
+    }
+    // Refused before anything else when another `run` holds this history.
+    let store = Arc::new(SqliteStore::open(&config.monitor.database)?);
+    forewarn::Store::claim(&*store).await?;
+    let monitor = Monitor::from_config_with_store(&config, store).await?;
     let sinks: Vec<String> = config
         .sinks
         .iter()
@@ -455,13 +551,16 @@ async fn run(path: Option<&Path>, quiet: bool) -> forewarn::Result<u8> {
                     ev = events.recv() => match ev {
                         Ok(forewarn::Event::IncidentOpened(i)) => println!(
                             "{} INCIDENT #{} opened: {} {} — {}",
-                            i.opened_at.format("%H:%M:%S"), i.id, i.check, i.severity, i.summary),
+                            i.opened_at.format("%H:%M:%S"), i.id, printable(&i.check), i.severity,
+                            printable(&i.summary)),
                         Ok(forewarn::Event::IncidentResolved(i)) => println!(
                             "{} INCIDENT #{} resolved: {} is back",
-                            i.resolved_at.unwrap_or(i.opened_at).format("%H:%M:%S"), i.id, i.check),
+                            i.resolved_at.unwrap_or(i.opened_at).format("%H:%M:%S"), i.id,
+                            printable(&i.check)),
                         Ok(forewarn::Event::IncidentUpdated(i)) => println!(
                             "{} INCIDENT #{} updated: {} {} — {}",
-                            chrono::Utc::now().format("%H:%M:%S"), i.id, i.check, i.status, i.summary),
+                            chrono::Utc::now().format("%H:%M:%S"), i.id, printable(&i.check), i.status,
+                            printable(&i.summary)),
                         Ok(_) => {}
                         Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
                         Err(_) => return,
@@ -473,7 +572,8 @@ async fn run(path: Option<&Path>, quiet: bool) -> forewarn::Result<u8> {
                             let key = (c.status, c.summary.clone());
                             if shown.get(&c.name) != Some(&key) {
                                 println!("{} {:<8} {:<20} {}", at.format("%H:%M:%S"),
-                                    c.status.as_str().to_uppercase(), c.name, c.summary);
+                                    c.status.as_str().to_uppercase(), printable(&c.name),
+                                    printable(&c.summary));
                                 shown.insert(c.name.clone(), key);
                             }
                         }
@@ -482,7 +582,7 @@ async fn run(path: Option<&Path>, quiet: bool) -> forewarn::Result<u8> {
             }
         })
     };
-    monitor.run().await?;
+    monitor.run_until(shutdown).await?;
     printer.abort();
     let status = monitor.status().await?;
     println!(

@@ -17,9 +17,11 @@
 //! ```
 //!
 //! Message ids are stable: the "opened" message of an incident is
-//! `<incident-ID.SINK@DOMAIN>` ([`opened_message_id`]) and every later message of the incident
-//! carries `In-Reply-To`/`References` pointing at it; the others are
-//! `<NOTIFICATION-ID@DOMAIN>`. `DOMAIN` is the `from` address's domain.
+//! `<incident-ID.SINK.INSTALLATION@DOMAIN>` ([`opened_message_id`]) and every later message of
+//! the incident carries `In-Reply-To`/`References` pointing at it; the others are
+//! `<NOTIFICATION-ID@DOMAIN>`. `DOMAIN` is the `from` address's domain; `INSTALLATION` is the
+//! random id of the history ([`Store::installation_id`](crate::Store::installation_id)), so two
+//! sites mailing one list, or one site after a database reset, never repeat an id.
 
 use std::collections::BTreeMap;
 use std::fmt::{self, Write as _};
@@ -125,7 +127,9 @@ pub struct EmailSinkConfig {
     /// How long an acknowledgement link stays valid (default 7 days).
     #[serde(default, with = "crate::config::opt_duration")]
     pub ack_valid_for: Option<Duration>,
-    /// Time budget of each SMTP command (default 10 s).
+    /// Time budget of one delivery or health check, from connecting to the server's last
+    /// answer (default 10 s): a server that accepts the connection and never answers fails
+    /// within it instead of holding the sink.
     #[serde(default, with = "crate::config::opt_duration")]
     pub timeout: Option<Duration>,
     /// A PEM file with extra trusted root certificates (a district CA, a test server).
@@ -385,6 +389,7 @@ impl EmailSinkConfig {
             name: name.to_owned(),
             endpoint: format!("{}:{port} ({})", self.host, self.tls.as_str()),
             builder: transport,
+            timeout,
             pool: OnceLock::new(),
             password,
             from,
@@ -440,6 +445,8 @@ pub struct EmailSink {
     name: String,
     endpoint: String,
     builder: AsyncSmtpTransportBuilder,
+    /// Bounds a whole exchange: lettre bounds only the TCP connect, not the server's answers.
+    timeout: Duration,
     pool: OnceLock<PooledTransport>,
     password: Option<Secret>,
     from: Mailbox,
@@ -471,9 +478,9 @@ impl fmt::Debug for EmailSink {
     }
 }
 
-/// The Message-ID of the "opened" message of `incident_id` sent by sink `sink` from `domain`:
-/// every later message of the incident points at it.
-pub fn opened_message_id(incident_id: i64, sink: &str, domain: &str) -> String {
+/// The Message-ID of the "opened" message of `incident_id` of `installation` sent by sink
+/// `sink` from `domain`: every later message of the incident points at it.
+pub fn opened_message_id(installation: &str, incident_id: i64, sink: &str, domain: &str) -> String {
     let slug: String = sink
         .chars()
         .map(|c| {
@@ -484,7 +491,16 @@ pub fn opened_message_id(incident_id: i64, sink: &str, domain: &str) -> String {
             }
         })
         .collect();
-    format!("<incident-{incident_id}.{slug}@{domain}>")
+    let installation: String = installation
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .collect();
+    if installation.is_empty() {
+        // Queued before installations had ids.
+        format!("<incident-{incident_id}.{slug}@{domain}>")
+    } else {
+        format!("<incident-{incident_id}.{slug}.{installation}@{domain}>")
+    }
 }
 
 /// Escapes text for HTML element content and attribute values.
@@ -526,7 +542,7 @@ impl EmailSink {
     /// The Message-ID the message for `n` gets.
     pub fn message_id(&self, n: &Notification) -> String {
         if n.kind == NotificationKind::Opened {
-            opened_message_id(n.incident_id, &n.sink, &self.domain)
+            opened_message_id(&n.installation, n.incident_id, &n.sink, &self.domain)
         } else {
             format!("<{}@{}>", n.id, self.domain)
         }
@@ -554,9 +570,10 @@ impl EmailSink {
     }
 
     fn content(&self, n: &Notification) -> Content {
+        use crate::text::{printable, printable_lines};
         let subject = match &self.subject_prefix {
-            Some(p) => format!("{} {}", p.trim(), n.subject),
-            None => n.subject.clone(),
+            Some(p) => format!("{} {}", p.trim(), printable(&n.subject)),
+            None => printable(&n.subject).into_owned(),
         };
         let headline = match n.kind {
             NotificationKind::Opened => "Something is failing",
@@ -572,9 +589,9 @@ impl EmailSink {
         } else {
             crate::probe::human_duration(lasted)
         };
-        let mut what = n.check.clone();
+        let mut what = printable(&n.check).into_owned();
         if let Some(g) = &n.group {
-            what.push_str(&format!(" (group {g})"));
+            what.push_str(&format!(" (group {})", printable(g)));
         }
         let mut rows = vec![("What", what), ("Status", n.status.as_str().to_uppercase())];
         if n.kind == NotificationKind::Resolved {
@@ -586,23 +603,23 @@ impl EmailSink {
         rows.push(("Incident", format!("#{}", n.incident_id)));
         for (key, title) in [("owner", "Owner"), ("location", "Location")] {
             if let Some(v) = n.labels.get(key) {
-                rows.push((title, v.clone()));
+                rows.push((title, printable(v).into_owned()));
             }
         }
         if let Some(by) = n.labels.get("acknowledged_by") {
-            rows.push(("Taken by", by.clone()));
+            rows.push(("Taken by", printable(by).into_owned()));
         }
         let labels = n
             .labels
             .iter()
             .filter(|(k, _)| !matches!(k.as_str(), "owner" | "location" | "acknowledged_by"))
-            .map(|(k, v)| (k.clone(), v.clone()))
+            .map(|(k, v)| (printable(k).into_owned(), printable(v).into_owned()))
             .collect();
         Content {
             subject,
             headline,
             rows,
-            summary: n.summary.clone(),
+            summary: printable_lines(&n.summary).into_owned(),
             labels,
             ack_url: self.ack_url(n),
             status_url: self.status_page_url.clone(),
@@ -693,7 +710,7 @@ impl EmailSink {
             b = b.to(m.clone());
         }
         if n.kind != NotificationKind::Opened {
-            let root = opened_message_id(n.incident_id, &n.sink, &self.domain);
+            let root = opened_message_id(&n.installation, n.incident_id, &n.sink, &self.domain);
             b = b.in_reply_to(root.clone()).references(root);
         }
         b.multipart(MultiPart::alternative_plain_html(
@@ -723,6 +740,18 @@ impl EmailSink {
             .get()
             .and_then(|p| p.transport.as_ref())
             .expect("set above"))
+    }
+
+    /// The server did not finish within the time budget (retryable).
+    fn no_answer(&self) -> Error {
+        self.fail(
+            format!(
+                "SMTP {}: no answer within {} (timed out)",
+                self.endpoint,
+                crate::probe::human_duration(self.timeout)
+            ),
+            true,
+        )
     }
 
     fn fail(&self, message: String, retryable: bool) -> Error {
@@ -774,19 +803,21 @@ impl EmailSink {
 impl AlertSink for EmailSink {
     async fn send(&self, n: &Notification) -> Result<()> {
         let message = self.message(n)?;
-        self.transport()?
-            .send(message)
-            .await
-            .map(|_| ())
-            .map_err(|e| self.smtp_error(&e))
+        let send = self.transport()?.send(message);
+        match tokio::time::timeout(self.timeout, send).await {
+            Ok(r) => r.map(|_| ()).map_err(|e| self.smtp_error(&e)),
+            Err(_) => Err(self.no_answer()),
+        }
     }
 
     async fn healthcheck(&self) -> Result<()> {
         // Connect, EHLO, STARTTLS and AUTH as configured, then NOOP: nothing is sent.
-        match self.transport()?.test_connection().await {
-            Ok(true) => Ok(()),
-            Ok(false) => Err(self.fail(format!("{} did not answer NOOP", self.endpoint), true)),
-            Err(e) => Err(self.smtp_error(&e)),
+        let test = self.transport()?.test_connection();
+        match tokio::time::timeout(self.timeout, test).await {
+            Ok(Ok(true)) => Ok(()),
+            Ok(Ok(false)) => Err(self.fail(format!("{} did not answer NOOP", self.endpoint), true)),
+            Ok(Err(e)) => Err(self.smtp_error(&e)),
+            Err(_) => Err(self.no_answer()),
         }
     }
 }
@@ -800,6 +831,8 @@ mod tests {
     fn t0() -> chrono::DateTime<chrono::Utc> {
         "2026-09-01T08:00:00Z".parse().unwrap()
     }
+
+    const INSTALLATION: &str = "0f1e2d3c4b5a69788796a5b4c3d2e1f0";
 
     fn config() -> EmailSinkConfig {
         let mut c = EmailSinkConfig::new(
@@ -833,8 +866,14 @@ mod tests {
         if kind == NotificationKind::Resolved {
             i.resolve("back", t0() + chrono::Duration::minutes(42));
         }
-        let mut n =
-            Notification::for_incident(&i, "mail", key, kind, t0() + chrono::Duration::minutes(42));
+        let mut n = Notification::for_incident(
+            &i,
+            INSTALLATION,
+            "mail",
+            key,
+            kind,
+            t0() + chrono::Duration::minutes(42),
+        );
         n.labels.insert("owner".into(), "ICT <servers>".into());
         n.labels
             .insert("location".into(), "Building A, room 12".into());
@@ -948,7 +987,9 @@ mod tests {
         let opened = note(NotificationKind::Opened, "opened");
         let raw = String::from_utf8(sink.render(&opened).unwrap()).unwrap();
         assert!(
-            raw.contains("Message-ID: <incident-12.mail@district.example>"),
+            raw.contains(
+                "Message-ID: <incident-12.mail.0f1e2d3c4b5a69788796a5b4c3d2e1f0@district.example>"
+            ),
             "{raw}"
         );
         assert!(!raw.contains("In-Reply-To"), "{raw}");
@@ -991,11 +1032,15 @@ mod tests {
             "{raw}"
         );
         assert!(
-            raw.contains("In-Reply-To: <incident-12.mail@district.example>"),
+            raw.contains(
+                "In-Reply-To: <incident-12.mail.0f1e2d3c4b5a69788796a5b4c3d2e1f0@district.example>"
+            ),
             "{raw}"
         );
         assert!(
-            raw.contains("References: <incident-12.mail@district.example>"),
+            raw.contains(
+                "References: <incident-12.mail.0f1e2d3c4b5a69788796a5b4c3d2e1f0@district.example>"
+            ),
             "{raw}"
         );
         assert!(
@@ -1025,10 +1070,72 @@ mod tests {
     }
 
     #[test]
+    fn device_text_cannot_add_headers_or_escape_sequences() {
+        let sink = config().build("mail").unwrap();
+        let mut i = Incident::open(
+            "db-main",
+            None,
+            "p",
+            Status::Critical,
+            "refused\r\nBcc: everyone@district.example\n\x1b[2Jsecond line",
+            false,
+            t0(),
+        );
+        i.id = 12;
+        let n = Notification::for_incident(
+            &i,
+            INSTALLATION,
+            "mail",
+            "opened",
+            NotificationKind::Opened,
+            t0(),
+        );
+        let raw = String::from_utf8(sink.render(&n).unwrap()).unwrap();
+        assert!(!raw.contains('\x1b'), "{raw}");
+        let headers = raw.split("\r\n\r\n").next().unwrap();
+        assert!(
+            !headers.contains("\r\nBcc:"),
+            "no header of its own: {headers}"
+        );
+        let text = EmailSink::text_body(&sink.content(&n));
+        assert!(
+            text.contains("refused\\r\nBcc: everyone@district.example\n\\u{1b}[2Jsecond line"),
+            "line breaks kept, the rest escaped: {text}"
+        );
+    }
+
+    #[test]
+    fn ids_differ_between_installations() {
+        let sink = config().build("mail").unwrap();
+        for kind in [
+            NotificationKind::Opened,
+            NotificationKind::Acknowledged,
+            NotificationKind::Resolved,
+        ] {
+            let here = note(kind, kind.as_str());
+            let mut i = Incident::open("db-main", None, "p", Status::Critical, "x", false, t0());
+            i.id = 12;
+            let elsewhere =
+                Notification::for_incident(&i, "9a9a", "mail", kind.as_str(), kind, t0());
+            assert_ne!(here.id, elsewhere.id, "{kind}");
+            assert_ne!(
+                sink.message_id(&here),
+                sink.message_id(&elsewhere),
+                "{kind}"
+            );
+        }
+    }
+
+    #[test]
     fn opened_ids_are_safe_for_any_sink_name() {
         assert_eq!(
-            opened_message_id(3, "mail team/é", "x.org"),
-            "<incident-3.mail-team--@x.org>"
+            opened_message_id("ab12", 3, "mail team/é", "x.org"),
+            "<incident-3.mail-team--.ab12@x.org>"
+        );
+        // Rows queued before installations had ids keep the old form.
+        assert_eq!(
+            opened_message_id("", 3, "mail", "x.org"),
+            "<incident-3.mail@x.org>"
         );
     }
 }

@@ -88,7 +88,8 @@ mod tests {
         let at = chrono::Utc::now();
         let i = Incident::open("db", None, "p", Status::Critical, "down", false, at);
         for key in ["opened", "resolved"] {
-            let n = Notification::for_incident(&i, "file", key, NotificationKind::Opened, at);
+            let n =
+                Notification::for_incident(&i, "f00d", "file", key, NotificationKind::Opened, at);
             sink.send(&n).await.unwrap();
         }
         let text = std::fs::read_to_string(&path).unwrap();

@@ -94,7 +94,7 @@ impl LogSink {
                 n.at.format("%Y-%m-%dT%H:%M:%SZ"),
                 n.kind,
                 n.status,
-                n.check,
+                crate::text::printable(&n.check),
                 n.incident_id,
                 n.subject
             ),

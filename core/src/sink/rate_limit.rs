@@ -166,7 +166,8 @@ mod tests {
         let s = RateLimited::new("mail", Arc::new(Ok), "3/min".parse().unwrap());
         let at = chrono::Utc::now();
         let i = Incident::open("x", None, "p", Status::Critical, "down", false, at);
-        let n = Notification::for_incident(&i, "mail", "opened", NotificationKind::Opened, at);
+        let n =
+            Notification::for_incident(&i, "f00d", "mail", "opened", NotificationKind::Opened, at);
         for _ in 0..3 {
             s.send(&n).await.unwrap();
         }

@@ -117,18 +117,21 @@ fn colour(n: &Notification) -> &'static str {
     }
 }
 
-/// The body sent for `n` in `format`.
+/// The body sent for `n` in `format`. The chat formats show people text: control characters from
+/// outside are escaped there (summaries keep their line breaks); the plain JSON is data and
+/// carries the values as they are.
 pub fn webhook_body(format: WebhookFormat, n: &Notification) -> Value {
+    use crate::text::{printable, printable_lines};
     match format {
         WebhookFormat::Json => serde_json::to_value(n).expect("notifications serialise"),
         WebhookFormat::Slack => json!({
-            "text": n.subject,
+            "text": printable(&n.subject),
             "attachments": [{
                 "color": colour(n),
-                "fallback": n.subject,
-                "text": n.summary,
+                "fallback": printable(&n.subject),
+                "text": printable_lines(&n.summary),
                 "fields": [
-                    {"title": "Check", "value": n.check, "short": true},
+                    {"title": "Check", "value": printable(&n.check), "short": true},
                     {"title": "Status", "value": n.status.as_str(), "short": true},
                     {"title": "Incident", "value": format!("#{}", n.incident_id), "short": true},
                     {"title": "Since", "value": n.opened_at.format("%Y-%m-%d %H:%M UTC").to_string(), "short": true},
@@ -144,10 +147,10 @@ pub fn webhook_body(format: WebhookFormat, n: &Notification) -> Value {
                     "type": "AdaptiveCard",
                     "version": "1.4",
                     "body": [
-                        {"type": "TextBlock", "size": "Medium", "weight": "Bolder", "wrap": true, "text": n.subject},
-                        {"type": "TextBlock", "wrap": true, "text": n.summary},
+                        {"type": "TextBlock", "size": "Medium", "weight": "Bolder", "wrap": true, "text": printable(&n.subject)},
+                        {"type": "TextBlock", "wrap": true, "text": printable_lines(&n.summary)},
                         {"type": "FactSet", "facts": [
-                            {"title": "Check", "value": n.check},
+                            {"title": "Check", "value": printable(&n.check)},
                             {"title": "Status", "value": n.status.as_str()},
                             {"title": "Incident", "value": format!("#{}", n.incident_id)},
                             {"title": "Since", "value": n.opened_at.format("%Y-%m-%d %H:%M UTC").to_string()},
@@ -167,6 +170,32 @@ impl WebhookSink {
             retryable,
         }
     }
+
+    /// A request that got no answer, with its cause. reqwest's errors carry the URL, which
+    /// may hold a token: it is left out.
+    fn request_failed(&self, e: reqwest::Error) -> Error {
+        if e.is_timeout() {
+            return self.fail(
+                format!(
+                    "no answer within {} (timed out)",
+                    crate::probe::human_duration(self.timeout)
+                ),
+                true,
+            );
+        }
+        let e = e.without_url();
+        let mut message = e.to_string();
+        let mut source = std::error::Error::source(&e);
+        while let Some(cause) = source {
+            let text = cause.to_string();
+            if !message.ends_with(&text) {
+                message.push_str(": ");
+                message.push_str(&text);
+            }
+            source = cause.source();
+        }
+        self.fail(message, true)
+    }
 }
 
 #[async_trait]
@@ -182,8 +211,7 @@ impl AlertSink for WebhookSink {
             .json(&body)
             .send()
             .await
-            // reqwest errors carry the URL; strip it, it may hold a token.
-            .map_err(|e| self.fail(e.without_url().to_string(), true))?;
+            .map_err(|e| self.request_failed(e))?;
         let status = resp.status();
         if status.is_success() {
             return Ok(());
@@ -201,7 +229,7 @@ impl AlertSink for WebhookSink {
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| self.fail(e.without_url().to_string(), true))
+            .map_err(|e| self.request_failed(e))
     }
 }
 
@@ -214,7 +242,7 @@ mod tests {
     fn note(kind: NotificationKind) -> Notification {
         let at = chrono::Utc::now();
         let i = Incident::open("db-main", None, "p", Status::Critical, "refused", false, at);
-        Notification::for_incident(&i, "hook", "opened", kind, at)
+        Notification::for_incident(&i, "f00d", "hook", "opened", kind, at)
     }
 
     #[test]
@@ -229,6 +257,34 @@ mod tests {
         assert_eq!(j["check"], "db-main");
         let r = webhook_body(WebhookFormat::Slack, &note(NotificationKind::Resolved));
         assert_eq!(r["attachments"][0]["color"], "#2eb67d");
+    }
+
+    #[test]
+    fn chat_bodies_escape_device_text() {
+        let at = chrono::Utc::now();
+        let i = Incident::open(
+            "db\x1b[2J",
+            None,
+            "p",
+            Status::Critical,
+            "a\r\nb\x07",
+            false,
+            at,
+        );
+        let n =
+            Notification::for_incident(&i, "f00d", "hook", "opened", NotificationKind::Opened, at);
+        let slack = webhook_body(WebhookFormat::Slack, &n).to_string();
+        let teams = webhook_body(WebhookFormat::Teams, &n).to_string();
+        for body in [&slack, &teams] {
+            assert!(
+                !body.contains("\\u001b") && !body.contains("\\u0007"),
+                "{body}"
+            );
+            assert!(body.contains(r"a\\r\nb\\u{7}"), "{body}");
+        }
+        // The plain JSON is data: kept as it is.
+        let json = webhook_body(WebhookFormat::Json, &n);
+        assert_eq!(json["summary"], "a\r\nb\x07");
     }
 
     #[test]

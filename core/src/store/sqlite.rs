@@ -17,6 +17,11 @@
 //!
 //! All SQLite work runs on tokio's blocking pool, one call at a time on one connection, so the
 //! async workers are never blocked by disk I/O.
+//!
+//! A running monitor claims the file ([`Store::claim`]) with an exclusive lock on
+//! `forewarn.db.lock` beside it, holding its process id: a second `forewarn run` on the same
+//! database is refused with that id, while commands that read or acknowledge keep working. The
+//! operating system drops the lock when the process ends, however it ends.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -139,6 +144,17 @@ const MIGRATIONS: &[&str] = &[
     "
     ALTER TABLE observations ADD COLUMN reading TEXT;
     ",
+    // Version 4: a random id of this installation, made with the database (or when an older one
+    // is migrated). Notification ids and e-mail Message-IDs carry it, so incident #1 of one
+    // database is never taken for incident #1 of another (after a reset, or another site
+    // mailing the same list) by receivers that drop repeated ids.
+    "
+    CREATE TABLE installation (
+        id  INTEGER PRIMARY KEY CHECK (id = 1),
+        uid TEXT NOT NULL
+    );
+    INSERT INTO installation(id, uid) VALUES (1, lower(hex(randomblob(16))));
+    ",
 ];
 
 /// Rows recorded since the heads were last saved that make them due again: at least this many,
@@ -179,6 +195,10 @@ const WAL_SIZE_LIMIT: i64 = 64 * 1024 * 1024;
 pub struct SqliteStore {
     inner: Arc<Mutex<Inner>>,
     path: Option<PathBuf>,
+    /// The locked lock file while this store is claimed (shared by clones).
+    claim: Arc<Mutex<Option<std::fs::File>>>,
+    /// The installation's id, read once.
+    installation: Arc<str>,
 }
 
 /// The connection and what is cached beside it.
@@ -386,6 +406,13 @@ impl SqliteStore {
         self.path.as_deref()
     }
 
+    /// The lock file a running monitor holds for the database at `path`.
+    pub fn lock_path(path: &Path) -> PathBuf {
+        let mut name = path.as_os_str().to_owned();
+        name.push(".lock");
+        PathBuf::from(name)
+    }
+
     fn from_connection(mut conn: Connection, path: Option<PathBuf>, label: &str) -> Result<Self> {
         let at_path = |e: rusqlite::Error| Error::Store(format!("{label}: {e}"));
         conn.pragma_update(None, "foreign_keys", true)
@@ -405,6 +432,11 @@ impl SqliteStore {
             .collect::<rusqlite::Result<HashMap<_, _>>>()
             .map_err(at_path)?
         };
+        let installation: String = conn
+            .query_row("SELECT uid FROM installation WHERE id = 1", [], |r| {
+                r.get(0)
+            })
+            .map_err(at_path)?;
         Ok(Self {
             inner: Arc::new(Mutex::new(Inner {
                 conn,
@@ -414,6 +446,8 @@ impl SqliteStore {
                 },
             })),
             path,
+            claim: Arc::new(Mutex::new(None)),
+            installation: installation.into(),
         })
     }
 
@@ -1310,6 +1344,21 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn installation_id(&self) -> Result<String> {
+        Ok(self.installation.to_string())
+    }
+
+    async fn claim(&self) -> Result<()> {
+        let Some(path) = &self.path else {
+            return Ok(());
+        };
+        let mut claim = self.claim.lock();
+        if claim.is_none() {
+            *claim = Some(lock_database(path)?);
+        }
+        Ok(())
+    }
+
     async fn flush(&self) -> Result<()> {
         let label = self
             .path
@@ -1338,6 +1387,56 @@ impl Store for SqliteStore {
         })
         .await
     }
+}
+
+/// Takes the exclusive lock on the lock file of the database at `db` and writes this process's
+/// id into it, or says who holds it.
+fn lock_database(db: &Path) -> Result<std::fs::File> {
+    use std::io::{Read, Seek, Write};
+    let lock = SqliteStore::lock_path(db);
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&lock)
+        .map_err(|e| Error::io(format!("opening the lock file {}", lock.display()), e))?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            // The holder writes its id right after locking: give it a moment to.
+            let mut holder = String::new();
+            for _ in 0..20 {
+                holder.clear();
+                let _ = file.seek(std::io::SeekFrom::Start(0));
+                let _ = file.read_to_string(&mut holder);
+                if !holder.trim().is_empty() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            let holder = match holder.trim().parse::<u32>() {
+                Ok(pid) => format!("pid {pid}"),
+                Err(_) => "another process".to_owned(),
+            };
+            return Err(Error::Conflict(format!(
+                "{} is in use by another running forewarn ({holder}, holding {}): stop it first, \
+                 or give this one a `database` of its own",
+                db.display(),
+                lock.display()
+            )));
+        }
+        Err(std::fs::TryLockError::Error(e)) => {
+            return Err(Error::io(format!("locking {}", lock.display()), e));
+        }
+    }
+    let written = file
+        .set_len(0)
+        .and_then(|_| file.seek(std::io::SeekFrom::Start(0)))
+        .and_then(|_| writeln!(file, "{}", std::process::id()))
+        .and_then(|_| file.flush());
+    written.map_err(|e| Error::io(format!("writing {}", lock.display()), e))?;
+    Ok(file)
 }
 
 fn raw_transition(r: &rusqlite::Row<'_>) -> rusqlite::Result<(String, i64, String, Option<i64>)> {
@@ -1394,7 +1493,14 @@ mod tests {
     }
 
     fn note(incident: &Incident, sink: &str, key: &str, secs: i64) -> Notification {
-        Notification::for_incident(incident, sink, key, NotificationKind::Opened, t(secs))
+        Notification::for_incident(
+            incident,
+            "f00d",
+            sink,
+            key,
+            NotificationKind::Opened,
+            t(secs),
+        )
     }
 
     #[test]
@@ -1503,6 +1609,76 @@ mod tests {
             "{msg}"
         );
         assert!(msg.contains(&path.display().to_string()), "{msg}");
+    }
+
+    #[tokio::test]
+    async fn each_database_has_an_installation_id_of_its_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("forewarn.db");
+        let id = SqliteStore::open(&path)
+            .unwrap()
+            .installation_id()
+            .await
+            .unwrap();
+        assert_eq!(id.len(), 32, "{id}");
+        assert!(id.bytes().all(|b| b.is_ascii_hexdigit()), "{id}");
+        // Kept by the file...
+        let again = SqliteStore::open(&path).unwrap();
+        assert_eq!(again.installation_id().await.unwrap(), id);
+        drop(again);
+        // ...and new with a new one: a reset database is another installation.
+        std::fs::remove_file(&path).unwrap();
+        let reset = SqliteStore::open(&path).unwrap();
+        assert_ne!(reset.installation_id().await.unwrap(), id);
+        let (a, b) = (
+            SqliteStore::in_memory().unwrap(),
+            SqliteStore::in_memory().unwrap(),
+        );
+        assert_ne!(
+            a.installation_id().await.unwrap(),
+            b.installation_id().await.unwrap()
+        );
+        // An older database gets one when it is migrated.
+        let old = dir.path().join("v2.db");
+        migrate(&mut Connection::open(&old).unwrap(), &MIGRATIONS[..2], "v2").unwrap();
+        let migrated = SqliteStore::open(&old)
+            .unwrap()
+            .installation_id()
+            .await
+            .unwrap();
+        assert_eq!(migrated.len(), 32, "{migrated}");
+    }
+
+    #[tokio::test]
+    async fn one_claim_per_database_file_until_its_store_is_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("forewarn.db");
+        let first = SqliteStore::open(&path).unwrap();
+        first.claim().await.unwrap();
+        first.clone().claim().await.unwrap();
+        let lock = std::fs::read_to_string(SqliteStore::lock_path(&path)).unwrap();
+        assert_eq!(lock.trim(), std::process::id().to_string());
+        // Another store on the same file (as another process would open it) is refused...
+        let second = SqliteStore::open(&path).unwrap();
+        let err = second.claim().await.unwrap_err();
+        assert!(matches!(err, Error::Conflict(_)), "{err:?}");
+        let msg = err.to_string();
+        assert!(
+            msg.contains(&format!("pid {}", std::process::id())),
+            "{msg}"
+        );
+        assert!(msg.contains("forewarn.db.lock"), "{msg}");
+        // ...but may read and write, and claims the file once the first is gone.
+        assert!(
+            second
+                .incidents(&IncidentFilter::default())
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        drop(first);
+        second.claim().await.unwrap();
+        SqliteStore::in_memory().unwrap().claim().await.unwrap();
     }
 
     #[test]

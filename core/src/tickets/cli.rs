@@ -13,6 +13,7 @@ use super::report::Report;
 use super::topics::Taxonomy;
 use super::{AnalysisOptions, SchoolCalendar, TopicOptions};
 use crate::config::Secret;
+use crate::text::printable;
 use crate::{Error, Result};
 
 /// The `tickets` subcommands.
@@ -73,8 +74,9 @@ pub enum TicketsCommand {
     },
     /// Write a realistic synthetic school-district export (Freshservice-style CSV).
     Generate {
-        /// Ticket rows.
-        #[arg(long, default_value_t = 20_000)]
+        /// Ticket rows (1 to 10,000,000).
+        #[arg(long, default_value_t = 20_000,
+              value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=10_000_000))]
         rows: usize,
         /// Random seed.
         #[arg(long, default_value_t = 1)]
@@ -85,11 +87,11 @@ pub enum TicketsCommand {
         /// No term-start surge, spikes or trend: a stationary district.
         #[arg(long)]
         no_effects: bool,
-        /// Year the first school year starts (August).
-        #[arg(long, default_value_t = 2022)]
+        /// Year the first school year starts (August; 1970 to 2999).
+        #[arg(long, default_value_t = 2022, value_parser = clap::value_parser!(i32).range(1970..=2999))]
         start_year: i32,
-        /// School years to cover.
-        #[arg(long, default_value_t = 3)]
+        /// School years to cover (1 to 50).
+        #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=50))]
         years: u32,
         /// Also write the school calendar used, as TOML.
         #[arg(long)]
@@ -158,7 +160,12 @@ pub fn run(cmd: TicketsCommand) -> Result<i32> {
                     summary.read, summary.skipped
                 );
                 for p in summary.problems.iter().take(10) {
-                    eprintln!("  {}:{}: {}", p.file, p.line, p.reason);
+                    eprintln!(
+                        "  {}:{}: {}",
+                        printable(&p.file),
+                        p.line,
+                        printable(&p.reason)
+                    );
                 }
                 return Ok(1);
             }
@@ -235,7 +242,12 @@ pub fn run(cmd: TicketsCommand) -> Result<i32> {
                 analysis.recommendations.faq.len()
             );
             for p in summary.problems.iter().take(5) {
-                eprintln!("skipped {}:{}: {}", p.file, p.line, p.reason);
+                eprintln!(
+                    "skipped {}:{}: {}",
+                    printable(&p.file),
+                    p.line,
+                    printable(&p.reason)
+                );
             }
             if summary.skipped > 5 {
                 eprintln!(
