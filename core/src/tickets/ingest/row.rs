@@ -1,0 +1,200 @@
+//! One row of an export into a canonical [`Ticket`]: dates, cleaned text, hashed requester.
+
+use chrono::NaiveDateTime;
+use sha2::{Digest, Sha256};
+
+use super::columns::{Field, Mapping};
+use super::dates::{excel_serial, parse_datetime};
+use super::text::clean_html;
+use crate::tickets::Ticket;
+
+/// A cell as found in the file.
+pub(super) enum Cell<'a> {
+    Text(&'a str),
+    /// An Excel serial date.
+    Serial(f64),
+}
+
+impl Cell<'_> {
+    fn text(&self) -> &str {
+        match self {
+            Cell::Text(s) => s.trim(),
+            Cell::Serial(_) => "",
+        }
+    }
+}
+
+pub(super) struct RowContext<'m> {
+    pub(super) mapping: &'m Mapping,
+    pub(super) day_first: bool,
+    pub(super) salt: &'m str,
+    /// Hashed requesters by cell text (`None`: nothing left once cleaned): the same few
+    /// thousand people file most tickets.
+    pub(super) requesters: parking_lot::Mutex<crate::tickets::FastMap<String, Option<String>>>,
+}
+
+/// At most this many distinct requesters are remembered per file.
+const REQUESTER_CACHE: usize = 100_000;
+
+pub(super) type RowError = (&'static str, String);
+
+impl RowContext<'_> {
+    fn date(
+        &self,
+        cells: &[Cell<'_>],
+        f: Field,
+    ) -> std::result::Result<Option<NaiveDateTime>, RowError> {
+        let Some(col) = self.mapping.column(f) else {
+            return Ok(None);
+        };
+        match cells.get(col) {
+            None => Ok(None),
+            Some(Cell::Serial(v)) => Ok(excel_serial(*v)),
+            Some(Cell::Text(s)) => {
+                let s = s.trim();
+                if s.is_empty() {
+                    return Ok(None);
+                }
+                if let Ok(v) = s.parse::<f64>()
+                    && (20_000.0..80_000.0).contains(&v)
+                {
+                    return Ok(excel_serial(v));
+                }
+                match parse_datetime(s, self.day_first) {
+                    Some(d) => Ok(Some(d)),
+                    None => Err((
+                        "bad date",
+                        format!("{} `{}` is not a date", field_name(f), s),
+                    )),
+                }
+            }
+        }
+    }
+
+    fn text(&self, cells: &[Cell<'_>], f: Field) -> Option<String> {
+        let col = self.mapping.column(f)?;
+        let s = cells.get(col)?.text();
+        if s.is_empty() {
+            return None;
+        }
+        let clean = clean_html(s);
+        (!clean.is_empty()).then_some(clean)
+    }
+
+    /// The salted hash of the row's requester, computed once per distinct identity: the cache is
+    /// keyed by the cell as found, so a known requester costs neither cleaning nor hashing.
+    fn requester(&self, cells: &[Cell<'_>]) -> Option<String> {
+        let raw = cells.get(self.mapping.column(Field::Requester)?)?.text();
+        if raw.is_empty() {
+            return None;
+        }
+        if let Some(hashed) = self.requesters.lock().get(raw) {
+            return hashed.clone();
+        }
+        let clean = clean_html(raw);
+        let hashed = (!clean.is_empty()).then(|| hash_requester(self.salt, &clean));
+        let mut cache = self.requesters.lock();
+        if cache.len() < REQUESTER_CACHE {
+            cache.insert(raw.to_owned(), hashed.clone());
+        }
+        hashed
+    }
+
+    /// The row's ticket; `fallback_id` is set when the row has no id and `row-{row_no}` is used.
+    pub(super) fn build(
+        &self,
+        cells: &[Cell<'_>],
+        row_no: u64,
+        fallback_id: &mut bool,
+    ) -> std::result::Result<Ticket, RowError> {
+        let created = match self.date(cells, Field::Created)? {
+            Some(c) => c,
+            None => return Err(("missing date", "the creation date is empty".into())),
+        };
+        let mut category = self.text(cells, Field::Category).map(normalise_category);
+        if let Some(sub) = self.text(cells, Field::Subcategory) {
+            category = Some(match category {
+                Some(mut c) => {
+                    c.push_str(" > ");
+                    c.push_str(&normalise_category(sub));
+                    c
+                }
+                None => normalise_category(sub),
+            });
+        }
+        let requester = self.requester(cells);
+        let subject = self.text(cells, Field::Subject).unwrap_or_default();
+        let body = self.text(cells, Field::Body).unwrap_or_default();
+        Ok(Ticket {
+            id: self.text(cells, Field::Id).unwrap_or_else(|| {
+                *fallback_id = true;
+                format!("row-{row_no}")
+            }),
+            created,
+            first_response: self.date(cells, Field::FirstResponse)?,
+            resolved: self.date(cells, Field::Resolved)?,
+            closed: self.date(cells, Field::Closed)?,
+            category,
+            category_closed: self
+                .text(cells, Field::CategoryClosed)
+                .map(normalise_category),
+            site: self.text(cells, Field::Site),
+            requester,
+            role: self.text(cells, Field::Role),
+            priority: self.text(cells, Field::Priority),
+            status: self.text(cells, Field::Status),
+            subject,
+            body,
+            resolution: self.text(cells, Field::Resolution).unwrap_or_default(),
+        })
+    }
+}
+
+fn field_name(f: Field) -> &'static str {
+    match f {
+        Field::Created => "creation date",
+        Field::FirstResponse => "first response date",
+        Field::Resolved => "resolution date",
+        Field::Closed => "closing date",
+        _ => "field",
+    }
+}
+
+/// Hashes a requester identity with a salt: the first 16 hex digits of SHA-256(salt ‖ identity),
+/// the identity lower-cased and trimmed so `Ann@X.org` and `ann@x.org ` agree.
+pub fn hash_requester(salt: &str, identity: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(salt.as_bytes());
+    h.update([0u8]);
+    h.update(identity.trim().to_lowercase().as_bytes());
+    hex::encode(&h.finalize()[..8])
+}
+
+/// `Matériel>Imprimante` → `Matériel > Imprimante`; trims each level.
+fn normalise_category(c: String) -> String {
+    if c.contains('>') {
+        c.split('>')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .collect::<Vec<_>>()
+            .join(" > ")
+    } else if c.trim().len() == c.len() {
+        c
+    } else {
+        c.trim().to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requester_hash_is_salted_and_case_blind() {
+        let a = hash_requester("s1", "Ann@School.org ");
+        assert_eq!(a, hash_requester("s1", "ann@school.org"));
+        assert_ne!(a, hash_requester("s2", "ann@school.org"));
+        assert_eq!(a.len(), 16);
+        assert!(!a.contains("ann"));
+    }
+}
