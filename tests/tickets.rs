@@ -237,6 +237,68 @@ fn servicenow_tab_separated() {
     assert_eq!(t[0].priority.as_deref(), Some("3 - Moderate"));
 }
 
+/// A fixture of the repository's own (tests/data/tickets).
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/data/tickets")
+        .join(name)
+}
+
+#[test]
+fn missing_value_markers_are_missing_not_bad_dates() {
+    // `?`, `NULL`, `N/A`, `-`, `#N/A`, empty cells and a zero date: an open ticket is kept with
+    // no resolution date, a missing value is no category, site or requester.
+    let (t, s) = read(&fixture("servicenow_incidents_missing_values.csv"));
+    assert_eq!(file0(&s).profile, Profile::ServiceNow);
+    assert_eq!(
+        (s.read, s.accepted, s.skipped),
+        (8, 7, 1),
+        "{:?}",
+        s.problems
+    );
+    assert!(!s.reasons.contains_key("bad date"), "{:?}", s.problems);
+    // Only the row whose opening date is `?` is skipped, and the reason says so.
+    assert_eq!(s.reasons.get("missing date"), Some(&1));
+    assert_eq!(s.problems[0].line, 8);
+    assert!(
+        s.problems[0].reason.contains("creation date is `?`"),
+        "{:?}",
+        s.problems
+    );
+    let by_id = |id: &str| t.iter().find(|t| t.id == id).unwrap();
+    let resolved = by_id("INC0010302");
+    assert_eq!(
+        resolved.resolved.map(|d| d.to_string()).as_deref(),
+        Some("2025-09-02 08:40:12")
+    );
+    assert_eq!(resolved.closed, None);
+    assert_eq!(
+        resolved.requester, None,
+        "`?` is nobody, not one shared requester"
+    );
+    for open in ["INC0010303", "INC0010304", "INC0010305", "INC0010306"] {
+        let o = by_id(open);
+        assert_eq!((o.resolved, o.closed), (None, None), "{o:?}");
+        assert_eq!(o.resolution, "", "{o:?}");
+        assert_eq!(o.category_closed, None, "{o:?}");
+    }
+    assert_eq!(by_id("INC0010303").category, None);
+    assert_eq!(by_id("INC0010304").priority, None);
+    assert_eq!(by_id("INC0010304").site, None);
+    assert_eq!(by_id("INC0010305").priority, None);
+    assert_eq!(by_id("INC0010305").site, None);
+    assert_eq!(by_id("INC0010306").category.as_deref(), Some("Hardware"));
+    // `#N/A` as a subcategory leaves the category alone; a zero date is no date.
+    let badge = by_id("INC0010308");
+    assert_eq!(badge.category.as_deref(), Some("Facilities"));
+    assert_eq!(badge.resolved, Some(dt("2025-09-09 15:30")));
+    assert_eq!(badge.closed, None);
+    assert!(
+        t.iter()
+            .all(|t| t.requester.is_some() == (t.id != "INC0010302"))
+    );
+}
+
 #[test]
 fn helpdesk_4tu_log_format() {
     let dir = tempfile::tempdir().unwrap();

@@ -2,8 +2,10 @@
 //!
 //! Handles the quirks districts meet: localised headers (GLPI in French, German, Spanish…),
 //! `,` / `;` / tab delimiters, a UTF-8 BOM, Windows-1252 files, day/month order detected from the
-//! data, Excel serial dates, HTML (entities and tags) in cells. Rows that cannot be used are
-//! skipped and reported with their line number and reason; the rest is processed.
+//! data, Excel serial dates, HTML (entities and tags) in cells, missing-value markers (`?`,
+//! `NULL`, `N/A`, `-`, zero dates: no value, so a ticket without a resolution date is open). Rows
+//! that cannot be used are skipped and reported with their line number and reason; the rest is
+//! processed.
 //!
 //! One file per export format holds the headers that identify it and the columns it prefers
 //! (`glpi`, `osticket`, `zammad`, `freshservice`, `google_forms`, `servicenow`, `helpdesk4tu`);

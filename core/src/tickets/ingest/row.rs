@@ -16,12 +16,35 @@ pub(super) enum Cell<'a> {
 }
 
 impl Cell<'_> {
+    /// The cell's text, trimmed; empty when the cell holds a missing-value marker.
     fn text(&self) -> &str {
         match self {
-            Cell::Text(s) => s.trim(),
+            Cell::Text(s) => {
+                let s = s.trim();
+                if is_missing(s) { "" } else { s }
+            }
             Cell::Serial(_) => "",
         }
     }
+}
+
+/// What exports write for "no value", compared without regard to case: `?` (ServiceNow's event
+/// log), `NULL` and `(null)` (database dumps), `N/A`, `#N/A` and `NaN` (spreadsheets), `-` and
+/// dashes, `None`.
+const MISSING: &[&str] = &[
+    "?", "-", "--", "\u{2013}", "\u{2014}", "null", "(null)", "<null>", "nil", "none", "(none)",
+    "n/a", "#n/a", "na", "<na>", "nan", "(empty)",
+];
+
+/// Whether a trimmed cell means "no value": empty, or one of the [`MISSING`] markers.
+pub(super) fn is_missing(s: &str) -> bool {
+    s.is_empty() || (s.len() <= 7 && MISSING.iter().any(|m| m.eq_ignore_ascii_case(s)))
+}
+
+/// Whether a date cell is a zero date (`0000-00-00 00:00:00`, `00/00/0000`, `0`): what SQL
+/// databases and spreadsheets write for a date that was never set.
+fn is_zero_date(s: &str) -> bool {
+    s.bytes().any(|b| b.is_ascii_digit()) && s.bytes().all(|b| !b.is_ascii_digit() || b == b'0')
 }
 
 pub(super) struct RowContext<'m> {
@@ -52,7 +75,7 @@ impl RowContext<'_> {
             Some(Cell::Serial(v)) => Ok(excel_serial(*v)),
             Some(Cell::Text(s)) => {
                 let s = s.trim();
-                if s.is_empty() {
+                if is_missing(s) || is_zero_date(s) {
                     return Ok(None);
                 }
                 if let Ok(v) = s.parse::<f64>()
@@ -71,6 +94,19 @@ impl RowContext<'_> {
         }
     }
 
+    /// Why a date the row needs is absent: an empty cell, or which missing-value marker it holds.
+    fn missing_date(&self, cells: &[Cell<'_>], f: Field) -> String {
+        let raw = match self.mapping.column(f).and_then(|c| cells.get(c)) {
+            Some(Cell::Text(s)) => s.trim(),
+            _ => "",
+        };
+        if raw.is_empty() {
+            format!("the {} is empty", field_name(f))
+        } else {
+            format!("the {} is `{raw}` (no value)", field_name(f))
+        }
+    }
+
     fn text(&self, cells: &[Cell<'_>], f: Field) -> Option<String> {
         let col = self.mapping.column(f)?;
         let s = cells.get(col)?.text();
@@ -78,7 +114,7 @@ impl RowContext<'_> {
             return None;
         }
         let clean = clean_html(s);
-        (!clean.is_empty()).then_some(clean)
+        (!is_missing(&clean)).then_some(clean)
     }
 
     /// The salted hash of the row's requester, computed once per distinct identity: the cache is
@@ -92,7 +128,7 @@ impl RowContext<'_> {
             return hashed.clone();
         }
         let clean = clean_html(raw);
-        let hashed = (!clean.is_empty()).then(|| hash_requester(self.salt, &clean));
+        let hashed = (!is_missing(&clean)).then(|| hash_requester(self.salt, &clean));
         let mut cache = self.requesters.lock();
         if cache.len() < REQUESTER_CACHE {
             cache.insert(raw.to_owned(), hashed.clone());
@@ -109,7 +145,7 @@ impl RowContext<'_> {
     ) -> std::result::Result<Ticket, RowError> {
         let created = match self.date(cells, Field::Created)? {
             Some(c) => c,
-            None => return Err(("missing date", "the creation date is empty".into())),
+            None => return Err(("missing date", self.missing_date(cells, Field::Created))),
         };
         let mut category = self.text(cells, Field::Category).map(normalise_category);
         if let Some(sub) = self.text(cells, Field::Subcategory) {
@@ -188,6 +224,77 @@ fn normalise_category(c: String) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tickets::ingest::Profile;
+
+    /// Builds one row of a ServiceNow-style export (ISO dates).
+    fn build(cells: [&str; 6]) -> std::result::Result<Ticket, RowError> {
+        let headers: Vec<String> = [
+            "number",
+            "opened_at",
+            "caller_id",
+            "category",
+            "resolved_at",
+            "priority",
+        ]
+        .map(String::from)
+        .to_vec();
+        let mapping = Mapping::new(&headers, Some(Profile::ServiceNow)).unwrap();
+        let ctx = RowContext {
+            mapping: &mapping,
+            day_first: false,
+            salt: "s",
+            requesters: Default::default(),
+        };
+        let cells: Vec<Cell<'_>> = cells.iter().map(|c| Cell::Text(c)).collect();
+        ctx.build(&cells, 7, &mut false)
+    }
+
+    #[test]
+    fn missing_value_markers_are_no_value_in_every_field() {
+        for m in [
+            "", " ", "?", "NULL", "null", "(null)", "N/A", "n/a", "#N/A", "NA", "-", "--",
+            "\u{2014}", "NaN", "None", " ? ",
+        ] {
+            let t = build([m, "2016-02-29 01:16", m, m, m, m])
+                .unwrap_or_else(|e| panic!("{m:?}: {e:?}"));
+            assert_eq!(t.id, "row-7", "{m:?}");
+            assert_eq!(t.created.to_string(), "2016-02-29 01:16:00");
+            assert_eq!(
+                (t.requester, t.category, t.resolved, t.priority),
+                (None, None, None, None),
+                "{m:?}"
+            );
+        }
+        // Markers inside text are text.
+        let t = build([
+            "INC1",
+            "2016-02-29 01:16",
+            "Ann",
+            "N/A printers",
+            "",
+            "- 3 -",
+        ])
+        .unwrap();
+        assert_eq!(t.category.as_deref(), Some("N/A printers"));
+        assert_eq!(t.priority.as_deref(), Some("- 3 -"));
+    }
+
+    #[test]
+    fn zero_dates_are_no_date_and_other_words_are_bad_dates() {
+        for zero in ["0000-00-00 00:00:00", "0000-00-00", "00/00/0000", "0"] {
+            let t = build(["INC1", "2016-02-29 01:16", "", "", zero, ""]).unwrap();
+            assert_eq!(t.resolved, None, "{zero:?}");
+        }
+        let (kind, detail) = build(["INC1", "2016-02-29 01:16", "", "", "soon", ""]).unwrap_err();
+        assert_eq!(kind, "bad date");
+        assert!(detail.contains("resolution date `soon`"), "{detail}");
+        // A missing creation date is named as missing, with the marker found.
+        let (kind, detail) = build(["INC1", "NULL", "", "", "", ""]).unwrap_err();
+        assert_eq!(kind, "missing date");
+        assert_eq!(detail, "the creation date is `NULL` (no value)");
+        let (_, detail) = build(["INC1", "", "", "", "", ""]).unwrap_err();
+        assert_eq!(detail, "the creation date is empty");
+    }
 
     #[test]
     fn requester_hash_is_salted_and_case_blind() {
