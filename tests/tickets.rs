@@ -300,6 +300,124 @@ fn missing_value_markers_are_missing_not_bad_dates() {
 }
 
 #[test]
+fn servicenow_event_log_folds_one_ticket_per_number() {
+    // One row per change of an incident (ServiceNow's incident event log): 19 rows of 5
+    // incidents, one incident's rows out of order and interleaved with others, `?` for nothing.
+    let (t, s) = read(&fixture("servicenow_incident_event_log.csv"));
+    let f = file0(&s);
+    assert_eq!(f.profile, Profile::ServiceNow);
+    assert!(f.day_first);
+    assert_eq!(
+        (s.read, s.accepted, s.folded, s.skipped),
+        (19, 5, 14, 0),
+        "{:?}",
+        s.problems
+    );
+    assert_eq!((f.read, f.folded, f.skipped), (19, 14, 0));
+    let ids: Vec<&str> = t.iter().map(|t| t.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [
+            "INC0000045",
+            "INC0000047",
+            "INC0000057",
+            "INC0000062",
+            "INC0000070"
+        ]
+    );
+    // Opened time from the first row (a later row says 01:10); category, priority and
+    // resolution from the last.
+    let recategorised = &t[0];
+    assert_eq!(recategorised.created, dt("2016-02-29 01:16"));
+    assert_eq!(
+        recategorised.category.as_deref(),
+        Some("Category 40 > Subcategory 215")
+    );
+    assert_eq!(recategorised.priority.as_deref(), Some("2 - High"));
+    assert_eq!(recategorised.status.as_deref(), Some("Closed"));
+    assert_eq!(recategorised.resolved, Some(dt("2016-02-29 11:29")));
+    assert_eq!(recategorised.closed, Some(dt("2016-03-05 12:00")));
+    assert_eq!(recategorised.category_closed.as_deref(), Some("code 5"));
+    assert_eq!(recategorised.site.as_deref(), Some("Location 143"));
+    assert!(recategorised.requester.is_some());
+    assert_eq!(
+        (recategorised.reopen_count, recategorised.reassignment_count),
+        (Some(0), Some(0))
+    );
+    // Reopened once: the second resolution counts.
+    let reopened = &t[1];
+    assert_eq!(reopened.reopen_count, Some(1));
+    assert_eq!(reopened.resolved, Some(dt("2016-03-03 16:37")));
+    assert_eq!(reopened.closed, Some(dt("2016-03-08 17:00")));
+    assert_eq!(reopened.category_closed.as_deref(), Some("code 9"));
+    // Reassigned twice; its rows were in the wrong order in the file.
+    let reassigned = &t[2];
+    assert_eq!(reassigned.reassignment_count, Some(2));
+    assert_eq!(reassigned.created, dt("2016-03-01 10:10"));
+    assert_eq!(reassigned.status.as_deref(), Some("Resolved"));
+    assert_eq!(reassigned.resolved, Some(dt("2016-03-03 14:21")));
+    assert_eq!(reassigned.closed, None);
+    // Still open: no resolution date (`?`, empty, `NULL`, `N/A`, `-` along its rows).
+    let open = &t[3];
+    assert_eq!(open.status.as_deref(), Some("Awaiting Vendor"));
+    assert_eq!((open.resolved, open.closed), (None, None));
+    assert_eq!(open.category_closed, None);
+    assert_eq!(open.handling_hours(), None);
+    // A single row: missing values are missing, the export's counters are read.
+    let single = &t[4];
+    assert_eq!(
+        (&single.requester, &single.site, &single.category),
+        (&None, &None, &None)
+    );
+    assert_eq!(single.resolved, Some(dt("2016-03-07 15:45")));
+    assert_eq!(
+        (single.reopen_count, single.reassignment_count),
+        (Some(0), Some(0))
+    );
+}
+
+#[test]
+fn activity_export_of_another_system_folds_and_counts_from_the_rows() {
+    // A Freshservice activity export: no counters, the creation time only on the row that
+    // opened the ticket, rows out of order, and a ticket opened before the export began.
+    let (t, s) = read(&fixture("freshservice_ticket_activities.csv"));
+    let f = file0(&s);
+    assert_eq!(f.profile, Profile::Freshservice);
+    assert!(!f.day_first);
+    assert_eq!(
+        (s.read, s.accepted, s.folded, s.skipped),
+        (13, 3, 8, 2),
+        "{:?}",
+        s.problems
+    );
+    // The ticket whose opening row is not in the export: its rows are skipped, in line order.
+    assert_eq!(s.reasons.get("missing date"), Some(&2));
+    let lines: Vec<u64> = s.problems.iter().map(|p| p.line).collect();
+    assert_eq!(lines, [5, 12]);
+    let ids: Vec<&str> = t.iter().map(|t| t.id.as_str()).collect();
+    assert_eq!(ids, ["2301", "2302", "2303"]);
+    // Resolved, reopened by the teacher, resolved again, closed.
+    let reopened = &t[0];
+    assert_eq!(reopened.created, dt("2025-09-22 07:45"));
+    assert_eq!(reopened.reopen_count, Some(1));
+    assert_eq!(reopened.reassignment_count, Some(0));
+    assert_eq!(reopened.resolved, Some(dt("2025-09-25 10:00")));
+    assert_eq!(reopened.status.as_deref(), Some("Closed"));
+    assert_eq!(reopened.category.as_deref(), Some("Hardware > Chromebook"));
+    assert!((reopened.handling_hours().unwrap() - 74.25).abs() < 1e-9);
+    // Passed from the service desk to network, facilities and back to network; still open.
+    let passed_on = &t[1];
+    assert_eq!(passed_on.reassignment_count, Some(3));
+    assert_eq!(passed_on.reopen_count, Some(0));
+    assert_eq!(passed_on.priority.as_deref(), Some("High"));
+    assert_eq!(passed_on.status.as_deref(), Some("Pending"));
+    assert_eq!(passed_on.resolved, None);
+    // One row: nothing to count from.
+    assert_eq!((t[2].reopen_count, t[2].reassignment_count), (None, None));
+    assert_eq!(t[2].resolved, Some(dt("2025-09-24 09:40")));
+}
+
+#[test]
 fn helpdesk_4tu_log_format() {
     let dir = tempfile::tempdir().unwrap();
     let p = write(
@@ -805,6 +923,47 @@ fn cli_generate_then_analyze_with_kb_and_incidents() {
         .find(|f| f["question"].as_str().unwrap().contains("password"))
         .unwrap();
     assert_eq!(pw["covered_by"], "Resetting your password", "{pw}");
+}
+
+#[test]
+fn cli_reports_folded_rows_in_its_summary_the_report_and_its_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let html = dir.path().join("report.html");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_forewarn"))
+        .arg("tickets")
+        .arg("analyze")
+        .arg(fixture("servicenow_incident_event_log.csv"))
+        .arg("--out")
+        .arg(&html)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.starts_with(
+            "5 tickets (19 rows read, 14 folded into the ticket whose id they repeat, 0 skipped)"
+        ),
+        "{stdout}"
+    );
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(
+        page.contains("<b>5</b> tickets analysed (19 rows read, 14 folded into the ticket whose id they repeat, 0 skipped)"),
+        "{page}"
+    );
+    assert!(page.contains("<th>Folded</th>"));
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("report.json")).unwrap())
+            .unwrap();
+    let ingest = &json["ingest"];
+    assert_eq!(
+        (&ingest["read"], &ingest["accepted"], &ingest["folded"]),
+        (&19.into(), &5.into(), &14.into())
+    );
+    assert_eq!(ingest["files"][0]["folded"], 14);
 }
 
 #[test]

@@ -10,12 +10,13 @@
 //! One file per export format holds the headers that identify it and the columns it prefers
 //! (`glpi`, `osticket`, `zammad`, `freshservice`, `google_forms`, `servicenow`, `helpdesk4tu`);
 //! the rest is shared: header aliases and the column mapping (`columns`), delimited text
-//! (`delimited`) and workbooks (`xlsx`), one row into a ticket (`row`), dates (`dates`) and cell
-//! text (`text`).
+//! (`delimited`) and workbooks (`xlsx`), one row into a ticket (`row`), event and audit logs
+//! folded into one ticket per id (`events`), dates (`dates`) and cell text (`text`).
 
 mod columns;
 mod dates;
 mod delimited;
+mod events;
 mod freshservice;
 mod glpi;
 mod google_forms;
@@ -188,8 +189,12 @@ pub struct RowProblem {
 pub struct IngestSummary {
     /// Data rows read (header excluded).
     pub read: u64,
-    /// Rows turned into tickets.
+    /// Tickets read: one per row, or, for an event or audit log (a ticket id repeated over
+    /// rows, one row per change), one per ticket id.
     pub accepted: u64,
+    /// Rows folded into a ticket read from another row with the same id (event and audit logs);
+    /// `read = accepted + folded + skipped`.
+    pub folded: u64,
     /// Rows skipped.
     pub skipped: u64,
     /// Skipped rows per reason kind (`bad date`, `wrong field count`…).
@@ -217,11 +222,26 @@ pub struct FileSummary {
     pub columns: BTreeMap<String, Field>,
     /// Data rows read.
     pub read: u64,
+    /// Rows folded into a ticket read from another row with the same id.
+    pub folded: u64,
     /// Rows skipped.
     pub skipped: u64,
 }
 
 impl IngestSummary {
+    /// What happened to the rows, for people: `5998 rows read, 5108 folded into the ticket
+    /// whose id they repeat, 0 skipped` (the folded part only when rows were folded).
+    pub fn rows_text(&self) -> String {
+        if self.folded == 0 {
+            format!("{} rows read, {} skipped", self.read, self.skipped)
+        } else {
+            format!(
+                "{} rows read, {} folded into the ticket whose id they repeat, {} skipped",
+                self.read, self.folded, self.skipped
+            )
+        }
+    }
+
     pub(super) fn skip(&mut self, max: usize, file: &str, line: u64, kind: &str, detail: String) {
         self.skipped += 1;
         *self.reasons.entry(kind.to_string()).or_insert(0) += 1;

@@ -59,13 +59,12 @@ impl Report<'_> {
         let total: u64 = a.trends.series.first().map(|s| s.total).unwrap_or(0);
         let _ = write!(
             h,
-            "<section><h2>Summary</h2><ul><li><b>{}</b> tickets analysed ({} rows read, {} skipped).</li>\
+            "<section><h2>Summary</h2><ul><li><b>{}</b> tickets analysed ({}).</li>\
              <li>{} weeks from {} to {}; calendar {}.</li>\
              <li>{} unexpected spike(s), {} significant term change(s), {} long trend(s), {} level shift(s).</li>\
              <li>{} training suggestion(s), {} FAQ candidate(s){}{}.</li></ul></section>",
             total,
-            i.read,
-            i.skipped,
+            esc(&i.rows_text()),
             a.trends.weeks.len(),
             a.trends
                 .weeks
@@ -482,11 +481,11 @@ impl Report<'_> {
 
     fn ingest_html(&self, h: &mut String) {
         let i = self.ingest;
-        h.push_str("<section><h2>Data</h2><table><tr><th>File</th><th>System</th><th>Delimiter</th><th>Encoding</th><th>Dates</th><th>Rows</th><th>Skipped</th></tr>");
+        h.push_str("<section><h2>Data</h2><table><tr><th>File</th><th>System</th><th>Delimiter</th><th>Encoding</th><th>Dates</th><th>Rows</th><th>Folded</th><th>Skipped</th></tr>");
         for f in &i.files {
             let _ = write!(
                 h,
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 esc(&f.file),
                 f.profile,
                 f.delimiter
@@ -503,10 +502,18 @@ impl Report<'_> {
                     "month first"
                 },
                 f.read,
+                f.folded,
                 f.skipped
             );
         }
         h.push_str("</table>");
+        if i.folded > 0 {
+            let _ = write!(
+                h,
+                "<p class=\"muted\">{} rows repeat the id of a ticket read from another row: an event or audit log, one row per change of a ticket. Each ticket's rows were folded into one ticket (its opening from its first row, its category, priority, status and resolution from its last, its reopens and reassignments counted over the rows).</p>",
+                i.folded
+            );
+        }
         if !i.problems.is_empty() {
             h.push_str("<details><summary>Skipped rows</summary><ul>");
             for p in &i.problems {

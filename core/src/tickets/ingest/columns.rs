@@ -44,6 +44,18 @@ pub enum Field {
     Body,
     /// Resolution / solution.
     Resolution,
+    /// When the row's change was made (event and audit logs: orders a ticket's rows).
+    Updated,
+    /// The ticket's modification count at the row (orders a ticket's rows).
+    Revision,
+    /// Assignment group or team.
+    Group,
+    /// Assigned agent or technician (used only to count reassignments; not kept).
+    Agent,
+    /// How many times the ticket was reopened.
+    ReopenCount,
+    /// How many times the ticket was reassigned.
+    ReassignmentCount,
 }
 
 /// Header aliases per field, in normalised form (lower case, accents folded, punctuation → space).
@@ -168,6 +180,8 @@ const ALIASES: &[(Field, &[&str])] = &[
             "closing category",
             "category at close",
             "close code",
+            "closed code",
+            "closure code",
             "resolution code",
             "category closed",
         ],
@@ -246,6 +260,8 @@ const ALIASES: &[(Field, &[&str])] = &[
             "statut",
             "estado",
             "current status",
+            "incident state",
+            "ticket status",
             "etat",
         ],
     ),
@@ -289,6 +305,99 @@ const ALIASES: &[(Field, &[&str])] = &[
             "resolution note",
         ],
     ),
+    (
+        Field::Updated,
+        &[
+            "sys updated at",
+            "updated at",
+            "updated",
+            "updated time",
+            "updated on",
+            "last updated",
+            "last updated at",
+            "last modified",
+            "last modified at",
+            "modified",
+            "modified at",
+            "date mod",
+            "date de modification",
+            "derniere modification",
+            "letzte anderung",
+            "geandert am",
+            "fecha de modificacion",
+            "ultima modificacion",
+            "changed at",
+            "activity time",
+            "performed at",
+        ],
+    ),
+    (
+        Field::Revision,
+        &[
+            "sys mod count",
+            "mod count",
+            "modification count",
+            "update count",
+            "revision",
+        ],
+    ),
+    (
+        Field::Group,
+        &[
+            "assignment group",
+            "assigned group",
+            "assigned to group",
+            "attribue a groupe",
+            "zugewiesen an gruppe",
+            "asignado a grupo",
+            "group",
+            "groupe",
+            "gruppe",
+            "grupo",
+            "team",
+            "team assigned",
+            "support group",
+            "queue",
+        ],
+    ),
+    (
+        Field::Agent,
+        &[
+            "assigned to",
+            "assigned to technician",
+            "attribue a technicien",
+            "zugewiesen an techniker",
+            "asignado a tecnico",
+            "assignee",
+            "assigned agent",
+            "agent",
+            "agent assigned",
+            "owner",
+            "technician",
+            "technicien",
+            "techniker",
+            "tecnico",
+        ],
+    ),
+    (
+        Field::ReopenCount,
+        &[
+            "reopen count",
+            "reopened count",
+            "reopens",
+            "times reopened",
+            "number of reopens",
+        ],
+    ),
+    (
+        Field::ReassignmentCount,
+        &[
+            "reassignment count",
+            "reassignments",
+            "times reassigned",
+            "number of reassignments",
+        ],
+    ),
 ];
 
 /// Column mapping for one file.
@@ -301,7 +410,7 @@ pub(super) struct Mapping {
 }
 
 /// How many [`Field`]s there are.
-const FIELDS: usize = Field::Resolution as usize + 1;
+const FIELDS: usize = Field::ReassignmentCount as usize + 1;
 
 impl Mapping {
     pub(super) fn new(
@@ -358,6 +467,7 @@ impl Mapping {
             Field::FirstResponse,
             Field::Resolved,
             Field::Closed,
+            Field::Updated,
         ]
         .iter()
         .filter_map(|f| fields.get(f).copied())

@@ -5,7 +5,8 @@ use rayon::prelude::*;
 
 use super::columns::Mapping;
 use super::dates::DateVotes;
-use super::row::{Cell, RowContext, RowError};
+use super::events::{RowEvent, fold_file};
+use super::row::{Cell, RowContext, RowError, RowResult};
 use super::{FileSummary, IngestOptions, IngestSummary, Profile};
 use crate::tickets::Ticket;
 use crate::{Error, Result};
@@ -82,6 +83,11 @@ fn read_bytes_with(
     };
     let before_read = summary.read;
     let before_skip = summary.skipped;
+    let before_folded = summary.folded;
+    let first_problem = summary.problems.len();
+    let start = tickets.len();
+    // What each ticket's row says about its place in the ticket's history (event logs).
+    let mut events: Vec<RowEvent> = Vec::new();
     let width = headers.len();
     let body_at = reader.position().byte() as usize;
     let body = &text.as_bytes()[body_at.min(text.len())..];
@@ -105,7 +111,7 @@ fn read_bytes_with(
                 Some(base)
             })
             .collect();
-        let parts: Vec<Part> = cuts
+        let mut parts: Vec<Part> = cuts
             .par_windows(2)
             .zip(bases.par_iter().zip(counts.par_iter()))
             .map(|(w, (&base, &lines))| {
@@ -133,13 +139,15 @@ fn read_bytes_with(
                 summary.skip(options.max_problems, name, *line, kind, detail.clone());
             }
         }
+        events.reserve_exact(parts.iter().map(|p| p.events.len()).sum());
+        for part in &mut parts {
+            events.append(&mut part.events);
+        }
         move_parts(tickets, parts, &row_base);
     } else {
         // Records are read sequentially in batches; while one batch is turned into tickets in
         // parallel, the next one is read. Tickets are appended in file order.
-        let process = |batch: &[csv::ByteRecord],
-                       first_row: u64|
-         -> Vec<(u64, std::result::Result<Ticket, RowError>)> {
+        let process = |batch: &[csv::ByteRecord], first_row: u64| -> Vec<(u64, RowResult)> {
             batch
                 .par_iter()
                 .enumerate()
@@ -149,7 +157,7 @@ fn read_bytes_with(
                     if let Err(e) = check_width(rec, width) {
                         return (line, Err(e));
                     }
-                    (line, ctx.build(&cells_of(rec), row, &mut false))
+                    (line, ctx.build(&cells_of(rec), row, line, &mut false))
                 })
                 .collect()
         };
@@ -182,9 +190,10 @@ fn read_bytes_with(
             for (line, r) in results {
                 summary.read += 1;
                 match r {
-                    Ok(t) => {
+                    Ok((t, e)) => {
                         summary.accepted += 1;
                         tickets.push(t);
+                        events.push(e);
                     }
                     Err((kind, detail)) => {
                         summary.skip(options.max_problems, name, line, kind, detail)
@@ -194,6 +203,15 @@ fn read_bytes_with(
             std::mem::swap(&mut cur, &mut spare);
         }
     }
+    fold_file(
+        name,
+        tickets,
+        start,
+        events,
+        summary,
+        options.max_problems,
+        first_problem,
+    );
     summary.files.push(FileSummary {
         file: name.to_string(),
         profile: mapping.profile,
@@ -202,6 +220,7 @@ fn read_bytes_with(
         day_first,
         columns: mapping.describe(&headers),
         read: summary.read - before_read,
+        folded: summary.folded - before_folded,
         skipped: summary.skipped - before_skip,
     });
     Ok(())
@@ -216,6 +235,8 @@ struct Part {
     rows: u64,
     /// The part's tickets in file order.
     tickets: Vec<Ticket>,
+    /// Their rows' events, alongside.
+    events: Vec<RowEvent>,
     /// Per ticket whose id is the row-number fallback: its index in `tickets` and its row number
     /// within the part (the id is set once the rows before the part are known).
     fallback_ids: Vec<(usize, u64)>,
@@ -240,6 +261,7 @@ fn read_part(
         .from_reader(bytes);
     let mut part = Part {
         tickets: Vec::with_capacity(lines as usize + 1),
+        events: Vec::with_capacity(lines as usize + 1),
         ..Default::default()
     };
     let mut rec = csv::ByteRecord::new();
@@ -255,8 +277,9 @@ fn read_part(
                 }
                 let cells = cells_of(&rec);
                 let mut fallback_id = false;
-                match ctx.build(&cells, local, &mut fallback_id) {
-                    Ok(t) => {
+                match ctx.build(&cells, local, line, &mut fallback_id) {
+                    Ok((t, e)) => {
+                        part.events.push(e);
                         if fallback_id {
                             part.fallback_ids.push((part.tickets.len(), local));
                         }
@@ -565,6 +588,48 @@ mod tests {
             .join("\n");
         let [(split, _), (seq, _)] = split_and_sequential(no_ids.as_bytes());
         assert_eq!(split, seq);
+    }
+
+    #[test]
+    fn an_event_log_folds_the_same_when_read_in_parts() {
+        // 1,000 incidents of three rows each, their rows scattered over the file (so the parts
+        // cut through every incident's history), in no order of update.
+        let mut rows = Vec::new();
+        for k in 0..3_000u64 {
+            let incident = (k * 7_919) % 1_000;
+            let step = (k * 7_919) / 1_000 % 3;
+            rows.push(format!(
+                "INC{incident:07},{},{step},0,2016-03-01 08:00,2016-03-0{} 09:00,Group {},{}\n",
+                ["New", "Active", "Closed"][step as usize],
+                1 + step,
+                incident % 5 + step,
+                if step == 2 { "2016-03-03 09:00" } else { "?" },
+            ));
+        }
+        let text = "number,incident_state,sys_mod_count,reopen_count,opened_at,sys_updated_at,assignment_group,resolved_at\n"
+            .to_string()
+            + &rows.concat();
+        let body = &text.as_bytes()[text.find('\n').unwrap() + 1..];
+        assert!(record_cuts(body, b',', 8).is_some_and(|c| c.len() > 3));
+        let [(split, split_summary), (seq, seq_summary)] = split_and_sequential(text.as_bytes());
+        assert_eq!(split, seq);
+        assert_eq!(
+            (seq_summary.read, seq_summary.accepted, seq_summary.folded),
+            (3_000, 1_000, 2_000),
+            "{:?}",
+            seq_summary.problems
+        );
+        assert_eq!(split_summary.folded, seq_summary.folded);
+        assert_eq!(split_summary.files[0].folded, 2_000);
+        for t in &seq {
+            assert_eq!(t.status.as_deref(), Some("Closed"), "{t:?}");
+            assert_eq!(t.reassignment_count, Some(2), "{t:?}");
+            assert_eq!(t.reopen_count, Some(0), "{t:?}");
+            assert_eq!(
+                t.resolved.map(|d| d.to_string()).as_deref(),
+                Some("2016-03-03 09:00:00")
+            );
+        }
     }
 
     #[test]

@@ -1,10 +1,13 @@
 //! One row of an export into a canonical [`Ticket`]: dates, cleaned text, hashed requester.
 
+use std::hash::BuildHasher;
+
 use chrono::NaiveDateTime;
 use sha2::{Digest, Sha256};
 
 use super::columns::{Field, Mapping};
 use super::dates::{excel_serial, parse_datetime};
+use super::events::RowEvent;
 use super::text::clean_html;
 use crate::tickets::Ticket;
 
@@ -60,6 +63,9 @@ pub(super) struct RowContext<'m> {
 const REQUESTER_CACHE: usize = 100_000;
 
 pub(super) type RowError = (&'static str, String);
+
+/// A row read: its ticket and its place in the ticket's history, or why it was skipped.
+pub(super) type RowResult = std::result::Result<(Ticket, RowEvent), RowError>;
 
 impl RowContext<'_> {
     fn date(
@@ -136,15 +142,51 @@ impl RowContext<'_> {
         hashed
     }
 
-    /// The row's ticket; `fallback_id` is set when the row has no id and `row-{row_no}` is used.
+    /// A whole number (a count) in a cell: `3`, or `3.0` as spreadsheets write it.
+    fn count(&self, cells: &[Cell<'_>], f: Field) -> Option<u64> {
+        let s = cells.get(self.mapping.column(f)?)?.text();
+        if s.is_empty() {
+            return None;
+        }
+        s.parse::<u64>().ok().or_else(|| {
+            s.parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite() && *v >= 0.0 && v.fract() == 0.0 && *v < 1e15)
+                .map(|v| v as u64)
+        })
+    }
+
+    /// Who handles the ticket at this row, hashed: its assignment group when the export has
+    /// that column, else its agent.
+    fn handler(&self, cells: &[Cell<'_>]) -> Option<u64> {
+        let col = self
+            .mapping
+            .column(Field::Group)
+            .or_else(|| self.mapping.column(Field::Agent))?;
+        let s = cells.get(col)?.text();
+        (!s.is_empty()).then(|| foldhash::fast::FixedState::default().hash_one(s))
+    }
+
+    /// The row's ticket and what the row says about its place in the ticket's history (for
+    /// folding the rows of an event log). `fallback_id` is set when the row has no id and
+    /// `row-{row_no}` is used; `line` is the row's line in the file.
+    ///
+    /// A row with an id but no creation date is kept, marked, for now: another row of the same
+    /// ticket may carry the date (audit exports often fill it only where the ticket opened).
     pub(super) fn build(
         &self,
         cells: &[Cell<'_>],
         row_no: u64,
+        line: u64,
         fallback_id: &mut bool,
-    ) -> std::result::Result<Ticket, RowError> {
-        let created = match self.date(cells, Field::Created)? {
-            Some(c) => c,
+    ) -> RowResult {
+        let id = self.text(cells, Field::Id);
+        let (created, missing_created) = match self.date(cells, Field::Created)? {
+            Some(c) => (c, None),
+            None if id.is_some() => (
+                NaiveDateTime::default(),
+                Some(self.missing_date(cells, Field::Created).into_boxed_str()),
+            ),
             None => return Err(("missing date", self.missing_date(cells, Field::Created))),
         };
         let mut category = self.text(cells, Field::Category).map(normalise_category);
@@ -161,8 +203,9 @@ impl RowContext<'_> {
         let requester = self.requester(cells);
         let subject = self.text(cells, Field::Subject).unwrap_or_default();
         let body = self.text(cells, Field::Body).unwrap_or_default();
-        Ok(Ticket {
-            id: self.text(cells, Field::Id).unwrap_or_else(|| {
+        let as_count = |f| self.count(cells, f).map(|n| n.min(u32::MAX as u64) as u32);
+        let ticket = Ticket {
+            id: id.unwrap_or_else(|| {
                 *fallback_id = true;
                 format!("row-{row_no}")
             }),
@@ -182,7 +225,18 @@ impl RowContext<'_> {
             subject,
             body,
             resolution: self.text(cells, Field::Resolution).unwrap_or_default(),
-        })
+            reopen_count: as_count(Field::ReopenCount),
+            reassignment_count: as_count(Field::ReassignmentCount),
+        };
+        let event = RowEvent {
+            line,
+            // Only orders the rows of a ticket: a value that is not a date is no order.
+            updated: self.date(cells, Field::Updated).ok().flatten(),
+            revision: self.count(cells, Field::Revision),
+            handler: self.handler(cells),
+            missing_created,
+        };
+        Ok((ticket, event))
     }
 }
 
@@ -228,6 +282,10 @@ mod tests {
 
     /// Builds one row of a ServiceNow-style export (ISO dates).
     fn build(cells: [&str; 6]) -> std::result::Result<Ticket, RowError> {
+        build_event(cells).map(|(t, _)| t)
+    }
+
+    fn build_event(cells: [&str; 6]) -> RowResult {
         let headers: Vec<String> = [
             "number",
             "opened_at",
@@ -246,7 +304,7 @@ mod tests {
             requesters: Default::default(),
         };
         let cells: Vec<Cell<'_>> = cells.iter().map(|c| Cell::Text(c)).collect();
-        ctx.build(&cells, 7, &mut false)
+        ctx.build(&cells, 7, 8, &mut false)
     }
 
     #[test]
@@ -288,12 +346,20 @@ mod tests {
         let (kind, detail) = build(["INC1", "2016-02-29 01:16", "", "", "soon", ""]).unwrap_err();
         assert_eq!(kind, "bad date");
         assert!(detail.contains("resolution date `soon`"), "{detail}");
-        // A missing creation date is named as missing, with the marker found.
-        let (kind, detail) = build(["INC1", "NULL", "", "", "", ""]).unwrap_err();
+        // A missing creation date is named as missing, with the marker found; a row with an id
+        // is kept, marked, until the other rows of its ticket are known.
+        let (kind, detail) = build(["", "NULL", "", "", "", ""]).unwrap_err();
         assert_eq!(kind, "missing date");
         assert_eq!(detail, "the creation date is `NULL` (no value)");
-        let (_, detail) = build(["INC1", "", "", "", "", ""]).unwrap_err();
+        let (_, detail) = build(["", "", "", "", "", ""]).unwrap_err();
         assert_eq!(detail, "the creation date is empty");
+        let (t, e) = build_event(["INC1", "?", "", "", "", ""]).unwrap();
+        assert_eq!(t.id, "INC1");
+        assert_eq!(e.line, 8);
+        assert_eq!(
+            e.missing_created.as_deref(),
+            Some("the creation date is `?` (no value)")
+        );
     }
 
     #[test]

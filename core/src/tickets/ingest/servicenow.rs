@@ -22,5 +22,10 @@ pub(super) const COLUMNS: &[(Field, &str)] = &[
     (Field::Subject, "short description"),
     (Field::Requester, "caller id"),
     (Field::Status, "state"),
+    (Field::Status, "incident state"),
+    (Field::Group, "assignment group"),
+    (Field::Agent, "assigned to"),
+    (Field::Updated, "sys updated at"),
+    (Field::Revision, "sys mod count"),
     (Field::Site, "location"),
 ];

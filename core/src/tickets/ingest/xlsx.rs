@@ -5,6 +5,7 @@ use std::path::Path;
 
 use super::columns::Mapping;
 use super::dates::DateVotes;
+use super::events::fold_file;
 use super::row::{Cell, RowContext};
 use super::{FileSummary, IngestOptions, IngestSummary};
 use crate::tickets::Ticket;
@@ -58,6 +59,10 @@ pub(super) fn read_xlsx(
     };
     let before_read = summary.read;
     let before_skip = summary.skipped;
+    let before_folded = summary.folded;
+    let first_problem = summary.problems.len();
+    let start = tickets.len();
+    let mut events = Vec::new();
     for (i, r) in all.iter().enumerate() {
         let line = first_row + i as u64 + 2;
         summary.read += 1;
@@ -90,14 +95,24 @@ pub(super) fn read_xlsx(
                 _ => Cell::Text(t.as_str()),
             })
             .collect();
-        match ctx.build(&cells, i as u64 + 1, &mut false) {
-            Ok(t) => {
+        match ctx.build(&cells, i as u64 + 1, line, &mut false) {
+            Ok((t, e)) => {
                 summary.accepted += 1;
                 tickets.push(t);
+                events.push(e);
             }
             Err((kind, detail)) => summary.skip(options.max_problems, &name, line, kind, detail),
         }
     }
+    fold_file(
+        &name,
+        tickets,
+        start,
+        events,
+        summary,
+        options.max_problems,
+        first_problem,
+    );
     summary.files.push(FileSummary {
         file: name,
         profile: mapping.profile,
@@ -106,6 +121,7 @@ pub(super) fn read_xlsx(
         day_first,
         columns: mapping.describe(&header),
         read: summary.read - before_read,
+        folded: summary.folded - before_folded,
         skipped: summary.skipped - before_skip,
     });
     Ok(())
