@@ -562,6 +562,31 @@ fn real_4tu_log_august_dips_and_the_2012_level_drop() {
     assert!(all.test.z < 0.0);
 }
 
+#[test]
+fn real_4tu_report_reads_as_numbers() {
+    // The real log has categories that appear and vanish between terms, a category falling to
+    // almost nothing, and term changes whose p-values underflow.
+    let Some(path) = real_4tu() else { return };
+    let (tickets, summary) = read(&path);
+    let analysis = analyze(&tickets, &AnalysisOptions::default()).unwrap();
+    let report = forewarn::tickets::report::Report {
+        title: "4TU".into(),
+        generated_at: String::new(),
+        inputs: vec!["helpdesk_4tu_tickets.csv".into()],
+        ingest: &summary,
+        analysis: &analysis,
+    };
+    let html = report.to_html();
+    let json = report.to_json().unwrap();
+    assert_eq!(unreadable_numbers(&html), Vec::<&str>::new());
+    assert_eq!(unreadable_numbers(&json), Vec::<&str>::new());
+    assert!(!html.contains("0.00e0") && !html.contains("0.0e0"));
+    assert!(html.contains("<td>&lt; 1e-300</td>"));
+    let d = declines(&html);
+    assert!(d.iter().all(|&x| x <= 100.0), "{d:?}");
+    assert!(html.contains("<td>new</td>") && html.contains("<td>gone</td>"));
+}
+
 // ---------------------------------------------------------------------------------------------
 // Generated data: planted effects are found; nothing is flagged without them.
 
@@ -964,6 +989,137 @@ fn cli_reports_folded_rows_in_its_summary_the_report_and_its_json() {
         (&19.into(), &5.into(), &14.into())
     );
     assert_eq!(ingest["files"][0]["folded"], 14);
+}
+
+/// Words of a report (split at anything but letters and digits), to look for `inf` and `NaN`.
+fn unreadable_numbers(text: &str) -> Vec<&str> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| w.eq_ignore_ascii_case("inf") || w.eq_ignore_ascii_case("nan"))
+        .collect()
+}
+
+/// Percentages of decline in a report (`-42%`).
+fn declines(html: &str) -> Vec<f64> {
+    html.match_indices('%')
+        .filter_map(|(i, _)| {
+            let head = &html[..i];
+            let start = head.rfind(|c: char| !(c.is_ascii_digit() || c == '.'))?;
+            (head.as_bytes()[start] == b'-')
+                .then(|| head[start + 1..].parse().ok())
+                .flatten()
+        })
+        .collect()
+}
+
+#[test]
+fn report_shows_new_and_vanished_categories_as_words_and_bounds_declines() {
+    // A middle school's osTicket export over two terms: the old smartboards were retired after
+    // the fall term, Chromebooks arrived for the winter term, printing faded away, and password
+    // resets stayed steady.
+    let dir = tempfile::tempdir().unwrap();
+    let mut csv = String::from("Ticket Number,Date Created,Subject,Help Topic,Department\n");
+    let first = chrono::NaiveDate::from_ymd_opt(2024, 9, 2).unwrap();
+    let mut number = 5_000;
+    for week in 0..16u32 {
+        let fall = week < 8;
+        let topics = [
+            (
+                "Smartboard pen not working",
+                "Smartboards",
+                if fall { 3 } else { 0 },
+            ),
+            (
+                "Chromebook will not charge",
+                "Chromebooks",
+                if fall { 0 } else { 4 },
+            ),
+            ("Forgot my grade book password", "Passwords", 3),
+            (
+                "Library printer is jammed",
+                "Printers",
+                7u32.saturating_sub(week / 2),
+            ),
+        ];
+        for (subject, topic, count) in topics {
+            for k in 0..count {
+                let day = first + chrono::TimeDelta::days(7 * week as i64 + (k % 5) as i64);
+                number += 1;
+                csv.push_str(&format!(
+                    "{number},{day} {:02}:{:02},{subject},{topic},Lincoln Middle School\n",
+                    8 + k % 7,
+                    (number * 7) % 60
+                ));
+            }
+        }
+    }
+    let export = write(dir.path(), "osticket.csv", csv.as_bytes());
+    let calendar = write(
+        dir.path(),
+        "calendar.toml",
+        b"[[term]]\nname = \"Fall 2024\"\nstart = \"2024-09-02\"\nend = \"2024-10-25\"\n\n\
+          [[term]]\nname = \"Winter 2024\"\nstart = \"2024-10-28\"\nend = \"2024-12-20\"\n",
+    );
+    let p = |n: &str| dir.path().join(n).display().to_string();
+    let code = run(&[
+        "analyze",
+        &export.display().to_string(),
+        "--calendar",
+        &calendar.display().to_string(),
+        "--out",
+        &p("report.html"),
+    ])
+    .unwrap();
+    assert_eq!(code, 0);
+    let html = std::fs::read_to_string(p("report.html")).unwrap();
+    let json_text = std::fs::read_to_string(p("report.json")).unwrap();
+    // The term table names what appeared and what went.
+    let row_of = |key: &str| {
+        let at = html
+            .find(&format!("Category: {key}</td>"))
+            .unwrap_or_else(|| panic!("no term change for {key}: {html}"));
+        &html[at..at + html[at..].find("</tr>").unwrap()]
+    };
+    assert!(
+        row_of("Smartboards").contains("<td>gone</td>"),
+        "{}",
+        row_of("Smartboards")
+    );
+    assert!(
+        row_of("Chromebooks").contains("<td>new</td>"),
+        "{}",
+        row_of("Chromebooks")
+    );
+    // Printing fell to nothing: a decline of all of it, not of several times it.
+    let d = declines(&html);
+    assert!(d.contains(&100.0), "{d:?}");
+    assert!(d.iter().all(|&x| x <= 100.0), "{d:?}");
+    assert_eq!(unreadable_numbers(&html), Vec::<&str>::new());
+    assert_eq!(unreadable_numbers(&json_text), Vec::<&str>::new());
+    // The JSON twin says the same in data.
+    let json: serde_json::Value = serde_json::from_str(&json_text).unwrap();
+    let trends = &json["analysis"]["trends"];
+    let change = |key: &str| {
+        trends["term_changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["dimension"] == "category" && c["key"] == key)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(change("Smartboards")["kind"], "gone");
+    assert_eq!(change("Smartboards")["rate_ratio"], 0.0);
+    assert_eq!(change("Chromebooks")["kind"], "new");
+    assert!(change("Chromebooks")["rate_ratio"].is_null());
+    assert_eq!(change("Passwords")["kind"], "changed");
+    let printers = trends["long_trends"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["dimension"] == "category" && l["key"] == "Printers")
+        .unwrap();
+    assert_eq!(printers["relative_change"], -1.0, "{printers}");
+    assert_eq!(printers["significant"], true, "{printers}");
 }
 
 #[test]
