@@ -86,8 +86,9 @@ fn read_bytes_with(
     let before_folded = summary.folded;
     let first_problem = summary.problems.len();
     let start = tickets.len();
-    // What each ticket's row says about its place in the ticket's history (event logs).
-    let mut events: Vec<RowEvent> = Vec::new();
+    // What each ticket's row says about its place in the ticket's history (event logs), in
+    // pieces as read.
+    let mut events: Vec<Vec<RowEvent>> = Vec::new();
     let width = headers.len();
     let body_at = reader.position().byte() as usize;
     let body = &text.as_bytes()[body_at.min(text.len())..];
@@ -139,14 +140,12 @@ fn read_bytes_with(
                 summary.skip(options.max_problems, name, *line, kind, detail.clone());
             }
         }
-        events.reserve_exact(parts.iter().map(|p| p.events.len()).sum());
-        for part in &mut parts {
-            events.append(&mut part.events);
-        }
+        events.extend(parts.iter_mut().map(|p| std::mem::take(&mut p.events)));
         move_parts(tickets, parts, &row_base);
     } else {
         // Records are read sequentially in batches; while one batch is turned into tickets in
         // parallel, the next one is read. Tickets are appended in file order.
+        let mut read: Vec<RowEvent> = Vec::new();
         let process = |batch: &[csv::ByteRecord], first_row: u64| -> Vec<(u64, RowResult)> {
             batch
                 .par_iter()
@@ -193,7 +192,7 @@ fn read_bytes_with(
                     Ok((t, e)) => {
                         summary.accepted += 1;
                         tickets.push(t);
-                        events.push(e);
+                        read.push(e);
                     }
                     Err((kind, detail)) => {
                         summary.skip(options.max_problems, name, line, kind, detail)
@@ -202,6 +201,7 @@ fn read_bytes_with(
             }
             std::mem::swap(&mut cur, &mut spare);
         }
+        events.push(read);
     }
     fold_file(
         name,

@@ -11,7 +11,10 @@
 //! reopened; and its reopen and reassignment counts from the export's counters or, without them,
 //! from the changes of status and of assignment along its rows.
 
+use std::hash::BuildHasher;
+
 use chrono::NaiveDateTime;
+use rayon::prelude::*;
 
 use super::IngestSummary;
 use super::columns::normalise_header;
@@ -33,22 +36,32 @@ pub(super) struct RowEvent {
     pub(super) missing_created: Option<Box<str>>,
 }
 
-/// Folds one file's rows — `tickets[start..]`, with `events` alongside — into one ticket per id,
-/// in the order each id first appears; rows without a creation date whose ticket has no row with
-/// one are skipped (reported in line order among the file's problems, which start at
-/// `first_problem`). Returns how many rows were folded into a ticket read from an earlier row.
+/// Folds one file's rows — `tickets[start..]`, with their events alongside (`events`: in file
+/// order, in as many pieces as the file was read in) — into one ticket per id, in the order each
+/// id first appears; rows without a creation date whose ticket has no row with one are skipped
+/// (reported in line order among the file's problems, which start at `first_problem`). Returns
+/// how many rows were folded into a ticket read from an earlier row.
 pub(super) fn fold_file(
     name: &str,
     tickets: &mut Vec<Ticket>,
     start: usize,
-    events: Vec<RowEvent>,
+    events: Vec<Vec<RowEvent>>,
     summary: &mut IngestSummary,
     max_problems: usize,
     first_problem: usize,
 ) -> u64 {
     let n = tickets.len() - start;
-    assert_eq!(n, events.len(), "one event per row");
-    let undated = events.iter().any(|e| e.missing_created.is_some());
+    assert_eq!(
+        n,
+        events.iter().map(Vec::len).sum::<usize>(),
+        "one event per row"
+    );
+    let undated = events.iter().flatten().any(|e| e.missing_created.is_some());
+    // Most exports have one row per ticket: found out without grouping or copying anything.
+    if !undated && !repeats(&tickets[start..]) {
+        return 0;
+    }
+    let events: Vec<RowEvent> = events.into_iter().flatten().collect();
     // Each row's ticket, numbered in the order the ids first appear.
     let mut group_of: Vec<u32> = Vec::with_capacity(n);
     let mut groups = 0usize;
@@ -111,6 +124,18 @@ pub(super) fn fold_file(
         summary.problems[first_problem..].sort_by_key(|p| p.line);
     }
     folded
+}
+
+/// Whether an id occurs on more than one row: the ids' hashes, sorted across cores, compared
+/// with their neighbours (a collision only costs the grouping that finds no repeat).
+fn repeats(rows: &[Ticket]) -> bool {
+    let state = foldhash::fast::FixedState::default();
+    let mut hashes: Vec<u64> = rows
+        .par_iter()
+        .map(|t| state.hash_one(t.id.as_str()))
+        .collect();
+    hashes.par_sort_unstable();
+    hashes.windows(2).any(|w| w[0] == w[1])
 }
 
 /// One ticket from its rows (`rows_of`: indices into `rows` and `events`, in file order, at
@@ -320,7 +345,18 @@ mod tests {
             accepted: tickets.len() as u64,
             ..Default::default()
         };
-        fold_file("log.csv", &mut tickets, 0, events, &mut summary, 10, 0);
+        // In two pieces, as a file read in parts gives them.
+        let mut events = events;
+        let tail = events.split_off(events.len() / 2);
+        fold_file(
+            "log.csv",
+            &mut tickets,
+            0,
+            vec![events, tail],
+            &mut summary,
+            10,
+            0,
+        );
         (tickets, summary)
     }
 

@@ -108,7 +108,7 @@ pub(super) fn read_xlsx(
         &name,
         tickets,
         start,
-        events,
+        vec![events],
         summary,
         options.max_problems,
         first_problem,
