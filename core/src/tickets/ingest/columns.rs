@@ -484,6 +484,19 @@ impl Mapping {
         })
     }
 
+    /// Whether the export has columns that place a row in its ticket's history (update time,
+    /// modification count, assignment).
+    pub(super) fn keeps_history(&self) -> bool {
+        [Field::Updated, Field::Revision, Field::Group, Field::Agent]
+            .iter()
+            .any(|&f| self.column(f).is_some())
+    }
+
+    /// Whether the export has a ticket-id column (without one, no two rows share a ticket).
+    pub(super) fn has_ids(&self) -> bool {
+        self.column(Field::Id).is_some()
+    }
+
     /// The column of a field, when mapped.
     pub(super) fn column(&self, f: Field) -> Option<usize> {
         self.columns[f as usize]

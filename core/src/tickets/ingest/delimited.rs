@@ -5,7 +5,7 @@ use rayon::prelude::*;
 
 use super::columns::Mapping;
 use super::dates::DateVotes;
-use super::events::{RowEvent, fold_file};
+use super::events::{Events, fold_file};
 use super::row::{Cell, RowContext, RowError, RowResult};
 use super::{FileSummary, IngestOptions, IngestSummary, Profile};
 use crate::tickets::Ticket;
@@ -86,9 +86,8 @@ fn read_bytes_with(
     let before_folded = summary.folded;
     let first_problem = summary.problems.len();
     let start = tickets.len();
-    // What each ticket's row says about its place in the ticket's history (event logs), in
-    // pieces as read.
-    let mut events: Vec<Vec<RowEvent>> = Vec::new();
+    // What each ticket's row says about its place in the ticket's history (event logs).
+    let mut events = Events::default();
     let width = headers.len();
     let body_at = reader.position().byte() as usize;
     let body = &text.as_bytes()[body_at.min(text.len())..];
@@ -140,12 +139,13 @@ fn read_bytes_with(
                 summary.skip(options.max_problems, name, *line, kind, detail.clone());
             }
         }
-        events.extend(parts.iter_mut().map(|p| std::mem::take(&mut p.events)));
+        for part in &mut parts {
+            events.append(std::mem::take(&mut part.events));
+        }
         move_parts(tickets, parts, &row_base);
     } else {
         // Records are read sequentially in batches; while one batch is turned into tickets in
         // parallel, the next one is read. Tickets are appended in file order.
-        let mut read: Vec<RowEvent> = Vec::new();
         let process = |batch: &[csv::ByteRecord], first_row: u64| -> Vec<(u64, RowResult)> {
             batch
                 .par_iter()
@@ -156,7 +156,7 @@ fn read_bytes_with(
                     if let Err(e) = check_width(rec, width) {
                         return (line, Err(e));
                     }
-                    (line, ctx.build(&cells_of(rec), row, line, &mut false))
+                    (line, ctx.build(&cells_of(rec), row, &mut false))
                 })
                 .collect()
         };
@@ -192,7 +192,7 @@ fn read_bytes_with(
                     Ok((t, e)) => {
                         summary.accepted += 1;
                         tickets.push(t);
-                        read.push(e);
+                        events.push(e, line);
                     }
                     Err((kind, detail)) => {
                         summary.skip(options.max_problems, name, line, kind, detail)
@@ -201,17 +201,18 @@ fn read_bytes_with(
             }
             std::mem::swap(&mut cur, &mut spare);
         }
-        events.push(read);
     }
-    fold_file(
-        name,
-        tickets,
-        start,
-        events,
-        summary,
-        options.max_problems,
-        first_problem,
-    );
+    if mapping.has_ids() {
+        fold_file(
+            name,
+            tickets,
+            start,
+            events,
+            summary,
+            options.max_problems,
+            first_problem,
+        );
+    }
     summary.files.push(FileSummary {
         file: name.to_string(),
         profile: mapping.profile,
@@ -235,8 +236,8 @@ struct Part {
     rows: u64,
     /// The part's tickets in file order.
     tickets: Vec<Ticket>,
-    /// Their rows' events, alongside.
-    events: Vec<RowEvent>,
+    /// Their rows' events.
+    events: Events,
     /// Per ticket whose id is the row-number fallback: its index in `tickets` and its row number
     /// within the part (the id is set once the rows before the part are known).
     fallback_ids: Vec<(usize, u64)>,
@@ -261,7 +262,7 @@ fn read_part(
         .from_reader(bytes);
     let mut part = Part {
         tickets: Vec::with_capacity(lines as usize + 1),
-        events: Vec::with_capacity(lines as usize + 1),
+        events: Events::with_capacity(lines as usize + 1),
         ..Default::default()
     };
     let mut rec = csv::ByteRecord::new();
@@ -277,9 +278,9 @@ fn read_part(
                 }
                 let cells = cells_of(&rec);
                 let mut fallback_id = false;
-                match ctx.build(&cells, local, line, &mut fallback_id) {
+                match ctx.build(&cells, local, &mut fallback_id) {
                     Ok((t, e)) => {
-                        part.events.push(e);
+                        part.events.push(e, line);
                         if fallback_id {
                             part.fallback_ids.push((part.tickets.len(), local));
                         }

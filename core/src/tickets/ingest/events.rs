@@ -21,47 +21,108 @@ use super::columns::normalise_header;
 use crate::tickets::{FastMap, Ticket};
 
 /// What a row says about its place in its ticket's history, beside the ticket it was read into.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub(super) struct RowEvent {
-    /// The row's line in the file.
-    pub(super) line: u64,
+    /// Hash of the row's ticket id (ids that repeat are found from these).
+    pub(super) id_hash: u64,
+    /// Where the row stands in its ticket's history, when the export has columns that say.
+    pub(super) history: Option<History>,
+    /// Why the row has no creation date, when it has none: kept only if another row of its
+    /// ticket has one.
+    pub(super) missing_created: Option<Box<str>>,
+}
+
+/// Where a row stands in its ticket's history.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub(super) struct History {
     /// When the row's change was made.
     pub(super) updated: Option<NaiveDateTime>,
     /// The ticket's modification count at the row.
     pub(super) revision: Option<u64>,
     /// Who handled the ticket at the row (assignment group, else agent), hashed.
     pub(super) handler: Option<u64>,
-    /// Why the row has no creation date, when it has none: kept only if another row of its
-    /// ticket has one.
-    pub(super) missing_created: Option<Box<str>>,
 }
 
-/// Folds one file's rows — `tickets[start..]`, with their events alongside (`events`: in file
-/// order, in as many pieces as the file was read in) — into one ticket per id, in the order each
-/// id first appears; rows without a creation date whose ticket has no row with one are skipped
-/// (reported in line order among the file's problems, which start at `first_problem`). Returns
-/// how many rows were folded into a ticket read from an earlier row.
+/// The events of one file's rows (or of a part of it), gathered as they are read: per row only
+/// its id's hash, unless the export has history columns; rows without a creation date aside.
+#[derive(Debug, Default)]
+pub(super) struct Events {
+    /// Each row's id hash.
+    hashes: Vec<u64>,
+    /// Each row's history (empty when the export has no history columns).
+    history: Vec<History>,
+    /// Rows without a creation date: row (from the first of these events), line, why.
+    undated: Vec<(usize, u64, Box<str>)>,
+}
+
+impl Events {
+    /// Room for `rows` rows.
+    pub(super) fn with_capacity(rows: usize) -> Events {
+        Events {
+            hashes: Vec::with_capacity(rows),
+            ..Default::default()
+        }
+    }
+
+    /// Adds the next row's event; `line` is the row's line in the file.
+    pub(super) fn push(&mut self, event: RowEvent, line: u64) {
+        let row = self.hashes.len();
+        self.hashes.push(event.id_hash);
+        if let Some(h) = event.history {
+            self.history.push(h);
+        }
+        if let Some(why) = event.missing_created {
+            self.undated.push((row, line, why));
+        }
+    }
+
+    /// Adds the events of the rows that follow these (the next part of the file).
+    pub(super) fn append(&mut self, mut next: Events) {
+        let offset = self.hashes.len();
+        self.hashes.append(&mut next.hashes);
+        self.history.append(&mut next.history);
+        self.undated.extend(
+            next.undated
+                .into_iter()
+                .map(|(row, line, why)| (row + offset, line, why)),
+        );
+    }
+
+    /// The history of row `i`, when the export has one.
+    fn history(&self, i: usize) -> History {
+        self.history.get(i).copied().unwrap_or_default()
+    }
+
+    /// The line of row `i` and why it has no creation date, when it has none.
+    fn undated(&self, i: usize) -> Option<(u64, &str)> {
+        let k = self.undated.binary_search_by_key(&i, |u| u.0).ok()?;
+        Some((self.undated[k].1, &self.undated[k].2))
+    }
+}
+
+/// Folds one file's rows — `tickets[start..]`, with their `events` — into one ticket per id, in
+/// the order each id first appears; rows without a creation date whose ticket has no row with
+/// one are skipped (reported in line order among the file's problems, which start at
+/// `first_problem`). Returns how many rows were folded into a ticket read from another row.
 pub(super) fn fold_file(
     name: &str,
     tickets: &mut Vec<Ticket>,
     start: usize,
-    events: Vec<Vec<RowEvent>>,
+    mut events: Events,
     summary: &mut IngestSummary,
     max_problems: usize,
     first_problem: usize,
 ) -> u64 {
     let n = tickets.len() - start;
-    assert_eq!(
-        n,
-        events.iter().map(Vec::len).sum::<usize>(),
-        "one event per row"
+    assert_eq!(n, events.hashes.len(), "one event per row");
+    assert!(
+        events.history.is_empty() || events.history.len() == n,
+        "a history for every row or for none"
     );
-    let undated = events.iter().flatten().any(|e| e.missing_created.is_some());
-    // Most exports have one row per ticket: found out without grouping or copying anything.
-    if !undated && !repeats(&tickets[start..]) {
+    // Most exports have one row per ticket: found out from the hashes alone.
+    if events.undated.is_empty() && !repeats(std::mem::take(&mut events.hashes)) {
         return 0;
     }
-    let events: Vec<RowEvent> = events.into_iter().flatten().collect();
     // Each row's ticket, numbered in the order the ids first appear.
     let mut group_of: Vec<u32> = Vec::with_capacity(n);
     let mut groups = 0usize;
@@ -76,7 +137,7 @@ pub(super) fn fold_file(
             group_of.push(g);
         }
     }
-    if groups == n && !undated {
+    if groups == n && events.undated.is_empty() {
         return 0;
     }
     // The rows of each ticket in file order (a counting sort by ticket).
@@ -97,15 +158,15 @@ pub(super) fn fold_file(
     let mut skipped: Vec<(u64, String)> = Vec::new();
     for g in 0..groups {
         let rows_of = &members[offsets[g]..offsets[g + 1]];
-        if rows_of.iter().all(|&i| events[i].missing_created.is_some()) {
+        if rows_of.iter().all(|&i| events.undated(i).is_some()) {
             for &i in rows_of {
-                let why = events[i].missing_created.as_deref().unwrap_or_default();
+                let (line, why) = events.undated(i).unwrap_or_default();
                 let why = if rows_of.len() > 1 {
                     format!("{why}, as on every row of ticket `{}`", rows[rows_of[0]].id)
                 } else {
                     why.to_string()
                 };
-                skipped.push((events[i].line, why));
+                skipped.push((line, why));
             }
         } else if let [only] = rows_of {
             tickets.push(std::mem::take(&mut rows[*only]));
@@ -126,29 +187,30 @@ pub(super) fn fold_file(
     folded
 }
 
-/// Whether an id occurs on more than one row: the ids' hashes, sorted across cores, compared
-/// with their neighbours (a collision only costs the grouping that finds no repeat).
-fn repeats(rows: &[Ticket]) -> bool {
-    let state = foldhash::fast::FixedState::default();
-    let mut hashes: Vec<u64> = rows
-        .par_iter()
-        .map(|t| state.hash_one(t.id.as_str()))
-        .collect();
+/// Whether a hash occurs twice (sorted across cores, compared with their neighbours): whether an
+/// id may repeat (a collision only costs the grouping that finds no repeat).
+fn repeats(mut hashes: Vec<u64>) -> bool {
     hashes.par_sort_unstable();
     hashes.windows(2).any(|w| w[0] == w[1])
 }
 
+/// The hash of a ticket id, as [`RowEvent::id_hash`] holds it.
+pub(super) fn id_hash(id: &str) -> u64 {
+    foldhash::fast::FixedState::default().hash_one(id)
+}
+
 /// One ticket from its rows (`rows_of`: indices into `rows` and `events`, in file order, at
 /// least one with a creation date). The rows are taken out of `rows`.
-fn merge(rows: &mut [Ticket], events: &[RowEvent], rows_of: &[usize]) -> Ticket {
+fn merge(rows: &mut [Ticket], events: &Events, rows_of: &[usize]) -> Ticket {
     let mut order = rows_of.to_vec();
-    let by_time = order.iter().all(|&i| events[i].updated.is_some());
-    let by_revision = order.iter().all(|&i| events[i].revision.is_some());
+    let by_time = order.iter().all(|&i| events.history(i).updated.is_some());
+    let by_revision = order.iter().all(|&i| events.history(i).revision.is_some());
     if by_time || by_revision {
         order.sort_by_key(|&i| {
+            let h = events.history(i);
             (
-                events[i].updated.filter(|_| by_time),
-                events[i].revision.filter(|_| by_revision),
+                h.updated.filter(|_| by_time),
+                h.revision.filter(|_| by_revision),
                 i,
             )
         });
@@ -173,8 +235,8 @@ fn merge(rows: &mut [Ticket], events: &[RowEvent], rows_of: &[usize]) -> Ticket 
     let mut stale: (Option<NaiveDateTime>, Option<NaiveDateTime>) = (None, None);
     for &i in &order {
         let r = std::mem::take(&mut rows[i]);
-        let e = &events[i];
-        if created.is_none() && e.missing_created.is_none() {
+        let e = events.history(i);
+        if created.is_none() && events.undated(i).is_none() {
             created = Some(r.created);
         }
         let done = r.status.as_deref().map(is_done);
@@ -322,41 +384,33 @@ mod tests {
                 ..Default::default()
             },
             RowEvent {
-                line: 0,
-                updated: Some(at(updated)),
-                revision: None,
-                handler,
+                id_hash: id_hash(id),
+                history: Some(History {
+                    updated: Some(at(updated)),
+                    revision: None,
+                    handler,
+                }),
                 missing_created: None,
             },
         )
     }
 
     fn fold(rows: Vec<(Ticket, RowEvent)>) -> (Vec<Ticket>, IngestSummary) {
-        let (mut tickets, events): (Vec<Ticket>, Vec<RowEvent>) = rows
-            .into_iter()
-            .enumerate()
-            .map(|(k, (t, mut e))| {
-                e.line = k as u64 + 2;
-                (t, e)
-            })
-            .unzip();
+        // In two parts, as a file read in parts gives them; the rows' lines start at 2.
+        let half = rows.len() / 2;
+        let (mut first, mut second) = (Events::default(), Events::default());
+        let mut tickets = Vec::new();
+        for (k, (t, e)) in rows.into_iter().enumerate() {
+            tickets.push(t);
+            if k < half { &mut first } else { &mut second }.push(e, k as u64 + 2);
+        }
+        first.append(second);
         let mut summary = IngestSummary {
             read: tickets.len() as u64,
             accepted: tickets.len() as u64,
             ..Default::default()
         };
-        // In two pieces, as a file read in parts gives them.
-        let mut events = events;
-        let tail = events.split_off(events.len() / 2);
-        fold_file(
-            "log.csv",
-            &mut tickets,
-            0,
-            vec![events, tail],
-            &mut summary,
-            10,
-            0,
-        );
+        fold_file("log.csv", &mut tickets, 0, first, &mut summary, 10, 0);
         (tickets, summary)
     }
 
@@ -547,7 +601,7 @@ mod tests {
             ),
         ];
         // One row without an update time: the times cannot order the rows.
-        rows[1].1.updated = None;
+        rows[1].1.history.as_mut().unwrap().updated = None;
         let (t, _) = fold(rows);
         assert_eq!(t[0].status.as_deref(), Some("Resolved"));
         // Modification counts order them when every row has one.
@@ -561,9 +615,9 @@ mod tests {
             ),
             row("A", "New", "2016-03-01 09:00", None, None),
         ];
-        rows[0].1.revision = Some(4);
-        rows[1].1.revision = Some(0);
-        rows[1].1.updated = None;
+        rows[0].1.history.as_mut().unwrap().revision = Some(4);
+        rows[1].1.history.as_mut().unwrap().revision = Some(0);
+        rows[1].1.history.as_mut().unwrap().updated = None;
         let (t, _) = fold(rows);
         assert_eq!(t[0].status.as_deref(), Some("Resolved"));
     }

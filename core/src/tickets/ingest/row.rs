@@ -7,7 +7,7 @@ use sha2::{Digest, Sha256};
 
 use super::columns::{Field, Mapping};
 use super::dates::{excel_serial, parse_datetime};
-use super::events::RowEvent;
+use super::events::{History, RowEvent, id_hash};
 use super::text::clean_html;
 use crate::tickets::Ticket;
 
@@ -39,9 +39,16 @@ const MISSING: &[&str] = &[
     "n/a", "#n/a", "na", "<na>", "nan", "(empty)",
 ];
 
-/// Whether a trimmed cell means "no value": empty, or one of the [`MISSING`] markers.
+/// Whether a trimmed cell means "no value": empty, or one of the [`MISSING`] markers (most cells
+/// are told apart by their length or first byte alone).
 pub(super) fn is_missing(s: &str) -> bool {
-    s.is_empty() || (s.len() <= 7 && MISSING.iter().any(|m| m.eq_ignore_ascii_case(s)))
+    match s.as_bytes() {
+        [] => true,
+        [b'?' | b'-' | 0xE2 | b'n' | b'N' | b'(' | b'<' | b'#', ..] if s.len() <= 7 => {
+            MISSING.iter().any(|m| m.eq_ignore_ascii_case(s))
+        }
+        _ => false,
+    }
 }
 
 /// Whether a date cell is a zero date (`0000-00-00 00:00:00`, `00/00/0000`, `0`): what SQL
@@ -169,7 +176,7 @@ impl RowContext<'_> {
 
     /// The row's ticket and what the row says about its place in the ticket's history (for
     /// folding the rows of an event log). `fallback_id` is set when the row has no id and
-    /// `row-{row_no}` is used; `line` is the row's line in the file.
+    /// `row-{row_no}` is used.
     ///
     /// A row with an id but no creation date is kept, marked, for now: another row of the same
     /// ticket may carry the date (audit exports often fill it only where the ticket opened).
@@ -177,7 +184,6 @@ impl RowContext<'_> {
         &self,
         cells: &[Cell<'_>],
         row_no: u64,
-        line: u64,
         fallback_id: &mut bool,
     ) -> RowResult {
         let id = self.text(cells, Field::Id);
@@ -229,11 +235,13 @@ impl RowContext<'_> {
             reassignment_count: as_count(Field::ReassignmentCount),
         };
         let event = RowEvent {
-            line,
-            // Only orders the rows of a ticket: a value that is not a date is no order.
-            updated: self.date(cells, Field::Updated).ok().flatten(),
-            revision: self.count(cells, Field::Revision),
-            handler: self.handler(cells),
+            id_hash: id_hash(&ticket.id),
+            history: self.mapping.keeps_history().then(|| History {
+                // Only orders the rows of a ticket: a value that is not a date is no order.
+                updated: self.date(cells, Field::Updated).ok().flatten(),
+                revision: self.count(cells, Field::Revision),
+                handler: self.handler(cells),
+            }),
             missing_created,
         };
         Ok((ticket, event))
@@ -304,7 +312,7 @@ mod tests {
             requesters: Default::default(),
         };
         let cells: Vec<Cell<'_>> = cells.iter().map(|c| Cell::Text(c)).collect();
-        ctx.build(&cells, 7, 8, &mut false)
+        ctx.build(&cells, 7, &mut false)
     }
 
     #[test]
@@ -338,6 +346,17 @@ mod tests {
     }
 
     #[test]
+    fn every_marker_passes_the_quick_test() {
+        for m in MISSING {
+            assert!(is_missing(m), "{m}");
+            assert!(is_missing(&m.to_uppercase()), "{m}");
+        }
+        for s in ["Network", "Nothing", "no", "?!", "-1", "High", "(empty"] {
+            assert!(!is_missing(s), "{s}");
+        }
+    }
+
+    #[test]
     fn zero_dates_are_no_date_and_other_words_are_bad_dates() {
         for zero in ["0000-00-00 00:00:00", "0000-00-00", "00/00/0000", "0"] {
             let t = build(["INC1", "2016-02-29 01:16", "", "", zero, ""]).unwrap();
@@ -355,7 +374,6 @@ mod tests {
         assert_eq!(detail, "the creation date is empty");
         let (t, e) = build_event(["INC1", "?", "", "", "", ""]).unwrap();
         assert_eq!(t.id, "INC1");
-        assert_eq!(e.line, 8);
         assert_eq!(
             e.missing_created.as_deref(),
             Some("the creation date is `?` (no value)")

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use super::columns::Mapping;
 use super::dates::DateVotes;
-use super::events::fold_file;
+use super::events::{Events, fold_file};
 use super::row::{Cell, RowContext};
 use super::{FileSummary, IngestOptions, IngestSummary};
 use crate::tickets::Ticket;
@@ -62,7 +62,7 @@ pub(super) fn read_xlsx(
     let before_folded = summary.folded;
     let first_problem = summary.problems.len();
     let start = tickets.len();
-    let mut events = Vec::new();
+    let mut events = Events::default();
     for (i, r) in all.iter().enumerate() {
         let line = first_row + i as u64 + 2;
         summary.read += 1;
@@ -95,24 +95,26 @@ pub(super) fn read_xlsx(
                 _ => Cell::Text(t.as_str()),
             })
             .collect();
-        match ctx.build(&cells, i as u64 + 1, line, &mut false) {
+        match ctx.build(&cells, i as u64 + 1, &mut false) {
             Ok((t, e)) => {
                 summary.accepted += 1;
                 tickets.push(t);
-                events.push(e);
+                events.push(e, line);
             }
             Err((kind, detail)) => summary.skip(options.max_problems, &name, line, kind, detail),
         }
     }
-    fold_file(
-        &name,
-        tickets,
-        start,
-        vec![events],
-        summary,
-        options.max_problems,
-        first_problem,
-    );
+    if mapping.has_ids() {
+        fold_file(
+            &name,
+            tickets,
+            start,
+            events,
+            summary,
+            options.max_problems,
+            first_problem,
+        );
+    }
     summary.files.push(FileSummary {
         file: name,
         profile: mapping.profile,
