@@ -20,7 +20,8 @@
 //!
 //! # fn demo() -> forewarn::Result<()> {
 //! let (tickets, summary) = ingest::read_files(&["export.csv"], &IngestOptions::default())?;
-//! println!("{} rows read, {} skipped", summary.read, summary.skipped);
+//! // `5 tickets (19 rows read, 14 folded into the ticket whose id they repeat, 0 skipped)`
+//! println!("{} tickets ({})", tickets.len(), summary.rows_text());
 //! let analysis = analyze(&tickets, &AnalysisOptions::default())?;
 //! for spike in &analysis.trends.spikes {
 //!     println!("{}: {} tickets (expected {:.1})", spike.week, spike.count, spike.expected);
