@@ -240,6 +240,186 @@ fn servicenow_tab_separated() {
     assert_eq!(t[0].priority.as_deref(), Some("3 - Moderate"));
 }
 
+/// A fixture of the repository's own (tests/data/tickets).
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/data/tickets")
+        .join(name)
+}
+
+#[test]
+fn missing_value_markers_are_missing_not_bad_dates() {
+    // `?`, `NULL`, `N/A`, `-`, `#N/A`, empty cells and a zero date: an open ticket is kept with
+    // no resolution date, a missing value is no category, site or requester.
+    let (t, s) = read(&fixture("servicenow_incidents_missing_values.csv"));
+    assert_eq!(file0(&s).profile, Profile::ServiceNow);
+    assert_eq!(
+        (s.read, s.accepted, s.skipped),
+        (8, 7, 1),
+        "{:?}",
+        s.problems
+    );
+    assert!(!s.reasons.contains_key("bad date"), "{:?}", s.problems);
+    // Only the row whose opening date is `?` is skipped, and the reason says so.
+    assert_eq!(s.reasons.get("missing date"), Some(&1));
+    assert_eq!(s.problems[0].line, 8);
+    assert!(
+        s.problems[0].reason.contains("creation date is `?`"),
+        "{:?}",
+        s.problems
+    );
+    let by_id = |id: &str| t.iter().find(|t| t.id == id).unwrap();
+    let resolved = by_id("INC0010302");
+    assert_eq!(
+        resolved.resolved.map(|d| d.to_string()).as_deref(),
+        Some("2025-09-02 08:40:12")
+    );
+    assert_eq!(resolved.closed, None);
+    assert_eq!(
+        resolved.requester, None,
+        "`?` is nobody, not one shared requester"
+    );
+    for open in ["INC0010303", "INC0010304", "INC0010305", "INC0010306"] {
+        let o = by_id(open);
+        assert_eq!((o.resolved, o.closed), (None, None), "{o:?}");
+        assert_eq!(o.resolution, "", "{o:?}");
+        assert_eq!(o.category_closed, None, "{o:?}");
+    }
+    assert_eq!(by_id("INC0010303").category, None);
+    assert_eq!(by_id("INC0010304").priority, None);
+    assert_eq!(by_id("INC0010304").site, None);
+    assert_eq!(by_id("INC0010305").priority, None);
+    assert_eq!(by_id("INC0010305").site, None);
+    assert_eq!(by_id("INC0010306").category.as_deref(), Some("Hardware"));
+    // `#N/A` as a subcategory leaves the category alone; a zero date is no date.
+    let badge = by_id("INC0010308");
+    assert_eq!(badge.category.as_deref(), Some("Facilities"));
+    assert_eq!(badge.resolved, Some(dt("2025-09-09 15:30")));
+    assert_eq!(badge.closed, None);
+    assert!(
+        t.iter()
+            .all(|t| t.requester.is_some() == (t.id != "INC0010302"))
+    );
+}
+
+#[test]
+fn servicenow_event_log_folds_one_ticket_per_number() {
+    // One row per change of an incident (ServiceNow's incident event log): 19 rows of 5
+    // incidents, one incident's rows out of order and interleaved with others, `?` for nothing.
+    let (t, s) = read(&fixture("servicenow_incident_event_log.csv"));
+    let f = file0(&s);
+    assert_eq!(f.profile, Profile::ServiceNow);
+    assert!(f.day_first);
+    assert_eq!(
+        (s.read, s.accepted, s.folded, s.skipped),
+        (19, 5, 14, 0),
+        "{:?}",
+        s.problems
+    );
+    assert_eq!((f.read, f.folded, f.skipped), (19, 14, 0));
+    let ids: Vec<&str> = t.iter().map(|t| t.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [
+            "INC0000045",
+            "INC0000047",
+            "INC0000057",
+            "INC0000062",
+            "INC0000070"
+        ]
+    );
+    // Opened time from the first row (a later row says 01:10); category, priority and
+    // resolution from the last.
+    let recategorised = &t[0];
+    assert_eq!(recategorised.created, dt("2016-02-29 01:16"));
+    assert_eq!(
+        recategorised.category.as_deref(),
+        Some("Category 40 > Subcategory 215")
+    );
+    assert_eq!(recategorised.priority.as_deref(), Some("2 - High"));
+    assert_eq!(recategorised.status.as_deref(), Some("Closed"));
+    assert_eq!(recategorised.resolved, Some(dt("2016-02-29 11:29")));
+    assert_eq!(recategorised.closed, Some(dt("2016-03-05 12:00")));
+    assert_eq!(recategorised.category_closed.as_deref(), Some("code 5"));
+    assert_eq!(recategorised.site.as_deref(), Some("Location 143"));
+    assert!(recategorised.requester.is_some());
+    assert_eq!(
+        (recategorised.reopen_count, recategorised.reassignment_count),
+        (Some(0), Some(0))
+    );
+    // Reopened once: the second resolution counts.
+    let reopened = &t[1];
+    assert_eq!(reopened.reopen_count, Some(1));
+    assert_eq!(reopened.resolved, Some(dt("2016-03-03 16:37")));
+    assert_eq!(reopened.closed, Some(dt("2016-03-08 17:00")));
+    assert_eq!(reopened.category_closed.as_deref(), Some("code 9"));
+    // Reassigned twice; its rows were in the wrong order in the file.
+    let reassigned = &t[2];
+    assert_eq!(reassigned.reassignment_count, Some(2));
+    assert_eq!(reassigned.created, dt("2016-03-01 10:10"));
+    assert_eq!(reassigned.status.as_deref(), Some("Resolved"));
+    assert_eq!(reassigned.resolved, Some(dt("2016-03-03 14:21")));
+    assert_eq!(reassigned.closed, None);
+    // Still open: no resolution date (`?`, empty, `NULL`, `N/A`, `-` along its rows).
+    let open = &t[3];
+    assert_eq!(open.status.as_deref(), Some("Awaiting Vendor"));
+    assert_eq!((open.resolved, open.closed), (None, None));
+    assert_eq!(open.category_closed, None);
+    assert_eq!(open.handling_hours(), None);
+    // A single row: missing values are missing, the export's counters are read.
+    let single = &t[4];
+    assert_eq!(
+        (&single.requester, &single.site, &single.category),
+        (&None, &None, &None)
+    );
+    assert_eq!(single.resolved, Some(dt("2016-03-07 15:45")));
+    assert_eq!(
+        (single.reopen_count, single.reassignment_count),
+        (Some(0), Some(0))
+    );
+}
+
+#[test]
+fn activity_export_of_another_system_folds_and_counts_from_the_rows() {
+    // A Freshservice activity export: no counters, the creation time only on the row that
+    // opened the ticket, rows out of order, and a ticket opened before the export began.
+    let (t, s) = read(&fixture("freshservice_ticket_activities.csv"));
+    let f = file0(&s);
+    assert_eq!(f.profile, Profile::Freshservice);
+    assert!(!f.day_first);
+    assert_eq!(
+        (s.read, s.accepted, s.folded, s.skipped),
+        (13, 3, 8, 2),
+        "{:?}",
+        s.problems
+    );
+    // The ticket whose opening row is not in the export: its rows are skipped, in line order.
+    assert_eq!(s.reasons.get("missing date"), Some(&2));
+    let lines: Vec<u64> = s.problems.iter().map(|p| p.line).collect();
+    assert_eq!(lines, [5, 12]);
+    let ids: Vec<&str> = t.iter().map(|t| t.id.as_str()).collect();
+    assert_eq!(ids, ["2301", "2302", "2303"]);
+    // Resolved, reopened by the teacher, resolved again, closed.
+    let reopened = &t[0];
+    assert_eq!(reopened.created, dt("2025-09-22 07:45"));
+    assert_eq!(reopened.reopen_count, Some(1));
+    assert_eq!(reopened.reassignment_count, Some(0));
+    assert_eq!(reopened.resolved, Some(dt("2025-09-25 10:00")));
+    assert_eq!(reopened.status.as_deref(), Some("Closed"));
+    assert_eq!(reopened.category.as_deref(), Some("Hardware > Chromebook"));
+    assert!((reopened.handling_hours().unwrap() - 74.25).abs() < 1e-9);
+    // Passed from the service desk to network, facilities and back to network; still open.
+    let passed_on = &t[1];
+    assert_eq!(passed_on.reassignment_count, Some(3));
+    assert_eq!(passed_on.reopen_count, Some(0));
+    assert_eq!(passed_on.priority.as_deref(), Some("High"));
+    assert_eq!(passed_on.status.as_deref(), Some("Pending"));
+    assert_eq!(passed_on.resolved, None);
+    // One row: nothing to count from.
+    assert_eq!((t[2].reopen_count, t[2].reassignment_count), (None, None));
+    assert_eq!(t[2].resolved, Some(dt("2025-09-24 09:40")));
+}
+
 #[test]
 fn helpdesk_4tu_log_format() {
     let dir = tempfile::tempdir().unwrap();
@@ -381,6 +561,31 @@ fn real_4tu_log_august_dips_and_the_2012_level_drop() {
         .find(|l| l.dimension == Dimension::All)
         .unwrap();
     assert!(all.test.z < 0.0);
+}
+
+#[test]
+fn real_4tu_report_reads_as_numbers() {
+    // The real log has categories that appear and vanish between terms, a category falling to
+    // almost nothing, and term changes whose p-values underflow.
+    let Some(path) = real_4tu() else { return };
+    let (tickets, summary) = read(&path);
+    let analysis = analyze(&tickets, &AnalysisOptions::default()).unwrap();
+    let report = forewarn::tickets::report::Report {
+        title: "4TU".into(),
+        generated_at: String::new(),
+        inputs: vec!["helpdesk_4tu_tickets.csv".into()],
+        ingest: &summary,
+        analysis: &analysis,
+    };
+    let html = report.to_html();
+    let json = report.to_json().unwrap();
+    assert_eq!(unreadable_numbers(&html), Vec::<&str>::new());
+    assert_eq!(unreadable_numbers(&json), Vec::<&str>::new());
+    assert!(!html.contains("0.00e0") && !html.contains("0.0e0"));
+    assert!(html.contains("<td>&lt; 1e-300</td>"));
+    let d = declines(&html);
+    assert!(d.iter().all(|&x| x <= 100.0), "{d:?}");
+    assert!(html.contains("<td>new</td>") && html.contains("<td>gone</td>"));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -744,6 +949,178 @@ fn cli_generate_then_analyze_with_kb_and_incidents() {
         .find(|f| f["question"].as_str().unwrap().contains("password"))
         .unwrap();
     assert_eq!(pw["covered_by"], "Resetting your password", "{pw}");
+}
+
+#[test]
+fn cli_reports_folded_rows_in_its_summary_the_report_and_its_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let html = dir.path().join("report.html");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_forewarn"))
+        .arg("tickets")
+        .arg("analyze")
+        .arg(fixture("servicenow_incident_event_log.csv"))
+        .arg("--out")
+        .arg(&html)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.starts_with(
+            "5 tickets (19 rows read, 14 folded into the ticket whose id they repeat, 0 skipped)"
+        ),
+        "{stdout}"
+    );
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(
+        page.contains("<b>5</b> tickets analysed (19 rows read, 14 folded into the ticket whose id they repeat, 0 skipped)"),
+        "{page}"
+    );
+    assert!(page.contains("<th>Folded</th>"));
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("report.json")).unwrap())
+            .unwrap();
+    let ingest = &json["ingest"];
+    assert_eq!(
+        (&ingest["read"], &ingest["accepted"], &ingest["folded"]),
+        (&19.into(), &5.into(), &14.into())
+    );
+    assert_eq!(ingest["files"][0]["folded"], 14);
+}
+
+/// Words of a report (split at anything but letters and digits), to look for `inf` and `NaN`.
+fn unreadable_numbers(text: &str) -> Vec<&str> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| w.eq_ignore_ascii_case("inf") || w.eq_ignore_ascii_case("nan"))
+        .collect()
+}
+
+/// Percentages of decline in a report (`-42%`).
+fn declines(html: &str) -> Vec<f64> {
+    html.match_indices('%')
+        .filter_map(|(i, _)| {
+            let head = &html[..i];
+            let start = head.rfind(|c: char| !(c.is_ascii_digit() || c == '.'))?;
+            (head.as_bytes()[start] == b'-')
+                .then(|| head[start + 1..].parse().ok())
+                .flatten()
+        })
+        .collect()
+}
+
+#[test]
+fn report_shows_new_and_vanished_categories_as_words_and_bounds_declines() {
+    // A middle school's osTicket export over two terms: the old smartboards were retired after
+    // the fall term, Chromebooks arrived for the winter term, printing faded away, and password
+    // resets stayed steady.
+    let dir = tempfile::tempdir().unwrap();
+    let mut csv = String::from("Ticket Number,Date Created,Subject,Help Topic,Department\n");
+    let first = chrono::NaiveDate::from_ymd_opt(2024, 9, 2).unwrap();
+    let mut number = 5_000;
+    for week in 0..16u32 {
+        let fall = week < 8;
+        let topics = [
+            (
+                "Smartboard pen not working",
+                "Smartboards",
+                if fall { 3 } else { 0 },
+            ),
+            (
+                "Chromebook will not charge",
+                "Chromebooks",
+                if fall { 0 } else { 4 },
+            ),
+            ("Forgot my grade book password", "Passwords", 3),
+            (
+                "Library printer is jammed",
+                "Printers",
+                7u32.saturating_sub(week / 2),
+            ),
+        ];
+        for (subject, topic, count) in topics {
+            for k in 0..count {
+                let day = first + chrono::TimeDelta::days(7 * week as i64 + (k % 5) as i64);
+                number += 1;
+                csv.push_str(&format!(
+                    "{number},{day} {:02}:{:02},{subject},{topic},Lincoln Middle School\n",
+                    8 + k % 7,
+                    (number * 7) % 60
+                ));
+            }
+        }
+    }
+    let export = write(dir.path(), "osticket.csv", csv.as_bytes());
+    let calendar = write(
+        dir.path(),
+        "calendar.toml",
+        b"[[term]]\nname = \"Fall 2024\"\nstart = \"2024-09-02\"\nend = \"2024-10-25\"\n\n\
+          [[term]]\nname = \"Winter 2024\"\nstart = \"2024-10-28\"\nend = \"2024-12-20\"\n",
+    );
+    let p = |n: &str| dir.path().join(n).display().to_string();
+    let code = run(&[
+        "analyze",
+        &export.display().to_string(),
+        "--calendar",
+        &calendar.display().to_string(),
+        "--out",
+        &p("report.html"),
+    ])
+    .unwrap();
+    assert_eq!(code, 0);
+    let html = std::fs::read_to_string(p("report.html")).unwrap();
+    let json_text = std::fs::read_to_string(p("report.json")).unwrap();
+    // The term table names what appeared and what went.
+    let row_of = |key: &str| {
+        let at = html
+            .find(&format!("Category: {key}</td>"))
+            .unwrap_or_else(|| panic!("no term change for {key}: {html}"));
+        &html[at..at + html[at..].find("</tr>").unwrap()]
+    };
+    assert!(
+        row_of("Smartboards").contains("<td>gone</td>"),
+        "{}",
+        row_of("Smartboards")
+    );
+    assert!(
+        row_of("Chromebooks").contains("<td>new</td>"),
+        "{}",
+        row_of("Chromebooks")
+    );
+    // Printing fell to nothing: a decline of all of it, not of several times it.
+    let d = declines(&html);
+    assert!(d.contains(&100.0), "{d:?}");
+    assert!(d.iter().all(|&x| x <= 100.0), "{d:?}");
+    assert_eq!(unreadable_numbers(&html), Vec::<&str>::new());
+    assert_eq!(unreadable_numbers(&json_text), Vec::<&str>::new());
+    // The JSON twin says the same in data.
+    let json: serde_json::Value = serde_json::from_str(&json_text).unwrap();
+    let trends = &json["analysis"]["trends"];
+    let change = |key: &str| {
+        trends["term_changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["dimension"] == "category" && c["key"] == key)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(change("Smartboards")["kind"], "gone");
+    assert_eq!(change("Smartboards")["rate_ratio"], 0.0);
+    assert_eq!(change("Chromebooks")["kind"], "new");
+    assert!(change("Chromebooks")["rate_ratio"].is_null());
+    assert_eq!(change("Passwords")["kind"], "changed");
+    let printers = trends["long_trends"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["dimension"] == "category" && l["key"] == "Printers")
+        .unwrap();
+    assert_eq!(printers["relative_change"], -1.0, "{printers}");
+    assert_eq!(printers["significant"], true, "{printers}");
 }
 
 #[test]

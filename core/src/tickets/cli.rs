@@ -155,10 +155,7 @@ pub fn run(cmd: TicketsCommand) -> Result<i32> {
             step("ingest", &mut t, &mut stages);
             if tickets.is_empty() {
                 bar.finish_and_clear();
-                eprintln!(
-                    "no usable rows: {} read, {} skipped",
-                    summary.read, summary.skipped
-                );
+                eprintln!("no usable rows: {}", summary.rows_text());
                 for p in summary.problems.iter().take(10) {
                     eprintln!(
                         "  {}:{}: {}",
@@ -233,10 +230,9 @@ pub fn run(cmd: TicketsCommand) -> Result<i32> {
             stages.push(("report", t.elapsed()));
             bar.finish_and_clear();
             println!(
-                "{} tickets ({} rows read, {} skipped); {} unexpected spike(s), {} training and {} FAQ suggestion(s)",
+                "{} tickets ({}); {} unexpected spike(s), {} training and {} FAQ suggestion(s)",
                 tickets.len(),
-                summary.read,
-                summary.skipped,
+                summary.rows_text(),
                 analysis.trends.unexpected_spikes().count(),
                 analysis.recommendations.training.len(),
                 analysis.recommendations.faq.len()

@@ -3,7 +3,8 @@
 //! The pipeline is a chain of plain functions over plain data:
 //!
 //! 1. [`ingest`] reads CSV/XLSX exports of GLPI, osTicket, Zammad, Freshservice, Google Forms,
-//!    ServiceNow (and the 4TU help-desk log) into canonical [`Ticket`]s, reporting bad rows.
+//!    ServiceNow (and the 4TU help-desk log) into canonical [`Ticket`]s, reporting bad rows;
+//!    event and audit logs (one row per change of a ticket) are folded into one ticket each.
 //! 2. [`calendar`] knows (or infers) the school calendar: terms, breaks, instructional days.
 //! 3. [`trends`] counts tickets per school week and finds spikes, term-over-term changes, long
 //!    trends (Mann-Kendall + Sen's slope) and level shifts (Poisson changepoints).
@@ -19,7 +20,8 @@
 //!
 //! # fn demo() -> forewarn::Result<()> {
 //! let (tickets, summary) = ingest::read_files(&["export.csv"], &IngestOptions::default())?;
-//! println!("{} rows read, {} skipped", summary.read, summary.skipped);
+//! // `5 tickets (19 rows read, 14 folded into the ticket whose id they repeat, 0 skipped)`
+//! println!("{} tickets ({})", tickets.len(), summary.rows_text());
 //! let analysis = analyze(&tickets, &AnalysisOptions::default())?;
 //! for spike in &analysis.trends.spikes {
 //!     println!("{}: {} tickets (expected {:.1})", spike.week, spike.count, spike.expected);
@@ -86,6 +88,12 @@ pub struct Ticket {
     pub body: String,
     /// Resolution / solution text (HTML stripped).
     pub resolution: String,
+    /// How many times the ticket was reopened: the export's count, or (for an event log without
+    /// one) the times its status went from resolved or closed back to open. `None` when unknown.
+    pub reopen_count: Option<u32>,
+    /// How many times the ticket was reassigned: the export's count, or (for an event log
+    /// without one) the times its assignment group (else its agent) changed. `None` when unknown.
+    pub reassignment_count: Option<u32>,
 }
 
 impl Ticket {

@@ -7,7 +7,7 @@ use std::path::Path;
 use html_escape::encode_text as esc;
 use serde::Serialize;
 
-use super::trends::{Dimension, SpikeKind};
+use super::trends::{Dimension, SpikeKind, TermChangeKind};
 use super::{Analysis, IngestSummary};
 use crate::{Error, Result};
 
@@ -59,13 +59,12 @@ impl Report<'_> {
         let total: u64 = a.trends.series.first().map(|s| s.total).unwrap_or(0);
         let _ = write!(
             h,
-            "<section><h2>Summary</h2><ul><li><b>{}</b> tickets analysed ({} rows read, {} skipped).</li>\
+            "<section><h2>Summary</h2><ul><li><b>{}</b> tickets analysed ({}).</li>\
              <li>{} weeks from {} to {}; calendar {}.</li>\
              <li>{} unexpected spike(s), {} significant term change(s), {} long trend(s), {} level shift(s).</li>\
              <li>{} training suggestion(s), {} FAQ candidate(s){}{}.</li></ul></section>",
             total,
-            i.read,
-            i.skipped,
+            esc(&i.rows_text()),
             a.trends.weeks.len(),
             a.trends
                 .weeks
@@ -163,7 +162,7 @@ impl Report<'_> {
             };
             let _ = write!(
                 s,
-                "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"4\" fill=\"{colour}\"><title>{} {:?} {}: {} tickets vs {:.1} expected (p={:.2e})</title></circle>",
+                "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"4\" fill=\"{colour}\"><title>{} {:?} {}: {} tickets vs {:.1} expected (p {})</title></circle>",
                 pad + (i as f64 + 0.5) * bw,
                 y(counts[i] as f64) - 6.0,
                 sp.week,
@@ -171,7 +170,7 @@ impl Report<'_> {
                 esc(&sp.key),
                 sp.count,
                 sp.expected,
-                sp.p_value
+                esc(&p_text(sp.p_value, 2))
             );
         }
         for cp in t
@@ -319,7 +318,7 @@ impl Report<'_> {
             for o in &r.outages {
                 let _ = write!(
                     h,
-                    "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.1}</td><td>{:+.1}</td><td>{:.2e}</td><td>{}</td></tr>",
+                    "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.1}</td><td>{:+.1}</td><td>{}</td><td>{}</td></tr>",
                     esc(&o.check_name),
                     o.opened,
                     o.resolved
@@ -328,7 +327,7 @@ impl Report<'_> {
                     o.tickets,
                     o.expected,
                     o.excess,
-                    o.p_value,
+                    esc(&p_text(o.p_value, 2)),
                     esc(&o
                         .top_topics
                         .iter()
@@ -367,15 +366,15 @@ impl Report<'_> {
             for c in sig.iter().take(40) {
                 let _ = write!(
                     h,
-                    "<tr><td>{:?}: {}</td><td>{}</td><td>{}</td><td>{} vs {}</td><td>{:.2}</td><td>{:.2e}</td></tr>",
+                    "<tr><td>{:?}: {}</td><td>{}</td><td>{}</td><td>{} vs {}</td><td>{}</td><td>{}</td></tr>",
                     c.dimension,
                     esc(&c.key),
                     esc(&c.term),
                     esc(&c.previous),
                     c.count,
                     c.previous_count,
-                    c.rate_ratio,
-                    c.p_value
+                    ratio_text(c.kind, c.rate_ratio),
+                    esc(&p_text(c.p_value, 2))
                 );
             }
             h.push_str("</table>");
@@ -388,15 +387,15 @@ impl Report<'_> {
             for s in t.spikes.iter().take(60) {
                 let _ = write!(
                     h,
-                    "<tr><td>{}</td><td>{:?}</td><td>{:?}: {}</td><td>{}</td><td>{:.1}</td><td>{:.1e} ({:.1e})</td></tr>",
+                    "<tr><td>{}</td><td>{:?}</td><td>{:?}: {}</td><td>{}</td><td>{:.1}</td><td>{} ({})</td></tr>",
                     s.week,
                     s.kind,
                     s.dimension,
                     esc(&s.key),
                     s.count,
                     s.expected,
-                    s.p_value,
-                    s.threshold
+                    esc(&p_text(s.p_value, 1)),
+                    esc(&p_text(s.threshold, 1))
                 );
             }
             h.push_str("</table>");
@@ -410,14 +409,14 @@ impl Report<'_> {
             for l in lt {
                 let _ = write!(
                     h,
-                    "<tr><td>{:?}: {}</td><td>{}</td><td>{:+.0}%</td><td>{:+.4}</td><td>{:.1}</td><td>{:.1e}</td></tr>",
+                    "<tr><td>{:?}: {}</td><td>{}</td><td>{}</td><td>{:+.4}</td><td>{:.1}</td><td>{}</td></tr>",
                     l.dimension,
                     esc(&l.key),
                     if l.test.z > 0.0 { "rising" } else { "falling" },
-                    100.0 * l.relative_change,
+                    change_text(l.relative_change),
                     l.test.sen_slope,
                     l.test.z,
-                    l.test.p_value
+                    esc(&p_text(l.test.p_value, 1))
                 );
             }
             h.push_str("</table>");
@@ -427,7 +426,7 @@ impl Report<'_> {
             for c in &t.changepoints {
                 let _ = write!(
                     h,
-                    "<tr><td>{:?}: {}</td><td>{}</td><td>{:.0} → {:.0} ({:.0} → {:.0})</td><td>{:.1e}</td></tr>",
+                    "<tr><td>{:?}: {}</td><td>{}</td><td>{:.0} → {:.0} ({:.0} → {:.0})</td><td>{}</td></tr>",
                     c.dimension,
                     esc(&c.key),
                     c.week,
@@ -435,7 +434,7 @@ impl Report<'_> {
                     c.monthly_after,
                     c.monthly_before_quarter,
                     c.monthly_after_quarter,
-                    c.p_value
+                    esc(&p_text(c.p_value, 1))
                 );
             }
             h.push_str("</table>");
@@ -482,11 +481,11 @@ impl Report<'_> {
 
     fn ingest_html(&self, h: &mut String) {
         let i = self.ingest;
-        h.push_str("<section><h2>Data</h2><table><tr><th>File</th><th>System</th><th>Delimiter</th><th>Encoding</th><th>Dates</th><th>Rows</th><th>Skipped</th></tr>");
+        h.push_str("<section><h2>Data</h2><table><tr><th>File</th><th>System</th><th>Delimiter</th><th>Encoding</th><th>Dates</th><th>Rows</th><th>Folded</th><th>Skipped</th></tr>");
         for f in &i.files {
             let _ = write!(
                 h,
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 esc(&f.file),
                 f.profile,
                 f.delimiter
@@ -503,10 +502,18 @@ impl Report<'_> {
                     "month first"
                 },
                 f.read,
+                f.folded,
                 f.skipped
             );
         }
         h.push_str("</table>");
+        if i.folded > 0 {
+            let _ = write!(
+                h,
+                "<p class=\"muted\">{} rows repeat the id of a ticket read from another row: an event or audit log, one row per change of a ticket. Each ticket's rows were folded into one ticket (its opening from its first row, its category, priority, status and resolution from its last, its reopens and reassignments counted over the rows).</p>",
+                i.folded
+            );
+        }
         if !i.problems.is_empty() {
             h.push_str("<details><summary>Skipped rows</summary><ul>");
             for p in &i.problems {
@@ -526,7 +533,96 @@ impl Report<'_> {
     }
 }
 
+/// The smallest p-value shown as a number: below it, floating point gives out (the tails
+/// underflow to 0) and only the bound is meaningful.
+const P_FLOOR: f64 = 1e-300;
+
+/// A p-value for people, in scientific notation with `decimals` decimals (`3.2e-7`); `< 1e-300`
+/// below [`P_FLOOR`].
+fn p_text(p: f64, decimals: usize) -> String {
+    if p.is_nan() {
+        "—".into()
+    } else if p < P_FLOOR {
+        "< 1e-300".into()
+    } else {
+        format!("{p:.decimals$e}")
+    }
+}
+
+/// A relative change over a span as a signed percentage (`+42%`, `-18%`); declines are bounded
+/// at `-100%`, since a count cannot fall by more than all of it.
+fn change_text(relative: f64) -> String {
+    if relative.is_nan() {
+        "—".into()
+    } else if relative == f64::INFINITY {
+        "new".into()
+    } else {
+        format!("{:+.0}%", 100.0 * relative.max(-1.0))
+    }
+}
+
+/// A term-over-term rate ratio: `1.62`, or `new` for a series the earlier term did not have and
+/// `gone` for one the later term no longer has.
+fn ratio_text(kind: TermChangeKind, ratio: Option<f64>) -> String {
+    match (kind, ratio) {
+        (TermChangeKind::New, _) => "new".into(),
+        (TermChangeKind::Gone, _) => "gone".into(),
+        (TermChangeKind::Changed, Some(r)) if r.is_finite() => format!("{r:.2}"),
+        (TermChangeKind::Changed, _) => "—".into(),
+    }
+}
+
 const CSS: &str = "body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:1000px;color:#222;padding:0 1em}\
 h1{font-size:1.6em}h2{border-bottom:1px solid #ddd;padding-bottom:.2em;margin-top:1.6em}\
 table{border-collapse:collapse;width:100%;margin:.5em 0}td,th{border:1px solid #ddd;padding:.3em .5em;text-align:left;vertical-align:top}\
 th{background:#f4f6f9}.muted{color:#666}.ax,.lb{font-size:11px;fill:#444}";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn p_values_below_the_floor_read_as_a_bound() {
+        assert_eq!(p_text(0.0, 2), "< 1e-300");
+        assert_eq!(p_text(1e-320, 1), "< 1e-300");
+        assert_eq!(p_text(f64::MIN_POSITIVE, 1), "< 1e-300");
+        assert_eq!(p_text(1e-300, 1), "1.0e-300");
+        assert_eq!(p_text(3.17e-7, 1), "3.2e-7");
+        assert_eq!(p_text(8.3e-21, 2), "8.30e-21");
+        assert_eq!(p_text(0.04, 2), "4.00e-2");
+    }
+
+    #[test]
+    fn declines_are_bounded_at_minus_one_hundred_percent() {
+        assert_eq!(change_text(-3.1), "-100%");
+        assert_eq!(change_text(-1.0), "-100%");
+        assert_eq!(change_text(-0.42), "-42%");
+        assert_eq!(change_text(1.49), "+149%");
+        assert_eq!(change_text(0.0), "+0%");
+        assert_eq!(change_text(f64::NEG_INFINITY), "-100%");
+        assert_eq!(change_text(f64::INFINITY), "new");
+        assert_eq!(change_text(f64::NAN), "—");
+    }
+
+    #[test]
+    fn new_and_vanished_series_read_as_words() {
+        assert_eq!(ratio_text(TermChangeKind::New, None), "new");
+        assert_eq!(ratio_text(TermChangeKind::Gone, Some(0.0)), "gone");
+        assert_eq!(ratio_text(TermChangeKind::Changed, Some(1.618)), "1.62");
+        assert_eq!(ratio_text(TermChangeKind::Changed, Some(0.245)), "0.24");
+        assert_eq!(
+            ratio_text(TermChangeKind::Changed, Some(f64::INFINITY)),
+            "—"
+        );
+        for text in [
+            p_text(0.0, 2),
+            change_text(-7.0),
+            change_text(f64::INFINITY),
+            ratio_text(TermChangeKind::New, Some(f64::INFINITY)),
+            ratio_text(TermChangeKind::Changed, None),
+            p_text(f64::NAN, 1),
+        ] {
+            assert!(!text.contains("inf") && !text.contains("NaN"), "{text}");
+        }
+    }
+}

@@ -134,6 +134,18 @@ pub struct TermVolume {
     pub rate: f64,
 }
 
+/// How a series went from one term to the next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TermChangeKind {
+    /// Tickets in both terms: compare the rates.
+    Changed,
+    /// None in the earlier term: new (no rate to compare with).
+    New,
+    /// None in the later term: gone.
+    Gone,
+}
+
 /// A term compared with the previous one (Poisson rate-ratio test).
 #[derive(Debug, Clone, Serialize)]
 pub struct TermChange {
@@ -149,9 +161,13 @@ pub struct TermChange {
     pub count: u64,
     /// Tickets in the earlier term.
     pub previous_count: u64,
-    /// Rate (per instructional day) later / earlier.
-    pub rate_ratio: f64,
-    /// Two-sided p-value of the rate-ratio test.
+    /// New, gone, or changed.
+    pub kind: TermChangeKind,
+    /// Rate (per instructional day) later / earlier; `None` when the series is new (there was
+    /// no earlier rate), `0` when it is gone.
+    pub rate_ratio: Option<f64>,
+    /// Two-sided p-value of the rate-ratio test (`0` where it underflows: the report shows
+    /// `< 1e-300`).
     pub p_value: f64,
     /// Whether it passes the (Bonferroni) threshold and the minimum change.
     pub significant: bool,
@@ -170,7 +186,8 @@ pub struct LongTrend {
     pub weeks: usize,
     /// Median rate (tickets per instructional day).
     pub median_rate: f64,
-    /// Change over the span relative to the median rate (`slope × weeks / median`).
+    /// Change over the span relative to the median rate (`slope × weeks / median`), bounded
+    /// below at −1: a count cannot fall by more than all of it, however steep the slope.
     pub relative_change: f64,
     /// Whether it passes the threshold and minimum change.
     pub significant: bool,
@@ -504,7 +521,14 @@ fn compare_terms(
                 previous: calendar.terms[a].name.clone(),
                 count: c[b],
                 previous_count: c[a],
-                rate_ratio: ratio,
+                kind: if c[a] == 0 {
+                    TermChangeKind::New
+                } else if c[b] == 0 {
+                    TermChangeKind::Gone
+                } else {
+                    TermChangeKind::Changed
+                },
+                rate_ratio: ratio.is_finite().then_some(ratio),
                 p_value: p,
                 significant,
             });
@@ -535,7 +559,7 @@ fn find_long_trends(series: &[WeeklySeries], days: &[u32], o: &TrendOptions) -> 
             let mean = rates.iter().sum::<f64>() / rates.len() as f64;
             let level = if med > 0.0 { med } else { mean };
             let relative_change = if level > 0.0 {
-                test.sen_slope * rates.len() as f64 / level
+                (test.sen_slope * rates.len() as f64 / level).max(-1.0)
             } else {
                 0.0
             };
@@ -641,5 +665,91 @@ fn dispersion(counts: &[f64], exposure: &[f64]) -> f64 {
         1.0
     } else {
         (chi / m as f64).max(1.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tickets::calendar::Term;
+
+    fn series(key: &str, counts: Vec<u32>) -> WeeklySeries {
+        WeeklySeries {
+            dimension: Dimension::Category,
+            key: key.into(),
+            total: counts.iter().map(|&c| c as u64).sum(),
+            counts,
+        }
+    }
+
+    #[test]
+    fn a_series_new_in_a_term_has_no_ratio_and_a_vanished_one_is_gone() {
+        let first: NaiveDate = "2024-09-02".parse().unwrap();
+        let weeks: Vec<NaiveDate> = (0..16).map(|i| first + TimeDelta::weeks(i)).collect();
+        let days = vec![5u32; 16];
+        let calendar = SchoolCalendar {
+            terms: vec![
+                Term {
+                    name: "Fall".into(),
+                    start: first,
+                    end: first + TimeDelta::days(7 * 8 - 3),
+                },
+                Term {
+                    name: "Winter".into(),
+                    start: first + TimeDelta::weeks(8),
+                    end: first + TimeDelta::days(7 * 16 - 3),
+                },
+            ],
+            ..Default::default()
+        };
+        let halves = |a: u32, b: u32| [vec![a; 8], vec![b; 8]].concat();
+        let all = series("all", halves(6, 6));
+        let s = [
+            WeeklySeries {
+                dimension: Dimension::All,
+                ..all
+            },
+            series("Smartboards", halves(3, 0)),
+            series("Chromebooks", halves(0, 4)),
+            series("Passwords", halves(3, 2)),
+        ];
+        let (_, changes) = compare_terms(&s, &weeks, &days, &calendar, &TrendOptions::default());
+        let of = |k: &str| changes.iter().find(|c| c.key == k).unwrap();
+        let gone = of("Smartboards");
+        assert_eq!(
+            (gone.kind, gone.rate_ratio),
+            (TermChangeKind::Gone, Some(0.0))
+        );
+        assert!(gone.significant, "{gone:?}");
+        let new = of("Chromebooks");
+        assert_eq!((new.kind, new.rate_ratio), (TermChangeKind::New, None));
+        assert!(new.significant, "{new:?}");
+        let changed = of("Passwords");
+        assert_eq!(changed.kind, TermChangeKind::Changed);
+        assert!((changed.rate_ratio.unwrap() - 2.0 / 3.0).abs() < 1e-12);
+        // The JSON twin has words and numbers, never `inf`.
+        let json = serde_json::to_string(&changes).unwrap();
+        assert!(json.contains("\"kind\":\"new\"") && json.contains("\"kind\":\"gone\""));
+        assert!(!json.contains("inf") && !json.contains("NaN"), "{json}");
+    }
+
+    #[test]
+    fn a_steep_decline_is_bounded_at_all_of_it() {
+        // Seven tickets a week falling to none: the slope over the span is several times the
+        // median level, but the change cannot be more than -100 %.
+        let counts: Vec<u32> = (0..16).map(|i| 7u32.saturating_sub(i / 2)).collect();
+        let days = vec![5u32; 16];
+        let trends = find_long_trends(
+            &[series("Printers", counts)],
+            &days,
+            &TrendOptions::default(),
+        );
+        let t = &trends[0];
+        assert!(
+            t.test.sen_slope * t.weeks as f64 / t.median_rate < -1.5,
+            "{t:?}"
+        );
+        assert_eq!(t.relative_change, -1.0);
+        assert!(t.significant, "{t:?}");
     }
 }
