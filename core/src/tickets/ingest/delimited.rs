@@ -19,6 +19,7 @@ pub fn read_bytes(
     tickets: &mut Vec<Ticket>,
     summary: &mut IngestSummary,
 ) -> Result<()> {
+    options.check()?;
     read_bytes_with(name, bytes, options, tickets, summary, SPLIT_MIN)
 }
 
@@ -79,6 +80,7 @@ fn read_bytes_with(
         mapping: &mapping,
         day_first,
         salt: &salt,
+        dates: (options.dates_from, options.dates_until),
         requesters: Default::default(),
     };
     let before_read = summary.read;

@@ -55,6 +55,7 @@ pub(super) fn read_xlsx(
         mapping: &mapping,
         day_first,
         salt: &salt,
+        dates: (options.dates_from, options.dates_until),
         requesters: Default::default(),
     };
     let before_read = summary.read;
