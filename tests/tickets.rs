@@ -574,6 +574,141 @@ fn analysis_refuses_tickets_spread_over_more_than_a_century() {
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
 }
 
+/// Messages quote at most 200 characters of any input, then how many bytes they left out.
+fn assert_short(message: &str) {
+    assert!(
+        message.len() < 1_000,
+        "{} bytes: {}…",
+        message.len(),
+        &message[..1_000]
+    );
+}
+
+#[test]
+fn oversized_lines_and_headers_are_refused_naming_file_and_line_without_echoing_them() {
+    let dir = tempfile::tempdir().unwrap();
+    // One 3 MiB line and nothing else, and a file of nothing but commas: refused before any
+    // parsing, the first 200 characters quoted.
+    for (name, bytes) in [
+        (
+            "one_line.csv",
+            "ticket subject text ".repeat(3 << 20 >> 4).into_bytes(),
+        ),
+        ("commas.csv", vec![b','; 3 << 20]),
+    ] {
+        let len = bytes.len();
+        let p = write(dir.path(), name, &bytes);
+        let err = ingest::read_files(&[&p], &IngestOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert_short(&err);
+        assert!(
+            err.contains(&format!(
+                "{}:1: a line of {len} bytes, longer than the 1048576 allowed",
+                p.display()
+            )),
+            "{err}"
+        );
+        assert!(
+            err.contains(&format!("({} more bytes)", 400 - 200)),
+            "{err}"
+        );
+    }
+    // A long line further down is named by its line.
+    let mut csv = servicenow_export(3, &[]);
+    csv.push_str(&format!(
+        "INC9000,2023-02-08 10:00,{},Hardware,\n",
+        "x".repeat(2 << 20)
+    ));
+    let p = write(dir.path(), "long_row.csv", csv.as_bytes());
+    let err = ingest::read_files(&[&p], &IngestOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert_short(&err);
+    assert!(
+        err.contains(&format!("{}:5: a line of", p.display())),
+        "{err}"
+    );
+    // A header of 1,500 fields (under the line bound) is refused for its field count; a lower
+    // bound is an option.
+    let header: Vec<String> = (0..1_500).map(|i| format!("column {i}")).collect();
+    let p = write(
+        dir.path(),
+        "wide.csv",
+        format!("{}\n1\n", header.join(",")).as_bytes(),
+    );
+    let err = ingest::read_files(&[&p], &IngestOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains(&format!(
+            "{}:1: 1500 fields, more than the 1000 allowed",
+            p.display()
+        )),
+        "{err}"
+    );
+    let p = write(
+        dir.path(),
+        "narrow.csv",
+        servicenow_export(3, &[]).as_bytes(),
+    );
+    let options = IngestOptions {
+        max_fields: 4,
+        max_line_bytes: 200,
+        ..Default::default()
+    };
+    let err = ingest::read_files(&[&p], &options).unwrap_err().to_string();
+    assert!(
+        err.contains(":1: 5 fields, more than the 4 allowed"),
+        "{err}"
+    );
+}
+
+#[test]
+fn errors_and_skipped_rows_quote_at_most_two_hundred_characters_of_a_cell() {
+    let dir = tempfile::tempdir().unwrap();
+    // A header without a creation date, 900 columns of 900 bytes: listed, cut.
+    let header: Vec<String> = (0..900).map(|i| format!("{i:0>900}")).collect();
+    let p = write(
+        dir.path(),
+        "headers.csv",
+        format!("{}\n", header.join(",")).as_bytes(),
+    );
+    let err = ingest::read_files(&[&p], &IngestOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert_short(&err);
+    assert!(
+        err.contains("no creation-date column found among the headers ["),
+        "{err}"
+    );
+    assert!(err.contains("more bytes)]"), "{err}");
+    // A 500 kB creation date of digits and one of accented letters: each row skipped, its
+    // reason short.
+    let csv = servicenow_export(
+        2,
+        &[
+            (&format!("2023-02-08 {}", "9".repeat(500_000)), ""),
+            (&"é".repeat(250_000), ""),
+        ],
+    );
+    let p = write(dir.path(), "cells.csv", csv.as_bytes());
+    let (_, s) = read(&p);
+    assert_eq!((s.accepted, s.skipped), (2, 2), "{:?}", s.reasons);
+    for problem in &s.problems {
+        assert_short(&problem.reason);
+    }
+    assert!(
+        s.problems[1].reason.starts_with(&format!(
+            "bad date: creation date `{}… ({} more bytes)` is not a date",
+            "é".repeat(200),
+            2 * 250_000 - 400
+        )),
+        "{}",
+        &s.problems[1].reason[..300]
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // Real arrivals: the 4TU.ResearchData help-desk log.
 

@@ -13,7 +13,7 @@ use super::report::Report;
 use super::topics::Taxonomy;
 use super::{AnalysisOptions, SchoolCalendar, TopicOptions};
 use crate::config::Secret;
-use crate::text::printable;
+use crate::text::{excerpt, printable};
 use crate::{Error, Result};
 
 /// The `tickets` subcommands.
@@ -320,7 +320,7 @@ pub fn run(cmd: TicketsCommand) -> Result<i32> {
 /// A `YYYY-MM-DD` date on the command line.
 fn parse_date(s: &str) -> std::result::Result<chrono::NaiveDate, String> {
     chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
-        .map_err(|_| format!("`{}` is not a date (YYYY-MM-DD)", printable(s)))
+        .map_err(|_| format!("`{}` is not a date (YYYY-MM-DD)", printable(&excerpt(s))))
 }
 
 fn progress_bar(steps: u64) -> ProgressBar {

@@ -99,7 +99,8 @@ impl Profile {
                 return Err(Error::invalid(
                     "profile",
                     format!(
-                        "unknown profile `{name}` (glpi, osticket, zammad, freshservice, google-forms, servicenow, helpdesk4tu, generic)"
+                        "unknown profile `{}` (glpi, osticket, zammad, freshservice, google-forms, servicenow, helpdesk4tu, generic)",
+                        crate::text::excerpt(name)
                     ),
                 ));
             }
@@ -168,6 +169,14 @@ pub struct IngestOptions {
     /// with a date after it (a placeholder such as `2999-12-31` or `9999-12-31`) is skipped and
     /// reported.
     pub dates_until: NaiveDate,
+    /// The most fields a record may have (default 1,000): a header with more stops the file with
+    /// an error naming it (a row with more than its header is skipped like any row of the wrong
+    /// width).
+    pub max_fields: usize,
+    /// The longest line, in bytes (default 1 MiB): a longer one stops the file with an error
+    /// naming its line, before anything is parsed (a file that is not an export, or one whose
+    /// line ends were lost).
+    pub max_line_bytes: usize,
 }
 
 /// The default earliest plausible date: 1 January 1990, before any help desk kept its tickets in
@@ -221,6 +230,8 @@ impl Default for IngestOptions {
             max_problems: 200,
             dates_from: default_dates_from(),
             dates_until: default_dates_until(),
+            max_fields: 1_000,
+            max_line_bytes: 1 << 20,
         }
     }
 }

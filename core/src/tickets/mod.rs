@@ -187,9 +187,9 @@ fn check_span(tickets: &[Ticket]) -> crate::Result<()> {
                 "the tickets span more than a century, from {} (ticket {}) to {} (ticket {}): \
                  a placeholder date? Leave such tickets out (ingest skips dates outside its plausible window)",
                 first.created.date(),
-                crate::text::printable(&first.id),
+                crate::text::printable(&crate::text::excerpt(&first.id)),
                 last.created.date(),
-                crate::text::printable(&last.id),
+                crate::text::printable(&crate::text::excerpt(&last.id)),
             ),
         ));
     }

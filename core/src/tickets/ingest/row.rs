@@ -9,6 +9,7 @@ use super::columns::{Field, Mapping};
 use super::dates::{excel_serial, parse_datetime};
 use super::events::{History, RowEvent, id_hash};
 use super::text::clean_html;
+use crate::text::excerpt;
 use crate::tickets::Ticket;
 
 /// A cell as found in the file.
@@ -94,7 +95,7 @@ impl RowContext<'_> {
                     "{} `{}` is outside the plausible dates {from} … {until}",
                     field_name(f),
                     match cell {
-                        Cell::Text(s) => s.trim().to_string(),
+                        Cell::Text(s) => excerpt(s.trim()).into_owned(),
                         Cell::Serial(_) => d.to_string(),
                     }
                 ),
@@ -126,7 +127,7 @@ impl RowContext<'_> {
                     Some(d) => Ok(Some(d)),
                     None => Err((
                         "bad date",
-                        format!("{} `{}` is not a date", field_name(f), s),
+                        format!("{} `{}` is not a date", field_name(f), excerpt(s)),
                     )),
                 }
             }
@@ -142,7 +143,7 @@ impl RowContext<'_> {
         if raw.is_empty() {
             format!("the {} is empty", field_name(f))
         } else {
-            format!("the {} is `{raw}` (no value)", field_name(f))
+            format!("the {} is `{}` (no value)", field_name(f), excerpt(raw))
         }
     }
 
