@@ -450,6 +450,265 @@ fn unknown_headers_fail_with_the_header_list() {
     assert!(err.to_string().contains("foo, bar"), "{err}");
 }
 
+/// A ServiceNow-style export: `rows` ordinary tickets opened on weekdays from 6 February 2023,
+/// then the given extra rows (opened, resolved), numbered on.
+fn servicenow_export(rows: usize, extra: &[(&str, &str)]) -> String {
+    let subjects = [
+        "Printer jammed in room 12",
+        "Password reset for the student portal",
+        "Projector will not turn on",
+        "Wi-Fi drops in the library",
+    ];
+    let mut csv = String::from("number,opened_at,short_description,category,resolved_at\n");
+    let mut day = chrono::NaiveDate::from_ymd_opt(2023, 2, 6).unwrap();
+    for i in 0..rows {
+        while chrono::Datelike::weekday(&day).num_days_from_monday() >= 5 {
+            day = day.succ_opt().unwrap();
+        }
+        csv.push_str(&format!(
+            "INC{i:04},{day} 09:{:02}:00,{},Hardware,{day} 11:00:00\n",
+            i % 60,
+            subjects[i % subjects.len()]
+        ));
+        if i % 3 == 2 {
+            day = day.succ_opt().unwrap();
+        }
+    }
+    for (k, (opened, resolved)) in extra.iter().enumerate() {
+        csv.push_str(&format!(
+            "INC9{k:03},{opened},Printer jammed in room 12,Hardware,{resolved}\n"
+        ));
+    }
+    csv
+}
+
+#[test]
+fn placeholder_and_implausible_dates_skip_their_row_with_line_and_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = servicenow_export(
+        3,
+        &[
+            ("9999-12-31 00:00:00", ""),
+            ("2999-12-31", ""),
+            ("2023-02-08 10:00:00", "2999-12-31 23:59:59"),
+            ("1900-01-01", ""),
+            ("2023-02-09 10:00:00", ""),
+        ],
+    );
+    let p = write(dir.path(), "placeholders.csv", csv.as_bytes());
+    let (t, s) = read(&p);
+    assert_eq!(
+        (s.read, s.accepted, s.skipped),
+        (8, 4, 4),
+        "{:?}",
+        s.problems
+    );
+    assert_eq!(
+        s.reasons.get("implausible date"),
+        Some(&4),
+        "{:?}",
+        s.reasons
+    );
+    let lines: Vec<u64> = s.problems.iter().map(|p| p.line).collect();
+    assert_eq!(lines, [5, 6, 7, 8]);
+    assert!(
+        s.problems[0]
+            .reason
+            .starts_with("implausible date: creation date `9999-12-31 00:00:00` is outside the plausible dates 1990-01-01 … "),
+        "{:?}",
+        s.problems[0]
+    );
+    assert!(
+        s.problems[2]
+            .reason
+            .contains("resolution date `2999-12-31 23:59:59` is outside"),
+        "{:?}",
+        s.problems[2]
+    );
+    assert!(
+        t.iter()
+            .all(|t| t.created.date().to_string().starts_with("2023-02"))
+    );
+    // The window is an option: narrowed, the ordinary rows outside it are skipped too.
+    let options = IngestOptions {
+        dates_from: chrono::NaiveDate::from_ymd_opt(2023, 2, 9).unwrap(),
+        dates_until: chrono::NaiveDate::from_ymd_opt(2023, 2, 9).unwrap(),
+        ..Default::default()
+    };
+    let (t, s) = ingest::read_files(&[&p], &options).unwrap();
+    assert_eq!((s.accepted, s.skipped), (1, 7), "{:?}", s.problems);
+    assert_eq!(t[0].id, "INC9004");
+    // A window backwards or wider than a century is refused, naming it.
+    for (from, until) in [((2024, 1, 1), (2023, 1, 1)), ((1800, 1, 1), (2023, 1, 1))] {
+        let options = IngestOptions {
+            dates_from: chrono::NaiveDate::from_ymd_opt(from.0, from.1, from.2).unwrap(),
+            dates_until: chrono::NaiveDate::from_ymd_opt(until.0, until.1, until.2).unwrap(),
+            ..Default::default()
+        };
+        let err = ingest::read_files(&[&p], &options).unwrap_err().to_string();
+        assert!(err.contains("2023-01-01"), "{err}");
+    }
+}
+
+#[test]
+fn analysis_refuses_tickets_spread_over_more_than_a_century() {
+    let ticket = |id: &str, created: &str| Ticket {
+        id: id.into(),
+        created: dt(created),
+        subject: "Printer jammed".into(),
+        ..Default::default()
+    };
+    let tickets = [
+        ticket("INC1", "2023-03-01 09:00"),
+        ticket("INC2", "2023-03-02 09:00"),
+        ticket("INC9", "9999-12-31 00:00"),
+    ];
+    let started = std::time::Instant::now();
+    let err = forewarn::tickets::analyze(&tickets, &Default::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("from 2023-03-01 (ticket INC1) to 9999-12-31 (ticket INC9)"),
+        "{err}"
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+}
+
+/// Messages quote at most 200 characters of any input, then how many bytes they left out.
+fn assert_short(message: &str) {
+    assert!(
+        message.len() < 1_000,
+        "{} bytes: {}…",
+        message.len(),
+        &message[..1_000]
+    );
+}
+
+#[test]
+fn oversized_lines_and_headers_are_refused_naming_file_and_line_without_echoing_them() {
+    let dir = tempfile::tempdir().unwrap();
+    // One 3 MiB line and nothing else, and a file of nothing but commas: refused before any
+    // parsing, the first 200 characters quoted.
+    for (name, bytes) in [
+        (
+            "one_line.csv",
+            "ticket subject text ".repeat(3 << 20 >> 4).into_bytes(),
+        ),
+        ("commas.csv", vec![b','; 3 << 20]),
+    ] {
+        let len = bytes.len();
+        let p = write(dir.path(), name, &bytes);
+        let err = ingest::read_files(&[&p], &IngestOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert_short(&err);
+        assert!(
+            err.contains(&format!(
+                "{}:1: a line of {len} bytes, longer than the 1048576 allowed",
+                p.display()
+            )),
+            "{err}"
+        );
+        assert!(
+            err.contains(&format!("({} more bytes)", 400 - 200)),
+            "{err}"
+        );
+    }
+    // A long line further down is named by its line.
+    let mut csv = servicenow_export(3, &[]);
+    csv.push_str(&format!(
+        "INC9000,2023-02-08 10:00,{},Hardware,\n",
+        "x".repeat(2 << 20)
+    ));
+    let p = write(dir.path(), "long_row.csv", csv.as_bytes());
+    let err = ingest::read_files(&[&p], &IngestOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert_short(&err);
+    assert!(
+        err.contains(&format!("{}:5: a line of", p.display())),
+        "{err}"
+    );
+    // A header of 1,500 fields (under the line bound) is refused for its field count; a lower
+    // bound is an option.
+    let header: Vec<String> = (0..1_500).map(|i| format!("column {i}")).collect();
+    let p = write(
+        dir.path(),
+        "wide.csv",
+        format!("{}\n1\n", header.join(",")).as_bytes(),
+    );
+    let err = ingest::read_files(&[&p], &IngestOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains(&format!(
+            "{}:1: 1500 fields, more than the 1000 allowed",
+            p.display()
+        )),
+        "{err}"
+    );
+    let p = write(
+        dir.path(),
+        "narrow.csv",
+        servicenow_export(3, &[]).as_bytes(),
+    );
+    let options = IngestOptions {
+        max_fields: 4,
+        max_line_bytes: 200,
+        ..Default::default()
+    };
+    let err = ingest::read_files(&[&p], &options).unwrap_err().to_string();
+    assert!(
+        err.contains(":1: 5 fields, more than the 4 allowed"),
+        "{err}"
+    );
+}
+
+#[test]
+fn errors_and_skipped_rows_quote_at_most_two_hundred_characters_of_a_cell() {
+    let dir = tempfile::tempdir().unwrap();
+    // A header without a creation date, 900 columns of 900 bytes: listed, cut.
+    let header: Vec<String> = (0..900).map(|i| format!("{i:0>900}")).collect();
+    let p = write(
+        dir.path(),
+        "headers.csv",
+        format!("{}\n", header.join(",")).as_bytes(),
+    );
+    let err = ingest::read_files(&[&p], &IngestOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert_short(&err);
+    assert!(
+        err.contains("no creation-date column found among the headers ["),
+        "{err}"
+    );
+    assert!(err.contains("more bytes)]"), "{err}");
+    // A 500 kB creation date of digits and one of accented letters: each row skipped, its
+    // reason short.
+    let csv = servicenow_export(
+        2,
+        &[
+            (&format!("2023-02-08 {}", "9".repeat(500_000)), ""),
+            (&"é".repeat(250_000), ""),
+        ],
+    );
+    let p = write(dir.path(), "cells.csv", csv.as_bytes());
+    let (_, s) = read(&p);
+    assert_eq!((s.accepted, s.skipped), (2, 2), "{:?}", s.reasons);
+    for problem in &s.problems {
+        assert_short(&problem.reason);
+    }
+    assert!(
+        s.problems[1].reason.starts_with(&format!(
+            "bad date: creation date `{}… ({} more bytes)` is not a date",
+            "é".repeat(200),
+            2 * 250_000 - 400
+        )),
+        "{}",
+        &s.problems[1].reason[..300]
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // Real arrivals: the 4TU.ResearchData help-desk log.
 
@@ -990,6 +1249,49 @@ fn cli_reports_folded_rows_in_its_summary_the_report_and_its_json() {
         (&19.into(), &5.into(), &14.into())
     );
     assert_eq!(ingest["files"][0]["folded"], 14);
+}
+
+#[test]
+fn cli_skips_a_placeholder_date_and_keeps_the_report_small() {
+    let dir = tempfile::tempdir().unwrap();
+    let export = write(
+        dir.path(),
+        "export.csv",
+        servicenow_export(
+            60,
+            &[("9999-12-31 00:00:00", ""), ("2023-06-20 10:00:00", "")],
+        )
+        .as_bytes(),
+    );
+    let html = dir.path().join("report.html");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_forewarn"))
+        .args(["tickets", "analyze"])
+        .arg(&export)
+        .arg("--out")
+        .arg(&html)
+        .args(["--dates-until", "2023-05-31"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "skipped {}:62: implausible date: creation date `9999-12-31 00:00:00` is outside the plausible dates 1990-01-01 … 2023-05-31",
+            export.display()
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(":63: implausible date: creation date `2023-06-20 10:00:00`"),
+        "{stderr}"
+    );
+    let size = std::fs::metadata(&html).unwrap().len();
+    assert!(size < 2 << 20, "report of {size} bytes");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("report.json")).unwrap())
+            .unwrap();
+    assert_eq!(json["ingest"]["reasons"]["implausible date"], 2);
+    assert_eq!(json["ingest"]["accepted"], 60);
 }
 
 /// Words of a report (split at anything but letters and digits), to look for `inf` and `NaN`.

@@ -26,6 +26,19 @@ pub fn control_char(s: &str) -> Option<(usize, char)> {
     s.char_indices().find(|&(_, c)| is_control(c))
 }
 
+/// How many characters of an input [`excerpt`] keeps.
+pub const EXCERPT_CHARS: usize = 200;
+
+/// An input as an error or a report may quote it: whole when it is at most [`EXCERPT_CHARS`]
+/// characters, else its first [`EXCERPT_CHARS`] characters followed by `… (N more bytes)`, so a
+/// 50 MB line or cell never travels whole into a message. Borrowed when short.
+pub fn excerpt(s: &str) -> Cow<'_, str> {
+    match s.char_indices().nth(EXCERPT_CHARS) {
+        None => Cow::Borrowed(s),
+        Some((cut, _)) => Cow::Owned(format!("{}… ({} more bytes)", &s[..cut], s.len() - cut)),
+    }
+}
+
 /// `s` on one line, with every character that [`is_control`] written as an escape: `\n`,
 /// `\r`, `\t`, `\0`, `\\u{1b}`… Borrowed when there is nothing to escape.
 pub fn printable(s: &str) -> Cow<'_, str> {
@@ -65,6 +78,25 @@ fn escape(s: &str, keep_newlines: bool) -> Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn excerpts_keep_two_hundred_characters_and_count_the_rest() {
+        assert!(matches!(excerpt("short cell"), Cow::Borrowed("short cell")));
+        let exact = "é".repeat(EXCERPT_CHARS);
+        assert!(matches!(excerpt(&exact), Cow::Borrowed(_)));
+        // Cut at a character boundary: 200 characters of two bytes each, 100 more after.
+        let long = "é".repeat(EXCERPT_CHARS + 50);
+        let e = excerpt(&long);
+        assert_eq!(
+            e,
+            format!("{}… (100 more bytes)", "é".repeat(EXCERPT_CHARS))
+        );
+        let huge = ",".repeat(3 << 20);
+        assert_eq!(
+            excerpt(&huge),
+            format!("{}… ({} more bytes)", ",".repeat(200), (3 << 20) - 200)
+        );
+    }
 
     #[test]
     fn controls_are_escaped_and_the_rest_is_kept() {

@@ -4,6 +4,7 @@
 //! where the help desk went quiet (runs of closed weekdays, and weeks far below both their
 //! neighbours), and terms as the long runs between breaks.
 
+use crate::text::excerpt;
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -160,7 +161,7 @@ impl SchoolCalendar {
                 line,
                 col,
                 key: None,
-                message: e.message().to_string(),
+                message: excerpt(e.message()).into_owned(),
             }
         })?;
         cal.validate()?;
@@ -176,13 +177,18 @@ impl SchoolCalendar {
             .from_reader(text.as_bytes());
         for (i, rec) in rdr.records().enumerate() {
             let line = i + 2;
-            let rec = rec.map_err(|e| Error::invalid("calendar", format!("line {line}: {e}")))?;
+            let rec = rec.map_err(|e| {
+                Error::invalid(
+                    "calendar",
+                    format!("line {line}: {}", excerpt(&e.to_string())),
+                )
+            })?;
             let get = |k: usize| rec.get(k).unwrap_or("").trim();
             let date = |s: &str| {
                 NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| {
                     Error::invalid(
                         "calendar",
-                        format!("line {line}: `{s}` is not a YYYY-MM-DD date"),
+                        format!("line {line}: `{}` is not a YYYY-MM-DD date", excerpt(s)),
                     )
                 })
             };
@@ -209,7 +215,8 @@ impl SchoolCalendar {
                     return Err(Error::invalid(
                         "calendar",
                         format!(
-                            "line {line}: unknown kind `{other}` (term, holiday, instructional)"
+                            "line {line}: unknown kind `{}` (term, holiday, instructional)",
+                            excerpt(other)
                         ),
                     ));
                 }
@@ -225,7 +232,7 @@ impl SchoolCalendar {
             if t.end < t.start {
                 return Err(Error::invalid(
                     "calendar",
-                    format!("term `{}` ends before it starts", t.name),
+                    format!("term `{}` ends before it starts", excerpt(&t.name)),
                 ));
             }
         }
@@ -233,7 +240,7 @@ impl SchoolCalendar {
             if b.end < b.start {
                 return Err(Error::invalid(
                     "calendar",
-                    format!("holiday `{}` ends before it starts", b.name),
+                    format!("holiday `{}` ends before it starts", excerpt(&b.name)),
                 ));
             }
         }
@@ -241,7 +248,7 @@ impl SchoolCalendar {
             if parse_weekday(w).is_none() {
                 return Err(Error::invalid(
                     "calendar",
-                    format!("`{w}` is not a weekday"),
+                    format!("`{}` is not a weekday", excerpt(w)),
                 ));
             }
         }

@@ -13,11 +13,13 @@ use super::report::Report;
 use super::topics::Taxonomy;
 use super::{AnalysisOptions, SchoolCalendar, TopicOptions};
 use crate::config::Secret;
-use crate::text::printable;
+use crate::text::{excerpt, printable};
 use crate::{Error, Result};
 
 /// The `tickets` subcommands.
 #[derive(Debug, clap::Subcommand)]
+// Parsed once per run and matched at once: boxing `Analyze`'s options would save nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum TicketsCommand {
     /// Analyse help-desk exports (CSV/TSV/XLSX, or directories of them) and write an HTML report
     /// with a JSON twin.
@@ -53,6 +55,14 @@ pub enum TicketsCommand {
         /// Dates are month first (03/09 = 9 March).
         #[arg(long)]
         month_first: bool,
+        /// The earliest plausible date (YYYY-MM-DD): rows dated before it (placeholders such as
+        /// 1900-01-01) are skipped and listed.
+        #[arg(long, default_value = "1990-01-01", value_parser = parse_date)]
+        dates_from: chrono::NaiveDate,
+        /// The latest plausible date (YYYY-MM-DD; default: a year after today): rows dated after
+        /// it (placeholders such as 9999-12-31) are skipped and listed.
+        #[arg(long, value_parser = parse_date)]
+        dates_until: Option<chrono::NaiveDate>,
         /// Keyword taxonomy (TOML, see `forewarn tickets taxonomy`); the K-12 default otherwise.
         #[arg(long)]
         taxonomy: Option<PathBuf>,
@@ -115,6 +125,8 @@ pub fn run(cmd: TicketsCommand) -> Result<i32> {
             salt,
             day_first,
             month_first,
+            dates_from,
+            dates_until,
             taxonomy,
             k,
             cluster_all,
@@ -149,6 +161,8 @@ pub fn run(cmd: TicketsCommand) -> Result<i32> {
                 } else {
                     None
                 },
+                dates_from,
+                dates_until: dates_until.unwrap_or_else(ingest::default_dates_until),
                 ..Default::default()
             };
             let (tickets, summary) = ingest::read_files(&files, &options)?;
@@ -301,6 +315,12 @@ pub fn run(cmd: TicketsCommand) -> Result<i32> {
             Ok(0)
         }
     }
+}
+
+/// A `YYYY-MM-DD` date on the command line.
+fn parse_date(s: &str) -> std::result::Result<chrono::NaiveDate, String> {
+    chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+        .map_err(|_| format!("`{}` is not a date (YYYY-MM-DD)", printable(&excerpt(s))))
 }
 
 fn progress_bar(steps: u64) -> ProgressBar {

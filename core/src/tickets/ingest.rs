@@ -31,6 +31,7 @@ mod zammad;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use chrono::NaiveDate;
 use serde::Serialize;
 
 use super::Ticket;
@@ -98,7 +99,8 @@ impl Profile {
                 return Err(Error::invalid(
                     "profile",
                     format!(
-                        "unknown profile `{name}` (glpi, osticket, zammad, freshservice, google-forms, servicenow, helpdesk4tu, generic)"
+                        "unknown profile `{}` (glpi, osticket, zammad, freshservice, google-forms, servicenow, helpdesk4tu, generic)",
+                        crate::text::excerpt(name)
                     ),
                 ));
             }
@@ -160,6 +162,63 @@ pub struct IngestOptions {
     pub day_first: Option<bool>,
     /// How many row problems to keep in detail (all are counted).
     pub max_problems: usize,
+    /// The earliest plausible date (default 1990-01-01): a row with a date before it (a
+    /// placeholder such as `1900-01-01`, a mistyped year) is skipped and reported.
+    pub dates_from: NaiveDate,
+    /// The latest plausible date (default: a year after today, in the local time zone): a row
+    /// with a date after it (a placeholder such as `2999-12-31` or `9999-12-31`) is skipped and
+    /// reported.
+    pub dates_until: NaiveDate,
+    /// The most fields a record may have (default 1,000): a header with more stops the file with
+    /// an error naming it (a row with more than its header is skipped like any row of the wrong
+    /// width).
+    pub max_fields: usize,
+    /// The longest line, in bytes (default 1 MiB): a longer one stops the file with an error
+    /// naming its line, before anything is parsed (a file that is not an export, or one whose
+    /// line ends were lost).
+    pub max_line_bytes: usize,
+}
+
+/// The default earliest plausible date: 1 January 1990, before any help desk kept its tickets in
+/// a system that exports them.
+pub fn default_dates_from() -> NaiveDate {
+    NaiveDate::from_ymd_opt(1990, 1, 1).unwrap_or_default()
+}
+
+/// The default latest plausible date: a year after today in the local time zone (the district's).
+pub fn default_dates_until() -> NaiveDate {
+    let today = chrono::Local::now().date_naive();
+    today
+        .checked_add_months(chrono::Months::new(12))
+        .unwrap_or(today)
+}
+
+/// The longest span of dates the analysis accepts, in days (a century): the plausible-date
+/// window of [`IngestOptions`] may be no longer, and [`crate::tickets::analyze`] refuses tickets
+/// spread wider, since weekly series and their statistics are sized by the span.
+pub const MAX_DATE_SPAN_DAYS: i64 = 36_525;
+
+impl IngestOptions {
+    /// Checks the plausible-date window: `dates_from` not after `dates_until`, and at most
+    /// [`MAX_DATE_SPAN_DAYS`] apart.
+    pub fn check(&self) -> Result<()> {
+        let (from, until) = (self.dates_from, self.dates_until);
+        if from > until {
+            return Err(Error::invalid(
+                "dates",
+                format!("the earliest plausible date {from} is after the latest {until}"),
+            ));
+        }
+        if (until - from).num_days() > MAX_DATE_SPAN_DAYS {
+            return Err(Error::invalid(
+                "dates",
+                format!(
+                    "the plausible dates {from} … {until} span more than a century ({MAX_DATE_SPAN_DAYS} days)"
+                ),
+            ));
+        }
+        Ok(())
+    }
 }
 
 impl Default for IngestOptions {
@@ -169,6 +228,10 @@ impl Default for IngestOptions {
             salt: Secret::new("forewarn-tickets"),
             day_first: None,
             max_problems: 200,
+            dates_from: default_dates_from(),
+            dates_until: default_dates_until(),
+            max_fields: 1_000,
+            max_line_bytes: 1 << 20,
         }
     }
 }
@@ -260,6 +323,7 @@ pub fn read_files<P: AsRef<Path>>(
     paths: &[P],
     options: &IngestOptions,
 ) -> Result<(Vec<Ticket>, IngestSummary)> {
+    options.check()?;
     let mut tickets = Vec::new();
     let mut summary = IngestSummary::default();
     for p in paths {

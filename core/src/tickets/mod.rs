@@ -144,6 +144,7 @@ pub fn analyze_with_progress(
     if tickets.is_empty() {
         return Err(crate::Error::invalid("tickets", "no tickets to analyse"));
     }
+    check_span(tickets)?;
     progress("calendar");
     let calendar = match &options.calendar {
         Some(c) => c.clone(),
@@ -167,6 +168,32 @@ pub fn analyze_with_progress(
         topics,
         recommendations,
     })
+}
+
+/// Refuses tickets whose creation dates span more than [`ingest::MAX_DATE_SPAN_DAYS`]: the weekly
+/// series, calendars and charts of the analysis have one slot per week or day of the span, so a
+/// single ticket dated `9999-12-31` next to ones from this year would size them by millennia.
+fn check_span(tickets: &[Ticket]) -> crate::Result<()> {
+    let (Some(first), Some(last)) = (
+        tickets.iter().min_by_key(|t| t.created),
+        tickets.iter().max_by_key(|t| t.created),
+    ) else {
+        return Ok(());
+    };
+    if (last.created.date() - first.created.date()).num_days() > ingest::MAX_DATE_SPAN_DAYS {
+        return Err(crate::Error::invalid(
+            "tickets",
+            format!(
+                "the tickets span more than a century, from {} (ticket {}) to {} (ticket {}): \
+                 a placeholder date? Leave such tickets out (ingest skips dates outside its plausible window)",
+                first.created.date(),
+                crate::text::printable(&crate::text::excerpt(&first.id)),
+                last.created.date(),
+                crate::text::printable(&crate::text::excerpt(&last.id)),
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Runs calendar, topics, trends and recommendations over ingested tickets.

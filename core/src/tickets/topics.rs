@@ -214,8 +214,21 @@ impl Taxonomy {
 
     /// Reads a taxonomy from TOML (`[[topic]] name, keywords, hardware`).
     pub fn from_toml(text: &str) -> Result<Self> {
-        let t: Taxonomy =
-            toml::from_str(text).map_err(|e| Error::invalid("taxonomy", e.to_string()))?;
+        let t: Taxonomy = toml::from_str(text).map_err(|e: toml::de::Error| {
+            // The position and the parser's message, not its snippet of the line: a line can
+            // be megabytes long.
+            let at = e
+                .span()
+                .map(|s| {
+                    let line = text[..s.start.min(text.len())].matches('\n').count() + 1;
+                    format!("line {line}: ")
+                })
+                .unwrap_or_default();
+            Error::invalid(
+                "taxonomy",
+                format!("{at}{}", crate::text::excerpt(e.message().trim_end())),
+            )
+        })?;
         if t.topics.iter().any(|r| r.keywords.is_empty()) {
             return Err(Error::invalid(
                 "taxonomy",

@@ -459,7 +459,7 @@ impl Mapping {
         if !fields.contains_key(&Field::Created) {
             return Err(format!(
                 "no creation-date column found among the headers [{}] (profile {profile})",
-                headers.join(", ")
+                crate::text::excerpt(&headers.join(", "))
             ));
         }
         let date_columns = [

@@ -8,6 +8,7 @@ use super::dates::DateVotes;
 use super::events::{Events, fold_file};
 use super::row::{Cell, RowContext, RowError, RowResult};
 use super::{FileSummary, IngestOptions, IngestSummary, Profile};
+use crate::text::excerpt;
 use crate::tickets::Ticket;
 use crate::{Error, Result};
 
@@ -19,6 +20,7 @@ pub fn read_bytes(
     tickets: &mut Vec<Ticket>,
     summary: &mut IngestSummary,
 ) -> Result<()> {
+    options.check()?;
     read_bytes_with(name, bytes, options, tickets, summary, SPLIT_MIN)
 }
 
@@ -36,6 +38,7 @@ fn read_bytes_with(
     split_min: usize,
 ) -> Result<()> {
     let (text, encoding) = decode(bytes);
+    check_line_lengths(name, text.as_bytes(), options.max_line_bytes)?;
     let delimiter = sniff_delimiter(&text);
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(delimiter)
@@ -46,8 +49,15 @@ fn read_bytes_with(
     match reader.read_record(&mut header) {
         Ok(true) => {}
         Ok(false) => return Err(Error::invalid("export", format!("{name}: empty file"))),
-        Err(e) => return Err(Error::invalid("export", format!("{name}: header: {e}"))),
+        Err(e) => {
+            return Err(Error::invalid(
+                "export",
+                format!("{name}: header: {}", excerpt(&e.to_string())),
+            ));
+        }
     }
+    let header_line = header.position().map(|p| p.line()).unwrap_or(1);
+    check_field_count(name, header_line, header.len(), options.max_fields)?;
     let headers: Vec<String> = header.iter().map(|s| s.to_string()).collect();
     let mapping = Mapping::new(&headers, options.profile)
         .map_err(|m| Error::invalid("export", format!("{name}: {m}")))?;
@@ -79,6 +89,7 @@ fn read_bytes_with(
         mapping: &mapping,
         day_first,
         salt: &salt,
+        dates: (options.dates_from, options.dates_until),
         requesters: Default::default(),
     };
     let before_read = summary.read;
@@ -292,7 +303,8 @@ fn read_part(
             Ok(false) => return part,
             Err(e) => {
                 let line = base + e.position().map(|p| p.line()).unwrap_or(0);
-                part.errors.push((line, e.to_string()));
+                part.errors
+                    .push((line, excerpt(&e.to_string()).into_owned()));
             }
         }
     }
@@ -332,6 +344,51 @@ fn move_parts(tickets: &mut Vec<Ticket>, parts: Vec<Part>, row_base: &[u64]) {
     // per part of exactly that part's ticket count, and every slot of every slice was written
     // above (the zip pairs each slot with one ticket and the counts are equal).
     unsafe { tickets.set_len(start + total) };
+}
+
+/// Stops at the first line longer than `max` bytes, naming it: before anything is parsed, so a
+/// file that is one 50 MB line is refused without being split into fields or quoted whole.
+fn check_line_lengths(name: &str, text: &[u8], max: usize) -> Result<()> {
+    if text.len() <= max {
+        return Ok(());
+    }
+    let mut start = 0;
+    let ends = memchr::memchr_iter(b'\n', text).chain(std::iter::once(text.len()));
+    for end in ends {
+        let len = end - start;
+        // A CR LF line end is not part of the line.
+        let len = if text.get(end.wrapping_sub(1)) == Some(&b'\r') && len > 0 {
+            len - 1
+        } else {
+            len
+        };
+        if len > max {
+            let line = memchr::memchr_iter(b'\n', &text[..start]).count() + 1;
+            return Err(Error::invalid(
+                "export",
+                format!(
+                    "{name}:{line}: a line of {len} bytes, longer than the {max} allowed (is this \
+                     a help-desk export? it starts `{}`)",
+                    excerpt(&String::from_utf8_lossy(
+                        &text[start..(start + 400).min(end)]
+                    ))
+                ),
+            ));
+        }
+        start = end + 1;
+    }
+    Ok(())
+}
+
+/// Refuses a record of more than `max` fields, naming its line.
+pub(super) fn check_field_count(name: &str, line: u64, fields: usize, max: usize) -> Result<()> {
+    if fields > max {
+        return Err(Error::invalid(
+            "export",
+            format!("{name}:{line}: {fields} fields, more than the {max} allowed"),
+        ));
+    }
+    Ok(())
 }
 
 /// A row with the header's number of fields (a trailing empty one from a trailing delimiter is
@@ -432,7 +489,8 @@ impl Batch {
                 }
                 Err(e) => {
                     let line = e.position().map(|p| p.line()).unwrap_or(0);
-                    self.errors.push((line, e.to_string()));
+                    self.errors
+                        .push((line, excerpt(&e.to_string()).into_owned()));
                 }
             }
         }

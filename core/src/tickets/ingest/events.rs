@@ -162,7 +162,10 @@ pub(super) fn fold_file(
             for &i in rows_of {
                 let (line, why) = events.undated(i).unwrap_or_default();
                 let why = if rows_of.len() > 1 {
-                    format!("{why}, as on every row of ticket `{}`", rows[rows_of[0]].id)
+                    format!(
+                        "{why}, as on every row of ticket `{}`",
+                        crate::text::excerpt(&rows[rows_of[0]].id)
+                    )
                 } else {
                     why.to_string()
                 };

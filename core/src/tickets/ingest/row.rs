@@ -2,13 +2,14 @@
 
 use std::hash::BuildHasher;
 
-use chrono::NaiveDateTime;
+use chrono::{NaiveDate, NaiveDateTime};
 use sha2::{Digest, Sha256};
 
 use super::columns::{Field, Mapping};
 use super::dates::{excel_serial, parse_datetime};
 use super::events::{History, RowEvent, id_hash};
 use super::text::clean_html;
+use crate::text::excerpt;
 use crate::tickets::Ticket;
 
 /// A cell as found in the file.
@@ -61,6 +62,8 @@ pub(super) struct RowContext<'m> {
     pub(super) mapping: &'m Mapping,
     pub(super) day_first: bool,
     pub(super) salt: &'m str,
+    /// The plausible dates, first and last: a date outside them skips its row.
+    pub(super) dates: (NaiveDate, NaiveDate),
     /// Hashed requesters by cell text (`None`: nothing left once cleaned): the same few
     /// thousand people file most tickets.
     pub(super) requesters: parking_lot::Mutex<crate::tickets::FastMap<String, Option<String>>>,
@@ -83,7 +86,31 @@ impl RowContext<'_> {
         let Some(col) = self.mapping.column(f) else {
             return Ok(None);
         };
-        match cells.get(col) {
+        let date = self.parse_date(cells.get(col), f)?;
+        let (from, until) = self.dates;
+        match (date, cells.get(col)) {
+            (Some(d), Some(cell)) if d.date() < from || d.date() > until => Err((
+                "implausible date",
+                format!(
+                    "{} `{}` is outside the plausible dates {from} … {until}",
+                    field_name(f),
+                    match cell {
+                        Cell::Text(s) => excerpt(s.trim()).into_owned(),
+                        Cell::Serial(_) => d.to_string(),
+                    }
+                ),
+            )),
+            _ => Ok(date),
+        }
+    }
+
+    /// A date cell as a date (no window applied).
+    fn parse_date(
+        &self,
+        cell: Option<&Cell<'_>>,
+        f: Field,
+    ) -> std::result::Result<Option<NaiveDateTime>, RowError> {
+        match cell {
             None => Ok(None),
             Some(Cell::Serial(v)) => Ok(excel_serial(*v)),
             Some(Cell::Text(s)) => {
@@ -100,7 +127,7 @@ impl RowContext<'_> {
                     Some(d) => Ok(Some(d)),
                     None => Err((
                         "bad date",
-                        format!("{} `{}` is not a date", field_name(f), s),
+                        format!("{} `{}` is not a date", field_name(f), excerpt(s)),
                     )),
                 }
             }
@@ -116,7 +143,7 @@ impl RowContext<'_> {
         if raw.is_empty() {
             format!("the {} is empty", field_name(f))
         } else {
-            format!("the {} is `{raw}` (no value)", field_name(f))
+            format!("the {} is `{}` (no value)", field_name(f), excerpt(raw))
         }
     }
 
@@ -309,6 +336,10 @@ mod tests {
             mapping: &mapping,
             day_first: false,
             salt: "s",
+            dates: (
+                NaiveDate::from_ymd_opt(1990, 1, 1).unwrap(),
+                NaiveDate::from_ymd_opt(2030, 12, 31).unwrap(),
+            ),
             requesters: Default::default(),
         };
         let cells: Vec<Cell<'_>> = cells.iter().map(|c| Cell::Text(c)).collect();

@@ -20,22 +20,30 @@ pub(super) fn read_xlsx(
 ) -> Result<()> {
     use calamine::{Data, Reader, open_workbook_auto};
     let name = path.display().to_string();
-    let mut wb =
-        open_workbook_auto(path).map_err(|e| Error::invalid("export", format!("{name}: {e}")))?;
+    let mut wb = open_workbook_auto(path).map_err(|e| {
+        Error::invalid(
+            "export",
+            format!("{name}: {}", crate::text::excerpt(&e.to_string())),
+        )
+    })?;
     let sheet = wb
         .sheet_names()
         .first()
         .cloned()
         .ok_or_else(|| Error::invalid("export", format!("{name}: workbook has no sheet")))?;
-    let range = wb
-        .worksheet_range(&sheet)
-        .map_err(|e| Error::invalid("export", format!("{name}: {e}")))?;
+    let range = wb.worksheet_range(&sheet).map_err(|e| {
+        Error::invalid(
+            "export",
+            format!("{name}: {}", crate::text::excerpt(&e.to_string())),
+        )
+    })?;
     let first_row = range.start().map(|(r, _)| r as u64).unwrap_or(0);
     let mut rows = range.rows();
     let header: Vec<String> = match rows.next() {
         Some(h) => h.iter().map(|c| c.to_string()).collect(),
         None => return Err(Error::invalid("export", format!("{name}: empty sheet"))),
     };
+    super::delimited::check_field_count(&name, first_row + 1, header.len(), options.max_fields)?;
     let mapping = Mapping::new(&header, options.profile)
         .map_err(|m| Error::invalid("export", format!("{name}: {m}")))?;
     let all: Vec<&[Data]> = rows.collect();
@@ -55,6 +63,7 @@ pub(super) fn read_xlsx(
         mapping: &mapping,
         day_first,
         salt: &salt,
+        dates: (options.dates_from, options.dates_until),
         requesters: Default::default(),
     };
     let before_read = summary.read;
