@@ -5,7 +5,7 @@ use rayon::prelude::*;
 
 use super::columns::Mapping;
 use super::dates::DateVotes;
-use super::events::{Events, fold_file};
+use super::events::{Events, FileStart};
 use super::row::{Cell, RowContext, RowError, RowResult};
 use super::{FileSummary, IngestOptions, IngestSummary, Profile};
 use crate::text::excerpt;
@@ -92,11 +92,7 @@ fn read_bytes_with(
         dates: (options.dates_from, options.dates_until),
         requesters: Default::default(),
     };
-    let before_read = summary.read;
-    let before_skip = summary.skipped;
-    let before_folded = summary.folded;
-    let first_problem = summary.problems.len();
-    let start = tickets.len();
+    let start = FileStart::new(summary, tickets);
     // What each ticket's row says about its place in the ticket's history (event logs).
     let mut events = Events::default();
     let width = headers.len();
@@ -213,28 +209,25 @@ fn read_bytes_with(
             std::mem::swap(&mut cur, &mut spare);
         }
     }
-    if mapping.has_ids() {
-        fold_file(
-            name,
-            tickets,
-            start,
-            events,
-            summary,
-            options.max_problems,
-            first_problem,
-        );
-    }
-    summary.files.push(FileSummary {
-        file: name.to_string(),
-        profile: mapping.profile,
-        delimiter: Some(delimiter as char),
-        encoding: encoding.to_string(),
-        day_first,
-        columns: mapping.describe(&headers),
-        read: summary.read - before_read,
-        folded: summary.folded - before_folded,
-        skipped: summary.skipped - before_skip,
-    });
+    start.finish(
+        &mapping,
+        events,
+        tickets,
+        summary,
+        options.max_problems,
+        FileSummary {
+            file: name.to_string(),
+            profile: mapping.profile,
+            delimiter: Some(delimiter as char),
+            encoding: encoding.to_string(),
+            day_first,
+            columns: mapping.describe(&headers),
+            // Counted by `finish`.
+            read: 0,
+            folded: 0,
+            skipped: 0,
+        },
+    );
     Ok(())
 }
 

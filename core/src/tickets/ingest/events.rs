@@ -16,8 +16,8 @@ use std::hash::BuildHasher;
 use chrono::NaiveDateTime;
 use rayon::prelude::*;
 
-use super::IngestSummary;
-use super::columns::normalise_header;
+use super::columns::{Mapping, normalise_header};
+use super::{FileSummary, IngestSummary};
 use crate::tickets::{FastMap, Ticket};
 
 /// What a row says about its place in its ticket's history, beside the ticket it was read into.
@@ -97,6 +97,62 @@ impl Events {
     fn undated(&self, i: usize) -> Option<(u64, &str)> {
         let k = self.undated.binary_search_by_key(&i, |u| u.0).ok()?;
         Some((self.undated[k].1, &self.undated[k].2))
+    }
+}
+
+/// Where the summary and the ticket list stood when one file began, so the file's own counts
+/// can be told and its rows folded when it ends.
+pub(super) struct FileStart {
+    read: u64,
+    skipped: u64,
+    folded: u64,
+    first_problem: usize,
+    /// The index of the file's first ticket.
+    pub(super) tickets: usize,
+}
+
+impl FileStart {
+    /// The marks at the start of a file.
+    pub(super) fn new(summary: &IngestSummary, tickets: &[Ticket]) -> Self {
+        Self {
+            read: summary.read,
+            skipped: summary.skipped,
+            folded: summary.folded,
+            first_problem: summary.problems.len(),
+            tickets: tickets.len(),
+        }
+    }
+
+    /// Ends the file: folds its event-log rows into one ticket per id (when the export has
+    /// ids), then records `file`'s summary with the file's own counts (read, folded, skipped:
+    /// whatever `file` held for them is replaced).
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn finish(
+        self,
+        mapping: &Mapping,
+        events: Events,
+        tickets: &mut Vec<Ticket>,
+        summary: &mut IngestSummary,
+        max_problems: usize,
+        file: FileSummary,
+    ) {
+        if mapping.has_ids() {
+            fold_file(
+                &file.file,
+                tickets,
+                self.tickets,
+                events,
+                summary,
+                max_problems,
+                self.first_problem,
+            );
+        }
+        summary.files.push(FileSummary {
+            read: summary.read - self.read,
+            folded: summary.folded - self.folded,
+            skipped: summary.skipped - self.skipped,
+            ..file
+        });
     }
 }
 

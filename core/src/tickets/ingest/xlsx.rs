@@ -5,7 +5,7 @@ use std::path::Path;
 
 use super::columns::Mapping;
 use super::dates::DateVotes;
-use super::events::{Events, fold_file};
+use super::events::{Events, FileStart};
 use super::row::{Cell, RowContext};
 use super::{FileSummary, IngestOptions, IngestSummary};
 use crate::tickets::Ticket;
@@ -66,11 +66,7 @@ pub(super) fn read_xlsx(
         dates: (options.dates_from, options.dates_until),
         requesters: Default::default(),
     };
-    let before_read = summary.read;
-    let before_skip = summary.skipped;
-    let before_folded = summary.folded;
-    let first_problem = summary.problems.len();
-    let start = tickets.len();
+    let start = FileStart::new(summary, tickets);
     let mut events = Events::default();
     for (i, r) in all.iter().enumerate() {
         let line = first_row + i as u64 + 2;
@@ -113,27 +109,24 @@ pub(super) fn read_xlsx(
             Err((kind, detail)) => summary.skip(options.max_problems, &name, line, kind, detail),
         }
     }
-    if mapping.has_ids() {
-        fold_file(
-            &name,
-            tickets,
-            start,
-            events,
-            summary,
-            options.max_problems,
-            first_problem,
-        );
-    }
-    summary.files.push(FileSummary {
-        file: name,
-        profile: mapping.profile,
-        delimiter: None,
-        encoding: "xlsx".into(),
-        day_first,
-        columns: mapping.describe(&header),
-        read: summary.read - before_read,
-        folded: summary.folded - before_folded,
-        skipped: summary.skipped - before_skip,
-    });
+    start.finish(
+        &mapping,
+        events,
+        tickets,
+        summary,
+        options.max_problems,
+        FileSummary {
+            file: name,
+            profile: mapping.profile,
+            delimiter: None,
+            encoding: "xlsx".into(),
+            day_first,
+            columns: mapping.describe(&header),
+            // Counted by `finish`.
+            read: 0,
+            folded: 0,
+            skipped: 0,
+        },
+    );
     Ok(())
 }
