@@ -39,6 +39,10 @@ const IDLE_TIMEOUT: Duration = Duration::from_secs(50);
 const MAX_HEAD: usize = 64 * 1024;
 /// How much is read from the socket at a time.
 const READ_CHUNK: usize = 8 * 1024;
+/// A chunk-size line (the size, blanks and chunk extensions) longer than this is refused.
+const MAX_CHUNK_LINE: usize = 4 * 1024;
+/// Trailer fields after a chunked body longer than this, in all, are refused.
+const MAX_TRAILERS: usize = MAX_HEAD;
 
 /// Where a request got to; read after a timeout to say what was being waited for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -387,7 +391,16 @@ impl Io {
             }
         }
     }
+}
 
+/// Where a response's bytes come from: a connection's socket or, for the tests, memory. The
+/// response reader below works on either.
+pub(crate) trait Source {
+    /// Appends what arrives next to `buf` and says how much that was; 0 at the end of the stream.
+    async fn read_into(&mut self, buf: &mut Vec<u8>) -> io::Result<usize>;
+}
+
+impl Source for Io {
     async fn read_into(&mut self, buf: &mut Vec<u8>) -> io::Result<usize> {
         if buf.capacity() - buf.len() < READ_CHUNK / 2 {
             buf.reserve(READ_CHUNK);
@@ -482,7 +495,7 @@ impl BodySink {
 }
 
 /// What an exchange on one connection produced.
-enum Outcome {
+pub(crate) enum Outcome {
     /// A response; whether the connection can be pooled again.
     Done(Response, Option<String>, bool),
     /// The connection closed (or failed) before any response byte: worth one retry when reused.
@@ -781,21 +794,45 @@ async fn exchange(
         return Ok(Outcome::ClosedEarly(e));
     }
     conn.buf.clear();
-    // The head, skipping interim (1xx) responses.
+    let mut outcome = read_response(
+        &mut conn.io,
+        &mut conn.buf,
+        head_request,
+        want_body,
+        body_cap,
+        progress,
+    )
+    .await?;
+    if let Outcome::Done(response, ..) = &mut outcome {
+        response.cert_not_after = conn.cert_not_after;
+    }
+    Ok(outcome)
+}
+
+/// Reads one response from `io`, `buf` holding what was read but not consumed (before and
+/// after): the head, skipping interim (1xx) responses, then the body as the head frames it.
+pub(crate) async fn read_response(
+    io: &mut impl Source,
+    buf: &mut Vec<u8>,
+    head_request: bool,
+    want_body: bool,
+    body_cap: usize,
+    progress: &Progress,
+) -> Result<Outcome, H1Error> {
     let (status, framing, location, mut reusable) = loop {
-        let parsed = parse_head(&conn.buf, head_request)?;
+        let parsed = parse_head(buf, head_request)?;
         if let Some((head_len, status, framing, location, keep_alive)) = parsed {
-            conn.buf.drain(..head_len);
+            buf.drain(..head_len);
             if (100..200).contains(&status) && status != 101 {
                 continue;
             }
             break (status, framing, location, keep_alive);
         }
-        if conn.buf.len() > MAX_HEAD {
+        if buf.len() > MAX_HEAD {
             return Err(H1Error::Protocol("the response head is too large".into()));
         }
-        match conn.io.read_into(&mut conn.buf).await {
-            Ok(0) if conn.buf.is_empty() => {
+        match io.read_into(buf).await {
+            Ok(0) if buf.is_empty() => {
                 return Ok(Outcome::ClosedEarly(io::ErrorKind::UnexpectedEof.into()));
             }
             Ok(0) => {
@@ -804,7 +841,7 @@ async fn exchange(
                 ));
             }
             Ok(_) => {}
-            Err(e) if conn.buf.is_empty() => return Ok(Outcome::ClosedEarly(e)),
+            Err(e) if buf.is_empty() => return Ok(Outcome::ClosedEarly(e)),
             Err(e) => return Err(H1Error::Exchange(e.to_string())),
         }
     };
@@ -818,10 +855,12 @@ async fn exchange(
     let body_error = |detail: String| H1Error::Body { status, detail };
     let complete = match framing {
         Framing::None => true,
-        Framing::Length(n) => read_length(conn, n, &mut sink).await.map_err(body_error)?,
-        Framing::Chunked => read_chunked(conn, &mut sink).await.map_err(body_error)?,
+        Framing::Length(n) => read_length(io, buf, n, &mut sink)
+            .await
+            .map_err(body_error)?,
+        Framing::Chunked => read_chunked(io, buf, &mut sink).await.map_err(body_error)?,
         Framing::UntilClose => {
-            read_until_close(conn, &mut sink)
+            read_until_close(io, buf, &mut sink)
                 .await
                 .map_err(body_error)?;
             false
@@ -831,7 +870,7 @@ async fn exchange(
     let response = Response {
         status,
         body: sink.keep,
-        cert_not_after: conn.cert_not_after,
+        cert_not_after: None,
     };
     Ok(Outcome::Done(response, location, reusable))
 }
@@ -913,12 +952,17 @@ fn io_detail(e: io::Error) -> String {
 }
 
 /// Reads a body of `n` bytes. `Ok(true)` when it was read to the end.
-async fn read_length(conn: &mut Conn, n: u64, sink: &mut BodySink) -> Result<bool, String> {
+async fn read_length(
+    io: &mut impl Source,
+    buf: &mut Vec<u8>,
+    n: u64,
+    sink: &mut BodySink,
+) -> Result<bool, String> {
     let mut left = n;
     loop {
-        let take = (conn.buf.len() as u64).min(left) as usize;
-        sink.take(&conn.buf[..take]);
-        conn.buf.drain(..take);
+        let take = (buf.len() as u64).min(left) as usize;
+        sink.take(&buf[..take]);
+        buf.drain(..take);
         left -= take as u64;
         if left == 0 {
             return Ok(true);
@@ -926,7 +970,7 @@ async fn read_length(conn: &mut Conn, n: u64, sink: &mut BodySink) -> Result<boo
         if sink.full() {
             return Ok(false);
         }
-        match conn.io.read_into(&mut conn.buf).await.map_err(io_detail)? {
+        match io.read_into(buf).await.map_err(io_detail)? {
             0 => {
                 return Err(format!(
                     "the connection closed with {left} of {n} bytes still to come"
@@ -937,76 +981,147 @@ async fn read_length(conn: &mut Conn, n: u64, sink: &mut BodySink) -> Result<boo
     }
 }
 
-/// Reads a chunked body and its trailers. `Ok(true)` when it was read to the end.
-async fn read_chunked(conn: &mut Conn, sink: &mut BodySink) -> Result<bool, String> {
+/// Reads a chunked body and its trailers. `Ok(true)` when it was read to the end. What is
+/// held before it can be consumed is bounded: a chunk-size line by [`MAX_CHUNK_LINE`], the
+/// trailers by [`MAX_TRAILERS`].
+async fn read_chunked(
+    io: &mut impl Source,
+    buf: &mut Vec<u8>,
+    sink: &mut BodySink,
+) -> Result<bool, String> {
     loop {
-        let size = match httparse::parse_chunk_size(&conn.buf) {
+        let size = match httparse::parse_chunk_size(buf) {
             Ok(httparse::Status::Complete((used, size))) => {
-                conn.buf.drain(..used);
+                buf.drain(..used);
                 size
             }
             Ok(httparse::Status::Partial) => {
-                fill(conn).await?;
+                // Everything buffered is the unfinished line.
+                if buf.len() > MAX_CHUNK_LINE {
+                    return Err(format!(
+                        "a chunk size line is longer than {MAX_CHUNK_LINE} bytes"
+                    ));
+                }
+                fill(io, buf).await?;
                 continue;
             }
             Err(_) => return Err("invalid chunk size in a chunked body".into()),
         };
         if size == 0 {
             // Trailers: lines up to an empty one.
+            let mut trailers = 0;
             loop {
-                match conn.buf.windows(2).position(|w| w == b"\r\n") {
+                match buf.windows(2).position(|w| w == b"\r\n") {
                     Some(0) => {
-                        conn.buf.drain(..2);
+                        buf.drain(..2);
                         return Ok(true);
                     }
                     Some(i) => {
-                        conn.buf.drain(..i + 2);
+                        buf.drain(..i + 2);
+                        trailers += i + 2;
                     }
-                    None => fill(conn).await?,
+                    None => fill(io, buf).await?,
+                }
+                if trailers + buf.len() > MAX_TRAILERS {
+                    return Err(format!("the trailers are longer than {MAX_TRAILERS} bytes"));
                 }
             }
         }
         let mut left = size;
         while left > 0 {
-            if conn.buf.is_empty() {
-                fill(conn).await?;
+            if buf.is_empty() {
+                fill(io, buf).await?;
             }
-            let take = (conn.buf.len() as u64).min(left) as usize;
-            sink.take(&conn.buf[..take]);
-            conn.buf.drain(..take);
+            let take = (buf.len() as u64).min(left) as usize;
+            sink.take(&buf[..take]);
+            buf.drain(..take);
             left -= take as u64;
             if sink.full() {
                 return Ok(false);
             }
         }
-        while conn.buf.len() < 2 {
-            fill(conn).await?;
+        while buf.len() < 2 {
+            fill(io, buf).await?;
         }
-        if &conn.buf[..2] != b"\r\n" {
+        if &buf[..2] != b"\r\n" {
             return Err("a chunk does not end with CRLF".into());
         }
-        conn.buf.drain(..2);
+        buf.drain(..2);
     }
 }
 
-async fn read_until_close(conn: &mut Conn, sink: &mut BodySink) -> Result<(), String> {
+async fn read_until_close(
+    io: &mut impl Source,
+    buf: &mut Vec<u8>,
+    sink: &mut BodySink,
+) -> Result<(), String> {
     loop {
-        sink.take(&conn.buf);
-        conn.buf.clear();
+        sink.take(buf);
+        buf.clear();
         if sink.full() {
             return Ok(());
         }
-        if conn.io.read_into(&mut conn.buf).await.map_err(io_detail)? == 0 {
+        if io.read_into(buf).await.map_err(io_detail)? == 0 {
             return Ok(());
         }
     }
 }
 
-async fn fill(conn: &mut Conn) -> Result<(), String> {
-    match conn.io.read_into(&mut conn.buf).await.map_err(io_detail)? {
+async fn fill(io: &mut impl Source, buf: &mut Vec<u8>) -> Result<(), String> {
+    match io.read_into(buf).await.map_err(io_detail)? {
         0 => Err("the connection closed in the middle of a chunked body".into()),
         _ => Ok(()),
     }
+}
+
+/// Response bytes from memory, handed out `step` bytes at a time, then the end of the stream.
+#[cfg(test)]
+pub(crate) struct Pieces<'a> {
+    data: &'a [u8],
+    step: usize,
+}
+
+#[cfg(test)]
+impl<'a> Pieces<'a> {
+    /// `data`, `step` bytes (at least one) per read.
+    pub(crate) fn new(data: &'a [u8], step: usize) -> Self {
+        Self {
+            data,
+            step: step.max(1),
+        }
+    }
+}
+
+#[cfg(test)]
+impl Source for Pieces<'_> {
+    async fn read_into(&mut self, buf: &mut Vec<u8>) -> io::Result<usize> {
+        let (now, rest) = self.data.split_at(self.step.min(self.data.len()));
+        buf.extend_from_slice(now);
+        self.data = rest;
+        Ok(now.len())
+    }
+}
+
+/// [`read_response`] from a source that never waits (memory): for the tests, without a
+/// runtime.
+#[cfg(test)]
+pub(crate) fn read_ready(
+    source: &mut impl Source,
+    head_request: bool,
+    want_body: bool,
+    body_cap: usize,
+) -> Result<Outcome, H1Error> {
+    let mut buf = Vec::new();
+    read_response(
+        source,
+        &mut buf,
+        head_request,
+        want_body,
+        body_cap,
+        &Progress::default(),
+    )
+    .now_or_never()
+    .expect("a source in memory never waits")
 }
 
 #[cfg(test)]
@@ -1077,6 +1192,96 @@ mod tests {
             ),
             Err(H1Error::Protocol(_))
         ));
+    }
+
+    /// A peer that sends `head`, then `pattern` again and again; reading more than a mebibyte
+    /// of it fails the test instead of buffering without end.
+    struct Endless {
+        head: &'static [u8],
+        pattern: &'static [u8],
+        sent: usize,
+    }
+
+    impl Source for Endless {
+        async fn read_into(&mut self, buf: &mut Vec<u8>) -> io::Result<usize> {
+            assert!(
+                self.sent < 1 << 20,
+                "read {} bytes without giving up (buffered {})",
+                self.sent,
+                buf.len()
+            );
+            let before = buf.len();
+            if self.sent < self.head.len() {
+                buf.extend_from_slice(&self.head[self.sent..]);
+            } else {
+                while buf.len() - before < READ_CHUNK {
+                    buf.extend_from_slice(self.pattern);
+                }
+            }
+            self.sent += buf.len() - before;
+            Ok(buf.len() - before)
+        }
+    }
+
+    /// What a reading gave, to compare readings.
+    fn outcome(r: Result<Outcome, H1Error>) -> String {
+        match r {
+            Ok(Outcome::Done(response, location, reusable)) => format!(
+                "{} {:?} {location:?} {reusable}",
+                response.status, response.body
+            ),
+            Ok(Outcome::ClosedEarly(e)) => format!("closed early: {e}"),
+            Err(e) => format!("{e:?}"),
+        }
+    }
+
+    #[test]
+    fn a_response_reads_the_same_in_any_pieces() {
+        for wire in [
+            &b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n7;ext=1\r\n, world\r\n0\r\nX-Trailer: 1\r\n\r\n"[..],
+            b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello",
+            b"HTTP/1.0 200 OK\r\n\r\nuntil the end",
+            b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc",
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhelloXX",
+        ] {
+            let whole = outcome(read_ready(&mut Pieces::new(wire, wire.len()), false, true, 1024));
+            assert!(!whole.contains("closed early"), "{whole}");
+            for step in 1..wire.len() {
+                let pieces = outcome(read_ready(&mut Pieces::new(wire, step), false, true, 1024));
+                assert_eq!(pieces, whole, "{} bytes at a time", step);
+            }
+        }
+    }
+
+    #[test]
+    fn endless_chunk_lines_and_trailers_are_refused() {
+        const CHUNKED: &str = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+        for (head, pattern, want) in [
+            // A chunk extension that never ends.
+            ("5;", &b"x"[..], "chunk size line is longer than"),
+            // Blanks after the size that never end.
+            ("5", b" ", "chunk size line is longer than"),
+            // One trailer field that never ends.
+            ("0\r\nX-Trailer: ", b"y", "trailers are longer than"),
+            // Trailer fields that never end.
+            ("0\r\n", b"X-Trailer: y\r\n", "trailers are longer than"),
+        ] {
+            let head: &'static str = format!("{CHUNKED}{head}").leak();
+            let mut peer = Endless {
+                head: head.as_bytes(),
+                pattern,
+                sent: 0,
+            };
+            match read_ready(&mut peer, false, true, 1024) {
+                Err(H1Error::Body {
+                    status: 200,
+                    detail,
+                }) => assert!(detail.contains(want), "{head:?}: {detail}"),
+                Err(e) => panic!("{head:?}: {e:?}"),
+                Ok(_) => panic!("{head:?}: a response"),
+            }
+            assert!(peer.sent < 128 * 1024, "{head:?}: read {}", peer.sent);
+        }
     }
 
     /// A request with no headers and no body.
