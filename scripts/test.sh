@@ -40,7 +40,21 @@ export FOREWARN_SKIP_LOG
 FOREWARN_SKIP_LOG=$(mktemp)
 trap 'rm -f "$log" "$FOREWARN_SKIP_LOG"' EXIT
 status=0
-cargo test --workspace --no-fail-fast 2>&1 | tee "$log" || status=$?
+# The tests run in a process group of their own, written to the log and shown as they go. Not a
+# pipe into tee: a process a failed test left behind (a peer, a child it spawned) would hold the
+# pipe open and the script would wait on it for ever. The group is ended once cargo is done, and
+# the whole run is bounded, so a hung test is a failure with its output, not a stalled CI.
+setsid -w timeout --kill-after=30s "${FOREWARN_TEST_TIMEOUT:-60m}" \
+    cargo test --workspace --no-fail-fast >"$log" 2>&1 &
+tests=$!
+tail -n +1 -f --pid="$tests" "$log" &
+shown=$!
+wait "$tests" || status=$?
+wait "$shown" || true
+kill -- "-$tests" 2>/dev/null || true
+if [ "$status" -eq 124 ] || [ "$status" -eq 137 ]; then
+    echo "cargo test did not finish within ${FOREWARN_TEST_TIMEOUT:-60m}" >&2
+fi
 
 if [ "$status" -eq 0 ]; then
     step "examples"

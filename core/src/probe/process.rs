@@ -352,7 +352,7 @@ impl Probe for ProcessProbe {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::process::{Child, Command};
+    use std::process::{Child, Command, Stdio};
     use std::time::Duration;
 
     fn invalid_field(c: &ProcessConfig) -> String {
@@ -389,17 +389,49 @@ mod tests {
         assert!(toml::from_str::<ProcessConfig>("name = \"a\"").is_err());
     }
 
-    /// A `sleep` with a marker argument no other process has.
-    fn sleeper(marker: &str) -> Child {
-        Command::new("sleep")
-            .arg(marker)
-            .spawn()
-            .expect("spawning sleep")
+    /// A `sleep` with a marker argument no other process has, killed when dropped (a failing
+    /// assertion must not leave it behind holding the test runner's output open), and returned
+    /// only once it runs `sleep`: between fork and exec the child is still a copy of this test
+    /// binary, and a scan in that moment would not see it.
+    struct Sleeper(Child);
+
+    impl Sleeper {
+        fn id(&self) -> u32 {
+            self.0.id()
+        }
     }
 
-    fn stop(mut c: Child) {
-        let _ = c.kill();
-        let _ = c.wait();
+    impl Drop for Sleeper {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+
+    fn sleeper(marker: &str) -> Sleeper {
+        let child = Command::new("sleep")
+            .arg(marker)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawning sleep");
+        let sleeper = Sleeper(child);
+        let cmdline = format!("/proc/{}/cmdline", sleeper.id());
+        let expected = format!("sleep\0{marker}\0");
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while std::fs::read(&cmdline).ok().as_deref() != Some(expected.as_bytes()) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "sleep {marker} did not start within 10 s"
+            );
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        sleeper
+    }
+
+    fn stop(s: Sleeper) {
+        drop(s);
     }
 
     #[tokio::test]
@@ -455,7 +487,6 @@ mod tests {
         assert_eq!(obs.status, Status::Critical, "{}", obs.summary);
         // Back after an outage: running again, not a restart warning.
         let back = sleeper(&marker);
-        tokio::time::sleep(Duration::from_millis(10)).await;
         let obs = probe.check(&cx).await;
         assert_eq!(obs.status, Status::Ok, "{}", obs.summary);
         stop(back);
