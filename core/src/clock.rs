@@ -57,3 +57,69 @@ impl Clock for ManualClock {
 
 /// A shared clock handle.
 pub type SharedClock = Arc<dyn Clock>;
+
+/// The district's time zone: every time shown to a person (console, e-mail, reports) is in
+/// it; stored and machine-readable times stay UTC. Set by `[monitor] time_zone`; by default
+/// the system's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Zone(chrono_tz::Tz);
+
+impl Zone {
+    /// The system's time zone (`TZ`, or the one the system is set to), UTC if it cannot be
+    /// told.
+    pub fn system() -> Self {
+        std::env::var("TZ")
+            .ok()
+            .map(|tz| tz.trim_start_matches(':').to_owned())
+            .and_then(|tz| tz.parse().ok())
+            .or_else(|| {
+                iana_time_zone::get_timezone()
+                    .ok()
+                    .and_then(|n| n.parse().ok())
+            })
+            .map_or(Zone(chrono_tz::Tz::UTC), Zone)
+    }
+
+    /// The zone of an IANA name ("Europe/Berlin", "America/New_York", "UTC").
+    pub fn named(name: &str) -> crate::Result<Self> {
+        name.trim().parse().map(Zone).map_err(|_| {
+            crate::Error::invalid(
+                "time_zone",
+                format!("`{name}` is not an IANA time zone (try \"Europe/Berlin\")"),
+            )
+        })
+    }
+
+    /// The zone itself.
+    pub fn tz(&self) -> chrono_tz::Tz {
+        self.0
+    }
+
+    /// `t` in this zone, written with `fmt` (chrono's `%` codes; `%Z` is the zone's
+    /// abbreviation, "CET").
+    pub fn format(&self, t: DateTime<Utc>, fmt: &str) -> String {
+        t.with_timezone(&self.0).format(fmt).to_string()
+    }
+
+    /// `t` as people read it: "2026-12-05 09:15 CET".
+    pub fn minute(&self, t: DateTime<Utc>) -> String {
+        self.format(t, "%Y-%m-%d %H:%M %Z")
+    }
+}
+
+#[cfg(test)]
+mod zone_tests {
+    use super::*;
+
+    #[test]
+    fn named_zones_format_local_time_with_their_abbreviation() {
+        let z = Zone::named("Europe/Berlin").unwrap();
+        let t = DateTime::parse_from_rfc3339("2026-12-05T08:15:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(z.minute(t), "2026-12-05 09:15 CET");
+        assert!(Zone::named("Mars/Olympus").is_err());
+        // Whatever the system says, a zone comes out.
+        let _ = Zone::system().minute(t);
+    }
+}

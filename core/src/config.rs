@@ -215,6 +215,14 @@ pub struct MonitorSection {
     /// the only one).
     #[serde(default)]
     pub default_policy: Option<String>,
+    /// The district's time zone (an IANA name, "Europe/Berlin"): every time shown to a person
+    /// is in it. Default: the system's.
+    #[serde(default)]
+    pub time_zone: Option<String>,
+    /// `[monitor.history]`: how long each part of the history is kept, and the free space it
+    /// leaves on its disk.
+    #[serde(default)]
+    pub history: crate::store::HistoryRetention,
 }
 
 fn default_database() -> PathBuf {
@@ -242,6 +250,8 @@ impl Default for MonitorSection {
             default_interval: default_interval(),
             default_timeout: default_timeout(),
             default_policy: None,
+            time_zone: None,
+            history: Default::default(),
         }
     }
 }
@@ -385,6 +395,15 @@ pub struct Config {
 }
 
 impl Config {
+    /// The district's time zone (`[monitor] time_zone`, else the system's).
+    pub fn zone(&self) -> crate::clock::Zone {
+        self.monitor
+            .time_zone
+            .as_deref()
+            .and_then(|n| crate::clock::Zone::named(n).ok())
+            .unwrap_or_else(crate::clock::Zone::system)
+    }
+
     /// Reads and validates a config file.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
@@ -563,6 +582,17 @@ impl Config {
                     humantime::format_duration(m.default_timeout),
                     humantime::format_duration(m.default_interval)
                 ),
+            ));
+        }
+        if let Some(Err(e)) = m.time_zone.as_deref().map(crate::clock::Zone::named) {
+            return Err(in_monitor("time_zone", invalid_message(&e)));
+        }
+        if let Err(Error::Invalid { what, message }) = m.history.validate() {
+            return Err(self.error_at(
+                self.value_span(&[Step::Key("monitor"), Step::Key("history"), Step::Key(&what)])
+                    .or_else(|| self.value_span(&[Step::Key("monitor"), Step::Key("history")])),
+                Some(&format!("monitor.history.{what}")),
+                message,
             ));
         }
         if m.retention < MIN_RETENTION {

@@ -42,7 +42,7 @@ pub mod text;
 #[cfg(feature = "tickets")]
 pub mod tickets;
 
-pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
+pub use clock::{Clock, ManualClock, SharedClock, SystemClock, Zone};
 pub use config::{Config, Secret};
 pub use error::{Error, Result};
 pub use escalation::{Dispatch, Escalation, EscalationConfig, NotifySinks, SentRecord};

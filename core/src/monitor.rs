@@ -375,6 +375,7 @@ struct Inner {
     maintenance: Vec<MaintenanceWindow>,
     maintenance_active: Mutex<Vec<bool>>,
     retention: Duration,
+    history: crate::store::HistoryRetention,
     pending: Mutex<Vec<(Arc<str>, Observation)>>,
     incident_lock: tokio::sync::Mutex<()>,
     restored: tokio::sync::OnceCell<()>,
@@ -426,6 +427,7 @@ pub struct MonitorBuilder {
     concurrency: Option<usize>,
     maintenance: Vec<MaintenanceWindow>,
     retention: Option<Duration>,
+    history: Option<crate::store::HistoryRetention>,
     outbox: Option<OutboxOptions>,
     http: Option<HttpClients>,
 }
@@ -533,6 +535,12 @@ impl MonitorBuilder {
     }
 
     /// How long history is kept (default 30 days; at most 100 years).
+    pub fn history(mut self, history: crate::store::HistoryRetention) -> Self {
+        self.history = Some(history);
+        self
+    }
+
+    /// How long resolved incidents and transitions are kept (default 30 days).
     pub fn retention(mut self, retention: Duration) -> Self {
         self.retention = Some(retention);
         self
@@ -560,6 +568,8 @@ impl MonitorBuilder {
         if retention > crate::config::MAX_DURATION {
             return Err(Error::invalid("retention", "must be at most 100 years"));
         }
+        let history = self.history.unwrap_or_default();
+        history.validate()?;
         let mut escalations = self.escalations;
         if escalations.is_empty() && !self.sinks.is_empty() {
             escalations.insert(
@@ -664,6 +674,7 @@ impl MonitorBuilder {
                 maintenance: self.maintenance,
                 maintenance_active,
                 retention,
+                history,
                 pending: Mutex::new(Vec::new()),
                 incident_lock: tokio::sync::Mutex::new(()),
                 restored: tokio::sync::OnceCell::new(),
@@ -678,6 +689,9 @@ impl MonitorBuilder {
         })
     }
 }
+
+/// The name of the check [`Monitor::from_config`] adds for the history's own disk.
+pub const HISTORY_STORE_CHECK: &str = "history-store";
 
 impl Monitor {
     /// Starts building a monitor from code.
@@ -698,9 +712,10 @@ impl Monitor {
         let clients = HttpClients::new();
         let mut b = Monitor::builder()
             .reserve(config.checks.len())
-            .store(store)
+            .store(store.clone())
             .concurrency(config.monitor.concurrency)
             .retention(config.monitor.retention)
+            .history(config.monitor.history.clone())
             .http_clients(clients.clone());
         for (name, sink) in &config.sinks {
             let built = sink.build(name, &clients).map_err(|e| {
@@ -739,6 +754,30 @@ impl Monitor {
             if let Some(l) = &c.location {
                 spec.labels.insert("location".into(), l.clone());
             }
+            b = b.check(spec);
+        }
+        // The history's own disk, watched like any other check.
+        if config.monitor.history.min_free > 0
+            && store.space().await?.is_some()
+            && !config
+                .checks
+                .iter()
+                .any(|c| c.name.get_ref() == HISTORY_STORE_CHECK)
+        {
+            let probe = crate::probe::history_store::HistoryStoreProbe::new(
+                store.clone(),
+                config.monitor.history.min_free,
+            );
+            // Free space does not flap: one reading below the threshold tells.
+            let mut spec = CheckSpec::new(HISTORY_STORE_CHECK, Arc::new(probe))
+                .interval(Duration::from_secs(60))
+                .timeout(Duration::from_secs(10))
+                .state_policy(StatePolicy {
+                    failure_threshold: 1,
+                    success_threshold: 1,
+                    ..StatePolicy::default()
+                });
+            spec.escalation = config.default_policy();
             b = b.check(spec);
         }
         let monitor = b.build()?;
@@ -1598,6 +1637,36 @@ impl Inner {
         Ok(())
     }
 
+    /// When the history's disk is nearly full (under `min_free`) and the file has no freed
+    /// room of its own left, sheds the oldest day of raw history, so monitoring and alerting
+    /// go on writing. The `history-store` check says so to ICT.
+    async fn keep_room(&self) -> Result<()> {
+        let min_free = self.history.min_free;
+        if min_free == 0 {
+            return Ok(());
+        }
+        let Some(space) = self.store.space().await? else {
+            return Ok(());
+        };
+        if space.free >= min_free || space.reusable >= (min_free / 4).max(8 << 20) {
+            return Ok(());
+        }
+        match self.store.shed_oldest_raw().await? {
+            Some(through) => tracing::warn!(
+                free = space.free,
+                min_free,
+                through = %through,
+                "history store near full: shed the raw history before this time"
+            ),
+            None => tracing::warn!(
+                free = space.free,
+                min_free,
+                "history store near full, and no raw history is left to shed"
+            ),
+        }
+        Ok(())
+    }
+
     async fn save_states(&self, all_dirty: bool) -> Result<()> {
         if !all_dirty {
             return Ok(());
@@ -1654,6 +1723,9 @@ impl Inner {
                 if n.is_multiple_of(240) {
                     self.save_states(true).await?;
                 }
+                if n % 240 == 1 {
+                    self.keep_room().await?;
+                }
                 if n % 14_400 == 1 {
                     // Nothing is older than a retention reaching before the calendar starts.
                     let before = chrono::Duration::from_std(self.retention)
@@ -1662,6 +1734,9 @@ impl Inner {
                     if let Some(before) = before {
                         self.store.prune(before).await?;
                     }
+                    self.store
+                        .prune_history(self.clock.now(), &self.history)
+                        .await?;
                 }
                 Ok::<(), Error>(())
             };

@@ -18,6 +18,7 @@ use crate::clock::{SharedClock, SystemClock};
 use crate::error::Result;
 
 pub mod database;
+pub mod history_store;
 pub mod host;
 pub mod http;
 #[cfg(feature = "probe-mysql")]

@@ -17,8 +17,10 @@ use crate::monitor::state::{CheckState, Transition};
 use crate::probe::Observation;
 use crate::sink::Notification;
 
+pub mod history;
 pub mod sqlite;
 
+pub use history::{Availability, HistoryRetention, Rollup, Spread, Tier};
 pub use sqlite::SqliteStore;
 
 /// Which incidents to list.
@@ -91,6 +93,22 @@ pub struct OutboxStats {
     pub oldest_pending: Option<DateTime<Utc>>,
 }
 
+/// The room a history has on its disk.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Space {
+    /// The history's file.
+    pub path: std::path::PathBuf,
+    /// Its size with its write-ahead log, in bytes.
+    pub used: u64,
+    /// Bytes free for an unprivileged writer on its file system.
+    pub free: u64,
+    /// The file system's size, in bytes.
+    pub total: u64,
+    /// Bytes inside the history's file that were freed and are written again before the file
+    /// grows.
+    pub reusable: u64,
+}
+
 /// Persistent history. Implementations must be safe to call from many tasks at once.
 #[async_trait]
 pub trait Store: Send + Sync + Debug {
@@ -109,6 +127,32 @@ pub trait Store: Send + Sync + Debug {
     /// Deletes observations and transitions older than `before`, and resolved incidents (with
     /// their delivered outbox rows) resolved before it. Returns the number of rows deleted.
     async fn prune(&self, before: DateTime<Utc>) -> Result<u64>;
+
+    /// Deletes what each part of the history keeps no longer at `now` (raw history, minute,
+    /// hour and day rollups, see [`HistoryRetention`]), by whole blocks and periods. Returns
+    /// the number of rows deleted.
+    async fn prune_history(&self, now: DateTime<Utc>, retention: &HistoryRetention) -> Result<u64>;
+
+    /// A check's rollups of `tier` whose periods start in `[since, until)`, oldest first.
+    async fn rollups(
+        &self,
+        check: &str,
+        tier: Tier,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<Rollup>>;
+
+    /// Every check's availability since `since`, from the rollups, by check name.
+    async fn availability(&self, since: DateTime<Utc>) -> Result<Vec<Availability>>;
+
+    /// Where the history is kept on disk and how much room is left there (`None` for a
+    /// history that is not a local file).
+    async fn space(&self) -> Result<Option<Space>>;
+
+    /// Deletes the oldest day of raw history (samples, runs, whole observations), to make room
+    /// when the disk is nearly full. Returns the time up to which raw history is now gone, or
+    /// `None` when there was none.
+    async fn shed_oldest_raw(&self) -> Result<Option<DateTime<Utc>>>;
 
     /// Saves (upserts) the state machines of these checks.
     async fn save_check_states(&self, states: &[(String, CheckState)]) -> Result<()>;

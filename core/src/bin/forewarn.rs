@@ -85,6 +85,24 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// A check's history: availability, latency, its changes of status, and rollups per
+    /// minute, hour or day, in the district's time zone.
+    History {
+        /// The check's name.
+        check: String,
+        /// How far back: "24h", "7d", "90d".
+        #[arg(long, default_value = "24h")]
+        since: String,
+        /// Rollups per `minute`, `hour` or `day` (default: by the span, about 24 to 180 rows).
+        #[arg(long)]
+        tier: Option<String>,
+        /// Print JSON (times in UTC).
+        #[arg(long)]
+        json: bool,
+        /// The config file whose database to read (env FOREWARN_CONFIG; default as for `run`).
+        #[arg(long, short, env = "FOREWARN_CONFIG")]
+        config: Option<PathBuf>,
+    },
     /// Acknowledge an incident: escalation stops and those told hear who took it.
     Ack {
         /// The incident number.
@@ -367,24 +385,32 @@ async fn dispatch(command: Command) -> forewarn::Result<u8> {
                     config.monitor.database.display()
                 );
             } else {
+                let zone = config.zone();
                 println!(
-                    "{:>5}  {:<13} {:<9} {:<24} {:<17} SUMMARY",
-                    "ID", "STATE", "SEVERITY", "CHECK", "OPENED (UTC)"
+                    "{:>5}  {:<13} {:<9} {:<24} {:<21} SUMMARY",
+                    "ID", "STATE", "SEVERITY", "CHECK", "OPENED"
                 );
                 for i in incidents {
                     println!(
-                        "{:>5}  {:<13} {:<9} {:<24} {:<17} {}",
+                        "{:>5}  {:<13} {:<9} {:<24} {:<21} {}",
                         i.id,
                         i.state,
                         i.severity,
                         truncate(&printable(&i.check), 24),
-                        i.opened_at.format("%Y-%m-%d %H:%M"),
+                        zone.minute(i.opened_at),
                         printable(&i.summary)
                     );
                 }
             }
             Ok(0)
         }
+        Command::History {
+            check,
+            since,
+            tier,
+            json,
+            config,
+        } => history(config.as_deref(), &check, &since, tier.as_deref(), json).await,
         Command::Ack {
             id,
             by,
@@ -419,6 +445,190 @@ async fn dispatch(command: Command) -> forewarn::Result<u8> {
             Ok(0)
         }
     }
+}
+
+/// A latency or other time in seconds, as people read it: "350 µs", "0.41 ms", "1.2 s".
+fn seconds(v: f64) -> String {
+    if v < 1e-3 {
+        format!("{:.0} µs", v * 1e6)
+    } else if v < 1.0 {
+        format!("{:.2} ms", v * 1e3)
+    } else {
+        format!("{v:.2} s")
+    }
+}
+
+fn percent(v: Option<f64>) -> String {
+    v.map_or_else(|| "–".to_owned(), |v| format!("{:.2} %", v * 100.0))
+}
+
+async fn history(
+    path: Option<&Path>,
+    check: &str,
+    since: &str,
+    tier: Option<&str>,
+    json: bool,
+) -> forewarn::Result<u8> {
+    use forewarn::Store;
+    use forewarn::store::Tier;
+    let config = load_config(path).await?;
+    let span = forewarn::config::parse_duration(since)?;
+    let db = &config.monitor.database;
+    if !db.exists() {
+        eprintln!(
+            "no history at {}: nothing has been monitored with this config yet",
+            db.display()
+        );
+        return Ok(1);
+    }
+    let store = SqliteStore::open(db)?;
+    let until = chrono::Utc::now();
+    let from = chrono::Duration::from_std(span)
+        .ok()
+        .and_then(|d| until.checked_sub_signed(d))
+        .unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC);
+    let tier = match tier {
+        Some(t) => t.parse::<Tier>()?,
+        None if span <= Duration::from_secs(3 * 3600) => Tier::Minute,
+        None if span <= Duration::from_secs(7 * 86_400) => Tier::Hour,
+        None => Tier::Day,
+    };
+    let rollups = store.rollups(check, tier, from, until).await?;
+    let observations = store.observations(check, from, 0).await?;
+    if rollups.is_empty() && observations.is_empty() {
+        let known: Vec<String> = store
+            .availability(from)
+            .await?
+            .into_iter()
+            .map(|a| a.check)
+            .collect();
+        eprintln!(
+            "no history of `{}` since {} in {}{}",
+            printable(check),
+            config.zone().minute(from),
+            db.display(),
+            if known.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "; checks with history: {}",
+                    known
+                        .iter()
+                        .take(20)
+                        .map(|c| printable(c))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            }
+        );
+        return Ok(1);
+    }
+    // Its changes of status, oldest first, and everything that was not OK.
+    let mut changes = Vec::new();
+    let mut last = None;
+    for o in observations.into_iter().rev() {
+        if last != Some(o.status) || o.status != forewarn::Status::Ok {
+            last = Some(o.status);
+            changes.push(o);
+        }
+    }
+    let sum = |f: fn(&forewarn::store::Rollup) -> u64| rollups.iter().map(f).sum::<u64>();
+    let (count, failures, warnings, unknown) = (
+        sum(|r| r.count),
+        sum(|r| r.failures),
+        sum(|r| r.warnings),
+        sum(|r| r.unknown),
+    );
+    let availability = forewarn::store::history::availability(count, failures, unknown);
+    if json {
+        let doc = serde_json::json!({
+            "check": check,
+            "since": from,
+            "until": until,
+            "tier": tier,
+            "count": count,
+            "failures": failures,
+            "warnings": warnings,
+            "unknown": unknown,
+            "availability": availability,
+            "changes": changes,
+            "rollups": rollups,
+        });
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&doc).expect("serialises")
+        );
+        return Ok(0);
+    }
+    let zone = config.zone();
+    println!(
+        "{}: {} to {}",
+        printable(check),
+        zone.minute(from.max(rollups.first().map_or(from, |r| r.start))),
+        zone.minute(until)
+    );
+    println!(
+        "availability {} ({count} observations: {failures} critical, {warnings} warning, \
+         {unknown} unknown)",
+        percent(availability)
+    );
+    let weighted: f64 = rollups
+        .iter()
+        .filter_map(|r| r.latency.map(|l| l.avg * r.count as f64))
+        .sum();
+    let worst = rollups
+        .iter()
+        .filter_map(|r| r.latency.map(|l| l.max))
+        .fold(None, |m: Option<f64>, v| Some(m.map_or(v, |m| m.max(v))));
+    if let Some(worst) = worst {
+        println!(
+            "latency: average {}, highest {}",
+            seconds(weighted / count.max(1) as f64),
+            seconds(worst)
+        );
+    }
+    const SHOWN: usize = 30;
+    if !changes.is_empty() {
+        println!(
+            "\nchanges{}:",
+            if changes.len() > SHOWN {
+                format!(" (the last {SHOWN} of {})", changes.len())
+            } else {
+                String::new()
+            }
+        );
+        for o in changes.iter().skip(changes.len().saturating_sub(SHOWN)) {
+            println!(
+                "  {}  {:<8}  {}",
+                zone.minute(o.at),
+                o.status.to_string().to_uppercase(),
+                printable(&o.summary)
+            );
+        }
+    }
+    println!("\nper {tier}:");
+    println!(
+        "  {:<21} {:>7} {:>6} {:>9} {:>9} {:>9} {:>9}",
+        "START", "COUNT", "FAIL", "AVAIL", "AVG", "P95", "MAX"
+    );
+    for r in &rollups {
+        let lat = |f: fn(&forewarn::store::Spread) -> f64| {
+            r.latency
+                .as_ref()
+                .map_or_else(|| "–".to_owned(), |l| seconds(f(l)))
+        };
+        println!(
+            "  {:<21} {:>7} {:>6} {:>9} {:>9} {:>9} {:>9}",
+            zone.minute(r.start),
+            r.count,
+            r.failures,
+            percent(r.availability()),
+            lat(|l| l.avg),
+            r.latency_p95.map_or_else(|| "–".to_owned(), seconds),
+            lat(|l| l.max),
+        );
+    }
+    Ok(0)
 }
 
 fn truncate(s: &str, n: usize) -> String {

@@ -38,6 +38,8 @@ use rusqlite::{
 
 use super::*;
 use crate::error::Error;
+
+mod compact;
 use crate::incident::IncidentState;
 use crate::probe::{Metric, Status};
 
@@ -155,6 +157,89 @@ const MIGRATIONS: &[&str] = &[
     );
     INSERT INTO installation(id, uid) VALUES (1, lower(hex(randomblob(16))));
     ",
+    // Version 5: the compact history (see `compact.rs`). Whole observations keep their metric
+    // values as numbers of a series (names and units once per check and layout) instead of
+    // JSON; OK observations go into runs; every observation's numbers go into compressed
+    // blocks of samples; rollups per minute, hour and day. The existing observations stay as
+    // they are, and their hours and days are counted into rollups, so availability reaches
+    // back as far as the history did.
+    "
+    CREATE TABLE series (
+        id       INTEGER PRIMARY KEY,
+        check_id INTEGER NOT NULL REFERENCES checks(id),
+        layout   TEXT NOT NULL,
+        UNIQUE (check_id, layout)
+    );
+    ALTER TABLE observations ADD COLUMN series INTEGER;
+    ALTER TABLE observations ADD COLUMN vals BLOB;
+
+    CREATE TABLE runs (
+        id       INTEGER PRIMARY KEY,
+        check_id INTEGER NOT NULL REFERENCES checks(id),
+        first_at INTEGER NOT NULL,
+        last_at  INTEGER NOT NULL,
+        count    INTEGER NOT NULL,
+        summary  TEXT NOT NULL
+    );
+    CREATE INDEX runs_check ON runs(check_id, last_at);
+    CREATE INDEX runs_last ON runs(last_at);
+
+    CREATE TABLE samples (
+        id       INTEGER PRIMARY KEY,
+        check_id INTEGER NOT NULL REFERENCES checks(id),
+        series   INTEGER NOT NULL REFERENCES series(id),
+        start_at INTEGER NOT NULL,
+        end_at   INTEGER NOT NULL,
+        count    INTEGER NOT NULL,
+        data     BLOB NOT NULL
+    );
+    CREATE INDEX samples_check ON samples(check_id, end_at);
+    CREATE INDEX samples_end ON samples(end_at);
+
+    CREATE TABLE rollups (
+        id       INTEGER PRIMARY KEY,
+        tier     INTEGER NOT NULL,
+        start    INTEGER NOT NULL,
+        check_id INTEGER NOT NULL,
+        count    INTEGER NOT NULL,
+        failures INTEGER NOT NULL,
+        warnings INTEGER NOT NULL,
+        unknown  INTEGER NOT NULL,
+        series   INTEGER,
+        data     BLOB NOT NULL
+    );
+    CREATE UNIQUE INDEX rollups_period ON rollups(tier, start, check_id);
+    CREATE INDEX rollups_check ON rollups(check_id, tier, start);
+
+    CREATE TABLE history_open (
+        check_id INTEGER PRIMARY KEY,
+        data     BLOB NOT NULL
+    );
+    CREATE TABLE history_tail (
+        seq  INTEGER PRIMARY KEY,
+        at   INTEGER NOT NULL,
+        data BLOB NOT NULL
+    );
+    CREATE TABLE history_horizon (
+        id            INTEGER PRIMARY KEY CHECK (id = 1),
+        raw_before    INTEGER NOT NULL,
+        minute_before INTEGER NOT NULL,
+        hour_before   INTEGER NOT NULL,
+        day_before    INTEGER NOT NULL
+    );
+    INSERT INTO history_horizon(id, raw_before, minute_before, hour_before, day_before)
+        VALUES (1, -9223372036854775808, -9223372036854775808, -9223372036854775808,
+                -9223372036854775808);
+
+    INSERT INTO rollups(tier, start, check_id, count, failures, warnings, unknown, series, data)
+        SELECT 1, at - at % 3600000, check_id, count(*), sum(status = 2), sum(status = 1),
+               sum(status = 3), NULL, X''
+          FROM observations GROUP BY 2, 3;
+    INSERT INTO rollups(tier, start, check_id, count, failures, warnings, unknown, series, data)
+        SELECT 2, at - at % 86400000, check_id, count(*), sum(status = 2), sum(status = 1),
+               sum(status = 3), NULL, X''
+          FROM observations GROUP BY 2, 3;
+    ",
 ];
 
 /// Rows recorded since the heads were last saved that make them due again: at least this many,
@@ -215,6 +300,8 @@ struct Cache {
     /// Where each check's history starts, read on first use (commands that never touch
     /// observations do not pay for it).
     heads: Option<Heads>,
+    /// What is open of each check's compact history.
+    compact: compact::Compact,
 }
 
 /// The newest observation of every check, the head of the chain its rows form through `prev`.
@@ -375,6 +462,15 @@ impl SqliteStore {
             )));
         }
         conn.busy_timeout(BUSY_TIMEOUT).map_err(at_path)?;
+        // A new database can give pages back to the file system when the disk runs short
+        // (`Store::shed_oldest_raw`); this must be said before anything is written to it.
+        let version: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .map_err(at_path)?;
+        if version == 0 {
+            conn.pragma_update(None, "auto_vacuum", "INCREMENTAL")
+                .map_err(at_path)?;
+        }
         let mode: String = conn
             .pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))
             .map_err(at_path)?;
@@ -385,6 +481,7 @@ impl SqliteStore {
         }
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(at_path)?;
+
         // Checkpointing less often writes a page that several batches touch (the tail of the
         // observations, the outbox) once instead of once per batch. The WAL is cut back
         // afterwards.
@@ -443,6 +540,7 @@ impl SqliteStore {
                 cache: Cache {
                     check_ids,
                     heads: None,
+                    compact: compact::Compact::default(),
                 },
             })),
             path,
@@ -490,10 +588,27 @@ impl SqliteStore {
                 if cache.heads.as_ref().map(|h| h.next_row) != next_row {
                     cache.heads = None;
                 }
+                // What was open is read again as it was last saved.
+                cache.compact.clear();
             }
             result
         })
         .await
+    }
+}
+
+impl SqliteStore {
+    /// Saves what is open of the compact history, if anything is unsaved (so what is read is
+    /// what is kept; a reading process that never recorded has nothing to save).
+    async fn save_open(&self) -> Result<()> {
+        let unsaved = self
+            .run(|inner| Ok(compact::unsaved(&inner.cache.compact)))
+            .await?;
+        if unsaved {
+            self.write(|tx, cache| compact::save(tx, &mut cache.compact))
+                .await?;
+        }
+        Ok(())
     }
 }
 
@@ -573,15 +688,6 @@ fn opt_from_ms(v: Option<i64>) -> Result<Option<DateTime<Utc>>> {
 
 fn corrupt(what: impl fmt::Display) -> Error {
     Error::Store(format!("unreadable data in the database: {what}"))
-}
-
-fn status_code(s: Status) -> i64 {
-    match s {
-        Status::Ok => 0,
-        Status::Warning => 1,
-        Status::Critical => 2,
-        Status::Unknown => 3,
-    }
 }
 
 fn status_from_code(v: i64) -> Result<Status> {
@@ -684,7 +790,10 @@ struct ObservationRow {
     status: i64,
     latency_us: i64,
     summary: String,
-    metrics: Option<String>,
+    /// The series of `vals` (its metric names and units).
+    series: Option<i64>,
+    /// The metric values, in the series' order.
+    vals: Option<Vec<u8>>,
     reading: Option<String>,
 }
 
@@ -736,19 +845,19 @@ fn query_outbox(
 const OBSERVATION_CHUNK: usize = 64;
 
 /// Parameters per observation row.
-const OBSERVATION_PARAMS: usize = 9;
+const OBSERVATION_PARAMS: usize = 10;
 
 /// The multi-row `INSERT` for `rows` observations.
 fn observation_insert_sql(rows: usize) -> String {
     let mut sql = String::from(
-        "INSERT INTO observations(id, check_id, at, status, latency_us, summary, metrics, prev, \
-         reading) VALUES ",
+        "INSERT INTO observations(id, check_id, at, status, latency_us, summary, prev, reading, \
+         series, vals) VALUES ",
     );
     for i in 0..rows {
         if i > 0 {
             sql.push(',');
         }
-        sql.push_str("(?,?,?,?,?,?,?,?,?)");
+        sql.push_str("(?,?,?,?,?,?,?,?,?,?)");
     }
     sql
 }
@@ -778,9 +887,10 @@ fn insert_observations(
         stmt.raw_bind_parameter(first + 3, row.status)?;
         stmt.raw_bind_parameter(first + 4, row.latency_us)?;
         stmt.raw_bind_parameter(first + 5, row.summary.as_str())?;
-        stmt.raw_bind_parameter(first + 6, row.metrics.as_deref())?;
-        stmt.raw_bind_parameter(first + 7, (prev > 0).then_some(prev))?;
-        stmt.raw_bind_parameter(first + 8, row.reading.as_deref())
+        stmt.raw_bind_parameter(first + 6, (prev > 0).then_some(prev))?;
+        stmt.raw_bind_parameter(first + 7, row.reading.as_deref())?;
+        stmt.raw_bind_parameter(first + 8, row.series)?;
+        stmt.raw_bind_parameter(first + 9, row.vals.as_deref())
     };
     let whole = rows.len() - rows.len() % OBSERVATION_CHUNK;
     if whole > 0 {
@@ -810,33 +920,12 @@ impl Store for SqliteStore {
         }
         let rows = batch
             .into_iter()
-            .map(|(check, o)| {
-                Ok(ObservationRow {
-                    at: ms(o.at),
-                    status: status_code(o.status),
-                    latency_us: i64::try_from(o.latency.as_micros()).unwrap_or(i64::MAX),
-                    metrics: if o.metrics.is_empty() {
-                        None
-                    } else {
-                        Some(to_json("metrics", &o.metrics)?)
-                    },
-                    reading: o
-                        .reading
-                        .as_deref()
-                        .map(|r| to_json("reading", r))
-                        .transpose()?,
-                    summary: o.summary,
-                    check,
-                })
-            })
+            .map(|(check, o)| compact::Incoming::of(check, o))
             .collect::<Result<Vec<_>>>()?;
         let save_due = self
             .write(move |tx, cache| {
-                cache.heads(tx)?;
-                let Cache { check_ids, heads } = cache;
-                let heads = heads.as_mut().expect("read above");
-                insert_observations(tx, check_ids, heads, &rows)?;
-                Ok(heads.save_due())
+                compact::record(tx, cache, rows)?;
+                Ok(cache.heads.as_ref().is_some_and(Heads::save_due))
             })
             .await?;
         if save_due {
@@ -861,56 +950,76 @@ impl Store for SqliteStore {
         since: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<Observation>> {
+        self.save_open().await?;
         let check = check.to_owned();
         self.run(move |inner| {
             let Some(id) = known_check_id(&inner.conn, &inner.cache.check_ids, &check)? else {
                 return Ok(Vec::new());
             };
-            // From the newest row back along the links, while the rows are recent enough.
-            // A link is only followed to a lower row id of the same check: nothing else can
-            // be this check's older history (a pruned row's id is never handed out again,
-            // and a row that is not there ends the chain).
+            // The whole observations: from the newest row back along the links, while the
+            // rows are recent enough. A link is only followed to a lower row id of the same
+            // check: nothing else can be this check's older history (a pruned row's id is
+            // never handed out again, and a row that is not there ends the chain).
             let mut next = inner.cache.heads(&inner.conn)?.get(id);
-            let (since, limit) = (ms(since), if limit == 0 { usize::MAX } else { limit });
-            let mut stmt = inner.conn.prepare_cached(
-                "SELECT at, status, latency_us, summary, metrics, prev, reading FROM observations \
-                 WHERE id = ?1 AND check_id = ?2",
-            )?;
-            let mut out = Vec::new();
-            while next > 0 && out.len() < limit {
-                let mut rows = stmt.query(params![next, id])?;
-                let Some(r) = rows.next()? else { break };
-                let at: i64 = r.get(0)?;
-                if at < since {
-                    break;
-                }
-                let latency_us: i64 = r.get(2)?;
-                let metrics: Option<String> = r.get(4)?;
-                let prev: Option<i64> = r.get(5)?;
-                let reading: Option<String> = r.get(6)?;
-                out.push(Observation {
-                    at: from_ms(at)?,
-                    status: status_from_code(r.get(1)?)?,
-                    latency: Duration::from_micros(
-                        u64::try_from(latency_us)
-                            .map_err(|_| corrupt(format!("latency {latency_us} µs")))?,
-                    ),
-                    summary: r.get(3)?,
-                    metrics: match metrics {
-                        Some(m) => from_json::<
+            let (since, limit) = (ms(since), limit);
+            let mut whole: Vec<Observation> = Vec::new();
+            {
+                let mut stmt = inner.conn.prepare_cached(
+                    "SELECT at, status, latency_us, summary, metrics, prev, reading, series, \
+                     vals FROM observations WHERE id = ?1 AND check_id = ?2",
+                )?;
+                while next > 0 && (limit == 0 || whole.len() < limit) {
+                    let mut rows = stmt.query(params![next, id])?;
+                    let Some(r) = rows.next()? else { break };
+                    let at: i64 = r.get(0)?;
+                    if at < since {
+                        break;
+                    }
+                    let latency_us: i64 = r.get(2)?;
+                    let metrics: Option<String> = r.get(4)?;
+                    let prev: Option<i64> = r.get(5)?;
+                    let reading: Option<String> = r.get(6)?;
+                    let series: Option<i64> = r.get(7)?;
+                    let vals: Option<Vec<u8>> = r.get(8)?;
+                    let metrics = match (series, vals, metrics) {
+                        (Some(series), Some(vals), _) => {
+                            let layout = inner.cache.compact.layout_of(&inner.conn, series)?;
+                            compact::decode_values(&layout, &vals)?
+                        }
+                        // Written before version 5: the metrics as JSON.
+                        (_, _, Some(m)) => from_json::<
                             std::collections::BTreeMap<crate::probe::MetricName, Metric>,
                         >("observation metrics", &m)?,
-                        None => Default::default(),
-                    },
-                    // A reading this build cannot decode (a kind compiled out, or written by
-                    // a newer version) leaves the rest of the observation readable.
-                    reading: reading
-                        .and_then(|r| serde_json::from_str::<crate::probe::Reading>(&r).ok())
-                        .map(Arc::new),
-                });
-                next = prev.filter(|&p| p < next).unwrap_or(0);
+                        _ => Default::default(),
+                    };
+                    whole.push(Observation {
+                        at: from_ms(at)?,
+                        status: status_from_code(r.get(1)?)?,
+                        latency: Duration::from_micros(
+                            u64::try_from(latency_us)
+                                .map_err(|_| corrupt(format!("latency {latency_us} µs")))?,
+                        ),
+                        summary: r.get(3)?,
+                        metrics,
+                        // A reading this build cannot decode (a kind compiled out, or written
+                        // by a newer version) leaves the rest of the observation readable.
+                        reading: reading
+                            .and_then(|r| serde_json::from_str::<crate::probe::Reading>(&r).ok())
+                            .map(Arc::new),
+                    });
+                    next = prev.filter(|&p| p < next).unwrap_or(0);
+                }
             }
-            Ok(out)
+            let since = since.max(compact::raw_horizon(&inner.conn)?);
+            whole.retain(|o| ms(o.at) >= since);
+            compact::observations(
+                &inner.conn,
+                &mut inner.cache.compact,
+                whole,
+                id,
+                since,
+                limit,
+            )
         })
         .await
     }
@@ -918,16 +1027,8 @@ impl Store for SqliteStore {
     async fn prune(&self, before: DateTime<Utc>) -> Result<u64> {
         let before = ms(before);
         self.write(move |tx, _| {
-            let mut deleted = 0u64;
-            // Observations are stored in the order they were recorded: the expired ones are
-            // the table's first rows, up to the first row at or after the cut-off (found by
-            // bisection on the row id), plus stragglers recorded a little out of order just
-            // past it. Those further out go at a later pruning.
-            let end = first_row_since(tx, before)?;
-            deleted += tx.execute(
-                "DELETE FROM observations WHERE id < ?1 AND at < ?2",
-                [end.saturating_add(PRUNE_LOOKAHEAD_ROWS), before],
-            )? as u64;
+            // The raw history (whole blocks, runs, and the front of the whole observations).
+            let mut deleted = compact::shed_raw(tx, before)?;
             deleted += tx.execute("DELETE FROM transitions WHERE at < ?1", [before])? as u64;
             deleted += tx.execute(
                 "DELETE FROM outbox WHERE state <> 'pending' AND incident_id IN \
@@ -941,6 +1042,98 @@ impl Store for SqliteStore {
             Ok(deleted)
         })
         .await
+    }
+
+    async fn prune_history(&self, now: DateTime<Utc>, retention: &HistoryRetention) -> Result<u64> {
+        self.save_open().await?;
+        let (now, retention) = (ms(now), retention.clone());
+        self.write(move |tx, _| compact::prune(tx, now, &retention))
+            .await
+    }
+
+    async fn rollups(
+        &self,
+        check: &str,
+        tier: Tier,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<Rollup>> {
+        self.save_open().await?;
+        let check = check.to_owned();
+        self.run(move |inner| {
+            let Some(id) = known_check_id(&inner.conn, &inner.cache.check_ids, &check)? else {
+                return Ok(Vec::new());
+            };
+            compact::rollups(
+                &inner.conn,
+                &mut inner.cache.compact,
+                id,
+                tier,
+                ms(since),
+                ms(until),
+            )
+        })
+        .await
+    }
+
+    async fn availability(&self, since: DateTime<Utc>) -> Result<Vec<Availability>> {
+        self.save_open().await?;
+        self.run(move |inner| {
+            compact::availability(&inner.conn, &mut inner.cache.compact, ms(since))
+        })
+        .await
+    }
+
+    async fn space(&self) -> Result<Option<Space>> {
+        let Some(path) = self.path.clone() else {
+            return Ok(None);
+        };
+        let reusable = self
+            .run(|inner| {
+                let pages: i64 = inner
+                    .conn
+                    .pragma_query_value(None, "freelist_count", |r| r.get(0))?;
+                let size: i64 = inner
+                    .conn
+                    .pragma_query_value(None, "page_size", |r| r.get(0))?;
+                Ok(pages.max(0) as u64 * size.max(0) as u64)
+            })
+            .await?;
+        let mut space = tokio::task::spawn_blocking(move || space_of(&path))
+            .await
+            .map_err(|e| Error::Store(format!("store task failed: {e}")))??;
+        space.reusable = reusable;
+        Ok(Some(space))
+    }
+
+    async fn shed_oldest_raw(&self) -> Result<Option<DateTime<Utc>>> {
+        self.save_open().await?;
+        let shed = self
+            .write(|tx, _| {
+                let Some(oldest) = compact::oldest_raw(tx)? else {
+                    return Ok(None);
+                };
+                let through = Tier::Day.start_of(oldest) + Tier::Day.span_ms();
+                compact::shed_raw(tx, through)?;
+                Ok(Some(from_ms(through)?))
+            })
+            .await?;
+        // Give the freed pages back to the file system where the file allows it (databases
+        // made by this version), and the write-ahead log's room.
+        self.run(|inner| {
+            let mode: i64 = inner
+                .conn
+                .pragma_query_value(None, "auto_vacuum", |r| r.get(0))?;
+            if mode == 2 {
+                inner.conn.execute_batch("PRAGMA incremental_vacuum;")?;
+            }
+            inner
+                .conn
+                .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+            Ok(())
+        })
+        .await?;
+        Ok(shed)
     }
 
     async fn save_check_states(&self, states: &[(String, CheckState)]) -> Result<()> {
@@ -1364,6 +1557,7 @@ impl Store for SqliteStore {
             .path
             .as_ref()
             .map_or_else(|| ":memory:".to_owned(), |p| p.display().to_string());
+        self.save_open().await?;
         self.run(move |inner| {
             // The heads too, so a restart need not read the latest rows again.
             if let Some(heads) = inner.cache.heads.as_mut() {
@@ -1437,6 +1631,41 @@ fn lock_database(db: &Path) -> Result<std::fs::File> {
         .and_then(|_| file.flush());
     written.map_err(|e| Error::io(format!("writing {}", lock.display()), e))?;
     Ok(file)
+}
+
+/// The room of the database at `path` on its file system.
+fn space_of(path: &Path) -> Result<Space> {
+    let used = ["", "-wal", "-shm"]
+        .iter()
+        .filter_map(|suffix| {
+            let mut p = path.as_os_str().to_owned();
+            p.push(suffix);
+            std::fs::metadata(PathBuf::from(p)).ok()
+        })
+        .map(|m| m.len())
+        .sum();
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let c = std::ffi::CString::new(dir.as_os_str().as_encoded_bytes())
+        .map_err(|_| Error::Store(format!("{}: a path with a NUL byte", dir.display())))?;
+    // SAFETY: statvfs(3) fills the zeroed struct it is given for a NUL-terminated path.
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    if unsafe { libc::statvfs(c.as_ptr(), &mut st) } != 0 {
+        return Err(Error::io(
+            format!("reading the free space of {}", dir.display()),
+            std::io::Error::last_os_error(),
+        ));
+    }
+    let block = st.f_frsize as u64;
+    Ok(Space {
+        path: path.to_owned(),
+        used,
+        free: (st.f_bavail as u64).saturating_mul(block),
+        total: (st.f_blocks as u64).saturating_mul(block),
+        reusable: 0,
+    })
 }
 
 fn raw_transition(r: &rusqlite::Row<'_>) -> rusqlite::Result<(String, i64, String, Option<i64>)> {
@@ -1803,13 +2032,20 @@ mod tests {
         let web = store.observations("web", t(0), 0).await.unwrap();
         assert_eq!((web[0].summary.as_str(), &web[0].reading), ("slow", &None));
 
-        // Empty metrics are stored as NULL, not as "{}".
+        // Metrics are numbers of a series, not JSON; none are stored as NULL.
         assert_eq!(
             count(
                 &store,
-                "SELECT COUNT(*) FROM observations WHERE metrics IS NULL"
+                "SELECT COUNT(*) FROM observations WHERE vals IS NULL AND series IS NULL"
             ),
             3
+        );
+        assert_eq!(
+            count(
+                &store,
+                "SELECT COUNT(*) FROM observations WHERE metrics IS NOT NULL"
+            ),
+            0
         );
         assert_eq!(count(&store, "SELECT COUNT(*) FROM checks"), 2);
     }
@@ -1820,10 +2056,11 @@ mod tests {
         let checks = 1_000;
         let batch: Vec<(Arc<str>, Observation)> = (0..10_000)
             .map(|i| {
+                // Not OK: every one is a whole row.
                 let status = if i % 7 == 0 {
                     Status::Critical
                 } else {
-                    Status::Ok
+                    Status::Warning
                 };
                 let mut o = obs(status, &format!("row {i}"), i as i64)
                     .with_latency(Duration::from_micros(i as u64));
@@ -1839,7 +2076,7 @@ mod tests {
         assert_eq!(
             count(
                 &store,
-                "SELECT COUNT(*) FROM observations WHERE metrics IS NOT NULL"
+                "SELECT COUNT(*) FROM observations WHERE vals IS NOT NULL"
             ),
             1_000
         );
@@ -1920,7 +2157,7 @@ mod tests {
         let bad = vec![
             ("new".into(), obs(Status::Ok, "first", 1)),
             ("old".into(), obs(Status::Ok, "second", 2)),
-            ("new".into(), obs(Status::Ok, "boom", 3)),
+            ("new".into(), obs(Status::Critical, "boom", 3)),
         ];
         let err = store.record_observations(bad.clone()).await.unwrap_err();
         assert!(err.to_string().contains("boom refused"), "{err}");
@@ -1958,7 +2195,7 @@ mod tests {
                 .map(|c| {
                     (
                         Arc::from(*c),
-                        obs(Status::Ok, &format!("{c}{round}"), round),
+                        obs(Status::Warning, &format!("{c}{round}"), round),
                     )
                 })
                 .collect();
@@ -1974,7 +2211,7 @@ mod tests {
             [(2, "b2"), (1, "b1"), (0, "b0")].map(|(t, s)| (t, s.to_owned()))
         );
         store
-            .record_observations(vec![("b".into(), obs(Status::Ok, "b3", 3))])
+            .record_observations(vec![("b".into(), obs(Status::Warning, "b3", 3))])
             .await
             .unwrap();
         assert_eq!(
@@ -2045,27 +2282,146 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn version_4_history_is_kept_and_counted_into_rollups() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v4.db");
+        let base = ms(t(0));
+        {
+            let mut conn = Connection::open(&path).unwrap();
+            migrate(&mut conn, &MIGRATIONS[..4], "v4").unwrap();
+            conn.execute_batch("INSERT INTO checks(id, name) VALUES (1, 'db');")
+                .unwrap();
+            // Two hours of one row per 5 s, one in ten critical, each row linked to the last.
+            let mut stmt = conn
+                .prepare(
+                    "INSERT INTO observations(id, check_id, at, status, latency_us, summary, \
+                     metrics, prev) VALUES (?1, 1, ?2, ?3, 100, 'row', \
+                     '{\"t\":{\"value\":0.5,\"unit\":\"s\"}}', ?4)",
+                )
+                .unwrap();
+            for i in 0..1440i64 {
+                let status = if i % 10 == 0 { 2 } else { 0 };
+                let prev = (i > 0).then_some(i);
+                stmt.execute(params![i + 1, base + i * 5000, status, prev])
+                    .unwrap();
+            }
+            conn.execute("UPDATE checks SET last_obs = 1440", [])
+                .unwrap();
+            conn.execute(
+                "INSERT INTO history_heads(id, watermark) VALUES (1, 1440) \
+                 ON CONFLICT(id) DO UPDATE SET watermark = 1440",
+                [],
+            )
+            .unwrap();
+        }
+        let store = SqliteStore::open(&path).unwrap();
+        assert_eq!(pragma_i64(&store, "user_version"), 5);
+        // The rows are read as they were.
+        let all = store.observations("db", t(-1), 0).await.unwrap();
+        assert_eq!(all.len(), 1440);
+        assert_eq!(all[0].metrics["t"].value, 0.5);
+        // Their hours and days are counted: availability reaches back as far as they do.
+        let hours = store
+            .rollups("db", Tier::Hour, t(-1), t(3 * 3600))
+            .await
+            .unwrap();
+        assert_eq!(
+            hours
+                .iter()
+                .map(|r| (r.count, r.failures))
+                .collect::<Vec<_>>(),
+            vec![(720, 72), (720, 72)]
+        );
+        let a = store.availability(t(-3600)).await.unwrap();
+        assert_eq!((a[0].count, a[0].failures), (1440, 144));
+        assert_eq!(a[0].availability, Some(0.9));
+        // New observations go on into the compact history.
+        store
+            .record_observations(vec![("db".into(), obs(Status::Ok, "row", 7200))])
+            .await
+            .unwrap();
+        assert_eq!(
+            store.observations("db", t(-1), 0).await.unwrap().len(),
+            1441
+        );
+    }
+
+    #[tokio::test]
+    async fn the_oldest_day_of_raw_history_is_shed_to_make_room() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path().join("h.db")).unwrap();
+        assert_eq!(store.shed_oldest_raw().await.unwrap(), None);
+        // Three days, an observation an hour, every one failing (whole rows and blocks).
+        for h in 0..72 {
+            store
+                .record_observations(vec![(
+                    "db".into(),
+                    obs(Status::Critical, "down", h * 3600).with_metric("t", 1.0, "s"),
+                )])
+                .await
+                .unwrap();
+        }
+        store.flush().await.unwrap();
+        let space = store.space().await.unwrap().unwrap();
+        assert!(
+            space.total > 0 && space.free > 0 && space.used > 0,
+            "{space:?}"
+        );
+        let pages = pragma_i64(&store, "page_count");
+        let through = store.shed_oldest_raw().await.unwrap().unwrap();
+        // t(0) is 08:00 UTC: the first day ends at midnight, 16 hours later.
+        assert_eq!(through, t(16 * 3600));
+        let left = store.observations("db", t(-1), 0).await.unwrap();
+        assert_eq!(left.len(), 72 - 16);
+        assert!(left.iter().all(|o| o.at >= through));
+        // The rollups are not raw history: they stay.
+        let days = store
+            .rollups("db", Tier::Day, t(-86_400), t(4 * 86_400))
+            .await
+            .unwrap();
+        assert_eq!(days.iter().map(|d| d.count).sum::<u64>(), 72);
+        // This database was made by this version: freed pages went back to the disk.
+        assert_eq!(pragma_i64(&store, "auto_vacuum"), 2);
+        assert!(pragma_i64(&store, "freelist_count") <= 1);
+        assert!(pragma_i64(&store, "page_count") < pages);
+    }
+
+    #[tokio::test]
     async fn pruning_removes_the_oldest_rows_and_stragglers_near_them() {
         let store = SqliteStore::in_memory().unwrap();
         // 10,000 rows, one per second over 50 checks, plus late results: recorded after
         // newer ones but with an older time.
         let mut batch: Vec<(Arc<str>, Observation)> = Vec::new();
         for i in 0..10_000 {
-            batch.push((format!("c{}", i % 50).into(), obs(Status::Ok, "on time", i)));
+            // Not OK: every one is a whole row.
+            batch.push((
+                format!("c{}", i % 50).into(),
+                obs(Status::Warning, "on time", i),
+            ));
             if i % 1_000 == 999 {
-                batch.push(("late".into(), obs(Status::Ok, "late", i - 500)));
+                batch.push(("late".into(), obs(Status::Warning, "late", i - 500)));
             }
             if i == 6_100 {
                 // Past the first unexpired row: found by looking ahead of it.
-                batch.push(("late".into(), obs(Status::Ok, "late", 5_990)));
+                batch.push(("late".into(), obs(Status::Warning, "late", 5_990)));
             }
         }
         for chunk in batch.chunks(4_096) {
             store.record_observations(chunk.to_vec()).await.unwrap();
         }
+        store.save_open().await.unwrap();
+        let blocks = count(
+            &store,
+            &format!(
+                "SELECT count(*) FROM samples WHERE end_at < {}",
+                ms(t(6_000))
+            ),
+        );
+        assert_eq!(blocks, 51, "each check's first hour");
         let deleted = store.prune(t(6_000)).await.unwrap();
-        // 6,000 on time, and the late ones from before 6,000 (499 … 5,499, and 5,990).
-        assert_eq!(deleted, 6_000 + 7);
+        // 6,000 on time, and the late ones from before 6,000 (499 … 5,499, and 5,990), as
+        // whole rows, and the blocks of samples that end before the cut.
+        assert_eq!(deleted, 6_000 + 7 + 51);
         assert_eq!(
             count(
                 &store,
@@ -2089,20 +2445,26 @@ mod tests {
         store.prune(t(1_000_000)).await.unwrap();
         assert_eq!(count(&store, "SELECT count(*) FROM observations"), 0);
         store
-            .record_observations(vec![("c7".into(), obs(Status::Ok, "again", 1))])
+            .record_observations(vec![(
+                "c7".into(),
+                obs(Status::Warning, "again", 2_000_000),
+            )])
             .await
             .unwrap();
         assert!(count(&store, "SELECT max(id) FROM observations") > last);
-        assert_eq!(history(&store, "c7").await, [(1, "again".to_owned())]);
+        assert_eq!(
+            history(&store, "c7").await,
+            [(2_000_000, "again".to_owned())]
+        );
     }
 
     #[tokio::test]
     async fn a_link_to_another_checks_row_ends_the_history() {
         let store = SqliteStore::in_memory().unwrap();
         let batch = vec![
-            ("a".into(), obs(Status::Ok, "a0", 0)),
-            ("b".into(), obs(Status::Ok, "b0", 1)),
-            ("a".into(), obs(Status::Ok, "a1", 2)),
+            ("a".into(), obs(Status::Warning, "a0", 0)),
+            ("b".into(), obs(Status::Warning, "b0", 1)),
+            ("a".into(), obs(Status::Warning, "a1", 2)),
         ];
         store.record_observations(batch).await.unwrap();
         // Damaged by hand: a's newest row now claims b's row as its previous one.
@@ -2112,7 +2474,11 @@ mod tests {
             .conn
             .execute("UPDATE observations SET prev = 2 WHERE summary = 'a1'", [])
             .unwrap();
-        assert_eq!(history(&store, "a").await, [(2, "a1".to_owned())]);
+        // a's chain ends at the damage; its older sample is still there, without its words.
+        assert_eq!(
+            history(&store, "a").await,
+            [(2, "a1".to_owned()), (0, "warning".to_owned())]
+        );
         assert_eq!(history(&store, "b").await, [(1, "b0".to_owned())]);
     }
 
@@ -2532,7 +2898,9 @@ mod tests {
             .unwrap();
 
         let deleted = store.prune(t(100)).await.unwrap();
-        // 3 observations + 1 transition + 2 outbox rows + 1 incident.
+        // 2 whole observations (the first of each check), db's run of "old" (ended by "new")
+        // + 1 transition + 2 outbox rows + 1 incident. The samples are in the open hour's
+        // tail, which is not read before the cut.
         assert_eq!(deleted, 7);
         assert_eq!(
             store.observations("db", t(-1), 0).await.unwrap(),
@@ -2664,10 +3032,15 @@ mod tests {
         for task in tasks {
             task.await.unwrap();
         }
-        assert_eq!(
-            count(&store, "SELECT COUNT(*) FROM observations"),
-            8 * 20 * 50
-        );
+        let mut seen = 0;
+        for c in 0..30 {
+            seen += store
+                .observations(&format!("check-{c}"), t(-1), 0)
+                .await
+                .unwrap()
+                .len();
+        }
+        assert_eq!(seen, 8 * 20 * 50);
         assert_eq!(count(&store, "SELECT COUNT(*) FROM checks"), 30);
         let all = store.incidents(&IncidentFilter::default()).await.unwrap();
         assert_eq!(all.len(), 160);

@@ -1,0 +1,1937 @@
+//! The compact history in SQLite (see [`crate::store::history`] for the model).
+//!
+//! Tables: `series` (a check's metric names and units, once per layout), `observations` (whole
+//! observations: transitions and everything that is not OK), `runs`, `samples` (compressed
+//! blocks: one check's samples of one UTC hour), `rollups` (tier, start, check: an hour's
+//! minutes in one compressed chunk, hours, days), `history_open` (each check's status and open
+//! run when its last hour closed) and `history_tail`.
+//!
+//! A check's current hour lives in memory. Every [`SAVE_EVERY_MS`] of observation time (on
+//! [`Store::flush`], and before any read) the samples that came since the last save, the
+//! status and the open run of every check that moved are appended to `history_tail` as one
+//! row: a save writes one row, however many checks, and compresses nothing but that row. When
+//! a check's hour ends, its samples become blocks, its minutes a chunk and its hour a rollup,
+//! compressed once, and the day's rollup takes the hour; tail rows whose hours have all ended
+//! are deleted. A crash loses at most the samples and run extensions since the last save,
+//! never a whole observation (those are written with the batch that brings them).
+//!
+//! Readers (this process or another) see the closed hours in their tables and the open ones
+//! in the tail.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::*;
+use crate::store::history::{
+    self as model, Acc, Availability, Layout, MISSING, Rollup, Spread, Tier, columns, dequantize,
+    quantize, same_shape, scale, status_of,
+};
+
+/// Observation time between two saves of the open history: what a crash can lose.
+pub(super) const SAVE_EVERY_MS: i64 = 30_000;
+
+/// Columns of a sample block before its metrics: time, status, latency.
+const SAMPLE_FIXED: usize = 3;
+
+/// Columns of a minute chunk before its metrics: start, count, failures, warnings, unknown,
+/// latency min, avg, max and p95.
+const MINUTE_FIXED: usize = 9;
+
+/// Samples of one segment at most (an hour at a 1 s interval, and late results): a fuller one
+/// is followed by another.
+const SEGMENT_SAMPLES: usize = 4_096;
+
+/// What is in memory of the compact history.
+#[derive(Default)]
+pub(super) struct Compact {
+    /// `checks.id` → what is open of that check.
+    open: HashMap<i64, Open>,
+    /// Whether `open` was read from the database (on the first write).
+    loaded: bool,
+    /// `series.id` → layout, and each check's series.
+    layouts: HashMap<i64, Arc<Layout>>,
+    series_ids: HashMap<i64, Vec<(Arc<Layout>, i64)>>,
+    /// Observation time of the last save.
+    saved_at: Option<i64>,
+    /// Newest observation time handed over.
+    newest_at: i64,
+}
+
+/// A check's open history.
+#[derive(Default)]
+struct Open {
+    /// The last observation's status code.
+    status: Option<i64>,
+    run: Option<Run>,
+    hour: Option<Hour>,
+    /// The current day's closed hours.
+    day: Option<Period>,
+    /// Status or run changed since the last save.
+    dirty: bool,
+    /// Observation time of what the database knows of this check's status and run.
+    known_at: i64,
+    /// The start of the run whose summary the database has (a tail row or `history_open`).
+    summary_saved: Option<i64>,
+}
+
+/// A run of OK observations with the same shape of summary.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Run {
+    /// Its row, once written.
+    id: Option<i64>,
+    first_at: i64,
+    last_at: i64,
+    count: i64,
+    summary: String,
+}
+
+/// A check's samples of one UTC hour, in segments of one layout each.
+struct Hour {
+    start: i64,
+    segments: Vec<Segment>,
+}
+
+struct Segment {
+    series: i64,
+    layout: Arc<Layout>,
+    /// Time, status, latency (µs), then each metric quantized.
+    cols: Vec<Vec<i64>>,
+    /// Samples already in the tail.
+    saved: usize,
+}
+
+impl Segment {
+    fn new(series: i64, layout: Arc<Layout>) -> Self {
+        Segment {
+            series,
+            cols: vec![Vec::new(); SAMPLE_FIXED + layout.0.len()],
+            layout,
+            saved: 0,
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.cols[0].len()
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct Period {
+    start: i64,
+    acc: Acc,
+}
+
+/// `history_open`: a check's status and open run as its last hour closed.
+#[derive(Serialize, Deserialize)]
+struct Closed {
+    at: i64,
+    status: Option<i64>,
+    run: Option<Run>,
+}
+
+/// One check in a tail row: its status and open run, and how many samples of which series
+/// follow in the row's columns. A run's summary is written in the first row that has the run;
+/// later rows carry its new end and count.
+#[derive(Serialize, Deserialize)]
+struct TailCheck {
+    check: i64,
+    status: Option<i64>,
+    run: Option<TailRun>,
+    parts: Vec<(i64, u32)>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct TailRun {
+    id: Option<i64>,
+    first_at: i64,
+    last_at: i64,
+    count: i64,
+    /// `None` when an earlier row of the tail (or `history_open`) has it.
+    summary: Option<String>,
+}
+
+/// A tail row: its checks, then the samples' time, status and latency columns, then every
+/// metric value in a column of its own kind (in check, sample and layout order).
+#[derive(Serialize, Deserialize)]
+struct Tail {
+    checks: Vec<TailCheck>,
+    samples: Vec<u8>,
+    metrics: Vec<u8>,
+}
+
+impl Compact {
+    /// Forgets everything (a failed transaction: read again from what was committed).
+    pub(super) fn clear(&mut self) {
+        *self = Compact::default();
+    }
+
+    /// The layout of a series.
+    pub(super) fn layout_of(&mut self, conn: &Connection, series: i64) -> Result<Arc<Layout>> {
+        if let Some(l) = self.layouts.get(&series) {
+            return Ok(l.clone());
+        }
+        let text: String = conn
+            .prepare_cached("SELECT layout FROM series WHERE id = ?1")?
+            .query_row([series], |r| r.get(0))
+            .optional()?
+            .ok_or_else(|| corrupt(format!("series {series}")))?;
+        let layout = Arc::new(Layout::decode(&text)?);
+        self.layouts.insert(series, layout.clone());
+        Ok(layout)
+    }
+
+    /// The series of `layout` for check `id`, added when new.
+    fn series(
+        &mut self,
+        tx: &Transaction<'_>,
+        id: i64,
+        layout: &Layout,
+    ) -> Result<(i64, Arc<Layout>)> {
+        if let Some((l, s)) = self
+            .series_ids
+            .get(&id)
+            .and_then(|all| all.iter().find(|(l, _)| **l == *layout))
+        {
+            return Ok((*s, l.clone()));
+        }
+        let layout = Arc::new(layout.clone());
+        let text = layout.encode();
+        tx.prepare_cached(
+            "INSERT INTO series(check_id, layout) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+        )?
+        .execute(params![id, text])?;
+        let s: i64 = tx
+            .prepare_cached("SELECT id FROM series WHERE check_id = ?1 AND layout = ?2")?
+            .query_row(params![id, text], |r| r.get(0))?;
+        self.layouts.insert(s, layout.clone());
+        self.series_ids
+            .entry(id)
+            .or_default()
+            .push((layout.clone(), s));
+        Ok((s, layout))
+    }
+}
+
+/// Reads what is open of every check: the status and run as each check's last hour closed,
+/// then the tail in order (newer wins; samples of hours already closed are skipped), then the
+/// whole observations newer than all that (a crash after a batch and before the next save):
+/// the status they say holds, and whatever run was open ended there.
+fn load_open(
+    conn: &Connection,
+    compact: &mut Compact,
+    heads: Option<&Heads>,
+) -> Result<HashMap<i64, Open>> {
+    let mut open: HashMap<i64, Open> = HashMap::new();
+    {
+        let mut stmt = conn.prepare_cached("SELECT check_id, data FROM history_open")?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?)))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        for (id, data) in rows {
+            let c: Closed = postcard::from_bytes(&data)
+                .map_err(|e| corrupt(format!("open history of check {id}: {e}")))?;
+            open.insert(
+                id,
+                Open {
+                    status: c.status,
+                    run: c.run,
+                    known_at: c.at,
+                    ..Open::default()
+                },
+            );
+        }
+    }
+    // The hour each check last closed: samples of it and before are in blocks.
+    let closed: HashMap<i64, i64> = {
+        let mut stmt =
+            conn.prepare_cached("SELECT check_id, max(start_at) FROM samples GROUP BY check_id")?;
+        stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))?
+            .collect::<rusqlite::Result<HashMap<_, _>>>()?
+    };
+    let rows = {
+        let mut stmt = conn.prepare_cached("SELECT at, data FROM history_tail ORDER BY seq")?;
+        stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?)))?
+            .collect::<rusqlite::Result<Vec<_>>>()?
+    };
+    for (at, data) in rows {
+        let tail: Tail = postcard::from_bytes(&data).map_err(|e| corrupt(format!("tail: {e}")))?;
+        let samples = columns::decode(&tail.samples, SAMPLE_FIXED)?;
+        let metrics = columns::decode(&tail.metrics, 1)?;
+        let (mut s, mut m) = (0usize, 0usize);
+        for c in tail.checks {
+            let o = open.entry(c.check).or_default();
+            if at >= o.known_at {
+                o.status = c.status;
+                o.run = match c.run {
+                    Some(r) => {
+                        let summary = match r.summary {
+                            Some(s) => s,
+                            None => o
+                                .run
+                                .as_ref()
+                                .filter(|old| old.first_at == r.first_at)
+                                .map(|old| old.summary.clone())
+                                // Its words are lost (a damaged tail); its numbers are not.
+                                .unwrap_or_else(|| Status::Ok.to_string()),
+                        };
+                        Some(Run {
+                            id: r.id,
+                            first_at: r.first_at,
+                            last_at: r.last_at,
+                            count: r.count,
+                            summary,
+                        })
+                    }
+                    None => None,
+                };
+                o.known_at = at;
+            }
+            let after = closed
+                .get(&c.check)
+                .map_or(i64::MIN, |&h| Tier::Hour.start_of(h) + Tier::Hour.span_ms());
+            for (series, n) in c.parts {
+                let layout = compact.layout_of(conn, series)?;
+                let width = layout.0.len();
+                let n = n as usize;
+                if s + n > samples[0].len() || m + n * width > metrics[0].len() {
+                    return Err(corrupt("a tail row shorter than it says"));
+                }
+                for k in 0..n {
+                    let ts = samples[0][s + k];
+                    if ts < after {
+                        continue;
+                    }
+                    let values = &metrics[0][m + k * width..m + (k + 1) * width];
+                    push_sample(
+                        o,
+                        series,
+                        &layout,
+                        [ts, samples[1][s + k], samples[2][s + k]],
+                        values,
+                        true,
+                    );
+                }
+                s += n;
+                m += n * width;
+            }
+        }
+    }
+    if let Some(heads) = heads {
+        for (&id, o) in open.iter_mut() {
+            let head = heads.get(id);
+            if head == 0 {
+                continue;
+            }
+            let newest: Option<(i64, i64)> = conn
+                .prepare_cached("SELECT at, status FROM observations WHERE id = ?1")?
+                .query_row([head], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()?;
+            if let Some((at, status)) = newest
+                && at > o.known_at
+            {
+                o.status = Some(status);
+                o.run = None;
+            }
+        }
+    }
+    Ok(open)
+}
+
+/// Adds one sample to a check's current hour (a late one to the hour it is in now).
+fn push_sample(
+    o: &mut Open,
+    series: i64,
+    layout: &Arc<Layout>,
+    [at, status, latency]: [i64; 3],
+    values: &[i64],
+    saved: bool,
+) {
+    let hour = o.hour.get_or_insert_with(|| Hour {
+        start: Tier::Hour.start_of(at),
+        segments: Vec::new(),
+    });
+    let fits = hour
+        .segments
+        .last()
+        .is_some_and(|s| s.series == series && s.len() < SEGMENT_SAMPLES);
+    if !fits {
+        hour.segments.push(Segment::new(series, layout.clone()));
+    }
+    let seg = hour.segments.last_mut().expect("pushed above");
+    seg.cols[0].push(at);
+    seg.cols[1].push(status);
+    seg.cols[2].push(latency);
+    for (i, v) in values.iter().enumerate() {
+        seg.cols[SAMPLE_FIXED + i].push(*v);
+    }
+    if saved {
+        seg.saved = seg.len();
+    }
+}
+
+/// An observation as the compact history takes it.
+pub(super) struct Incoming {
+    pub check: Arc<str>,
+    pub at: i64,
+    pub status: Status,
+    pub latency_us: i64,
+    pub summary: String,
+    pub metrics: BTreeMap<crate::probe::MetricName, Metric>,
+    pub reading: Option<String>,
+}
+
+impl Incoming {
+    pub(super) fn of(check: Arc<str>, o: Observation) -> Result<Self> {
+        Ok(Incoming {
+            check,
+            at: model::ms(o.at),
+            status: o.status,
+            latency_us: i64::try_from(o.latency.as_micros()).unwrap_or(i64::MAX),
+            reading: o
+                .reading
+                .as_deref()
+                .map(|r| to_json("reading", r))
+                .transpose()?,
+            summary: o.summary,
+            metrics: o.metrics,
+        })
+    }
+
+    /// Whether its metrics have `layout`'s names and units, in order.
+    fn fits(&self, layout: &Layout) -> bool {
+        layout.0.len() == self.metrics.len()
+            && layout
+                .0
+                .iter()
+                .zip(&self.metrics)
+                .all(|((n, u), (on, om))| n == on && u == &om.unit)
+    }
+}
+
+/// Takes a batch into the history: whole rows for transitions and what is not OK (appended
+/// and linked, see [`insert_observations`]), the rest into runs; every observation into its
+/// check's current hour. Closes the hours that ended, and saves when a save is due.
+pub(super) fn record(tx: &Transaction<'_>, cache: &mut Cache, batch: Vec<Incoming>) -> Result<()> {
+    cache.heads(tx)?;
+    let Cache {
+        check_ids,
+        heads,
+        compact,
+    } = cache;
+    let heads = heads.as_mut().expect("read above");
+    if !compact.loaded {
+        compact.open = load_open(tx, compact, Some(heads))?;
+        compact.loaded = true;
+    }
+    let mut whole = Vec::new();
+    for o in batch {
+        let id = shared_check_id(tx, check_ids, &o.check)?;
+        compact.newest_at = compact.newest_at.max(o.at);
+        let mut open = compact.open.remove(&id).unwrap_or_default();
+        // Most observations have the metrics of the one before: no layout is built for them.
+        let known = open
+            .hour
+            .as_ref()
+            .and_then(|h| h.segments.last())
+            .filter(|seg| o.fits(&seg.layout))
+            .map(|seg| (seg.series, seg.layout.clone()));
+        let (series, layout) = match known {
+            Some(k) => k,
+            None => {
+                let layout = Layout(
+                    o.metrics
+                        .iter()
+                        .map(|(n, m)| (n.to_string(), m.unit.to_string()))
+                        .collect(),
+                );
+                compact.series(tx, id, &layout)?
+            }
+        };
+        let values: Vec<Option<f64>> = o
+            .metrics
+            .values()
+            .map(|m| m.value)
+            .map(|v| v.is_finite().then_some(v))
+            .collect();
+        if open
+            .hour
+            .as_ref()
+            .is_some_and(|h| Tier::Hour.start_of(o.at) > h.start)
+        {
+            close_hour(tx, compact, id, &mut open)?;
+        }
+        let code = model::status_code(o.status);
+        let is_whole = o.status != Status::Ok || open.status != Some(0);
+        open.status = Some(code);
+        open.dirty = true;
+        let quantized: Vec<i64> = layout
+            .0
+            .iter()
+            .zip(&values)
+            .map(|((_, unit), v)| v.map_or(MISSING, |v| quantize(v, scale(unit))))
+            .collect();
+        push_sample(
+            &mut open,
+            series,
+            &layout,
+            [o.at, code, o.latency_us],
+            &quantized,
+            false,
+        );
+        if is_whole {
+            if let Some(run) = open.run.take() {
+                write_run(tx, id, &run)?;
+            }
+            whole.push((o, series, values));
+        } else {
+            match &mut open.run {
+                Some(run) if same_shape(&run.summary, &o.summary) => {
+                    run.last_at = run.last_at.max(o.at);
+                    run.count += 1;
+                }
+                _ => {
+                    if let Some(run) = open.run.take() {
+                        write_run(tx, id, &run)?;
+                    }
+                    open.run = Some(Run {
+                        id: None,
+                        first_at: o.at,
+                        last_at: o.at,
+                        count: 1,
+                        summary: o.summary,
+                    });
+                }
+            }
+        }
+        compact.open.insert(id, open);
+    }
+    if !whole.is_empty() {
+        let rows = whole
+            .into_iter()
+            .map(|(o, series, values)| ObservationRow {
+                check: o.check,
+                at: o.at,
+                status: model::status_code(o.status),
+                latency_us: o.latency_us,
+                summary: o.summary,
+                series: (!values.is_empty()).then_some(series),
+                vals: (!values.is_empty()).then(|| encode_values(&values)),
+                reading: o.reading,
+            })
+            .collect::<Vec<_>>();
+        insert_observations(tx, check_ids, heads, &rows)?;
+    }
+    if compact.newest_at - compact.saved_at.unwrap_or(i64::MIN / 2) >= SAVE_EVERY_MS {
+        save(tx, compact)?;
+    }
+    Ok(())
+}
+
+/// Exact metric values of a whole row, in its series' order (NaN for missing).
+fn encode_values(values: &[Option<f64>]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(values.len() * 8);
+    for v in values {
+        out.extend_from_slice(&v.unwrap_or(f64::NAN).to_le_bytes());
+    }
+    out
+}
+
+/// See [`encode_values`].
+pub(super) fn decode_values(
+    layout: &Layout,
+    bytes: &[u8],
+) -> Result<BTreeMap<crate::probe::MetricName, Metric>> {
+    if bytes.len() != layout.0.len() * 8 {
+        return Err(corrupt(format!(
+            "{} bytes of values for {} metrics",
+            bytes.len(),
+            layout.0.len()
+        )));
+    }
+    Ok(layout
+        .0
+        .iter()
+        .zip(bytes.chunks_exact(8))
+        .filter_map(|((name, unit), b)| {
+            let v = f64::from_le_bytes(b.try_into().expect("8 bytes"));
+            (!v.is_nan()).then(|| metric(name, unit, v))
+        })
+        .collect())
+}
+
+fn metric(name: &str, unit: &str, value: f64) -> (crate::probe::MetricName, Metric) {
+    (
+        std::borrow::Cow::Owned(name.to_owned()),
+        Metric {
+            value,
+            unit: std::borrow::Cow::Owned(unit.to_owned()),
+        },
+    )
+}
+
+/// Writes a run (new or grown) and keeps its row id.
+fn write_run(tx: &Transaction<'_>, id: i64, run: &Run) -> Result<i64> {
+    match run.id {
+        Some(row) => {
+            tx.prepare_cached("UPDATE runs SET last_at = ?2, count = ?3 WHERE id = ?1")?
+                .execute(params![row, run.last_at, run.count])?;
+            Ok(row)
+        }
+        None => {
+            tx.prepare_cached(
+                "INSERT INTO runs(check_id, first_at, last_at, count, summary) \
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![
+                id,
+                run.first_at,
+                run.last_at,
+                run.count,
+                run.summary
+            ])?;
+            Ok(tx.last_insert_rowid())
+        }
+    }
+}
+
+/// Columns kept compressed, where a column in seconds may be kept as its difference from
+/// another (a TCP check's connect time is its latency again, within a microsecond or two):
+/// `pairs` says which column could lean on which; a mask says which ones do (those it makes
+/// smaller).
+fn encode_leaning(cols: &[Vec<i64>], pairs: &[(usize, usize)]) -> Result<Vec<u8>> {
+    let mut mask: u64 = 0;
+    let mut out = cols.to_vec();
+    for (bit, &(c, base)) in pairs.iter().enumerate().take(64) {
+        let diff: Vec<i64> = cols[c]
+            .iter()
+            .zip(&cols[base])
+            .map(|(&v, &b)| {
+                if v == MISSING || b == MISSING {
+                    v
+                } else {
+                    v.wrapping_sub(b)
+                }
+            })
+            .collect();
+        let plain = columns::encode(std::slice::from_ref(&cols[c]))?.len();
+        let leaning = columns::encode(std::slice::from_ref(&diff))?.len();
+        if leaning < plain {
+            out[c] = diff;
+            mask |= 1 << bit;
+        }
+    }
+    postcard::to_stdvec(&(mask, columns::encode(&out)?))
+        .map_err(|e| Error::Store(format!("encoding history: {e}")))
+}
+
+/// See [`encode_leaning`].
+fn decode_leaning(data: &[u8], width: usize, pairs: &[(usize, usize)]) -> Result<Vec<Vec<i64>>> {
+    let (mask, bytes): (u64, Vec<u8>) =
+        postcard::from_bytes(data).map_err(|e| corrupt(format!("history block: {e}")))?;
+    let mut cols = columns::decode(&bytes, width)?;
+    for (bit, &(c, base)) in pairs.iter().enumerate().take(64) {
+        if mask & (1 << bit) == 0 {
+            continue;
+        }
+        if c >= width || base >= width || c == base {
+            return Err(corrupt("history block: a column leaning on none"));
+        }
+        let b = cols[base].clone();
+        for (v, &b) in cols[c].iter_mut().zip(&b) {
+            if *v != MISSING && b != MISSING {
+                *v = v.wrapping_add(b);
+            }
+        }
+    }
+    Ok(cols)
+}
+
+/// In a block, each metric in seconds may lean on the latency.
+fn block_pairs(layout: &Layout) -> Vec<(usize, usize)> {
+    layout
+        .0
+        .iter()
+        .enumerate()
+        .filter(|(_, (_, unit))| scale(unit) == 1e6)
+        .map(|(i, _)| (SAMPLE_FIXED + i, 2))
+        .collect()
+}
+
+/// In a minute chunk, each metric in seconds may lean on the latency's min, avg and max.
+fn minute_pairs(layout: &Layout) -> Vec<(usize, usize)> {
+    let mut pairs = Vec::new();
+    for (i, (_, unit)) in layout.0.iter().enumerate() {
+        if scale(unit) == 1e6 {
+            for k in 0..3 {
+                pairs.push((MINUTE_FIXED + 3 * i + k, 5 + k));
+            }
+        }
+    }
+    pairs
+}
+
+fn encode_block(cols: &[Vec<i64>], layout: &Layout) -> Result<Vec<u8>> {
+    encode_leaning(cols, &block_pairs(layout))
+}
+
+fn decode_block(data: &[u8], layout: &Layout) -> Result<Vec<Vec<i64>>> {
+    decode_leaning(data, SAMPLE_FIXED + layout.0.len(), &block_pairs(layout))
+}
+
+/// What an hour of samples adds up to: each minute, and the hour.
+fn hour_totals(hour: &Hour) -> (BTreeMap<i64, Acc>, Acc) {
+    let mut minutes: BTreeMap<i64, Acc> = BTreeMap::new();
+    let mut total = Acc::default();
+    for seg in &hour.segments {
+        let mut values = vec![None; seg.layout.0.len()];
+        for k in 0..seg.len() {
+            for (i, v) in values.iter_mut().enumerate() {
+                *v = dequantize(seg.cols[SAMPLE_FIXED + i][k], scale(&seg.layout.0[i].1));
+            }
+            let status = status_of(seg.cols[1][k]).unwrap_or(Status::Unknown);
+            let latency = u64::try_from(seg.cols[2][k]).unwrap_or(0);
+            let minute = Tier::Minute.start_of(seg.cols[0][k]);
+            minutes
+                .entry(minute)
+                .or_default()
+                .add(status, latency, &seg.layout, &values);
+            total.add(status, latency, &seg.layout, &values);
+        }
+    }
+    (minutes, total)
+}
+
+/// The layout of an hour's minutes: every metric any of its segments has.
+fn union_layout(hour: &Hour) -> Layout {
+    let mut all: Vec<(String, String)> = Vec::new();
+    for seg in &hour.segments {
+        for m in &seg.layout.0 {
+            if !all.contains(m) {
+                all.push(m.clone());
+            }
+        }
+    }
+    all.sort();
+    Layout(all)
+}
+
+/// An hour's minutes as the columns of a chunk.
+fn minute_columns(minutes: &BTreeMap<i64, Acc>, layout: &Layout) -> Vec<Vec<i64>> {
+    let mut cols = vec![Vec::with_capacity(minutes.len()); MINUTE_FIXED + 3 * layout.0.len()];
+    for (&start, acc) in minutes {
+        let lat = acc.latency_us();
+        let round = |v: f64| v.round() as i64;
+        let fixed = [
+            start,
+            acc.count as i64,
+            acc.failures as i64,
+            acc.warnings as i64,
+            acc.unknown as i64,
+            lat.map_or(MISSING, |s| round(s.min)),
+            lat.map_or(MISSING, |s| round(s.avg)),
+            lat.map_or(MISSING, |s| round(s.max)),
+            acc.sketch
+                .quantile(0.95)
+                .or(acc.p95_us)
+                .map_or(MISSING, |v| v as i64),
+        ];
+        for (c, v) in cols.iter_mut().zip(fixed) {
+            c.push(v);
+        }
+        for (i, (name, unit)) in layout.0.iter().enumerate() {
+            let k = scale(unit);
+            let s = acc.metric(name);
+            let q = |f: fn(&Spread) -> f64| s.as_ref().map_or(MISSING, |s| quantize(f(s), k));
+            cols[MINUTE_FIXED + 3 * i].push(q(|s| s.min));
+            cols[MINUTE_FIXED + 3 * i + 1].push(q(|s| s.avg));
+            cols[MINUTE_FIXED + 3 * i + 2].push(q(|s| s.max));
+        }
+    }
+    cols
+}
+
+/// Ends a check's hour: its segments become blocks, its minutes a chunk, the hour a rollup,
+/// and the day's rollup takes the hour; its status and run are kept in `history_open`.
+fn close_hour(tx: &Transaction<'_>, compact: &mut Compact, id: i64, open: &mut Open) -> Result<()> {
+    let Some(hour) = open.hour.take() else {
+        return Ok(());
+    };
+    for seg in hour.segments.iter().filter(|s| s.len() > 0) {
+        let data = encode_block(&seg.cols, &seg.layout)?;
+        let (start, end) = (
+            *seg.cols[0].iter().min().expect("not empty"),
+            *seg.cols[0].iter().max().expect("not empty"),
+        );
+        tx.prepare_cached(
+            "INSERT INTO samples(check_id, series, start_at, end_at, count, data) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?
+        .execute(params![id, seg.series, start, end, seg.len() as i64, data])?;
+    }
+    let (minutes, total) = hour_totals(&hour);
+    let layout = union_layout(&hour);
+    let (series, layout) = compact.series(tx, id, &layout)?;
+    let cols = minute_columns(&minutes, &layout);
+    let chunk = encode_leaning(&cols, &minute_pairs(&layout))?;
+    upsert_rollup(
+        tx,
+        Tier::Minute,
+        hour.start,
+        id,
+        &total,
+        Some(series),
+        &chunk,
+    )?;
+    // An hour keeps its 95th percentile; its sketch goes into the day's.
+    let mut hour_row = total.clone();
+    hour_row.p95_us = hour_row.sketch.quantile(0.95);
+    hour_row.sketch = Default::default();
+    upsert_rollup(
+        tx,
+        Tier::Hour,
+        hour.start,
+        id,
+        &hour_row,
+        None,
+        &encode_acc(&hour_row)?,
+    )?;
+    let day = Tier::Day.start_of(hour.start);
+    if open.day.as_ref().is_none_or(|d| d.start != day) {
+        // A new day (or the first hour since a start): the days before are done.
+        compact_days_before(tx, compact, id, day)?;
+        // The day's row, if the process stopped and started within the day.
+        let stored = stored_acc(tx, Tier::Day, day, id)?;
+        open.day = Some(Period {
+            start: day,
+            acc: stored.unwrap_or_default(),
+        });
+    }
+    let d = open.day.as_mut().expect("set above");
+    d.acc.merge(&total);
+    upsert_rollup(tx, Tier::Day, day, id, &d.acc, None, &encode_acc(&d.acc)?)?;
+    if let Some(run) = open.run.as_mut() {
+        run.id = Some(write_run(tx, id, run)?);
+    }
+    let closed = Closed {
+        at: compact.newest_at,
+        status: open.status,
+        run: open.run.clone(),
+    };
+    tx.prepare_cached(
+        "INSERT INTO history_open(check_id, data) VALUES (?1, ?2) \
+         ON CONFLICT(check_id) DO UPDATE SET data = excluded.data",
+    )?
+    .execute(params![
+        id,
+        postcard::to_stdvec(&closed)
+            .map_err(|e| Error::Store(format!("encoding the open history: {e}")))?
+    ])?;
+    open.known_at = open.known_at.max(compact.newest_at);
+    Ok(())
+}
+
+/// Makes each past day of a check one chunk of minutes and one of hours (its hours' chunks
+/// and rows, written as they closed): a chunk's fixed cost is paid once a day, not once an
+/// hour. Days up to a week back that a stop left as they were are done too.
+fn compact_days_before(
+    tx: &Transaction<'_>,
+    compact: &mut Compact,
+    id: i64,
+    day: i64,
+) -> Result<()> {
+    let days: Vec<i64> = {
+        let mut stmt = tx.prepare_cached(
+            "SELECT DISTINCT start - start % 86400000 FROM rollups \
+             WHERE check_id = ?1 AND tier = 1 AND start < ?2 AND start >= ?3 \
+             AND series IS NULL AND data <> X''",
+        )?;
+        stmt.query_map(params![id, day, day - 8 * Tier::Day.span_ms()], |r| {
+            r.get(0)
+        })?
+        .collect::<rusqlite::Result<_>>()?
+    };
+    for d in days {
+        let end = d + Tier::Day.span_ms();
+        // Minutes: consecutive chunks of one series become one.
+        let rows = {
+            let mut stmt = tx.prepare_cached(
+                "SELECT id, start, series, data FROM rollups \
+                 WHERE check_id = ?1 AND tier = 0 AND start >= ?2 AND start < ?3 ORDER BY start",
+            )?;
+            stmt.query_map(params![id, d, end], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, Option<i64>>(2)?,
+                    r.get::<_, Vec<u8>>(3)?,
+                ))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?
+        };
+        // (row, start, series, data) of consecutive chunks of one series.
+        type Chunk = (i64, i64, i64, Vec<u8>);
+        let mut groups: Vec<Vec<Chunk>> = Vec::new();
+        for (row, start, series, data) in rows {
+            let Some(series) = series else { continue };
+            match groups.last_mut() {
+                Some(g) if g[0].2 == series => g.push((row, start, series, data)),
+                _ => groups.push(vec![(row, start, series, data)]),
+            }
+        }
+        for g in groups.into_iter().filter(|g| g.len() > 1) {
+            let layout = compact.layout_of(tx, g[0].2)?;
+            let width = MINUTE_FIXED + 3 * layout.0.len();
+            let pairs = minute_pairs(&layout);
+            let mut cols: Vec<Vec<i64>> = vec![Vec::new(); width];
+            for (_, _, _, data) in &g {
+                for (all, part) in cols.iter_mut().zip(decode_leaning(data, width, &pairs)?) {
+                    all.extend(part);
+                }
+            }
+            let sum = |c: &[i64]| c.iter().map(|&v| v.max(0) as u64).sum::<u64>();
+            let totals = Acc {
+                count: sum(&cols[1]),
+                failures: sum(&cols[2]),
+                warnings: sum(&cols[3]),
+                unknown: sum(&cols[4]),
+                ..Acc::default()
+            };
+            for (row, ..) in &g {
+                tx.prepare_cached("DELETE FROM rollups WHERE id = ?1")?
+                    .execute([row])?;
+            }
+            let chunk = encode_leaning(&cols, &pairs)?;
+            upsert_rollup(tx, Tier::Minute, g[0].1, id, &totals, Some(g[0].2), &chunk)?;
+        }
+        // Hours: the day's hour rows become one chunk of hours.
+        let rows = {
+            let mut stmt = tx.prepare_cached(
+                "SELECT id, start, count, failures, warnings, unknown, data FROM rollups \
+                 WHERE check_id = ?1 AND tier = 1 AND start >= ?2 AND start < ?3 \
+                 AND series IS NULL ORDER BY start",
+            )?;
+            stmt.query_map(params![id, d, end], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)?,
+                    [r.get::<_, i64>(2)?, r.get(3)?, r.get(4)?, r.get(5)?],
+                    r.get::<_, Vec<u8>>(6)?,
+                ))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?
+        };
+        if rows.is_empty() {
+            continue;
+        }
+        let mut hours: BTreeMap<i64, Acc> = BTreeMap::new();
+        for (_, start, counts, data) in &rows {
+            hours.insert(*start, decode_acc(data, *counts)?);
+        }
+        let mut names: Vec<(String, String)> = Vec::new();
+        for acc in hours.values() {
+            for (name, (unit, _)) in &acc.metrics {
+                if !names.iter().any(|(n, _)| n == name) {
+                    names.push((name.clone(), unit.clone()));
+                }
+            }
+        }
+        names.sort();
+        let (series, layout) = compact.series(tx, id, &Layout(names))?;
+        let mut totals = Acc::default();
+        for acc in hours.values() {
+            totals.count += acc.count;
+            totals.failures += acc.failures;
+            totals.warnings += acc.warnings;
+            totals.unknown += acc.unknown;
+        }
+        let cols = minute_columns(&hours, &layout);
+        for (row, ..) in &rows {
+            tx.prepare_cached("DELETE FROM rollups WHERE id = ?1")?
+                .execute([row])?;
+        }
+        let chunk = encode_leaning(&cols, &minute_pairs(&layout))?;
+        upsert_rollup(tx, Tier::Hour, d, id, &totals, Some(series), &chunk)?;
+    }
+    Ok(())
+}
+
+fn encode_acc(acc: &Acc) -> Result<Vec<u8>> {
+    postcard::to_stdvec(acc).map_err(|e| Error::Store(format!("encoding a rollup: {e}")))
+}
+
+/// A stored hour or day. A row migrated from an older history holds only its counts.
+fn decode_acc(data: &[u8], counts: [i64; 4]) -> Result<Acc> {
+    if data.is_empty() {
+        let [count, failures, warnings, unknown] = counts.map(|c| c.max(0) as u64);
+        return Ok(Acc {
+            count,
+            failures,
+            warnings,
+            unknown,
+            ..Acc::default()
+        });
+    }
+    postcard::from_bytes(data).map_err(|e| corrupt(format!("rollup: {e}")))
+}
+
+fn stored_acc(conn: &Connection, tier: Tier, start: i64, id: i64) -> Result<Option<Acc>> {
+    let row: Option<([i64; 4], Vec<u8>)> = conn
+        .prepare_cached(
+            "SELECT count, failures, warnings, unknown, data FROM rollups \
+             WHERE tier = ?1 AND start = ?2 AND check_id = ?3",
+        )?
+        .query_row(params![tier.code(), start, id], |r| {
+            Ok(([r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?], r.get(4)?))
+        })
+        .optional()?;
+    row.map(|(counts, data)| decode_acc(&data, counts))
+        .transpose()
+}
+
+fn upsert_rollup(
+    tx: &Transaction<'_>,
+    tier: Tier,
+    start: i64,
+    id: i64,
+    acc: &Acc,
+    series: Option<i64>,
+    data: &[u8],
+) -> Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO rollups(tier, start, check_id, count, failures, warnings, unknown, series, \
+         data) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) \
+         ON CONFLICT(tier, start, check_id) DO UPDATE SET count = excluded.count, \
+         failures = excluded.failures, warnings = excluded.warnings, unknown = excluded.unknown, \
+         series = excluded.series, data = excluded.data",
+    )?
+    .execute(params![
+        tier.code(),
+        start,
+        id,
+        acc.count as i64,
+        acc.failures as i64,
+        acc.warnings as i64,
+        acc.unknown as i64,
+        series,
+        data
+    ])?;
+    Ok(())
+}
+
+/// Saves what is open: hours that ended for checks that went quiet are closed; the samples
+/// since the last save, and the status and run of every check that moved, go into one tail
+/// row; tail rows whose hours have all ended go.
+pub(super) fn save(tx: &Transaction<'_>, compact: &mut Compact) -> Result<()> {
+    let now_hour = Tier::Hour.start_of(compact.newest_at);
+    let quiet: Vec<i64> = compact
+        .open
+        .iter()
+        .filter(|(_, o)| o.hour.as_ref().is_some_and(|h| h.start < now_hour))
+        .map(|(&id, _)| id)
+        .collect();
+    for id in quiet {
+        let mut open = compact.open.remove(&id).expect("listed above");
+        close_hour(tx, compact, id, &mut open)?;
+        compact.open.insert(id, open);
+    }
+    let mut checks = Vec::new();
+    let mut samples: Vec<Vec<i64>> = vec![Vec::new(); SAMPLE_FIXED];
+    let mut metrics: Vec<i64> = Vec::new();
+    let mut ids: Vec<i64> = compact
+        .open
+        .iter()
+        .filter(|(_, o)| o.dirty)
+        .map(|(&id, _)| id)
+        .collect();
+    ids.sort_unstable();
+    for id in ids {
+        let o = compact.open.get_mut(&id).expect("listed above");
+        let mut parts = Vec::new();
+        for seg in o.hour.iter_mut().flat_map(|h| h.segments.iter_mut()) {
+            let n = seg.len() - seg.saved;
+            if n == 0 {
+                continue;
+            }
+            for k in seg.saved..seg.len() {
+                for (c, col) in samples.iter_mut().enumerate() {
+                    col.push(seg.cols[c][k]);
+                }
+                for i in 0..seg.layout.0.len() {
+                    metrics.push(seg.cols[SAMPLE_FIXED + i][k]);
+                }
+            }
+            parts.push((seg.series, n as u32));
+            seg.saved = seg.len();
+        }
+        let run = o.run.as_ref().map(|r| TailRun {
+            id: r.id,
+            first_at: r.first_at,
+            last_at: r.last_at,
+            count: r.count,
+            summary: (o.summary_saved != Some(r.first_at)).then(|| r.summary.clone()),
+        });
+        o.summary_saved = o.run.as_ref().map(|r| r.first_at);
+        checks.push(TailCheck {
+            check: id,
+            status: o.status,
+            run,
+            parts,
+        });
+        o.dirty = false;
+        o.known_at = compact.newest_at;
+    }
+    if !checks.is_empty() {
+        let tail = Tail {
+            checks,
+            samples: columns::encode(&samples)?,
+            metrics: columns::encode(&[metrics])?,
+        };
+        let data =
+            postcard::to_stdvec(&tail).map_err(|e| Error::Store(format!("encoding tail: {e}")))?;
+        tx.prepare_cached("INSERT INTO history_tail(at, data) VALUES (?1, ?2)")?
+            .execute(params![compact.newest_at, data])?;
+    }
+    // Rows older than every open hour hold only closed hours (their status and runs are in
+    // `history_open`).
+    let oldest_open = compact
+        .open
+        .values()
+        .filter_map(|o| o.hour.as_ref().map(|h| h.start))
+        .min()
+        .unwrap_or(now_hour);
+    tx.prepare_cached("DELETE FROM history_tail WHERE at < ?1")?
+        .execute([oldest_open])?;
+    compact.saved_at = Some(compact.newest_at);
+    Ok(())
+}
+
+/// Whether anything is open and not yet saved.
+pub(super) fn unsaved(compact: &Compact) -> bool {
+    compact.open.values().any(|o| o.dirty)
+}
+
+/// What is open, as the database has it: this process's own view once it has saved, and
+/// another process's (the `history` command beside a running monitor) alike.
+fn open_view(conn: &Connection, compact: &mut Compact) -> Result<HashMap<i64, Open>> {
+    load_open(conn, compact, None)
+}
+
+/// A sample read back.
+struct Sample {
+    at: i64,
+    status: i64,
+    latency_us: i64,
+    metrics: BTreeMap<crate::probe::MetricName, Metric>,
+}
+
+fn samples_of(cols: &[Vec<i64>], layout: &Layout, since: i64, out: &mut Vec<Sample>) {
+    for (i, &at) in cols[0].iter().enumerate() {
+        if at < since {
+            continue;
+        }
+        out.push(Sample {
+            at,
+            status: cols[1][i],
+            latency_us: cols[2][i],
+            metrics: layout
+                .0
+                .iter()
+                .enumerate()
+                .filter_map(|(k, (name, unit))| {
+                    dequantize(cols[SAMPLE_FIXED + k][i], scale(unit))
+                        .map(|value| metric(name, unit, value))
+                })
+                .collect(),
+        });
+    }
+}
+
+/// A check's observations since `since`, newest first, at most `limit` (0: none): its whole
+/// rows, and its samples with the summary of their run.
+pub(super) fn observations(
+    conn: &Connection,
+    compact: &mut Compact,
+    whole: Vec<Observation>,
+    id: i64,
+    since: i64,
+    limit: usize,
+) -> Result<Vec<Observation>> {
+    let mut samples = Vec::new();
+    {
+        let mut stmt = conn.prepare_cached(
+            "SELECT series, data FROM samples WHERE check_id = ?1 AND end_at >= ?2 \
+             ORDER BY start_at",
+        )?;
+        let blocks = stmt
+            .query_map(params![id, since], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        for (series, data) in blocks {
+            let layout = compact.layout_of(conn, series)?;
+            samples_of(&decode_block(&data, &layout)?, &layout, since, &mut samples);
+        }
+    }
+    let mut runs = {
+        let mut stmt = conn.prepare_cached(
+            "SELECT first_at, last_at, summary FROM runs WHERE check_id = ?1 AND last_at >= ?2",
+        )?;
+        stmt.query_map(params![id, since], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?
+    };
+    let mut open = open_view(conn, compact)?;
+    if let Some(o) = open.remove(&id) {
+        if let Some(run) = o.run {
+            runs.retain(|r| r.0 != run.first_at);
+            runs.push((run.first_at, run.last_at, run.summary));
+        }
+        for seg in o.hour.iter().flat_map(|h| h.segments.iter()) {
+            samples_of(&seg.cols, &seg.layout, since, &mut samples);
+        }
+    }
+    runs.sort_by_key(|r| r.0);
+    let whole_at: std::collections::HashSet<i64> = whole.iter().map(|o| model::ms(o.at)).collect();
+    let mut out = whole;
+    for s in samples {
+        if whole_at.contains(&s.at) {
+            continue;
+        }
+        let status = status_of(s.status).ok_or_else(|| corrupt(format!("status {}", s.status)))?;
+        // The run holding it: runs do not overlap, so the last one starting at or before it.
+        let i = runs.partition_point(|r| r.0 <= s.at);
+        let summary = match i.checked_sub(1).map(|i| &runs[i]) {
+            Some(r) if s.at <= r.1 && status == Status::Ok => r.2.clone(),
+            // Its run was open when the process stopped and was not saved.
+            _ => status.to_string(),
+        };
+        out.push(Observation {
+            at: model::from_ms(s.at)?,
+            status,
+            latency: Duration::from_micros(u64::try_from(s.latency_us).unwrap_or(0)),
+            summary,
+            metrics: s.metrics,
+            reading: None,
+        });
+    }
+    out.sort_by_key(|o| std::cmp::Reverse(o.at));
+    if limit > 0 {
+        out.truncate(limit);
+    }
+    Ok(out)
+}
+
+/// A check's rollups of `tier` whose period starts in `[since, until)`, oldest first: the
+/// stored ones, and those of the open hour (and its day) from its samples.
+pub(super) fn rollups(
+    conn: &Connection,
+    compact: &mut Compact,
+    id: i64,
+    tier: Tier,
+    since: i64,
+    until: i64,
+) -> Result<Vec<Rollup>> {
+    let mut out: BTreeMap<i64, Rollup> = BTreeMap::new();
+    let since = since.max(horizon(conn, tier)?);
+    // A chunk of minutes or hours starts up to a day before its last period.
+    let from = match tier {
+        Tier::Day => since,
+        _ => Tier::Hour.start_of(since) - Tier::Day.span_ms(),
+    };
+    let mut stmt = conn.prepare_cached(
+        "SELECT start, count, failures, warnings, unknown, series, data FROM rollups \
+         WHERE check_id = ?1 AND tier = ?2 AND start >= ?3 AND start < ?4 ORDER BY start",
+    )?;
+    let rows = stmt
+        .query_map(params![id, tier.code(), from, until], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                [r.get::<_, i64>(1)?, r.get(2)?, r.get(3)?, r.get(4)?],
+                r.get::<_, Option<i64>>(5)?,
+                r.get::<_, Vec<u8>>(6)?,
+            ))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut day_accs: BTreeMap<i64, Acc> = BTreeMap::new();
+    for (start, counts, series, data) in rows {
+        match tier {
+            Tier::Minute | Tier::Hour if series.is_some() => {
+                let layout = compact.layout_of(conn, series.expect("matched"))?;
+                let width = MINUTE_FIXED + 3 * layout.0.len();
+                let cols = decode_leaning(&data, width, &minute_pairs(&layout))?;
+                for i in 0..cols[0].len() {
+                    let r = chunk_rollup(tier, &cols, &layout, i)?;
+                    out.insert(model::ms(r.start), r);
+                }
+            }
+            Tier::Minute => return Err(corrupt("a minute chunk without series")),
+            Tier::Hour => {
+                out.insert(start, decode_acc(&data, counts)?.rollup(tier, start)?);
+            }
+            Tier::Day => {
+                day_accs.insert(start, decode_acc(&data, counts)?);
+            }
+        }
+    }
+    // The open hour, from its samples.
+    if let Some(hour) = open_view(conn, compact)?.remove(&id).and_then(|o| o.hour) {
+        let (minutes, total) = hour_totals(&hour);
+        match tier {
+            Tier::Minute => {
+                for (start, acc) in &minutes {
+                    out.insert(*start, acc.rollup(Tier::Minute, *start)?);
+                }
+            }
+            Tier::Hour => {
+                out.insert(hour.start, total.rollup(Tier::Hour, hour.start)?);
+            }
+            Tier::Day => {
+                let day = Tier::Day.start_of(hour.start);
+                if day >= since && day < until {
+                    day_accs.entry(day).or_default().merge(&total);
+                }
+            }
+        }
+    }
+    for (start, acc) in day_accs {
+        out.insert(start, acc.rollup(Tier::Day, start)?);
+    }
+    Ok(out
+        .into_values()
+        .filter(|r| {
+            let at = model::ms(r.start);
+            at >= since && at < until
+        })
+        .collect())
+}
+
+fn chunk_rollup(tier: Tier, cols: &[Vec<i64>], layout: &Layout, i: usize) -> Result<Rollup> {
+    let us = |v: i64| (v != MISSING).then(|| v as f64 / 1e6);
+    let latency = match (us(cols[5][i]), us(cols[6][i]), us(cols[7][i])) {
+        (Some(min), Some(avg), Some(max)) => Some(Spread { min, avg, max }),
+        _ => None,
+    };
+    let metrics = layout
+        .0
+        .iter()
+        .enumerate()
+        .filter_map(|(k, (name, unit))| {
+            let s = scale(unit);
+            let c = MINUTE_FIXED + 3 * k;
+            match (
+                dequantize(cols[c][i], s),
+                dequantize(cols[c + 1][i], s),
+                dequantize(cols[c + 2][i], s),
+            ) {
+                (Some(min), Some(avg), Some(max)) => {
+                    Some((name.clone(), (unit.clone(), Spread { min, avg, max })))
+                }
+                _ => None,
+            }
+        })
+        .collect();
+    Ok(Rollup {
+        tier,
+        start: model::from_ms(cols[0][i])?,
+        count: cols[1][i].max(0) as u64,
+        failures: cols[2][i].max(0) as u64,
+        warnings: cols[3][i].max(0) as u64,
+        unknown: cols[4][i].max(0) as u64,
+        latency,
+        latency_p95: us(cols[8][i]),
+        metrics,
+    })
+}
+
+/// Every check's availability since `since`: whole days from the day rollups, the part of the
+/// first day from its hours, and the open hours from their samples.
+pub(super) fn availability(
+    conn: &Connection,
+    compact: &mut Compact,
+    since: i64,
+) -> Result<Vec<Availability>> {
+    let day = Tier::Day.start_of(since);
+    let first_full = if day == since {
+        day
+    } else {
+        day + Tier::Day.span_ms()
+    };
+    let mut stmt = conn.prepare_cached(
+        "SELECT r.check_id, sum(r.count), sum(r.failures), sum(r.unknown) FROM rollups r \
+         WHERE r.tier = 2 AND r.start >= ?1 GROUP BY r.check_id",
+    )?;
+    let mut totals: HashMap<i64, [u64; 3]> = stmt
+        .query_map(params![first_full], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                [
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, i64>(3)?,
+                ]
+                .map(|v| v.max(0) as u64),
+            ))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    // The part of the first day, from its hours (a day's chunk of hours, or hours on their own).
+    if first_full > since {
+        let mut stmt = conn.prepare_cached(
+            "SELECT check_id, start, count, failures, unknown, series, data FROM rollups \
+             WHERE tier = 1 AND start >= ?1 AND start < ?2",
+        )?;
+        let rows = stmt
+            .query_map(params![day, first_full], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)?,
+                    [
+                        r.get::<_, i64>(2)?,
+                        r.get::<_, i64>(3)?,
+                        r.get::<_, i64>(4)?,
+                    ],
+                    r.get::<_, Option<i64>>(5)?,
+                    r.get::<_, Vec<u8>>(6)?,
+                ))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        for (id, start, counts, series, data) in rows {
+            let t = totals.entry(id).or_default();
+            match series {
+                None if start >= since => {
+                    for (k, v) in counts.iter().enumerate() {
+                        t[k] += (*v).max(0) as u64;
+                    }
+                }
+                None => {}
+                Some(series) => {
+                    let layout = compact.layout_of(conn, series)?;
+                    let width = MINUTE_FIXED + 3 * layout.0.len();
+                    let cols = decode_leaning(&data, width, &minute_pairs(&layout))?;
+                    for (i, &start) in cols[0].iter().enumerate() {
+                        if start >= since {
+                            t[0] += cols[1][i].max(0) as u64;
+                            t[1] += cols[2][i].max(0) as u64;
+                            t[2] += cols[4][i].max(0) as u64;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    for (id, o) in open_view(conn, compact)? {
+        let Some(hour) = o.hour else { continue };
+        let (_, total) = hour_totals(&hour);
+        let t = totals.entry(id).or_default();
+        t[0] += total.count;
+        t[1] += total.failures;
+        t[2] += total.unknown;
+    }
+    let names: HashMap<i64, String> = {
+        let mut stmt = conn.prepare_cached("SELECT id, name FROM checks")?;
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?
+    };
+    let mut out: Vec<Availability> = totals
+        .into_iter()
+        .filter_map(|(id, [count, failures, unknown])| {
+            names.get(&id).map(|check| Availability {
+                check: check.clone(),
+                count,
+                failures,
+                unknown,
+                availability: model::availability(count, failures, unknown),
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| a.check.cmp(&b.check));
+    Ok(out)
+}
+
+/// Deletes what each tier keeps no longer: whole blocks, runs and the front of the whole
+/// observations older than the raw retention, and rollup periods by tier. Returns the rows
+/// deleted.
+pub(super) fn prune(
+    tx: &Transaction<'_>,
+    now: i64,
+    retention: &crate::store::history::HistoryRetention,
+) -> Result<u64> {
+    let cut = |d: Duration| now.saturating_sub(i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+    let raw = cut(retention.raw);
+    let mut deleted = shed_raw(tx, raw)?;
+    for tier in Tier::ALL {
+        if let Some(keep) = retention.of(tier) {
+            let before = cut(keep);
+            // Minutes and hours of past days are kept a day to a chunk: a chunk goes with its
+            // day once that day is over by the cut; until then, what is before the cut is
+            // not read.
+            let delete_before = match tier {
+                Tier::Day => before,
+                _ => Tier::Day.start_of(before),
+            };
+            let column = match tier {
+                Tier::Minute => "minute_before",
+                Tier::Hour => "hour_before",
+                Tier::Day => "day_before",
+            };
+            tx.prepare_cached(&format!(
+                "UPDATE history_horizon SET {column} = max({column}, ?1) WHERE id = 1"
+            ))?
+            .execute([before])?;
+            deleted += tx
+                .prepare_cached("DELETE FROM rollups WHERE tier = ?1 AND start < ?2")?
+                .execute(params![tier.code(), delete_before])? as u64;
+        }
+    }
+    Ok(deleted)
+}
+
+/// Where the raw history begins: what was pruned before it is never read, though a block
+/// holding it may outlive it by up to its span.
+pub(super) fn raw_horizon(conn: &Connection) -> Result<i64> {
+    Ok(conn
+        .prepare_cached("SELECT raw_before FROM history_horizon WHERE id = 1")?
+        .query_row([], |r| r.get(0))
+        .optional()?
+        .unwrap_or(i64::MIN))
+}
+
+/// Where a tier's rollups begin (see [`raw_horizon`]).
+fn horizon(conn: &Connection, tier: Tier) -> Result<i64> {
+    let column = match tier {
+        Tier::Minute => "minute_before",
+        Tier::Hour => "hour_before",
+        Tier::Day => "day_before",
+    };
+    Ok(conn
+        .prepare_cached(&format!(
+            "SELECT {column} FROM history_horizon WHERE id = 1"
+        ))?
+        .query_row([], |r| r.get(0))
+        .optional()?
+        .unwrap_or(i64::MIN))
+}
+
+/// Deletes the raw history (blocks, runs, whole observations) older than `before`.
+pub(super) fn shed_raw(tx: &Transaction<'_>, before: i64) -> Result<u64> {
+    tx.prepare_cached(
+        "INSERT INTO history_horizon(id, raw_before, minute_before, hour_before, day_before) \
+         VALUES (1, ?1, ?2, ?2, ?2) \
+         ON CONFLICT(id) DO UPDATE SET raw_before = max(raw_before, excluded.raw_before)",
+    )?
+    .execute(params![before, i64::MIN])?;
+    let mut deleted = tx
+        .prepare_cached("DELETE FROM samples WHERE end_at < ?1")?
+        .execute([before])? as u64;
+    deleted += tx
+        .prepare_cached("DELETE FROM runs WHERE last_at < ?1")?
+        .execute([before])? as u64;
+    let end = first_row_since(tx, before)?;
+    deleted += tx
+        .prepare_cached("DELETE FROM observations WHERE id < ?1 AND at < ?2")?
+        .execute([end.saturating_add(PRUNE_LOOKAHEAD_ROWS), before])? as u64;
+    Ok(deleted)
+}
+
+/// The oldest raw history's time, if any.
+pub(super) fn oldest_raw(conn: &Connection) -> Result<Option<i64>> {
+    let samples: Option<i64> =
+        conn.query_row("SELECT min(end_at) FROM samples", [], |r| r.get(0))?;
+    let whole: Option<i64> = conn
+        .query_row("SELECT at FROM observations ORDER BY id LIMIT 1", [], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    Ok(match (samples, whole) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::history::HistoryRetention;
+
+    /// 2026-09-01 08:00:00 UTC plus `ms` milliseconds.
+    fn at(ms: i64) -> DateTime<Utc> {
+        "2026-09-01T08:00:00Z".parse::<DateTime<Utc>>().unwrap()
+            + chrono::Duration::milliseconds(ms)
+    }
+
+    /// A TCP check's observation: its latency also as a metric.
+    fn tcp(status: Status, ms: i64, latency_us: u64) -> Observation {
+        let summary = match status {
+            Status::Ok => format!("connected in {:.1} ms", latency_us as f64 / 1000.0),
+            _ => "connection refused".to_owned(),
+        };
+        Observation::new(status, summary, at(ms))
+            .with_latency(Duration::from_micros(latency_us))
+            .with_metric("connect_time", latency_us as f64 / 1e6, "s")
+    }
+
+    fn count(store: &SqliteStore, sql: &str) -> i64 {
+        store
+            .inner
+            .lock()
+            .conn
+            .query_row(sql, [], |r| r.get(0))
+            .unwrap()
+    }
+
+    async fn record(store: &SqliteStore, check: &str, o: Observation) {
+        store
+            .record_observations(vec![(Arc::from(check), o)])
+            .await
+            .unwrap();
+    }
+
+    /// (first, last, count, summary) of the runs, oldest first: those written, and the open
+    /// ones as the tail has them.
+    async fn runs(store: &SqliteStore) -> Vec<(i64, i64, i64, String)> {
+        store.save_open().await.unwrap();
+        let mut inner = store.inner.lock();
+        let Inner { conn, cache } = &mut *inner;
+        let mut all: Vec<(i64, i64, i64, String)> = {
+            let mut stmt = conn
+                .prepare("SELECT id, first_at, last_at, count, summary FROM runs")
+                .unwrap();
+            stmt.query_map([], |r| {
+                Ok((r.get(0)?, (r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+            })
+            .unwrap()
+            .collect::<rusqlite::Result<HashMap<i64, _>>>()
+            .unwrap()
+            .into_values()
+            .collect()
+        };
+        for o in open_view(conn, &mut cache.compact).unwrap().into_values() {
+            if let Some(r) = o.run {
+                all.retain(|x| x.0 != r.first_at);
+                all.push((r.first_at, r.last_at, r.count, r.summary));
+            }
+        }
+        all.sort();
+        all.into_iter()
+            .map(|(f, l, c, s)| (f - model::ms(at(0)), l - model::ms(at(0)), c, s))
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn ok_runs_split_on_a_change_of_status_or_shape() {
+        let store = SqliteStore::in_memory().unwrap();
+        for i in 0..5 {
+            record(&store, "web", tcp(Status::Ok, i * 5000, 300 + i as u64)).await;
+        }
+        record(&store, "web", tcp(Status::Critical, 25_000, 3_000_000)).await;
+        record(&store, "web", tcp(Status::Critical, 30_000, 3_000_000)).await;
+        for i in 7..10 {
+            record(&store, "web", tcp(Status::Ok, i * 5000, 400)).await;
+        }
+        // Same status, another shape: a new run.
+        record(
+            &store,
+            "web",
+            Observation::new(Status::Ok, "connected after 1 retry", at(50_000)).with_metric(
+                "connect_time",
+                0.0004,
+                "s",
+            ),
+        )
+        .await;
+        store.save_open().await.unwrap();
+        // The first observation and each change of status are whole, as is every failure.
+        assert_eq!(count(&store, "SELECT count(*) FROM observations"), 4);
+        assert_eq!(
+            count(&store, "SELECT count(*) FROM observations WHERE status = 2"),
+            2
+        );
+        assert_eq!(
+            runs(&store).await,
+            vec![
+                (5000, 20_000, 4, "connected in 0.3 ms".to_owned()),
+                (40_000, 45_000, 2, "connected in 0.4 ms".to_owned()),
+                (50_000, 50_000, 1, "connected after 1 retry".to_owned()),
+            ]
+        );
+        // Read back: every observation, the OK ones with their run's words and their own
+        // numbers.
+        let all = store.observations("web", at(-1), 0).await.unwrap();
+        assert_eq!(all.len(), 11);
+        let third = &all[all.len() - 3];
+        assert_eq!(third.at, at(10_000));
+        assert_eq!(third.summary, "connected in 0.3 ms");
+        assert_eq!(third.latency, Duration::from_micros(302));
+        assert_eq!(third.metrics["connect_time"].value, 0.000_302);
+        assert_eq!(third.metrics["connect_time"].unit, "s");
+        assert_eq!(all[0].summary, "connected after 1 retry");
+        assert_eq!(store.observations("web", at(-1), 3).await.unwrap().len(), 3);
+    }
+
+    #[tokio::test]
+    async fn a_crash_loses_only_unsaved_samples_never_a_transition() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h.db");
+        let store = SqliteStore::open(&path).unwrap();
+        // 60 s of OK at 5 s: saved at 0 s and at 30 s.
+        for i in 0..12 {
+            record(&store, "web", tcp(Status::Ok, i * 5000, 300)).await;
+        }
+        // The failure and the recovery come after the last save (the next is due at 60 s).
+        record(&store, "web", tcp(Status::Critical, 57_000, 300)).await;
+        record(&store, "web", tcp(Status::Ok, 58_000, 300)).await;
+        drop(store); // as after kill -9: nothing flushed
+        let store = SqliteStore::open(&path).unwrap();
+        let all = store.observations("web", at(-1), 0).await.unwrap();
+        let statuses: Vec<(i64, Status)> = all
+            .iter()
+            .rev()
+            .map(|o| ((o.at - at(0)).num_milliseconds(), o.status))
+            .collect();
+        // Saved: 0 … 30 s. Lost: 35 … 55 s. Kept whole: the failure and the recovery.
+        let mut want: Vec<(i64, Status)> = (0..=6).map(|i| (i * 5000, Status::Ok)).collect();
+        want.push((57_000, Status::Critical));
+        want.push((58_000, Status::Ok));
+        assert_eq!(statuses, want);
+        // The monitor goes on where it was: the run that was open ended at the failure, the
+        // next OK extends the run the recovery began, not the one before the failure.
+        record(&store, "web", tcp(Status::Ok, 70_000, 300)).await;
+        store.flush().await.unwrap();
+        let r = runs(&store).await;
+        assert_eq!(
+            r.last().unwrap(),
+            &(70_000, 70_000, 1, "connected in 0.3 ms".to_owned())
+        );
+        assert!(r.iter().all(|(f, l, _, _)| !(*f < 57_000 && *l > 57_000)));
+        // A clean stop loses nothing.
+        drop(store);
+        let store = SqliteStore::open(&path).unwrap();
+        assert_eq!(
+            store.observations("web", at(-1), 0).await.unwrap().len(),
+            want.len() + 1
+        );
+    }
+
+    /// Observations of three checks over 26 hours at 5 s, with failures and warnings, a
+    /// metric that comes and goes, and a restart in the middle.
+    async fn a_day_of_history(path: &std::path::Path) -> Vec<(String, Observation)> {
+        let mut all = Vec::new();
+        let mut store = Some(SqliteStore::open(path).unwrap());
+        let mut batch = Vec::new();
+        let mut x: u64 = 7;
+        for i in 0..(26 * 720) {
+            if i == 9_000 {
+                store.take().unwrap().flush().await.unwrap();
+                store = Some(SqliteStore::open(path).unwrap());
+            }
+            for (c, name) in ["web", "db", "printer"].iter().enumerate() {
+                x = x
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                let roll = (x >> 33) % 1000;
+                let status = match roll {
+                    0..=14 => Status::Critical,
+                    15..=19 => Status::Warning,
+                    20 => Status::Unknown,
+                    _ => Status::Ok,
+                };
+                let latency = 200 + (x >> 40) % 700 + c as u64 * 1000;
+                let mut o = tcp(status, i * 5000 + c as i64, latency);
+                if name == &"printer" && (i / 500) % 2 == 0 {
+                    o = o.with_metric("toner", ((x >> 20) % 100) as f64, "%");
+                }
+                batch.push((Arc::<str>::from(*name), o.clone()));
+                all.push((name.to_string(), o));
+            }
+            if batch.len() >= 60 {
+                store
+                    .as_ref()
+                    .unwrap()
+                    .record_observations(std::mem::take(&mut batch))
+                    .await
+                    .unwrap();
+            }
+        }
+        let store = store.unwrap();
+        store.record_observations(batch).await.unwrap();
+        store.flush().await.unwrap();
+        all
+    }
+
+    fn close(a: f64, b: f64, tolerance: f64) -> bool {
+        (a - b).abs() <= tolerance * b.abs().max(1e-9)
+    }
+
+    #[tokio::test]
+    async fn rollups_equal_a_recomputation_from_the_raw_samples() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h.db");
+        let all = a_day_of_history(&path).await;
+        let store = SqliteStore::open(&path).unwrap();
+        let (from, until) = (Tier::Day.start_of(model::ms(at(0))), at(27 * 3_600_000));
+        let from = model::from_ms(from).unwrap();
+        for check in ["web", "db", "printer"] {
+            let raw: Vec<&Observation> = all
+                .iter()
+                .filter(|(c, _)| c == check)
+                .map(|(_, o)| o)
+                .collect();
+            // What is read back of the raw history is what was recorded (to the µs).
+            let back = store.observations(check, from, 0).await.unwrap();
+            assert_eq!(back.len(), raw.len(), "{check}");
+            for (b, r) in back.iter().rev().zip(&raw) {
+                assert_eq!((b.at, b.status, b.latency), (r.at, r.status, r.latency));
+                if r.status != Status::Ok {
+                    assert_eq!(b, *r, "a whole observation is kept as it was");
+                }
+            }
+            for tier in Tier::ALL {
+                let rollups = store.rollups(check, tier, from, until).await.unwrap();
+                let mut groups: BTreeMap<i64, Vec<&Observation>> = BTreeMap::new();
+                for o in &raw {
+                    groups
+                        .entry(tier.start_of(model::ms(o.at)))
+                        .or_default()
+                        .push(o);
+                }
+                assert_eq!(rollups.len(), groups.len(), "{check} {tier}");
+                for (r, (start, obs)) in rollups.iter().zip(&groups) {
+                    assert_eq!(model::ms(r.start), *start);
+                    assert_eq!(r.count, obs.len() as u64);
+                    let n = |s: Status| obs.iter().filter(|o| o.status == s).count() as u64;
+                    assert_eq!(
+                        (r.failures, r.warnings, r.unknown),
+                        (n(Status::Critical), n(Status::Warning), n(Status::Unknown)),
+                        "{check} {tier} {}",
+                        r.start
+                    );
+                    let mut lat: Vec<f64> = obs.iter().map(|o| o.latency.as_secs_f64()).collect();
+                    lat.sort_by(f64::total_cmp);
+                    let l = r.latency.unwrap();
+                    let avg = lat.iter().sum::<f64>() / lat.len() as f64;
+                    assert!(close(l.min, lat[0], 1e-9) && close(l.max, lat[lat.len() - 1], 1e-9));
+                    // The minute keeps its average to the µs.
+                    assert!(
+                        (l.avg - avg).abs() <= 1e-6,
+                        "{check} {tier}: {} vs {avg}",
+                        l.avg
+                    );
+                    let p95 = lat[((0.95 * lat.len() as f64).ceil() as usize).max(1) - 1];
+                    let got = r.latency_p95.unwrap();
+                    assert!(close(got, p95, 0.011), "{check} {tier} p95 {got} vs {p95}");
+                    let toner: Vec<f64> = obs
+                        .iter()
+                        .filter_map(|o| o.metrics.get("toner").map(|m| m.value))
+                        .collect();
+                    match r.metrics.get("toner") {
+                        Some((unit, s)) => {
+                            assert_eq!(unit, "%");
+                            let avg = toner.iter().sum::<f64>() / toner.len() as f64;
+                            assert!(close(
+                                s.min,
+                                toner.iter().copied().fold(f64::MAX, f64::min),
+                                1e-9
+                            ));
+                            assert!((s.avg - avg).abs() <= 0.01, "{} vs {avg}", s.avg);
+                        }
+                        None => assert!(toner.is_empty(), "{check} {tier} {}", r.start),
+                    }
+                }
+            }
+        }
+        // Availability of every check, from the rollups.
+        let avail = store.availability(from).await.unwrap();
+        assert_eq!(avail.len(), 3);
+        for a in &avail {
+            let raw: Vec<&Observation> = all
+                .iter()
+                .filter(|(c, _)| *c == a.check)
+                .map(|(_, o)| o)
+                .collect();
+            assert_eq!(a.count, raw.len() as u64);
+            let failures = raw.iter().filter(|o| o.status == Status::Critical).count() as u64;
+            assert_eq!(a.failures, failures);
+            assert!(a.availability.unwrap() > 0.97 && a.availability.unwrap() < 1.0);
+        }
+        // 3 checks × 26 h × 720 observations, at a few bytes each.
+        let bytes = count(&store, "SELECT sum(length(data)) FROM samples");
+        let per = bytes as f64 / (3.0 * 26.0 * 720.0);
+        assert!(per < 6.0, "{per:.2} bytes per sample");
+    }
+
+    #[tokio::test]
+    async fn each_tier_is_pruned_by_its_own_retention() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h.db");
+        a_day_of_history(&path).await;
+        let store = SqliteStore::open(&path).unwrap();
+        let retention = HistoryRetention {
+            raw: Duration::from_secs(3 * 3600),
+            minutes: Duration::from_secs(6 * 3600),
+            hours: Duration::from_secs(12 * 3600),
+            days: Some(Duration::from_secs(86_400)),
+            min_free: 0,
+        };
+        let now = at(26 * 3_600_000);
+        let before = |tier: i64| {
+            count(
+                &store,
+                &format!("SELECT count(*) FROM rollups WHERE tier = {tier}"),
+            )
+        };
+        let deleted = store.prune_history(now, &retention).await.unwrap();
+        assert!(deleted > 0);
+        let cut = |h: i64| model::ms(at((26 - h) * 3_600_000));
+        // Raw: whole blocks, runs and rows older than 3 h are gone; a block that reaches past
+        // the cut stays, but nothing before the cut is read.
+        assert_eq!(
+            count(
+                &store,
+                &format!("SELECT count(*) FROM samples WHERE end_at < {}", cut(3))
+            ),
+            0
+        );
+        assert_eq!(
+            count(
+                &store,
+                &format!("SELECT count(*) FROM observations WHERE at < {}", cut(3))
+            ),
+            0
+        );
+        let web = store.observations("web", at(-1), 0).await.unwrap();
+        assert!(web.iter().all(|o| o.at >= at(23 * 3_600_000)));
+        assert_eq!(web.len(), 3 * 720);
+        // Minutes of the last 6 hours, hours of the last 12, days of the last one are read.
+        // Past days' minutes and hours are chunks of a day: the first day's minutes (over
+        // before 04:00 of the second) are gone, its hours (some after 22:00) are kept.
+        let day2 = model::ms(at(16 * 3_600_000));
+        assert_eq!(
+            count(&store, "SELECT min(start) FROM rollups WHERE tier = 0"),
+            day2
+        );
+        assert!(count(&store, "SELECT min(start) FROM rollups WHERE tier = 1") < cut(12));
+        assert_eq!(before(2), 3, "the day now running, of each check");
+        let minutes = store
+            .rollups("web", Tier::Minute, at(-1), now)
+            .await
+            .unwrap();
+        assert_eq!(minutes.len(), 6 * 60);
+        assert_eq!(model::ms(minutes[0].start), cut(6));
+        let hours = store.rollups("web", Tier::Hour, at(-1), now).await.unwrap();
+        assert_eq!(hours.len(), 12);
+        assert_eq!(model::ms(hours[0].start), cut(12));
+        // Days kept forever by default.
+        assert_eq!(
+            store
+                .prune_history(now, &HistoryRetention::default())
+                .await
+                .unwrap(),
+            0
+        );
+    }
+}
