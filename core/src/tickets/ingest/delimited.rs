@@ -29,7 +29,7 @@ const SPLIT_MIN: usize = 4 << 20;
 
 /// [`read_bytes`], splitting the rows across cores when there are at least `split_min` bytes of
 /// them and the quoting lets record boundaries be found without parsing.
-fn read_bytes_with(
+pub(crate) fn read_bytes_with(
     name: &str,
     bytes: &[u8],
     options: &IngestOptions,

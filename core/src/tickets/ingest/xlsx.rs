@@ -18,25 +18,48 @@ pub(super) fn read_xlsx(
     tickets: &mut Vec<Ticket>,
     summary: &mut IngestSummary,
 ) -> Result<()> {
-    use calamine::{Data, Reader, open_workbook_auto};
     let name = path.display().to_string();
-    let mut wb = open_workbook_auto(path).map_err(|e| {
-        Error::invalid(
-            "export",
-            format!("{name}: {}", crate::text::excerpt(&e.to_string())),
-        )
-    })?;
+    let wb = calamine::open_workbook_auto(path).map_err(|e| invalid(&name, e))?;
+    read_workbook(name, wb, options, tickets, summary)
+}
+
+/// Reads one workbook already in memory, like [`read_xlsx`] reads one file.
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) fn read_workbook_bytes(
+    name: &str,
+    bytes: &[u8],
+    options: &IngestOptions,
+    tickets: &mut Vec<Ticket>,
+    summary: &mut IngestSummary,
+) -> Result<()> {
+    let wb = calamine::open_workbook_auto_from_rs(std::io::Cursor::new(bytes))
+        .map_err(|e| invalid(name, e))?;
+    read_workbook(name.to_string(), wb, options, tickets, summary)
+}
+
+/// The error for a workbook `name` that calamine could not read.
+fn invalid(name: &str, e: impl std::fmt::Display) -> Error {
+    Error::invalid(
+        "export",
+        format!("{name}: {}", crate::text::excerpt(&e.to_string())),
+    )
+}
+
+/// The first sheet of an open workbook.
+fn read_workbook<RS: std::io::Read + std::io::Seek>(
+    name: String,
+    mut wb: calamine::Sheets<RS>,
+    options: &IngestOptions,
+    tickets: &mut Vec<Ticket>,
+    summary: &mut IngestSummary,
+) -> Result<()> {
+    use calamine::{Data, Reader};
     let sheet = wb
         .sheet_names()
         .first()
         .cloned()
         .ok_or_else(|| Error::invalid("export", format!("{name}: workbook has no sheet")))?;
-    let range = wb.worksheet_range(&sheet).map_err(|e| {
-        Error::invalid(
-            "export",
-            format!("{name}: {}", crate::text::excerpt(&e.to_string())),
-        )
-    })?;
+    let range = wb.worksheet_range(&sheet).map_err(|e| invalid(&name, e))?;
     let first_row = range.start().map(|(r, _)| r as u64).unwrap_or(0);
     let mut rows = range.rows();
     let header: Vec<String> = match rows.next() {
