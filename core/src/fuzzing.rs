@@ -162,8 +162,58 @@ pub fn tickets_xlsx(data: &[u8]) {
     let options = IngestOptions::default();
     let mut tickets = Vec::new();
     let mut summary = IngestSummary::default();
-    let result = read_workbook_bytes("export.xlsx", file, &options, &mut tickets, &mut summary);
+    let Some(result) = unless_known_upstream_panic(|| {
+        read_workbook_bytes("export.xlsx", file, &options, &mut tickets, &mut summary)
+    }) else {
+        return;
+    };
     check_ingest(&tickets, &summary, result.is_ok(), options.max_problems);
+}
+
+/// Panics of dependencies that are known upstream and not fixed in a release yet, by the end
+/// of the source file's path and the message: an input raising one is skipped rather than
+/// reported again. Each names its upstream report; remove it once a release has the fix.
+const KNOWN_UPSTREAM_PANICS: &[(&str, &str, &str)] = &[
+    // calamine 0.38.0, the latest release: an overlong cell reference ("AAAAAAAA1",
+    // "A99999999999") overflows u32 while it is read. With overflow checks (the fuzz build) a
+    // panic; in a release build a wrapped position, which ingest copes with (it reads XLSX
+    // sheets cell by cell, so no position makes it allocate more than the cells present).
+    // https://github.com/tafia/calamine/issues/694, fix in pull request 696.
+    ("calamine-", "/src/xlsx/mod.rs", "with overflow"),
+];
+
+/// Runs `f`; `None` when it raised a panic of [`KNOWN_UPSTREAM_PANICS`], any other panic goes
+/// on (to the fuzzer: a crash).
+fn unless_known_upstream_panic<R>(f: impl FnOnce() -> R) -> Option<R> {
+    use std::cell::Cell;
+    use std::sync::Once;
+    thread_local! {
+        static KNOWN: Cell<bool> = const { Cell::new(false) };
+    }
+    static HOOK: Once = Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let known = info.location().is_some_and(|at| {
+                KNOWN_UPSTREAM_PANICS.iter().any(|(krate, file, message)| {
+                    at.file().contains(krate)
+                        && at.file().ends_with(file)
+                        && info.payload_as_str().is_some_and(|m| m.contains(message))
+                })
+            });
+            if known {
+                KNOWN.set(true);
+            } else {
+                previous(info);
+            }
+        }));
+    });
+    KNOWN.set(false);
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(r) => Some(r),
+        Err(_) if KNOWN.get() => None,
+        Err(panic) => std::panic::resume_unwind(panic),
+    }
 }
 
 /// Styles with a date format (cell style 1), as spreadsheet programs write dates.
@@ -1002,6 +1052,33 @@ mod tests {
             data.extend(std::fs::read(root.join("tests/data/tickets/zammad_export.xlsx")).unwrap());
             tickets_xlsx(&data);
         }
+    }
+
+    /// The known calamine overflow is skipped; any other panic still reaches the fuzzer.
+    #[cfg(feature = "tickets")]
+    #[test]
+    fn only_known_upstream_panics_are_skipped() {
+        let mut data = vec![1];
+        data.extend_from_slice(
+            br#"<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData><row r="1"><c r="AAAAAAAAAAAAA1"><v>1</v></c><c r="A99999999999"><v>2</v></c></row></sheetData></worksheet>"#,
+        );
+        tickets_xlsx(&data);
+        let mut parts = data[1..].splitn(2, |b| *b == 0);
+        let file = xlsx_of(parts.next().unwrap(), None, XLSX_STYLES);
+        let read = unless_known_upstream_panic(|| {
+            crate::tickets::ingest::read_workbook_bytes(
+                "overlong.xlsx",
+                &file,
+                &Default::default(),
+                &mut Vec::new(),
+                &mut Default::default(),
+            )
+        });
+        // Overflow checks are on in test builds unless optimised.
+        assert_eq!(read.is_none(), cfg!(debug_assertions), "{read:?}");
+        let ours =
+            std::panic::catch_unwind(|| unless_known_upstream_panic(|| panic!("a fault of ours")));
+        assert!(ours.is_err());
     }
 
     /// The workbooks the XLSX target builds are read like a spreadsheet program's: the seeds'
