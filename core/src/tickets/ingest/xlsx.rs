@@ -19,8 +19,108 @@ pub(super) fn read_xlsx(
     summary: &mut IngestSummary,
 ) -> Result<()> {
     let name = path.display().to_string();
+    let file = std::fs::File::open(path).map_err(|e| Error::io(format!("reading {name}"), e))?;
+    check_shared_strings(&mut std::io::BufReader::new(file)).map_err(|e| invalid(&name, e))?;
     let wb = calamine::open_workbook_auto(path).map_err(|e| invalid(&name, e))?;
     read_workbook(name, wb, options, tickets, summary)
+}
+
+/// Refuses a workbook whose shared-string table declares more strings than the table has
+/// bytes. calamine reserves room for the declared count before it reads a string, so a damaged
+/// or hostile file of a few kilobytes declaring trillions would abort the program on that
+/// allocation; a true count never exceeds the table's size (every string takes bytes). The
+/// `sst` element is found as calamine finds it, and its `uniqueCount` read more leniently than
+/// calamine does (the digits after the name, whatever is malformed around them), so no count
+/// calamine would take is missed. Anything that is not a ZIP archive (an XLS file) is left to
+/// calamine.
+fn check_shared_strings<RS: std::io::Read + std::io::Seek>(
+    rs: &mut RS,
+) -> std::result::Result<(), String> {
+    use quick_xml::events::Event;
+    use std::io::{BufReader, Read};
+    /// Counts what passes through.
+    struct Counted<R> {
+        inner: R,
+        bytes: u64,
+    }
+    impl<R: Read> Read for Counted<R> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.inner.read(buf)?;
+            self.bytes += n as u64;
+            Ok(n)
+        }
+    }
+    let Ok(mut zip) = zip::ZipArchive::new(&mut *rs) else {
+        return Ok(());
+    };
+    let tables: Vec<String> = zip
+        .file_names()
+        .flatten()
+        .filter(|n| n.to_ascii_lowercase().ends_with("sharedstrings.xml"))
+        .map(|n| n.into_owned())
+        .collect();
+    for table in tables {
+        let Ok(part) = zip.by_name(&table) else {
+            continue;
+        };
+        let mut xml = quick_xml::Reader::from_reader(BufReader::new(Counted {
+            inner: part,
+            bytes: 0,
+        }));
+        // calamine's settings.
+        let config = xml.config_mut();
+        config.check_end_names = false;
+        config.trim_text(false);
+        config.check_comments = false;
+        config.expand_empty_elements = true;
+        let mut buf = Vec::new();
+        let declared = loop {
+            buf.clear();
+            match xml.read_event_into(&mut buf) {
+                Ok(Event::Start(e)) if e.local_name().as_ref() == "sst" => {
+                    break declared_count(e.attributes_raw().as_bytes());
+                }
+                Ok(Event::Eof) | Err(_) => break None,
+                Ok(_) => {}
+            }
+        };
+        let Some(declared) = declared else {
+            continue;
+        };
+        let mut rest = xml.into_inner();
+        let _ = std::io::copy(&mut rest, &mut std::io::sink());
+        let size = rest.into_inner().bytes;
+        if declared > size {
+            return Err(format!(
+                "the shared-string table {table} declares {declared} strings in {size} bytes: \
+                 the workbook is damaged"
+            ));
+        }
+    }
+    drop(zip);
+    rs.seek(std::io::SeekFrom::Start(0))
+        .map_err(|e| format!("reading it again: {e}"))?;
+    Ok(())
+}
+
+/// The digits after `uniqueCount` in an element's attribute text (past `=`, blanks, a quote,
+/// a plus sign), saturating; `None` when there are none.
+fn declared_count(attributes: &[u8]) -> Option<u64> {
+    let at = memchr::memmem::find(attributes, b"uniqueCount")? + b"uniqueCount".len();
+    let rest = &attributes[at..];
+    let start = rest
+        .iter()
+        .position(|b| !matches!(b, b' ' | b'\t' | b'\r' | b'\n' | b'=' | b'"' | b'\'' | b'+'))?;
+    let digits = rest[start..].iter().take_while(|b| b.is_ascii_digit());
+    let mut n: Option<u64> = None;
+    for d in digits {
+        n = Some(
+            n.unwrap_or(0)
+                .saturating_mul(10)
+                .saturating_add(u64::from(d - b'0')),
+        );
+    }
+    n
 }
 
 /// Reads one workbook already in memory, like [`read_xlsx`] reads one file.
@@ -32,8 +132,9 @@ pub(crate) fn read_workbook_bytes(
     tickets: &mut Vec<Ticket>,
     summary: &mut IngestSummary,
 ) -> Result<()> {
-    let wb = calamine::open_workbook_auto_from_rs(std::io::Cursor::new(bytes))
-        .map_err(|e| invalid(name, e))?;
+    let mut bytes = std::io::Cursor::new(bytes);
+    check_shared_strings(&mut bytes).map_err(|e| invalid(name, e))?;
+    let wb = calamine::open_workbook_auto_from_rs(bytes).map_err(|e| invalid(name, e))?;
     read_workbook(name.to_string(), wb, options, tickets, summary)
 }
 
@@ -294,5 +395,56 @@ mod tests {
         // The row of the far cell holds nothing under the header: not a data row.
         assert_eq!((summary.read, summary.skipped), (2, 1), "{summary:?}");
         assert_eq!(summary.problems[0].line, 4, "{:?}", summary.problems);
+    }
+
+    /// A shared-string table that declares more strings than it has bytes is refused before
+    /// the workbook is read (calamine reserves room for the declared count up front).
+    #[test]
+    fn a_shared_string_count_beyond_the_table_is_refused() {
+        let sheet = concat!(
+            r#"<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>"#,
+            r#"<row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>1</v></c></row>"#,
+            r#"<row r="2"><c r="A2"><v>1</v></c><c r="B2" t="inlineStr"><is><t>2025-09-01 08:00</t></is></c></row>"#,
+            r#"</sheetData></worksheet>"#
+        );
+        let strings = |count: &str| {
+            format!(
+                r#"<?xml version="1.0"?><!-- <sst uniqueCount="1"> --><x:sst xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="2" uniqueCount="{count}"><x:si><x:t>id</x:t></x:si><x:si><x:t>created</x:t></x:si></x:sst>"#
+            )
+        };
+        for (count, accepted) in [
+            ("2", true),
+            ("0002", true),
+            ("11111111111110", false),
+            // Malformed around the digits: calamine still reads the digits.
+            ("11111111111110></si><si><t>x", false),
+        ] {
+            let text = strings(count);
+            let file = crate::fuzzing::xlsx_of(
+                sheet.as_bytes(),
+                Some(text.as_bytes()),
+                crate::fuzzing::XLSX_STYLES,
+            );
+            let mut tickets = Vec::new();
+            let read = read_workbook_bytes(
+                "strings.xlsx",
+                &file,
+                &IngestOptions::default(),
+                &mut tickets,
+                &mut IngestSummary::default(),
+            );
+            match read {
+                Ok(()) => assert!(accepted && tickets.len() == 1, "{count}: {tickets:?}"),
+                Err(e) => {
+                    let e = e.to_string();
+                    assert!(!accepted, "{count}: {e}");
+                    assert!(
+                        e.contains("strings.xlsx")
+                            && e.contains("xl/sharedStrings.xml declares 11111111111110 strings"),
+                        "{e}"
+                    );
+                }
+            }
+        }
     }
 }
