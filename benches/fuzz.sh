@@ -26,8 +26,8 @@
 #
 # Seeds, gathered afresh for every run under target/fuzz/seeds/TARGET: the repository's own
 # (fuzz/seeds/TARGET, and those forewarn::fuzzing::seeds makes: HTTP responses, tokens, SNMP
-# answers), the fixtures (tests/data), the example configs, and the real printer recordings and
-# the first 40 lines of each real ticket export.
+# answers, small exports and worksheets), the fixtures (tests/data), the example configs, and the
+# real printer recordings and the first 20 lines of each real ticket export.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -104,8 +104,10 @@ seeds_of() {
             for f in examples/*.toml; do cp "$f" "$dir/example_$(basename "$f")"; done
             ;;
         tickets_csv)
+            cp tests/data/tickets/*.csv "$dir"/
+            # The real exports are megabytes: their first lines (small inputs fuzz faster).
             for f in "$shared"/tickets/*.csv; do
-                [ -e "$f" ] && head -n 40 "$f" >"$dir/$(basename "$f")"
+                [ -e "$f" ] && head -n 20 "$f" >"$dir/real_$(basename "$f")"
             done
             ;;
         tickets_xlsx)

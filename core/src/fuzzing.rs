@@ -678,7 +678,7 @@ pub fn ack_token(data: &[u8]) {
 
 /// Inputs of our own for `target` to start from (name, bytes). The harness script adds the
 /// fixtures and real recordings; these cover what no file holds: HTTP responses, tokens, SNMP
-/// answers.
+/// answers, and small exports and worksheets of every help-desk system ingest knows.
 pub fn seeds(target: &str) -> Vec<(String, Vec<u8>)> {
     match target {
         "http_response" => http_seeds(),
@@ -688,9 +688,89 @@ pub fn seeds(target: &str) -> Vec<(String, Vec<u8>)> {
         #[cfg(feature = "probe-snmp")]
         "snmprec" => vec![("steady_printer".into(), STEADY_PRINTER.as_bytes().to_vec())],
         #[cfg(feature = "tickets")]
+        "tickets_csv" => csv_seeds(),
+        #[cfg(feature = "tickets")]
         "tickets_xlsx" => xlsx_seeds(),
         _ => Vec::new(),
     }
+}
+
+/// Small exports of our own, one per help-desk system and text quirk ingest handles: GLPI in
+/// French (`;`, day-first dates, HTML entities, a category path), osTicket, Zammad,
+/// Freshservice, a Google Forms sheet, a ServiceNow event log folded per incident, the 4TU log,
+/// and a generic export with a BOM, CR LF line ends, quoted line breaks, missing-value markers
+/// and Excel serial dates; one in Windows-1252 and one in UTF-16 with tabs.
+#[cfg(feature = "tickets")]
+fn csv_seeds() -> Vec<(String, Vec<u8>)> {
+    let texts: &[(&str, &str)] = &[
+        (
+            "glpi_fr",
+            "\"ID\";\"Titre\";\"Entité\";\"Date d'ouverture\";\"Date de résolution\";\"Catégorie\";\"Lieu\";\"Statut\"\n\
+             \"1204\";\"Imprimante en panne\";\"Collège Jules Ferry\";\"03/09/2025 08:05\";\"04/09/2025 10:00\";\"Matériel &gt; Imprimante\";\"Salle 12\";\"Clos\"\n\
+             \"1205\";\"<p>Wi-Fi lent</p>\";\"Collège Jules Ferry\";\"13/09/2025 14:30\";\"\";\"Réseau &gt; Wi-Fi\";\"CDI\";\"En cours\"\n",
+        ),
+        (
+            "osticket",
+            "Ticket Number,Subject,From Email,Help Topic,Department,Current Status,Date Created\n\
+             884213,Projector in room 12 flickers,t.smith@school.example,AV Equipment,Westfield High,Open,2025-09-03 08:05:00\n\
+             884214,Password reset,,Accounts,Westfield High,Closed,09/04/2025 1:15 pm\n",
+        ),
+        (
+            "zammad",
+            "Number,Title,State,Group,Owner,Customer,Organization,Created at,Closed at\n\
+             31001,Chromebook will not charge,closed,Devices,A. Agent,Pupil 7,Lincoln Elementary,2025-09-02T07:58:00Z,2025-09-02T12:00:00Z\n",
+        ),
+        (
+            "freshservice",
+            "Ticket ID,Subject,Requester Email,Created Time,Resolved Time,Initial Response Time,Category,Sub Category,Location\n\
+             #SR-77,Smartboard pen missing,j.doe@district.example,2025-09-05 09:00:00,2025-09-05 11:30:00,2025-09-05 09:10:00,Classroom,Smartboard,Room 4\n",
+        ),
+        (
+            "google_forms",
+            "Timestamp,Email Address,Which school?,What kind of device?,Describe the problem,How urgent is it?\n\
+             9/3/2025 8:05:12,teacher@school.example,Oak Middle,Projector,\"It turns off\nafter 5 minutes\",Today\n",
+        ),
+        (
+            "servicenow_events",
+            "number,incident_state,sys_mod_count,reopen_count,opened_at,sys_updated_at,assignment_group,resolved_at\n\
+             INC0000045,New,0,0,2016-02-29 01:16,2016-02-29 01:23,?,?\n\
+             INC0000045,Active,1,0,2016-02-29 01:16,2016-02-29 08:53,Group 56,?\n\
+             INC0000045,Closed,2,0,2016-02-29 01:16,2016-03-05 12:00,Group 24,2016-03-04 11:29\n",
+        ),
+        (
+            "helpdesk_4tu",
+            "ticket_id,created_at,first_taken_at,n_events,had_wait,first_resource\n\
+             T1,2010-01-04 09:12:00,2010-01-04 09:40:00,4,1,Value 1\n",
+        ),
+        (
+            "generic_crlf_bom",
+            "\u{feff}id,created,title,status,resolved\r\n\
+             1,45902.34305555555,\"Laptop \"\"hinge\"\" cracked\",N/A,-\r\n\
+             \r\n\
+             2,2025-09-02,\"multi\r\nline\",NULL,0000-00-00 00:00:00\r\n\
+             3,not a date,short\r\n",
+        ),
+    ];
+    let mut out: Vec<(String, Vec<u8>)> = texts
+        .iter()
+        .map(|(name, text)| ((*name).to_string(), text.as_bytes().to_vec()))
+        .collect();
+    // "Catégorie" and "Lieu" in Windows-1252: é is one byte.
+    out.push((
+        "glpi_windows_1252".into(),
+        b"ID;Titre;Cat\xe9gorie;Lieu;Date d'ouverture\n7;Vid\xe9oprojecteur;Mat\xe9riel;Salle 3;01/10/2025 08:00\n"
+            .to_vec(),
+    ));
+    let utf16: Vec<u8> = [0xFF, 0xFE]
+        .into_iter()
+        .chain(
+            "id\tcreated\ttitle\n9\t2025-10-01 08:00\tToner\n"
+                .encode_utf16()
+                .flat_map(u16::to_le_bytes),
+        )
+        .collect();
+    out.push(("generic_utf16_tabs".into(), utf16));
+    out
 }
 
 /// Worksheets of our own, in the form [`tickets_xlsx`] puts into a workbook: a GLPI-like
@@ -1079,6 +1159,29 @@ mod tests {
         let ours =
             std::panic::catch_unwind(|| unless_known_upstream_panic(|| panic!("a fault of ours")));
         assert!(ours.is_err());
+    }
+
+    /// The CSV seeds are exports ingest reads: every one gives tickets, and the event log folds.
+    #[cfg(feature = "tickets")]
+    #[test]
+    fn the_csv_seeds_are_read_as_exports() {
+        use crate::tickets::ingest::{IngestOptions, IngestSummary, read_bytes};
+        for (name, data) in csv_seeds() {
+            let mut tickets = Vec::new();
+            let mut summary = IngestSummary::default();
+            read_bytes(
+                &name,
+                &data,
+                &IngestOptions::default(),
+                &mut tickets,
+                &mut summary,
+            )
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert!(!tickets.is_empty(), "{name}: {summary:?}");
+            if name == "servicenow_events" {
+                assert_eq!((summary.read, tickets.len()), (3, 1), "{name}: {summary:?}");
+            }
+        }
     }
 
     /// The workbooks the XLSX target builds are read like a spreadsheet program's: the seeds'
