@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite, from a clean checkout: formatting, lints, the Rust unit and integration
-# tests (with their real peers), and the examples.
+# tests (with their real peers), the examples, and a short fuzzing smoke of every parser.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -60,6 +60,22 @@ if [ "$status" -eq 0 ]; then
     step "examples"
     cargo run --quiet --example embedded || status=$?
     cargo run --quiet --example custom_probe || status=$?
+fi
+
+if [ "$status" -eq 0 ]; then
+    step "fuzzing smoke (benches/fuzz.sh: every parser under AFL++ for a few seconds)"
+    # Seeded with the fixtures and the real recordings and exports; a quick unoptimised build.
+    # Like the tests, in a process group of its own, bounded (the first run installs cargo-afl
+    # and builds AFL++), and ended as a group: a stalled download or a stuck afl-fuzz is a
+    # failure, not a stalled CI.
+    FUZZ_OPT_LEVEL=0 setsid -w timeout --kill-after=30s "${FOREWARN_FUZZ_SMOKE_TIMEOUT:-15m}" \
+        benches/fuzz.sh "${FUZZ_SMOKE_SECONDS:-5}" &
+    smoke=$!
+    wait "$smoke" || status=$?
+    kill -- "-$smoke" 2>/dev/null || true
+    if [ "$status" -eq 124 ] || [ "$status" -eq 137 ]; then
+        echo "the fuzzing smoke did not finish within ${FOREWARN_FUZZ_SMOKE_TIMEOUT:-15m}" >&2
+    fi
 fi
 
 # The skipped tests with their reasons, then one closing line for the whole suite, summed over

@@ -29,6 +29,9 @@ pub mod clock;
 pub mod config;
 pub mod error;
 pub mod escalation;
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod http_client;
 pub mod incident;
 pub mod monitor;

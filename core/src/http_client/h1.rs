@@ -393,8 +393,8 @@ impl Io {
     }
 }
 
-/// Where a response's bytes come from: a connection's socket or, for the tests, memory. The
-/// response reader below works on either.
+/// Where a response's bytes come from: a connection's socket or, for the tests and the fuzz
+/// harness, memory. The response reader below works on either.
 pub(crate) trait Source {
     /// Appends what arrives next to `buf` and says how much that was; 0 at the end of the stream.
     async fn read_into(&mut self, buf: &mut Vec<u8>) -> io::Result<usize>;
@@ -1075,13 +1075,13 @@ async fn fill(io: &mut impl Source, buf: &mut Vec<u8>) -> Result<(), String> {
 }
 
 /// Response bytes from memory, handed out `step` bytes at a time, then the end of the stream.
-#[cfg(test)]
+#[cfg(any(test, feature = "fuzzing"))]
 pub(crate) struct Pieces<'a> {
     data: &'a [u8],
     step: usize,
 }
 
-#[cfg(test)]
+#[cfg(any(test, feature = "fuzzing"))]
 impl<'a> Pieces<'a> {
     /// `data`, `step` bytes (at least one) per read.
     pub(crate) fn new(data: &'a [u8], step: usize) -> Self {
@@ -1092,7 +1092,7 @@ impl<'a> Pieces<'a> {
     }
 }
 
-#[cfg(test)]
+#[cfg(any(test, feature = "fuzzing"))]
 impl Source for Pieces<'_> {
     async fn read_into(&mut self, buf: &mut Vec<u8>) -> io::Result<usize> {
         let (now, rest) = self.data.split_at(self.step.min(self.data.len()));
@@ -1102,9 +1102,9 @@ impl Source for Pieces<'_> {
     }
 }
 
-/// [`read_response`] from a source that never waits (memory): for the tests, without a
-/// runtime.
-#[cfg(test)]
+/// [`read_response`] from a source that never waits (memory): for the tests and the fuzz
+/// harness, without a runtime.
+#[cfg(any(test, feature = "fuzzing"))]
 pub(crate) fn read_ready(
     source: &mut impl Source,
     head_request: bool,

@@ -43,6 +43,11 @@ pub use dates::{excel_serial, parse_datetime};
 pub use delimited::{decode, read_bytes, sniff_delimiter};
 pub use row::hash_requester;
 pub use text::clean_html;
+// For the fuzz harnesses: a CSV read in one sequence or in parts, a workbook from memory.
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) use delimited::read_bytes_with;
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) use xlsx::read_workbook_bytes;
 
 /// The help-desk system an export comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]

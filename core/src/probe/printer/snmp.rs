@@ -105,9 +105,9 @@ enum Op<'a> {
 }
 
 /// A response: error status and varbinds, owned.
-struct Response {
-    error_status: u32,
-    vars: Vec<(Oid, SnmpValue)>,
+pub(crate) struct Response {
+    pub(crate) error_status: u32,
+    pub(crate) vars: Vec<(Oid, SnmpValue)>,
 }
 
 fn to_asn_oid(o: &[u32]) -> Result<snmp2::Oid<'static>, SnmpError> {
@@ -166,7 +166,7 @@ fn owned(v: &Value<'_>) -> Option<SnmpValue> {
     })
 }
 
-fn to_response(pdu: snmp2::Pdu<'_>) -> Response {
+pub(crate) fn to_response(pdu: snmp2::Pdu<'_>) -> Response {
     Response {
         error_status: pdu.error_status,
         vars: pdu

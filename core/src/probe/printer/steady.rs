@@ -291,6 +291,29 @@ impl Plan {
     }
 }
 
+impl Plan {
+    /// Patches `report` with `varbinds`, the answer to one GET of every cell, as
+    /// [`Plan::read`] does.
+    #[cfg(any(test, feature = "fuzzing"))]
+    pub(crate) fn apply_answer(
+        &mut self,
+        error_status: u32,
+        varbinds: snmp2::Varbinds<'_>,
+        report: &mut Arc<PrinterReport>,
+    ) -> Outcome {
+        let n = self.cells.len();
+        apply(
+            &mut self.cells,
+            &self.oids,
+            self.has_alert_counters,
+            0..n,
+            error_status,
+            varbinds,
+            report,
+        )
+    }
+}
+
 /// Patches `report` with the answer to the GET of cells `range`.
 fn apply(
     cells: &mut [Cell],

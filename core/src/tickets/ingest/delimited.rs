@@ -29,7 +29,7 @@ const SPLIT_MIN: usize = 4 << 20;
 
 /// [`read_bytes`], splitting the rows across cores when there are at least `split_min` bytes of
 /// them and the quoting lets record boundaries be found without parsing.
-fn read_bytes_with(
+pub(crate) fn read_bytes_with(
     name: &str,
     bytes: &[u8],
     options: &IngestOptions,
@@ -56,7 +56,9 @@ fn read_bytes_with(
             ));
         }
     }
-    let header_line = header.position().map(|p| p.line()).unwrap_or(1);
+    let header_line = header
+        .position()
+        .map_or(1, |p| Lines::new(text.as_bytes()).at(p.byte()));
     check_field_count(name, header_line, header.len(), options.max_fields)?;
     let headers: Vec<String> = header.iter().map(|s| s.to_string()).collect();
     let mapping = Mapping::new(&headers, options.profile)
@@ -153,27 +155,31 @@ fn read_bytes_with(
     } else {
         // Records are read sequentially in batches; while one batch is turned into tickets in
         // parallel, the next one is read. Tickets are appended in file order.
-        let process = |batch: &[csv::ByteRecord], first_row: u64| -> Vec<(u64, RowResult)> {
-            batch
-                .par_iter()
-                .enumerate()
-                .map(|(k, rec)| {
-                    let row = first_row + k as u64 + 1;
-                    let line = rec.position().map(|p| p.line()).unwrap_or(row + 1);
-                    if let Err(e) = check_width(rec, width) {
-                        return (line, Err(e));
-                    }
-                    (line, ctx.build(&cells_of(rec), row, &mut false))
-                })
-                .collect()
-        };
+        // Each record with where it starts, for its line.
+        let process =
+            |batch: &[csv::ByteRecord], first_row: u64| -> Vec<(Option<u64>, RowResult)> {
+                batch
+                    .par_iter()
+                    .enumerate()
+                    .map(|(k, rec)| {
+                        let row = first_row + k as u64 + 1;
+                        let at = rec.position().map(csv::Position::byte);
+                        if let Err(e) = check_width(rec, width) {
+                            return (at, Err(e));
+                        }
+                        (at, ctx.build(&cells_of(rec), row, &mut false))
+                    })
+                    .collect()
+            };
+        let mut lines = Lines::new(text.as_bytes());
         let mut cur = Batch::default();
         cur.fill(&mut reader);
         let mut spare = Batch::default();
         let mut row_no = 0u64;
         loop {
-            for (line, msg) in cur.errors.drain(..) {
+            for (at, msg) in cur.errors.drain(..) {
                 summary.read += 1;
+                let line = at.map_or(0, |at| lines.at(at));
                 summary.skip(options.max_problems, name, line, "unreadable row", msg);
             }
             if cur.n == 0 && cur.done {
@@ -193,8 +199,10 @@ fn read_bytes_with(
                 },
                 || process(&cur.records[..cur.n], first_row),
             );
-            for (line, r) in results {
+            for (k, (at, r)) in results.into_iter().enumerate() {
                 summary.read += 1;
+                let row = first_row + k as u64 + 1;
+                let line = at.map_or(row + 1, |at| lines.at(at));
                 match r {
                     Ok((t, e)) => {
                         summary.accepted += 1;
@@ -270,12 +278,13 @@ fn read_part(
         ..Default::default()
     };
     let mut rec = csv::ByteRecord::new();
+    let mut lines_in = Lines::new(bytes);
     loop {
         match reader.read_byte_record(&mut rec) {
             Ok(true) => {
                 part.rows += 1;
                 let local = part.rows;
-                let line = base + rec.position().map(|p| p.line()).unwrap_or(local);
+                let line = base + rec.position().map_or(local, |p| lines_in.at(p.byte()));
                 if let Err(e) = check_width(&rec, width) {
                     part.skipped.push((line, e));
                     continue;
@@ -295,7 +304,7 @@ fn read_part(
             }
             Ok(false) => return part,
             Err(e) => {
-                let line = base + e.position().map(|p| p.line()).unwrap_or(0);
+                let line = base + e.position().map_or(0, |p| lines_in.at(p.byte()));
                 part.errors
                     .push((line, excerpt(&e.to_string()).into_owned()));
             }
@@ -456,13 +465,50 @@ fn record_cuts(body: &[u8], delimiter: u8, parts: usize) -> Option<Vec<usize>> {
     (cuts.len() > 2).then_some(cuts)
 }
 
+/// The lines of records in `text`, from the byte offsets the CSV reader gives them. The
+/// reader's own line number is where it started reading a record: before the LF of a CR LF
+/// it had not consumed yet and before the blank lines it skips, so it falls short by those.
+/// The line is counted up to the record's first byte instead, from the last record asked for
+/// (records are asked for in file order, so each byte is counted about once).
+struct Lines<'a> {
+    text: &'a [u8],
+    at: usize,
+    line: u64,
+}
+
+impl<'a> Lines<'a> {
+    fn new(text: &'a [u8]) -> Self {
+        Self {
+            text,
+            at: 0,
+            line: 1,
+        }
+    }
+
+    /// The 1-based line of the record the reader started reading at byte `at`.
+    fn at(&mut self, at: u64) -> u64 {
+        let mut start = usize::try_from(at).map_or(self.text.len(), |a| a.min(self.text.len()));
+        while matches!(self.text.get(start), Some(b'\r' | b'\n')) {
+            start += 1;
+        }
+        if start >= self.at {
+            self.line += memchr::memchr_iter(b'\n', &self.text[self.at..start]).count() as u64;
+        } else {
+            self.line -= memchr::memchr_iter(b'\n', &self.text[start..self.at]).count() as u64;
+        }
+        self.at = start;
+        self.line
+    }
+}
+
 /// A batch of raw CSV records read ahead of processing.
 #[derive(Default)]
 struct Batch {
     records: Vec<csv::ByteRecord>,
     n: usize,
     done: bool,
-    errors: Vec<(u64, String)>,
+    /// Unreadable records: where they start and why.
+    errors: Vec<(Option<u64>, String)>,
 }
 
 impl Batch {
@@ -481,9 +527,8 @@ impl Batch {
                     return;
                 }
                 Err(e) => {
-                    let line = e.position().map(|p| p.line()).unwrap_or(0);
-                    self.errors
-                        .push((line, excerpt(&e.to_string()).into_owned()));
+                    let at = e.position().map(csv::Position::byte);
+                    self.errors.push((at, excerpt(&e.to_string()).into_owned()));
                 }
             }
         }
@@ -681,6 +726,57 @@ mod tests {
                 t.resolved.map(|d| d.to_string()).as_deref(),
                 Some("2016-03-03 09:00:00")
             );
+        }
+    }
+
+    /// A skipped row is named by the line it is on, whatever ends the lines (LF, CR LF) and
+    /// with blank lines between rows, whether the export is read in one sequence or in parts,
+    /// and whether it is skipped as it is read or once the file is read (no creation date).
+    #[test]
+    fn skipped_rows_name_their_own_line() {
+        let lines = [
+            "id,created,title",
+            "1,2025-09-01 08:00,Printer jam",
+            "",
+            "2,2025-09-01 09:00",
+            "3,2025-09-02 10:00,Projector",
+            "",
+            "",
+            "4,not a date,Wi-Fi",
+            "5,2025-09-03 11:00,\"Laptop",
+            "hinge\"",
+            "6",
+            "",
+            "7,,Keyboard",
+        ];
+        for ending in ["\n", "\r\n"] {
+            for last in ["", ending] {
+                let text = lines.join(ending) + last;
+                for (tickets, summary) in split_and_sequential(text.as_bytes()) {
+                    let got: Vec<u64> = summary.problems.iter().map(|p| p.line).collect();
+                    assert_eq!(got, [4, 8, 11, 13], "{text:?}: {:?}", summary.problems);
+                    assert_eq!(tickets.len(), 3);
+                }
+            }
+        }
+    }
+
+    /// A header with too many fields is named by its own line, after blank lines too.
+    #[test]
+    fn an_overwide_header_names_its_own_line() {
+        let header = vec!["x"; 1_001].join(",");
+        for ending in ["\n", "\r\n"] {
+            let text = format!("{ending}{ending}{header}{ending}1{ending}");
+            let e = read_bytes(
+                "wide.csv",
+                text.as_bytes(),
+                &IngestOptions::default(),
+                &mut Vec::new(),
+                &mut IngestSummary::default(),
+            )
+            .unwrap_err()
+            .to_string();
+            assert!(e.contains("wide.csv:3: 1001 fields"), "{ending:?}: {e}");
         }
     }
 

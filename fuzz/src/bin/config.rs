@@ -1,0 +1,5 @@
+//! Fuzz target `config`: [`forewarn::fuzzing::config`] under AFL++ in persistent mode.
+
+fn main() {
+    afl::fuzz!(|data: &[u8]| forewarn::fuzzing::config(data));
+}
