@@ -580,6 +580,77 @@ fn history_shows_a_checks_availability_changes_and_rollups() {
     );
 }
 
+/// `kill -9` in the middle of a run of OK observations loses at most what was not yet saved
+/// (the samples of the last seconds), never a change of status: the failure and the recovery
+/// before the kill are in the history after it.
+#[test]
+fn kill_9_loses_no_change_of_status() {
+    let (dir, listener, _) = open_port_config();
+    let port = listener.local_addr().unwrap().port();
+    write(
+        dir.path(),
+        "forewarn.toml",
+        &format!(
+            "{}interval = \"1s\"\nfailure_threshold = 1\n",
+            tcp_config(port)
+        ),
+    );
+    let secs = std::time::Duration::from_secs;
+    let mut run = Running::start(dir.path(), &[]);
+    run.wait_for("with an OK result", secs(20), |l| {
+        l.contains("OK") && l.contains("svc")
+    });
+    drop(listener);
+    run.wait_for("with the failure", secs(20), |l| {
+        l.contains("CRITICAL") && l.contains("svc")
+    });
+    let _back = TcpListener::bind(("127.0.0.1", port)).unwrap();
+    let deadline = std::time::Instant::now() + secs(20);
+    loop {
+        let out = run.output();
+        let failed = out.find("CRITICAL").unwrap();
+        let after: Vec<&str> = out[failed..]
+            .lines()
+            .filter(|l| l.contains("OK") && l.contains("svc"))
+            .collect();
+        // Recovered, and a few OK observations into a run.
+        if after.len() >= 3 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "no recovery:\n{out}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    // The whole observations are written within the 250 ms the monitor batches them.
+    std::thread::sleep(std::time::Duration::from_millis(600));
+    unsafe { libc::kill(run.child.id() as i32, libc::SIGKILL) };
+    let _ = run.child.wait();
+
+    let out = forewarn_within(
+        &["history", "svc", "--since", "1h", "--json"],
+        dir.path(),
+        secs(20),
+    );
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let statuses: Vec<&str> = doc["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["status"].as_str().unwrap())
+        .collect();
+    let first_failure = statuses.iter().position(|s| *s == "critical");
+    assert!(first_failure.is_some(), "{doc}");
+    assert_eq!(statuses.first(), Some(&"ok"), "{doc}");
+    assert_eq!(statuses.last(), Some(&"ok"), "the recovery is kept: {doc}");
+    // And the next run goes on from there.
+    let mut again = Running::start(dir.path(), &[]);
+    again.wait_for("with an OK result", secs(20), |l| {
+        l.contains("OK") && l.contains("svc")
+    });
+    let (status, output) = again.stop(secs(20));
+    assert!(status.success(), "{output}");
+}
+
 /// A disk that fills up (a 32 MiB tmpfs, 20 MiB of it taken) is an alert, not an outage: the
 /// `history-store` check opens an incident "history store near full", the oldest raw history
 /// is shed, and the alerts of the other checks keep coming.

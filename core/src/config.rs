@@ -1343,6 +1343,34 @@ mod file_tests {
             "{e}"
         );
         assert!(parse(&format!("[monitor]\nretention = \"100y\"\n{TCP}")).is_ok());
+        // History tiers: each kept at least as long as the finer one, named where it is.
+        let e = err(&format!(
+            "[monitor.history]\nraw = \"7d\"\nminutes = \"1d\"\n{TCP}"
+        ));
+        assert!(
+            e.starts_with("forewarn.toml:3:11: `monitor.history.minutes`"),
+            "{e}"
+        );
+        assert!(e.contains("shorter than `raw`"), "{e}");
+        let e = err(&format!("[monitor.history]\nmin_free = \"lots\"\n{TCP}"));
+        assert!(e.starts_with("forewarn.toml:2:12"), "{e}");
+        let e = err(&format!("[monitor]\ntime_zone = \"Mars/Base\"\n{TCP}"));
+        assert!(
+            e.starts_with("forewarn.toml:2:13: `monitor.time_zone`"),
+            "{e}"
+        );
+        let c = parse(&format!(
+            "[monitor]\ntime_zone = \"Europe/Berlin\"\n[monitor.history]\ndays = \"10y\"\n{TCP}"
+        ))
+        .unwrap();
+        assert_eq!(
+            c.zone(),
+            crate::clock::Zone::named("Europe/Berlin").unwrap()
+        );
+        assert_eq!(
+            c.monitor.history.days,
+            Some(Duration::from_secs(10 * 31_557_600))
+        );
     }
 
     #[test]

@@ -122,12 +122,13 @@ struct Period {
     acc: Acc,
 }
 
-/// `history_open`: a check's status and open run as its last hour closed.
+/// `history_open`: a check's status and open run as its last hour closed, and that hour.
 #[derive(Serialize, Deserialize)]
 struct Closed {
     at: i64,
     status: Option<i64>,
     run: Option<Run>,
+    hour: i64,
 }
 
 /// One check in a tail row: its status and open run, and how many samples of which series
@@ -223,6 +224,8 @@ fn load_open(
     heads: Option<&Heads>,
 ) -> Result<HashMap<i64, Open>> {
     let mut open: HashMap<i64, Open> = HashMap::new();
+    // The hour each check last closed: samples of it and before are in blocks.
+    let mut closed: HashMap<i64, i64> = HashMap::new();
     {
         let mut stmt = conn.prepare_cached("SELECT check_id, data FROM history_open")?;
         let rows = stmt
@@ -231,6 +234,7 @@ fn load_open(
         for (id, data) in rows {
             let c: Closed = postcard::from_bytes(&data)
                 .map_err(|e| corrupt(format!("open history of check {id}: {e}")))?;
+            closed.insert(id, c.hour);
             open.insert(
                 id,
                 Open {
@@ -242,13 +246,6 @@ fn load_open(
             );
         }
     }
-    // The hour each check last closed: samples of it and before are in blocks.
-    let closed: HashMap<i64, i64> = {
-        let mut stmt =
-            conn.prepare_cached("SELECT check_id, max(start_at) FROM samples GROUP BY check_id")?;
-        stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))?
-            .collect::<rusqlite::Result<HashMap<_, _>>>()?
-    };
     let rows = {
         let mut stmt = conn.prepare_cached("SELECT at, data FROM history_tail ORDER BY seq")?;
         stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?)))?
@@ -817,6 +814,7 @@ fn close_hour(tx: &Transaction<'_>, compact: &mut Compact, id: i64, open: &mut O
         at: compact.newest_at,
         status: open.status,
         run: open.run.clone(),
+        hour: hour.start,
     };
     tx.prepare_cached(
         "INSERT INTO history_open(check_id, data) VALUES (?1, ?2) \
