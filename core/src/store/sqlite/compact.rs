@@ -1361,7 +1361,8 @@ pub(super) fn availability(
         day + Tier::Day.span_ms()
     };
     let mut stmt = conn.prepare_cached(
-        "SELECT r.check_id, sum(r.count), sum(r.failures), sum(r.unknown) FROM rollups r \
+        "SELECT r.check_id, sum(r.count), sum(r.failures), sum(r.unknown) \
+         FROM rollups r INDEXED BY rollups_day_counts \
          WHERE r.tier = 2 AND r.start >= ?1 GROUP BY r.check_id",
     )?;
     let mut totals: HashMap<i64, [u64; 3]> = stmt

@@ -210,7 +210,7 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE UNIQUE INDEX rollups_period ON rollups(tier, start, check_id);
     -- Availability over days reads only this (a few rows a check a day).
-    CREATE INDEX rollups_day_counts ON rollups(start, check_id, count, failures, unknown)
+    CREATE INDEX rollups_day_counts ON rollups(tier, start, check_id, count, failures, unknown)
         WHERE tier = 2;
     CREATE INDEX rollups_check ON rollups(check_id, tier, start);
 
