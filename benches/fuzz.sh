@@ -81,7 +81,9 @@ host=$(rustc -vV | sed -n 's/^host: //p')
 build=$root/target/fuzz/o$opt
 export CARGO_TARGET_DIR=$build
 echo "building the harnesses (opt-level $opt) in $build"
-(cd fuzz && AFL_OPT_LEVEL=$opt cargo afl build --quiet --release --locked --target "$host")
+# Not --locked: the harness crate has its own lock file, and a dependency the library gains
+# is added to it here rather than failing the build; what it already pins stays pinned.
+(cd fuzz && AFL_OPT_LEVEL=$opt cargo afl build --quiet --release --target "$host")
 bin=$build/$host/release
 
 # --- seeds -----------------------------------------------------------------------------------
