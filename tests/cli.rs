@@ -469,6 +469,41 @@ impl Drop for Running {
     }
 }
 
+/// Starts `forewarn run` in `dir` (whose config checks `svc` on the port of `listener` every
+/// second), waits for an OK result, closes the port until `svc` fails, opens it again and waits
+/// for `oks` OK results after the failure. Returns the run and the listener now open.
+fn through_a_failure(
+    dir: &std::path::Path,
+    listener: TcpListener,
+    oks: usize,
+) -> (Running, TcpListener) {
+    let secs = std::time::Duration::from_secs;
+    let port = listener.local_addr().unwrap().port();
+    let mut run = Running::start(dir, &[]);
+    run.wait_for("with an OK result", secs(20), |l| {
+        l.contains("OK") && l.contains("svc")
+    });
+    drop(listener);
+    run.wait_for("with the failure", secs(20), |l| {
+        l.contains("CRITICAL") && l.contains("svc")
+    });
+    let back = TcpListener::bind(("127.0.0.1", port)).unwrap();
+    let deadline = std::time::Instant::now() + secs(20);
+    loop {
+        let out = run.output();
+        let failed = out.find("CRITICAL").unwrap();
+        let after = out[failed..]
+            .lines()
+            .filter(|l| l.contains("OK") && l.contains("svc"))
+            .count();
+        if after >= oks {
+            return (run, back);
+        }
+        assert!(std::time::Instant::now() < deadline, "no recovery:\n{out}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
 /// `forewarn history`: availability, latency, the changes of status and the rollups of a
 /// check, in the district's time zone; JSON in UTC; a check without history named with the
 /// ones that have some.
@@ -485,28 +520,7 @@ fn history_shows_a_checks_availability_changes_and_rollups() {
         ),
     );
     let secs = std::time::Duration::from_secs;
-    let mut run = Running::start(dir.path(), &[]);
-    run.wait_for("with an OK result", secs(20), |l| {
-        l.contains("OK") && l.contains("svc")
-    });
-    drop(listener);
-    run.wait_for("with the failure", secs(20), |l| {
-        l.contains("CRITICAL") && l.contains("svc")
-    });
-    let _back = TcpListener::bind(("127.0.0.1", port)).unwrap();
-    let deadline = std::time::Instant::now() + secs(20);
-    loop {
-        let out = run.output();
-        let failed = out.find("CRITICAL").unwrap();
-        if out[failed..]
-            .lines()
-            .any(|l| l.contains("OK") && l.contains("svc"))
-        {
-            break;
-        }
-        assert!(std::time::Instant::now() < deadline, "no recovery:\n{out}");
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    let (run, _back) = through_a_failure(dir.path(), listener, 1);
     let (status, output) = run.stop(secs(20));
     assert!(status.success(), "{output}");
 
@@ -596,30 +610,8 @@ fn kill_9_loses_no_change_of_status() {
         ),
     );
     let secs = std::time::Duration::from_secs;
-    let mut run = Running::start(dir.path(), &[]);
-    run.wait_for("with an OK result", secs(20), |l| {
-        l.contains("OK") && l.contains("svc")
-    });
-    drop(listener);
-    run.wait_for("with the failure", secs(20), |l| {
-        l.contains("CRITICAL") && l.contains("svc")
-    });
-    let _back = TcpListener::bind(("127.0.0.1", port)).unwrap();
-    let deadline = std::time::Instant::now() + secs(20);
-    loop {
-        let out = run.output();
-        let failed = out.find("CRITICAL").unwrap();
-        let after: Vec<&str> = out[failed..]
-            .lines()
-            .filter(|l| l.contains("OK") && l.contains("svc"))
-            .collect();
-        // Recovered, and a few OK observations into a run.
-        if after.len() >= 3 {
-            break;
-        }
-        assert!(std::time::Instant::now() < deadline, "no recovery:\n{out}");
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    // Recovered, and a few OK observations into a run.
+    let (mut run, _back) = through_a_failure(dir.path(), listener, 3);
     // The whole observations are written within the 250 ms the monitor batches them.
     std::thread::sleep(std::time::Duration::from_millis(600));
     unsafe { libc::kill(run.child.id() as i32, libc::SIGKILL) };
