@@ -1109,10 +1109,18 @@ pub(super) fn unsaved(compact: &Compact) -> bool {
     compact.open.values().any(|o| o.dirty)
 }
 
-/// What is open, as the database has it: this process's own view once it has saved, and
-/// another process's (the `history` command beside a running monitor) alike.
-fn open_view(conn: &Connection, compact: &mut Compact) -> Result<HashMap<i64, Open>> {
-    load_open(conn, compact, None)
+/// What is open: this process's own, once it has written (kept in memory and saved before any
+/// read); in a process that has not (the `history` command beside a running monitor), as the
+/// database has it, read into `read`.
+fn open_view<'a>(
+    conn: &Connection,
+    compact: &'a mut Compact,
+    read: &'a mut Option<HashMap<i64, Open>>,
+) -> Result<&'a HashMap<i64, Open>> {
+    if compact.loaded {
+        return Ok(&compact.open);
+    }
+    Ok(read.insert(load_open(conn, compact, None)?))
 }
 
 /// A sample read back.
@@ -1184,11 +1192,11 @@ pub(super) fn observations(
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?
     };
-    let mut open = open_view(conn, compact)?;
-    if let Some(o) = open.remove(&id) {
-        if let Some(run) = o.run {
+    let mut read = None;
+    if let Some(o) = open_view(conn, compact, &mut read)?.get(&id) {
+        if let Some(run) = &o.run {
             runs.retain(|r| r.0 != run.first_at);
-            runs.push((run.first_at, run.last_at, run.summary));
+            runs.push((run.first_at, run.last_at, run.summary.clone()));
         }
         for seg in o.hour.iter().flat_map(|h| h.segments.iter()) {
             samples_of(&seg.cols, &seg.layout, since, &mut samples);
@@ -1278,8 +1286,10 @@ pub(super) fn rollups(
         }
     }
     // The open hour, from its samples.
-    if let Some(hour) = open_view(conn, compact)?.remove(&id).and_then(|o| o.hour) {
-        let (minutes, total) = hour_totals(&hour);
+    let mut read = None;
+    let open = open_view(conn, compact, &mut read)?;
+    if let Some(hour) = open.get(&id).and_then(|o| o.hour.as_ref()) {
+        let (minutes, total) = hour_totals(hour);
         match tier {
             Tier::Minute => {
                 for (start, acc) in &minutes {
@@ -1423,9 +1433,10 @@ pub(super) fn availability(
             }
         }
     }
-    for (id, o) in open_view(conn, compact)? {
-        let Some(hour) = o.hour else { continue };
-        let (_, total) = hour_totals(&hour);
+    let mut read = None;
+    for (&id, o) in open_view(conn, compact, &mut read)? {
+        let Some(hour) = &o.hour else { continue };
+        let (_, total) = hour_totals(hour);
         let t = totals.entry(id).or_default();
         t[0] += total.count;
         t[1] += total.failures;
@@ -1609,10 +1620,14 @@ mod tests {
             .into_values()
             .collect()
         };
-        for o in open_view(conn, &mut cache.compact).unwrap().into_values() {
-            if let Some(r) = o.run {
+        let mut read = None;
+        for o in open_view(conn, &mut cache.compact, &mut read)
+            .unwrap()
+            .values()
+        {
+            if let Some(r) = &o.run {
                 all.retain(|x| x.0 != r.first_at);
-                all.push((r.first_at, r.last_at, r.count, r.summary));
+                all.push((r.first_at, r.last_at, r.count, r.summary.clone()));
             }
         }
         all.sort();
