@@ -469,6 +469,18 @@ impl Drop for Running {
     }
 }
 
+/// Starts `forewarn run` in `dir` again, waits for an OK result of `svc` and stops it: it
+/// must start on the history the run before left, and stop cleanly.
+fn runs_again(dir: &std::path::Path) {
+    let secs = std::time::Duration::from_secs;
+    let mut again = Running::start(dir, &[]);
+    again.wait_for("with an OK result", secs(20), |l| {
+        l.contains("OK") && l.contains("svc")
+    });
+    let (status, output) = again.stop(secs(20));
+    assert!(status.success(), "{status:?}\n{output}");
+}
+
 /// Starts `forewarn run` in `dir` (whose config checks `svc` on the port of `listener` every
 /// second), waits for an OK result, closes the port until `svc` fails, opens it again and waits
 /// for `oks` OK results after the failure. Returns the run and the listener now open.
@@ -635,12 +647,7 @@ fn kill_9_loses_no_change_of_status() {
     assert_eq!(statuses.first(), Some(&"ok"), "{doc}");
     assert_eq!(statuses.last(), Some(&"ok"), "the recovery is kept: {doc}");
     // And the next run goes on from there.
-    let mut again = Running::start(dir.path(), &[]);
-    again.wait_for("with an OK result", secs(20), |l| {
-        l.contains("OK") && l.contains("svc")
-    });
-    let (status, output) = again.stop(secs(20));
-    assert!(status.success(), "{output}");
+    runs_again(dir.path());
 }
 
 /// A disk that fills up (a 32 MiB tmpfs, 20 MiB of it taken) is an alert, not an outage: the
@@ -858,12 +865,7 @@ fn a_second_run_on_one_database_is_refused_and_the_first_is_undisturbed() {
     );
 
     // Once it has stopped, the database is free again.
-    let mut again = Running::start(dir.path(), &[]);
-    again.wait_for("with the check's result", secs(20), |l| {
-        l.contains("OK") && l.contains("svc")
-    });
-    let (status, output) = again.stop(secs(20));
-    assert!(status.success(), "{status:?}\n{output}");
+    runs_again(dir.path());
 }
 
 /// `tickets generate` refuses numbers out of range as a usage error instead of panicking.

@@ -1567,6 +1567,7 @@ pub(super) fn oldest_raw(conn: &Connection) -> Result<Option<i64>> {
 mod tests {
     use super::*;
     use crate::store::history::HistoryRetention;
+    use crate::store::sqlite::tests::count;
 
     /// 2026-09-01 08:00:00 UTC plus `ms` milliseconds.
     fn at(ms: i64) -> DateTime<Utc> {
@@ -1583,15 +1584,6 @@ mod tests {
         Observation::new(status, summary, at(ms))
             .with_latency(Duration::from_micros(latency_us))
             .with_metric("connect_time", latency_us as f64 / 1e6, "s")
-    }
-
-    fn count(store: &SqliteStore, sql: &str) -> i64 {
-        store
-            .inner
-            .lock()
-            .conn
-            .query_row(sql, [], |r| r.get(0))
-            .unwrap()
     }
 
     async fn record(store: &SqliteStore, check: &str, o: Observation) {

@@ -1703,7 +1703,8 @@ mod tests {
             .unwrap()
     }
 
-    fn count(store: &SqliteStore, sql: &str) -> i64 {
+    /// The one number `sql` selects (shared with the compact history's tests).
+    pub(super) fn count(store: &SqliteStore, sql: &str) -> i64 {
         store
             .inner
             .lock()
