@@ -492,6 +492,39 @@ impl Store for PanicOnPrune {
     async fn installation_id(&self) -> Result<String> {
         self.0.installation_id().await
     }
+    async fn save_outage(&self, outage: &forewarn::broadcast::Outage) -> Result<i64> {
+        self.0.save_outage(outage).await
+    }
+    async fn outages(
+        &self,
+        since: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<forewarn::broadcast::Outage>> {
+        self.0.outages(since, limit).await
+    }
+    async fn use_ack_token(
+        &self,
+        token_id: &str,
+        incident_id: i64,
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        self.0
+            .use_ack_token(token_id, incident_id, expires_at, now)
+            .await
+    }
+    async fn save_planned_maintenance(
+        &self,
+        plan: &forewarn::broadcast::PlannedMaintenance,
+    ) -> Result<()> {
+        self.0.save_planned_maintenance(plan).await
+    }
+    async fn planned_maintenance(&self) -> Result<Vec<forewarn::broadcast::PlannedMaintenance>> {
+        self.0.planned_maintenance().await
+    }
+    async fn delete_planned_maintenance(&self, id: &str) -> Result<bool> {
+        self.0.delete_planned_maintenance(id).await
+    }
 }
 
 /// The error `run_until` ended with, failing the test when it did not end within `limit`.

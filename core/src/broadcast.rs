@@ -14,11 +14,13 @@
 pub mod audience;
 pub mod outage;
 pub mod plan;
+pub mod planned;
 pub mod service;
 pub mod templates;
 
 pub use audience::{AudienceConfig, BroadcastSettings};
 pub use outage::{Outage, OutageEvent, OutageUpdate, ServiceView};
 pub use plan::{BroadcastKind, Due};
+pub use planned::PlannedMaintenance;
 pub use service::{DownWhen, ServiceConfig, ServiceState};
 pub use templates::{MessageContext, Rendered, Templates};

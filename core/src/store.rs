@@ -226,6 +226,39 @@ pub trait Store: Send + Sync + Debug {
     /// incident #1 of another. A reset history is a new installation.
     async fn installation_id(&self) -> Result<String>;
 
+    /// Saves a service outage; inserts it when its id is 0. Returns its id.
+    async fn save_outage(&self, outage: &crate::broadcast::Outage) -> Result<i64>;
+
+    /// The outages not closed and those started at or after `since`, newest first, at most
+    /// `limit` (0: no limit).
+    async fn outages(
+        &self,
+        since: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<crate::broadcast::Outage>>;
+
+    /// Records that the acknowledgement token `token_id` (see [`crate::ack::token_id`]) was
+    /// used for `incident_id`, once: `false` when it was used before. Kept until it expires.
+    async fn use_ack_token(
+        &self,
+        token_id: &str,
+        incident_id: i64,
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<bool>;
+
+    /// Saves (upserts by id) maintenance planned at run time.
+    async fn save_planned_maintenance(
+        &self,
+        plan: &crate::broadcast::PlannedMaintenance,
+    ) -> Result<()>;
+
+    /// Maintenance planned at run time, by end.
+    async fn planned_maintenance(&self) -> Result<Vec<crate::broadcast::PlannedMaintenance>>;
+
+    /// Deletes planned maintenance; `false` when there was none with that id.
+    async fn delete_planned_maintenance(&self, id: &str) -> Result<bool>;
+
     /// Claims the store for the one monitor running on it; called when a monitor starts
     /// running, and again harmlessly. A second monitor running on the same history would
     /// interleave its writes with the first's (lost observations, incidents resolved twice), so

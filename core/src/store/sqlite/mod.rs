@@ -39,6 +39,7 @@ use rusqlite::{
 use super::*;
 use crate::error::Error;
 
+mod comms;
 mod compact;
 use crate::incident::IncidentState;
 use crate::probe::{Metric, Status};
@@ -242,6 +243,29 @@ const MIGRATIONS: &[&str] = &[
         SELECT 2, at - at % 86400000, check_id, count(*), sum(status = 2), sum(status = 1),
                sum(status = 3), NULL, X''
           FROM observations GROUP BY 2, 3;
+    ",
+    // Version 6: proactive communication — service outages (the JSON of each, with what was
+    // broadcast for it), acknowledgement tokens once used, maintenance planned at run time.
+    "
+    CREATE TABLE outages (
+        id         INTEGER PRIMARY KEY,
+        started_at INTEGER NOT NULL,
+        closed     INTEGER NOT NULL DEFAULT 0,
+        json       TEXT NOT NULL
+    );
+    CREATE INDEX outages_open ON outages(closed) WHERE closed = 0;
+    CREATE INDEX outages_started ON outages(started_at);
+    CREATE TABLE ack_tokens (
+        token       TEXT PRIMARY KEY,
+        incident_id INTEGER NOT NULL,
+        expires_at  INTEGER NOT NULL,
+        used_at     INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE planned_maintenance (
+        id      TEXT PRIMARY KEY,
+        ends_at INTEGER NOT NULL,
+        json    TEXT NOT NULL
+    ) WITHOUT ROWID;
     ",
 ];
 
@@ -1042,6 +1066,7 @@ impl Store for SqliteStore {
                 "DELETE FROM incidents WHERE resolved_at < ?1 AND state = 'resolved'",
                 [before],
             )? as u64;
+            deleted += comms::prune(tx, before)?;
             Ok(deleted)
         })
         .await
@@ -1542,6 +1567,54 @@ impl Store for SqliteStore {
 
     async fn installation_id(&self) -> Result<String> {
         Ok(self.installation.to_string())
+    }
+
+    async fn save_outage(&self, outage: &crate::broadcast::Outage) -> Result<i64> {
+        let outage = outage.clone();
+        self.write(move |tx, _| comms::save_outage(tx, &outage))
+            .await
+    }
+
+    async fn outages(
+        &self,
+        since: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<crate::broadcast::Outage>> {
+        let since = ms(since);
+        self.run(move |inner| comms::outages(&inner.conn, since, limit))
+            .await
+    }
+
+    async fn use_ack_token(
+        &self,
+        token_id: &str,
+        incident_id: i64,
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        let token = token_id.to_owned();
+        let (expires_at, now) = (ms(expires_at), ms(now));
+        self.write(move |tx, _| comms::use_ack_token(tx, &token, incident_id, expires_at, now))
+            .await
+    }
+
+    async fn save_planned_maintenance(
+        &self,
+        plan: &crate::broadcast::PlannedMaintenance,
+    ) -> Result<()> {
+        let plan = plan.clone();
+        self.write(move |tx, _| comms::save_planned(tx, &plan))
+            .await
+    }
+
+    async fn planned_maintenance(&self) -> Result<Vec<crate::broadcast::PlannedMaintenance>> {
+        self.run(move |inner| comms::planned(&inner.conn)).await
+    }
+
+    async fn delete_planned_maintenance(&self, id: &str) -> Result<bool> {
+        let id = id.to_owned();
+        self.write(move |tx, _| comms::delete_planned(tx, &id))
+            .await
     }
 
     async fn claim(&self) -> Result<()> {
