@@ -344,6 +344,19 @@ struct RawConfig {
     checks: Vec<CheckConfig>,
     #[serde(default)]
     maintenance: Vec<Spanned<MaintenanceConfig>>,
+    #[serde(default)]
+    services: BTreeMap<String, Spanned<crate::broadcast::ServiceConfig>>,
+    #[serde(default)]
+    audiences: BTreeMap<String, Spanned<crate::broadcast::AudienceConfig>>,
+    #[serde(default)]
+    broadcasts: Option<crate::broadcast::BroadcastSettings>,
+}
+
+/// A table's entries in the order they are written.
+fn in_file_order<T>(map: BTreeMap<String, Spanned<T>>) -> Vec<(String, T)> {
+    let mut v: Vec<(String, Spanned<T>)> = map.into_iter().collect();
+    v.sort_by_key(|(_, t)| t.span().start);
+    v.into_iter().map(|(k, t)| (k, t.into_inner())).collect()
 }
 
 /// A loaded, validated configuration file.
@@ -391,6 +404,12 @@ pub struct Config {
     pub checks: Vec<CheckConfig>,
     /// `[[maintenance]]` windows.
     pub maintenance: Vec<MaintenanceConfig>,
+    /// `[services.KEY]` user-facing services, in file order.
+    pub services: Vec<(String, crate::broadcast::ServiceConfig)>,
+    /// `[audiences.KEY]` people told of outages, in file order.
+    pub audiences: Vec<(String, crate::broadcast::AudienceConfig)>,
+    /// The `[broadcasts]` section.
+    pub broadcasts: Option<crate::broadcast::BroadcastSettings>,
     source: std::sync::Arc<str>,
 }
 
@@ -454,6 +473,9 @@ impl Config {
                 .iter()
                 .map(|m| m.get_ref().clone())
                 .collect(),
+            services: in_file_order(raw.services),
+            audiences: in_file_order(raw.audiences),
+            broadcasts: raw.broadcasts,
             source: text.into(),
         };
         config.validate(&raw.maintenance)?;
@@ -838,6 +860,109 @@ impl Config {
                     format!("window `{}`: {}", w.get_ref().name, msg(&e)),
                 )
             })?;
+        }
+        self.validate_communication(&seen)
+    }
+
+    /// `[services]`, `[audiences]` and `[broadcasts]`: values, and names against checks,
+    /// groups, sinks and each other, each error at the offending value.
+    fn validate_communication(&self, checks: &BTreeMap<&str, &Spanned<String>>) -> Result<()> {
+        let located = |path: Vec<Step<'_>>, key: String, message: String| {
+            let span = self
+                .value_span(&path)
+                .or_else(|| self.value_span(&path[..2.min(path.len())]));
+            self.error_at(span, Some(&key), message)
+        };
+        if let Some(b) = &self.broadcasts
+            && let Err(e) = b.validate()
+        {
+            let f = field(&e);
+            return Err(located(
+                vec![Step::Key("broadcasts"), Step::Key(&f)],
+                format!("broadcasts.{f}"),
+                msg(&e),
+            ));
+        }
+        for (key, svc) in &self.services {
+            let at = |what: &str, value: Option<&str>, message: String| {
+                let path = [Step::Key("services"), Step::Key(key), Step::Key(what)];
+                let span = value
+                    .and_then(|v| self.string_span(&path[..2], v))
+                    .or_else(|| self.value_span(&path))
+                    .or_else(|| self.key_span("services", key));
+                self.error_at(span, Some(&format!("services.{key}.{what}")), message)
+            };
+            if let Some(problem) = name_problem(key) {
+                return Err(at("name", None, format!("the key {problem}")));
+            }
+            if let Err(e) = svc.validate() {
+                return Err(at(&field(&e), None, msg(&e)));
+            }
+            for c in &svc.checks {
+                if !checks.contains_key(c.as_str()) {
+                    return Err(at(
+                        "checks",
+                        Some(c),
+                        format!("check `{}` is not defined", crate::text::printable(c)),
+                    ));
+                }
+            }
+            for g in &svc.groups {
+                let used = self
+                    .checks
+                    .iter()
+                    .any(|c| c.group.as_ref().is_some_and(|x| x.get_ref() == g));
+                if !used {
+                    return Err(at(
+                        "groups",
+                        Some(g),
+                        format!("group `{}` has no checks", crate::text::printable(g)),
+                    ));
+                }
+            }
+        }
+        for (key, aud) in &self.audiences {
+            let at = |what: &str, value: Option<&str>, message: String| {
+                let path = [Step::Key("audiences"), Step::Key(key), Step::Key(what)];
+                let span = value
+                    .and_then(|v| self.string_span(&path[..2], v))
+                    .or_else(|| self.value_span(&path))
+                    .or_else(|| self.key_span("audiences", key));
+                self.error_at(span, Some(&format!("audiences.{key}.{what}")), message)
+            };
+            if let Some(problem) = name_problem(key) {
+                return Err(at("name", None, format!("the key {problem}")));
+            }
+            if let Err(e) = aud.validate() {
+                return Err(at(&field(&e), None, msg(&e)));
+            }
+            for s in &aud.sinks {
+                if !self.sinks.contains_key(s) {
+                    return Err(at(
+                        "sinks",
+                        Some(s),
+                        format!(
+                            "sink `{}` is not defined (known: {})",
+                            crate::text::printable(s),
+                            known(self.sinks.keys())
+                        ),
+                    ));
+                }
+            }
+            for s in &aud.services {
+                if s != "*" && !self.services.iter().any(|(k, _)| k == s) {
+                    let keys: Vec<String> = self.services.iter().map(|(k, _)| k.clone()).collect();
+                    return Err(at(
+                        "services",
+                        Some(s),
+                        format!(
+                            "service `{}` is not defined (known: {})",
+                            crate::text::printable(s),
+                            known(keys.iter())
+                        ),
+                    ));
+                }
+            }
         }
         Ok(())
     }

@@ -31,12 +31,14 @@ use crate::probe::{CheckContext, History, Observation, Probe, Reading, Status};
 use crate::sink::{AlertSink, Notification};
 use crate::store::{IncidentFilter, OutboxStats, SqliteStore, Store, TransitionRecord};
 
+mod comms;
 pub mod deps;
 pub mod lag;
 pub mod maintenance;
 pub mod state;
 mod wheel;
 
+pub use comms::ServiceStatus;
 use deps::DependencyGraph;
 use lag::LagHistogram;
 use maintenance::MaintenanceWindow;
@@ -372,8 +374,13 @@ struct Inner {
     concurrency: usize,
     semaphore: Arc<Semaphore>,
     events: broadcast::Sender<Event>,
-    maintenance: Vec<MaintenanceWindow>,
+    /// The windows from the config, then maintenance planned at run time.
+    maintenance: parking_lot::RwLock<Vec<MaintenanceWindow>>,
     maintenance_active: Mutex<Vec<bool>>,
+    /// Services, audiences and outages, when there are any.
+    comms: Option<comms::Comms>,
+    /// A window was taken away: the checks it silenced are looked at again.
+    maintenance_removed: AtomicBool,
     retention: Duration,
     history: crate::store::HistoryRetention,
     pending: Mutex<Vec<(Arc<str>, Observation)>>,
@@ -430,6 +437,10 @@ pub struct MonitorBuilder {
     history: Option<crate::store::HistoryRetention>,
     outbox: Option<OutboxOptions>,
     http: Option<HttpClients>,
+    services: Vec<(String, crate::broadcast::ServiceConfig)>,
+    audiences: Vec<(String, crate::broadcast::AudienceConfig)>,
+    broadcasts: Option<crate::broadcast::BroadcastSettings>,
+    zone: Option<crate::clock::Zone>,
 }
 
 impl MonitorBuilder {
@@ -558,6 +569,38 @@ impl MonitorBuilder {
         self
     }
 
+    /// Adds a user-facing service (its key names it in audiences and URLs).
+    pub fn service(
+        mut self,
+        key: impl Into<String>,
+        service: crate::broadcast::ServiceConfig,
+    ) -> Self {
+        self.services.push((key.into(), service));
+        self
+    }
+
+    /// Adds an audience told of outages of the services it cares about.
+    pub fn audience(
+        mut self,
+        key: impl Into<String>,
+        audience: crate::broadcast::AudienceConfig,
+    ) -> Self {
+        self.audiences.push((key.into(), audience));
+        self
+    }
+
+    /// Sets what every audience's broadcasts share (delay, hold, status page address…).
+    pub fn broadcasts(mut self, settings: crate::broadcast::BroadcastSettings) -> Self {
+        self.broadcasts = Some(settings);
+        self
+    }
+
+    /// Sets the district's time zone, for every time shown to people (default: the system's).
+    pub fn zone(mut self, zone: crate::clock::Zone) -> Self {
+        self.zone = Some(zone);
+        self
+    }
+
     /// Validates and builds the monitor.
     pub fn build(self) -> Result<Monitor> {
         let concurrency = self.concurrency.unwrap_or(1024);
@@ -657,6 +700,15 @@ impl MonitorBuilder {
             clock.clone(),
             self.outbox.unwrap_or_default(),
         );
+        let comms = comms::build(
+            self.services,
+            self.audiences,
+            self.broadcasts.unwrap_or_default(),
+            self.zone.unwrap_or_else(crate::clock::Zone::system),
+            &checks,
+            &graph,
+            outbox.sinks(),
+        )?;
         let maintenance_active = Mutex::new(vec![false; self.maintenance.len()]);
         Ok(Monitor {
             inner: Arc::new(Inner {
@@ -671,8 +723,10 @@ impl MonitorBuilder {
                 concurrency,
                 semaphore: Arc::new(Semaphore::new(concurrency)),
                 events: broadcast::channel(1024).0,
-                maintenance: self.maintenance,
+                maintenance: parking_lot::RwLock::new(self.maintenance),
                 maintenance_active,
+                comms,
+                maintenance_removed: AtomicBool::new(false),
                 retention,
                 history,
                 pending: Mutex::new(Vec::new()),
@@ -736,6 +790,15 @@ impl Monitor {
         for w in &config.maintenance {
             b = b.maintenance(w.build()?);
         }
+        for (key, service) in &config.services {
+            b = b.service(key.clone(), service.clone());
+        }
+        for (key, audience) in &config.audiences {
+            b = b.audience(key.clone(), audience.clone());
+        }
+        b = b
+            .broadcasts(config.broadcasts.clone().unwrap_or_default())
+            .zone(config.zone());
         for c in &config.checks {
             let name = c.name.get_ref();
             let probe = c.probe.build(&clients).map_err(|e| {
@@ -797,6 +860,10 @@ impl Monitor {
 
     async fn load_saved(&self) -> Result<()> {
         let inner = &self.inner;
+        for plan in inner.store.planned_maintenance().await? {
+            let window = inner.planned_window(&plan)?;
+            inner.maintenance.write().push(window);
+        }
         for (name, state) in inner.store.load_check_states().await? {
             if let Some(i) = inner.graph.index_of(&name) {
                 *inner.checks[i].state.lock() = state;
@@ -910,6 +977,182 @@ impl Monitor {
         Ok(incident)
     }
 
+    /// Adds a note by `by` to incident `id`: it goes into the incident's timeline and, when the
+    /// incident is behind an outage of a service, into the outage's, which sends every audience
+    /// told of it an update.
+    pub async fn note(&self, id: i64, by: &str, text: &str) -> Result<Incident> {
+        self.restore().await?;
+        if by.trim().is_empty() {
+            return Err(Error::invalid("by", "who writes the note must be named"));
+        }
+        let text = text.trim();
+        if text.is_empty() {
+            return Err(Error::invalid("text", "the note is empty"));
+        }
+        if text.len() > 4000 {
+            return Err(Error::invalid("text", "a note holds at most 4,000 bytes"));
+        }
+        let inner = &self.inner;
+        let incident = {
+            let _guard = inner.incident_lock.lock().await;
+            let mut incident = inner.store.incident(id).await?.ok_or(Error::NotFound {
+                what: "incident",
+                id: id.to_string(),
+            })?;
+            let now = inner.clock.now();
+            let status = incident.status;
+            incident.push(UpdateKind::Note, status, text, Some(by), now);
+            inner.store.update_incident(&incident).await?;
+            let _ = inner.events.send(Event::IncidentUpdated(incident.clone()));
+            incident
+        };
+        inner.note_outages(id, by, text).await?;
+        inner.communicate().await?;
+        Ok(incident)
+    }
+
+    /// Resolves incident `id` by hand (a false alarm, or fixed while its check still fails):
+    /// escalation stops, those told hear it is resolved, and a service it kept down counts as
+    /// back. The check opens a new incident only after it has recovered and failed again.
+    pub async fn resolve(&self, id: i64, by: &str, note: Option<&str>) -> Result<Incident> {
+        self.restore().await?;
+        if by.trim().is_empty() {
+            return Err(Error::invalid("by", "who resolves must be named"));
+        }
+        let inner = &self.inner;
+        let incident = {
+            let _guard = inner.incident_lock.lock().await;
+            let mut incident = inner.store.incident(id).await?.ok_or(Error::NotFound {
+                what: "incident",
+                id: id.to_string(),
+            })?;
+            if !incident.is_active() {
+                return Err(Error::Conflict(format!(
+                    "incident {id} is already resolved"
+                )));
+            }
+            let now = inner.clock.now();
+            let text = match note {
+                Some(n) if !n.trim().is_empty() => format!("resolved by {by}: {}", n.trim()),
+                _ => format!("resolved by {by}"),
+            };
+            incident.resolve(&text, now);
+            if let Some(u) = incident.updates.last_mut() {
+                u.by = Some(by.to_owned());
+            }
+            inner.store.update_incident(&incident).await?;
+            if let Some(i) = inner.graph.index_of(&incident.check)
+                && inner.checks[i].incident() == Some(id)
+            {
+                inner.checks[i].set_incident(None);
+            }
+            let _ = inner.events.send(Event::IncidentResolved(incident.clone()));
+            inner.escalate(&incident).await?;
+            incident
+        };
+        inner.communicate().await?;
+        Ok(incident)
+    }
+
+    /// Plans maintenance of services: their checks are silenced from `starts_at` to
+    /// `ends_at`, audiences are told ahead, at the start and at the end, and the status page
+    /// shows it. Kept in the store across restarts. Returns its id.
+    pub async fn schedule_maintenance(
+        &self,
+        mut plan: crate::broadcast::PlannedMaintenance,
+    ) -> Result<String> {
+        self.restore().await?;
+        plan.validate()?;
+        let inner = &self.inner;
+        if plan.id.is_empty() {
+            plan.id = format!("m{}", hex::encode(rand::random::<[u8; 6]>()));
+        } else if crate::config::name_problem(&plan.id).is_some() || plan.id.len() > 64 {
+            return Err(Error::invalid(
+                "id",
+                "must be a short name without control characters",
+            ));
+        }
+        let window = inner.planned_window(&plan)?;
+        inner.store.save_planned_maintenance(&plan).await?;
+        {
+            let mut windows = inner.maintenance.write();
+            windows.retain(|w| w.id() != Some(plan.id.as_str()));
+            windows.push(window);
+        }
+        inner.maintenance_removed.store(true, Ordering::Relaxed);
+        inner.sweep_maintenance().await?;
+        inner.communicate().await?;
+        Ok(plan.id)
+    }
+
+    /// Cancels maintenance planned at run time; its checks are looked at again at once.
+    pub async fn cancel_maintenance(&self, id: &str) -> Result<()> {
+        self.restore().await?;
+        let inner = &self.inner;
+        if !inner.store.delete_planned_maintenance(id).await? {
+            return Err(Error::NotFound {
+                what: "maintenance",
+                id: id.to_owned(),
+            });
+        }
+        inner.maintenance.write().retain(|w| w.id() != Some(id));
+        inner.maintenance_removed.store(true, Ordering::Relaxed);
+        inner.sweep_maintenance().await?;
+        inner.communicate().await?;
+        Ok(())
+    }
+
+    /// Maintenance windows: the config's and those planned at run time.
+    pub fn maintenance_windows(&self) -> Vec<MaintenanceWindow> {
+        self.inner.maintenance.read().clone()
+    }
+
+    /// Every service's state now, in config order (empty without services).
+    pub fn services(&self) -> Vec<ServiceStatus> {
+        let Some(comms) = &self.inner.comms else {
+            return Vec::new();
+        };
+        self.inner
+            .service_views(comms)
+            .into_iter()
+            .zip(&comms.services)
+            .map(|(v, s)| ServiceStatus {
+                key: s.key.clone(),
+                id: s.slug.clone(),
+                name: s.config.name.clone(),
+                state: v.state,
+                since: v.since,
+                checks: s
+                    .members
+                    .iter()
+                    .map(|&i| self.inner.checks[i].name.to_string())
+                    .collect(),
+            })
+            .collect()
+    }
+
+    /// Outages: those going on and those started since `since`, newest first.
+    pub async fn outages(&self, since: DateTime<Utc>) -> Result<Vec<crate::broadcast::Outage>> {
+        self.restore().await?;
+        self.inner.store.outages(since, 0).await
+    }
+
+    /// Brings services, outages, broadcasts and maintenance announcements up to date now
+    /// (`run` does it every second).
+    pub async fn communicate(&self) -> Result<()> {
+        self.restore().await?;
+        self.inner.communicate().await
+    }
+
+    /// The current outage message (the auto-reply's subject and body, the voicemail's words),
+    /// `None` when no service with `autoreply` has been down for the delay.
+    pub fn outage_message(&self) -> Option<crate::autoreply::OutageMessage> {
+        self.inner
+            .comms
+            .as_ref()
+            .and_then(|c| c.message.borrow().clone())
+    }
+
     /// Runs every probe once, concurrently, without touching state machines or incidents:
     /// what `forewarn check` prints.
     pub async fn probe_all(&self) -> Vec<(String, Observation)> {
@@ -937,6 +1180,7 @@ impl Monitor {
             r?;
         }
         self.inner.sweep_maintenance().await?;
+        self.inner.communicate().await?;
         self.inner.flush_history().await?;
         self.inner.save_states(true).await?;
         self.inner.outbox.deliver_due().await?;
@@ -1273,7 +1517,7 @@ impl Inner {
     /// Why notifications of check `idx` are silenced right now, if they are.
     fn gate(&self, idx: usize, now: DateTime<Utc>) -> Option<Suppression> {
         let rt = &self.checks[idx];
-        for w in &self.maintenance {
+        for w in self.maintenance.read().iter() {
             if w.applies_to(&rt.name, rt.group()) && w.is_active(now) {
                 return Some(Suppression::Maintenance {
                     window: w.name().to_owned(),
@@ -1538,14 +1782,20 @@ impl Inner {
 
     /// Re-evaluates checks whose maintenance window started or ended.
     async fn sweep_maintenance(self: &Arc<Self>) -> Result<()> {
-        if self.maintenance.is_empty() {
+        if self.maintenance.read().is_empty() && !self.maintenance_removed.load(Ordering::Relaxed) {
             return Ok(());
         }
         let now = self.clock.now();
         let ended: Vec<usize> = {
+            let windows = self.maintenance.read();
             let mut active = self.maintenance_active.lock();
+            active.resize(windows.len(), false);
             let mut ended = Vec::new();
-            for (i, w) in self.maintenance.iter().enumerate() {
+            if self.maintenance_removed.swap(false, Ordering::Relaxed) {
+                // A window taken away ends now for the checks it silenced.
+                ended.push(usize::MAX);
+            }
+            for (i, w) in windows.iter().enumerate() {
                 let a = w.is_active(now);
                 if active[i] && !a {
                     ended.push(i);
@@ -1705,6 +1955,7 @@ impl Inner {
                 self.flush_history().await?;
                 if n.is_multiple_of(4) {
                     self.sweep_maintenance().await?;
+                    self.communicate().await?;
                 }
                 let wake = {
                     let mut next = self.next_escalation.lock();

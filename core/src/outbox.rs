@@ -277,7 +277,7 @@ impl Outbox {
     /// digest; otherwise it opens a window and goes out at once.
     pub async fn hold_for_grouping(&self, n: &Notification, now: DateTime<Utc>) -> Result<()> {
         let window = self.inner.options.group_window;
-        if window.is_zero() || n.kind != NotificationKind::Opened {
+        if window.is_zero() || n.kind != NotificationKind::Opened || n.broadcast.is_some() {
             return Ok(());
         }
         let window = chrono::Duration::from_std(window).unwrap_or(chrono::Duration::MAX);
@@ -316,7 +316,11 @@ impl Outbox {
             let mut grouped: HashMap<(String, String), usize> = HashMap::new();
             for row in rows {
                 let n = &row.notification;
-                if inner.options.group_window.is_zero() || n.kind != NotificationKind::Opened {
+                // Broadcasts are people's wording: never folded into a digest.
+                if inner.options.group_window.is_zero()
+                    || n.kind != NotificationKind::Opened
+                    || n.broadcast.is_some()
+                {
                     batches.push(vec![row]);
                     continue;
                 }

@@ -112,6 +112,28 @@ pub struct Notification {
     /// Extra labels (owner, location, who acknowledged…).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub labels: BTreeMap<String, String>,
+    /// For a message to people outside ICT (a broadcast): its audience, thread and finished
+    /// wording, which sinks send as they are.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub broadcast: Option<BroadcastBody>,
+}
+
+/// The finished wording of a broadcast, and the thread it belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BroadcastBody {
+    /// The audience's key.
+    pub audience: String,
+    /// The thread: one per outage ("outage-7") or maintenance occurrence; an e-mail sink makes
+    /// every message of a thread a reply to its first.
+    pub thread: String,
+    /// Whether this message starts the thread.
+    pub first: bool,
+    /// One line.
+    pub subject: String,
+    /// Plain text.
+    pub text: String,
+    /// An HTML fragment (already escaped).
+    pub html: String,
 }
 
 impl Notification {
@@ -207,6 +229,42 @@ impl Notification {
             opened_at: incident.opened_at,
             at,
             labels,
+            broadcast: None,
+        }
+    }
+
+    /// A broadcast to `sink`: its id is stable for (installation, sink, `key`), so the outbox
+    /// never holds it twice.
+    #[allow(clippy::too_many_arguments)]
+    pub fn broadcast(
+        installation: &str,
+        sink: &str,
+        key: &str,
+        kind: NotificationKind,
+        status: Status,
+        body: BroadcastBody,
+        services: &str,
+        started_at: DateTime<Utc>,
+        at: DateTime<Utc>,
+    ) -> Self {
+        let mut labels = BTreeMap::new();
+        labels.insert("audience".to_owned(), body.audience.clone());
+        Self {
+            id: Self::make_id(installation, 0, sink, key),
+            installation: installation.to_owned(),
+            sink: sink.to_owned(),
+            key: key.to_owned(),
+            kind,
+            incident_id: 0,
+            check: services.to_owned(),
+            group: None,
+            status,
+            subject: body.subject.clone(),
+            summary: body.text.clone(),
+            opened_at: started_at,
+            at,
+            labels,
+            broadcast: Some(body),
         }
     }
 
@@ -277,6 +335,7 @@ impl Notification {
             opened_at: items.iter().map(|n| n.opened_at).min().unwrap_or(at),
             at,
             labels,
+            broadcast: None,
         }
     }
 
@@ -284,6 +343,9 @@ impl Notification {
     /// outside are escaped (the summary keeps its line breaks).
     pub fn text_body(&self) -> String {
         use crate::text::{printable, printable_lines};
+        if let Some(b) = &self.broadcast {
+            return format!("{}\n\n{}", printable(&b.subject), printable_lines(&b.text));
+        }
         let mut s = format!(
             "{}\n\nCheck:    {}\nStatus:   {}\nSince:    {}\nIncident: #{}\n",
             printable(&self.subject),

@@ -191,7 +191,7 @@ pub fn track(
         let down = s.state == ServiceState::Down;
         let mine = outages
             .iter()
-            .position(|o| !o.closed && o.services.iter().any(|k| *k == s.key));
+            .position(|o| !o.closed && o.services.contains(&s.key));
         match (down, mine) {
             (true, Some(i)) => {
                 let o = &mut outages[i];
@@ -294,11 +294,11 @@ mod tests {
     fn starts_widens_goes_back_and_closes_after_the_hold() {
         let mut o = Vec::new();
         let sis = view("sis", ServiceState::Down, 0, &["core-switch"]);
-        assert_eq!(track(&mut o, &[sis.clone()], HOLD, at(10)), vec![0]);
+        assert_eq!(track(&mut o, std::slice::from_ref(&sis), HOLD, at(10)), vec![0]);
         assert_eq!(o[0].started_at, at(0));
         assert!(o[0].is_down());
         // Nothing new: nothing changed.
-        assert!(track(&mut o, &[sis.clone()], HOLD, at(20)).is_empty());
+        assert!(track(&mut o, std::slice::from_ref(&sis), HOLD, at(20)).is_empty());
         // Printing goes down behind the same switch: the same outage widens.
         let print = view(
             "print",
@@ -355,8 +355,8 @@ mod tests {
         let mut o = Vec::new();
         let down = view("sis", ServiceState::Down, 0, &["sis-web"]);
         let up = view("sis", ServiceState::Operational, 0, &[]);
-        track(&mut o, &[down.clone()], HOLD, at(0));
-        track(&mut o, &[up.clone()], HOLD, at(100));
+        track(&mut o, std::slice::from_ref(&down), HOLD, at(0));
+        track(&mut o, std::slice::from_ref(&up), HOLD, at(100));
         track(
             &mut o,
             &[view("sis", ServiceState::Down, 200, &["sis-web"])],
@@ -371,7 +371,7 @@ mod tests {
             vec![(at(0), Some(at(100))), (at(200), None)]
         );
         // Back for good, closed after the hold; the next failure is a new outage.
-        track(&mut o, &[up.clone()], HOLD, at(300));
+        track(&mut o, std::slice::from_ref(&up), HOLD, at(300));
         track(&mut o, &[up], HOLD, at(900));
         assert!(o[0].closed);
         track(

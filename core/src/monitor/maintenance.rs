@@ -64,6 +64,13 @@ pub struct MaintenanceConfig {
     /// IANA time zone for local times (`Europe/Berlin`); default `UTC`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timezone: Option<String>,
+    /// Whether audiences are told of it ahead, at its start and at its end (default: yes for a
+    /// one-off window, no for a weekly one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub announce: Option<bool>,
+    /// More words for people, in announcements and on the status page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
 }
 
 impl MaintenanceConfig {
@@ -151,11 +158,18 @@ impl MaintenanceConfig {
             }
         };
 
+        let announce = self
+            .announce
+            .unwrap_or(matches!(schedule, Schedule::OneOff { .. }));
         Ok(MaintenanceWindow {
             name: name.to_string(),
             checks: self.checks.clone(),
             groups: self.groups.clone(),
             schedule,
+            announce,
+            description: self.description.clone(),
+            id: None,
+            services: Vec::new(),
         })
     }
 }
@@ -167,6 +181,12 @@ pub struct MaintenanceWindow {
     checks: Vec<String>,
     groups: Vec<String>,
     schedule: Schedule,
+    announce: bool,
+    description: Option<String>,
+    /// The id of maintenance planned at run time.
+    id: Option<String>,
+    /// The services planned maintenance names.
+    services: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -185,9 +205,78 @@ enum Schedule {
 }
 
 impl MaintenanceWindow {
+    /// The window of maintenance planned at run time, silencing `checks` (its services'),
+    /// announced to audiences.
+    pub fn planned(plan: &crate::broadcast::PlannedMaintenance, checks: Vec<String>) -> Self {
+        MaintenanceWindow {
+            name: plan.title.clone(),
+            // A window naming no check silences every check: one that names none silences none.
+            checks: if checks.is_empty() {
+                vec![String::new()]
+            } else {
+                checks
+            },
+            groups: Vec::new(),
+            schedule: Schedule::OneOff {
+                start: plan.starts_at,
+                end: plan.ends_at,
+            },
+            announce: true,
+            description: plan.description.clone(),
+            id: Some(plan.id.clone()),
+            services: plan.services.clone(),
+        }
+    }
+
     /// The window's name.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// Whether audiences are told of it.
+    pub fn announce(&self) -> bool {
+        self.announce
+    }
+
+    /// Its description for people.
+    pub fn description(&self) -> Option<&str> {
+        self.description.as_deref()
+    }
+
+    /// The id of maintenance planned at run time.
+    pub fn id(&self) -> Option<&str> {
+        self.id.as_deref()
+    }
+
+    /// The services planned maintenance names (empty for a window from the config, which
+    /// names checks and groups).
+    pub fn services(&self) -> &[String] {
+        &self.services
+    }
+
+    /// Its occurrences `(start, end)` that overlap `[from, until)`, in order.
+    pub fn occurrences(
+        &self,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
+        match &self.schedule {
+            Schedule::OneOff { start, end } => {
+                if *start < until && *end > from {
+                    vec![(*start, *end)]
+                } else {
+                    Vec::new()
+                }
+            }
+            Schedule::Weekly { tz, .. } => {
+                let first = from.with_timezone(tz).date_naive() - TimeDelta::days(2);
+                let days = (until - from).num_days().clamp(0, 400) + 3;
+                (0..=days)
+                    .filter_map(|d| self.occurrence(first + TimeDelta::days(d)))
+                    .filter(|(s, e)| *s < until && *e > from)
+                    .collect()
+            }
+        }
     }
 
     /// The suppression reason this window gives the checks it silences.
@@ -387,6 +476,8 @@ mod tests {
             from: Some(from.into()),
             to: Some(to.into()),
             timezone: tz.map(str::to_string),
+            announce: None,
+            description: None,
         }
     }
 
@@ -720,5 +811,38 @@ mod tests {
         assert_eq!(back, c);
         let unknown = toml::from_str::<MaintenanceConfig>("name = \"x\"\nstrat = \"2026-01-01\"");
         assert!(unknown.unwrap_err().to_string().contains("strat"));
+    }
+
+    #[test]
+    fn occurrences_of_weekly_and_one_off_windows() {
+        let w = weekly(&["sat"], "07:00", "13:00", Some("America/Chicago"))
+            .build()
+            .unwrap();
+        assert!(
+            !w.announce(),
+            "weekly windows are not announced unless asked"
+        );
+        // Saturday 2026-09-12 and 19 from Thursday the 10th, over ten days.
+        let occ = w.occurrences(utc(2026, 9, 10, 0, 0), utc(2026, 9, 20, 0, 0));
+        assert_eq!(
+            occ,
+            vec![
+                (utc(2026, 9, 12, 12, 0), utc(2026, 9, 12, 18, 0)),
+                (utc(2026, 9, 19, 12, 0), utc(2026, 9, 19, 18, 0)),
+            ]
+        );
+        let o = one_off("2026-09-12 07:00", "2026-09-12 13:00", Some("UTC"))
+            .build()
+            .unwrap();
+        assert!(o.announce());
+        assert_eq!(
+            o.occurrences(utc(2026, 9, 1, 0, 0), utc(2026, 9, 12, 8, 0))
+                .len(),
+            1
+        );
+        assert!(
+            o.occurrences(utc(2026, 9, 12, 13, 0), utc(2026, 9, 13, 0, 0))
+                .is_empty()
+        );
     }
 }

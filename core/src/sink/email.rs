@@ -541,11 +541,39 @@ impl EmailSink {
 
     /// The Message-ID the message for `n` gets.
     pub fn message_id(&self, n: &Notification) -> String {
+        if let Some(b) = &n.broadcast {
+            return if b.first {
+                self.thread_root(n, &b.thread)
+            } else {
+                format!("<{}@{}>", n.id, self.domain)
+            };
+        }
         if n.kind == NotificationKind::Opened {
             opened_message_id(&n.installation, n.incident_id, &n.sink, &self.domain)
         } else {
             format!("<{}@{}>", n.id, self.domain)
         }
+    }
+
+    /// The Message-ID of the first message of a broadcast thread (an outage, a maintenance).
+    fn thread_root(&self, n: &Notification, thread: &str) -> String {
+        let slug: String = n
+            .sink
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+            .collect();
+        format!("<{thread}.{slug}.{}@{}>", n.installation, self.domain)
+    }
+
+    /// The plain-text and HTML bodies of a broadcast: its wording as written, signed off.
+    fn broadcast_bodies(b: &crate::sink::BroadcastBody) -> (String, String) {
+        let text = crate::text::printable_lines(&b.text).into_owned();
+        let html = format!(
+            "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"></head>\n\
+             <body style=\"font-family: sans-serif; color: #1d1d1d; max-width: 40em;\">\n{}</body></html>\n",
+            b.html
+        );
+        (text, html)
     }
 
     /// The acknowledgement link for `n`, when links are configured and it makes sense (the
@@ -696,6 +724,32 @@ impl EmailSink {
     }
 
     fn message(&self, n: &Notification) -> Result<Message> {
+        if let Some(b) = &n.broadcast {
+            let subject = match &self.subject_prefix {
+                Some(p) => format!("{} {}", p.trim(), crate::text::printable(&b.subject)),
+                None => crate::text::printable(&b.subject).into_owned(),
+            };
+            let mut m = Message::builder()
+                .from(self.from.clone())
+                .subject(subject)
+                .message_id(Some(self.message_id(n)))
+                .date(std::time::SystemTime::from(n.at))
+                .user_agent(concat!("forewarn/", env!("CARGO_PKG_VERSION")).to_owned());
+            if let Some(r) = &self.reply_to {
+                m = m.reply_to(r.clone());
+            }
+            for r in &self.recipients {
+                m = m.to(r.clone());
+            }
+            if !b.first {
+                let root = self.thread_root(n, &b.thread);
+                m = m.in_reply_to(root.clone()).references(root);
+            }
+            let (text, html) = Self::broadcast_bodies(b);
+            return m
+                .multipart(MultiPart::alternative_plain_html(text, html))
+                .map_err(|e| self.fail(format!("building the message: {e}"), false));
+        }
         let c = self.content(n);
         let mut b = Message::builder()
             .from(self.from.clone())

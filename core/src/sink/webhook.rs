@@ -122,6 +122,34 @@ fn colour(n: &Notification) -> &'static str {
 /// carries the values as they are.
 pub fn webhook_body(format: WebhookFormat, n: &Notification) -> Value {
     use crate::text::{printable, printable_lines};
+    // A broadcast is people's wording, sent as it is written.
+    if let Some(b) = &n.broadcast
+        && format != WebhookFormat::Json
+    {
+        let text = format!(
+            "*{}*\n\n{}",
+            printable(&b.subject),
+            printable_lines(&b.text)
+        );
+        return match format {
+            WebhookFormat::Teams => json!({
+                "type": "message",
+                "attachments": [{
+                    "contentType": "application/vnd.microsoft.card.adaptive",
+                    "content": {
+                        "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+                        "type": "AdaptiveCard",
+                        "version": "1.4",
+                        "body": [
+                            {"type": "TextBlock", "size": "Medium", "weight": "Bolder", "wrap": true, "text": printable(&b.subject)},
+                            {"type": "TextBlock", "wrap": true, "text": printable_lines(&b.text)},
+                        ],
+                    },
+                }],
+            }),
+            _ => json!({ "text": text }),
+        };
+    }
     match format {
         WebhookFormat::Json => serde_json::to_value(n).expect("notifications serialise"),
         WebhookFormat::Slack => json!({
