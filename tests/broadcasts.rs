@@ -377,8 +377,10 @@ async fn planned_maintenance_is_announced_silenced_and_completed() {
     );
     assert!(m.outages(t0()).await.unwrap().is_empty());
     // Cancelled maintenance is gone, and an unknown one is an error.
+    assert_eq!(m.maintenance_windows().len(), 1);
     m.cancel_maintenance(&id).await.unwrap();
     assert!(m.cancel_maintenance(&id).await.is_err());
+    m.run_once().await.unwrap();
     assert!(m.maintenance_windows().is_empty());
 }
 

@@ -860,10 +860,7 @@ impl Monitor {
 
     async fn load_saved(&self) -> Result<()> {
         let inner = &self.inner;
-        for plan in inner.store.planned_maintenance().await? {
-            let window = inner.planned_window(&plan)?;
-            inner.maintenance.write().push(window);
-        }
+        inner.sync_planned().await?;
         for (name, state) in inner.store.load_check_states().await? {
             if let Some(i) = inner.graph.index_of(&name) {
                 *inner.checks[i].state.lock() = state;
@@ -1006,8 +1003,8 @@ impl Monitor {
             let _ = inner.events.send(Event::IncidentUpdated(incident.clone()));
             incident
         };
-        inner.note_outages(id, by, text).await?;
-        inner.communicate().await?;
+        // The running monitor (this one, or `forewarn run` beside a command) carries the note
+        // over to the outage within a second.
         Ok(incident)
     }
 
@@ -1050,7 +1047,6 @@ impl Monitor {
             inner.escalate(&incident).await?;
             incident
         };
-        inner.communicate().await?;
         Ok(incident)
     }
 
@@ -1072,20 +1068,14 @@ impl Monitor {
                 "must be a short name without control characters",
             ));
         }
-        let window = inner.planned_window(&plan)?;
+        inner.planned_window(&plan)?;
+        // The running monitor takes it from the store within a second.
         inner.store.save_planned_maintenance(&plan).await?;
-        {
-            let mut windows = inner.maintenance.write();
-            windows.retain(|w| w.id() != Some(plan.id.as_str()));
-            windows.push(window);
-        }
-        inner.maintenance_removed.store(true, Ordering::Relaxed);
-        inner.sweep_maintenance().await?;
-        inner.communicate().await?;
         Ok(plan.id)
     }
 
-    /// Cancels maintenance planned at run time; its checks are looked at again at once.
+    /// Cancels maintenance planned at run time; the running monitor looks at its checks again
+    /// within a second.
     pub async fn cancel_maintenance(&self, id: &str) -> Result<()> {
         self.restore().await?;
         let inner = &self.inner;
@@ -1095,10 +1085,6 @@ impl Monitor {
                 id: id.to_owned(),
             });
         }
-        inner.maintenance.write().retain(|w| w.id() != Some(id));
-        inner.maintenance_removed.store(true, Ordering::Relaxed);
-        inner.sweep_maintenance().await?;
-        inner.communicate().await?;
         Ok(())
     }
 

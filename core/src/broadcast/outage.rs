@@ -49,6 +49,9 @@ pub struct OutageUpdate {
     /// Who wrote the note.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub by: Option<String>,
+    /// The incident and the position in its timeline a note was copied from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<(i64, u32)>,
 }
 
 /// One outage of one or more services.
@@ -114,7 +117,29 @@ impl Outage {
             service: service.map(str::to_owned),
             text: text.map(str::to_owned),
             by: by.map(str::to_owned),
+            from: None,
         });
+    }
+
+    /// Copies the notes of `incident` it does not have yet into its timeline (notes are written
+    /// on incidents, by any process; the monitor carries them over). Returns whether it changed.
+    pub fn take_notes(&mut self, incident: &crate::Incident) -> bool {
+        let mut changed = false;
+        for u in &incident.updates {
+            if u.kind != crate::UpdateKind::Note {
+                continue;
+            }
+            let from = Some((incident.id, u.seq));
+            if self.updates.iter().any(|x| x.from == from) {
+                continue;
+            }
+            self.push(OutageEvent::Note, None, Some(&u.message), u.by.as_deref(), u.at);
+            if let Some(last) = self.updates.last_mut() {
+                last.from = from;
+            }
+            changed = true;
+        }
+        changed
     }
 
     /// Whether any of its services is down now.

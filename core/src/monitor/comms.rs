@@ -58,6 +58,8 @@ pub(super) struct Comms {
     pub outages: tokio::sync::Mutex<Option<Vec<Outage>>>,
     /// The current outage message (`None`: no known outage).
     pub message: watch::Sender<Option<OutageMessage>>,
+    /// The planned maintenance last read from the store.
+    pub planned: Mutex<Vec<crate::broadcast::PlannedMaintenance>>,
     /// Maintenance broadcasts queued by this process (the outbox refuses the same id twice
     /// anyway; this spares it the write every second).
     pub announced: Mutex<HashSet<String>>,
@@ -180,6 +182,7 @@ pub(super) fn build(
         outages: tokio::sync::Mutex::new(None),
         message: watch::channel(None).0,
         announced: Mutex::new(HashSet::new()),
+        planned: Mutex::new(Vec::new()),
     }))
 }
 
@@ -270,15 +273,40 @@ impl Inner {
         let Some(comms) = &self.comms else {
             return Ok(());
         };
+        self.sync_planned().await?;
         let now = self.clock.now();
-        let views = self.service_views(comms);
         let mut guard = comms.outages.lock().await;
         if guard.is_none() {
             let open = self.store.outages(now, 0).await?;
             *guard = Some(open.into_iter().filter(|o| !o.closed).collect());
         }
         let outages = guard.as_mut().expect("just read");
-        let changed = crate::broadcast::outage::track(outages, &views, comms.settings.hold, now);
+        // Notes and resolutions are written on incidents, perhaps by another process
+        // (`forewarn incident note` beside `forewarn run`): carried over from the store.
+        let mut changed: BTreeSet<usize> = BTreeSet::new();
+        for (i, o) in outages.iter_mut().enumerate() {
+            for id in o.incidents.clone() {
+                let Some(incident) = self.store.incident(id).await? else {
+                    continue;
+                };
+                if o.take_notes(&incident) {
+                    changed.insert(i);
+                }
+                if !incident.is_active()
+                    && let Some(c) = self.graph.index_of(&incident.check)
+                    && self.checks[c].incident() == Some(id)
+                {
+                    self.checks[c].set_incident(None);
+                }
+            }
+        }
+        let views = self.service_views(comms);
+        changed.extend(crate::broadcast::outage::track(
+            outages,
+            &views,
+            comms.settings.hold,
+            now,
+        ));
         for i in changed {
             outages[i].id = self.store.save_outage(&outages[i]).await?;
         }
@@ -617,6 +645,36 @@ impl Inner {
 }
 
 impl Inner {
+    /// Takes the maintenance planned at run time from the store (another process may have
+    /// planned or cancelled some): the windows follow, and the checks of a window that went
+    /// away are looked at again.
+    pub(super) async fn sync_planned(&self) -> Result<()> {
+        let Some(comms) = &self.comms else {
+            return Ok(());
+        };
+        let plans = self.store.planned_maintenance().await?;
+        if *comms.planned.lock() == plans {
+            return Ok(());
+        }
+        let mut windows = Vec::with_capacity(plans.len());
+        for p in &plans {
+            match self.planned_window(p) {
+                Ok(w) => windows.push(w),
+                // A service renamed in the config since: the plan no longer applies.
+                Err(e) => tracing::warn!(maintenance = %p.id, error = %e, "planned maintenance skipped"),
+            }
+        }
+        {
+            let mut all = self.maintenance.write();
+            all.retain(|w| w.id().is_none());
+            all.extend(windows);
+        }
+        *comms.planned.lock() = plans;
+        self.maintenance_removed
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+        Ok(())
+    }
+
     /// The window of planned maintenance: the checks of the services it names.
     pub(super) fn planned_window(
         &self,
@@ -659,25 +717,5 @@ impl Inner {
             }
         }
         Ok(MaintenanceWindow::planned(&plan, checks))
-    }
-
-    /// Adds a note on incident `id` to the outages it is behind.
-    pub(super) async fn note_outages(&self, id: i64, by: &str, text: &str) -> Result<()> {
-        let Some(comms) = &self.comms else {
-            return Ok(());
-        };
-        let now = self.clock.now();
-        let mut guard = comms.outages.lock().await;
-        if guard.is_none() {
-            let open = self.store.outages(now, 0).await?;
-            *guard = Some(open.into_iter().filter(|o| !o.closed).collect());
-        }
-        for o in guard.as_mut().expect("just read") {
-            if o.incidents.contains(&id) {
-                o.push(OutageEvent::Note, None, Some(text), Some(by), now);
-                self.store.save_outage(o).await?;
-            }
-        }
-        Ok(())
     }
 }
