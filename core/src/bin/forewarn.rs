@@ -117,6 +117,30 @@ enum Command {
         #[arg(long, short, env = "FOREWARN_CONFIG")]
         config: Option<PathBuf>,
     },
+    /// Work on an incident: add a note (every audience told of the outage it is behind gets it
+    /// as an update), or resolve it by hand. Works beside a running `forewarn run`.
+    Incident {
+        #[command(subcommand)]
+        cmd: IncidentCommand,
+    },
+    /// Planned maintenance of services: announced to audiences ahead, at its start and at its
+    /// end; its checks are silenced meanwhile.
+    Maintenance {
+        #[command(subcommand)]
+        cmd: MaintenanceCommand,
+    },
+    /// Outages of services: what people outside ICT were told, and when.
+    Outages {
+        /// Also those over (the last 30 days).
+        #[arg(long)]
+        all: bool,
+        /// Print JSON (times in UTC).
+        #[arg(long)]
+        json: bool,
+        /// The config file (env FOREWARN_CONFIG; default as for `run`).
+        #[arg(long, short, env = "FOREWARN_CONFIG")]
+        config: Option<PathBuf>,
+    },
     /// Mine help-desk exports: trends on a school calendar, recurring topics, training and
     /// FAQ recommendations, an HTML report.
     #[cfg(feature = "tickets")]
@@ -135,6 +159,275 @@ enum Command {
         #[command(subcommand)]
         what: ConfigCommand,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum IncidentCommand {
+    /// Add a note to an incident.
+    Note {
+        /// The incident number.
+        id: i64,
+        /// What to tell ("The vendor is restarting the server").
+        text: String,
+        /// Who writes it (env FOREWARN_USER, else USER).
+        #[arg(long, env = "FOREWARN_USER")]
+        by: Option<String>,
+        /// The config file (env FOREWARN_CONFIG; default as for `run`).
+        #[arg(long, short, env = "FOREWARN_CONFIG")]
+        config: Option<PathBuf>,
+    },
+    /// Resolve an incident by hand (a false alarm, or fixed while its check still fails).
+    Resolve {
+        /// The incident number.
+        id: i64,
+        /// Who resolves it (env FOREWARN_USER, else USER).
+        #[arg(long, env = "FOREWARN_USER")]
+        by: Option<String>,
+        /// Why.
+        #[arg(long)]
+        note: Option<String>,
+        /// The config file (env FOREWARN_CONFIG; default as for `run`).
+        #[arg(long, short, env = "FOREWARN_CONFIG")]
+        config: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum MaintenanceCommand {
+    /// Plan maintenance of services.
+    Plan {
+        /// What people are told it is ("Server upgrade").
+        #[arg(long)]
+        title: String,
+        /// The services it switches off, by key, comma-separated.
+        #[arg(long, value_delimiter = ',', required = true)]
+        services: Vec<String>,
+        /// When it starts: "2026-09-12 07:00" in the district's time zone, or RFC 3339.
+        #[arg(long)]
+        start: String,
+        /// When it ends, in the same forms.
+        #[arg(long)]
+        end: String,
+        /// More words for people.
+        #[arg(long)]
+        description: Option<String>,
+        /// The config file (env FOREWARN_CONFIG; default as for `run`).
+        #[arg(long, short, env = "FOREWARN_CONFIG")]
+        config: Option<PathBuf>,
+    },
+    /// List the maintenance planned (config windows are in the config).
+    List {
+        /// Print JSON (times in UTC).
+        #[arg(long)]
+        json: bool,
+        /// The config file (env FOREWARN_CONFIG; default as for `run`).
+        #[arg(long, short, env = "FOREWARN_CONFIG")]
+        config: Option<PathBuf>,
+    },
+    /// Cancel planned maintenance.
+    Cancel {
+        /// Its id (see `list`).
+        id: String,
+        /// The config file (env FOREWARN_CONFIG; default as for `run`).
+        #[arg(long, short, env = "FOREWARN_CONFIG")]
+        config: Option<PathBuf>,
+    },
+}
+
+/// Who a command acts as: `--by`, else the login name.
+fn acting_user(by: Option<String>) -> forewarn::Result<String> {
+    by.or_else(|| std::env::var("USER").ok())
+        .filter(|b| !b.trim().is_empty())
+        .ok_or_else(|| forewarn::Error::invalid("by", "say who you are with --by NAME"))
+}
+
+async fn incident_command(cmd: IncidentCommand) -> forewarn::Result<u8> {
+    match cmd {
+        IncidentCommand::Note {
+            id,
+            text,
+            by,
+            config,
+        } => {
+            let by = acting_user(by)?;
+            let config = load_config(config.as_deref()).await?;
+            let monitor = Monitor::from_config(&config).await?;
+            let incident = monitor.note(id, &by, &text).await?;
+            println!(
+                "note added to incident {} ({}) by {}",
+                incident.id,
+                printable(&incident.check),
+                printable(&by)
+            );
+            Ok(0)
+        }
+        IncidentCommand::Resolve {
+            id,
+            by,
+            note,
+            config,
+        } => {
+            let by = acting_user(by)?;
+            let config = load_config(config.as_deref()).await?;
+            let monitor = Monitor::from_config(&config).await?;
+            let incident = monitor.resolve(id, &by, note.as_deref()).await?;
+            println!(
+                "incident {} ({}) resolved by {}",
+                incident.id,
+                printable(&incident.check),
+                printable(&by)
+            );
+            Ok(0)
+        }
+    }
+}
+
+async fn maintenance_command(cmd: MaintenanceCommand) -> forewarn::Result<u8> {
+    use forewarn::Store;
+    use forewarn::monitor::maintenance::parse_instant;
+    match cmd {
+        MaintenanceCommand::Plan {
+            title,
+            services,
+            start,
+            end,
+            description,
+            config,
+        } => {
+            let config = load_config(config.as_deref()).await?;
+            let zone = config.zone();
+            let at = |what: &str, v: &str| {
+                parse_instant(v, zone.tz()).ok_or_else(|| {
+                    forewarn::Error::invalid(
+                        what,
+                        format!(
+                            "`{}` is not a time (\"2026-09-12 07:00\" in {}, or RFC 3339)",
+                            printable(v),
+                            zone.tz().name()
+                        ),
+                    )
+                })
+            };
+            let plan = forewarn::broadcast::PlannedMaintenance {
+                id: String::new(),
+                title,
+                services,
+                starts_at: at("start", &start)?,
+                ends_at: at("end", &end)?,
+                description,
+            };
+            let monitor = Monitor::from_config(&config).await?;
+            let (starts, ends) = (plan.starts_at, plan.ends_at);
+            let id = monitor.schedule_maintenance(plan).await?;
+            println!(
+                "maintenance {id} planned from {} to {}",
+                zone.minute(starts),
+                zone.minute(ends)
+            );
+            Ok(0)
+        }
+        MaintenanceCommand::List { json, config } => {
+            let config = load_config(config.as_deref()).await?;
+            let store = SqliteStore::open(&config.monitor.database)?;
+            let plans = store.planned_maintenance().await?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&plans).expect("serialises")
+                );
+            } else if plans.is_empty() {
+                println!(
+                    "no maintenance planned in {}",
+                    config.monitor.database.display()
+                );
+            } else {
+                let zone = config.zone();
+                println!(
+                    "{:<14} {:<21} {:<21} {:<24} TITLE",
+                    "ID", "STARTS", "ENDS", "SERVICES"
+                );
+                for p in plans {
+                    println!(
+                        "{:<14} {:<21} {:<21} {:<24} {}",
+                        p.id,
+                        zone.minute(p.starts_at),
+                        zone.minute(p.ends_at),
+                        truncate(&printable(&p.services.join(",")), 24),
+                        printable(&p.title)
+                    );
+                }
+            }
+            Ok(0)
+        }
+        MaintenanceCommand::Cancel { id, config } => {
+            let config = load_config(config.as_deref()).await?;
+            let monitor = Monitor::from_config(&config).await?;
+            monitor.cancel_maintenance(&id).await?;
+            println!("maintenance {} cancelled", printable(&id));
+            Ok(0)
+        }
+    }
+}
+
+async fn outages_command(all: bool, json: bool, config: Option<PathBuf>) -> forewarn::Result<u8> {
+    use forewarn::Store;
+    let config = load_config(config.as_deref()).await?;
+    let store = SqliteStore::open(&config.monitor.database)?;
+    let since = if all {
+        chrono::Utc::now() - chrono::Duration::days(30)
+    } else {
+        chrono::DateTime::<chrono::Utc>::MAX_UTC
+    };
+    let outages = store.outages(since, 0).await?;
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&outages).expect("serialises")
+        );
+        return Ok(0);
+    }
+    if outages.is_empty() {
+        println!(
+            "no {}outages in {}",
+            if all { "" } else { "current " },
+            config.monitor.database.display()
+        );
+        return Ok(0);
+    }
+    let zone = config.zone();
+    let names: std::collections::HashMap<&str, &str> = config
+        .services
+        .iter()
+        .map(|(k, s)| (k.as_str(), s.name.as_str()))
+        .collect();
+    println!(
+        "{:>5}  {:<8} {:<21} {:<21} {:>5}  SERVICES",
+        "ID", "STATE", "STARTED", "BACK", "SENT"
+    );
+    for o in outages {
+        let state = if o.closed {
+            "over"
+        } else if o.back_at.is_some() {
+            "back"
+        } else {
+            "down"
+        };
+        let services: Vec<&str> = o
+            .services
+            .iter()
+            .map(|k| names.get(k.as_str()).copied().unwrap_or(k))
+            .collect();
+        println!(
+            "{:>5}  {:<8} {:<21} {:<21} {:>5}  {}",
+            o.id,
+            state,
+            zone.minute(o.started_at),
+            o.back_at.map(|b| zone.minute(b)).unwrap_or_default(),
+            o.sent.len(),
+            printable(&services.join(", "))
+        );
+    }
+    Ok(0)
 }
 
 #[cfg(feature = "probe-snmp")]
@@ -428,6 +721,9 @@ async fn dispatch(command: Command) -> forewarn::Result<u8> {
             );
             Ok(0)
         }
+        Command::Incident { cmd } => incident_command(cmd).await,
+        Command::Maintenance { cmd } => maintenance_command(cmd).await,
+        Command::Outages { all, json, config } => outages_command(all, json, config).await,
         #[cfg(feature = "probe-snmp")]
         Command::Discover { what } => discover(what).await,
         #[cfg(feature = "tickets")]

@@ -133,7 +133,13 @@ impl Outage {
             if self.updates.iter().any(|x| x.from == from) {
                 continue;
             }
-            self.push(OutageEvent::Note, None, Some(&u.message), u.by.as_deref(), u.at);
+            self.push(
+                OutageEvent::Note,
+                None,
+                Some(&u.message),
+                u.by.as_deref(),
+                u.at,
+            );
             if let Some(last) = self.updates.last_mut() {
                 last.from = from;
             }
@@ -319,7 +325,10 @@ mod tests {
     fn starts_widens_goes_back_and_closes_after_the_hold() {
         let mut o = Vec::new();
         let sis = view("sis", ServiceState::Down, 0, &["core-switch"]);
-        assert_eq!(track(&mut o, std::slice::from_ref(&sis), HOLD, at(10)), vec![0]);
+        assert_eq!(
+            track(&mut o, std::slice::from_ref(&sis), HOLD, at(10)),
+            vec![0]
+        );
         assert_eq!(o[0].started_at, at(0));
         assert!(o[0].is_down());
         // Nothing new: nothing changed.

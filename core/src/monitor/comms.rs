@@ -661,7 +661,9 @@ impl Inner {
             match self.planned_window(p) {
                 Ok(w) => windows.push(w),
                 // A service renamed in the config since: the plan no longer applies.
-                Err(e) => tracing::warn!(maintenance = %p.id, error = %e, "planned maintenance skipped"),
+                Err(e) => {
+                    tracing::warn!(maintenance = %p.id, error = %e, "planned maintenance skipped")
+                }
             }
         }
         {

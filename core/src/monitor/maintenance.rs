@@ -398,7 +398,8 @@ fn end_of_gap(tz: &Tz, local: NaiveDateTime) -> DateTime<Utc> {
     hi
 }
 
-fn parse_instant(value: &str, tz: Tz) -> Option<DateTime<Utc>> {
+/// An instant written as RFC 3339 or `YYYY-MM-DD HH:MM` in `tz` (as maintenance windows take them).
+pub fn parse_instant(value: &str, tz: Tz) -> Option<DateTime<Utc>> {
     let value = value.trim();
     if let Ok(t) = DateTime::parse_from_rfc3339(value) {
         return Some(t.with_timezone(&Utc));

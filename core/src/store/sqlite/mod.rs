@@ -2392,7 +2392,10 @@ mod tests {
             .unwrap();
         }
         let store = SqliteStore::open(&path).unwrap();
-        assert_eq!(pragma_i64(&store, "user_version"), SqliteStore::SCHEMA_VERSION as i64);
+        assert_eq!(
+            pragma_i64(&store, "user_version"),
+            SqliteStore::SCHEMA_VERSION as i64
+        );
         // The rows are read as they were.
         let all = store.observations("db", t(-1), 0).await.unwrap();
         assert_eq!(all.len(), 1440);
