@@ -25,6 +25,7 @@
 #![warn(missing_docs)]
 
 pub mod ack;
+pub mod autoreply;
 pub mod clock;
 pub mod config;
 pub mod error;
@@ -45,6 +46,10 @@ pub mod text;
 #[cfg(feature = "tickets")]
 pub mod tickets;
 
+pub use autoreply::{
+    OutageMessage, OutageResponder, ResponderConfig, SieveAutoReply, SieveAutoReplyConfig,
+    Voicemail, VoicemailConfig,
+};
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock, Zone};
 pub use config::{Config, Secret};
 pub use error::{Error, Result};
