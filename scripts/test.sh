@@ -15,18 +15,24 @@ cargo fmt --all -- --check
 step "cargo clippy (all targets, warnings are errors)"
 cargo clippy --workspace --all-targets -- -D warnings
 
-step "database servers (Debian packages) for the database tests"
-# The tests start their own private PostgreSQL, MariaDB and Redis on loopback ports; only the
-# programs are needed. Missing packages are installed when running as root with apt.
+step "peer servers (Debian packages): databases, Dovecot, espeak-ng"
+# The tests start their own private PostgreSQL, MariaDB, Redis and Dovecot (ManageSieve, LMTP,
+# Sieve) on loopback ports and run espeak-ng; only the programs are needed. Missing packages are
+# installed when running as root with apt.
 missing=()
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || command -v initdb >/dev/null ||
     missing+=(postgresql)
 command -v mariadbd >/dev/null || [ -x /usr/sbin/mariadbd ] || missing+=(mariadb-server)
 command -v redis-server >/dev/null || missing+=(redis-server)
+[ -x /usr/sbin/dovecot ] || missing+=(dovecot-core)
+[ -x /usr/lib/dovecot/managesieve ] || missing+=(dovecot-managesieved)
+[ -e /usr/lib/dovecot/modules/lib90_sieve_plugin.so ] || missing+=(dovecot-sieve)
+[ -x /usr/lib/dovecot/lmtp ] || missing+=(dovecot-lmtpd)
+command -v espeak-ng >/dev/null || missing+=(espeak-ng)
 if [ ${#missing[@]} -eq 0 ]; then
-    echo "postgresql, mariadb-server and redis-server are installed"
+    echo "postgresql, mariadb-server, redis-server, dovecot (managesieved, sieve, lmtpd) and espeak-ng are installed"
 elif [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null; then
-    echo "missing: ${missing[*]} (not root or no apt-get): the database tests skip, or fail with CI=true"
+    echo "missing: ${missing[*]} (not root or no apt-get): the tests that need them skip, or fail with CI=true"
 else
     apt-get update -q
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"

@@ -47,6 +47,10 @@ pub mod text;
 #[cfg(feature = "tickets")]
 pub mod tickets;
 
+pub use autoreply::{
+    OutageMessage, OutageResponder, ResponderConfig, SieveAutoReply, SieveAutoReplyConfig,
+    Voicemail, VoicemailConfig,
+};
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock, Zone};
 pub use config::{Config, Secret};
 pub use error::{Error, Result};
