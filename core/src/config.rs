@@ -350,6 +350,8 @@ struct RawConfig {
     audiences: BTreeMap<String, Spanned<crate::broadcast::AudienceConfig>>,
     #[serde(default)]
     broadcasts: Option<crate::broadcast::BroadcastSettings>,
+    #[serde(default)]
+    responders: BTreeMap<String, Spanned<crate::autoreply::ResponderConfig>>,
 }
 
 /// A table's entries in the order they are written.
@@ -410,6 +412,8 @@ pub struct Config {
     pub audiences: Vec<(String, crate::broadcast::AudienceConfig)>,
     /// The `[broadcasts]` section.
     pub broadcasts: Option<crate::broadcast::BroadcastSettings>,
+    /// `[responders.NAME]`: the auto-reply and voicemail switched on during outages.
+    pub responders: Vec<(String, crate::autoreply::ResponderConfig)>,
     source: std::sync::Arc<str>,
 }
 
@@ -476,6 +480,7 @@ impl Config {
             services: in_file_order(raw.services),
             audiences: in_file_order(raw.audiences),
             broadcasts: raw.broadcasts,
+            responders: in_file_order(raw.responders),
             source: text.into(),
         };
         config.validate(&raw.maintenance)?;
@@ -920,6 +925,34 @@ impl Config {
                     ));
                 }
             }
+        }
+        for (name, r) in &self.responders {
+            if let Some(problem) = name_problem(name) {
+                return Err(self.error_at(
+                    self.key_span("responders", name),
+                    Some(&format!("responders.{}", crate::text::printable(name))),
+                    format!("the name {problem}"),
+                ));
+            }
+            if let Err(e) = r.validate() {
+                let f = field(&e);
+                let path = [Step::Key("responders"), Step::Key(name), Step::Key(&f)];
+                return Err(self.error_at(
+                    self.value_span(&path)
+                        .or_else(|| self.key_span("responders", name)),
+                    Some(&format!("responders.{name}.{f}")),
+                    msg(&e),
+                ));
+            }
+        }
+        if let Some((name, _)) = self.responders.first()
+            && !self.services.iter().any(|(_, s)| s.autoreply)
+        {
+            return Err(self.error_at(
+                self.key_span("responders", name),
+                Some(&format!("responders.{name}")),
+                "responders answer for services with `autoreply = true`, and no service has it",
+            ));
         }
         for (key, aud) in &self.audiences {
             let at = |what: &str, value: Option<&str>, message: String| {

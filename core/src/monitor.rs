@@ -441,6 +441,7 @@ pub struct MonitorBuilder {
     audiences: Vec<(String, crate::broadcast::AudienceConfig)>,
     broadcasts: Option<crate::broadcast::BroadcastSettings>,
     zone: Option<crate::clock::Zone>,
+    responders: Vec<(String, Arc<dyn crate::autoreply::OutageResponder>)>,
 }
 
 impl MonitorBuilder {
@@ -595,6 +596,17 @@ impl MonitorBuilder {
         self
     }
 
+    /// Adds a responder (auto-reply, voicemail) switched on while services with `autoreply`
+    /// are down and put back after.
+    pub fn responder(
+        mut self,
+        name: impl Into<String>,
+        responder: Arc<dyn crate::autoreply::OutageResponder>,
+    ) -> Self {
+        self.responders.push((name.into(), responder));
+        self
+    }
+
     /// Sets the district's time zone, for every time shown to people (default: the system's).
     pub fn zone(mut self, zone: crate::clock::Zone) -> Self {
         self.zone = Some(zone);
@@ -701,10 +713,13 @@ impl MonitorBuilder {
             self.outbox.unwrap_or_default(),
         );
         let comms = comms::build(
-            self.services,
-            self.audiences,
-            self.broadcasts.unwrap_or_default(),
-            self.zone.unwrap_or_else(crate::clock::Zone::system),
+            comms::Parts {
+                services: self.services,
+                audiences: self.audiences,
+                settings: self.broadcasts.unwrap_or_default(),
+                zone: self.zone.unwrap_or_else(crate::clock::Zone::system),
+                responders: self.responders,
+            },
             &checks,
             &graph,
             outbox.sinks(),
@@ -795,6 +810,12 @@ impl Monitor {
         }
         for (key, audience) in &config.audiences {
             b = b.audience(key.clone(), audience.clone());
+        }
+        for (name, r) in &config.responders {
+            let built = r.build(name).map_err(|e| {
+                config.error_at(None, Some(&format!("responders.{name}")), e.to_string())
+            })?;
+            b = b.responder(name.clone(), built);
         }
         b = b
             .broadcasts(config.broadcasts.clone().unwrap_or_default())
@@ -1130,6 +1151,13 @@ impl Monitor {
         self.inner.communicate().await
     }
 
+    /// Puts the responders (auto-reply, voicemail) in line with the current outage message
+    /// now; `run` does it in the background, retrying a responder that fails.
+    pub async fn apply_responders(&self) -> Result<()> {
+        self.restore().await?;
+        self.inner.respond_once().await
+    }
+
     /// The current outage message (the auto-reply's subject and body, the voicemail's words),
     /// `None` when no service with `autoreply` has been down for the delay.
     pub fn outage_message(&self) -> Option<crate::autoreply::OutageMessage> {
@@ -1229,6 +1257,11 @@ impl Monitor {
                 let outbox = inner.outbox.clone();
                 let rx = stop_rx.clone();
                 async move { outbox.run(rx).await }
+            }),
+            inner.spawn_task("the responders", stop_rx.clone(), {
+                let inner = inner.clone();
+                let rx = stop_rx.clone();
+                async move { inner.respond(rx).await }
             }),
             inner.spawn_task("housekeeping", stop_rx.clone(), {
                 let inner = inner.clone();

@@ -58,6 +58,8 @@ pub(super) struct Comms {
     pub outages: tokio::sync::Mutex<Option<Vec<Outage>>>,
     /// The current outage message (`None`: no known outage).
     pub message: watch::Sender<Option<OutageMessage>>,
+    /// The auto-reply and voicemail, by name.
+    pub responders: Vec<(String, Arc<dyn crate::autoreply::OutageResponder>)>,
     /// The planned maintenance last read from the store.
     pub planned: Mutex<Vec<crate::broadcast::PlannedMaintenance>>,
     /// Maintenance broadcasts queued by this process (the outbox refuses the same id twice
@@ -82,17 +84,36 @@ pub struct ServiceStatus {
     pub checks: Vec<String>,
 }
 
+/// What the builder was given for communication.
+pub(super) struct Parts {
+    pub services: Vec<(String, ServiceConfig)>,
+    pub audiences: Vec<(String, AudienceConfig)>,
+    pub settings: BroadcastSettings,
+    pub zone: Zone,
+    pub responders: Vec<(String, Arc<dyn crate::autoreply::OutageResponder>)>,
+}
+
 /// Builds the communication part of a monitor: names checked against the checks and sinks.
 pub(super) fn build(
-    services: Vec<(String, ServiceConfig)>,
-    audiences: Vec<(String, AudienceConfig)>,
-    settings: BroadcastSettings,
-    zone: Zone,
+    parts: Parts,
     checks: &super::Checks,
     graph: &super::DependencyGraph,
     sinks: &std::collections::BTreeMap<String, Arc<dyn crate::AlertSink>>,
 ) -> Result<Option<Comms>> {
+    let Parts {
+        services,
+        audiences,
+        settings,
+        zone,
+        responders,
+    } = parts;
     if services.is_empty() && audiences.is_empty() {
+        if let Some((name, _)) = responders.first() {
+            return Err(Error::invalid(
+                format!("responders.{name}"),
+                "responders answer for services with `autoreply`, and there are no services",
+            ));
+        }
         return Ok(None);
     }
     settings.validate().map_err(|e| prefix("broadcasts", e))?;
@@ -183,6 +204,7 @@ pub(super) fn build(
         message: watch::channel(None).0,
         announced: Mutex::new(HashSet::new()),
         planned: Mutex::new(Vec::new()),
+        responders,
     }))
 }
 
@@ -644,7 +666,74 @@ impl Inner {
     }
 }
 
+/// How long a responder that failed waits before it is tried again.
+const RESPONDER_RETRY: std::time::Duration = std::time::Duration::from_secs(30);
+
 impl Inner {
+    /// Keeps the responders in line with the outage message, one change at a time: at start
+    /// (a restart during an outage neither installs twice nor forgets to put back, the
+    /// responders look at what is in place), at every change, and again after a failure.
+    pub(super) async fn respond(&self, mut stop: watch::Receiver<bool>) -> Result<()> {
+        let Some(comms) = &self.comms else {
+            return Ok(());
+        };
+        if comms.responders.is_empty() {
+            return Ok(());
+        }
+        let mut rx = comms.message.subscribe();
+        // Let the first round of checks and outages settle before deciding anything.
+        self.communicate().await?;
+        let mut pending: Vec<usize> = (0..comms.responders.len()).collect();
+        loop {
+            let message = rx.borrow_and_update().clone();
+            let mut failed = Vec::new();
+            for &i in &pending {
+                let (name, r) = &comms.responders[i];
+                match r.apply(message.as_ref()).await {
+                    Ok(()) => tracing::info!(
+                        responder = %name,
+                        outage = message.is_some(),
+                        "responder in place"
+                    ),
+                    Err(e) => {
+                        tracing::warn!(responder = %name, error = %e, "responder failed; retrying");
+                        failed.push(i);
+                    }
+                }
+            }
+            let retry = async {
+                if failed.is_empty() {
+                    std::future::pending::<()>().await;
+                } else {
+                    tokio::time::sleep(RESPONDER_RETRY).await;
+                }
+            };
+            tokio::select! {
+                _ = stop.changed() => return Ok(()),
+                r = rx.changed() => {
+                    if r.is_err() {
+                        return Ok(());
+                    }
+                    pending = (0..comms.responders.len()).collect();
+                }
+                _ = retry => pending = failed,
+            }
+        }
+    }
+
+    /// Applies the current outage message to every responder now (for `run_once` callers and
+    /// tests; `run` does it in the background). Returns the first error.
+    pub(super) async fn respond_once(&self) -> Result<()> {
+        let Some(comms) = &self.comms else {
+            return Ok(());
+        };
+        let message = comms.message.borrow().clone();
+        for (_, r) in &comms.responders {
+            r.apply(message.as_ref()).await?;
+        }
+        Ok(())
+    }
+
     /// Takes the maintenance planned at run time from the store (another process may have
     /// planned or cancelled some): the windows follow, and the checks of a window that went
     /// away are looked at again.
