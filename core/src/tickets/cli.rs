@@ -235,7 +235,7 @@ pub fn run(cmd: TicketsCommand) -> Result<i32> {
             let json = json.unwrap_or_else(|| out.with_extension("json"));
             let report = Report {
                 title,
-                generated_at: chrono::Local::now().format("%Y-%m-%d %H:%M").to_string(),
+                generated_at: crate::clock::Zone::system().minute(chrono::Utc::now()),
                 inputs: files.iter().map(|p| ingest::display_name(p)).collect(),
                 ingest: &summary,
                 analysis: &analysis,
