@@ -176,13 +176,13 @@ pub fn webhook_body(format: WebhookFormat, n: &Notification, zone: Zone) -> Valu
     match format {
         WebhookFormat::Json => serde_json::to_value(n).expect("notifications serialise"),
         WebhookFormat::Slack => json!({
-            "text": printable(&n.subject),
+            "text": slack_escape(&printable(&n.subject)),
             "attachments": [{
                 "color": colour(n),
-                "fallback": printable(&n.subject),
-                "text": printable_lines(&n.summary),
+                "fallback": slack_escape(&printable(&n.subject)),
+                "text": slack_escape(&printable_lines(&n.summary)),
                 "fields": [
-                    {"title": "Check", "value": printable(&n.check), "short": true},
+                    {"title": "Check", "value": slack_escape(&printable(&n.check)), "short": true},
                     {"title": "Status", "value": n.status.as_str(), "short": true},
                     {"title": "Incident", "value": format!("#{}", n.incident_id), "short": true},
                     {"title": "Since", "value": zone.minute(n.opened_at), "short": true},
@@ -212,6 +212,14 @@ pub fn webhook_body(format: WebhookFormat, n: &Notification, zone: Zone) -> Valu
         }),
         WebhookFormat::GoogleChat => google_chat_body(n, zone),
     }
+}
+
+/// Text for a Slack message: `&`, `<` and `>` as the entities Slack asks for, so that text from
+/// a device cannot mention everyone (`<!channel>`) or make a link (`<https://…|label>`).
+fn slack_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 /// Text for a Google Chat message's `text` and a card header (plain text): one line, control
@@ -535,6 +543,42 @@ mod tests {
         assert_eq!(
             google_chat_thread_key("a-b/c", 3),
             "forewarn-abc-incident-3"
+        );
+    }
+
+    #[test]
+    fn slack_text_cannot_mention_or_link() {
+        let at = chrono::Utc::now();
+        let i = Incident::open(
+            "printer <!channel>",
+            None,
+            "p",
+            Status::Critical,
+            "<!here> jam & <https://evil.example|click>",
+            false,
+            at,
+        );
+        let n =
+            Notification::for_incident(&i, "f00d", "hook", "opened", NotificationKind::Opened, at);
+        let b = webhook_body(WebhookFormat::Slack, &n, utc());
+        let s = b.to_string();
+        for bad in ["<!channel>", "<!here>", "<https://"] {
+            assert!(!s.contains(bad), "{bad}: {s}");
+        }
+        assert_eq!(
+            b["attachments"][0]["text"],
+            "&lt;!here&gt; jam &amp; &lt;https://evil.example|click&gt;"
+        );
+        assert!(
+            b["text"]
+                .as_str()
+                .unwrap()
+                .contains("printer &lt;!channel&gt;"),
+            "{b}"
+        );
+        assert_eq!(
+            b["attachments"][0]["fields"][0]["value"],
+            "printer &lt;!channel&gt;"
         );
     }
 
