@@ -21,7 +21,7 @@ use forewarn::sink::{EmailSink, EmailSinkConfig, EmailTls};
 use forewarn::testing::FakeProbe;
 use forewarn::{
     AlertSink, CheckSpec, Clock, Incident, ManualClock, Monitor, Notification, NotificationKind,
-    Secret, SinkConfig, Status,
+    Secret, SinkConfig, Status, Zone,
 };
 use smtp::{Kind, Mail, Smtp, free_port};
 
@@ -61,6 +61,10 @@ timeout = "5s"
     *c
 }
 
+fn chicago() -> Zone {
+    Zone::named("America/Chicago").unwrap()
+}
+
 fn t0() -> DateTime<Utc> {
     "2026-09-01T07:55:00Z".parse().unwrap()
 }
@@ -92,7 +96,10 @@ async fn delivers_to_lists_with_both_parts_and_an_ack_link() {
     let Some(smtp) = Smtp::start_or_skip(Kind::Plain { max_size: None }) else {
         return;
     };
-    let sink = config(smtp.port).build("mail").unwrap();
+    let sink = config(smtp.port)
+        .build("mail")
+        .unwrap()
+        .with_zone(chicago());
     sink.healthcheck().await.expect("healthy");
     assert!(smtp.messages().is_empty(), "a healthcheck sends nothing");
     sink.send(&notification(NotificationKind::Opened, "opened"))
@@ -125,7 +132,7 @@ async fn delivers_to_lists_with_both_parts_and_an_ack_link() {
     let text = m.text();
     assert!(text.contains("printer-a12 (group printers)"), "{text}");
     assert!(
-        text.contains("Since:      2026-09-01 07:55 UTC (for less than a minute)"),
+        text.contains("Since:      2026-09-01 02:55 CDT (for less than a minute)"),
         "{text}"
     );
     assert!(text.contains("Owner:      ICT"), "{text}");
@@ -289,6 +296,77 @@ async fn tiers_reach_the_second_list_after_ten_minutes_and_both_hear_resolved() 
         let team = r.rcpt() == ["cy@district.example"];
         let sink = if team { "mail-team" } else { "mail-oncall" };
         assert!(r.get("In-Reply-To").contains(&format!(".{sink}.")), "{r:?}");
+    }
+}
+
+/// Through a real monitor and SMTP server, with the district in Chicago: the opened message
+/// and the reminder's subject show local time with its abbreviation, standard time in January
+/// and daylight time in July, never UTC; the Date header stays a correct instant.
+#[tokio::test]
+async fn times_in_messages_are_the_districts_local_time() {
+    let Some(smtp) = Smtp::start_or_skip(Kind::Plain { max_size: None }) else {
+        return;
+    };
+    let mut seen = 0;
+    for (opened, local) in [
+        ("2026-01-15T15:00:00Z", "2026-01-15 09:00 CST"),
+        ("2026-07-15T15:00:00Z", "2026-07-15 10:00 CDT"),
+    ] {
+        let opened: DateTime<Utc> = opened.parse().unwrap();
+        let clock = ManualClock::new(opened);
+        let probe = FakeProbe::new(Status::Critical);
+        let policy = TieredEscalation::new(
+            vec![Tier::new(Duration::ZERO, ["mail"])],
+            Some(Duration::from_secs(600)),
+        )
+        .unwrap();
+        let monitor = Monitor::builder()
+            .clock(Arc::new(clock.clone()))
+            .zone(chicago())
+            .check(CheckSpec::new("sis", Arc::new(probe.clone())).thresholds(1, 1))
+            .sink(
+                "mail",
+                Arc::new(
+                    config(smtp.port)
+                        .build("mail")
+                        .unwrap()
+                        .with_zone(chicago()),
+                ),
+            )
+            .escalation("default", Arc::new(policy))
+            .build()
+            .unwrap();
+        monitor.run_once().await.unwrap();
+        clock.advance(Duration::from_secs(600));
+        monitor.escalate_all().await.unwrap();
+        monitor.deliver_outbox().await.unwrap();
+        seen += 2;
+        let mails = smtp.wait_for(seen);
+        assert_eq!(mails.len(), seen, "{mails:?}");
+        let (first, reminder) = (&mails[seen - 2], &mails[seen - 1]);
+        assert!(
+            first
+                .text()
+                .contains(&format!("Since:      {local} (for less than a minute)")),
+            "{}",
+            first.text()
+        );
+        assert!(first.html().contains(local), "{}", first.html());
+        assert_eq!(first.date(), opened, "the Date header is the instant");
+        assert_eq!(
+            reminder.get("Subject"),
+            format!("[forewarn] [REMINDER] sis is still critical (since {local})")
+        );
+        assert!(
+            reminder
+                .text()
+                .contains(&format!("Since:      {local} (for 10 min)")),
+            "{}",
+            reminder.text()
+        );
+        for m in [first, reminder] {
+            assert!(!m.text().contains("UTC"), "{}", m.text());
+        }
     }
 }
 

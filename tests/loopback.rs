@@ -7,7 +7,7 @@ use std::time::Duration;
 use forewarn::http_client::HttpClients;
 use forewarn::testing::{FakeProbe, RecordingSink};
 use forewarn::{
-    CheckSpec, IncidentFilter, IncidentState, Monitor, NotificationKind, ProbeConfig, Status,
+    CheckSpec, IncidentFilter, IncidentState, Monitor, NotificationKind, ProbeConfig, Status, Zone,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
@@ -399,7 +399,9 @@ async fn webhook_sink_posts_slack_bodies_and_retries_server_errors() {
         "type = \"webhook\"\nformat = \"slack\"\nurl = \"http://127.0.0.1:{port}/hooks/T0/SECRET\""
     ))
     .unwrap();
-    let sink = cfg.build("slack", &HttpClients::new()).unwrap();
+    let sink = cfg
+        .build("slack", &HttpClients::new(), Zone::system())
+        .unwrap();
     let probe = FakeProbe::new(Status::Critical);
     let monitor = Monitor::builder()
         .check(CheckSpec::new("sis", Arc::new(probe.clone())).thresholds(1, 1))
@@ -417,7 +419,9 @@ async fn webhook_sink_posts_slack_bodies_and_retries_server_errors() {
         "type = \"webhook\"\nurl = \"http://127.0.0.1:{port}/hooks/T0/SECRET\""
     ))
     .unwrap();
-    let sink = cfg.build("hook", &HttpClients::new()).unwrap();
+    let sink = cfg
+        .build("hook", &HttpClients::new(), Zone::system())
+        .unwrap();
     let n = forewarn::Notification::for_incident(
         &forewarn::Incident::open(
             "x",
@@ -437,6 +441,145 @@ async fn webhook_sink_posts_slack_bodies_and_retries_server_errors() {
     let e = sink.send(&n).await.unwrap_err();
     assert!(e.is_retryable(), "503 is worth retrying");
     assert!(!e.to_string().contains("SECRET"), "{e}");
+}
+
+/// A loopback HTTP server that records each request's target (path and query) and body, and
+/// answers 200.
+async fn recording_requests() -> (u16, Arc<parking_lot::Mutex<Vec<(String, String)>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let got = Arc::new(parking_lot::Mutex::new(Vec::new()));
+    let g = got.clone();
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            let g = g.clone();
+            tokio::spawn(async move {
+                let mut raw = Vec::new();
+                let mut buf = vec![0u8; 8192];
+                loop {
+                    let n = sock.read(&mut buf).await.unwrap_or(0);
+                    if n == 0 {
+                        return;
+                    }
+                    raw.extend_from_slice(&buf[..n]);
+                    let text = String::from_utf8_lossy(&raw).to_string();
+                    let Some(end) = text.find("\r\n\r\n") else {
+                        continue;
+                    };
+                    let len: usize = text[..end]
+                        .lines()
+                        .find_map(|l| {
+                            l.to_ascii_lowercase()
+                                .strip_prefix("content-length:")
+                                .map(|v| v.trim().parse().unwrap())
+                        })
+                        .unwrap_or(0);
+                    if raw.len() >= end + 4 + len {
+                        let target = text.split(' ').nth(1).unwrap_or_default().to_owned();
+                        g.lock()
+                            .push((target, text[end + 4..end + 4 + len].to_owned()));
+                        let _ = sock
+                            .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}")
+                            .await;
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (port, got)
+}
+
+/// Google Chat through a real monitor: every message of an incident names the same thread key
+/// (opened, updated, resolved), another incident another; the URL keeps its key and token and
+/// gains the reply option; the card shows the district's local time.
+#[tokio::test]
+async fn google_chat_threads_each_incident_and_shows_local_time() {
+    let (port, requests) = recording_requests().await;
+    let chicago = Zone::named("America/Chicago").unwrap();
+    let cfg: forewarn::SinkConfig = toml::from_str(&format!(
+        "type = \"webhook\"\nformat = \"google_chat\"\n\
+         url = \"http://127.0.0.1:{port}/v1/spaces/AAAA/messages?key=KEYSECRET&token=TOKSECRET\""
+    ))
+    .unwrap();
+    cfg.validate().unwrap();
+    let sink = cfg.build("chat", &HttpClients::new(), chicago).unwrap();
+    assert!(!format!("{sink:?}").contains("SECRET"));
+    // A July instant: daylight time.
+    let clock = forewarn::ManualClock::new("2026-07-15T15:00:00Z".parse().unwrap());
+    let sis = FakeProbe::new(Status::Warning);
+    let wifi = FakeProbe::new(Status::Critical);
+    let monitor = Monitor::builder()
+        .clock(Arc::new(clock.clone()))
+        .zone(chicago)
+        .outbox_options(forewarn::outbox::OutboxOptions {
+            group_window: Duration::ZERO,
+            ..Default::default()
+        })
+        .check(CheckSpec::new("sis", Arc::new(sis.clone())).thresholds(1, 1))
+        .check(CheckSpec::new("wifi", Arc::new(wifi.clone())).thresholds(1, 1))
+        .sink("chat", sink)
+        .build()
+        .unwrap();
+    monitor.run_once().await.unwrap();
+    clock.advance(Duration::from_secs(60));
+    sis.set(Status::Critical, "refused");
+    monitor.run_once().await.unwrap();
+    clock.advance(Duration::from_secs(60));
+    sis.set(Status::Ok, "fine");
+    wifi.set(Status::Ok, "fine");
+    monitor.run_once().await.unwrap();
+    monitor.deliver_outbox().await.unwrap();
+
+    let got = requests.lock().clone();
+    assert_eq!(got.len(), 5, "2 opened, 1 updated, 2 resolved: {got:?}");
+    let mut threads: std::collections::BTreeMap<String, Vec<(String, String)>> = Default::default();
+    for (target, body) in &got {
+        assert_eq!(
+            target,
+            "/v1/spaces/AAAA/messages?key=KEYSECRET&token=TOKSECRET\
+             &messageReplyOption=REPLY_MESSAGE_FALLBACK_TO_NEW_THREAD"
+        );
+        let body: serde_json::Value = serde_json::from_str(body).unwrap();
+        let text = body["text"].as_str().unwrap().to_owned();
+        let check = if text.contains("sis") { "sis" } else { "wifi" };
+        let key = body["thread"]["threadKey"].as_str().unwrap().to_owned();
+        threads
+            .entry(check.to_owned())
+            .or_default()
+            .push((key, text));
+        let card = &body["cardsV2"][0]["card"];
+        assert!(card["header"]["title"].is_string(), "{body}");
+        assert!(
+            card.to_string().contains("2026-07-15 10:00 CDT"),
+            "Since, in Chicago's daylight time: {body}"
+        );
+        assert!(!body.to_string().contains("UTC"), "{body}");
+    }
+    let (sis, wifi) = (&threads["sis"], &threads["wifi"]);
+    assert_eq!(sis.len(), 3, "{sis:?}");
+    assert!(
+        sis[0].1.contains("[WARNING]")
+            && sis[1].1.contains("got worse")
+            && sis[2].1.contains("[RESOLVED]"),
+        "{sis:?}"
+    );
+    assert!(
+        sis.iter().all(|(k, _)| *k == sis[0].0),
+        "one thread: {sis:?}"
+    );
+    assert_eq!(wifi.len(), 2, "{wifi:?}");
+    assert!(
+        wifi.iter().all(|(k, _)| *k == wifi[0].0),
+        "one thread: {wifi:?}"
+    );
+    assert_ne!(sis[0].0, wifi[0].0, "another incident, another thread");
+    let installation = monitor.store().installation_id().await.unwrap();
+    assert!(
+        sis[0].0.contains(&installation),
+        "{} {installation}",
+        sis[0].0
+    );
 }
 
 /// A peer that accepts connections and never says a word (an SMTP server stuck before its
@@ -463,7 +606,7 @@ async fn sinks_that_never_answer_are_degraded_and_checks_run_anyway() {
     let sink = |text: String| {
         let cfg: forewarn::SinkConfig = toml::from_str(&text).unwrap();
         cfg.validate().unwrap();
-        cfg.build("x", &clients).unwrap()
+        cfg.build("x", &clients, Zone::system()).unwrap()
     };
     let mail = sink(format!(
         "type = \"email\"\nhost = \"127.0.0.1\"\nport = {smtp_port}\ntls = \"none\"\n\

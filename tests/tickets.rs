@@ -1468,3 +1468,193 @@ fn cli_reports_a_database_without_incidents_clearly() {
     // The default taxonomy prints and parses back.
     assert_eq!(run(&["taxonomy"]).unwrap(), 0);
 }
+
+/// `analyze --faq-drafts DIR`: one Markdown page per FAQ suggestion with front matter, its
+/// evidence equal to the report's JSON, text from tickets escaped; a second run writes nothing
+/// and leaves every page, edited or not, as it was.
+#[test]
+fn cli_writes_faq_drafts_once_and_never_overwrites_them() {
+    use forewarn::tickets::faq;
+    let dir = tempfile::tempdir().unwrap();
+    let p = |n: &str| dir.path().join(n);
+    let export = fixture("faq_drafts_export.csv");
+    let (report, help) = (p("report.html"), p("help"));
+    let args = [
+        "analyze",
+        export.to_str().unwrap(),
+        "--out",
+        report.to_str().unwrap(),
+        "--faq-drafts",
+        help.to_str().unwrap(),
+    ];
+    assert_eq!(run(&args).unwrap(), 0);
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(p("report.json")).unwrap()).unwrap();
+    let suggestions = json["analysis"]["recommendations"]["faq"]
+        .as_array()
+        .unwrap();
+    assert_eq!(suggestions.len(), 2, "{suggestions:#?}");
+    let mut names: Vec<String> = std::fs::read_dir(p("help"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "projector-shows-signal.md",
+            "reset-password-student-portal.md"
+        ]
+    );
+    let total = json["ingest"]["accepted"].as_u64().unwrap();
+    for s in suggestions {
+        let question = s["question"].as_str().unwrap();
+        let title = question.split(" — ").next().unwrap();
+        let page =
+            std::fs::read_to_string(p("help").join(format!("{}.md", faq::slug(title)))).unwrap();
+        assert!(
+            page.starts_with(&format!(
+                "---\ntitle: {title}\ndraft: true\nsummary: Asked in "
+            )),
+            "{page}"
+        );
+        let (front, body) = page[4..].split_once("\n---\n").unwrap();
+        assert_eq!(front.lines().count(), 3, "{front}");
+        assert!(
+            body.starts_with(&format!("# {}\n", faq::escape_markdown(title))),
+            "{body}"
+        );
+        // The evidence is the report's.
+        let tickets = s["tickets"].as_u64().unwrap();
+        let share = s["share"].as_f64().unwrap();
+        assert!((share - tickets as f64 / total as f64).abs() < 1e-12, "{s}");
+        assert!(
+            body.contains(&format!(
+                "- Tickets: {tickets} ({:.1}% of all tickets analysed)",
+                100.0 * share
+            )),
+            "{body}"
+        );
+        assert!(
+            body.contains(&format!(
+                "- People asking: {}",
+                s["distinct_requesters"].as_u64().unwrap()
+            )),
+            "{body}"
+        );
+        assert!(
+            body.contains(&format!(
+                "- Period: from {} to {}",
+                s["first"].as_str().unwrap(),
+                s["last"].as_str().unwrap()
+            )),
+            "{body}"
+        );
+        assert!(
+            body.contains(&format!(
+                "- Related category: {}",
+                faq::escape_markdown(s["category"].as_str().unwrap())
+            )),
+            "{body}"
+        );
+        for e in s["examples"].as_array().unwrap() {
+            let e = faq::escape_markdown(e.as_str().unwrap());
+            assert!(
+                body.contains(&format!("- \u{201c}{e}\u{201d}")),
+                "{e}: {body}"
+            );
+        }
+        assert!(body.contains("\n## Steps\n"), "{body}");
+    }
+    let password = std::fs::read_to_string(p("help/reset-password-student-portal.md")).unwrap();
+    assert_eq!(suggestions[0]["tickets"], 16);
+    assert!(
+        password.contains(r"\[click here\]\(javascript:alert\(1\)\)"),
+        "{password}"
+    );
+    assert!(
+        !password.contains("](javascript:") && !password.contains("<script"),
+        "{password}"
+    );
+    assert!(password.contains(r"\*urgent\* \|"), "{password}");
+
+    // ICT edits one page; a second run writes nothing and leaves both as they are.
+    let edited = password.replace("draft: true", "draft: false") + "\nEdited by ICT.\n";
+    std::fs::write(p("help/reset-password-student-portal.md"), &edited).unwrap();
+    let projector = std::fs::read(p("help/projector-shows-signal.md")).unwrap();
+    assert_eq!(run(&args).unwrap(), 0);
+    assert_eq!(
+        std::fs::read_to_string(p("help/reset-password-student-portal.md")).unwrap(),
+        edited
+    );
+    assert_eq!(
+        std::fs::read(p("help/projector-shows-signal.md")).unwrap(),
+        projector
+    );
+    assert_eq!(std::fs::read_dir(p("help")).unwrap().count(), 2);
+    // The library says what it skipped.
+    let (tickets, _) = read(&export);
+    let analysis = forewarn::tickets::analyze(
+        &tickets,
+        &forewarn::tickets::AnalysisOptions {
+            faq_drafts: Some(p("help")),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let drafts = analysis.faq_drafts.unwrap();
+    assert!(drafts.written.is_empty(), "{drafts:?}");
+    assert_eq!(drafts.skipped.len(), 2, "{drafts:?}");
+}
+
+/// Hostile text in a FAQ candidate (HTML, links, Markdown) is written as the text it is.
+#[test]
+fn faq_drafts_escape_html_and_links_from_tickets() {
+    use forewarn::tickets::faq;
+    let dir = tempfile::tempdir().unwrap();
+    let c = forewarn::tickets::recommend::FaqCandidate {
+        question: "<script>alert(1)</script> [portal](javascript:alert(1))".into(),
+        tickets: 12,
+        share: 0.5,
+        first: "2025-09-01".parse().ok(),
+        last: "2025-09-30".parse().ok(),
+        distinct_requesters: 9,
+        topic: None,
+        category: Some("<img src=x onerror=alert(1)>".into()),
+        examples: vec!["![x](javascript:alert(1)) <iframe>".into()],
+        resolution: None,
+        resolution_consistency: None,
+        covered_by: None,
+    };
+    let drafts = faq::write_drafts(dir.path(), &[c.clone(), c]).unwrap();
+    assert_eq!(drafts.written.len(), 2, "same title: a second, unique name");
+    let names: Vec<String> = drafts
+        .written
+        .iter()
+        .map(|p| p.file_name().unwrap().to_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "script-alert-1-script-portal-javascript-alert-1.md",
+            "script-alert-1-script-portal-javascript-alert-1-2.md"
+        ]
+    );
+    let page = std::fs::read_to_string(&drafts.written[0]).unwrap();
+    // The front matter holds the title as data (plain text, for the renderer to escape); the
+    // Markdown shows it as text.
+    let (front, body) = page[4..].split_once("\n---\n").unwrap();
+    assert!(
+        front.starts_with("title: <script>alert(1)</script> [portal](javascript:alert(1))\n"),
+        "{front}"
+    );
+    for bad in ["<script", "<img", "<iframe", "](javascript:", "![x]"] {
+        assert!(!body.contains(bad), "{bad}: {body}");
+    }
+    assert!(
+        body.starts_with(
+            "# &lt;script&gt;alert\\(1\\)&lt;/script&gt; \\[portal\\]\\(javascript:alert\\(1\\)\\)\n"
+        ),
+        "{body}"
+    );
+}

@@ -32,6 +32,7 @@ use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
+use crate::clock::Zone;
 use crate::config::Secret;
 use crate::error::{Error, Result};
 
@@ -51,6 +52,8 @@ const DOMAIN: &[u8] = b"forewarn-ack";
 #[derive(Clone)]
 pub struct AckSigner {
     key: Vec<u8>,
+    /// The zone of times in its messages ("expired at …").
+    zone: Zone,
 }
 
 impl fmt::Debug for AckSigner {
@@ -87,7 +90,15 @@ impl AckSigner {
         }
         Ok(Self {
             key: secret.to_vec(),
+            zone: Zone::system(),
         })
+    }
+
+    /// Shows times in its messages (when a link expired) in `zone`, the district's
+    /// ([`Config::zone`](crate::Config::zone)), instead of the system's.
+    pub fn with_zone(mut self, zone: Zone) -> Self {
+        self.zone = zone;
+        self
     }
 
     /// A signer with a configured secret (`${VAR}` is expanded from the environment).
@@ -148,7 +159,7 @@ impl AckSigner {
                 "ack token",
                 format!(
                     "the link for incident #{incident_id} expired at {}; acknowledge it from the status page or the command line",
-                    expires_at.format("%Y-%m-%d %H:%M UTC")
+                    self.zone.minute(expires_at)
                 ),
             ));
         }
@@ -236,12 +247,12 @@ mod tests {
 
     #[test]
     fn expired_is_rejected() {
-        let s = signer();
+        let s = signer().with_zone(Zone::named("America/Chicago").unwrap());
         let exp = t0() + chrono::Duration::minutes(5);
         let token = s.sign(7, exp);
         assert!(s.verify(&token, exp - chrono::Duration::seconds(1)).is_ok());
         let e = message(s.verify(&token, exp).unwrap_err());
-        assert!(e.contains("expired at 2026-09-01 08:05 UTC"), "{e}");
+        assert!(e.contains("expired at 2026-09-01 03:05 CDT"), "{e}");
         assert!(e.contains("#7"), "{e}");
     }
 

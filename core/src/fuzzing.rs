@@ -511,6 +511,7 @@ fn observe(report: &crate::probe::printer::PrinterReport) {
         check: Arc::from("printer"),
         timeout: std::time::Duration::from_secs(10),
         clock: Arc::new(clock.clone()),
+        zone: crate::clock::Zone::named("UTC").expect("UTC is a zone"),
         http: HTTP.get_or_init(crate::http_client::default_client).clone(),
         history: None,
     };

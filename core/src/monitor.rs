@@ -20,7 +20,7 @@ use serde::Serialize;
 use tokio::sync::{Semaphore, broadcast, watch};
 use tokio::time::Instant;
 
-use crate::clock::{SharedClock, SystemClock};
+use crate::clock::{SharedClock, SystemClock, Zone};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::escalation::{Escalation, NotifySinks, SentRecord};
@@ -371,6 +371,8 @@ struct Inner {
     escalations: BTreeMap<String, Arc<dyn Escalation>>,
     outbox: Outbox,
     clock: SharedClock,
+    /// The district's time zone, for times in notification subjects and probe summaries.
+    zone: Zone,
     concurrency: usize,
     semaphore: Arc<Semaphore>,
     events: broadcast::Sender<Event>,
@@ -431,6 +433,7 @@ pub struct MonitorBuilder {
     default_escalation: Option<String>,
     store: Option<Arc<dyn Store>>,
     clock: Option<SharedClock>,
+    zone: Option<Zone>,
     concurrency: Option<usize>,
     maintenance: Vec<MaintenanceWindow>,
     retention: Option<Duration>,
@@ -531,6 +534,13 @@ impl MonitorBuilder {
     /// The clock (default: the system clock).
     pub fn clock(mut self, clock: SharedClock) -> Self {
         self.clock = Some(clock);
+        self
+    }
+
+    /// The district's time zone: times in notification subjects ("since 03:00 CDT") and probe
+    /// summaries are shown in it (default: the system's, [`Zone::system`]).
+    pub fn zone(mut self, zone: Zone) -> Self {
+        self.zone = Some(zone);
         self
     }
 
@@ -735,6 +745,7 @@ impl MonitorBuilder {
                 escalations,
                 outbox,
                 clock,
+                zone: self.zone.unwrap_or_else(Zone::system),
                 concurrency,
                 semaphore: Arc::new(Semaphore::new(concurrency)),
                 events: broadcast::channel(1024).0,
@@ -785,9 +796,10 @@ impl Monitor {
             .concurrency(config.monitor.concurrency)
             .retention(config.monitor.retention)
             .history(config.monitor.history.clone())
+            .zone(config.zone())
             .http_clients(clients.clone());
         for (name, sink) in &config.sinks {
-            let built = sink.build(name, &clients).map_err(|e| {
+            let built = sink.build(name, &clients, config.zone()).map_err(|e| {
                 config.error_at(None, Some(&format!("sinks.{name}")), e.to_string())
             })?;
             let built: Arc<dyn AlertSink> = match config.rate_limits.get(name) {
@@ -1485,6 +1497,7 @@ impl Inner {
             check: rt.name.clone(),
             timeout: rt.timeout,
             clock: self.clock.clone(),
+            zone: self.zone,
             http: self.http.clone(),
             history: Some(History::new(self.store.clone(), rt.name.clone())),
         }
@@ -1865,7 +1878,8 @@ impl Inner {
                 .unwrap_or_default();
             for d in due {
                 let installation = self.installation().await?;
-                let mut n = Notification::for_incident(
+                let mut n = Notification::for_incident_in(
+                    self.zone,
                     incident,
                     installation,
                     &d.sink,

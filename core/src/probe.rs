@@ -227,6 +227,8 @@ pub struct CheckContext {
     pub timeout: Duration,
     /// The wall clock.
     pub clock: SharedClock,
+    /// The district's time zone: a time a probe writes into a summary is shown in it.
+    pub zone: crate::clock::Zone,
     /// A shared HTTP client (connection pool) for probes that need one.
     pub http: reqwest::Client,
     /// Read-only access to this check's stored observations, for probes that learn from
@@ -282,13 +284,14 @@ impl Debug for CheckContext {
 }
 
 impl CheckContext {
-    /// A context for running a probe by hand or in tests: system clock, 10 s timeout, a fresh
-    /// HTTP client.
+    /// A context for running a probe by hand or in tests: system clock and time zone, 10 s
+    /// timeout, a fresh HTTP client.
     pub fn for_test(check: &str) -> Self {
         Self {
             check: Arc::from(check),
             timeout: Duration::from_secs(10),
             clock: Arc::new(SystemClock),
+            zone: crate::clock::Zone::system(),
             http: crate::http_client::default_client(),
             history: None,
         }

@@ -13,6 +13,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::clock::Zone;
 use crate::error::Result;
 use crate::incident::{Incident, UpdateKind};
 use crate::probe::Status;
@@ -54,6 +55,17 @@ impl NotificationKind {
             NotificationKind::Reminder => "reminder",
             NotificationKind::Acknowledged => "acknowledged",
             NotificationKind::Resolved => "resolved",
+        }
+    }
+
+    /// What a message of this kind says first, for people ("Something is failing").
+    pub fn headline(self) -> &'static str {
+        match self {
+            NotificationKind::Opened => "Something is failing",
+            NotificationKind::Updated => "An incident changed",
+            NotificationKind::Reminder => "Still failing, and nobody has taken it yet",
+            NotificationKind::Acknowledged => "Someone has taken this incident",
+            NotificationKind::Resolved => "Resolved: it works again",
         }
     }
 
@@ -149,8 +161,24 @@ impl Notification {
         hex::encode(&h.finalize()[..16])
     }
 
-    /// Builds the notification about `incident` of `installation` for `sink`.
+    /// Builds the notification about `incident` of `installation` for `sink`; a time in its
+    /// subject (a reminder's "since") is in the system's time zone ([`Zone::system`]). The
+    /// monitor uses [`Notification::for_incident_in`] with the district's zone.
     pub fn for_incident(
+        incident: &Incident,
+        installation: &str,
+        sink: &str,
+        key: &str,
+        kind: NotificationKind,
+        at: DateTime<Utc>,
+    ) -> Self {
+        Self::for_incident_in(Zone::system(), incident, installation, sink, key, kind, at)
+    }
+
+    /// Like [`Notification::for_incident`], with a time in the subject shown in `zone`
+    /// ("since 2026-09-01 03:00 CDT").
+    pub fn for_incident_in(
+        zone: Zone,
         incident: &Incident,
         installation: &str,
         sink: &str,
@@ -191,7 +219,7 @@ impl Notification {
             NotificationKind::Reminder => format!(
                 "[REMINDER] {check} is still {} (since {})",
                 incident.status,
-                incident.opened_at.format("%H:%M UTC")
+                zone.minute(incident.opened_at)
             ),
             NotificationKind::Acknowledged => format!(
                 "[ACK] {check} taken by {}",
@@ -339,9 +367,9 @@ impl Notification {
         }
     }
 
-    /// A plain-text body for sinks that want one; control characters in what came from
-    /// outside are escaped (the summary keeps its line breaks).
-    pub fn text_body(&self) -> String {
+    /// A plain-text body for sinks that want one, its times in `zone` (the district's); control
+    /// characters in what came from outside are escaped (the summary keeps its line breaks).
+    pub fn text_body(&self, zone: Zone) -> String {
         use crate::text::{printable, printable_lines};
         if let Some(b) = &self.broadcast {
             return format!("{}\n\n{}", printable(&b.subject), printable_lines(&b.text));
@@ -351,7 +379,7 @@ impl Notification {
             printable(&self.subject),
             printable(&self.check),
             self.status,
-            self.opened_at.format("%Y-%m-%d %H:%M:%S UTC"),
+            zone.format(self.opened_at, "%Y-%m-%d %H:%M:%S %Z"),
             self.incident_id
         );
         if let Some(g) = &self.group {
@@ -401,17 +429,20 @@ impl SinkConfig {
         }
     }
 
-    /// Builds the sink named `name`.
+    /// Builds the sink named `name`; the times its messages show people are in `zone` (the
+    /// district's, [`Config::zone`](crate::Config::zone)). Machine-readable output (the JSON
+    /// webhook body, the file sink's lines) stays UTC.
     pub fn build(
         &self,
         name: &str,
         clients: &crate::http_client::HttpClients,
+        zone: Zone,
     ) -> Result<Arc<dyn AlertSink>> {
         Ok(match self {
             SinkConfig::Log(c) => Arc::new(c.build()?),
             SinkConfig::File(c) => Arc::new(c.build()?),
-            SinkConfig::Webhook(c) => Arc::new(c.build(name, clients)?),
-            SinkConfig::Email(c) => Arc::new(c.build(name)?),
+            SinkConfig::Webhook(c) => Arc::new(c.build(name, clients)?.with_zone(zone)),
+            SinkConfig::Email(c) => Arc::new(c.build(name)?.with_zone(zone)),
         })
     }
 }
@@ -439,6 +470,46 @@ mod tests {
         i
     }
 
+    /// Reminder subjects and text bodies show the district's local time with its abbreviation,
+    /// standard time in January and daylight time in July, never UTC.
+    #[test]
+    fn times_for_people_are_local_with_daylight_saving() {
+        let chicago = Zone::named("America/Chicago").unwrap();
+        for (opened, local) in [
+            ("2026-01-15T15:00:00Z", "2026-01-15 09:00 CST"),
+            ("2026-07-15T15:00:00Z", "2026-07-15 10:00 CDT"),
+        ] {
+            let at: DateTime<Utc> = opened.parse().unwrap();
+            let i = Incident::open("sis", None, "p", Status::Critical, "down", false, at);
+            let n = Notification::for_incident_in(
+                chicago,
+                &i,
+                "f00d",
+                "mail",
+                "reminder:1",
+                NotificationKind::Reminder,
+                at + chrono::Duration::minutes(30),
+            );
+            assert_eq!(
+                n.subject,
+                format!("[REMINDER] sis is still critical (since {local})")
+            );
+            let body = n.text_body(chicago);
+            assert!(
+                body.contains(&format!("Since:    {}:00 {}", &local[..16], &local[17..])),
+                "{body}"
+            );
+            assert!(
+                !body.contains("UTC") && !n.subject.contains("UTC"),
+                "{body}"
+            );
+            // The data stays UTC.
+            assert_eq!(n.opened_at, at);
+            let json = serde_json::to_value(&n).unwrap();
+            assert_eq!(json["opened_at"], opened);
+        }
+    }
+
     #[test]
     fn device_text_is_escaped_in_subjects_and_bodies() {
         let i = incident("jam\r\n[RESOLVED] all fine\x1b]0;owned\x07");
@@ -455,7 +526,7 @@ mod tests {
             "[CRITICAL] printer: jam\\r\\n[RESOLVED] all fine\\u{1b}]0;owned\\u{7}"
         );
         assert_eq!(n.summary, i.summary, "the data is kept as it is");
-        let body = n.text_body();
+        let body = n.text_body(Zone::named("UTC").unwrap());
         assert!(
             body.contains("jam\\r\n[RESOLVED] all fine\\u{1b}]0;owned\\u{7}"),
             "{body}"

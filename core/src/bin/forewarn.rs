@@ -1047,6 +1047,10 @@ async fn run(path: Option<&Path>, quiet: bool) -> forewarn::Result<u8> {
         }
     );
     let mut events = monitor.subscribe();
+    // Console lines show the district's local time with its abbreviation
+    // ("2026-09-01 09:15:02 CDT").
+    let zone = config.zone();
+    let clock = move |t: chrono::DateTime<chrono::Utc>| zone.format(t, "%Y-%m-%d %H:%M:%S %Z");
     let printer = {
         let monitor = monitor.clone();
         tokio::spawn(async move {
@@ -1057,15 +1061,15 @@ async fn run(path: Option<&Path>, quiet: bool) -> forewarn::Result<u8> {
                     ev = events.recv() => match ev {
                         Ok(forewarn::Event::IncidentOpened(i)) => println!(
                             "{} INCIDENT #{} opened: {} {} — {}",
-                            i.opened_at.format("%H:%M:%S"), i.id, printable(&i.check), i.severity,
+                            clock(i.opened_at), i.id, printable(&i.check), i.severity,
                             printable(&i.summary)),
                         Ok(forewarn::Event::IncidentResolved(i)) => println!(
                             "{} INCIDENT #{} resolved: {} is back",
-                            i.resolved_at.unwrap_or(i.opened_at).format("%H:%M:%S"), i.id,
+                            clock(i.resolved_at.unwrap_or(i.opened_at)), i.id,
                             printable(&i.check)),
                         Ok(forewarn::Event::IncidentUpdated(i)) => println!(
                             "{} INCIDENT #{} updated: {} {} — {}",
-                            chrono::Utc::now().format("%H:%M:%S"), i.id, printable(&i.check), i.status,
+                            clock(chrono::Utc::now()), i.id, printable(&i.check), i.status,
                             printable(&i.summary)),
                         Ok(_) => {}
                         Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
@@ -1077,7 +1081,7 @@ async fn run(path: Option<&Path>, quiet: bool) -> forewarn::Result<u8> {
                             let Some(at) = c.last_checked else { continue };
                             let key = (c.status, c.summary.clone());
                             if shown.get(&c.name) != Some(&key) {
-                                println!("{} {:<8} {:<20} {}", at.format("%H:%M:%S"),
+                                println!("{} {:<8} {:<20} {}", clock(at),
                                     c.status.as_str().to_uppercase(), printable(&c.name),
                                     printable(&c.summary));
                                 shown.insert(c.name.clone(), key);

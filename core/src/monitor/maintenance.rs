@@ -121,10 +121,14 @@ impl MaintenanceConfig {
                 let end_at = parse_instant(end, tz)
                     .ok_or_else(|| Error::invalid("end", ctx(bad_instant(end))))?;
                 if end_at <= start_at {
+                    // Read back in the window's own zone, as it was written.
+                    let local = |t: DateTime<Utc>| t.with_timezone(&tz).format("%Y-%m-%d %H:%M %Z");
                     return Err(Error::invalid(
                         "end",
                         ctx(format!(
-                            "end `{end}` ({end_at}) is not after start `{start}` ({start_at})"
+                            "end `{end}` ({}) is not after start `{start}` ({})",
+                            local(end_at),
+                            local(start_at)
                         )),
                     ));
                 }
@@ -534,6 +538,20 @@ mod tests {
         assert_eq!(
             w.next_change(utc(2026, 9, 12, 6, 0)),
             Some(utc(2026, 9, 12, 7, 30))
+        );
+    }
+
+    #[test]
+    fn end_before_start_is_shown_in_the_windows_zone() {
+        let (what, message) = invalid(&one_off(
+            "2026-09-12 09:30",
+            "2026-09-12 07:00",
+            Some("America/Chicago"),
+        ));
+        assert_eq!(what, "end");
+        assert!(
+            message.contains("(2026-09-12 07:00 CDT) is not after start `2026-09-12 09:30` (2026-09-12 09:30 CDT)"),
+            "{message}"
         );
     }
 

@@ -310,7 +310,7 @@ impl Probe for ProcessProbe {
             let when = Utc
                 .timestamp_opt(now.start as i64, 0)
                 .single()
-                .map(|t: DateTime<Utc>| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+                .map(|t: DateTime<Utc>| cx.zone.format(t, "%Y-%m-%d %H:%M:%S %Z"))
                 .unwrap_or_else(|| "an unknown time".into());
             (
                 Status::Warning,
@@ -446,7 +446,8 @@ mod tests {
         }
         .build()
         .unwrap();
-        let cx = CheckContext::for_test("process");
+        let mut cx = CheckContext::for_test("process");
+        cx.zone = crate::clock::Zone::named("America/Chicago").unwrap();
         let obs = probe.check(&cx).await;
         assert_eq!(obs.status, Status::Critical, "{}", obs.summary);
         assert!(obs.summary.ends_with("is not running"), "{}", obs.summary);
@@ -473,6 +474,13 @@ mod tests {
         let obs = probe.check(&cx).await;
         assert_eq!(obs.status, Status::Warning, "{}", obs.summary);
         assert!(obs.summary.contains("restarted at "), "{}", obs.summary);
+        // When, in the district's time zone with its abbreviation.
+        assert!(
+            (obs.summary.contains(" CST (pid") || obs.summary.contains(" CDT (pid"))
+                && !obs.summary.contains("UTC"),
+            "{}",
+            obs.summary
+        );
         assert!(
             obs.summary
                 .contains(&format!("pid {first_pid} → {}", again.id())),

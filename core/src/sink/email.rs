@@ -39,6 +39,7 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use serde::Deserialize;
 
 use crate::ack::AckSigner;
+use crate::clock::Zone;
 use crate::config::{Secret, expand_env};
 use crate::error::{Error, Result};
 use crate::sink::{AlertSink, Notification, NotificationKind};
@@ -333,7 +334,8 @@ impl EmailSinkConfig {
         Ok(())
     }
 
-    /// Builds the sink named `name`.
+    /// Builds the sink named `name`. Its messages show times in the system's time zone until
+    /// [`EmailSink::with_zone`] sets the district's.
     pub fn build(&self, name: &str) -> Result<EmailSink> {
         self.validate()?;
         crate::http_client::install_crypto_provider();
@@ -403,6 +405,7 @@ impl EmailSinkConfig {
             subject_prefix: self.subject_prefix.clone().filter(|p| !p.trim().is_empty()),
             status_page_url: self.status_page_url.clone(),
             ack,
+            zone: Zone::system(),
         })
     }
 }
@@ -456,6 +459,8 @@ pub struct EmailSink {
     subject_prefix: Option<String>,
     status_page_url: Option<String>,
     ack: Option<AckLinks>,
+    /// Times in messages are shown in this zone.
+    zone: Zone,
 }
 
 impl fmt::Debug for EmailSink {
@@ -474,6 +479,7 @@ impl fmt::Debug for EmailSink {
             )
             .field("password", &self.password)
             .field("ack_links", &self.ack.is_some())
+            .field("zone", &self.zone.tz().name())
             .finish_non_exhaustive()
     }
 }
@@ -531,6 +537,13 @@ struct Content {
 }
 
 impl EmailSink {
+    /// Shows the times in messages in `zone` (the district's, [`Config::zone`](crate::Config::zone))
+    /// instead of the system's: "2026-09-01 03:00 CDT".
+    pub fn with_zone(mut self, zone: Zone) -> Self {
+        self.zone = zone;
+        self
+    }
+
     /// The recipients, lists expanded.
     pub fn recipients(&self) -> Vec<String> {
         self.recipients
@@ -603,14 +616,8 @@ impl EmailSink {
             Some(p) => format!("{} {}", p.trim(), printable(&n.subject)),
             None => printable(&n.subject).into_owned(),
         };
-        let headline = match n.kind {
-            NotificationKind::Opened => "Something is failing",
-            NotificationKind::Updated => "An incident changed",
-            NotificationKind::Reminder => "Still failing, and nobody has taken it yet",
-            NotificationKind::Acknowledged => "Someone has taken this incident",
-            NotificationKind::Resolved => "Resolved: it works again",
-        };
-        let since = n.opened_at.format("%Y-%m-%d %H:%M UTC").to_string();
+        let headline = n.kind.headline();
+        let since = self.zone.minute(n.opened_at);
         let lasted = (n.at - n.opened_at).to_std().unwrap_or_default();
         let lasted = if lasted < Duration::from_secs(60) {
             "less than a minute".to_owned()
@@ -1037,7 +1044,10 @@ mod tests {
         c.status_page_url = Some("https://status.example/?a=1&b=2".into());
         c.ack_url_base = Some("https://status.example/ack/".into());
         c.ack_secret = Some(Secret::new("0123456789abcdef0123"));
-        let sink = c.build("mail").unwrap();
+        let sink = c
+            .build("mail")
+            .unwrap()
+            .with_zone(Zone::named("UTC").unwrap());
         let opened = note(NotificationKind::Opened, "opened");
         let raw = String::from_utf8(sink.render(&opened).unwrap()).unwrap();
         assert!(

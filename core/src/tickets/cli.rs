@@ -78,6 +78,11 @@ pub enum TicketsCommand {
         /// Report title.
         #[arg(long, default_value = "Help-desk trends and recommendations")]
         title: String,
+        /// Also write one draft help page (Markdown with front matter, `draft: true`) per FAQ
+        /// suggestion into this directory, for ICT to edit and publish on the status server's
+        /// /help; pages that exist are left as they are.
+        #[arg(long, value_name = "DIR")]
+        faq_drafts: Option<PathBuf>,
         /// Print how long each stage took (to stderr).
         #[arg(long)]
         timings: bool,
@@ -132,11 +137,12 @@ pub fn run(cmd: TicketsCommand) -> Result<i32> {
             cluster_all,
             seed,
             title,
+            faq_drafts,
             timings,
         } => {
             let mut stages: Vec<(&str, Duration)> = Vec::new();
             let started = Instant::now();
-            let bar = progress_bar(7);
+            let bar = progress_bar(7 + u64::from(faq_drafts.is_some()));
             let step =
                 |name: &'static str, since: &mut Instant, stages: &mut Vec<(&str, Duration)>| {
                     stages.push((name, since.elapsed()));
@@ -209,6 +215,7 @@ pub fn run(cmd: TicketsCommand) -> Result<i32> {
                 },
                 kb,
                 incidents,
+                faq_drafts,
                 ..Default::default()
             };
             let mut names: Vec<(&'static str, Instant)> = Vec::new();
@@ -217,6 +224,7 @@ pub fn run(cmd: TicketsCommand) -> Result<i32> {
                     "calendar" => "calendar",
                     "topics" => "topics",
                     "trends" => "trends",
+                    "faq drafts" => "faq drafts",
                     _ => "recommendations",
                 };
                 if let Some((prev, at)) = names.last() {
@@ -235,7 +243,7 @@ pub fn run(cmd: TicketsCommand) -> Result<i32> {
             let json = json.unwrap_or_else(|| out.with_extension("json"));
             let report = Report {
                 title,
-                generated_at: chrono::Local::now().format("%Y-%m-%d %H:%M").to_string(),
+                generated_at: crate::clock::Zone::system().minute(chrono::Utc::now()),
                 inputs: files.iter().map(|p| ingest::display_name(p)).collect(),
                 ingest: &summary,
                 analysis: &analysis,
@@ -266,6 +274,9 @@ pub fn run(cmd: TicketsCommand) -> Result<i32> {
                 );
             }
             println!("wrote {} and {}", out.display(), json.display());
+            if let Some(d) = &analysis.faq_drafts {
+                print_faq_drafts(d);
+            }
             if timings {
                 for (name, d) in &stages {
                     eprintln!("{name:>16} {:>8.3} s", d.as_secs_f64());
@@ -314,6 +325,31 @@ pub fn run(cmd: TicketsCommand) -> Result<i32> {
             print!("{}", Taxonomy::k12_default().to_toml());
             Ok(0)
         }
+    }
+}
+
+/// Says how many FAQ drafts were written where, and which existing pages were left alone.
+fn print_faq_drafts(d: &super::faq::FaqDrafts) {
+    let name = |p: &std::path::Path| {
+        p.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    };
+    println!(
+        "wrote {} FAQ draft(s) to {}",
+        d.written.len(),
+        d.dir.display()
+    );
+    if !d.skipped.is_empty() {
+        println!(
+            "left {} existing page(s) as they are (delete one to draft it again): {}",
+            d.skipped.len(),
+            d.skipped
+                .iter()
+                .map(|p| name(p))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
     }
 }
 

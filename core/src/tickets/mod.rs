@@ -11,7 +11,8 @@
 //! 4. [`topics`] normalises text, applies an editable keyword taxonomy, groups near-duplicates
 //!    (MinHash LSH) and clusters the rest (TF-IDF + spherical k-means).
 //! 5. [`recommend`] derives training, FAQ and knowledge-base suggestions and outage costs.
-//! 6. [`report`] writes a self-contained HTML report and its JSON twin.
+//! 6. [`report`] writes a self-contained HTML report and its JSON twin; [`faq`] writes a draft
+//!    help page per FAQ candidate when [`AnalysisOptions::faq_drafts`] names a directory.
 //!
 //! [`analyze`] runs steps 2–5 on ingested tickets; [`generate`] writes synthetic exports.
 //!
@@ -32,6 +33,7 @@
 pub mod calendar;
 #[cfg(feature = "cli")]
 pub mod cli;
+pub mod faq;
 pub mod generate;
 pub mod ingest;
 pub mod recommend;
@@ -118,6 +120,9 @@ pub struct AnalysisOptions {
     pub kb: Vec<recommend::KbArticle>,
     /// Outages (from forewarn's incident history) to correlate with ticket volume.
     pub incidents: Vec<OutageIncident>,
+    /// A directory to write one draft help page per FAQ candidate into ([`faq::write_drafts`]:
+    /// Markdown with front matter, never overwriting a page that exists).
+    pub faq_drafts: Option<std::path::PathBuf>,
 }
 
 /// Everything [`analyze`] found.
@@ -131,9 +136,14 @@ pub struct Analysis {
     pub topics: TopicModel,
     /// Training, FAQ, knowledge-base and outage recommendations.
     pub recommendations: Recommendations,
+    /// The FAQ draft pages written and skipped, when [`AnalysisOptions::faq_drafts`] was set
+    /// (not part of the report).
+    #[serde(skip)]
+    pub faq_drafts: Option<faq::FaqDrafts>,
 }
 
-/// Runs calendar, topics, trends and recommendations over ingested tickets.
+/// Runs calendar, topics, trends and recommendations over ingested tickets, and writes the FAQ
+/// drafts when asked.
 ///
 /// `progress` (may be a no-op) is called with a stage name as each stage starts.
 pub fn analyze_with_progress(
@@ -162,11 +172,19 @@ pub fn analyze_with_progress(
     progress("recommendations");
     let recommendations =
         recommend::recommend(tickets, &topics, &calendar, &options.kb, &options.incidents);
+    let faq_drafts = match &options.faq_drafts {
+        Some(dir) => {
+            progress("faq drafts");
+            Some(faq::write_drafts(dir, &recommendations.faq)?)
+        }
+        None => None,
+    };
     Ok(Analysis {
         calendar,
         trends,
         topics,
         recommendations,
+        faq_drafts,
     })
 }
 

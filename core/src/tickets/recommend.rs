@@ -4,7 +4,7 @@
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
-use chrono::{NaiveDateTime, TimeDelta};
+use chrono::{NaiveDate, NaiveDateTime, TimeDelta};
 use rust_stemmers::{Algorithm, Stemmer};
 use serde::Serialize;
 
@@ -75,10 +75,21 @@ pub struct FaqCandidate {
     pub question: String,
     /// Tickets asking it.
     pub tickets: usize,
+    /// Its tickets' share of all tickets analysed (0–1).
+    pub share: f64,
+    /// The day its first ticket was opened.
+    pub first: Option<NaiveDate>,
+    /// The day its last ticket was opened.
+    pub last: Option<NaiveDate>,
     /// Distinct requesters.
     pub distinct_requesters: usize,
     /// Its topic.
     pub topic: Option<String>,
+    /// The category its tickets were most often filed under, when the export has categories.
+    pub category: Option<String>,
+    /// Up to five of its tickets' subjects as written (one line each, at most 200 characters),
+    /// the most frequent first.
+    pub examples: Vec<String>,
     /// The usual answer, when resolutions were exported.
     pub resolution: Option<String>,
     /// Share of resolved tickets with that answer.
@@ -134,6 +145,92 @@ pub struct Recommendations {
     pub kb_gaps: Vec<KbGap>,
     /// Outage impact (only when incidents were given).
     pub outages: Vec<OutageImpact>,
+}
+
+/// What a FAQ candidate's own tickets show: their period, usual category and example subjects.
+#[derive(Default)]
+struct FaqEvidence {
+    first: Option<NaiveDate>,
+    last: Option<NaiveDate>,
+    category: Option<String>,
+    examples: Vec<String>,
+}
+
+/// The evidence of near-duplicate groups `groups` (indices into `model.groups`), in one pass
+/// over the tickets.
+fn faq_evidence(
+    tickets: &[Ticket],
+    model: &TopicModel,
+    groups: &[usize],
+) -> HashMap<usize, FaqEvidence> {
+    #[derive(Default)]
+    struct Acc<'a> {
+        first: Option<NaiveDate>,
+        last: Option<NaiveDate>,
+        categories: HashMap<&'a str, usize>,
+        /// Subject (trimmed) → (count, first seen).
+        subjects: HashMap<&'a str, (usize, usize)>,
+    }
+    let mut acc: HashMap<usize, Acc<'_>> = groups.iter().map(|&g| (g, Acc::default())).collect();
+    for (i, t) in tickets.iter().enumerate() {
+        let Some(&g) = model.ticket_group.get(i) else {
+            break;
+        };
+        let Some(a) = acc.get_mut(&(g as usize)) else {
+            continue;
+        };
+        let d = t.created.date();
+        a.first = Some(a.first.map_or(d, |f| f.min(d)));
+        a.last = Some(a.last.map_or(d, |l| l.max(d)));
+        if let Some(c) = t
+            .category
+            .as_deref()
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+        {
+            *a.categories.entry(c).or_insert(0) += 1;
+        }
+        let subject = t.subject.trim();
+        if !subject.is_empty() {
+            a.subjects.entry(subject).or_insert((0, i)).0 += 1;
+        }
+    }
+    acc.into_iter()
+        .map(|(g, a)| {
+            let category = a
+                .categories
+                .iter()
+                .max_by(|x, y| x.1.cmp(y.1).then(y.0.cmp(x.0)))
+                .map(|(c, _)| (*c).to_owned());
+            let mut subjects: Vec<(&str, (usize, usize))> = a.subjects.into_iter().collect();
+            subjects.sort_by(|x, y| y.1.0.cmp(&x.1.0).then(x.1.1.cmp(&y.1.1)));
+            let mut examples: Vec<String> = Vec::new();
+            for (s, _) in subjects {
+                let line: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
+                let line = if line.chars().count() > 200 {
+                    let cut: String = line.chars().take(199).collect();
+                    format!("{cut}…")
+                } else {
+                    line
+                };
+                if !examples.contains(&line) {
+                    examples.push(line);
+                }
+                if examples.len() == 5 {
+                    break;
+                }
+            }
+            (
+                g,
+                FaqEvidence {
+                    first: a.first,
+                    last: a.last,
+                    category,
+                    examples,
+                },
+            )
+        })
+        .collect()
 }
 
 /// Derives every recommendation.
@@ -295,12 +392,20 @@ pub fn recommend(
     };
 
     let faq_min = 10.max(n / 500);
-    let faq: Vec<FaqCandidate> = model
+    let chosen: Vec<usize> = model
         .groups
         .iter()
-        .filter(|g| g.tickets >= faq_min && g.resolution_consistency.is_none_or(|c| c >= 0.5))
+        .enumerate()
+        .filter(|(_, g)| g.tickets >= faq_min && g.resolution_consistency.is_none_or(|c| c >= 0.5))
         .take(15)
-        .map(|g| {
+        .map(|(i, _)| i)
+        .collect();
+    let mut evidence = faq_evidence(tickets, model, &chosen);
+    let faq: Vec<FaqCandidate> = chosen
+        .iter()
+        .map(|&gi| {
+            let g = &model.groups[gi];
+            let e = evidence.remove(&gi).unwrap_or_default();
             // The question's subject (before the first line of the body) names what to cover.
             let subject = g.question.split(" — ").next().unwrap_or(&g.question);
             let covered_by = best_article(&stems(subject))
@@ -309,8 +414,17 @@ pub fn recommend(
             FaqCandidate {
                 question: g.question.clone(),
                 tickets: g.tickets,
+                share: if n > 0 {
+                    g.tickets as f64 / n as f64
+                } else {
+                    0.0
+                },
+                first: e.first,
+                last: e.last,
                 distinct_requesters: g.distinct_requesters,
                 topic: g.topic.clone(),
+                category: e.category,
+                examples: e.examples,
                 resolution: g.resolution.clone(),
                 resolution_consistency: g.resolution_consistency,
                 covered_by,

@@ -381,7 +381,7 @@ impl TopicModel {
     }
 }
 
-const STOPWORDS: &[&str] = &[
+pub(crate) const STOPWORDS: &[&str] = &[
     "a", "about", "after", "again", "all", "also", "am", "an", "and", "any", "are", "as", "at",
     "be", "been", "before", "being", "but", "by", "can", "could", "did", "do", "does", "doing",
     "don", "for", "from", "get", "got", "had", "has", "have", "having", "he", "her", "here", "hi",
