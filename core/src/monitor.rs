@@ -443,7 +443,6 @@ pub struct MonitorBuilder {
     services: Vec<(String, crate::broadcast::ServiceConfig)>,
     audiences: Vec<(String, crate::broadcast::AudienceConfig)>,
     broadcasts: Option<crate::broadcast::BroadcastSettings>,
-    zone: Option<crate::clock::Zone>,
     responders: Vec<(String, Arc<dyn crate::autoreply::OutageResponder>)>,
 }
 
@@ -614,12 +613,6 @@ impl MonitorBuilder {
         responder: Arc<dyn crate::autoreply::OutageResponder>,
     ) -> Self {
         self.responders.push((name.into(), responder));
-        self
-    }
-
-    /// Sets the district's time zone, for every time shown to people (default: the system's).
-    pub fn zone(mut self, zone: crate::clock::Zone) -> Self {
-        self.zone = Some(zone);
         self
     }
 
@@ -829,9 +822,7 @@ impl Monitor {
             })?;
             b = b.responder(name.clone(), built);
         }
-        b = b
-            .broadcasts(config.broadcasts.clone().unwrap_or_default())
-            .zone(config.zone());
+        b = b.broadcasts(config.broadcasts.clone().unwrap_or_default());
         for c in &config.checks {
             let name = c.name.get_ref();
             let probe = c.probe.build(&clients).map_err(|e| {

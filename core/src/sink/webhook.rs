@@ -177,12 +177,27 @@ pub fn webhook_body(format: WebhookFormat, n: &Notification, zone: Zone) -> Valu
     if let Some(b) = &n.broadcast
         && format != WebhookFormat::Json
     {
-        let text = format!(
-            "*{}*\n\n{}",
-            printable(&b.subject),
-            printable_lines(&b.text)
-        );
         return match format {
+            WebhookFormat::Slack => json!({
+                "text": format!(
+                    "*{}*\n\n{}",
+                    slack_escape(&printable(&b.subject)),
+                    slack_escape(&printable_lines(&b.text))
+                ),
+            }),
+            WebhookFormat::GoogleChat => {
+                let lines: Vec<String> = b.text.lines().map(chat_text).collect();
+                let installation: String = n
+                    .installation
+                    .chars()
+                    .filter(char::is_ascii_alphanumeric)
+                    .collect();
+                json!({
+                    "text": format!("*{}*\n\n{}", chat_text(&b.subject), lines.join("\n")),
+                    // One thread per outage or maintenance, beside the incidents' threads.
+                    "thread": {"threadKey": format!("forewarn-{installation}-{}", b.thread)},
+                })
+            }
             WebhookFormat::Teams => json!({
                 "type": "message",
                 "attachments": [{
@@ -198,7 +213,7 @@ pub fn webhook_body(format: WebhookFormat, n: &Notification, zone: Zone) -> Valu
                     },
                 }],
             }),
-            _ => json!({ "text": text }),
+            WebhookFormat::Json => unreachable!("sent as data above"),
         };
     }
     match format {
@@ -434,6 +449,52 @@ mod tests {
             utc(),
         );
         assert_eq!(r["attachments"][0]["color"], "#2eb67d");
+    }
+
+    #[test]
+    fn broadcasts_are_sent_as_written_and_threaded_per_outage() {
+        let at = chrono::Utc::now();
+        let body = |thread: &str| crate::sink::BroadcastBody {
+            audience: "teachers".into(),
+            thread: thread.into(),
+            first: true,
+            subject: "Wi-Fi <!channel> is down".into(),
+            text: "We know.\nMeanwhile: use the wired rooms.".into(),
+            html: "<p>We know.</p>".into(),
+        };
+        let n = |thread: &str| {
+            Notification::broadcast(
+                "f00d",
+                "hook",
+                &format!("{thread}/teachers/we_know"),
+                NotificationKind::Opened,
+                Status::Critical,
+                body(thread),
+                "Wi-Fi",
+                at,
+                at,
+            )
+        };
+        let slack = webhook_body(WebhookFormat::Slack, &n("outage-3"), utc());
+        let text = slack["text"].as_str().unwrap();
+        assert!(text.contains("Meanwhile: use the wired rooms."), "{text}");
+        assert!(text.contains("&lt;!channel&gt;"), "{text}");
+        assert!(slack.get("attachments").is_none(), "no technician's fields");
+        let chat = webhook_body(WebhookFormat::GoogleChat, &n("outage-3"), utc());
+        assert_eq!(chat["thread"]["threadKey"], "forewarn-f00d-outage-3");
+        assert_ne!(
+            webhook_body(WebhookFormat::GoogleChat, &n("outage-4"), utc())["thread"]["threadKey"],
+            chat["thread"]["threadKey"]
+        );
+        assert!(!chat["text"].as_str().unwrap().contains('<'));
+        let teams = webhook_body(WebhookFormat::Teams, &n("outage-3"), utc());
+        assert_eq!(
+            teams["attachments"][0]["content"]["body"][1]["text"],
+            "We know.\nMeanwhile: use the wired rooms."
+        );
+        // The plain JSON carries the whole notification, wording included.
+        let json = webhook_body(WebhookFormat::Json, &n("outage-3"), utc());
+        assert_eq!(json["broadcast"]["audience"], "teachers");
     }
 
     #[test]
