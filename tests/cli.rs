@@ -1233,3 +1233,204 @@ fn an_ack_beside_a_running_monitor_is_told_within_a_second() {
     let (status, output) = run.stop(secs(20));
     assert!(status.success(), "{status:?}\n{output}");
 }
+
+/// The communication example validates without its secrets, and its mistakes are named where
+/// they are: an audience naming an unknown service, a service naming an unknown check, a
+/// template with a syntax error.
+#[test]
+fn communication_example_validates_and_its_mistakes_are_located() {
+    let dir = tempfile::tempdir().unwrap();
+    let example =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/communication.toml");
+    // Its secrets come from the environment.
+    let secrets = [
+        ("FOREWARN_SMTP_PASSWORD", "smtp-secret"),
+        ("FOREWARN_ACK_SECRET", "a-long-random-ack-secret"),
+        (
+            "OFFICE_CHAT_WEBHOOK",
+            "https://chat.googleapis.com/v1/spaces/X/messages?key=k",
+        ),
+        ("FOREWARN_HELPDESK_SIEVE_PASSWORD", "sieve-secret"),
+    ];
+    let validate = |path: &std::path::Path| {
+        Command::new(env!("CARGO_BIN_EXE_forewarn"))
+            .args(["validate", path.to_str().unwrap()])
+            .current_dir(dir.path())
+            .env_remove("FOREWARN_CONFIG")
+            .envs(secrets)
+            .output()
+            .unwrap()
+    };
+    let out = validate(&example);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let mut text = std::fs::read_to_string(&example).unwrap();
+    let config = forewarn::Config::parse(
+        &secrets
+            .iter()
+            .fold(text.clone(), |t, (k, v)| t.replace(&format!("${{{k}}}"), v)),
+        &example,
+    )
+    .unwrap();
+    let keys: Vec<&str> = config.services.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(keys, ["sis", "printing-a"], "in file order");
+    assert_eq!(config.audiences.len(), 2);
+    assert_eq!(config.responders.len(), 2);
+    text = text.clone();
+    for (from, to, want) in [
+        (
+            "services = [\"sis\", \"printing-a\"]",
+            "services = [\"sis\", \"printing-b\"]",
+            "`audiences.teachers.services`: service `printing-b` is not defined (known: sis, printing-a)",
+        ),
+        (
+            "checks = [\"sis-web\", \"sis-db\"]               #",
+            "checks = [\"sis-web\", \"sis-dbx\"]              #",
+            "`services.sis.checks`: check `sis-dbx` is not defined",
+        ),
+        (
+            "sinks = [\"office-chat\"]",
+            "sinks = [\"office-chatt\"]",
+            "`audiences.office.sinks`: sink `office-chatt` is not defined",
+        ),
+        (
+            "down_when = \"all\"",
+            "down_when = \"most\"",
+            "expected \"any\", \"all\" or a number of checks",
+        ),
+    ] {
+        assert!(text.contains(from), "{from}");
+        let bad = write(dir.path(), "bad.toml", &text.replacen(from, to, 1));
+        let out = validate(&bad);
+        assert_ne!(out.status.code(), Some(0), "{out:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(want), "{want} in {err}");
+        // file:line:col of the value.
+        let line = text
+            .replacen(from, to, 1)
+            .lines()
+            .position(|l| l.contains(to))
+            .unwrap()
+            + 1;
+        assert!(
+            err.contains(&format!("bad.toml:{line}:")),
+            "line {line} in {err}"
+        );
+    }
+}
+
+/// A broadcast outage through the real program: teachers get one "we know" after the delay,
+/// the program is killed with SIGKILL mid-outage, a note is added from the command line while
+/// it is down, and after a restart teachers get exactly one update and one "fixed": nothing
+/// repeated, nothing lost. ICT got its alert at once.
+#[test]
+fn kill_9_mid_outage_neither_repeats_nor_loses_a_broadcast() {
+    let secs = std::time::Duration::from_secs;
+    let dir = tempfile::tempdir().unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    write(
+        dir.path(),
+        "forewarn.toml",
+        &format!(
+            "[monitor]\ntime_zone = \"America/Chicago\"\n\n\
+             [sinks.ict]\ntype = \"file\"\npath = \"ict.jsonl\"\n\n\
+             [sinks.teachers]\ntype = \"file\"\npath = \"teachers.jsonl\"\n\n\
+             [policies.default]\ntype = \"notify\"\nsinks = [\"ict\"]\n\n\
+             [services.sis]\nname = \"Student Information System\"\nchecks = [\"svc\"]\n\
+             workaround = \"Take attendance on paper.\"\n\n\
+             [audiences.teachers]\nname = \"Teachers\"\nsinks = [\"teachers\"]\nservices = [\"sis\"]\n\n\
+             [broadcasts]\ndelay = \"3s\"\nhold = \"3s\"\n\n\
+             {}failure_threshold = 1\ninterval = \"1s\"\n",
+            tcp_config(port)
+        ),
+    );
+    let lines = |name: &str| -> Vec<serde_json::Value> {
+        std::fs::read_to_string(dir.path().join(name))
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    let keys = || -> Vec<String> {
+        lines("teachers.jsonl")
+            .iter()
+            .map(|n| {
+                n["key"]
+                    .as_str()
+                    .unwrap()
+                    .rsplit('/')
+                    .next()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect()
+    };
+    let wait = |what: &str, run: &Running, done: &dyn Fn() -> bool| {
+        let deadline = std::time::Instant::now() + secs(30);
+        while !done() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{what}: {:?}\n{}",
+                keys(),
+                run.output()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    };
+    let mut run = Running::start(dir.path(), &[]);
+    run.wait_for("with an OK result", secs(20), |l| {
+        l.contains("OK") && l.contains("svc")
+    });
+    drop(listener);
+    wait("ICT alerted", &run, &|| !lines("ict.jsonl").is_empty());
+    assert!(lines("teachers.jsonl").is_empty(), "not before the delay");
+    wait("we know", &run, &|| keys() == ["we_know"]);
+    // SIGKILL: no clean shutdown.
+    run.child.kill().unwrap();
+    run.child.wait().unwrap();
+    drop(run);
+    let out = forewarn(
+        &[
+            "incident",
+            "note",
+            "1",
+            "The vendor is restarting the server.",
+            "--by",
+            "ana",
+        ],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let run = Running::start(dir.path(), &[]);
+    wait("the update", &run, &|| keys().len() >= 2);
+    let back = TcpListener::bind(("127.0.0.1", port)).unwrap();
+    wait("fixed", &run, &|| keys().contains(&"fixed".to_owned()));
+    // Nothing else comes.
+    std::thread::sleep(secs(3));
+    let (status, output) = run.stop(secs(20));
+    assert!(status.success(), "{status:?}\n{output}");
+    drop(back);
+    assert_eq!(keys(), ["we_know", "update:1", "fixed"], "{output}");
+    let sent = lines("teachers.jsonl");
+    assert!(
+        sent[1]["broadcast"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("The vendor is restarting the server."),
+        "{:?}",
+        sent[1]
+    );
+    let threads: Vec<&str> = sent
+        .iter()
+        .map(|n| n["broadcast"]["thread"].as_str().unwrap())
+        .collect();
+    assert_eq!(threads, ["outage-1", "outage-1", "outage-1"]);
+    // `forewarn outages` tells the story.
+    let out = forewarn(&["outages", "--all"], dir.path());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("over") && text.contains("Student Information System"),
+        "{text}"
+    );
+    assert!(!text.contains("UTC"), "{text}");
+}

@@ -674,12 +674,15 @@ impl Inner {
     /// (a restart during an outage neither installs twice nor forgets to put back, the
     /// responders look at what is in place), at every change, and again after a failure.
     pub(super) async fn respond(&self, mut stop: watch::Receiver<bool>) -> Result<()> {
-        let Some(comms) = &self.comms else {
-            return Ok(());
+        let comms = match &self.comms {
+            Some(c) if !c.responders.is_empty() => c,
+            // Nothing to do: wait for the end like the other workers (one that ended early
+            // would stop the monitor).
+            _ => {
+                let _ = stop.wait_for(|s| *s).await;
+                return Ok(());
+            }
         };
-        if comms.responders.is_empty() {
-            return Ok(());
-        }
         let mut rx = comms.message.subscribe();
         // Let the first round of checks and outages settle before deciding anything.
         self.communicate().await?;
