@@ -22,6 +22,7 @@ struct State {
     used_tokens: HashMap<String, DateTime<Utc>>,
     next_maintenance: u64,
     failing: Option<String>,
+    delay: std::time::Duration,
 }
 
 /// A [`StatusSource`] holding what you give it: a public status, a monitor status and
@@ -48,6 +49,7 @@ impl FakeStatusSource {
                 used_tokens: HashMap::new(),
                 next_maintenance: 1,
                 failing: None,
+                delay: std::time::Duration::ZERO,
             })),
         }
     }
@@ -82,6 +84,11 @@ impl FakeStatusSource {
         self.state.lock().failing = message.map(str::to_owned);
     }
 
+    /// From now on, take `delay` before answering [`StatusSource::public_status`].
+    pub fn set_delay(&self, delay: std::time::Duration) {
+        self.state.lock().delay = delay;
+    }
+
     fn check(state: &State) -> Result<()> {
         match &state.failing {
             Some(m) => Err(Error::Store(m.clone())),
@@ -110,6 +117,10 @@ impl FakeStatusSource {
 #[async_trait]
 impl StatusSource for FakeStatusSource {
     async fn public_status(&self) -> Result<PublicStatus> {
+        let delay = self.state.lock().delay;
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
         let state = self.state.lock();
         Self::check(&state)?;
         Ok(state.public.clone())
