@@ -15,7 +15,7 @@ cargo fmt --all -- --check
 step "cargo clippy (all targets, warnings are errors)"
 cargo clippy --workspace --all-targets -- -D warnings
 
-step "database servers (Debian packages) for the database tests"
+step "database servers and a browser (Debian packages) for the database and status page tests"
 # The tests start their own private PostgreSQL, MariaDB and Redis on loopback ports; only the
 # programs are needed. Missing packages are installed when running as root with apt.
 missing=()
@@ -23,10 +23,12 @@ compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || command -v initdb >/
     missing+=(postgresql)
 command -v mariadbd >/dev/null || [ -x /usr/sbin/mariadbd ] || missing+=(mariadb-server)
 command -v redis-server >/dev/null || missing+=(redis-server)
+# Headless Chromium loads the status page in tests/status.rs.
+command -v chromium >/dev/null || missing+=(chromium)
 if [ ${#missing[@]} -eq 0 ]; then
-    echo "postgresql, mariadb-server and redis-server are installed"
+    echo "postgresql, mariadb-server, redis-server and chromium are installed"
 elif [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null; then
-    echo "missing: ${missing[*]} (not root or no apt-get): the database tests skip, or fail with CI=true"
+    echo "missing: ${missing[*]} (not root or no apt-get): the tests needing them skip, or fail with CI=true"
 else
     apt-get update -q
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
