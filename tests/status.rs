@@ -1445,3 +1445,18 @@ async fn browser_shows_the_outage_without_console_errors_or_outside_requests() {
     );
     s.stop().await;
 }
+
+#[test]
+fn readme_status_settings_parse() {
+    let readme = include_str!("../README.md");
+    let block = readme
+        .split("```toml\n")
+        .find(|b| b.starts_with("[status]\n"))
+        .and_then(|b| b.split("```").next())
+        .expect("the README has a [status] example");
+    let table: toml::Table = toml::from_str(block).unwrap();
+    let config: StatusConfig = table["status"].clone().try_into().unwrap();
+    assert_eq!(config.listen_addr().unwrap().to_string(), "127.0.0.1:8080");
+    assert_eq!(config.limits.request_timeout, Duration::from_secs(10));
+    assert_eq!(config.admin_token_env, "FOREWARN_ADMIN_TOKEN");
+}

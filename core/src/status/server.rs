@@ -1,6 +1,9 @@
 //! The HTTP side of the status server: routes, the admin API's authentication, security
 //! headers, limits, and an accept loop with a connection cap and graceful shutdown.
 
+// The helpers' error is the answer sent to the client, built once per refused request.
+#![allow(clippy::result_large_err)]
+
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
