@@ -15,10 +15,10 @@ cargo fmt --all -- --check
 step "cargo clippy (all targets, warnings are errors)"
 cargo clippy --workspace --all-targets -- -D warnings
 
-step "peer servers (Debian packages): databases, Dovecot, espeak-ng"
+step "peer servers (Debian packages): databases, Dovecot, espeak-ng, a browser"
 # The tests start their own private PostgreSQL, MariaDB, Redis and Dovecot (ManageSieve, LMTP,
-# Sieve) on loopback ports and run espeak-ng; only the programs are needed. Missing packages are
-# installed when running as root with apt.
+# Sieve) on loopback ports, run espeak-ng, and load the status page in headless Chromium; only
+# the programs are needed. Missing packages are installed when running as root with apt.
 missing=()
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || command -v initdb >/dev/null ||
     missing+=(postgresql)
@@ -29,8 +29,9 @@ command -v redis-server >/dev/null || missing+=(redis-server)
 [ -e /usr/lib/dovecot/modules/lib90_sieve_plugin.so ] || missing+=(dovecot-sieve)
 [ -x /usr/lib/dovecot/lmtp ] || missing+=(dovecot-lmtpd)
 command -v espeak-ng >/dev/null || missing+=(espeak-ng)
+command -v chromium >/dev/null || missing+=(chromium)
 if [ ${#missing[@]} -eq 0 ]; then
-    echo "postgresql, mariadb-server, redis-server, dovecot (managesieved, sieve, lmtpd) and espeak-ng are installed"
+    echo "postgresql, mariadb-server, redis-server, dovecot (managesieved, sieve, lmtpd), espeak-ng and chromium are installed"
 elif [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null; then
     echo "missing: ${missing[*]} (not root or no apt-get): the tests that need them skip, or fail with CI=true"
 else

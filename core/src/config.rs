@@ -352,6 +352,8 @@ struct RawConfig {
     broadcasts: Option<crate::broadcast::BroadcastSettings>,
     #[serde(default)]
     responders: BTreeMap<String, Spanned<crate::autoreply::ResponderConfig>>,
+    #[serde(default)]
+    status: crate::status::StatusConfig,
 }
 
 /// A table's entries in the order they are written.
@@ -414,10 +416,23 @@ pub struct Config {
     pub broadcasts: Option<crate::broadcast::BroadcastSettings>,
     /// `[responders.NAME]`: the auto-reply and voicemail switched on during outages.
     pub responders: Vec<(String, crate::autoreply::ResponderConfig)>,
+    /// The `[status]` section: the status page `forewarn run` serves.
+    pub status: crate::status::StatusConfig,
     source: std::sync::Arc<str>,
 }
 
 impl Config {
+    /// The status page's title: `[status] title`, else the district's name, else "IT status".
+    pub fn status_title(&self) -> String {
+        if let Some(t) = &self.status.title {
+            return t.clone();
+        }
+        match self.broadcasts.as_ref().and_then(|b| b.district.as_ref()) {
+            Some(d) => format!("{d} — IT status"),
+            None => "IT status".to_owned(),
+        }
+    }
+
     /// The district's time zone (`[monitor] time_zone`, else the system's).
     pub fn zone(&self) -> crate::clock::Zone {
         self.monitor
@@ -481,6 +496,7 @@ impl Config {
             audiences: in_file_order(raw.audiences),
             broadcasts: raw.broadcasts,
             responders: in_file_order(raw.responders),
+            status: raw.status,
             source: text.into(),
         };
         config.validate(&raw.maintenance)?;
@@ -925,6 +941,18 @@ impl Config {
                     ));
                 }
             }
+        }
+        if let Err(e) = self.status.validate() {
+            // "status listen" → the key `listen`.
+            let f = field(&e);
+            let key = f.trim_start_matches("status").trim().to_owned();
+            let path = [Step::Key("status"), Step::Key(&key)];
+            return Err(self.error_at(
+                self.value_span(&path)
+                    .or_else(|| self.value_span(&path[..1])),
+                Some(&format!("status.{key}")),
+                msg(&e),
+            ));
         }
         for (name, r) in &self.responders {
             if let Some(problem) = name_problem(name) {

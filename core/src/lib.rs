@@ -40,6 +40,7 @@ pub mod monitor;
 pub mod outbox;
 pub mod probe;
 pub mod sink;
+pub mod status;
 pub mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -69,6 +70,7 @@ pub use probe::{PostgresConfig, PostgresProbe};
 #[cfg(feature = "probe-redis")]
 pub use probe::{RedisConfig, RedisProbe};
 pub use sink::{AlertSink, Notification, NotificationKind, SinkConfig};
+pub use status::{PublicStatus, StatusConfig, StatusServer, StatusSource};
 pub use store::{IncidentFilter, SqliteStore, Store};
 
 /// The attribute your own [`Probe`] and [`AlertSink`] implementations need

@@ -35,6 +35,7 @@ mod comms;
 pub mod deps;
 pub mod lag;
 pub mod maintenance;
+mod public;
 pub mod state;
 mod wheel;
 
@@ -42,6 +43,7 @@ pub use comms::ServiceStatus;
 use deps::DependencyGraph;
 use lag::LagHistogram;
 use maintenance::MaintenanceWindow;
+pub use public::MonitorStatusSource;
 use state::{Alert, CheckState, StatePolicy, Suppression, Transition};
 
 /// How early a check may start to share a wake-up with others due just after it.

@@ -1,5 +1,6 @@
 //! Test doubles for users' own tests (feature `testing`): a [`FakeProbe`] whose answer you set,
-//! and a [`RecordingSink`] that keeps what it was sent.
+//! a [`RecordingSink`] that keeps what it was sent, and a [`FakeStatusSource`] for the status
+//! server.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -11,6 +12,8 @@ use parking_lot::Mutex;
 use crate::error::{Error, Result};
 use crate::probe::{CheckContext, Observation, Probe, Status};
 use crate::sink::{AlertSink, Notification};
+
+pub use crate::status::fake::FakeStatusSource;
 
 #[derive(Debug)]
 struct FakeState {

@@ -1015,6 +1015,46 @@ async fn check(path: Option<&Path>, json: bool, only: &[String]) -> forewarn::Re
     Ok(worst.exit_code() as u8)
 }
 
+/// The status server beside a run: the stop signal and its task, and the address people open.
+type Page = (
+    tokio::sync::watch::Sender<bool>,
+    tokio::task::JoinHandle<forewarn::Result<()>>,
+);
+
+/// Starts the status page `[status]` asks for (on by default at 127.0.0.1:8080). The default
+/// address being taken (another forewarn, another program) is a warning, not a reason to stop
+/// monitoring; an address written in the config that cannot be used is an error.
+async fn status_page(
+    config: &Config,
+    monitor: &Monitor,
+) -> forewarn::Result<(Option<Page>, Option<String>)> {
+    use forewarn::status::{StatusServer, StatusSource};
+    if !config.status.enabled {
+        return Ok((None, None));
+    }
+    let source: Arc<dyn StatusSource> = Arc::new(forewarn::monitor::MonitorStatusSource::new(
+        monitor.clone(),
+        config.status_title(),
+    ));
+    let server = match StatusServer::bind(&config.status, source, config.zone()) {
+        Ok(s) => s,
+        Err(e) if config.status.listen.is_none() => {
+            tracing::warn!(error = %e, "status page not started (set [status] listen to another address, or enabled = false)");
+            return Ok((None, None));
+        }
+        Err(e) => return Err(e),
+    };
+    let url = match &config.status.public_url {
+        Some(u) => format!("{u} (listening on http://{})", server.local_addr()),
+        None => format!("http://{}/", server.local_addr()),
+    };
+    let (stop, mut rx) = tokio::sync::watch::channel(false);
+    let task = tokio::spawn(server.serve(async move {
+        let _ = rx.wait_for(|s| *s).await;
+    }));
+    Ok((Some((stop, task)), Some(url)))
+}
+
 async fn run(path: Option<&Path>, quiet: bool) -> forewarn::Result<u8> {
     // First thing: a SIGTERM while starting up stops the run gracefully once it begins.
     let shutdown = forewarn::monitor::shutdown_signal();
@@ -1026,6 +1066,7 @@ async fn run(path: Option<&Path>, quiet: bool) -> forewarn::Result<u8> {
     let store = Arc::new(SqliteStore::open(&config.monitor.database)?);
     forewarn::Store::claim(&*store).await?;
     let monitor = Monitor::from_config_with_store(&config, store).await?;
+    let (page, page_url) = status_page(&config, &monitor).await?;
     let sinks: Vec<String> = config
         .sinks
         .iter()
@@ -1046,6 +1087,9 @@ async fn run(path: Option<&Path>, quiet: bool) -> forewarn::Result<u8> {
             sinks.join(", ")
         }
     );
+    if let Some(url) = &page_url {
+        println!("status page: {url}");
+    }
     let mut events = monitor.subscribe();
     // Console lines show the district's local time with its abbreviation
     // ("2026-09-01 09:15:02 CDT").
@@ -1092,7 +1136,12 @@ async fn run(path: Option<&Path>, quiet: bool) -> forewarn::Result<u8> {
             }
         })
     };
-    monitor.run_until(shutdown).await?;
+    let ran = monitor.run_until(shutdown).await;
+    if let Some((stop, server)) = page {
+        let _ = stop.send(true);
+        let _ = server.await;
+    }
+    ran?;
     printer.abort();
     let status = monitor.status().await?;
     println!(

@@ -35,8 +35,11 @@ impl PlannedMaintenance {
         if let Some(problem) = crate::config::name_problem(&self.title) {
             return Err(Error::invalid("title", problem));
         }
-        if self.services.is_empty() {
-            return Err(Error::invalid("services", "names no service"));
+        if self.services.is_empty() || self.services.iter().any(|s| s.trim().is_empty()) {
+            return Err(Error::invalid(
+                "services",
+                "name at least one service, none empty",
+            ));
         }
         if self.ends_at <= self.starts_at {
             return Err(Error::invalid("ends_at", "must be after starts_at"));

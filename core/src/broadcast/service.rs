@@ -211,6 +211,16 @@ impl ServiceState {
         }
     }
 
+    /// How people read it: "Operational", "Degraded performance", "Down", "Under maintenance".
+    pub fn label(self) -> &'static str {
+        match self {
+            ServiceState::Operational => "Operational",
+            ServiceState::Degraded => "Degraded performance",
+            ServiceState::Down => "Down",
+            ServiceState::Maintenance => "Under maintenance",
+        }
+    }
+
     /// How bad, for the overall state (the worst of the services).
     pub fn rank(self) -> u8 {
         match self {

@@ -58,6 +58,8 @@ pub(super) struct Comms {
     pub outages: tokio::sync::Mutex<Option<Vec<Outage>>>,
     /// The current outage message (`None`: no known outage).
     pub message: watch::Sender<Option<OutageMessage>>,
+    /// Each service's daily availability, for the status page.
+    pub availability: super::public::SharedAvailability,
     /// The auto-reply and voicemail, by name.
     pub responders: Vec<(String, Arc<dyn crate::autoreply::OutageResponder>)>,
     /// The planned maintenance last read from the store.
@@ -205,6 +207,7 @@ pub(super) fn build(
         announced: Mutex::new(HashSet::new()),
         planned: Mutex::new(Vec::new()),
         responders,
+        availability: Default::default(),
     }))
 }
 
@@ -655,7 +658,7 @@ impl Inner {
 
     /// Whether maintenance window `w` switches service `s` off: it names the service (planned
     /// maintenance) or covers one of its checks.
-    fn window_covers(&self, w: &MaintenanceWindow, s: &ServiceRt) -> bool {
+    pub(super) fn window_covers(&self, w: &MaintenanceWindow, s: &ServiceRt) -> bool {
         if !w.services().is_empty() {
             return w.services().contains(&s.key);
         }
