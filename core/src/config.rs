@@ -874,7 +874,7 @@ impl Config {
         crate::monitor::deps::DependencyGraph::new(&edges)
             .map_err(|e| self.error_at(None, Some("depends_on"), msg(&e)))?;
         for w in maintenance {
-            w.get_ref().build().map_err(|e| {
+            w.get_ref().build_in(self.zone().tz()).map_err(|e| {
                 self.error_at(
                     Some(w.span()),
                     Some(&format!("maintenance.{}", field(&e))),

@@ -810,7 +810,7 @@ impl Monitor {
             b = b.default_escalation(d);
         }
         for w in &config.maintenance {
-            b = b.maintenance(w.build()?);
+            b = b.maintenance(w.build_in(config.zone().tz())?);
         }
         for (key, service) in &config.services {
             b = b.service(key.clone(), service.clone());

@@ -61,7 +61,8 @@ pub struct MaintenanceConfig {
     /// ends the next day; equal to `from`, the window lasts a whole day.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub to: Option<String>,
-    /// IANA time zone for local times (`Europe/Berlin`); default `UTC`.
+    /// IANA time zone for local times (`Europe/Berlin`); default: the district's
+    /// (`[monitor] time_zone`) when read from a config, else `UTC`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timezone: Option<String>,
     /// Whether audiences are told of it ahead, at its start and at its end (default: yes for a
@@ -78,6 +79,12 @@ impl MaintenanceConfig {
     ///
     /// Errors are [`Error::Invalid`] naming the offending field and value.
     pub fn build(&self) -> Result<MaintenanceWindow> {
+        self.build_in(Tz::UTC)
+    }
+
+    /// Like [`MaintenanceConfig::build`], local times without a `timezone` being in `zone`
+    /// (the district's).
+    pub fn build_in(&self, zone: Tz) -> Result<MaintenanceWindow> {
         let name = self.name.trim();
         if name.is_empty() {
             return Err(Error::invalid(
@@ -87,7 +94,7 @@ impl MaintenanceConfig {
         }
         let ctx = |msg: String| format!("maintenance `{name}`: {msg}");
 
-        let tz_name = self.timezone.as_deref().unwrap_or("UTC").trim();
+        let tz_name = self.timezone.as_deref().unwrap_or(zone.name()).trim();
         let tz: Tz = tz_name.parse().map_err(|_| {
             Error::invalid(
                 "timezone",
@@ -863,5 +870,21 @@ mod tests {
             o.occurrences(utc(2026, 9, 12, 13, 0), utc(2026, 9, 13, 0, 0))
                 .is_empty()
         );
+    }
+
+    #[test]
+    fn local_times_without_a_zone_are_the_districts() {
+        let mut c = one_off("2026-09-12 07:00", "2026-09-12 13:00", None);
+        c.timezone = None;
+        let chicago: Tz = "America/Chicago".parse().unwrap();
+        let w = c.build_in(chicago).unwrap();
+        assert_eq!(
+            w.occurrences(utc(2026, 9, 1, 0, 0), utc(2026, 10, 1, 0, 0)),
+            vec![(utc(2026, 9, 12, 12, 0), utc(2026, 9, 12, 18, 0))]
+        );
+        // Its own zone wins.
+        c.timezone = Some("UTC".into());
+        let w = c.build_in(chicago).unwrap();
+        assert!(w.is_active(utc(2026, 9, 12, 7, 0)));
     }
 }
