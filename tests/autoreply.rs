@@ -10,11 +10,13 @@
 mod dovecot;
 #[path = "support/smtp.rs"]
 mod smtp;
+#[path = "support/voicemail.rs"]
+mod voicemail;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use dovecot::{ADDRESS, Dovecot, PASSWORD, USER};
+use dovecot::{ADDRESS, Dovecot, PASSWORD};
 use forewarn::autoreply::{OutageMessage, OutageResponder, ResponderConfig};
 use smtp::{Kind, Smtp};
 
@@ -33,29 +35,6 @@ fn outage() -> OutageMessage {
             .into(),
         spoken: "We know the Student Information System is down. We are working on it.".into(),
     }
-}
-
-fn sieve_config(d: &Dovecot, password: &str) -> ResponderConfig {
-    let text = format!(
-        r#"
-type = "sieve"
-host = "127.0.0.1"
-port = {port}
-tls = "starttls"
-username = "{USER}"
-password = "{password}"
-addresses = ["{ADDRESS}"]
-days = 1
-from = "District help desk <{ADDRESS}>"
-timeout = "10s"
-ca_file = "{ca}"
-"#,
-        port = d.sieve_port,
-        ca = d.cert.display(),
-    );
-    let c: ResponderConfig = toml::from_str(&text).expect("responder config parses");
-    c.validate().expect("responder config is valid");
-    c
 }
 
 fn mail(from: &str, subject: &str) -> String {
@@ -141,7 +120,7 @@ async fn sieve_reply_runs_during_the_outage_keeps_the_users_rules_and_is_put_bac
     admin.put("roundcube", USER_RULES);
     admin.activate("roundcube");
 
-    let responder = sieve_config(&d, PASSWORD).build("helpdesk-mail").unwrap();
+    let responder = d.responder_config(PASSWORD).build("helpdesk-mail").unwrap();
     responder.healthcheck().await.unwrap();
     let message = outage();
     responder.apply(Some(&message)).await.unwrap();
@@ -225,7 +204,7 @@ async fn sieve_reply_runs_during_the_outage_keeps_the_users_rules_and_is_put_bac
 
     // forewarn restarts: a new responder finds its script in place, then the outage ends.
     drop(responder);
-    let restarted = sieve_config(&d, PASSWORD).build("helpdesk-mail").unwrap();
+    let restarted = d.responder_config(PASSWORD).build("helpdesk-mail").unwrap();
     restarted.apply(Some(&message)).await.unwrap();
     assert_eq!(
         inode(&script_file),
@@ -262,7 +241,7 @@ async fn sieve_reply_without_a_previous_script_leaves_none_active_and_changes_wi
     // A stale copy of ours, inactive (an earlier run stopped between storing and activating).
     admin.put("forewarn-outage", "keep;\r\n");
     admin.put("spare", "keep;\r\n");
-    let responder = sieve_config(&d, PASSWORD).build("helpdesk-mail").unwrap();
+    let responder = d.responder_config(PASSWORD).build("helpdesk-mail").unwrap();
     responder.apply(None).await.unwrap();
     assert_eq!(
         admin.list(),
@@ -307,7 +286,7 @@ async fn sieve_wrong_password_names_the_login_failure_and_not_the_password() {
         return;
     };
     let wrong = "Wr0ng-pa55word-zz9";
-    let responder = sieve_config(&d, wrong).build("helpdesk-mail").unwrap();
+    let responder = d.responder_config(wrong).build("helpdesk-mail").unwrap();
     for e in [
         responder.apply(Some(&outage())).await.unwrap_err(),
         responder.healthcheck().await.unwrap_err(),
@@ -329,7 +308,7 @@ async fn sieve_wrong_password_names_the_login_failure_and_not_the_password() {
     assert!(d.sieve().list().is_empty(), "nothing was installed");
 
     // A server that is not there is a retryable error naming it.
-    let mut gone = match sieve_config(&d, PASSWORD) {
+    let mut gone = match d.responder_config(PASSWORD) {
         ResponderConfig::Sieve(c) => c,
         _ => unreachable!(),
     };
@@ -350,74 +329,11 @@ async fn sieve_wrong_password_names_the_login_failure_and_not_the_password() {
 // ---------------------------------------------------------------------------------------------
 
 fn espeak_or_skip() -> bool {
-    let ok = std::process::Command::new("espeak-ng")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        smtp::skip::skip(
-            "espeak-ng",
-            "`espeak-ng --version` does not run (Debian package espeak-ng)",
-        );
+    let found = voicemail::espeak();
+    if let Err(reason) = &found {
+        smtp::skip::skip("espeak-ng", reason);
     }
-    ok
-}
-
-fn voicemail(path: &Path, normal: Option<&Path>, espeak: Option<&str>) -> ResponderConfig {
-    let mut text = format!("type = \"voicemail\"\npath = \"{}\"\n", path.display());
-    if let Some(n) = normal {
-        text.push_str(&format!("normal = \"{}\"\n", n.display()));
-    }
-    if let Some(e) = espeak {
-        text.push_str(&format!("espeak = \"{e}\"\n"));
-    }
-    let c: ResponderConfig = toml::from_str(&text).expect("responder config parses");
-    c.validate().expect("responder config is valid");
-    c
-}
-
-struct Wav {
-    channels: u16,
-    rate: u32,
-    bits: u16,
-    format: u16,
-    data_len: u32,
-}
-
-/// Reads the RIFF header by hand (not with the library that wrote it).
-fn wav_header(path: &Path) -> Wav {
-    let b = std::fs::read(path).unwrap();
-    assert_eq!(&b[0..4], b"RIFF");
-    assert_eq!(&b[8..12], b"WAVE");
-    let le16 = |i: usize| u16::from_le_bytes([b[i], b[i + 1]]);
-    let le32 = |i: usize| u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
-    assert_eq!(le32(4) as usize, b.len() - 8, "RIFF size");
-    let mut i = 12;
-    let mut fmt = None;
-    let mut data_len = None;
-    while i + 8 <= b.len() {
-        let id = &b[i..i + 4];
-        let len = le32(i + 4) as usize;
-        if id == b"fmt " {
-            fmt = Some((le16(i + 8), le16(i + 10), le32(i + 12), le16(i + 22)));
-        } else if id == b"data" {
-            data_len = Some(len as u32);
-            assert_eq!(i + 8 + len, b.len(), "the data chunk ends the file");
-        }
-        i += 8 + len + (len & 1);
-    }
-    let (format, channels, rate, bits) = fmt.expect("a fmt chunk");
-    Wav {
-        channels,
-        rate,
-        bits,
-        format,
-        data_len: data_len.expect("a data chunk"),
-    }
-}
-
-fn seconds(w: &Wav) -> f64 {
-    f64::from(w.data_len) / f64::from(w.rate * u32::from(w.channels) * u32::from(w.bits / 8))
+    found.is_ok()
 }
 
 #[tokio::test]
@@ -427,25 +343,25 @@ async fn voicemail_greeting_is_8khz_mono_pcm_and_lasts_as_long_as_its_text() {
     }
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("greeting.wav");
-    let responder = voicemail(&path, None, None)
+    let responder = voicemail::config(&path, None, None)
         .build("helpdesk-phone")
         .unwrap();
     responder.healthcheck().await.unwrap();
     let short = outage();
     responder.apply(Some(&short)).await.unwrap();
-    let w = wav_header(&path);
+    let w = voicemail::wav_header(&path);
     assert_eq!(
         (w.format, w.channels, w.rate, w.bits),
         (1, 1, 8000, 16),
         "PCM, mono, 8 kHz, 16 bit"
     );
-    let one = seconds(&w);
+    let one = voicemail::seconds(&w);
     assert!((2.0..15.0).contains(&one), "{one} s");
 
     let mut long = short.clone();
     long.spoken = format!("{0} {0} {0}", short.spoken);
     responder.apply(Some(&long)).await.unwrap();
-    let three = seconds(&wav_header(&path));
+    let three = voicemail::seconds(&voicemail::wav_header(&path));
     let ratio = three / one;
     eprintln!("greeting: {one:.2} s; three times the text: {three:.2} s (ratio {ratio:.2})");
     assert!(
@@ -483,7 +399,7 @@ async fn voicemail_same_text_is_not_rendered_again_and_the_normal_greeting_comes
     std::fs::write(&path, &original).unwrap();
 
     let message = outage();
-    let responder = voicemail(&path, Some(&normal), None)
+    let responder = voicemail::config(&path, Some(&normal), None)
         .build("helpdesk-phone")
         .unwrap();
     responder.apply(Some(&message)).await.unwrap();
@@ -494,7 +410,7 @@ async fn voicemail_same_text_is_not_rendered_again_and_the_normal_greeting_comes
     assert_eq!(inode(&path), written, "the same text is not rendered again");
 
     // After a restart the greeting is known to be in place.
-    let restarted = voicemail(&path, Some(&normal), None)
+    let restarted = voicemail::config(&path, Some(&normal), None)
         .build("helpdesk-phone")
         .unwrap();
     restarted.apply(Some(&message)).await.unwrap();
@@ -524,7 +440,7 @@ async fn voicemail_keeps_a_greeting_it_did_not_write_and_names_a_missing_espeak(
     std::fs::write(&path, b"the district's greeting").unwrap();
 
     // Without `normal`, the greeting already there could not be put back: refused.
-    let responder = voicemail(&path, None, None)
+    let responder = voicemail::config(&path, None, None)
         .build("helpdesk-phone")
         .unwrap();
     let e = responder
@@ -541,7 +457,7 @@ async fn voicemail_keeps_a_greeting_it_did_not_write_and_names_a_missing_espeak(
     // espeak-ng missing: a clear error naming the program, in apply and in the health check.
     let missing = "/nonexistent/bin/espeak-ng";
     let other = dir.path().join("other.wav");
-    let responder = voicemail(&other, None, Some(missing))
+    let responder = voicemail::config(&other, None, Some(missing))
         .build("helpdesk-phone")
         .unwrap();
     for e in [

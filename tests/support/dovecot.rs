@@ -256,6 +256,32 @@ plugin {{
         })
     }
 
+    /// A `sieve` responder for the mailbox: ManageSieve with STARTTLS trusting the server's
+    /// certificate, logging in with `password`.
+    pub fn responder_config(&self, password: &str) -> forewarn::autoreply::ResponderConfig {
+        let text = format!(
+            r#"
+type = "sieve"
+host = "127.0.0.1"
+port = {port}
+tls = "starttls"
+username = "{USER}"
+password = "{password}"
+addresses = ["{ADDRESS}"]
+days = 1
+from = "District help desk <{ADDRESS}>"
+timeout = "10s"
+ca_file = "{ca}"
+"#,
+            port = self.sieve_port,
+            ca = self.cert.display(),
+        );
+        let c: forewarn::autoreply::ResponderConfig =
+            toml::from_str(&text).expect("responder config parses");
+        c.validate().expect("responder config is valid");
+        c
+    }
+
     /// Dovecot's log so far.
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()

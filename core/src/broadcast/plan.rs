@@ -117,7 +117,10 @@ pub fn due_for_outage(
             due.push(still(last));
         }
         match u.event {
-            OutageEvent::Note if u.at > first && u.at <= now => {
+            // A note from the moment the "we know" is due on is an update of its own: the
+            // "we know" carries only the notes written before that moment, so a note written
+            // at that very moment (just after the "we know" went out) is still told.
+            OutageEvent::Note if u.at >= first && u.at <= now => {
                 due.push(Due {
                     key: format!("update:{}", u.seq),
                     kind: BroadcastKind::Update,
@@ -259,6 +262,29 @@ mod tests {
         assert_eq!(keys(&d(&o, 1800)), ["we_know", "update:2", "fixed"]);
         // An audience that does not care about it hears nothing.
         assert!(due_for_outage(&o, &["wifi"], 5 * MIN, 10 * MIN, 60 * MIN, at(5000)).is_empty());
+    }
+
+    #[test]
+    fn a_note_at_the_moment_the_we_know_is_due_is_an_update_of_its_own() {
+        let mut o = outage();
+        let d = |o: &Outage, now| due_for_outage(o, &["sis"], 5 * MIN, 10 * MIN, 60 * MIN, at(now));
+        o.push(
+            OutageEvent::Note,
+            None,
+            Some("just before"),
+            Some("ana"),
+            at(299),
+        );
+        o.push(
+            OutageEvent::Note,
+            None,
+            Some("right then"),
+            Some("ana"),
+            at(300),
+        );
+        let due = d(&o, 300);
+        assert_eq!(keys(&due), ["we_know", "update:2"], "{due:?}");
+        assert_eq!(due[1].at, at(300));
     }
 
     #[test]

@@ -439,16 +439,20 @@ impl Inner {
         }
     }
 
+    /// The outage's notes written until `until` (before it, when `before`).
     fn notes(
         &self,
         comms: &Comms,
         o: &Outage,
         until: DateTime<Utc>,
+        before: bool,
         now: DateTime<Utc>,
     ) -> Vec<NoteText> {
         o.updates
             .iter()
-            .filter(|u| u.event == OutageEvent::Note && u.at <= until)
+            .filter(|u| {
+                u.event == OutageEvent::Note && (u.at < until || (!before && u.at == until))
+            })
             .map(|u| NoteText {
                 at: self.local(comms, u.at, now),
                 by: u.by.clone(),
@@ -481,7 +485,10 @@ impl Inner {
         let every = chrono::Duration::from_std(comms.settings.update_every)
             .unwrap_or(chrono::Duration::hours(1));
         ctx.next_update = self.local(comms, now.max(d.at) + every, now);
-        ctx.notes = self.notes(comms, o, d.at, now);
+        // The "we know" tells the notes written before it was due; a note from that moment
+        // on is an update of its own (`due_for_outage`). Later messages recall every note up
+        // to their own moment.
+        ctx.notes = self.notes(comms, o, d.at, d.kind == BroadcastKind::WeKnow, now);
         if let Some(seq) = d.update
             && let Some(u) = o.updates.get(seq as usize)
         {
