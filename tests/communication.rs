@@ -629,6 +629,40 @@ async fn every_channel_says_the_same_at_every_step_of_an_outage() {
         "the auto-reply is not rewritten for a note"
     );
 
+    // The real monitor's page in a browser, as a teacher sees it.
+    if let Some(exe) = browser::find() {
+        let url = w.server.url("/");
+        let profile = tempfile::tempdir().unwrap();
+        let proxy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let proxy_addr = proxy.local_addr().unwrap().to_string();
+        let (state, text, events) = tokio::task::spawn_blocking({
+            let profile = profile.path().to_owned();
+            move || {
+                let mut c = browser::Chromium::start(&exe, &profile, &proxy_addr);
+                let session = c.open(&url);
+                let state = c.eval(
+                    &session,
+                    "document.querySelector('#service-sis .state').textContent",
+                );
+                let text = c.eval(&session, "document.body.innerText");
+                (state, text, std::mem::take(&mut c.events))
+            }
+        })
+        .await
+        .unwrap();
+        assert_eq!(state, "Down");
+        let text = text.as_str().unwrap();
+        assert!(
+            text.contains("The database server is being restarted; expect it back by 10:15."),
+            "{text}"
+        );
+        assert!(text.contains("Take attendance on paper."), "{text}");
+        let problems = browser::problems(&events);
+        assert!(problems.is_empty(), "console problems: {problems:#?}");
+    } else {
+        smtp::skip::skip("chromium", "not installed (Debian package `chromium`)");
+    }
+
     // Back: the page says so at once, the auto-reply and voicemail go back to normal, the
     // teachers are not told yet.
     w.sis.set(Status::Ok, "HTTP 200");
@@ -671,4 +705,385 @@ async fn every_channel_says_the_same_at_every_step_of_an_outage() {
         .collect();
     eprintln!("teachers were sent: {subjects:#?}");
     w.server.stop().await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. The acknowledgement link of a real alert e-mail, opened in a browser.
+// ---------------------------------------------------------------------------------------------
+
+const ACK_SECRET: &str = "the district's acknowledgement secret";
+const DIRECTOR: &str = "it-director@district.example";
+
+/// A monitor on the SQLite file `db` with two checks (`sis-web`, `wifi`) whose alerts go to
+/// ICT at once, with acknowledgement links to `ack_base`, and to the director after 15 minutes
+/// unacknowledged.
+fn escalating_monitor(
+    db: &std::path::Path,
+    clock: &ManualClock,
+    smtp_port: u16,
+    ack_base: &str,
+    sis: &FakeProbe,
+    wifi: &FakeProbe,
+) -> Monitor {
+    use forewarn::escalation::{Tier, TieredEscalation};
+    let mut ict = smtp::plain_email_sink(smtp_port);
+    ict.to = vec![ICT.to_owned()];
+    ict.ack_url_base = Some(ack_base.to_owned());
+    ict.ack_secret = Some(forewarn::Secret::new(ACK_SECRET));
+    let ict = Arc::new(ict.build("ict-mail").unwrap().with_zone(chicago()));
+    Monitor::builder()
+        .store(Arc::new(SqliteStore::open(db).unwrap()))
+        .clock(Arc::new(clock.clone()))
+        .zone(chicago())
+        .check(CheckSpec::new(CHECK, Arc::new(sis.clone())).thresholds(1, 1))
+        .check(CheckSpec::new("wifi", Arc::new(wifi.clone())).thresholds(1, 1))
+        .sink("ict-mail", ict)
+        .sink(
+            "director-mail",
+            email_sink(smtp_port, "director-mail", DIRECTOR),
+        )
+        .escalation(
+            "tiers",
+            Arc::new(
+                TieredEscalation::new(
+                    vec![
+                        Tier::new(Duration::ZERO, ["ict-mail"]),
+                        Tier::new(Duration::from_secs(15 * 60), ["director-mail"]),
+                    ],
+                    None,
+                )
+                .unwrap(),
+            ),
+        )
+        .default_escalation("tiers")
+        .build()
+        .unwrap()
+}
+
+/// The one incident of `check`.
+async fn only_incident(monitor: &Monitor, check: &str) -> forewarn::Incident {
+    let mut v = monitor
+        .incidents(&IncidentFilter {
+            active_only: false,
+            check: Some(check.into()),
+            limit: 0,
+        })
+        .await
+        .unwrap();
+    assert_eq!(v.len(), 1, "{v:#?}");
+    v.remove(0)
+}
+
+/// POSTs the acknowledgement form of `link` as `by`.
+async fn post_ack(http: &reqwest::Client, link: &str, by: &str) -> (reqwest::StatusCode, String) {
+    let r = http
+        .post(link)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(
+            url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("by", by)
+                .finish(),
+        )
+        .send()
+        .await
+        .unwrap();
+    (r.status(), r.text().await.unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_alert_emails_ack_link_opened_in_a_browser_acknowledges_once_and_stops_escalation() {
+    let Some(smtp) = Smtp::start_or_skip(Kind::Plain { max_size: None }) else {
+        return;
+    };
+    let Some(exe) = browser::find() else {
+        smtp::skip::skip("chromium", "not installed (Debian package `chromium`)");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("forewarn.db");
+    let port = smtp::free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let ack_base = format!("{base}/ack");
+    let config = StatusConfig {
+        listen: Some(format!("127.0.0.1:{port}")),
+        ack_secret: Some(forewarn::Secret::new(ACK_SECRET)),
+        ..StatusConfig::default()
+    };
+    let t0: DateTime<Utc> = "2026-09-01T14:00:00Z".parse().unwrap();
+    let clock = ManualClock::new(t0);
+    let (sis, wifi) = (FakeProbe::new(Status::Ok), FakeProbe::new(Status::Ok));
+    let monitor = escalating_monitor(&db, &clock, smtp.port, &ack_base, &sis, &wifi);
+    let server = Running::start(&config, &monitor).await;
+    let round = |n: u32| {
+        let (clock, monitor) = (clock.clone(), monitor.clone());
+        async move {
+            for _ in 0..n {
+                clock.advance(Duration::from_secs(10));
+                monitor.run_once().await.unwrap();
+                // What the running program's housekeeping does between rounds.
+                monitor.escalate_all().await.unwrap();
+                monitor.deliver_outbox().await.unwrap();
+            }
+        }
+    };
+    round(1).await;
+
+    // Both go down, a minute apart (beyond the outbox's grouping window); ICT is told of
+    // each, with a link.
+    sis.set(Status::Critical, "HTTP 503");
+    round(6).await;
+    wifi.set(Status::Critical, "controller unreachable");
+    round(1).await;
+    smtp.wait_for(2);
+    let ict = mails_to(&smtp, ICT);
+    assert_eq!(
+        ict.len(),
+        2,
+        "{:#?}",
+        ict.iter().map(|m| m.get("Subject")).collect::<Vec<_>>()
+    );
+    let sis_mail = ict
+        .iter()
+        .find(|m| m.get("Subject").contains(CHECK))
+        .expect("an alert about sis-web");
+    let token = sis_mail
+        .ack_token(&format!("{ack_base}/"))
+        .expect("an ack link");
+    assert!(token.len() > 40, "{token}");
+    let link = format!("{ack_base}/{token}");
+    assert!(sis_mail.html().contains(&link), "the HTML part links too");
+    let id = only_incident(&monitor, CHECK).await.id;
+
+    // Opened in Chromium: the form (opening changes nothing), filled in and sent.
+    let proxy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let proxy_addr = proxy.local_addr().unwrap().to_string();
+    let profile = tempfile::tempdir().unwrap();
+    let (form_text, opened_state, done_text, events) = {
+        let link = link.clone();
+        let profile = profile.path().to_owned();
+        let monitor = monitor.clone();
+        let handle = tokio::runtime::Handle::current();
+        tokio::task::spawn_blocking(move || {
+            let mut c = browser::Chromium::start(&exe, &profile, &proxy_addr);
+            let session = c.open(&link);
+            let form_text = c.eval(&session, "document.body.innerText");
+            let opened_state = handle.block_on(async {
+                monitor
+                    .incidents(&IncidentFilter {
+                        active_only: false,
+                        check: Some(CHECK.into()),
+                        limit: 0,
+                    })
+                    .await
+                    .unwrap()[0]
+                    .state
+            });
+            let mut events = std::mem::take(&mut c.events);
+            c.eval(
+                &session,
+                "document.getElementById('by').value = 'Ana Lopez'; \
+                 document.getElementById('note').value = 'on my way to the server room'; \
+                 document.querySelector('form').submit(); true",
+            );
+            c.wait_for("Page.loadEventFired");
+            std::thread::sleep(Duration::from_millis(300));
+            let done_text = c.eval(&session, "document.body.innerText");
+            events.append(&mut c.events);
+            (form_text, opened_state, done_text, events)
+        })
+        .await
+        .unwrap()
+    };
+    let form_text = form_text.as_str().unwrap().to_owned();
+    assert!(
+        form_text.contains(&format!("Acknowledge incident #{id}?")),
+        "{form_text}"
+    );
+    assert!(
+        form_text.contains(" CDT"),
+        "the link's expiry in local time: {form_text}"
+    );
+    assert_eq!(
+        opened_state,
+        forewarn::IncidentState::Open,
+        "opening the link acknowledges nothing"
+    );
+    let done_text = done_text.as_str().unwrap().to_owned();
+    assert!(
+        done_text.contains(&format!("Incident #{id} acknowledged")),
+        "{done_text}"
+    );
+    assert!(done_text.contains("by Ana Lopez at "), "{done_text}");
+    let problems = browser::problems(&events);
+    assert!(problems.is_empty(), "console problems: {problems:#?}");
+    let i = only_incident(&monitor, CHECK).await;
+    assert_eq!(i.state, forewarn::IncidentState::Acknowledged);
+    let ack = i.acknowledgement.unwrap();
+    assert_eq!(ack.by, "Ana Lopez");
+    assert!(
+        ack.note
+            .as_deref()
+            .unwrap()
+            .starts_with("on my way to the server room"),
+        "{ack:?}"
+    );
+
+    // Escalation stops for the acknowledged incident, not for the other one.
+    round(6 * 20).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while mails_to(&smtp, DIRECTOR).is_empty() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let director: Vec<String> = mails_to(&smtp, DIRECTOR)
+        .iter()
+        .map(|m| m.get("Subject").to_owned())
+        .collect();
+    assert_eq!(director.len(), 1, "{director:#?}");
+    assert!(director[0].contains("wifi"), "{director:#?}");
+    assert!(!director.iter().any(|s| s.contains(CHECK)), "{director:#?}");
+
+    // The link works once: again, it is refused and changes nothing.
+    let (status, body) = post_ack(&server.http, &link, "Bo").await;
+    assert_eq!(status, reqwest::StatusCode::CONFLICT, "{body}");
+    assert!(body.contains("was already used"), "{body}");
+    assert_eq!(
+        only_incident(&monitor, CHECK)
+            .await
+            .acknowledgement
+            .unwrap()
+            .by,
+        "Ana Lopez"
+    );
+
+    // Also after a restart: the used link is kept in the store, not in memory.
+    server.stop().await;
+    drop(monitor);
+    let monitor = escalating_monitor(&db, &clock, smtp.port, &ack_base, &sis, &wifi);
+    let server = Running::start(&config, &monitor).await;
+    let (status, body) = post_ack(&server.http, &link, "Bo").await;
+    assert_eq!(
+        status,
+        reqwest::StatusCode::CONFLICT,
+        "after a restart: {body}"
+    );
+    // A link signed with another secret is refused too.
+    let forged = forewarn::ack::AckSigner::new(b"not the district's secret at all")
+        .unwrap()
+        .sign(
+            only_incident(&monitor, CHECK).await.id,
+            t0 + chrono::Duration::days(1),
+        );
+    let (status, body) = post_ack(&server.http, &format!("{ack_base}/{forged}"), "Eve").await;
+    assert!(status.is_client_error(), "{status}: {body}");
+    // The other incident's link, never used, still works after the restart.
+    let wifi_mail = mails_to(&smtp, ICT)
+        .into_iter()
+        .find(|m| m.get("Subject").contains("wifi"))
+        .unwrap();
+    let wifi_link = format!(
+        "{ack_base}/{}",
+        wifi_mail.ack_token(&format!("{ack_base}/")).unwrap()
+    );
+    let (status, body) = post_ack(&server.http, &wifi_link, "Bo").await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{body}");
+    server.stop().await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3. FAQ drafts from the help-desk export, published on the status server's help pages.
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn faq_drafts_from_the_ticket_export_are_served_once_ict_publishes_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let help = dir.path().join("help");
+    let export = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/data/tickets/faq_drafts_export.csv");
+    // The program, as ICT runs it.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_forewarn"))
+        .args(["tickets", "analyze"])
+        .arg(&export)
+        .arg("--out")
+        .arg(dir.path().join("report.html"))
+        .arg("--faq-drafts")
+        .arg(&help)
+        .env_remove("FOREWARN_CONFIG")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let password = help.join("reset-password-student-portal.md");
+    let projector = help.join("projector-shows-signal.md");
+    assert!(password.is_file() && projector.is_file(), "{out:?}");
+
+    let monitor = Monitor::builder()
+        .store(Arc::new(SqliteStore::in_memory().unwrap()))
+        .zone(chicago())
+        .check(CheckSpec::new(CHECK, Arc::new(FakeProbe::new(Status::Ok))))
+        .service("sis", ServiceConfig::new(SERVICE, [CHECK]))
+        .build()
+        .unwrap();
+    let server = Running::start(
+        &StatusConfig {
+            help_dir: Some(help.clone()),
+            ..status_config()
+        },
+        &monitor,
+    )
+    .await;
+    let get = |path: &'static str| {
+        let http = server.http.clone();
+        let url = server.url(path);
+        async move {
+            let r = http.get(url).send().await.unwrap();
+            (r.status(), r.text().await.unwrap())
+        }
+    };
+
+    // Drafts are neither listed nor served.
+    let (status, index) = get("/help").await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{index}");
+    assert!(
+        !index.contains("/help/reset-password-student-portal"),
+        "{index}"
+    );
+    assert!(!index.contains("/help/projector-shows-signal"), "{index}");
+    let (status, _) = get("/help/reset-password-student-portal").await;
+    assert_eq!(status, reqwest::StatusCode::NOT_FOUND);
+
+    // ICT reviews one, writes its steps and publishes it.
+    let draft = std::fs::read_to_string(&password).unwrap();
+    let title = draft
+        .lines()
+        .find_map(|l| l.strip_prefix("title: "))
+        .unwrap()
+        .to_owned();
+    let published = draft.replace("draft: true", "draft: false").replace(
+        "\n## Steps\n",
+        "\n## Steps\n\n1. Open the portal's sign-in page and choose **Forgot password**.\n",
+    );
+    std::fs::write(&password, published).unwrap();
+
+    let (_, index) = get("/help").await;
+    assert!(
+        index.contains(&format!(
+            "<a href=\"/help/reset-password-student-portal\">{}</a>",
+            escape(&title)
+        )),
+        "{index}"
+    );
+    assert!(!index.contains("/help/projector-shows-signal"), "{index}");
+    let (status, page) = get("/help/reset-password-student-portal").await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{page}");
+    assert!(page.contains("<strong>Forgot password</strong>"), "{page}");
+    // The evidence from the tickets is on the page; the ticket text a requester typed as a
+    // link or markup is shown as text.
+    assert!(page.contains("Tickets: 16 ("), "{page}");
+    assert!(!page.contains("href=\"javascript:"), "{page}");
+    assert!(!page.contains("<script"), "{page}");
+    assert!(page.contains("[click here](javascript:alert(1))"), "{page}");
+    // The front page links the help pages.
+    assert!(server.text("/").await.contains("href=\"/help\""));
+    let (status, _) = get("/help/projector-shows-signal").await;
+    assert_eq!(status, reqwest::StatusCode::NOT_FOUND, "still a draft");
+    server.stop().await;
 }

@@ -604,7 +604,10 @@ async fn ack_links_show_a_form_on_get_and_acknowledge_once_on_post() {
         .http
         .post(s.url(&format!("/ack/{token}")))
         .header("content-type", "application/x-www-form-urlencoded")
-        .body(form(&[("by", "Ana <on call>")]))
+        .body(form(&[
+            ("by", "Ana <on call>"),
+            ("note", "restarting\r\nthe  switch"),
+        ]))
         .send()
         .await
         .unwrap();
@@ -616,6 +619,11 @@ async fn ack_links_show_a_form_on_get_and_acknowledge_once_on_post() {
     let i = source.incident(42).unwrap();
     assert_eq!(i.state, IncidentState::Acknowledged);
     assert_eq!(i.acknowledgement.as_ref().unwrap().by, "Ana <on call>");
+    assert_eq!(
+        i.acknowledgement.as_ref().unwrap().note.as_deref(),
+        Some("restarting the switch"),
+        "the form's note, its line break and doubled space folded"
+    );
     let updates = i.updates.len();
 
     let r = s

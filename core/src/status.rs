@@ -65,18 +65,24 @@ pub use server::StatusServer;
 pub trait StatusSource: Send + Sync + std::fmt::Debug + 'static {
     /// The public summary: services, incidents, maintenance, the outage message.
     async fn public_status(&self) -> Result<PublicStatus>;
+    /// The source's present moment, against which acknowledgement links expire (the
+    /// monitor's clock; the system clock by default).
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
     /// The monitor's own health (checks with status, latency and incident; sinks; outbox;
     /// scheduler), for `/metrics`.
     async fn monitor_status(&self) -> Result<crate::monitor::MonitorStatus>;
-    /// Redeems a verified acknowledgement token once: acknowledges `incident` as `by` and
-    /// remembers `token_id` until `expires_at`; `Err(crate::ack::token_reused(incident))` when
-    /// the token was used before.
+    /// Redeems a verified acknowledgement token once: acknowledges `incident` as `by` (with
+    /// the form's `note`, if any) and remembers `token_id` until `expires_at`;
+    /// `Err(crate::ack::token_reused(incident))` when the token was used before.
     async fn redeem_ack(
         &self,
         token_id: &str,
         incident: i64,
         expires_at: DateTime<Utc>,
         by: &str,
+        note: Option<&str>,
     ) -> Result<crate::Incident>;
     /// Acknowledges a monitor incident.
     async fn acknowledge(

@@ -346,6 +346,10 @@ impl StatusSource for MonitorStatusSource {
         self.monitor.public_status(&self.title).await
     }
 
+    fn now(&self) -> DateTime<Utc> {
+        self.monitor.inner.clock.now()
+    }
+
     async fn monitor_status(&self) -> Result<super::MonitorStatus> {
         self.monitor.status().await
     }
@@ -356,6 +360,7 @@ impl StatusSource for MonitorStatusSource {
         incident: i64,
         expires_at: DateTime<Utc>,
         by: &str,
+        note: Option<&str>,
     ) -> Result<crate::Incident> {
         let m = &self.monitor;
         let now = m.inner.clock.now();
@@ -367,8 +372,11 @@ impl StatusSource for MonitorStatusSource {
         {
             return Err(crate::ack::token_reused(incident));
         }
-        m.acknowledge(incident, by, Some("acknowledged from the alert's link"))
-            .await
+        let note = match note {
+            Some(n) => format!("{n} (acknowledged from the alert's link)"),
+            None => "acknowledged from the alert's link".to_owned(),
+        };
+        m.acknowledge(incident, by, Some(&note)).await
     }
 
     async fn acknowledge(

@@ -138,6 +138,7 @@ impl StatusSource for FakeStatusSource {
         incident: i64,
         expires_at: DateTime<Utc>,
         by: &str,
+        note: Option<&str>,
     ) -> Result<Incident> {
         {
             let mut state = self.state.lock();
@@ -148,7 +149,7 @@ impl StatusSource for FakeStatusSource {
                 return Err(crate::ack::token_reused(incident));
             }
         }
-        let done = self.acknowledge(incident, by, None).await?;
+        let done = self.acknowledge(incident, by, note).await?;
         self.state
             .lock()
             .used_tokens

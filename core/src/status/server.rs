@@ -46,6 +46,9 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// The longest name accepted from the acknowledgement form.
 const MAX_NAME_CHARS: usize = 100;
 
+/// The longest note accepted from the acknowledgement form (its field's `maxlength`).
+const MAX_NOTE_CHARS: usize = 500;
+
 struct Shared {
     source: Arc<dyn StatusSource>,
     zone: Zone,
@@ -441,7 +444,7 @@ fn check_token(
             "This server does not accept acknowledgement links. Acknowledge the incident from the command line or the admin API.",
         ));
     };
-    signer.check(token, Utc::now()).map_err(|e| {
+    signer.check(token, state.source.now()).map_err(|e| {
         let text = match &e {
             Error::Invalid { message, .. } => message.clone(),
             other => other.to_string(),
@@ -477,6 +480,8 @@ async fn ack_form(State(state): State<AppState>, Path(token): Path<String>) -> R
 struct AckFormBody {
     #[serde(default)]
     by: String,
+    #[serde(default)]
+    note: String,
 }
 
 /// POST `/ack/<token>`: acknowledges once.
@@ -511,9 +516,23 @@ async fn ack_submit(
             ),
         );
     }
+    // The note is optional; newlines typed into it become spaces, other control characters
+    // are refused like the name's.
+    let note = form.note.split_whitespace().collect::<Vec<_>>().join(" ");
+    if note.chars().count() > MAX_NOTE_CHARS || crate::text::control_char(&note).is_some() {
+        return message(
+            &state,
+            StatusCode::BAD_REQUEST,
+            "The note is too long",
+            &format!(
+                "A note has at most {MAX_NOTE_CHARS} characters. Open the link again and shorten it."
+            ),
+        );
+    }
+    let note = (!note.is_empty()).then_some(note.as_str());
     match state
         .source
-        .redeem_ack(&v.token_id, v.incident_id, v.expires_at, by)
+        .redeem_ack(&v.token_id, v.incident_id, v.expires_at, by, note)
         .await
     {
         Ok(incident) => page(
