@@ -314,6 +314,21 @@ fn check_json_carries_the_structured_readings() {
             .all(|f| f["total_bytes"].as_u64().unwrap() > 0 && f["status"].is_string()),
         "{host}"
     );
+    // The deeper health: each part is either read or said to be not available.
+    let not_available: Vec<&str> = host["reading"]["not_available"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|v| v.as_str()).collect())
+        .unwrap_or_default();
+    for (key, what) in [
+        ("pressure", "pressure stall information"),
+        ("thermal_throttle", "thermal throttle counters"),
+        ("batteries", "batteries"),
+    ] {
+        assert!(
+            host["reading"].get(key).is_some() != not_available.contains(&what),
+            "{key}: {host}"
+        );
+    }
 }
 
 /// Durations a clock cannot hold are refused where they are written, by every command, before

@@ -272,6 +272,9 @@ pub struct GroupConfig {
     /// Human description shown in listings.
     #[serde(default)]
     pub description: Option<String>,
+    /// The `[standards.NAME]` profile of member host checks that name none.
+    #[serde(default)]
+    pub standard: Option<Spanned<String>>,
 }
 
 /// One `[[checks]]` entry: what to probe plus how to schedule and alert on it.
@@ -341,6 +344,8 @@ struct RawConfig {
     #[serde(default)]
     groups: BTreeMap<String, GroupConfig>,
     #[serde(default)]
+    standards: BTreeMap<String, crate::probe::host::StandardConfig>,
+    #[serde(default)]
     checks: Vec<CheckConfig>,
     #[serde(default)]
     maintenance: Vec<Spanned<MaintenanceConfig>>,
@@ -404,6 +409,9 @@ pub struct Config {
     pub policies: BTreeMap<String, EscalationConfig>,
     /// `[groups.NAME]` sections.
     pub groups: BTreeMap<String, GroupConfig>,
+    /// `[standards.NAME]` sections: host thresholds by profile. They are already applied to
+    /// the host checks in [`Config::checks`].
+    pub standards: BTreeMap<String, crate::probe::host::StandardConfig>,
     /// `[[checks]]` entries, in file order.
     pub checks: Vec<CheckConfig>,
     /// `[[maintenance]]` windows.
@@ -467,7 +475,7 @@ impl Config {
             }
             config_error(origin, text, span, key, message)
         })?;
-        let config = Config {
+        let mut config = Config {
             origin: origin.to_owned(),
             monitor: raw.monitor,
             rate_limits: raw
@@ -486,6 +494,7 @@ impl Config {
                 .map(|(k, v)| (k, v.into_inner()))
                 .collect(),
             groups: raw.groups,
+            standards: raw.standards,
             checks: raw.checks,
             maintenance: raw
                 .maintenance
@@ -499,8 +508,93 @@ impl Config {
             status: raw.status,
             source: text.into(),
         };
+        config.apply_standards()?;
         config.validate(&raw.maintenance)?;
         Ok(config)
+    }
+
+    /// Checks every `[standards.NAME]` and every name of one, then fills each host check's
+    /// unset thresholds from its standard (its own `standard`, else its group's).
+    fn apply_standards(&mut self) -> Result<()> {
+        for (name, standard) in &self.standards {
+            if let Some(problem) = name_problem(name) {
+                return Err(self.error_at(
+                    self.key_span("standards", name),
+                    Some(&format!("standards.{}", crate::text::printable(name))),
+                    format!("the name {problem}"),
+                ));
+            }
+            if let Err(e) = standard.validate() {
+                let f = field(&e);
+                let mut path = vec![Step::Key("standards"), Step::Key(name)];
+                path.extend(f.split('.').map(Step::Key));
+                return Err(self.error_at(
+                    self.value_span(&path)
+                        .or_else(|| self.key_span("standards", name)),
+                    Some(&format!("standards.{name}.{f}")),
+                    msg(&e),
+                ));
+            }
+        }
+        let unknown = |name: &str| {
+            format!(
+                "standard `{}` is not defined (known: {})",
+                crate::text::printable(name),
+                known(self.standards.keys())
+            )
+        };
+        for (gname, g) in &self.groups {
+            if let Some(s) = &g.standard
+                && !self.standards.contains_key(s.get_ref())
+            {
+                return Err(self.error_at(
+                    Some(s.span()),
+                    Some(&format!("groups.{gname}.standard")),
+                    unknown(s.get_ref()),
+                ));
+            }
+        }
+        let mut resolved = Vec::new();
+        for (i, c) in self.checks.iter().enumerate() {
+            let crate::probe::ProbeConfig::Host(host) = &c.probe else {
+                continue;
+            };
+            let name = match &host.standard {
+                Some(own) => {
+                    if !self.standards.contains_key(own) {
+                        let span = self
+                            .value_span(&[
+                                Step::Key("checks"),
+                                Step::Index(i),
+                                Step::Key("standard"),
+                            ])
+                            .unwrap_or_else(|| c.name.span());
+                        return Err(self.error_at(
+                            Some(span),
+                            Some("standard"),
+                            format!("check `{}`: {}", c.name.get_ref(), unknown(own)),
+                        ));
+                    }
+                    own.clone()
+                }
+                None => match c
+                    .group
+                    .as_ref()
+                    .and_then(|g| self.groups.get(g.get_ref()))
+                    .and_then(|g| g.standard.as_ref())
+                {
+                    Some(s) => s.get_ref().clone(),
+                    None => continue,
+                },
+            };
+            let mut merged = host.with_standard(&self.standards[&name]);
+            merged.standard = Some(name);
+            resolved.push((i, merged));
+        }
+        for (i, merged) in resolved {
+            self.checks[i].probe = crate::probe::ProbeConfig::Host(merged);
+        }
+        Ok(())
     }
 
     /// An error located at `span` of this config's text.

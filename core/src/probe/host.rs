@@ -1,4 +1,6 @@
-//! The `host` probe: this machine's health — CPU, load, memory, swap and free disk space.
+//! The `host` probe: this machine's health — CPU, load, memory, swap, free disk space, and where
+//! the machine exposes them temperatures, thermal throttling, memory errors, pressure stalls,
+//! reboots and laptop batteries.
 //!
 //! Every setting is optional:
 //!
@@ -14,13 +16,22 @@
 //! disk_free_bytes = { warning = "10GB", critical = "2GB" }
 //! mounts = ["/", "/srv"]                            # default: every real file system
 //! ignore_mounts = ["/boot/efi"]
+//! temperature_margin = 5      # °C below a sensor's high limit that already warns (default 0)
+//! battery_health = 60         # percent of design capacity below which a battery warns
+//! reboot = "warning"          # the status of a reboot since the previous check (ok, warning, critical)
+//! sustained = { cpu_percent = 90, cpu_pressure = 80, memory_pressure = 20, io_pressure = 50, window = "10m" }
+//! standard = "staff-laptops"  # a `[standards.NAME]` profile; the check's own keys win
+//! root = "/"                  # where /sys and /proc are read (a container mounting the host's at /host)
 //! ```
+//!
+//! The Linux readers live in [`linux`]; what is kept between checks (previous counters, the
+//! boot, since when a measure is high) and the verdicts on it in `health`.
 
 use std::fmt::{self, Write as _};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use parking_lot::Mutex;
@@ -30,6 +41,14 @@ use sysinfo::{DiskRefreshKind, Disks, MemoryRefreshKind, System};
 use crate::error::{Error, Result};
 use crate::probe::reading::{FilesystemReading, HostReading, Reading};
 use crate::probe::{CheckContext, Metric, Observation, Probe, Status};
+
+#[cfg(not(target_os = "linux"))]
+mod components;
+mod health;
+pub mod linux;
+mod standard;
+
+pub use standard::{StandardConfig, SustainedConfig};
 
 /// File systems that hold no user data and are never checked unless listed in `mounts`.
 const PSEUDO_FILE_SYSTEMS: &[&str] = &[
@@ -197,6 +216,26 @@ pub struct HostConfig {
     /// Mount points never to check.
     #[serde(default)]
     pub ignore_mounts: Vec<String>,
+    /// °C below a sensor's high limit (its critical one when it gives no high) that already
+    /// warns (default 0: warn above the high limit). At the critical limit it is Critical.
+    #[serde(default)]
+    pub temperature_margin: Option<f64>,
+    /// Percent of a battery's design capacity below which it warns (default 60).
+    #[serde(default)]
+    pub battery_health: Option<f64>,
+    /// The status of a reboot since the previous check (default warning; `ok` only tells).
+    #[serde(default)]
+    pub reboot: Option<Status>,
+    /// Limits that warn only when they last a whole window: CPU busy and pressure stalls.
+    #[serde(default)]
+    pub sustained: SustainedConfig,
+    /// A `[standards.NAME]` profile whose settings apply where the check sets none (default:
+    /// its group's standard, if any). Resolved when the config is loaded.
+    #[serde(default)]
+    pub standard: Option<String>,
+    /// The directory `/sys` and `/proc` are read under (default `/`).
+    #[serde(default)]
+    pub root: Option<PathBuf>,
 }
 
 /// Resolved thresholds of one measure.
@@ -284,6 +323,22 @@ struct Settings {
     disk_free_bytes: Option<Limits>,
     mounts: Vec<String>,
     ignore_mounts: Vec<String>,
+    health: health::HealthSettings,
+}
+
+/// The longest `sustained.window`.
+const MAX_WINDOW: Duration = Duration::from_secs(86_400);
+
+/// A percentage setting (0–100), or its default.
+fn percent(field: &str, value: Option<f64>, default: f64) -> Result<f64> {
+    let v = value.unwrap_or(default);
+    if !v.is_finite() || !(0.0..=100.0).contains(&v) {
+        return Err(Error::invalid(
+            field,
+            format!("{v} is out of range (0–100)"),
+        ));
+    }
+    Ok(v)
 }
 
 impl HostConfig {
@@ -344,6 +399,50 @@ impl HostConfig {
             disk_free_bytes,
             mounts: self.mounts.clone(),
             ignore_mounts: self.ignore_mounts.clone(),
+            health: self.health_settings()?,
+        })
+    }
+
+    fn health_settings(&self) -> Result<health::HealthSettings> {
+        let margin = self.temperature_margin.unwrap_or(0.0);
+        if !margin.is_finite() || !(0.0..=100.0).contains(&margin) {
+            return Err(Error::invalid(
+                "temperature_margin",
+                format!("{margin} °C is out of range (0–100)"),
+            ));
+        }
+        let reboot = self.reboot.unwrap_or(Status::Warning);
+        if reboot == Status::Unknown {
+            return Err(Error::invalid("reboot", "must be ok, warning or critical"));
+        }
+        let s = &self.sustained;
+        let window = s.window.unwrap_or(Duration::from_secs(600));
+        if window.is_zero() || window > MAX_WINDOW {
+            return Err(Error::invalid(
+                "sustained.window",
+                format!(
+                    "{} is out of range (more than 0, at most 1 day)",
+                    humantime::format_duration(window)
+                ),
+            ));
+        }
+        let root = self.root.clone().unwrap_or_else(|| PathBuf::from("/"));
+        if !root.is_absolute() {
+            return Err(Error::invalid(
+                "root",
+                format!("`{}` is not an absolute directory", root.display()),
+            ));
+        }
+        Ok(health::HealthSettings {
+            root,
+            temperature_margin: margin,
+            battery_health: percent("battery_health", self.battery_health, 60.0)?,
+            reboot,
+            sustained_cpu: percent("sustained.cpu_percent", s.cpu_percent, 90.0)?,
+            cpu_pressure: percent("sustained.cpu_pressure", s.cpu_pressure, 80.0)?,
+            memory_pressure: percent("sustained.memory_pressure", s.memory_pressure, 20.0)?,
+            io_pressure: percent("sustained.io_pressure", s.io_pressure, 50.0)?,
+            window,
         })
     }
 
@@ -364,6 +463,7 @@ impl HostConfig {
                     disks,
                     cpu_sampled: Instant::now(),
                 }),
+                memory: Mutex::new(health::Memory::default()),
             }),
         })
     }
@@ -379,6 +479,8 @@ pub struct HostProbe {
 struct Inner {
     settings: Settings,
     state: Mutex<State>,
+    /// What the previous check saw (counters, the boot, since when a measure is high).
+    memory: Mutex<health::Memory>,
 }
 
 struct State {
@@ -413,6 +515,7 @@ struct Sample {
     swap_used: u64,
     disks: Vec<DiskSample>,
     missing_mounts: Vec<String>,
+    health: health::HealthSample,
 }
 
 impl Inner {
@@ -499,17 +602,40 @@ impl Inner {
             swap_used: state.system.used_swap(),
             disks,
             missing_mounts,
+            health: health::read(&settings.health.root),
         }
     }
 
     /// Turns a sample into the verdict.
-    fn evaluate(&self, s: &Sample, at: chrono::DateTime<chrono::Utc>) -> Observation {
+    fn evaluate(
+        &self,
+        s: &Sample,
+        at: chrono::DateTime<chrono::Utc>,
+        zone: crate::clock::Zone,
+    ) -> Observation {
         let settings = &self.settings;
         let mut findings: Vec<(Status, String)> = Vec::new();
+        let mut health_findings = Vec::new();
+        let mut health_metrics = Vec::new();
+        let parts = health::evaluate(
+            &settings.health,
+            &mut self.memory.lock(),
+            &s.health,
+            s.cpu_percent,
+            at,
+            zone,
+            &mut health::Out {
+                findings: &mut health_findings,
+                metrics: &mut health_metrics,
+            },
+        );
         let mut obs = Observation::new(Status::Ok, String::new(), at);
         let mut metric = |name: String, value: f64, unit: &'static str| {
             obs.metrics.insert(name.into(), Metric::new(value, unit));
         };
+        for (name, value, unit) in health_metrics {
+            metric(name, value, unit);
+        }
 
         for mount in &s.missing_mounts {
             findings.push((Status::Critical, format!("mount {mount} not found")));
@@ -580,6 +706,7 @@ impl Inner {
             metric("load15".into(), load.fifteen, "");
         }
 
+        findings.extend(health_findings);
         findings.sort_by_key(|(status, _)| std::cmp::Reverse(status.severity()));
         let mut summary = String::with_capacity(128);
         let mut status = Status::Ok;
@@ -590,9 +717,13 @@ impl Inner {
             }
             summary.push_str(text);
         }
+        if !parts.not_available.is_empty() {
+            summary.push_str("; not available: ");
+            summary.push_str(&parts.not_available.join(", "));
+        }
         obs.status = status;
         obs.summary = summary;
-        obs.with_reading(Reading::Host(HostReading {
+        obs.with_reading(Reading::Host(Box::new(HostReading {
             cpu_percent: s.cpu_percent,
             cores: s.cores,
             load: s.load.as_ref().map(|l| [l.one, l.five, l.fifteen]),
@@ -602,12 +733,20 @@ impl Inner {
             swap_used_bytes: s.swap_used,
             filesystems,
             missing_mounts: s.missing_mounts.clone(),
-        }))
+            temperatures: parts.temperatures,
+            thermal_throttle: parts.thermal_throttle,
+            memory_controllers: parts.memory_controllers,
+            pressure: parts.pressure,
+            sustained: parts.sustained,
+            boot: parts.boot,
+            batteries: parts.batteries,
+            not_available: parts.not_available,
+        })))
     }
 }
 
 /// A readable number: two significant decimals below 10, whole numbers above.
-fn number(v: f64) -> String {
+pub(crate) fn number(v: f64) -> String {
     let s = if v.abs() >= 10.0 {
         format!("{v:.0}")
     } else {
@@ -645,13 +784,26 @@ impl Probe for HostProbe {
     async fn check(&self, cx: &CheckContext) -> Observation {
         let at = cx.now();
         let started = std::time::Instant::now();
+        // After a restart of the monitor (or of the machine with it), the stored previous
+        // observation tells the counters and boot to compare with.
+        if !self.inner.memory.lock().seeded {
+            let previous = match &cx.history {
+                Some(h) => h.recent(1).await.ok().and_then(|v| v.into_iter().next()),
+                None => None,
+            };
+            let mut memory = self.inner.memory.lock();
+            match previous {
+                Some(p) if !memory.seeded => memory.seed(&p),
+                _ => memory.seeded = true,
+            }
+        }
         let inner = self.inner.clone();
         let task = tokio::task::spawn_blocking(move || {
             let sample = inner.sample();
             (inner, sample)
         });
         let obs = match tokio::time::timeout(cx.timeout, task).await {
-            Ok(Ok((inner, sample))) => inner.evaluate(&sample, at),
+            Ok(Ok((inner, sample))) => inner.evaluate(&sample, at, cx.zone),
             Ok(Err(e)) => Observation::new(
                 Status::Unknown,
                 format!("reading system information failed: {e}"),

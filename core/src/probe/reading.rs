@@ -26,7 +26,7 @@ pub enum Reading {
     /// A database check (PostgreSQL, MariaDB/MySQL, Redis): role, replication, connections.
     Database(DatabaseReading),
     /// This machine's health: CPU, load, memory, swap and every file system checked.
-    Host(HostReading),
+    Host(Box<HostReading>),
     /// A printer: every supply, tray, cover, error bit and alert, with the verdict on each.
     #[cfg(feature = "probe-snmp")]
     Printer(Box<crate::probe::printer::PrinterReading>),
@@ -130,6 +130,179 @@ pub struct HostReading {
     /// Mount points the config asked for that are not mounted.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub missing_mounts: Vec<String>,
+    /// Every temperature sensor, against the limits its hardware gives.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub temperatures: Vec<TemperatureReading>,
+    /// CPU thermal-throttle events, where the kernel counts them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thermal_throttle: Option<ThrottleReading>,
+    /// Error counts of each memory controller (EDAC), where the kernel exposes them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub memory_controllers: Vec<MemoryControllerReading>,
+    /// Pressure stall information (PSI), where the kernel has it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pressure: Option<PressureReading>,
+    /// Measures above their limit at this check, and since when (CPU busy, pressure).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sustained: Vec<SustainedReading>,
+    /// When the machine booted, and whether it rebooted since the previous check.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub boot: Option<BootReading>,
+    /// Every laptop battery: its health against its design capacity.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub batteries: Vec<BatteryReading>,
+    /// What this machine does not expose ("temperature sensors", "thermal throttle counters",
+    /// "memory error counters (EDAC)", "pressure stall information", "batteries"): not
+    /// available, never a zero.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_available: Vec<String>,
+}
+
+/// One temperature sensor of a [`HostReading`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TemperatureReading {
+    /// The sensor ("coretemp Package id 0", "acpitz temp1").
+    pub sensor: String,
+    /// Its temperature in °C.
+    pub celsius: f64,
+    /// The hardware's high (maximum) limit in °C, if it gives one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub high_celsius: Option<f64>,
+    /// The hardware's critical limit in °C, if it gives one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub critical_celsius: Option<f64>,
+    /// The verdict.
+    pub status: Status,
+}
+
+/// CPU thermal-throttle counters of a [`HostReading`]: totals since boot and the events since
+/// the previous check (absent on the first check and after a reboot — not available, not 0).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ThrottleReading {
+    /// Logical CPUs that count.
+    pub cpus: usize,
+    /// Core throttle events since boot (each physical core once).
+    pub core_events: u64,
+    /// Package throttle events since boot (each package once).
+    pub package_events: u64,
+    /// Core throttle events since the previous check.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub core_events_since_last: Option<u64>,
+    /// Package throttle events since the previous check.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub package_events_since_last: Option<u64>,
+    /// The verdict (Warning while events are rising).
+    pub status: Status,
+}
+
+/// One EDAC memory controller of a [`HostReading`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MemoryControllerReading {
+    /// The controller ("mc0").
+    pub name: String,
+    /// Corrected errors since boot.
+    pub corrected: u64,
+    /// Uncorrected errors since boot.
+    pub uncorrected: u64,
+    /// Corrected errors since the previous check.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub corrected_since_last: Option<u64>,
+    /// Uncorrected errors since the previous check.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uncorrected_since_last: Option<u64>,
+    /// The verdict: Warning while corrected errors rise, Critical while uncorrected ones do.
+    pub status: Status,
+}
+
+/// One line of pressure stall information: the share of time tasks were stalled, in percent.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct PsiLine {
+    /// Over the last 10 seconds.
+    pub avg10: f64,
+    /// Over the last 60 seconds.
+    pub avg60: f64,
+    /// Over the last 300 seconds.
+    pub avg300: f64,
+    /// Total stall time since boot, in microseconds.
+    pub total_us: u64,
+}
+
+/// The pressure of one resource: `some` (at least one task stalled) and `full` (all stalled).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct PsiResource {
+    /// Some tasks stalled.
+    pub some: PsiLine,
+    /// All non-idle tasks stalled at once (absent for CPU on older kernels).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub full: Option<PsiLine>,
+}
+
+/// Pressure stall information of a [`HostReading`].
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct PressureReading {
+    /// CPU pressure.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu: Option<PsiResource>,
+    /// Memory pressure.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<PsiResource>,
+    /// I/O pressure.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub io: Option<PsiResource>,
+}
+
+/// A measure above its limit: since when, and whether that has lasted the whole window.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SustainedReading {
+    /// "cpu_percent", "cpu_pressure", "memory_pressure" or "io_pressure".
+    pub measure: String,
+    /// The value at this check.
+    pub value: f64,
+    /// The limit it is above.
+    pub limit: f64,
+    /// The first check of this stretch above the limit.
+    pub since: DateTime<Utc>,
+    /// Warning once the stretch lasts the configured window, Ok before.
+    pub status: Status,
+}
+
+/// The boot of a [`HostReading`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BootReading {
+    /// The kernel's random boot id, new at every boot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub boot_id: Option<String>,
+    /// When the machine booted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub booted_at: Option<DateTime<Utc>>,
+    /// Whether it rebooted since the previous check.
+    pub rebooted: bool,
+}
+
+/// One battery of a [`HostReading`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BatteryReading {
+    /// Its name ("BAT0").
+    pub name: String,
+    /// What it holds when full, as a percentage of what it was designed to hold.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health_percent: Option<f64>,
+    /// Full capacity now, in `unit`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub full: Option<f64>,
+    /// Design capacity, in `unit`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub design: Option<f64>,
+    /// "Wh" (energy) or "Ah" (charge).
+    pub unit: String,
+    /// Charge cycles, if the battery counts them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cycle_count: Option<u64>,
+    /// "Charging", "Discharging", "Full"…, as the kernel says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+    /// The verdict on its health.
+    pub status: Status,
 }
 
 /// One file system of a [`HostReading`].
