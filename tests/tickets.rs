@@ -1122,8 +1122,9 @@ fn cli_generate_then_analyze_with_kb_and_incidents() {
         .find(|s| s.topic.starts_with("Wi-Fi"))
         .unwrap();
     let day = wifi.week + chrono::TimeDelta::days(2);
+    // forewarn stores incidents in UTC; the district is in Chicago, whatever the machine's zone.
     let ms = |d: chrono::NaiveDateTime| {
-        d.and_local_timezone(chrono::Local)
+        d.and_local_timezone(chrono_tz::America::Chicago)
             .unwrap()
             .timestamp_millis()
     };
@@ -1155,6 +1156,8 @@ fn cli_generate_then_analyze_with_kb_and_incidents() {
         &p("report.html"),
         "--salt",
         "district-secret",
+        "--time-zone",
+        "America/Chicago",
     ])
     .unwrap();
     assert_eq!(code, 0);
@@ -1180,6 +1183,15 @@ fn cli_generate_then_analyze_with_kb_and_incidents() {
     assert_eq!(outages.len(), 2);
     let w = &outages[0];
     assert_eq!(w["check_name"], "roosevelt-wifi-controller");
+    // Read back in the district's wall-clock time, as the tickets are written.
+    assert_eq!(
+        w["opened"].as_str().unwrap(),
+        day.and_hms_opt(7, 0, 0)
+            .unwrap()
+            .format("%Y-%m-%dT%H:%M:%S")
+            .to_string(),
+        "{w}"
+    );
     assert!(w["excess"].as_f64().unwrap() > 20.0, "{w}");
     assert!(
         w["top_topics"][0][0].as_str().unwrap().starts_with("Wi-Fi"),
@@ -1656,5 +1668,25 @@ fn faq_drafts_escape_html_and_links_from_tickets() {
             "# &lt;script&gt;alert\\(1\\)&lt;/script&gt; \\[portal\\]\\(javascript:alert\\(1\\)\\)\n"
         ),
         "{body}"
+    );
+}
+
+#[test]
+fn analyze_refuses_a_time_zone_that_is_not_one() {
+    let e = Cli::try_parse_from([
+        "tickets",
+        "analyze",
+        "export.csv",
+        "--out",
+        "r.html",
+        "--time-zone",
+        "Mars/Olympus_Mons",
+    ])
+    .err()
+    .expect("refused")
+    .to_string();
+    assert!(
+        e.contains("--time-zone") && e.contains("`Mars/Olympus_Mons` is not an IANA time zone"),
+        "{e}"
     );
 }

@@ -86,6 +86,10 @@ pub enum TicketsCommand {
         /// Print how long each stage took (to stderr).
         #[arg(long)]
         timings: bool,
+        /// The district's time zone (IANA name), which the exports' times are written in and
+        /// forewarn's incidents (`--incidents`) are read in; default the system's.
+        #[arg(long, value_name = "ZONE", value_parser = parse_zone)]
+        time_zone: Option<crate::clock::Zone>,
     },
     /// Write a realistic synthetic school-district export (Freshservice-style CSV).
     Generate {
@@ -139,6 +143,7 @@ pub fn run(cmd: TicketsCommand) -> Result<i32> {
             title,
             faq_drafts,
             timings,
+            time_zone,
         } => {
             let mut stages: Vec<(&str, Duration)> = Vec::new();
             let started = Instant::now();
@@ -195,7 +200,12 @@ pub fn run(cmd: TicketsCommand) -> Result<i32> {
                 .unwrap_or_default();
             let incidents = incidents
                 .as_deref()
-                .map(recommend::read_incidents)
+                .map(|db| {
+                    recommend::read_incidents(
+                        db,
+                        time_zone.unwrap_or_else(crate::clock::Zone::system),
+                    )
+                })
                 .transpose()?
                 .unwrap_or_default();
             let taxonomy = taxonomy
@@ -354,6 +364,13 @@ fn print_faq_drafts(d: &super::faq::FaqDrafts) {
 }
 
 /// A `YYYY-MM-DD` date on the command line.
+fn parse_zone(s: &str) -> std::result::Result<crate::clock::Zone, String> {
+    crate::clock::Zone::named(s).map_err(|e| match e {
+        crate::Error::Invalid { message, .. } => message,
+        other => other.to_string(),
+    })
+}
+
 fn parse_date(s: &str) -> std::result::Result<chrono::NaiveDate, String> {
     chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
         .map_err(|_| format!("`{}` is not a date (YYYY-MM-DD)", printable(&excerpt(s))))

@@ -578,8 +578,9 @@ pub fn load_kb(dir: &Path) -> Result<Vec<KbArticle>> {
 
 /// Reads incidents from a forewarn SQLite database: table `incidents` with columns
 /// `id, check_name, opened_at, resolved_at` (unix milliseconds, `resolved_at` nullable).
-/// Times are converted to local wall-clock time, like ticket exports.
-pub fn read_incidents(db: &Path) -> Result<Vec<Incident>> {
+/// Times are converted to wall-clock time in `zone` (the district's, which ticket exports are
+/// written in).
+pub fn read_incidents(db: &Path, zone: crate::clock::Zone) -> Result<Vec<Incident>> {
     if !db.exists() {
         return Err(Error::NotFound {
             what: "incident database",
@@ -608,7 +609,7 @@ pub fn read_incidents(db: &Path) -> Result<Vec<Incident>> {
         .prepare("SELECT check_name, opened_at, resolved_at FROM incidents ORDER BY opened_at")?;
     let to_local = |ms: i64| {
         chrono::DateTime::from_timestamp_millis(ms)
-            .map(|d| d.with_timezone(&chrono::Local).naive_local())
+            .map(|d| d.with_timezone(&zone.tz()).naive_local())
     };
     let rows = stmt.query_map([], |r| {
         Ok((
