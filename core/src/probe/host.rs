@@ -5,6 +5,9 @@
 //! Every setting is optional:
 //!
 //! ```toml
+//! [standards.staff-laptops]   # thresholds written once per kind of machine
+//! battery_health = 70
+//!
 //! [[checks]]
 //! name = "this server"
 //! type = "host"
