@@ -31,7 +31,9 @@ pub mod process;
 pub mod reading;
 #[cfg(feature = "probe-redis")]
 pub mod redis;
+pub mod smart;
 pub mod tcp;
+pub mod trend;
 
 pub use host::{HostConfig, HostProbe};
 pub use http::{HttpConfig, HttpProbe};
@@ -45,6 +47,7 @@ pub use process::{ProcessConfig, ProcessProbe};
 pub use reading::Reading;
 #[cfg(feature = "probe-redis")]
 pub use redis::{RedisConfig, RedisProbe};
+pub use smart::{SmartConfig, SmartProbe};
 pub use tcp::{TcpConfig, TcpProbe};
 
 /// How a checked thing is doing, in the monitoring-plugins convention.
@@ -348,6 +351,8 @@ pub enum ProbeConfig {
     /// A printer over SNMP (Printer-MIB): supplies, trays, jams, doors.
     #[cfg(feature = "probe-snmp")]
     Printer(PrinterConfig),
+    /// This machine's disks read with smartctl: SMART/NVMe health, wear, failure predictors.
+    Smart(SmartConfig),
 }
 
 impl ProbeConfig {
@@ -366,6 +371,7 @@ impl ProbeConfig {
             ProbeConfig::Process(c) => c.validate(),
             #[cfg(feature = "probe-snmp")]
             ProbeConfig::Printer(c) => c.validate(),
+            ProbeConfig::Smart(c) => c.validate(),
         }
     }
 
@@ -384,6 +390,7 @@ impl ProbeConfig {
             ProbeConfig::Process(c) => Arc::new(c.build()?),
             #[cfg(feature = "probe-snmp")]
             ProbeConfig::Printer(c) => Arc::new(c.build()?),
+            ProbeConfig::Smart(c) => Arc::new(c.build()?),
         })
     }
 }
@@ -454,6 +461,7 @@ mod tests {
             ("probe/http.rs", include_str!("probe/http.rs")),
             ("probe/host.rs", include_str!("probe/host.rs")),
             ("probe/process.rs", include_str!("probe/process.rs")),
+            ("probe/smart.rs", include_str!("probe/smart.rs")),
             #[cfg(feature = "probe-postgres")]
             ("probe/postgres.rs", include_str!("probe/postgres.rs")),
             #[cfg(feature = "probe-mysql")]

@@ -30,6 +30,8 @@ pub enum Reading {
     /// A printer: every supply, tray, cover, error bit and alert, with the verdict on each.
     #[cfg(feature = "probe-snmp")]
     Printer(Box<crate::probe::printer::PrinterReading>),
+    /// Disks read with smartctl: each disk's verdict, reasons and decoded SMART health.
+    Disk(Box<crate::probe::smart::DiskReading>),
     /// Anything a user's own probe wants to keep (any JSON value).
     Custom {
         /// The value.
@@ -38,7 +40,8 @@ pub enum Reading {
 }
 
 impl Reading {
-    /// The kind's name, as in the JSON tag ("http", "database", "host", "printer", "custom").
+    /// The kind's name, as in the JSON tag ("http", "database", "host", "printer", "disk",
+    /// "custom").
     pub fn kind(&self) -> &'static str {
         match self {
             Reading::Http(_) => "http",
@@ -46,6 +49,7 @@ impl Reading {
             Reading::Host(_) => "host",
             #[cfg(feature = "probe-snmp")]
             Reading::Printer(_) => "printer",
+            Reading::Disk(_) => "disk",
             Reading::Custom { .. } => "custom",
         }
     }
