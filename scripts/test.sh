@@ -15,7 +15,7 @@ cargo fmt --all -- --check
 step "cargo clippy (all targets, warnings are errors)"
 cargo clippy --workspace --all-targets -- -D warnings
 
-step "peer servers (Debian packages): databases, Dovecot, espeak-ng, a browser"
+step "peer servers (Debian packages): databases, Dovecot, espeak-ng, a browser, smartmontools"
 # The tests start their own private PostgreSQL, MariaDB, Redis and Dovecot (ManageSieve, LMTP,
 # Sieve) on loopback ports, run espeak-ng, and load the status page in headless Chromium; only
 # the programs are needed. Missing packages are installed when running as root with apt.
@@ -30,8 +30,10 @@ command -v redis-server >/dev/null || missing+=(redis-server)
 [ -x /usr/lib/dovecot/lmtp ] || missing+=(dovecot-lmtpd)
 command -v espeak-ng >/dev/null || missing+=(espeak-ng)
 command -v chromium >/dev/null || missing+=(chromium)
+# The smart probe's tests run the real smartctl on a file that is not a disk.
+[ -x /usr/sbin/smartctl ] || command -v smartctl >/dev/null || missing+=(smartmontools)
 if [ ${#missing[@]} -eq 0 ]; then
-    echo "postgresql, mariadb-server, redis-server, dovecot (managesieved, sieve, lmtpd), espeak-ng and chromium are installed"
+    echo "postgresql, mariadb-server, redis-server, dovecot (managesieved, sieve, lmtpd), espeak-ng, chromium and smartmontools are installed"
 elif [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null; then
     echo "missing: ${missing[*]} (not root or no apt-get): the tests that need them skip, or fail with CI=true"
 else

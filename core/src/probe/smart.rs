@@ -175,8 +175,8 @@ fn path_problem(p: &str) -> Option<String> {
 }
 
 impl<'de> Deserialize<'de> for Device {
-    /// `"/dev/sda"` or `{ path = "/dev/sda", type = "megaraid,0" }`, checked as read so a bad
-    /// value is reported where it is.
+    /// `"/dev/sda"` or `{ path = "/dev/sda", type = "megaraid,0" }`; the values are checked
+    /// by [`SmartConfig::validate`].
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
         struct V;
         impl<'de> Visitor<'de> for V {
@@ -185,9 +185,6 @@ impl<'de> Deserialize<'de> for Device {
                 f.write_str("a device path, or a table with `path` and `type`")
             }
             fn visit_str<E: de::Error>(self, v: &str) -> std::result::Result<Device, E> {
-                if let Some(p) = path_problem(v) {
-                    return Err(E::custom(p));
-                }
                 Ok(Device::new(v))
             }
             fn visit_map<A: MapAccess<'de>>(
@@ -198,17 +195,8 @@ impl<'de> Deserialize<'de> for Device {
                 let mut device_type = None;
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
-                        "path" => {
-                            let p: String = map.next_value()?;
-                            if let Some(problem) = path_problem(&p) {
-                                return Err(de::Error::custom(problem));
-                            }
-                            path = Some(p);
-                        }
-                        "type" => {
-                            let t: DeviceType = map.next_value()?;
-                            device_type = Some(t.0);
-                        }
+                        "path" => path = Some(map.next_value()?),
+                        "type" => device_type = Some(map.next_value()?),
                         other => return Err(de::Error::unknown_field(other, &["path", "type"])),
                     }
                 }
@@ -220,17 +208,6 @@ impl<'de> Deserialize<'de> for Device {
             }
         }
         d.deserialize_any(V)
-    }
-}
-
-/// A device type checked as it is read.
-struct DeviceType(String);
-
-impl<'de> Deserialize<'de> for DeviceType {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        let t = String::deserialize(d)?;
-        check_device_type(&t).map_err(de::Error::custom)?;
-        Ok(DeviceType(t))
     }
 }
 
@@ -297,12 +274,18 @@ impl SmartConfig {
                 format!("`{s}` is relative: give a program name on the PATH or an absolute path"),
             ));
         }
-        for d in &self.devices {
+        for (i, d) in self.devices.iter().enumerate() {
+            let at = |problem: String| {
+                Error::invalid(
+                    "devices",
+                    format!("device {} of the list: {problem}", i + 1),
+                )
+            };
             if let Some(p) = path_problem(&d.path.to_string_lossy()) {
-                return Err(Error::invalid("devices", p));
+                return Err(at(p));
             }
             if let Some(t) = &d.device_type {
-                check_device_type(t).map_err(|e| Error::invalid("devices", e))?;
+                check_device_type(t).map_err(at)?;
             }
         }
         if !(1..=100).contains(&self.wear_warning) {
@@ -372,7 +355,18 @@ async fn run_smartctl(
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
-    let mut child = cmd.spawn().map_err(|e| {
+    // A program being replaced (a package upgrade) is briefly busy: try again shortly.
+    let mut spawned = cmd.spawn();
+    for _ in 0..3 {
+        match &spawned {
+            Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                spawned = cmd.spawn();
+            }
+            _ => break,
+        }
+    }
+    let mut child = spawned.map_err(|e| {
         if e.kind() == std::io::ErrorKind::NotFound {
             format!(
                 "smartctl not found (`{}`): install smartmontools",

@@ -78,7 +78,7 @@ fn number(v: f64) -> String {
     }
 }
 
-/// A span in words, rounded: "3 days", "1 day", "5 hours", "40 minutes".
+/// A span in words, rounded: "3 days", "1 day", "5 hours", "40 minutes" (at least 1).
 pub fn span_words(d: Duration) -> String {
     let secs = d.as_secs_f64();
     let plural = |n: f64, one: &str| {
@@ -89,7 +89,7 @@ pub fn span_words(d: Duration) -> String {
             format!("{n} {one}s")
         }
     };
-    if secs >= 1.5 * 86_400.0 {
+    if secs >= 86_400.0 {
         plural(secs / 86_400.0, "day")
     } else if secs >= 5400.0 {
         plural(secs / 3600.0, "hour")
@@ -379,7 +379,8 @@ mod tests {
     fn spans_in_words() {
         assert_eq!(span_words(Duration::from_secs(40 * 60)), "40 minutes");
         assert_eq!(span_words(Duration::from_secs(5 * 3600)), "5 hours");
-        assert_eq!(span_words(Duration::from_secs(86_400)), "24 hours");
+        assert_eq!(span_words(Duration::from_secs(86_400)), "1 day");
+        assert_eq!(span_words(Duration::from_secs(23 * 3600)), "23 hours");
         assert_eq!(span_words(Duration::from_secs(2 * 86_400)), "2 days");
         assert_eq!(span_words(Duration::ZERO), "1 minute");
     }
