@@ -10,7 +10,7 @@
 # that did; the runs are kept in target/fuzz/runs/TARGET.
 #
 # Targets (forewarn::fuzzing): config, tickets_csv, tickets_xlsx, snmprec, snmp_response,
-# http_response, ack_token.
+# http_response, ack_token, smart_json.
 #
 # Environment:
 #   FUZZ_EXECS=N        stop each target after about N executions instead of after SECONDS
@@ -32,7 +32,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
-all_targets=(config tickets_csv tickets_xlsx snmprec snmp_response http_response ack_token)
+all_targets=(config tickets_csv tickets_xlsx snmprec snmp_response http_response ack_token smart_json)
 seconds=${1:-600}
 [[ "$seconds" =~ ^[0-9]+$ ]] || { echo "usage: $0 [SECONDS] [TARGET…]" >&2; exit 2; }
 shift || true
@@ -114,6 +114,12 @@ seeds_of() {
             ;;
         tickets_xlsx)
             cp tests/data/tickets/*.xlsx "$dir"/
+            ;;
+        smart_json)
+            cp tests/data/smart/*.json "$dir"/
+            for f in "$shared"/smart/*.json; do
+                [ -e "$f" ] && cp "$f" "$dir/real_$(basename "$f")"
+            done
             ;;
         snmprec)
             cp tests/data/printers/*.snmprec "$dir"/

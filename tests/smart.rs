@@ -667,3 +667,87 @@ devices = ["sda"]
         "{message}"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// The project's own fixtures (tests/data/smart): the cases no recording shows.
+// ---------------------------------------------------------------------------------------------
+
+fn fixture(name: &str) -> DiskReport {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/data/smart")
+        .join(name);
+    let bytes = std::fs::read(&path).unwrap();
+    assess(&Device::new("/dev/sdx"), &bytes, None, 90)
+}
+
+#[test]
+fn failing_nvme_names_its_warning_bits() {
+    let r = fixture("nvme_failing.json");
+    assert_eq!(r.status, Status::Critical);
+    assert_eq!(
+        r.reasons,
+        [
+            "SMART overall assessment failed",
+            "NVMe critical warning: spare capacity below threshold, reliability degraded by media errors",
+            "spare capacity 4 % below its threshold of 10 %",
+            "17 media errors",
+            "112 % of rated life used",
+            "74 °C, above the drive's limit of 70 °C",
+        ]
+    );
+}
+
+#[test]
+fn every_predictor_and_a_past_failure_warn() {
+    let r = fixture("ata_packed_raws.json");
+    assert_eq!(r.status, Status::Warning);
+    assert_eq!(
+        r.reasons,
+        [
+            "112 reallocated sectors",
+            "1 reported uncorrectable error",
+            "1 command timeout",
+            "16 pending sectors",
+            "16 offline uncorrectable sectors",
+            "Airflow_Temperature_Cel failed in the past",
+        ]
+    );
+    let h = health(&r);
+    // No power_on_time: attribute 9's text, "34205 (94 201 0)".
+    assert_eq!(h.power_on_hours, Some(34205));
+    assert_eq!(h.temperature, Some(38));
+    assert_eq!(h.exit_status, Some(36));
+    assert_eq!(
+        h.attributes.iter().find(|a| a.id == 199).unwrap().thresh,
+        None
+    );
+}
+
+#[test]
+fn unknown_usb_bridge_is_unknown_with_smartctls_words() {
+    let r = fixture("usb_bridge_unknown.json");
+    assert_eq!(r.status, Status::Unknown);
+    assert_eq!(
+        r.reasons,
+        [
+            "command line did not parse (exit status 1): /dev/sde: Unknown USB bridge [0x152d:0x0578 \
+          (0x0508)]: Please specify device type with the -d option."
+        ]
+    );
+}
+
+#[test]
+fn scsi_uncorrected_errors_are_critical() {
+    let r = fixture("scsi_errors.json");
+    assert_eq!(r.status, Status::Critical);
+    assert_eq!(
+        r.reasons,
+        [
+            "2 uncorrected read errors",
+            "1 uncorrected verify error",
+            "3 grown defects",
+            "71 °C, above the drive's limit of 68 °C",
+        ]
+    );
+    assert_eq!(health(&r).model.as_deref(), Some("EXAMPLE SAS4000"));
+}

@@ -61,6 +61,10 @@ pub const TARGETS: &[Target] = &[
         name: "ack_token",
         run: ack_token,
     },
+    Target {
+        name: "smart_json",
+        run: smart_json,
+    },
 ];
 
 /// The target called `name`.
@@ -674,6 +678,42 @@ pub fn ack_token(data: &[u8]) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// smartctl's JSON.
+// ---------------------------------------------------------------------------------------------
+
+/// smartctl's JSON output of one disk through the `smart` probe's decoder and verdict, with
+/// and without an exit code. An answer is judged exactly when it says something about the
+/// disk (else it is Unknown with a reason); every finding has words; the decoded health goes
+/// through JSON and back unchanged.
+pub fn smart_json(data: &[u8]) {
+    use crate::probe::Status;
+    use crate::probe::smart::{Device, DiskHealth, assess, health, verdict};
+    let device = Device::new("/dev/sda");
+    for code in [None, data.first().map(|b| i32::from(*b))] {
+        let r = assess(&device, data, code, 90);
+        match &r.health {
+            Some(h) => {
+                assert!(h.is_usable());
+                let findings = verdict::judge(h, 90);
+                let worst = findings.iter().fold(Status::Ok, |s, f| s.worst(f.status));
+                assert_eq!(worst, r.status);
+                assert!(findings.iter().all(|f| !f.text.is_empty()));
+                let json = serde_json::to_string(h).expect("serialisable");
+                let back: DiskHealth = serde_json::from_str(&json).expect("reads back");
+                assert_eq!(&back, h);
+            }
+            None => {
+                assert_eq!(r.status, Status::Unknown);
+                assert!(r.reasons.len() == 1 && !r.reasons[0].is_empty(), "{r:?}");
+            }
+        }
+    }
+    if let Ok(h) = health::decode(data) {
+        assert!(h.attributes.iter().all(|a| !a.name.is_empty()));
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Seeds.
 // ---------------------------------------------------------------------------------------------
 
@@ -684,6 +724,7 @@ pub fn seeds(target: &str) -> Vec<(String, Vec<u8>)> {
     match target {
         "http_response" => http_seeds(),
         "ack_token" => ack_seeds(),
+        "smart_json" => smart_seeds(),
         #[cfg(feature = "probe-snmp")]
         "snmp_response" => snmp_seeds(),
         #[cfg(feature = "probe-snmp")]
@@ -694,6 +735,19 @@ pub fn seeds(target: &str) -> Vec<(String, Vec<u8>)> {
         "tickets_xlsx" => xlsx_seeds(),
         _ => Vec::new(),
     }
+}
+
+/// Answers of smartctl no fixture holds: the shapes its JSON takes when it has little to say.
+fn smart_seeds() -> Vec<(String, Vec<u8>)> {
+    [
+        ("health_only", r#"{"device":{"name":"/dev/sda","protocol":"ATA"},"smart_status":{"passed":false}}"#),
+        ("scan", r#"{"devices":[{"name":"/dev/sda","type":"sat","protocol":"ATA"}]}"#),
+        ("permission", r#"{"smartctl":{"messages":[{"string":"Smartctl open device: /dev/sda failed: Permission denied","severity":"error"}],"exit_status":2}}"#),
+        ("nvme_bits", r#"{"device":{"protocol":"NVMe"},"nvme_smart_health_information_log":{"critical_warning":31,"available_spare":0,"available_spare_threshold":10,"percentage_used":255,"media_errors":1}}"#),
+    ]
+    .into_iter()
+    .map(|(n, t)| (n.to_owned(), t.as_bytes().to_vec()))
+    .collect()
 }
 
 /// Small exports of our own, one per help-desk system and text quirk ingest handles: GLPI in
@@ -1116,6 +1170,9 @@ mod tests {
             if path.extension().is_some_and(|e| e == "toml") {
                 run("config", &path);
             }
+        }
+        for entry in std::fs::read_dir(root.join("tests/data/smart")).unwrap() {
+            run("smart_json", &entry.unwrap().path());
         }
         #[cfg(feature = "probe-snmp")]
         for entry in std::fs::read_dir(root.join("tests/data/printers")).unwrap() {
