@@ -751,3 +751,19 @@ fn scsi_uncorrected_errors_are_critical() {
     );
     assert_eq!(health(&r).model.as_deref(), Some("EXAMPLE SAS4000"));
 }
+
+/// The README's `smart` example is a valid config.
+#[test]
+fn readme_example_is_valid() {
+    let readme = include_str!("../README.md");
+    let section = &readme[readme
+        .find("### This machine's disks")
+        .expect("the section")..];
+    let block = section
+        .split("```toml\n")
+        .nth(1)
+        .and_then(|b| b.split("```").next())
+        .expect("a toml example");
+    let c = Config::parse(block, Path::new("README.md")).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(c.checks.len(), 1);
+}
