@@ -768,3 +768,110 @@ async fn the_embedded_default_reads_this_machine_sensibly() {
     }
     eprintln!("this machine: {} {}", obs.status.as_str(), obs.summary);
 }
+
+/// The history of a file system whose free space falls by `per_day` bytes a day and stands at
+/// `free_now` now: one observation every six hours for `days` days before `now`.
+async fn falling_history(
+    store: &Arc<dyn Store>,
+    mount: &str,
+    free_now: f64,
+    per_day: f64,
+    days: i64,
+    now: DateTime<Utc>,
+) {
+    let mut batch = Vec::new();
+    for h in (1..=days * 4).rev() {
+        let when = now - chrono::Duration::hours(6 * h);
+        let mut o = Observation::new(Status::Ok, "disk fine", when);
+        let free = free_now + per_day * (h as f64 / 4.0);
+        o.metrics.insert(
+            format!("disk_free_bytes:{mount}").into(),
+            forewarn::probe::Metric::new(free, "B"),
+        );
+        batch.push((Arc::from("laptop"), o));
+    }
+    store.record_observations(batch).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_file_system_filling_up_warns_with_when_it_is_full_before_its_threshold() {
+    let (_dir, root) = tree("amd-vm");
+    let now = Utc::now();
+    let clock = ManualClock::new(now);
+    // This machine's file systems as they are now.
+    let first = calm(&root).build().unwrap().check(&cx(&clock)).await;
+    let fs = host(&first).filesystems[0].clone();
+    let free = fs.available_bytes as f64;
+    assert!(free > 0.0, "{fs:?}");
+
+    // Falling by a tenth of what is free each day for a week: full in about 10 days, inside
+    // the default 14 days.
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::in_memory().unwrap());
+    falling_history(&store, &fs.mount, free, free / 10.0, 7, now).await;
+    let mut with_history = cx(&clock);
+    with_history.history = Some(forewarn::probe::History::new(store.clone(), "laptop"));
+    let obs = calm(&root).build().unwrap().check(&with_history).await;
+    assert_eq!(obs.status, Status::Warning, "{}", obs.summary);
+    let told = format!("disk {} ", fs.mount);
+    let part = obs
+        .summary
+        .split(&told)
+        .nth(1)
+        .unwrap_or_else(|| panic!("{}", obs.summary));
+    assert!(
+        part.contains("full in about 9 days at the last 6 days' rate")
+            || part.contains("full in about 10 days at the last 7 days' rate")
+            || part.contains("full in about 10 days at the last 6 days' rate"),
+        "{}",
+        obs.summary
+    );
+    let reading = host(&obs)
+        .filesystems
+        .iter()
+        .find(|f| f.mount == fs.mount)
+        .unwrap();
+    assert_eq!(reading.status, Status::Warning);
+    let eta = reading.full_at.unwrap() - now;
+    assert!(
+        (eta - chrono::Duration::days(10)).num_hours().abs() < 24,
+        "{eta:?}"
+    );
+
+    // A shorter horizon than the forecast: told in the reading, not a warning.
+    let short = HostConfig {
+        disk_full_within: Some(Duration::from_secs(3 * 86_400)),
+        ..calm(&root)
+    };
+    let obs = short.build().unwrap().check(&with_history).await;
+    assert_eq!(obs.status, Status::Ok, "{}", obs.summary);
+    assert!(!obs.summary.contains("full in"), "{}", obs.summary);
+    assert!(host(&obs).filesystems[0].full_at.is_some());
+
+    // Turned off.
+    let off = HostConfig {
+        disk_full_within: Some(Duration::ZERO),
+        ..calm(&root)
+    };
+    let obs = off.build().unwrap().check(&with_history).await;
+    assert_eq!(obs.status, Status::Ok, "{}", obs.summary);
+    assert!(host(&obs).filesystems.iter().all(|f| f.full_at.is_none()));
+
+    // Free space that stays put, or grows, forecasts nothing.
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::in_memory().unwrap());
+    falling_history(&store, &fs.mount, free, -free / 100.0, 7, now).await;
+    let mut flat = cx(&clock);
+    flat.history = Some(forewarn::probe::History::new(store, "laptop"));
+    let obs = calm(&root).build().unwrap().check(&flat).await;
+    assert_eq!(obs.status, Status::Ok, "{}", obs.summary);
+    assert!(host(&obs).filesystems.iter().all(|f| f.full_at.is_none()));
+}
+
+#[test]
+fn a_forecast_horizon_out_of_range_is_located() {
+    let e = error("[[checks]]\nname = \"pc\"\ntype = \"host\"\ndisk_full_within = \"10m\"\n");
+    assert!(e.starts_with("forewarn.toml:4:"), "{e}");
+    assert!(e.contains("disk_full_within"), "{e}");
+    assert!(e.contains("at least 1 hour"), "{e}");
+    let e = error("[standards.s]\ndisk_full_within = \"2y\"\n");
+    assert!(e.contains("standards.s.disk_full_within"), "{e}");
+}

@@ -23,6 +23,7 @@
 //! battery_health = 60         # percent of design capacity below which a battery warns
 //! reboot = "warning"          # the status of a reboot since the previous check (ok, warning, critical)
 //! sustained = { cpu_percent = 90, cpu_pressure = 80, memory_pressure = 20, io_pressure = 50, window = "10m" }
+//! disk_full_within = "14d"    # warn when a file system would be full this soon at its recent rate
 //! standard = "staff-laptops"  # a `[standards.NAME]` profile; the check's own keys win
 //! root = "/"                  # where /sys and /proc are read (a container mounting the host's at /host)
 //! ```
@@ -232,6 +233,11 @@ pub struct HostConfig {
     /// Limits that warn only when they last a whole window: CPU busy and pressure stalls.
     #[serde(default)]
     pub sustained: SustainedConfig,
+    /// Warn when a file system, at the rate its free space fell over the last 14 days of the
+    /// check's history, would be full within this long (default "14d"; "0s" turns the forecast
+    /// off). At least 1 hour, at most 365 days.
+    #[serde(default, with = "crate::config::opt_duration")]
+    pub disk_full_within: Option<Duration>,
     /// A `[standards.NAME]` profile whose settings apply where the check sets none (default:
     /// its group's standard, if any). Resolved when the config is loaded.
     #[serde(default)]
@@ -327,6 +333,8 @@ struct Settings {
     mounts: Vec<String>,
     ignore_mounts: Vec<String>,
     health: health::HealthSettings,
+    /// How soon a forecast "full" warns; `None` turns the forecast off.
+    disk_full_within: Option<Duration>,
 }
 
 /// The longest `sustained.window`.
@@ -403,7 +411,25 @@ impl HostConfig {
             mounts: self.mounts.clone(),
             ignore_mounts: self.ignore_mounts.clone(),
             health: self.health_settings()?,
+            disk_full_within: self.disk_full_within()?,
         })
+    }
+
+    fn disk_full_within(&self) -> Result<Option<Duration>> {
+        match self.disk_full_within {
+            None => Ok(Some(DEFAULT_DISK_FULL_WITHIN)),
+            Some(d) if d.is_zero() => Ok(None),
+            Some(d) if d < Duration::from_secs(3600) || d > Duration::from_secs(365 * 86_400) => {
+                Err(Error::invalid(
+                    "disk_full_within",
+                    format!(
+                        "{} is out of range (at least 1 hour, at most 365 days; \"0s\" turns the forecast off)",
+                        humantime::format_duration(d)
+                    ),
+                ))
+            }
+            Some(d) => Ok(Some(d)),
+        }
     }
 
     fn health_settings(&self) -> Result<health::HealthSettings> {
@@ -467,6 +493,7 @@ impl HostConfig {
                     cpu_sampled: Instant::now(),
                 }),
                 memory: Mutex::new(health::Memory::default()),
+                free_history: Mutex::new(FreeHistory::default()),
             }),
         })
     }
@@ -484,6 +511,80 @@ struct Inner {
     state: Mutex<State>,
     /// What the previous check saw (counters, the boot, since when a measure is high).
     memory: Mutex<health::Memory>,
+    /// Each file system's free bytes from the check's history, for the "full in" forecast:
+    /// read at most once an hour, with the points of the checks since appended.
+    free_history: Mutex<FreeHistory>,
+}
+
+/// The default of [`HostConfig::disk_full_within`].
+const DEFAULT_DISK_FULL_WITHIN: Duration = Duration::from_secs(14 * 86_400);
+
+/// How far back the forecast looks.
+const FORECAST_WINDOW: Duration = Duration::from_secs(14 * 86_400);
+
+/// How often the history is read again for the forecast.
+const FORECAST_REREAD: Duration = Duration::from_secs(3600);
+
+/// Free bytes per mount point over time, as the forecast uses them.
+#[derive(Debug, Default)]
+struct FreeHistory {
+    /// When the history was last read (`None`: never).
+    read_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// The points per mount point, oldest first.
+    series: std::collections::BTreeMap<String, Vec<(chrono::DateTime<chrono::Utc>, f64)>>,
+}
+
+impl FreeHistory {
+    /// Replaces the series with what `history` holds of the last [`FORECAST_WINDOW`].
+    async fn reload(
+        &mut self,
+        history: &crate::probe::History,
+        now: chrono::DateTime<chrono::Utc>,
+    ) {
+        let since = now - chrono::Duration::from_std(FORECAST_WINDOW).unwrap_or_default();
+        self.read_at = Some(now);
+        self.series.clear();
+        // At most a few thousand observations: enough points for a line, whatever the interval.
+        let Ok(observations) = history.since(since, 5_000).await else {
+            return;
+        };
+        for o in observations {
+            for (name, m) in &o.metrics {
+                if let Some(mount) = name.strip_prefix("disk_free_bytes:") {
+                    self.series
+                        .entry(mount.to_owned())
+                        .or_default()
+                        .push((o.at, m.value));
+                }
+            }
+        }
+        for points in self.series.values_mut() {
+            points.sort_by_key(|p| p.0);
+        }
+    }
+
+    /// Adds this check's reading and drops what fell out of the window.
+    fn push(&mut self, mount: &str, at: chrono::DateTime<chrono::Utc>, free: f64) {
+        let since = at - chrono::Duration::from_std(FORECAST_WINDOW).unwrap_or_default();
+        let points = self.series.entry(mount.to_owned()).or_default();
+        points.retain(|p| p.0 >= since && p.0 < at);
+        points.push((at, free));
+    }
+
+    /// When `mount` is full at its recent rate, if its free space is falling.
+    fn forecast(&self, mount: &str) -> Option<crate::probe::trend::Forecast> {
+        let points = self.series.get(mount)?;
+        // Used space rising towards "nothing free": the negated free bytes reach 0.
+        let used: Vec<_> = points.iter().map(|&(t, free)| (t, -free)).collect();
+        crate::probe::trend::forecast(
+            &used,
+            0.0,
+            &crate::probe::trend::RateOptions {
+                window: FORECAST_WINDOW,
+                ..Default::default()
+            },
+        )
+    }
 }
 
 struct State {
@@ -644,22 +745,41 @@ impl Inner {
             findings.push((Status::Critical, format!("mount {mount} not found")));
         }
         let mut filesystems = Vec::with_capacity(s.disks.len());
+        let mut free_history = self.free_history.lock();
         for d in &s.disks {
             let percent = d.available as f64 * 100.0 / d.total as f64;
             let mut status = settings.disk_free.status(percent);
             if let Some(bytes) = &settings.disk_free_bytes {
                 status = status.worst(bytes.status(d.available as f64));
             }
+            // Where the free space is falling: when it runs out at the recent rate.
+            let (mut full, mut soon) = (None, false);
+            if let Some(within) = settings.disk_full_within {
+                free_history.push(&d.mount, at, d.available as f64);
+                if let Some(f) = free_history.forecast(&d.mount) {
+                    soon = f.eta <= within;
+                    if soon {
+                        status = status.worst(Status::Warning);
+                    }
+                    full = Some(f);
+                }
+            }
             filesystems.push(FilesystemReading {
                 mount: d.mount.clone(),
                 total_bytes: d.total,
                 available_bytes: d.available,
                 status,
+                full_at: full.map(|f| f.at),
             });
+            // Told when it warns; the reading always carries the date.
+            let forecast = full
+                .filter(|_| soon)
+                .map(|f| format!(", {}", f.describe("full")))
+                .unwrap_or_default();
             findings.push((
                 status,
                 format!(
-                    "disk {} {} % free ({})",
+                    "disk {} {} % free ({}){forecast}",
                     d.mount,
                     number(percent),
                     human_bytes(d.available)
@@ -798,6 +918,19 @@ impl Probe for HostProbe {
             match previous {
                 Some(p) if !memory.seeded => memory.seed(&p),
                 _ => memory.seeded = true,
+            }
+        }
+        // The history of free space, read again at most once an hour for the forecast.
+        if self.inner.settings.disk_full_within.is_some()
+            && let Some(h) = &cx.history
+        {
+            let read_at = self.inner.free_history.lock().read_at;
+            let due = read_at
+                .is_none_or(|t| (at - t).to_std().unwrap_or_default() >= FORECAST_REREAD || at < t);
+            if due {
+                let mut fresh = FreeHistory::default();
+                fresh.reload(h, at).await;
+                *self.inner.free_history.lock() = fresh;
             }
         }
         let inner = self.inner.clone();

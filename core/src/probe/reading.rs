@@ -318,8 +318,13 @@ pub struct FilesystemReading {
     pub total_bytes: u64,
     /// Bytes available to unprivileged users.
     pub available_bytes: u64,
-    /// The verdict on its free space.
+    /// The verdict on its free space (its thresholds, and the forecast within
+    /// `disk_full_within`).
     pub status: Status,
+    /// When it is full at the rate its free space fell over the last 14 days of history, if it
+    /// is falling.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub full_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 #[cfg(test)]

@@ -102,6 +102,9 @@ pub struct StandardConfig {
     /// Limits that warn only when they last a whole window.
     #[serde(default)]
     pub sustained: SustainedConfig,
+    /// How soon a forecast "full" file system warns ("0s": never).
+    #[serde(default, with = "crate::config::opt_duration")]
+    pub disk_full_within: Option<std::time::Duration>,
 }
 
 impl StandardConfig {
@@ -148,6 +151,7 @@ impl HostConfig {
             battery_health: self.battery_health.or(standard.battery_health),
             reboot: self.reboot.or(standard.reboot),
             sustained: self.sustained.or(standard.sustained),
+            disk_full_within: self.disk_full_within.or(standard.disk_full_within),
             standard: self.standard.clone(),
             root: self.root.clone(),
         }
