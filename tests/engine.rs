@@ -525,6 +525,53 @@ impl Store for PanicOnPrune {
     async fn delete_planned_maintenance(&self, id: &str) -> Result<bool> {
         self.0.delete_planned_maintenance(id).await
     }
+    async fn create_agent(
+        &self,
+        name: &str,
+        group: &str,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        self.0.create_agent(name, group, token_hash, now).await
+    }
+    async fn rotate_agent_token(
+        &self,
+        name: &str,
+        token_hash: &str,
+        now: DateTime<Utc>,
+        old_valid_until: DateTime<Utc>,
+    ) -> Result<()> {
+        self.0
+            .rotate_agent_token(name, token_hash, now, old_valid_until)
+            .await
+    }
+    async fn revoke_agent(&self, name: &str, now: DateTime<Utc>) -> Result<()> {
+        self.0.revoke_agent(name, now).await
+    }
+    async fn agent_by_token(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<forewarn::store::AgentTokenCheck> {
+        self.0.agent_by_token(token_hash, now).await
+    }
+    async fn agents(&self) -> Result<Vec<forewarn::store::AgentRecord>> {
+        self.0.agents().await
+    }
+    async fn add_agent_checks(&self, agent: &str, checks: &[String]) -> Result<()> {
+        self.0.add_agent_checks(agent, checks).await
+    }
+    async fn record_agent_observations(
+        &self,
+        agent: &str,
+        interval_secs: u64,
+        now: DateTime<Utc>,
+        batch: &[forewarn::store::AgentObservation],
+    ) -> Result<(Vec<bool>, i64)> {
+        self.0
+            .record_agent_observations(agent, interval_secs, now, batch)
+            .await
+    }
 }
 
 /// The error `run_until` ended with, failing the test when it did not end within `limit`.

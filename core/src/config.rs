@@ -359,6 +359,10 @@ struct RawConfig {
     responders: BTreeMap<String, Spanned<crate::autoreply::ResponderConfig>>,
     #[serde(default)]
     status: crate::status::StatusConfig,
+    #[serde(default)]
+    agents: crate::agents::AgentsConfig,
+    #[serde(default)]
+    agent: Option<crate::agent::AgentSection>,
 }
 
 /// A table's entries in the order they are written.
@@ -426,6 +430,10 @@ pub struct Config {
     pub responders: Vec<(String, crate::autoreply::ResponderConfig)>,
     /// The `[status]` section: the status page `forewarn run` serves.
     pub status: crate::status::StatusConfig,
+    /// The `[agents]` section: how the agents reporting to this monitor are treated.
+    pub agents: crate::agents::AgentsConfig,
+    /// The `[agent]` section: set when this config is an agent's (`forewarn agent`).
+    pub agent: Option<crate::agent::AgentSection>,
     source: std::sync::Arc<str>,
 }
 
@@ -506,6 +514,8 @@ impl Config {
             broadcasts: raw.broadcasts,
             responders: in_file_order(raw.responders),
             status: raw.status,
+            agents: raw.agents,
+            agent: raw.agent,
             source: text.into(),
         };
         config.apply_standards()?;
@@ -1035,6 +1045,35 @@ impl Config {
                     ));
                 }
             }
+        }
+        for (name, g) in &self.agents.groups {
+            if let Err(e) = g.validate() {
+                let f = field(&e);
+                let path = [
+                    Step::Key("agents"),
+                    Step::Key("groups"),
+                    Step::Key(name),
+                    Step::Key(&f),
+                ];
+                return Err(self.error_at(
+                    self.value_span(&path)
+                        .or_else(|| self.value_span(&path[..3])),
+                    Some(&format!("agents.groups.{name}.{f}")),
+                    msg(&e),
+                ));
+            }
+        }
+        if let Some(a) = &self.agent
+            && let Err(e) = a.validate()
+        {
+            let f = field(&e);
+            let path = [Step::Key("agent"), Step::Key(&f)];
+            return Err(self.error_at(
+                self.value_span(&path)
+                    .or_else(|| self.value_span(&path[..1])),
+                Some(&format!("agent.{f}")),
+                msg(&e),
+            ));
         }
         if let Err(e) = self.status.validate() {
             // "status listen" → the key `listen`.

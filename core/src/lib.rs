@@ -25,6 +25,8 @@
 #![warn(missing_docs)]
 
 pub mod ack;
+pub mod agent;
+pub mod agents;
 pub mod autoreply;
 pub mod broadcast;
 pub mod clock;

@@ -265,6 +265,9 @@ struct Runtime {
     state: Mutex<CheckState>,
     last: Mutex<Option<LastResult>>,
     extra: Option<Box<Extra>>,
+    /// Fed by [`Monitor::observe`] (an agent's pushed observations), never run by the
+    /// scheduler.
+    passive: bool,
 }
 
 /// The parts of a check most checks leave empty.
@@ -290,15 +293,88 @@ const CHECKS_CHUNK: usize = 4096;
 /// The checks, in fixed-size chunks: adding one never moves the others, so building a large
 /// schedule leaves no freed copies behind (a doubling vector touches and frees about as much
 /// memory again as it finally holds, and the allocator keeps much of it).
+///
+/// Checks added while the monitor runs ([`Monitor::add_passive_checks`]) go to `added`, after
+/// the built ones: indexes never change.
 #[derive(Debug, Default)]
 struct Checks {
     chunks: Vec<Vec<Runtime>>,
     len: usize,
+    added: Added,
+}
+
+/// How many checks the first bucket of [`Added`] holds; each next one holds twice as many.
+const ADDED_FIRST: usize = 64;
+
+/// How many buckets [`Added`] has: room for 64 · (2²⁰ − 1), about 67 million checks.
+const ADDED_BUCKETS: usize = 20;
+
+/// Checks appended through a shared reference while readers index the others without a lock:
+/// buckets of doubling size, each allocated once and never moved, each slot set once.
+#[derive(Debug)]
+struct Added {
+    buckets: [std::sync::OnceLock<Box<[std::sync::OnceLock<Runtime>]>>; ADDED_BUCKETS],
+    /// How many slots are set; a slot is set before `len` counts it.
+    len: std::sync::atomic::AtomicUsize,
+    /// One writer at a time.
+    push: Mutex<()>,
+}
+
+impl Default for Added {
+    fn default() -> Self {
+        Self {
+            buckets: std::array::from_fn(|_| std::sync::OnceLock::new()),
+            len: std::sync::atomic::AtomicUsize::new(0),
+            push: Mutex::new(()),
+        }
+    }
+}
+
+impl Added {
+    /// The bucket and the slot in it of the `i`-th added check.
+    fn locate(i: usize) -> (usize, usize) {
+        let n = i + ADDED_FIRST;
+        let bucket =
+            (usize::BITS - 1 - n.leading_zeros()) as usize - ADDED_FIRST.trailing_zeros() as usize;
+        (bucket, n - (ADDED_FIRST << bucket))
+    }
+
+    fn len(&self) -> usize {
+        self.len.load(Ordering::Acquire)
+    }
+
+    fn get(&self, i: usize) -> Option<&Runtime> {
+        if i >= self.len() {
+            return None;
+        }
+        let (b, slot) = Self::locate(i);
+        self.buckets[b].get()?.get(slot)?.get()
+    }
+
+    /// Appends `rt` under the caller's `push` guard; returns its index among the added.
+    fn push(&self, rt: Runtime) -> Result<usize> {
+        let i = self.len();
+        let (b, slot) = Self::locate(i);
+        let bucket = self
+            .buckets
+            .get(b)
+            .ok_or_else(|| Error::invalid("check", "too many checks added at run time"))?
+            .get_or_init(|| {
+                (0..ADDED_FIRST << b)
+                    .map(|_| std::sync::OnceLock::new())
+                    .collect()
+            });
+        if bucket[slot].set(rt).is_err() {
+            return Err(Error::invalid("check", "slot already taken"));
+        }
+        self.len.store(i + 1, Ordering::Release);
+        Ok(i)
+    }
 }
 
 impl Checks {
     fn len(&self) -> usize {
-        self.len
+        self.len + self.added.len()
     }
 
     fn push(&mut self, rt: Runtime) {
@@ -327,7 +403,11 @@ impl Checks {
     }
 
     fn iter(&self) -> impl Iterator<Item = &Runtime> {
-        self.chunks.iter().flatten()
+        let added = self.added.len();
+        self.chunks
+            .iter()
+            .flatten()
+            .chain((0..added).filter_map(|i| self.added.get(i)))
     }
 
     fn iter_mut(&mut self) -> impl Iterator<Item = &mut Runtime> {
@@ -339,7 +419,13 @@ impl std::ops::Index<usize> for Checks {
     type Output = Runtime;
 
     fn index(&self, i: usize) -> &Runtime {
-        &self.chunks[i / CHECKS_CHUNK][i % CHECKS_CHUNK]
+        if i < self.len {
+            &self.chunks[i / CHECKS_CHUNK][i % CHECKS_CHUNK]
+        } else {
+            self.added
+                .get(i - self.len)
+                .expect("an index below `Checks::len`")
+        }
     }
 }
 
@@ -365,6 +451,10 @@ struct Inner {
     checks: Checks,
     /// Names by index, dependencies and the name → index lookup.
     graph: DependencyGraph,
+    /// Names of the checks added while running ([`Monitor::add_passive_checks`]) → index.
+    added_names: parking_lot::RwLock<HashMap<Arc<str>, usize>>,
+    /// The escalation policy of checks that name none, or [`NO_POLICY`].
+    default_policy: u32,
     /// Escalation policy names, as `Runtime::escalation` indexes them.
     policy_names: Vec<String>,
     /// The HTTP client handed to probes in their context.
@@ -497,7 +587,19 @@ impl MonitorBuilder {
             state: Mutex::new(CheckState::default()),
             last: Mutex::new(None),
             extra,
+            passive: false,
         });
+        self
+    }
+
+    /// Adds a check fed by [`Monitor::observe`] instead of run by the scheduler (an agent's
+    /// check, known from the store before the monitor restores its saved states). Its probe is
+    /// never called.
+    pub fn passive_check(mut self, check: CheckSpec) -> Self {
+        self = self.check(check);
+        if let Some(rt) = self.checks.chunks.last_mut().and_then(|c| c.last_mut()) {
+            rt.passive = true;
+        }
         self
     }
 
@@ -674,6 +776,10 @@ impl MonitorBuilder {
                 Err(_) => Err(name.to_owned()),
             };
         let default_policy = default_escalation.as_deref().map(policy_index);
+        let default_policy_index = match &default_policy {
+            Some(Ok(p)) => *p,
+            _ => NO_POLICY,
+        };
         let mut checks = self.checks;
         // The first invalid check wins; within one check, what `check` found comes first.
         let mut invalid = self.invalid;
@@ -734,6 +840,8 @@ impl MonitorBuilder {
             inner: Arc::new(Inner {
                 checks,
                 graph,
+                added_names: parking_lot::RwLock::new(HashMap::new()),
+                default_policy: default_policy_index,
                 policy_names,
                 http: client,
                 store,
@@ -869,6 +977,8 @@ impl Monitor {
             spec.escalation = config.default_policy();
             b = b.check(spec);
         }
+        // Agents' checks the store knows, so their saved states are restored with the rest.
+        b = crate::agents::add_known(b, &*store).await?;
         let monitor = b.build()?;
         monitor.restore().await?;
         Ok(monitor)
@@ -888,7 +998,7 @@ impl Monitor {
         let inner = &self.inner;
         inner.sync_planned().await?;
         for (name, state) in inner.store.load_check_states().await? {
-            if let Some(i) = inner.graph.index_of(&name) {
+            if let Some(i) = inner.index_of(&name) {
                 *inner.checks[i].state.lock() = state;
             }
         }
@@ -900,7 +1010,7 @@ impl Monitor {
             })
             .await?;
         for incident in active {
-            if let Some(i) = inner.graph.index_of(&incident.check) {
+            if let Some(i) = inner.index_of(&incident.check) {
                 inner.checks[i].set_incident(Some(incident.id));
             }
         }
@@ -912,9 +1022,137 @@ impl Monitor {
         self.inner.events.subscribe()
     }
 
+    /// The time now by the monitor's clock.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.inner.clock.now()
+    }
+
+    /// The district's time zone, as the monitor shows times in.
+    pub fn zone(&self) -> Zone {
+        self.inner.zone
+    }
+
     /// The store.
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.inner.store
+    }
+
+    /// Adds checks fed by [`Monitor::observe`] while the monitor runs (an agent's checks, on
+    /// its first report). From then on they go through the state machine, incidents,
+    /// escalation, history and status page like the monitor's own; the scheduler never runs
+    /// their probes. Names already taken are refused, and none is added then. Saved states
+    /// are not read for them: add checks a store already knows with
+    /// [`MonitorBuilder::passive_check`] before the monitor restores.
+    pub fn add_passive_checks(&self, specs: Vec<CheckSpec>) -> Result<()> {
+        let inner = &self.inner;
+        let _writer = inner.checks.added.push.lock();
+        {
+            let names = inner.added_names.read();
+            let mut seen = std::collections::HashSet::new();
+            for spec in &specs {
+                validate_check(spec)?;
+                if !spec.depends_on.is_empty() {
+                    return Err(Error::invalid(
+                        "depends_on",
+                        format!("passive check `{}` cannot depend on others", spec.name),
+                    ));
+                }
+                if inner.graph.index_of(&spec.name).is_some()
+                    || names.contains_key(spec.name.as_str())
+                    || !seen.insert(spec.name.as_str())
+                {
+                    return Err(Error::invalid(
+                        "check name",
+                        format!("`{}` is used twice", spec.name),
+                    ));
+                }
+            }
+        }
+        let mut runtimes = Vec::with_capacity(specs.len());
+        for spec in specs {
+            let escalation = match &spec.escalation {
+                None => inner.default_policy,
+                Some(e) => match inner.policy_names.binary_search(e) {
+                    Ok(i) => u32::try_from(i).unwrap_or(NO_POLICY),
+                    Err(_) => {
+                        return Err(Error::invalid(
+                            "escalation",
+                            format!(
+                                "check `{}` names policy `{e}`, which is not added",
+                                spec.name
+                            ),
+                        ));
+                    }
+                },
+            };
+            let extra = (spec.group.is_some() || !spec.labels.is_empty()).then(|| {
+                Box::new(Extra {
+                    group: spec.group,
+                    labels: spec.labels,
+                })
+            });
+            runtimes.push(Runtime {
+                name: Arc::from(spec.name),
+                probe: spec.probe,
+                interval: spec.interval,
+                timeout: spec.timeout,
+                policy: Arc::new(spec.policy),
+                escalation,
+                running: AtomicBool::new(false),
+                dirty: AtomicBool::new(false),
+                incident: AtomicI64::new(NO_INCIDENT),
+                state: Mutex::new(CheckState::default()),
+                last: Mutex::new(None),
+                extra,
+                passive: true,
+            });
+        }
+        for rt in runtimes {
+            let name = rt.name.clone();
+            let i = inner.checks.added.push(rt)?;
+            inner.added_names.write().insert(name, inner.checks.len + i);
+        }
+        Ok(())
+    }
+
+    /// Feeds an observation made elsewhere (an agent's report) to the passive check `check`:
+    /// state machine, incidents, escalation and history as for a check the monitor ran.
+    pub async fn observe(&self, check: &str, obs: Observation) -> Result<()> {
+        self.restore().await?;
+        let idx = self.inner.index_of(check).ok_or_else(|| Error::NotFound {
+            what: "check",
+            id: check.to_owned(),
+        })?;
+        if !self.inner.checks[idx].passive {
+            return Err(Error::invalid(
+                "check",
+                format!("`{check}` is run by the monitor itself, not fed from outside"),
+            ));
+        }
+        self.inner.runs.fetch_add(1, Ordering::Relaxed);
+        self.inner.process(idx, obs, 0).await
+    }
+
+    /// Shows `summary` (with status unknown) for the passive check `check` without judging
+    /// anything: what a check that stopped reporting on purpose (a laptop gone home) shows.
+    pub fn show_not_reporting(&self, check: &str, summary: &str) -> Result<()> {
+        let idx = self.inner.index_of(check).ok_or_else(|| Error::NotFound {
+            what: "check",
+            id: check.to_owned(),
+        })?;
+        let rt = &self.inner.checks[idx];
+        let mut last = rt.last.lock();
+        let at = last
+            .as_ref()
+            .map_or_else(|| self.inner.clock.now(), |l| l.at);
+        *last = Some(LastResult {
+            status: Status::Unknown,
+            summary: summary.into(),
+            latency_ns: 0,
+            at,
+            reading: None,
+        });
+        Ok(())
     }
 
     /// The names of the checks, in definition order.
@@ -1064,7 +1302,7 @@ impl Monitor {
                 u.by = Some(by.to_owned());
             }
             inner.store.update_incident(&incident).await?;
-            if let Some(i) = inner.graph.index_of(&incident.check)
+            if let Some(i) = inner.index_of(&incident.check)
                 && inner.checks[i].incident() == Some(id)
             {
                 inner.checks[i].set_incident(None);
@@ -1175,11 +1413,13 @@ impl Monitor {
     /// Runs every probe once, concurrently, without touching state machines or incidents:
     /// what `forewarn check` prints.
     pub async fn probe_all(&self) -> Vec<(String, Observation)> {
-        let futures = (0..self.inner.checks.len()).map(|i| async move {
-            let _permit = self.inner.semaphore.acquire().await.expect("never closed");
-            let obs = self.inner.run_probe(i).await;
-            (self.inner.checks[i].name.to_string(), obs)
-        });
+        let futures = (0..self.inner.checks.len())
+            .filter(|&i| !self.inner.checks[i].passive)
+            .map(|i| async move {
+                let _permit = self.inner.semaphore.acquire().await.expect("never closed");
+                let obs = self.inner.run_probe(i).await;
+                (self.inner.checks[i].name.to_string(), obs)
+            });
         futures::future::join_all(futures).await
     }
 
@@ -1451,6 +1691,13 @@ fn spread_offsets<I: Iterator<Item = Duration>>(intervals: impl Fn() -> I) -> Ve
 }
 
 impl Inner {
+    /// The index of the check named `name`, built or added.
+    fn index_of(&self, name: &str) -> Option<usize> {
+        self.graph
+            .index_of(name)
+            .or_else(|| self.added_names.read().get(name).copied())
+    }
+
     /// Records that `task` failed (the first failure is kept), logs it and wakes `run_until`,
     /// which then shuts down.
     fn fail(&self, task: String, message: String) {
@@ -1532,6 +1779,9 @@ impl Inner {
         depth: u8,
     ) -> futures::future::BoxFuture<'_, Result<()>> {
         async move {
+            if self.checks[idx].passive {
+                return Ok(());
+            }
             let obs = self.run_probe(idx).await;
             self.runs.fetch_add(1, Ordering::Relaxed);
             self.process(idx, obs, depth).await
@@ -1864,7 +2114,6 @@ impl Inner {
         let due = policy.decide(incident, &sent, now);
         if !due.is_empty() {
             let labels = self
-                .graph
                 .index_of(&incident.check)
                 .and_then(|i| self.checks[i].extra.as_ref())
                 .map(|e| e.labels.clone())
@@ -2037,6 +2286,9 @@ impl Inner {
         let longest = self.checks.iter().map(|rt| rt.interval).max();
         let mut wheel = wheel::Wheel::new(longest.unwrap_or_default().as_millis() as u64 + 1);
         for (i, rt) in self.checks.iter().enumerate() {
+            if rt.passive {
+                continue;
+            }
             // The first round keeps the same order and spacing, squeezed into the window.
             let interval = rt.interval.as_nanos().max(1);
             let window = first_window.as_nanos().min(interval);

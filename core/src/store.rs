@@ -109,6 +109,57 @@ pub struct Space {
     pub reusable: u64,
 }
 
+/// An agent known to the central monitor: a machine that reports its own checks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AgentRecord {
+    /// Its name (the checks it reports are named `NAME/CHECK`).
+    pub name: String,
+    /// Its group (`[agents.groups.NAME]` says how its silence is treated).
+    pub group: String,
+    /// When its first token was made.
+    pub created_at: DateTime<Utc>,
+    /// When it was revoked, if it was.
+    pub revoked_at: Option<DateTime<Utc>>,
+    /// When it last reported.
+    pub last_seen: Option<DateTime<Utc>>,
+    /// The interval it last said it reports at.
+    pub interval_secs: Option<u64>,
+    /// The highest sequence number stored of its observations.
+    pub max_seq: i64,
+    /// The checks it has reported, by their own names (without the agent's prefix).
+    pub checks: Vec<String>,
+}
+
+/// What a presented agent token is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AgentTokenCheck {
+    /// A valid token of this agent (name, group).
+    Valid {
+        /// The agent.
+        agent: String,
+        /// Its group.
+        group: String,
+    },
+    /// A token of an agent that was revoked.
+    Revoked {
+        /// The agent.
+        agent: String,
+    },
+    /// No such token, or one whose grace period after a rotation is over.
+    Unknown,
+}
+
+/// One observation an agent pushed, as the central keeps it (once per agent and `seq`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AgentObservation {
+    /// The agent's sequence number: increasing, never reused.
+    pub seq: i64,
+    /// The check, by the agent's own name for it.
+    pub check: String,
+    /// What it observed.
+    pub observation: Observation,
+}
+
 /// Persistent history. Implementations must be safe to call from many tasks at once.
 #[async_trait]
 pub trait Store: Send + Sync + Debug {
@@ -258,6 +309,50 @@ pub trait Store: Send + Sync + Debug {
 
     /// Deletes planned maintenance; `false` when there was none with that id.
     async fn delete_planned_maintenance(&self, id: &str) -> Result<bool>;
+
+    /// Makes agent `name` of `group` with its first token (stored as `token_hash`, the SHA-256
+    /// of the token in hex). Refused when an agent of that name exists and is not revoked; a
+    /// revoked one is made anew.
+    async fn create_agent(
+        &self,
+        name: &str,
+        group: &str,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()>;
+
+    /// Gives agent `name` a new token; its other tokens stay valid until `old_valid_until`.
+    async fn rotate_agent_token(
+        &self,
+        name: &str,
+        token_hash: &str,
+        now: DateTime<Utc>,
+        old_valid_until: DateTime<Utc>,
+    ) -> Result<()>;
+
+    /// Revokes agent `name`: its tokens are refused from now on.
+    async fn revoke_agent(&self, name: &str, now: DateTime<Utc>) -> Result<()>;
+
+    /// What the token whose SHA-256 (hex) is `token_hash` is, at `now`.
+    async fn agent_by_token(&self, token_hash: &str, now: DateTime<Utc>)
+    -> Result<AgentTokenCheck>;
+
+    /// Every agent, by name.
+    async fn agents(&self) -> Result<Vec<AgentRecord>>;
+
+    /// Records that agent `agent` reports `checks` (kept, so a restarted central knows them).
+    async fn add_agent_checks(&self, agent: &str, checks: &[String]) -> Result<()>;
+
+    /// Stores what agent `agent` pushed at `now` (reporting every `interval_secs`), each
+    /// `(agent, seq)` once: returns, per observation, whether it was new, and the highest
+    /// `seq` stored of the agent's.
+    async fn record_agent_observations(
+        &self,
+        agent: &str,
+        interval_secs: u64,
+        now: DateTime<Utc>,
+        batch: &[AgentObservation],
+    ) -> Result<(Vec<bool>, i64)>;
 
     /// Claims the store for the one monitor running on it; called when a monitor starts
     /// running, and again harmlessly. A second monitor running on the same history would

@@ -159,6 +159,195 @@ enum Command {
         #[command(subcommand)]
         what: ConfigCommand,
     },
+    /// Run this machine's checks (its host health, and the checks of --config) and push them
+    /// to a central forewarn, keeping them in a local outbox while it cannot be reached.
+    Agent {
+        /// The central's address (https://…, or http:// to loopback); else [agent] central.
+        #[arg(long)]
+        central: Option<String>,
+        /// The file holding this agent's token; else [agent] token_file.
+        #[arg(long)]
+        token_file: Option<PathBuf>,
+        /// The agent's config ([agent] and [[checks]]); without it: the host check every 60 s.
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// Print the service definition for this platform (systemd, launchd, sc.exe) and exit.
+        #[arg(long)]
+        print_service: bool,
+    },
+    /// Agents reporting to this monitor: tokens, revocation, list.
+    Agents {
+        #[command(subcommand)]
+        cmd: AgentsCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AgentsCommand {
+    /// An agent's token.
+    Token {
+        #[command(subcommand)]
+        cmd: TokenCommand,
+    },
+    /// Refuse an agent's tokens from now on.
+    Revoke {
+        /// The agent.
+        name: String,
+        /// The config file (env FOREWARN_CONFIG; default as for `run`).
+        #[arg(long, short, env = "FOREWARN_CONFIG")]
+        config: Option<PathBuf>,
+    },
+    /// List the agents, with when each last reported (in the district's time zone).
+    List {
+        /// Print JSON (times in UTC).
+        #[arg(long)]
+        json: bool,
+        /// The config file (env FOREWARN_CONFIG; default as for `run`).
+        #[arg(long, short, env = "FOREWARN_CONFIG")]
+        config: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Make an agent and print its token (shown once, kept only as a hash).
+    Create {
+        /// The agent's name (letters, digits, `-`, `_`, `.`).
+        name: String,
+        /// Its group ([agents.groups.NAME] says how its silence is treated); default agent:NAME.
+        #[arg(long)]
+        group: Option<String>,
+        /// The config file (env FOREWARN_CONFIG; default as for `run`).
+        #[arg(long, short, env = "FOREWARN_CONFIG")]
+        config: Option<PathBuf>,
+    },
+    /// Give an agent a new token; the old one stays valid for [agents] token_grace (24h).
+    Rotate {
+        /// The agent.
+        name: String,
+        /// The config file (env FOREWARN_CONFIG; default as for `run`).
+        #[arg(long, short, env = "FOREWARN_CONFIG")]
+        config: Option<PathBuf>,
+    },
+}
+
+async fn agents_command(cmd: AgentsCommand) -> forewarn::Result<u8> {
+    use forewarn::Store;
+    match cmd {
+        AgentsCommand::Token {
+            cmd:
+                TokenCommand::Create {
+                    name,
+                    group,
+                    config,
+                },
+        } => {
+            let config = load_config(config.as_deref()).await?;
+            let store = SqliteStore::open(&config.monitor.database)?;
+            let token =
+                forewarn::agents::create_agent(&store, &name, group.as_deref(), chrono::Utc::now())
+                    .await?;
+            eprintln!(
+                "agent {} made; its token (shown only now; put it in the agent's token file):",
+                printable(&name)
+            );
+            println!("{token}");
+            Ok(0)
+        }
+        AgentsCommand::Token {
+            cmd: TokenCommand::Rotate { name, config },
+        } => {
+            let config = load_config(config.as_deref()).await?;
+            let store = SqliteStore::open(&config.monitor.database)?;
+            let grace = config.agents.token_grace;
+            let token =
+                forewarn::agents::rotate_token(&store, &name, chrono::Utc::now(), grace).await?;
+            eprintln!(
+                "agent {}: new token (shown only now); the old one stays valid for {}:",
+                printable(&name),
+                humantime::format_duration(grace)
+            );
+            println!("{token}");
+            Ok(0)
+        }
+        AgentsCommand::Revoke { name, config } => {
+            let config = load_config(config.as_deref()).await?;
+            let store = SqliteStore::open(&config.monitor.database)?;
+            store.revoke_agent(&name, chrono::Utc::now()).await?;
+            println!("agent {} revoked: its pushes are refused", printable(&name));
+            Ok(0)
+        }
+        AgentsCommand::List { json, config } => {
+            let config = load_config(config.as_deref()).await?;
+            let store = SqliteStore::open(&config.monitor.database)?;
+            let agents = store.agents().await?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&agents).expect("serialises")
+                );
+                return Ok(0);
+            }
+            if agents.is_empty() {
+                println!("no agents in {}", config.monitor.database.display());
+                return Ok(0);
+            }
+            let zone = config.zone();
+            println!(
+                "{:<24} {:<16} {:<21} {:<9} CHECKS",
+                "AGENT", "GROUP", "LAST SEEN", "STATE"
+            );
+            for a in agents {
+                println!(
+                    "{:<24} {:<16} {:<21} {:<9} {}",
+                    truncate(&printable(&a.name), 24),
+                    truncate(&printable(&a.group), 16),
+                    a.last_seen
+                        .map_or_else(|| "never".to_owned(), |t| zone.minute(t)),
+                    if a.revoked_at.is_some() {
+                        "revoked"
+                    } else {
+                        "active"
+                    },
+                    printable(&a.checks.join(","))
+                );
+            }
+            Ok(0)
+        }
+    }
+}
+
+async fn agent_command(
+    central: Option<String>,
+    token_file: Option<PathBuf>,
+    config: Option<PathBuf>,
+    print_service: bool,
+) -> forewarn::Result<u8> {
+    if print_service {
+        let exe = std::env::current_exe()
+            .map_err(|e| forewarn::Error::io("finding this program's path", e))?;
+        let config = config.unwrap_or_else(|| PathBuf::from("agent.toml"));
+        print!(
+            "{}",
+            forewarn::agent::service::for_this_platform(&exe, &config)
+        );
+        return Ok(0);
+    }
+    let shutdown = forewarn::monitor::shutdown_signal();
+    let config = match &config {
+        Some(p) => Config::from_file(p)?,
+        None => Config::parse("", Path::new("<no config>"))?,
+    };
+    let agent =
+        forewarn::agent::Agent::from_config(&config, central.as_deref(), token_file.as_deref())?;
+    println!(
+        "forewarn agent {}: reporting as `{}`; {} observation(s) waiting in the outbox. Ctrl-C stops.",
+        env!("CARGO_PKG_VERSION"),
+        printable(agent.name()),
+        agent.outbox().len().await?
+    );
+    agent.run_until(shutdown).await?;
+    Ok(0)
 }
 
 #[derive(Debug, Subcommand)]
@@ -722,6 +911,13 @@ async fn dispatch(command: Command) -> forewarn::Result<u8> {
             Ok(0)
         }
         Command::Incident { cmd } => incident_command(cmd).await,
+        Command::Agents { cmd } => agents_command(cmd).await,
+        Command::Agent {
+            central,
+            token_file,
+            config,
+            print_service,
+        } => agent_command(central, token_file, config, print_service).await,
         Command::Maintenance { cmd } => maintenance_command(cmd).await,
         Command::Outages { all, json, config } => outages_command(all, json, config).await,
         #[cfg(feature = "probe-snmp")]
@@ -1027,6 +1223,7 @@ type Page = (
 async fn status_page(
     config: &Config,
     monitor: &Monitor,
+    agents: Arc<dyn forewarn::agents::AgentIngest>,
 ) -> forewarn::Result<(Option<Page>, Option<String>)> {
     use forewarn::status::{StatusServer, StatusSource};
     if !config.status.enabled {
@@ -1044,6 +1241,7 @@ async fn status_page(
         }
         Err(e) => return Err(e),
     };
+    server.accept_agents(agents);
     let url = match &config.status.public_url {
         Some(u) => format!("{u} (listening on http://{})", server.local_addr()),
         None => format!("http://{}/", server.local_addr()),
@@ -1059,14 +1257,21 @@ async fn run(path: Option<&Path>, quiet: bool) -> forewarn::Result<u8> {
     // First thing: a SIGTERM while starting up stops the run gracefully once it begins.
     let shutdown = forewarn::monitor::shutdown_signal();
     let config = load_config(path).await?;
-    if config.checks.is_empty() {
-        return Err(config.error_at(None, None, "no [[checks]]: nothing to monitor"));
+    if config.checks.is_empty() && config.agents.groups.is_empty() {
+        return Err(config.error_at(
+            None,
+            None,
+            "no [[checks]] and no [agents.groups]: nothing to monitor",
+        ));
     }
     // Refused before anything else when another `run` holds this history.
     let store = Arc::new(SqliteStore::open(&config.monitor.database)?);
     forewarn::Store::claim(&*store).await?;
     let monitor = Monitor::from_config_with_store(&config, store).await?;
-    let (page, page_url) = status_page(&config, &monitor).await?;
+    let hub = forewarn::agents::AgentHub::new(monitor.clone(), config.agents.clone()).await?;
+    let (page, page_url) = status_page(&config, &monitor, Arc::new(hub.clone())).await?;
+    let (stop_hub, hub_rx) = tokio::sync::watch::channel(false);
+    let hub_task = tokio::spawn(async move { hub.run(Duration::from_secs(15), hub_rx).await });
     let sinks: Vec<String> = config
         .sinks
         .iter()
@@ -1137,6 +1342,8 @@ async fn run(path: Option<&Path>, quiet: bool) -> forewarn::Result<u8> {
         })
     };
     let ran = monitor.run_until(shutdown).await;
+    let _ = stop_hub.send(true);
+    let _ = hub_task.await;
     if let Some((stop, server)) = page {
         let _ = stop.send(true);
         let _ = server.await;

@@ -318,7 +318,7 @@ impl Inner {
                     changed.insert(i);
                 }
                 if !incident.is_active()
-                    && let Some(c) = self.graph.index_of(&incident.check)
+                    && let Some(c) = self.index_of(&incident.check)
                     && self.checks[c].incident() == Some(id)
                 {
                     self.checks[c].set_incident(None);

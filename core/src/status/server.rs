@@ -63,7 +63,12 @@ struct Shared {
     /// length show in the time a comparison takes.
     admin_token: Option<[u8; 32]>,
     metrics: bool,
+    /// Where agents' pushes go, once [`StatusServer::accept_agents`] is called.
+    agents: parking_lot::RwLock<Option<Arc<dyn crate::agents::AgentIngest>>>,
 }
+
+/// The largest push an agent may send.
+pub const MAX_PUSH_BYTES: usize = 4 * 1024 * 1024;
 
 type AppState = Arc<Shared>;
 
@@ -81,6 +86,7 @@ pub struct StatusServer {
     local_addr: SocketAddr,
     router: Router,
     limits: StatusLimits,
+    shared: AppState,
 }
 
 impl std::fmt::Debug for StatusServer {
@@ -102,7 +108,7 @@ impl StatusServer {
     ) -> Result<StatusServer> {
         config.validate()?;
         let addr = config.listen_addr()?;
-        let listener = std::net::TcpListener::bind(addr)
+        let listener = listen(addr)
             .map_err(|e| Error::io(format!("status server: listening on {addr}"), e))?;
         listener
             .set_nonblocking(true)
@@ -136,14 +142,22 @@ impl StatusServer {
             signer,
             admin_token,
             metrics: config.metrics,
+            agents: parking_lot::RwLock::new(None),
         });
-        let router = router(shared, &config.limits);
+        let router = router(shared.clone(), &config.limits);
         Ok(StatusServer {
             listener,
             local_addr,
             router,
             limits: config.limits.clone(),
+            shared,
         })
+    }
+
+    /// Takes agents' pushes on `POST /api/v1/agents/push` (bearer token of the agent, JSON
+    /// body of at most 4 MiB), handing them to `ingest`; without it that route answers 404.
+    pub fn accept_agents(&self, ingest: Arc<dyn crate::agents::AgentIngest>) {
+        *self.shared.agents.write() = Some(ingest);
     }
 
     /// The address it listens on.
@@ -210,6 +224,21 @@ impl StatusServer {
     }
 }
 
+/// A listening socket on `addr`. On Unix the address is reusable at once: a restarted server
+/// gets its port back although connections of the last one linger in TIME_WAIT.
+fn listen(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
+    let socket = socket2::Socket::new(
+        socket2::Domain::for_address(addr),
+        socket2::Type::STREAM,
+        Some(socket2::Protocol::TCP),
+    )?;
+    #[cfg(unix)]
+    socket.set_reuse_address(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(1024)?;
+    Ok(socket.into())
+}
+
 fn router(state: AppState, limits: &StatusLimits) -> Router {
     let api = Router::new()
         .route("/incidents/{id}/note", post(api_note))
@@ -219,6 +248,10 @@ fn router(state: AppState, limits: &StatusLimits) -> Router {
         .route("/maintenance/{id}", delete(api_cancel))
         .fallback(api_not_found)
         .layer(middleware::from_fn_with_state(state.clone(), require_admin));
+    let push = Router::new()
+        .route(crate::agents::PUSH_PATH, post(agents_push))
+        .with_state(state.clone())
+        .layer(RequestBodyLimitLayer::new(MAX_PUSH_BYTES));
     Router::new()
         .route("/", get(index))
         .route("/status.json", get(status_json))
@@ -233,6 +266,7 @@ fn router(state: AppState, limits: &StatusLimits) -> Router {
         .fallback(not_found)
         .with_state(state)
         .layer(RequestBodyLimitLayer::new(limits.max_body_bytes))
+        .merge(push)
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             limits.request_timeout,
@@ -865,5 +899,61 @@ async fn api_cancel(State(state): State<AppState>, Path(id): Path<String>) -> Re
     match state.source.cancel_maintenance(&id).await {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => api_error(e),
+    }
+}
+
+// ---- agents ----
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            let (scheme, token) = v.trim().split_once(' ')?;
+            scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+        })
+        .filter(|t| !t.is_empty())
+}
+
+async fn agents_push(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: std::result::Result<axum::Json<crate::agents::Push>, JsonRejection>,
+) -> Response {
+    use crate::agents::PushError;
+    let Some(ingest) = state.agents.read().clone() else {
+        return json_error(StatusCode::NOT_FOUND, "this server takes no agent pushes");
+    };
+    let unauthorized = || {
+        let mut r = json_error(
+            StatusCode::UNAUTHORIZED,
+            "missing or unknown agent token (Authorization: Bearer <token>)",
+        );
+        r.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"forewarn agents\""),
+        );
+        r
+    };
+    let Some(token) = bearer(&headers) else {
+        tracing::warn!("agents: refused a push without a bearer token");
+        return unauthorized();
+    };
+    let axum::Json(push) = match body {
+        Ok(b) => b,
+        Err(r) => return rejection(r),
+    };
+    match ingest.push(token, push, None).await {
+        Ok(reply) => (StatusCode::OK, axum::Json(reply)).into_response(),
+        Err(PushError::Unauthorized) => unauthorized(),
+        Err(PushError::Forbidden(m)) => json_error(StatusCode::FORBIDDEN, &m),
+        Err(PushError::Invalid(m)) => json_error(StatusCode::BAD_REQUEST, &m),
+        Err(PushError::Internal(e)) => {
+            tracing::error!(error = %e, "status server: an agent push failed");
+            json_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal error; the server's log has the details",
+            )
+        }
     }
 }

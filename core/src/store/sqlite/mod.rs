@@ -39,6 +39,7 @@ use rusqlite::{
 use super::*;
 use crate::error::Error;
 
+mod agents;
 mod comms;
 mod compact;
 use crate::incident::IncidentState;
@@ -266,6 +267,37 @@ const MIGRATIONS: &[&str] = &[
         ends_at INTEGER NOT NULL,
         json    TEXT NOT NULL
     ) WITHOUT ROWID;
+    ",
+    // Version 7: agents — machines that push their own checks' observations. Tokens are kept
+    // as their SHA-256 only; each pushed observation is kept once per (agent, seq).
+    "
+    CREATE TABLE agents (
+        name         TEXT PRIMARY KEY,
+        grp          TEXT NOT NULL,
+        created_at   INTEGER NOT NULL,
+        revoked_at   INTEGER,
+        last_seen_at INTEGER,
+        interval_s   INTEGER,
+        max_seq      INTEGER NOT NULL DEFAULT 0,
+        checks       TEXT NOT NULL DEFAULT '[]'
+    ) WITHOUT ROWID;
+    CREATE TABLE agent_tokens (
+        hash        TEXT PRIMARY KEY,
+        agent       TEXT NOT NULL REFERENCES agents(name),
+        created_at  INTEGER NOT NULL,
+        valid_until INTEGER
+    ) WITHOUT ROWID;
+    CREATE INDEX agent_tokens_agent ON agent_tokens(agent);
+    CREATE TABLE agent_observations (
+        agent   TEXT NOT NULL,
+        seq     INTEGER NOT NULL,
+        check_name TEXT NOT NULL,
+        at      INTEGER NOT NULL,
+        status  INTEGER NOT NULL,
+        summary TEXT NOT NULL,
+        PRIMARY KEY (agent, seq)
+    ) WITHOUT ROWID;
+    CREATE INDEX agent_observations_at ON agent_observations(at);
     ",
 ];
 
@@ -1067,6 +1099,7 @@ impl Store for SqliteStore {
                 [before],
             )? as u64;
             deleted += comms::prune(tx, before)?;
+            deleted += agents::prune(tx, before)?;
             Ok(deleted)
         })
         .await
@@ -1614,6 +1647,69 @@ impl Store for SqliteStore {
     async fn delete_planned_maintenance(&self, id: &str) -> Result<bool> {
         let id = id.to_owned();
         self.write(move |tx, _| comms::delete_planned(tx, &id))
+            .await
+    }
+
+    async fn create_agent(
+        &self,
+        name: &str,
+        group: &str,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let (name, group, hash) = (name.to_owned(), group.to_owned(), token_hash.to_owned());
+        self.write(move |tx, _| agents::create(tx, &name, &group, &hash, ms(now)))
+            .await
+    }
+
+    async fn rotate_agent_token(
+        &self,
+        name: &str,
+        token_hash: &str,
+        now: DateTime<Utc>,
+        old_valid_until: DateTime<Utc>,
+    ) -> Result<()> {
+        let (name, hash) = (name.to_owned(), token_hash.to_owned());
+        let (now, until) = (ms(now), ms(old_valid_until));
+        self.write(move |tx, _| agents::rotate(tx, &name, &hash, now, until))
+            .await
+    }
+
+    async fn revoke_agent(&self, name: &str, now: DateTime<Utc>) -> Result<()> {
+        let name = name.to_owned();
+        self.write(move |tx, _| agents::revoke(tx, &name, ms(now)))
+            .await
+    }
+
+    async fn agent_by_token(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<AgentTokenCheck> {
+        let hash = token_hash.to_owned();
+        self.run(move |inner| agents::by_token(&inner.conn, &hash, ms(now)))
+            .await
+    }
+
+    async fn agents(&self) -> Result<Vec<AgentRecord>> {
+        self.run(move |inner| agents::list(&inner.conn)).await
+    }
+
+    async fn add_agent_checks(&self, agent: &str, checks: &[String]) -> Result<()> {
+        let (agent, checks) = (agent.to_owned(), checks.to_vec());
+        self.write(move |tx, _| agents::add_checks(tx, &agent, &checks))
+            .await
+    }
+
+    async fn record_agent_observations(
+        &self,
+        agent: &str,
+        interval_secs: u64,
+        now: DateTime<Utc>,
+        batch: &[AgentObservation],
+    ) -> Result<(Vec<bool>, i64)> {
+        let (agent, batch) = (agent.to_owned(), batch.to_vec());
+        self.write(move |tx, _| agents::record(tx, &agent, interval_secs, ms(now), &batch))
             .await
     }
 

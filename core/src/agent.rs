@@ -1,0 +1,535 @@
+//! The agent: runs checks on the machine itself (its host health, and any checks of its own
+//! config) and pushes the observations to a central forewarn (`POST /api/v1/agents/push`).
+//!
+//! Every observation gets a sequence number from a local SQLite outbox and stays there until
+//! the central answers that it is stored: while the central is unreachable they wait, and
+//! afterwards they go in order. The central keeps each `(agent, seq)` once, so a push repeated
+//! after a lost answer counts once.
+//!
+//! ```toml
+//! [agent]
+//! name = "lab-pc-12"            # default: the host name
+//! central = "https://forewarn.district.example"
+//! token_file = "/etc/forewarn/agent.token"
+//! interval = "60s"
+//! outbox = "/var/lib/forewarn/agent-outbox.db"
+//!
+//! [[checks]]                    # default: one `host` check
+//! name = "host"
+//! type = "host"
+//! ```
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::agents::{Push, PushReply, PushedObservation};
+use crate::clock::{SharedClock, SystemClock, Zone};
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::probe::{CheckContext, Observation, Probe, Status};
+
+pub mod outbox;
+pub mod service;
+
+pub use outbox::AgentOutbox;
+
+fn default_interval() -> Duration {
+    Duration::from_secs(60)
+}
+
+fn default_outbox() -> PathBuf {
+    PathBuf::from("forewarn-agent.db")
+}
+
+fn default_batch() -> usize {
+    500
+}
+
+/// The `[agent]` section of an agent's config.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentSection {
+    /// The agent's name, as its token was made for (default: the host name).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// The central's address (`https://…`, or `http://` to a loopback address).
+    #[serde(default)]
+    pub central: Option<String>,
+    /// The file holding the agent's token.
+    #[serde(default)]
+    pub token_file: Option<PathBuf>,
+    /// How often the checks run (default "60s").
+    #[serde(
+        default = "default_interval",
+        deserialize_with = "crate::config::duration::deserialize"
+    )]
+    pub interval: Duration,
+    /// The local outbox (default `forewarn-agent.db`).
+    #[serde(default = "default_outbox")]
+    pub outbox: PathBuf,
+    /// The most observations sent in one push (default 500).
+    #[serde(default = "default_batch")]
+    pub batch: usize,
+}
+
+impl Default for AgentSection {
+    fn default() -> Self {
+        Self {
+            name: None,
+            central: None,
+            token_file: None,
+            interval: default_interval(),
+            outbox: default_outbox(),
+            batch: default_batch(),
+        }
+    }
+}
+
+impl AgentSection {
+    /// Checks the values; errors name the field.
+    pub fn validate(&self) -> Result<()> {
+        if let Some(n) = &self.name
+            && let Some(p) = crate::agents::agent_name_problem(n)
+        {
+            return Err(Error::invalid("name", p));
+        }
+        if self.interval < crate::monitor::MIN_INTERVAL
+            || self.interval > crate::monitor::MAX_INTERVAL
+        {
+            return Err(Error::invalid("interval", "must be from 1s to 1 day"));
+        }
+        if self.batch == 0 || self.batch > 10_000 {
+            return Err(Error::invalid("batch", "must be from 1 to 10000"));
+        }
+        if let Some(c) = &self.central {
+            central_url(c).map_err(|e| Error::invalid("central", e.to_string()))?;
+        }
+        Ok(())
+    }
+}
+
+/// The push address from the central's address: `https://…`, or `http://` to loopback only
+/// (a token must not cross a network in clear text).
+pub fn central_url(central: &str) -> Result<url::Url> {
+    let base = url::Url::parse(central.trim())
+        .map_err(|e| Error::invalid("central", format!("`{central}` is not a URL: {e}")))?;
+    let loopback = match base.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
+    };
+    match base.scheme() {
+        "https" => {}
+        "http" if loopback => {}
+        "http" => {
+            return Err(Error::invalid(
+                "central",
+                format!("`{central}`: use https:// (http:// only to a loopback address)"),
+            ));
+        }
+        s => {
+            return Err(Error::invalid(
+                "central",
+                format!("`{central}`: scheme `{s}` is neither https nor http"),
+            ));
+        }
+    }
+    base.join(crate::agents::PUSH_PATH.trim_start_matches('/'))
+        .map(|mut u| {
+            if !base.path().ends_with('/') {
+                u.set_path(&format!(
+                    "{}{}",
+                    base.path().trim_end_matches('/'),
+                    crate::agents::PUSH_PATH
+                ));
+            }
+            u
+        })
+        .map_err(|e| Error::invalid("central", format!("`{central}`: {e}")))
+}
+
+/// Reads a token file: its first non-empty line.
+pub fn read_token(path: &Path) -> Result<String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::io(format!("reading the token file {}", path.display()), e))?;
+    text.lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .map(str::to_owned)
+        .ok_or_else(|| Error::invalid("token file", format!("{} is empty", path.display())))
+}
+
+/// The machine's host name, for an agent not given one.
+pub fn host_name() -> String {
+    sysinfo::System::host_name()
+        .ok()
+        .map(|h| {
+            h.split('.')
+                .next()
+                .unwrap_or_default()
+                .chars()
+                .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))
+                .collect::<String>()
+        })
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "agent".to_owned())
+}
+
+/// One check the agent runs.
+#[derive(Debug, Clone)]
+struct AgentCheck {
+    name: String,
+    probe: Arc<dyn Probe>,
+    timeout: Duration,
+}
+
+/// An agent: runs its checks at its interval and pushes what they find to the central.
+#[derive(Debug, Clone)]
+pub struct Agent {
+    name: String,
+    url: url::Url,
+    token: Arc<str>,
+    interval: Duration,
+    batch: usize,
+    checks: Vec<AgentCheck>,
+    outbox: AgentOutbox,
+    http: reqwest::Client,
+    clock: SharedClock,
+    zone: Zone,
+}
+
+/// Builds an [`Agent`] from code.
+#[derive(Debug)]
+pub struct AgentBuilder {
+    name: String,
+    central: String,
+    token: String,
+    interval: Duration,
+    batch: usize,
+    outbox: PathBuf,
+    checks: Vec<AgentCheck>,
+    clock: Option<SharedClock>,
+    zone: Option<Zone>,
+}
+
+impl AgentBuilder {
+    /// Adds a check (`name` as the central shows it after the agent's: `NAME/CHECK`).
+    pub fn check(mut self, name: impl Into<String>, probe: Arc<dyn Probe>) -> Self {
+        self.checks.push(AgentCheck {
+            name: name.into(),
+            probe,
+            timeout: Duration::from_secs(10),
+        });
+        self
+    }
+
+    /// How often the checks run (default 60 s).
+    pub fn interval(mut self, interval: Duration) -> Self {
+        self.interval = interval;
+        self
+    }
+
+    /// The local outbox file (default `forewarn-agent.db`).
+    pub fn outbox(mut self, path: impl Into<PathBuf>) -> Self {
+        self.outbox = path.into();
+        self
+    }
+
+    /// The most observations per push (default 500).
+    pub fn batch(mut self, n: usize) -> Self {
+        self.batch = n;
+        self
+    }
+
+    /// The clock (default: the system's).
+    pub fn clock(mut self, clock: SharedClock) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// The time zone probes write times in (default: the system's).
+    pub fn zone(mut self, zone: Zone) -> Self {
+        self.zone = Some(zone);
+        self
+    }
+
+    /// Validates and builds the agent (opening or creating its outbox). Without checks it
+    /// runs the host probe as `host`.
+    pub fn build(self) -> Result<Agent> {
+        let section = AgentSection {
+            name: Some(self.name.clone()),
+            central: Some(self.central.clone()),
+            token_file: None,
+            interval: self.interval,
+            outbox: self.outbox.clone(),
+            batch: self.batch,
+        };
+        section.validate()?;
+        let mut checks = self.checks;
+        if checks.is_empty() {
+            let probe = crate::probe::ProbeConfig::Host(Default::default())
+                .build(&crate::http_client::HttpClients::new())?;
+            checks.push(AgentCheck {
+                name: "host".into(),
+                probe,
+                timeout: Duration::from_secs(10),
+            });
+        }
+        for c in &checks {
+            if let Some(p) = crate::agents::agent_name_problem(&c.name) {
+                return Err(Error::invalid("check name", p));
+            }
+        }
+        if self.token.trim().is_empty() {
+            return Err(Error::invalid("token", "is empty"));
+        }
+        Ok(Agent {
+            url: central_url(&self.central)?,
+            name: self.name,
+            token: self.token.trim().into(),
+            interval: self.interval,
+            batch: self.batch,
+            checks,
+            outbox: AgentOutbox::open(&self.outbox)?,
+            http: crate::http_client::default_client(),
+            clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
+            zone: self.zone.unwrap_or_else(Zone::system),
+        })
+    }
+}
+
+/// What one delivery did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Delivery {
+    /// Observations the central confirmed (and the outbox dropped).
+    pub confirmed: usize,
+    /// Observations still waiting.
+    pub waiting: u64,
+}
+
+impl Agent {
+    /// Starts building agent `name` reporting to `central` with `token`.
+    pub fn builder(
+        name: impl Into<String>,
+        central: impl Into<String>,
+        token: impl Into<String>,
+    ) -> AgentBuilder {
+        AgentBuilder {
+            name: name.into(),
+            central: central.into(),
+            token: token.into(),
+            interval: default_interval(),
+            batch: default_batch(),
+            outbox: default_outbox(),
+            checks: Vec::new(),
+            clock: None,
+            zone: None,
+        }
+    }
+
+    /// The agent of a config: `[agent]` (or its defaults) and its `[[checks]]` (a `host` check
+    /// when it has none). `central` and `token_file` given here win over the config's.
+    pub fn from_config(
+        config: &Config,
+        central: Option<&str>,
+        token_file: Option<&Path>,
+    ) -> Result<Agent> {
+        let section = config.agent.clone().unwrap_or_default();
+        let central = central
+            .map(str::to_owned)
+            .or(section.central.clone())
+            .ok_or_else(|| {
+                config.error_at(
+                    None,
+                    Some("agent.central"),
+                    "no central: give --central URL or [agent] central",
+                )
+            })?;
+        let token_file = token_file
+            .map(Path::to_path_buf)
+            .or(section.token_file.clone())
+            .ok_or_else(|| {
+                config.error_at(
+                    None,
+                    Some("agent.token_file"),
+                    "no token: give --token-file FILE or [agent] token_file",
+                )
+            })?;
+        let token = read_token(&token_file)?;
+        let clients = crate::http_client::HttpClients::new();
+        let mut b = Agent::builder(
+            section.name.clone().unwrap_or_else(host_name),
+            central,
+            token,
+        )
+        .interval(section.interval)
+        .outbox(section.outbox.clone())
+        .batch(section.batch)
+        .zone(config.zone());
+        for c in &config.checks {
+            let name = c.name.get_ref();
+            let probe = c.probe.build(&clients).map_err(|e| {
+                config.error_at(Some(c.name.span()), None, format!("check `{name}`: {e}"))
+            })?;
+            b = b.check(name.clone(), probe);
+            if let Some(last) = b.checks.last_mut() {
+                last.timeout = config.timeout_of(c).min(section.interval);
+            }
+        }
+        b.build()
+    }
+
+    /// Its name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Its outbox.
+    pub fn outbox(&self) -> &AgentOutbox {
+        &self.outbox
+    }
+
+    /// Runs every check once and puts the observations in the outbox; returns them.
+    pub async fn observe(&self) -> Result<Vec<(String, Observation)>> {
+        let runs = self.checks.iter().map(|c| async move {
+            let cx = CheckContext {
+                check: Arc::from(c.name.as_str()),
+                timeout: c.timeout,
+                clock: self.clock.clone(),
+                zone: self.zone,
+                http: self.http.clone(),
+                history: None,
+            };
+            let at = self.clock.now();
+            let started = std::time::Instant::now();
+            let mut obs = match tokio::time::timeout(c.timeout, c.probe.check(&cx)).await {
+                Ok(o) => o,
+                Err(_) => Observation::new(
+                    Status::Critical,
+                    format!(
+                        "timed out after {}",
+                        crate::probe::human_duration(c.timeout)
+                    ),
+                    at,
+                ),
+            };
+            if obs.latency.is_zero() {
+                obs.latency = started.elapsed();
+            }
+            (c.name.clone(), obs)
+        });
+        let observed = futures::future::join_all(runs).await;
+        self.outbox.push(observed.clone()).await?;
+        Ok(observed)
+    }
+
+    /// Sends what waits in the outbox, oldest first, until it is empty or the central fails;
+    /// drops what the central confirms.
+    pub async fn deliver(&self) -> Result<Delivery> {
+        let mut confirmed = 0;
+        loop {
+            let rows = self.outbox.oldest(self.batch).await?;
+            if rows.is_empty() {
+                break;
+            }
+            let sent_up_to = rows.last().map_or(0, |r| r.seq);
+            let push = Push {
+                agent: self.name.clone(),
+                interval_secs: self.interval.as_secs(),
+                observations: rows,
+            };
+            let reply = self.send(&push).await?;
+            let dropped = self.outbox.confirm(reply.stored_up_to).await?;
+            confirmed += dropped;
+            if reply.stored_up_to < sent_up_to {
+                return Err(Error::Sink {
+                    sink: "central".into(),
+                    retryable: true,
+                    message: format!(
+                        "the central stored up to {} of {} sent",
+                        reply.stored_up_to, sent_up_to
+                    ),
+                });
+            }
+        }
+        Ok(Delivery {
+            confirmed,
+            waiting: self.outbox.len().await?,
+        })
+    }
+
+    async fn send(&self, push: &Push) -> Result<PushReply> {
+        let failed = |message: String| Error::Sink {
+            sink: "central".into(),
+            retryable: true,
+            message,
+        };
+        let res = self
+            .http
+            .post(self.url.clone())
+            .bearer_auth(&*self.token)
+            .timeout(Duration::from_secs(30))
+            .json(push)
+            .send()
+            .await
+            .map_err(|e| failed(format!("{}: {}", self.url, e)))?;
+        let status = res.status();
+        if !status.is_success() {
+            let body = res.text().await.unwrap_or_default();
+            return Err(failed(format!(
+                "{} answered {status}: {}",
+                self.url,
+                crate::text::excerpt(&crate::text::printable(&body))
+            )));
+        }
+        res.json::<PushReply>()
+            .await
+            .map_err(|e| failed(format!("{}: unreadable answer: {e}", self.url)))
+    }
+
+    /// Runs the checks every interval and delivers after each round (and again, backing off
+    /// up to a minute, while the central is unreachable), until `shutdown` completes.
+    pub async fn run_until(&self, shutdown: impl std::future::Future<Output = ()>) -> Result<()> {
+        tokio::pin!(shutdown);
+        let mut tick = tokio::time::interval(self.interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut backoff = Duration::from_secs(1);
+        let mut retry_at: Option<tokio::time::Instant> = None;
+        loop {
+            let retry = async {
+                match retry_at {
+                    Some(t) => tokio::time::sleep_until(t).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                _ = tick.tick() => {
+                    if let Err(e) = self.observe().await {
+                        tracing::error!(error = %e, "agent: keeping observations failed");
+                    }
+                }
+                () = retry => {}
+                () = &mut shutdown => return Ok(()),
+            }
+            match self.deliver().await {
+                Ok(_) => {
+                    backoff = Duration::from_secs(1);
+                    retry_at = None;
+                }
+                Err(e) => {
+                    let waiting = self.outbox.len().await.unwrap_or(0);
+                    tracing::warn!(error = %e, waiting, "agent: the central is not reachable; observations wait in the outbox");
+                    retry_at = Some(tokio::time::Instant::now() + backoff);
+                    backoff = (backoff * 2).min(Duration::from_secs(60));
+                }
+            }
+        }
+    }
+}
+
+/// The observations of one push, as the outbox gives them.
+pub type OutboxRow = PushedObservation;
