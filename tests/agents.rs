@@ -258,6 +258,79 @@ async fn three_agents_lose_nothing_when_the_central_restarts() {
     assert!(listed.iter().all(|a| a.checks == ["service"]));
 }
 
+/// A laptop reinstalled (or its outbox file lost) numbers its observations from 1 again: the
+/// central takes them as new, not as retries of what it already has.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_whose_outbox_was_lost_is_heard_again_from_its_first_observation() {
+    logs();
+    let dir = tempfile::tempdir().unwrap();
+    let config = central_config(dir.path(), free_port());
+    let central = Central::start(&config, None).await;
+    let token = forewarn::agents::create_agent(
+        &**central.monitor.store(),
+        "lab-pc-7",
+        Some("laptops"),
+        Utc::now(),
+    )
+    .await
+    .unwrap();
+    let path = dir.path().join("lab-pc-7.db");
+    let first = agent(
+        "lab-pc-7",
+        &central.url(),
+        &token,
+        path.clone(),
+        Duration::from_secs(60),
+    );
+    for _ in 0..5 {
+        first.observe().await.unwrap();
+    }
+    assert_eq!(first.deliver().await.unwrap().confirmed, 5);
+    let old_id = first.outbox().id().to_owned();
+    drop(first);
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+
+    // The same machine, a new outbox: numbered from 1 again.
+    let again = agent(
+        "lab-pc-7",
+        &central.url(),
+        &token,
+        path,
+        Duration::from_secs(60),
+    );
+    assert_ne!(again.outbox().id(), old_id);
+    for _ in 0..3 {
+        again.observe().await.unwrap();
+    }
+    assert_eq!(
+        again.outbox().oldest(10).await.unwrap()[0].seq,
+        1,
+        "a new outbox numbers from 1"
+    );
+    let d = again.deliver().await.unwrap();
+    assert_eq!((d.confirmed, d.waiting), (3, 0));
+    // The history as `run` writes it between rounds.
+    central.monitor.run_once().await.unwrap();
+    central.monitor.store().flush().await.unwrap();
+    let history = central
+        .monitor
+        .store()
+        .observations("lab-pc-7/service", Utc.timestamp_opt(0, 0).unwrap(), 0)
+        .await
+        .unwrap();
+    assert_eq!(
+        history.len(),
+        8,
+        "5 from the old outbox and 3 from the new one"
+    );
+    // Retried, the new outbox's observations are still stored once.
+    let d = again.deliver().await.unwrap();
+    assert_eq!((d.confirmed, d.waiting), (0, 0));
+    central.stop().await;
+}
+
 #[tokio::test]
 async fn a_silent_server_raises_its_alert_and_a_silent_laptop_does_not() {
     logs();

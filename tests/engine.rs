@@ -564,12 +564,13 @@ impl Store for PanicOnPrune {
     async fn record_agent_observations(
         &self,
         agent: &str,
+        outbox: &str,
         interval_secs: u64,
         now: DateTime<Utc>,
         batch: &[forewarn::store::AgentObservation],
     ) -> Result<(Vec<bool>, i64)> {
         self.0
-            .record_agent_observations(agent, interval_secs, now, batch)
+            .record_agent_observations(agent, outbox, interval_secs, now, batch)
             .await
     }
 }

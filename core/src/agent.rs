@@ -438,6 +438,7 @@ impl Agent {
             }
             let sent_up_to = rows.last().map_or(0, |r| r.seq);
             let push = Push {
+                outbox: self.outbox.id().to_owned(),
                 agent: self.name.clone(),
                 interval_secs: self.interval.as_secs(),
                 observations: rows,

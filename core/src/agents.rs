@@ -151,6 +151,12 @@ pub struct Push {
     pub agent: String,
     /// How often it reports, in seconds.
     pub interval_secs: u64,
+    /// The id of the agent's outbox, which numbers the observations: a new one (the old was
+    /// lost, or the machine reinstalled) numbers from 1 again, and the central starts the
+    /// agent's numbering afresh rather than take the new numbers for retries. Empty from
+    /// agents that send none.
+    #[serde(default)]
+    pub outbox: String,
     /// What it observed, oldest first.
     pub observations: Vec<PushedObservation>,
 }
@@ -459,7 +465,7 @@ impl AgentHub {
             .collect();
         let (fresh, stored_up_to) = self
             .store()
-            .record_agent_observations(agent, push.interval_secs, now, &batch)
+            .record_agent_observations(agent, &push.outbox, push.interval_secs, now, &batch)
             .await?;
         let mut new = 0;
         let mut order: Vec<usize> = (0..batch.len()).filter(|&i| fresh[i]).collect();

@@ -343,12 +343,15 @@ pub trait Store: Send + Sync + Debug {
     /// Records that agent `agent` reports `checks` (kept, so a restarted central knows them).
     async fn add_agent_checks(&self, agent: &str, checks: &[String]) -> Result<()>;
 
-    /// Stores what agent `agent` pushed at `now` (reporting every `interval_secs`), each
-    /// `(agent, seq)` once: returns, per observation, whether it was new, and the highest
-    /// `seq` stored of the agent's.
+    /// Stores what agent `agent` pushed at `now` from its outbox `outbox` (reporting every
+    /// `interval_secs`), each `(agent, seq)` once: returns, per observation, whether it was
+    /// new, and the highest `seq` stored of the agent's. A push from another outbox than the
+    /// last (the agent's outbox was lost or replaced, and numbers from 1 again) starts the
+    /// agent's numbering afresh.
     async fn record_agent_observations(
         &self,
         agent: &str,
+        outbox: &str,
         interval_secs: u64,
         now: DateTime<Utc>,
         batch: &[AgentObservation],

@@ -17,6 +17,7 @@ use crate::probe::Observation;
 pub struct AgentOutbox {
     conn: Arc<Mutex<Connection>>,
     label: Arc<str>,
+    id: Arc<str>,
 }
 
 impl AgentOutbox {
@@ -37,13 +38,34 @@ impl AgentOutbox {
                  seq        INTEGER PRIMARY KEY AUTOINCREMENT,
                  check_name TEXT NOT NULL,
                  json       TEXT NOT NULL
-             );",
+             );
+             CREATE TABLE IF NOT EXISTS meta (
+                 key   TEXT PRIMARY KEY,
+                 value TEXT NOT NULL
+             ) WITHOUT ROWID;",
         )
         .map_err(at)?;
+        // The outbox's own id, made once: the central tells a new outbox (numbering from 1
+        // again) from retries of this one's observations.
+        let fresh = hex::encode(rand::random::<[u8; 16]>());
+        conn.execute(
+            "INSERT OR IGNORE INTO meta(key, value) VALUES ('id', ?1)",
+            [&fresh],
+        )
+        .map_err(at)?;
+        let id: String = conn
+            .query_row("SELECT value FROM meta WHERE key = 'id'", [], |r| r.get(0))
+            .map_err(at)?;
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
             label,
+            id: id.into(),
         })
+    }
+
+    /// This outbox's id (random, made when the file was created), sent with every push.
+    pub fn id(&self) -> &str {
+        &self.id
     }
 
     async fn run<T: Send + 'static>(
@@ -155,5 +177,16 @@ mod tests {
             .unwrap();
         assert_eq!(o.oldest(10).await.unwrap()[0].seq, 3);
         assert_eq!(o.len().await.unwrap(), 1);
+    }
+
+    #[test]
+    fn the_id_is_kept_by_the_file_and_new_with_a_new_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.db");
+        let id = AgentOutbox::open(&path).unwrap().id().to_owned();
+        assert_eq!(id.len(), 32, "{id}");
+        assert_eq!(AgentOutbox::open(&path).unwrap().id(), id);
+        std::fs::remove_file(&path).unwrap();
+        assert_ne!(AgentOutbox::open(&path).unwrap().id(), id);
     }
 }

@@ -179,10 +179,31 @@ pub(super) fn add_checks(tx: &Transaction<'_>, agent: &str, checks: &[String]) -
 pub(super) fn record(
     tx: &Transaction<'_>,
     agent: &str,
+    outbox: &str,
     interval_s: u64,
     now: i64,
     batch: &[AgentObservation],
 ) -> Result<(Vec<bool>, i64)> {
+    // Another outbox than the last numbers from 1 again: what was recorded of the old one
+    // only told its retries apart, and would now swallow the new one's observations.
+    let known: String = tx
+        .prepare_cached("SELECT outbox FROM agents WHERE name = ?1")?
+        .query_row([agent], |r| r.get(0))
+        .optional()?
+        .ok_or_else(|| no_agent(agent))?;
+    if known != outbox {
+        tx.execute("DELETE FROM agent_observations WHERE agent = ?1", [agent])?;
+        tx.execute(
+            "UPDATE agents SET outbox = ?2, max_seq = 0 WHERE name = ?1",
+            params![agent, outbox],
+        )?;
+        if !known.is_empty() {
+            tracing::info!(
+                agent,
+                "agent reports from a new outbox; its numbering starts again"
+            );
+        }
+    }
     let mut insert = tx.prepare_cached(
         "INSERT OR IGNORE INTO agent_observations(agent, seq, check_name, at, status, summary) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",

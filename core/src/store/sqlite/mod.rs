@@ -279,7 +279,8 @@ const MIGRATIONS: &[&str] = &[
         last_seen_at INTEGER,
         interval_s   INTEGER,
         max_seq      INTEGER NOT NULL DEFAULT 0,
-        checks       TEXT NOT NULL DEFAULT '[]'
+        checks       TEXT NOT NULL DEFAULT '[]',
+        outbox       TEXT NOT NULL DEFAULT ''
     ) WITHOUT ROWID;
     CREATE TABLE agent_tokens (
         hash        TEXT PRIMARY KEY,
@@ -1704,12 +1705,13 @@ impl Store for SqliteStore {
     async fn record_agent_observations(
         &self,
         agent: &str,
+        outbox: &str,
         interval_secs: u64,
         now: DateTime<Utc>,
         batch: &[AgentObservation],
     ) -> Result<(Vec<bool>, i64)> {
-        let (agent, batch) = (agent.to_owned(), batch.to_vec());
-        self.write(move |tx, _| agents::record(tx, &agent, interval_secs, ms(now), &batch))
+        let (agent, outbox, batch) = (agent.to_owned(), outbox.to_owned(), batch.to_vec());
+        self.write(move |tx, _| agents::record(tx, &agent, &outbox, interval_secs, ms(now), &batch))
             .await
     }
 
