@@ -530,3 +530,67 @@ fn config_errors_are_located() {
         );
     }
 }
+
+/// A probe that says how many earlier observations of its check its history holds.
+#[derive(Debug)]
+struct Recalls;
+
+#[forewarn::async_trait]
+impl forewarn::probe::Probe for Recalls {
+    async fn check(&self, cx: &forewarn::probe::CheckContext) -> forewarn::probe::Observation {
+        // What a trend reads: the earlier values of a metric.
+        let seen = match &cx.history {
+            Some(h) => h
+                .since(Utc.timestamp_opt(0, 0).unwrap(), 1000)
+                .await
+                .map(|v| {
+                    v.iter()
+                        .filter_map(|o| o.metrics.get("disk_free_bytes:/").map(|m| m.value))
+                        .count()
+                })
+                .map(|n| n.to_string())
+                .unwrap_or_else(|e| e.to_string()),
+            None => "no history".into(),
+        };
+        let mut o = forewarn::probe::Observation::new(Status::Ok, format!("seen {seen}"), cx.now());
+        o.metrics.insert(
+            "disk_free_bytes:/".into(),
+            forewarn::probe::Metric::new(1e9 - cx.now().timestamp() as f64, "B"),
+        );
+        o
+    }
+
+    fn kind(&self) -> &str {
+        "recalls"
+    }
+}
+
+/// The agent keeps the machine's own recent history for its probes' trends (a file system
+/// filling up, disk error counts rising), also across a restart of the agent.
+#[tokio::test]
+async fn an_agents_probes_read_the_machines_own_history_across_restarts() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(Utc::now()));
+    let build = || {
+        Agent::builder("lab-pc-9", "http://127.0.0.1:9", "token")
+            .check("recalls", Arc::new(Recalls))
+            .outbox(dir.path().join("agent.db"))
+            .clock(clock.clone())
+            .build()
+            .unwrap()
+    };
+    let agent = build();
+    let mut summaries = Vec::new();
+    for _ in 0..3 {
+        clock.advance(Duration::from_secs(60));
+        summaries.push(agent.observe().await.unwrap()[0].1.summary.clone());
+    }
+    assert_eq!(summaries, ["seen 0", "seen 1", "seen 2"]);
+    drop(agent);
+    assert!(dir.path().join("agent-history.db").is_file());
+    let agent = build();
+    clock.advance(Duration::from_secs(60));
+    assert_eq!(agent.observe().await.unwrap()[0].1.summary, "seen 3");
+    // Nothing of it went anywhere: the central was never reached, all four wait.
+    assert_eq!(agent.outbox().len().await.unwrap(), 4);
+}

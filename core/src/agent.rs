@@ -30,6 +30,7 @@ use crate::clock::{SharedClock, SystemClock, Zone};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::probe::{CheckContext, Observation, Probe, Status};
+use crate::store::Store as _;
 
 pub mod outbox;
 pub mod service;
@@ -197,9 +198,26 @@ pub struct Agent {
     batch: usize,
     checks: Vec<AgentCheck>,
     outbox: AgentOutbox,
+    /// The machine's own recent history, which the probes' trends read (rising disk error
+    /// counts, a file system filling up, a reboot across a restart of the agent).
+    history: Arc<crate::store::SqliteStore>,
+    /// When the local history was last pruned.
+    pruned: Arc<parking_lot::Mutex<Option<chrono::DateTime<chrono::Utc>>>>,
     http: reqwest::Client,
     clock: SharedClock,
     zone: Zone,
+}
+
+/// How long the agent keeps its own history for the probes' trends.
+const LOCAL_HISTORY: Duration = Duration::from_secs(15 * 86_400);
+
+/// The local history's file beside the outbox: `forewarn-agent.db` → `forewarn-agent-history.db`.
+fn history_path(outbox: &Path) -> PathBuf {
+    let stem = outbox
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "forewarn-agent".into());
+    outbox.with_file_name(format!("{stem}-history.db"))
 }
 
 /// Builds an [`Agent`] from code.
@@ -294,6 +312,8 @@ impl AgentBuilder {
             interval: self.interval,
             batch: self.batch,
             checks,
+            history: Arc::new(crate::store::SqliteStore::open(history_path(&self.outbox))?),
+            pruned: Arc::default(),
             outbox: AgentOutbox::open(&self.outbox)?,
             http: crate::http_client::default_client(),
             clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
@@ -402,7 +422,10 @@ impl Agent {
                 clock: self.clock.clone(),
                 zone: self.zone,
                 http: self.http.clone(),
-                history: None,
+                history: Some(crate::probe::History::new(
+                    self.history.clone(),
+                    c.name.as_str(),
+                )),
             };
             let at = self.clock.now();
             let started = std::time::Instant::now();
@@ -424,7 +447,36 @@ impl Agent {
         });
         let observed = futures::future::join_all(runs).await;
         self.outbox.push(observed.clone()).await?;
+        self.remember(&observed).await;
         Ok(observed)
+    }
+
+    /// Keeps `observed` in the machine's own history for the next checks' trends, and prunes
+    /// it once a day. A failure here costs the trends, never the observations (they are in the
+    /// outbox): it is logged.
+    async fn remember(&self, observed: &[(String, Observation)]) {
+        let batch = observed
+            .iter()
+            .map(|(name, o)| (Arc::from(name.as_str()), o.clone()))
+            .collect();
+        let kept = async {
+            self.history.record_observations(batch).await?;
+            self.history.flush().await?;
+            let now = self.clock.now();
+            let due = self
+                .pruned
+                .lock()
+                .is_none_or(|t| now - t >= chrono::Duration::days(1) || now < t);
+            if due {
+                let keep = chrono::Duration::from_std(LOCAL_HISTORY).unwrap_or_default();
+                self.history.prune(now - keep).await?;
+                *self.pruned.lock() = Some(now);
+            }
+            Ok::<(), Error>(())
+        };
+        if let Err(e) = kept.await {
+            tracing::warn!(error = %e, "agent: keeping the local history for trends failed");
+        }
     }
 
     /// Sends what waits in the outbox, oldest first, until it is empty or the central fails;
