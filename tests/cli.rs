@@ -1449,3 +1449,136 @@ fn kill_9_mid_outage_neither_repeats_nor_loses_a_broadcast() {
     );
     assert!(!text.contains("UTC"), "{text}");
 }
+
+/// Agents through the program: a token made with `forewarn agents token create`, `forewarn run`
+/// as the central, `forewarn agent` pushing to it, `forewarn agents list` showing it, an agent
+/// under the wrong name told which name its token is for, a silent server agent raising its
+/// incident; the token in no output.
+#[test]
+fn agents_through_the_program_from_token_to_silence() {
+    use std::time::Duration;
+    let dir = tempfile::tempdir().unwrap();
+    let port = {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    write(
+        dir.path(),
+        "central.toml",
+        &format!(
+            "[monitor]\ndatabase = \"central.db\"\ntime_zone = \"America/Chicago\"\n\n\
+             [agents.groups.servers]\nsilent_after = 3\n\n\
+             [status]\nlisten = \"127.0.0.1:{port}\"\n"
+        ),
+    );
+    let made = forewarn(
+        &[
+            "agents",
+            "token",
+            "create",
+            "file-server",
+            "--group",
+            "servers",
+            "--config",
+            "central.toml",
+        ],
+        dir.path(),
+    );
+    assert!(made.status.success(), "{made:?}");
+    let token = String::from_utf8(made.stdout).unwrap().trim().to_owned();
+    assert!(token.len() >= 32, "{token}");
+    write(dir.path(), "file-server.token", &token);
+
+    let mut central = Running::start(dir.path(), &["--config", "central.toml"]);
+    central.wait_for("with the status page", Duration::from_secs(30), |l| {
+        l.contains("status page: http://127.0.0.1:")
+    });
+    let agent = |name: &str| {
+        write(
+            dir.path(),
+            &format!("{name}.toml"),
+            &format!("[agent]\nname = \"{name}\"\ninterval = \"1s\"\noutbox = \"{name}.db\"\n"),
+        );
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_forewarn"));
+        cmd.args(["agent", "--central", &format!("http://127.0.0.1:{port}")])
+            .args(["--token-file", "file-server.token", "--config"])
+            .arg(format!("{name}.toml"))
+            .current_dir(dir.path());
+        Running::spawn(cmd)
+    };
+    let server = agent("file-server");
+
+    // The central lists it once it has reported, with its host check.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let listed = loop {
+        let out = forewarn(
+            &["agents", "list", "--json", "--config", "central.toml"],
+            dir.path(),
+        );
+        assert!(out.status.success(), "{out:?}");
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        if v[0]["last_seen"].is_string() && v[0]["checks"] == serde_json::json!(["host"]) {
+            break v;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never listed as reporting: {v}\n{}",
+            central.output()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(listed[0]["name"], "file-server");
+    assert_eq!(listed[0]["group"], "servers");
+    let table = forewarn(&["agents", "list", "--config", "central.toml"], dir.path());
+    let table = String::from_utf8(table.stdout).unwrap();
+    assert!(
+        table.contains("file-server") && table.contains("servers"),
+        "{table}"
+    );
+    assert!(
+        table.contains(" CST") || table.contains(" CDT"),
+        "local times: {table}"
+    );
+
+    // The same token under another name: refused, and told which name it is for.
+    let mut stray = agent("lab-pc-3");
+    stray.wait_for("naming the token's agent", Duration::from_secs(20), |l| {
+        l.contains("this token is agent `file-server`'s, not `lab-pc-3`'s")
+    });
+    central.wait_for(
+        "logging the refusal with its peer",
+        Duration::from_secs(20),
+        |l| l.contains("the token is another agent's") && l.contains("peer=127.0.0.1"),
+    );
+    let (_, stray_out) = stray.stop(Duration::from_secs(20));
+
+    // The server agent stops: after three missed intervals the central opens its incident.
+    let (status, server_out) = server.stop(Duration::from_secs(20));
+    assert!(status.success(), "{status:?}\n{server_out}");
+    let deadline = std::time::Instant::now() + Duration::from_secs(40);
+    loop {
+        let out = forewarn(&["incidents", "--config", "central.toml"], dir.path());
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        if text.contains("file-server") && text.contains("agent silent since") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no incident for the silent server: {text}\n{}",
+            central.output()
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    let (status, central_out) = central.stop(Duration::from_secs(20));
+    assert!(status.success(), "{status:?}\n{central_out}");
+    for (who, out) in [
+        ("central", &central_out),
+        ("agent", &server_out),
+        ("stray agent", &stray_out),
+    ] {
+        assert!(
+            !out.contains(&token),
+            "the token in the {who}'s output:\n{out}"
+        );
+    }
+}

@@ -575,7 +575,7 @@ impl Agent {
                 }
                 Err(e) => {
                     let waiting = self.outbox.len().await.unwrap_or(0);
-                    tracing::warn!(error = %e, waiting, "agent: the central is not reachable; observations wait in the outbox");
+                    tracing::warn!(error = %e, waiting, "agent: the central did not take the observations; they wait in the outbox");
                     retry_at = Some(tokio::time::Instant::now() + backoff);
                     backoff = (backoff * 2).min(Duration::from_secs(60));
                 }

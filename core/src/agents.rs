@@ -661,8 +661,9 @@ impl AgentIngest for AgentHub {
             AgentTokenCheck::Valid { agent, group } => {
                 if agent != push.agent {
                     tracing::warn!(agent = %agent, claimed = %claimed, peer = %peer, "agents: refused a push: the token is another agent's");
+                    // Whoever holds the token may learn whose it is: it tells them what to fix.
                     return Err(PushError::Forbidden(format!(
-                        "this token is not agent `{claimed}`'s"
+                        "this token is agent `{agent}`'s, not `{claimed}`'s: set `[agent] name = \"{agent}\"` in the agent's config, or make a token for `{claimed}`"
                     )));
                 }
                 let r = self.ingest(&agent, &group, push).await;

@@ -176,7 +176,7 @@ impl StatusServer {
             .map_err(|e| Error::io("status server: registering the socket", e))?;
         let permits = Arc::new(Semaphore::new(self.limits.max_connections));
         let graceful = GracefulShutdown::new();
-        let service = TowerToHyperService::new(self.router);
+        let router = self.router;
         let header_timeout = self.limits.header_timeout;
         tokio::pin!(shutdown);
         tracing::info!(addr = %self.local_addr, "status server listening");
@@ -185,9 +185,9 @@ impl StatusServer {
                 p = permits.clone().acquire_owned() => p.expect("the semaphore is never closed"),
                 () = &mut shutdown => break,
             };
-            let stream = tokio::select! {
+            let (stream, peer) = tokio::select! {
                 r = listener.accept() => match r {
-                    Ok((stream, _peer)) => stream,
+                    Ok(accepted) => accepted,
                     Err(e) => {
                         // Out of file descriptors and the like: wait instead of spinning.
                         tracing::warn!(error = %e, "status server: accepting a connection failed");
@@ -203,7 +203,11 @@ impl StatusServer {
                 .timer(TokioTimer::new())
                 .header_read_timeout(header_timeout)
                 .keep_alive(true);
-            let conn = builder.serve_connection(TokioIo::new(stream), service.clone());
+            // Each request knows the connection's peer (`Peer`): refused agent pushes
+            // are logged with the address they came from.
+            let service =
+                TowerToHyperService::new(router.clone().layer(axum::Extension(Peer(peer))));
+            let conn = builder.serve_connection(TokioIo::new(stream), service);
             let conn = graceful.watch(conn);
             tokio::spawn(async move {
                 if let Err(e) = conn.await {
@@ -223,6 +227,10 @@ impl StatusServer {
         Ok(())
     }
 }
+
+/// The address a request's connection came from.
+#[derive(Debug, Clone, Copy)]
+struct Peer(SocketAddr);
 
 /// A listening socket on `addr`. On Unix the address is reusable at once: a restarted server
 /// gets its port back although connections of the last one linger in TIME_WAIT.
@@ -917,6 +925,7 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 
 async fn agents_push(
     State(state): State<AppState>,
+    peer: Option<axum::Extension<Peer>>,
     headers: HeaderMap,
     body: std::result::Result<axum::Json<crate::agents::Push>, JsonRejection>,
 ) -> Response {
@@ -935,15 +944,16 @@ async fn agents_push(
         );
         r
     };
+    let peer = peer.map(|axum::Extension(Peer(p))| p);
     let Some(token) = bearer(&headers) else {
-        tracing::warn!("agents: refused a push without a bearer token");
+        tracing::warn!(peer = %peer.map_or_else(|| "unknown".into(), |p| p.ip().to_string()), "agents: refused a push without a bearer token");
         return unauthorized();
     };
     let axum::Json(push) = match body {
         Ok(b) => b,
         Err(r) => return rejection(r),
     };
-    match ingest.push(token, push, None).await {
+    match ingest.push(token, push, peer).await {
         Ok(reply) => (StatusCode::OK, axum::Json(reply)).into_response(),
         Err(PushError::Unauthorized) => unauthorized(),
         Err(PushError::Forbidden(m)) => json_error(StatusCode::FORBIDDEN, &m),
