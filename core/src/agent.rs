@@ -208,6 +208,25 @@ pub struct Agent {
     zone: Zone,
 }
 
+/// smartctl on `PATH` or in the system directories it is installed to (which a service's `PATH`
+/// may lack).
+fn installed_smartctl() -> Option<PathBuf> {
+    let name = if cfg!(windows) {
+        "smartctl.exe"
+    } else {
+        "smartctl"
+    };
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain(
+            ["/usr/sbin", "/usr/local/sbin", "/sbin", "/opt/homebrew/bin"]
+                .iter()
+                .map(PathBuf::from),
+        )
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+}
+
 /// How long the agent keeps its own history for the probes' trends.
 const LOCAL_HISTORY: Duration = Duration::from_secs(15 * 86_400);
 
@@ -276,7 +295,8 @@ impl AgentBuilder {
     }
 
     /// Validates and builds the agent (opening or creating its outbox). Without checks it
-    /// runs the host probe as `host`.
+    /// runs the host probe as `host`, and the smart probe as `disks` where smartctl is
+    /// installed.
     pub fn build(self) -> Result<Agent> {
         let section = AgentSection {
             name: Some(self.name.clone()),
@@ -296,6 +316,20 @@ impl AgentBuilder {
                 probe,
                 timeout: Duration::from_secs(10),
             });
+            // Disk health where smartmontools is installed: a machine without it would only
+            // ever report "smartctl not found".
+            if let Some(smartctl) = installed_smartctl() {
+                let probe = crate::probe::ProbeConfig::Smart(crate::probe::smart::SmartConfig {
+                    smartctl,
+                    ..Default::default()
+                })
+                .build(&crate::http_client::HttpClients::new())?;
+                checks.push(AgentCheck {
+                    name: "disks".into(),
+                    probe,
+                    timeout: Duration::from_secs(30),
+                });
+            }
         }
         for c in &checks {
             if let Some(p) = crate::agents::agent_name_problem(&c.name) {

@@ -168,7 +168,7 @@ enum Command {
         /// The file holding this agent's token; else [agent] token_file.
         #[arg(long)]
         token_file: Option<PathBuf>,
-        /// The agent's config ([agent] and [[checks]]); without it: the host check every 60 s.
+        /// The agent's config ([agent] and [[checks]]); without it: the host check (and the disks where smartctl is installed) every 60 s.
         #[arg(long, short)]
         config: Option<PathBuf>,
         /// Print the service definition for this platform (systemd, launchd, sc.exe) and exit.
