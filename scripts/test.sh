@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, from a clean checkout: formatting, lints, the Rust unit and integration
-# tests (with their real peers), the examples, and a short fuzzing smoke of every parser.
+# tests (with their real peers), the Python package's tests, the examples, and a short fuzzing
+# smoke of every parser.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -32,6 +33,9 @@ command -v espeak-ng >/dev/null || missing+=(espeak-ng)
 command -v chromium >/dev/null || missing+=(chromium)
 # The smart probe's tests run the real smartctl on a file that is not a disk.
 [ -x /usr/sbin/smartctl ] || command -v smartctl >/dev/null || missing+=(smartmontools)
+# The Python package's tests build its wheel in a virtual environment (Debian splits venv off).
+command -v python3 >/dev/null || missing+=(python3)
+python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
 if [ ${#missing[@]} -eq 0 ]; then
     echo "postgresql, mariadb-server, redis-server, dovecot (managesieved, sieve, lmtpd), espeak-ng, chromium and smartmontools are installed"
 elif [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null; then
@@ -65,6 +69,30 @@ if [ "$status" -eq 124 ] || [ "$status" -eq 137 ]; then
     echo "cargo test did not finish within ${FOREWARN_TEST_TIMEOUT:-60m}" >&2
 fi
 
+step "python package (bindings-python/test.sh: the wheel built and installed as a user would, then pytest)"
+# Always run, so its counts are in the closing line. In a process group of its own and bounded,
+# like the Rust tests.
+pylog=$(mktemp)
+trap 'rm -f "$log" "$FOREWARN_SKIP_LOG" "$pylog"' EXIT
+py_status=0
+if command -v "${PYTHON:-python3}" >/dev/null; then
+    setsid -w timeout --kill-after=30s "${FOREWARN_PYTHON_TEST_TIMEOUT:-20m}" \
+        bindings-python/test.sh >"$pylog" 2>&1 &
+    pytests=$!
+    tail -n +1 -f --pid="$pytests" "$pylog" &
+    shown=$!
+    wait "$pytests" || py_status=$?
+    wait "$shown" || true
+    kill -- "-$pytests" 2>/dev/null || true
+    if [ "$py_status" -eq 124 ] || [ "$py_status" -eq 137 ]; then
+        echo "the Python tests did not finish within ${FOREWARN_PYTHON_TEST_TIMEOUT:-20m}" >&2
+    fi
+else
+    echo "python3 is not installed: the Python package is not tested"
+    [ "${CI:-}" = true ] && py_status=1
+fi
+[ "$py_status" -eq 0 ] || status=$py_status
+
 if [ "$status" -eq 0 ]; then
     step "examples"
     cargo run --quiet --example embedded || status=$?
@@ -94,7 +122,16 @@ if [ "$skipped" -gt 0 ]; then
     step "skipped tests ($skipped)"
     sort -u "$FOREWARN_SKIP_LOG" | sed 's/\t/: /; s/^/  /'
 fi
-awk -v k="$skipped" '/^test result:/ { p += $4; f += $6; s += $8 }
-     END { printf "\ntests: %d passed, %d failed, %d skipped\n", p - k, f, s + k }' \
+# pytest's summary line ("3 failed, 40 passed, 2 skipped in 1.2s"; errors count as failures)
+# is added to cargo's "test result:" lines.
+pytest_count() {
+    grep -E '^(=+ )?[0-9]+ (passed|failed|skipped|errors?|deselected|xfailed|xpassed)' "$pylog" |
+        tail -n 1 | grep -oE "[0-9]+ $1" | awk '{ n += $1 } END { print n + 0 }'
+}
+awk -v k="$skipped" -v pp="$(pytest_count passed)" \
+    -v pf="$(($(pytest_count failed) + $(pytest_count 'errors?')))" \
+    -v ps="$(pytest_count skipped)" \
+    '/^test result:/ { p += $4; f += $6; s += $8 }
+     END { printf "\ntests: %d passed, %d failed, %d skipped\n", p - k + pp, f + pf, s + k + ps }' \
     FS='[ ;]+' "$log"
 exit "$status"
