@@ -11,7 +11,8 @@ venv=target/py-venv
 if [ ! -x "$venv/bin/python" ]; then
     "$python" -m venv "$venv"
 fi
-"$venv/bin/python" -m pip install -q --disable-pip-version-check 'maturin>=1.9,<2' 'pytest>=7'
+"$venv/bin/python" -m pip install -q --disable-pip-version-check 'maturin>=1.9,<2' 'pytest>=7' \
+    'aiosmtpd>=1.4' 'mypy>=1.10'
 
 # The dev profile with the symbols stripped: a quick build and a small wheel; the package is
 # the same as a release build's.
@@ -22,4 +23,4 @@ rm -f target/wheels/forewarn-*.whl
     target/wheels/forewarn-*.whl
 
 # From the repository root, not from the package's source: the tests import the installed wheel.
-"$venv/bin/python" -m pytest -q -p no:cacheprovider bindings-python/tests "$@"
+"$venv/bin/python" -m pytest -q -rfEs -p no:cacheprovider bindings-python/tests "$@"

@@ -16,7 +16,7 @@ Every error is a :class:`ForewarnError`; see :mod:`forewarn.errors` for the kind
 
 from __future__ import annotations
 
-from . import _native
+from . import _native, readings
 from ._model import (
     Acknowledgement,
     CheckResult,
@@ -71,6 +71,7 @@ __all__ = [
     "StoreError",
     "UpdateKind",
     "__version__",
+    "readings",
     "validate_config",
     "version",
 ]

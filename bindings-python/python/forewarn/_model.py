@@ -5,7 +5,10 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, NamedTuple, Optional, Tuple
+
+if TYPE_CHECKING:
+    from .readings import AnyReading
 
 __all__ = [
     "Status",
@@ -90,8 +93,10 @@ class CheckResult:
         latency: How long the latest run took, in seconds.
         at: When it last ran (timezone-aware, UTC), or ``None``.
         metrics: The latest run's measured values by name.
-        reading: What the probe knows beyond status and metrics (a printer's supplies, a
-            disk's health…) as plain dicts and lists, or ``None``.
+        reading: What the probe knows beyond status and metrics, typed
+            (:mod:`forewarn.readings`: a printer's supplies and trays, each disk's SMART
+            health, this machine's health, an HTTP response, a database's role), or ``None``;
+            ``reading.to_dict()`` gives it as plain dicts and lists.
         alert: Where alerting stands, e.g. ``{"state": "clear"}``.
         flapping: Whether the check is flapping.
         incident: The id of its active incident, or ``None``.
@@ -106,13 +111,15 @@ class CheckResult:
     latency: float
     at: Optional[datetime]
     metrics: Mapping[str, Metric]
-    reading: Optional[Any]
+    reading: Optional["AnyReading"]
     alert: Dict[str, Any]
     flapping: bool
     incident: Optional[int]
 
     @classmethod
     def _from_native(cls, d: Dict[str, Any]) -> "CheckResult":
+        from .readings import from_dict
+
         metrics = {name: Metric(*vu) for name, vu in d["metrics"].items()}
         return cls(
             name=d["name"],
@@ -124,7 +131,7 @@ class CheckResult:
             latency=d["latency"],
             at=d["at"],
             metrics=metrics,
-            reading=d["reading"],
+            reading=from_dict(d["reading"]),
             alert=d["alert"],
             flapping=d["flapping"],
             incident=d["incident"],
