@@ -11,7 +11,7 @@ venv=target/py-venv
 if [ ! -x "$venv/bin/python" ]; then
     "$python" -m venv "$venv"
 fi
-"$venv/bin/python" -m pip install -q --disable-pip-version-check 'maturin>=1.9,<2' 'pytest>=7'
+"$venv/bin/python" -m pip install -q --disable-pip-version-check 'maturin>=1.9,<2' 'pytest>=7' pandas
 
 # The dev profile with the symbols stripped: a quick build and a small wheel; the package is
 # the same as a release build's.
