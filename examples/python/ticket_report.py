@@ -90,7 +90,12 @@ def main(argv: Optional[List[str]] = None) -> int:
         table(
             ["topic", "score", "when", "why"],
             [
-                (shorten(t.topic, 40), t.score, shorten(t.timing, 40), shorten("; ".join(t.reasons)))
+                (
+                    shorten(t.topic, 40),
+                    t.score,
+                    shorten(t.timing, 40),
+                    shorten("; ".join(t.reasons)),
+                )
                 for t in r.training
             ],
         )
