@@ -75,3 +75,7 @@ __all__ = [
     "validate_config",
     "version",
 ]
+
+from . import tickets  # noqa: E402  (help-desk mining: forewarn.tickets)
+
+__all__ += ["tickets"]

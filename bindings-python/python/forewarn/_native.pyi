@@ -28,3 +28,45 @@ class Monitor:
         """Acknowledges incident ``id`` for ``by``; returns the incident as a dict."""
     def note(self, id: int, by: str, text: str) -> Dict[str, Any]:
         """Adds a note by ``by`` to incident ``id``; returns the incident as a dict."""
+
+# Help-desk mining (forewarn.tickets).
+from datetime import date  # noqa: E402
+from typing import Callable  # noqa: E402
+
+def tickets_analyze(
+    paths: List[str],
+    calendar: Optional[str],
+    out: Optional[str],
+    json: Optional[str],
+    kb: Optional[str],
+    incidents: Optional[str],
+    time_zone: Optional[str],
+    faq_drafts: Optional[str],
+    profile: Optional[str],
+    salt: Optional[str],
+    day_first: Optional[bool],
+    dates_from: Optional[date],
+    dates_until: Optional[date],
+    taxonomy: Optional[str],
+    k: Optional[int],
+    cluster_all: bool,
+    seed: Optional[int],
+    title: str,
+    progress: Optional[Callable[[str], object]],
+) -> Dict[str, Any]:
+    """Reads help-desk exports (files or directories), analyses them and, when ``out`` is
+    given, writes the HTML report and its JSON twin; returns the ingest summary and the
+    analysis as plain dicts (outage times as aware datetimes). ``progress``, when given, is
+    called with each stage's name. ``forewarn.tickets.analyze`` wraps it."""
+
+def tickets_generate(
+    out: str,
+    rows: Optional[int],
+    seed: Optional[int],
+    effects: Optional[bool],
+    start_year: Optional[int],
+    years: Optional[int],
+    calendar_out: Optional[str],
+) -> Dict[str, Any]:
+    """Writes a synthetic export to ``out`` (and its calendar to ``calendar_out``); returns
+    what was planted as a dict. ``forewarn.tickets.generate`` wraps it."""

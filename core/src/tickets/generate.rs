@@ -533,6 +533,18 @@ pub fn generate<W: Write>(o: &GenerateOptions, out: W) -> Result<GroundTruth> {
             "rows and years must be positive",
         ));
     }
+    // The command line's ranges, for callers of the library too (a year out of chrono's range
+    // would otherwise stop the generator half-way).
+    if o.rows > 10_000_000 || o.years > 50 || !(1970..=2999).contains(&o.start_year) {
+        return Err(Error::invalid(
+            "generate",
+            format!(
+                "rows must be 1 to 10,000,000 (got {}), years 1 to 50 (got {}), the start year \
+                 1970 to 2999 (got {})",
+                o.rows, o.years, o.start_year
+            ),
+        ));
+    }
     let mut rng = StdRng::seed_from_u64(o.seed);
     let cal = school_calendar(o.start_year, o.years);
     let first = NaiveDate::from_ymd_opt(o.start_year, 8, 1).expect("date");
@@ -778,4 +790,49 @@ fn at_time(rng: &mut StdRng, day: NaiveDate) -> NaiveDateTime {
         day,
         NaiveTime::from_hms_opt(minutes / 60, minutes % 60, secs).expect("time"),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refuses_options_out_of_range_with_an_error() {
+        for o in [
+            GenerateOptions {
+                rows: 0,
+                ..Default::default()
+            },
+            GenerateOptions {
+                rows: 10_000_001,
+                ..Default::default()
+            },
+            GenerateOptions {
+                years: 51,
+                ..Default::default()
+            },
+            GenerateOptions {
+                start_year: 1969,
+                ..Default::default()
+            },
+            GenerateOptions {
+                start_year: 300_000,
+                ..Default::default()
+            },
+        ] {
+            let e = generate(&o, std::io::sink()).unwrap_err();
+            assert!(matches!(e, Error::Invalid { .. }), "{o:?}: {e}");
+        }
+        let truth = generate(
+            &GenerateOptions {
+                rows: 50,
+                start_year: 2999,
+                years: 1,
+                ..Default::default()
+            },
+            std::io::sink(),
+        )
+        .unwrap();
+        assert!(truth.rows >= 50, "{}", truth.rows);
+    }
 }
