@@ -6,7 +6,7 @@ Every error of the Rust core becomes one of these, mapped in one place: catch
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Optional, Tuple
 
 __all__ = [
     "ForewarnError",
@@ -50,7 +50,7 @@ class ConfigError(ForewarnError, ValueError):
         self.column = column
         self.key = key
 
-    def __reduce__(self):  # keeps the attributes through pickling
+    def __reduce__(self) -> Tuple[Any, Tuple[Any, ...]]:  # keeps the attributes when pickled
         return (type(self), (str(self), self.file, self.line, self.column, self.key))
 
 
