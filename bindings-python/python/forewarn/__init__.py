@@ -29,6 +29,15 @@ from ._model import (
     UpdateKind,
 )
 from ._monitor import ConfigSource, Monitor, validate_config
+from ._events import (
+    Event,
+    Events,
+    IncidentEvent,
+    IncidentEventKind,
+    MissedEventsWarning,
+    TransitionEvent,
+    TransitionKind,
+)
 from .errors import (
     ConfigError,
     ConflictError,
@@ -73,4 +82,11 @@ __all__ = [
     "__version__",
     "validate_config",
     "version",
+    "Event",
+    "Events",
+    "IncidentEvent",
+    "IncidentEventKind",
+    "MissedEventsWarning",
+    "TransitionEvent",
+    "TransitionKind",
 ]
