@@ -2,6 +2,7 @@
 loopback listener goes down, timeouts, closing, and a subscriber that falls behind."""
 
 import asyncio
+import gc
 import json
 import socket
 import threading
@@ -102,6 +103,16 @@ def test_timeout_and_close(tmp_path: Path):
     assert waiting.closed
     assert waiting.get() is None
     assert "closed" in repr(waiting)
+
+
+def test_the_events_end_when_the_monitor_is_gone(tmp_path: Path):
+    monitor = forewarn.Monitor.from_config(fast_config(tmp_path / "h.db", closed_port()))
+    events = monitor.events(timeout=5)
+    del monitor
+    gc.collect()
+    started = time.monotonic()
+    assert list(events) == []  # ended, not timed out
+    assert time.monotonic() - started < 3
 
 
 def many_checks_config(db: Path, n: int) -> str:

@@ -201,24 +201,31 @@ class Events:
         return self._native.closed
 
     def __iter__(self) -> "Events":
+        """The subscription is its own iterator."""
         return self
 
     def __next__(self) -> Event:
+        """The next event; ``StopIteration`` once closed, ``TimeoutError`` after the
+        subscription's ``timeout``."""
         d = self._native.next(self._timeout)
         if d is None:
             raise StopIteration
         return _event(d)
 
     def __aiter__(self) -> "Events":
+        """The subscription is its own async iterator."""
         return self
 
     async def __anext__(self) -> Event:
+        """The next event; ``StopAsyncIteration`` once closed, ``TimeoutError`` after the
+        subscription's ``timeout``. Cancelling the wait takes no event."""
         d = await self._native.next_async(self._timeout)
         if d is None:
             raise StopAsyncIteration
         return _event(d)
 
     def __enter__(self) -> "Events":
+        """Returns the subscription, closed at the end of the block."""
         return self
 
     def __exit__(
@@ -227,6 +234,7 @@ class Events:
         exc: Optional[BaseException],
         tb: Optional[TracebackType],
     ) -> None:
+        """Closes the subscription."""
         self.close()
 
     def __repr__(self) -> str:
