@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
-import signal
-import threading
-from types import TracebackType
-from typing import Any, Iterator, List, Optional, Type, Union
+from typing import List, Optional, Union
 
 from . import _native
 from ._model import CheckResult, Incident, MonitorStatus
 from ._events import Events
+from ._running import sigterm_stops
 
 __all__ = ["Monitor", "validate_config", "ConfigSource"]
 
@@ -165,7 +162,7 @@ class Monitor:
                 this process or another) uses the same history.
             ForewarnError: a part of the monitor failed (it stopped the same graceful way).
         """
-        with _sigterm_stops(self._native):
+        with sigterm_stops(self._native):
             _native.run(self._native)
 
     def start(self) -> None:
@@ -223,12 +220,7 @@ class Monitor:
         self.start()
         return self
 
-    def __exit__(
-        self,
-        exc_type: Optional[Type[BaseException]],
-        exc: Optional[BaseException],
-        tb: Optional[TracebackType],
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         """Stops the monitor gracefully and waits for that (:meth:`stop`), also when the
         block raised."""
         self.stop()
@@ -238,12 +230,7 @@ class Monitor:
         await self.start_async()
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: Optional[Type[BaseException]],
-        exc: Optional[BaseException],
-        tb: Optional[TracebackType],
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         """Stops the monitor gracefully and waits for that (:meth:`stop_async`)."""
         await self.stop_async()
 
@@ -306,25 +293,3 @@ class Monitor:
         """Async :meth:`stop`."""
         await _native.stop_async(self._native, timeout)
 
-
-@contextlib.contextmanager
-def _sigterm_stops(native: "_native.Monitor") -> Iterator[None]:
-    """While a monitor runs in the foreground of the main thread, SIGTERM (when its action is
-    still the default, ending the process) stops it gracefully instead."""
-    term = getattr(signal, "SIGTERM", None)
-    if (
-        term is None
-        or threading.current_thread() is not threading.main_thread()
-        or signal.getsignal(term) is not signal.SIG_DFL
-    ):
-        yield
-        return
-
-    def stop(signum: int, frame: Any) -> None:
-        _native.request_stop(native)
-
-    signal.signal(term, stop)
-    try:
-        yield
-    finally:
-        signal.signal(term, signal.SIG_DFL)
