@@ -64,6 +64,8 @@ def test_a_second_run_is_refused(tmp_path: Path):
         other = forewarn.Monitor.from_config(fast_config(db, closed_port()))
         with pytest.raises(forewarn.ConflictError, match="in use by another running forewarn"):
             other.start()
+        with pytest.raises(forewarn.ConflictError, match="in use by another running forewarn"):
+            other.run()
         assert not other.running
     finally:
         monitor.stop(timeout=10)
