@@ -183,6 +183,32 @@ fn stop(py: Python<'_>, monitor: &Bound<'_, Monitor>, timeout: Option<f64>) -> P
     collect(&run).map_err(|e| to_py_err(py, e))
 }
 
+/// Stops every monitor running in the background gracefully, waiting at most `timeout`
+/// seconds in all; the package calls it when the interpreter exits, so states are written.
+#[pyfunction]
+#[pyo3(signature = (timeout=None))]
+fn stop_all(py: Python<'_>, timeout: Option<f64>) -> PyResult<()> {
+    let limit = timeout_of(timeout)?;
+    let runs: Vec<Arc<Run>> = lock(&RUNS).iter().map(|(_, r)| r.clone()).collect();
+    for run in &runs {
+        run.stop.send_replace(true);
+    }
+    let all_ended = async {
+        for run in &runs {
+            run.ended().await;
+        }
+    };
+    match limit {
+        Some(limit) => {
+            wait(py, async {
+                tokio::time::timeout(limit, all_ended).await.is_ok()
+            })?;
+        }
+        None => wait(py, all_ended)?,
+    }
+    Ok(())
+}
+
 /// Async `start_background`.
 #[pyfunction]
 fn start_async<'py>(py: Python<'py>, monitor: &Bound<'py, Monitor>) -> PyResult<Bound<'py, PyAny>> {
@@ -392,6 +418,7 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(request_stop, m)?)?;
     m.add_function(wrap_pyfunction!(is_running, m)?)?;
     m.add_function(wrap_pyfunction!(stop, m)?)?;
+    m.add_function(wrap_pyfunction!(stop_all, m)?)?;
     m.add_function(wrap_pyfunction!(start_async, m)?)?;
     m.add_function(wrap_pyfunction!(wait_async, m)?)?;
     m.add_function(wrap_pyfunction!(stop_async, m)?)?;

@@ -1,9 +1,11 @@
 """Running a monitor: in the background and as a context manager, in the foreground until
 stopped from another thread, and stopped by Ctrl-C or SIGTERM in a program of its own."""
 
+import contextlib
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -140,7 +142,12 @@ def run_and_signal(tmp_path: Path, signum: int) -> "tuple[subprocess.CompletedPr
 
 
 def written(tmp_path: Path) -> None:
-    """The stopped program's history holds the check's state and its incident."""
+    """The stopped program's history holds the check's state and its incident, and the
+    states of all its checks: a graceful stop writes them all, where a sudden end leaves those
+    that had not changed (the monitor's own `history-store` check) unwritten."""
+    with contextlib.closing(sqlite3.connect(tmp_path / "h.db")) as db:
+        [(saved,)] = db.execute("SELECT count(*) FROM check_states").fetchall()
+    assert saved == 2
     again = forewarn.Monitor.from_config(fast_config(tmp_path / "h.db", closed_port()))
     [incident] = again.incidents()
     assert incident.check == "svc" and incident.severity is Status.CRITICAL
@@ -203,3 +210,28 @@ def test_ctrl_c_interrupts_a_waiting_call(tmp_path: Path):
             child.kill()
             child.wait()
     assert (child.returncode, out.strip()) == (3, "interrupted"), err
+
+
+BACKGROUND = """
+import sys
+import time
+import forewarn
+
+monitor = forewarn.Monitor.from_config(sys.argv[1])
+monitor.start()
+time.sleep(2.0)
+print("exiting", flush=True)
+"""
+
+
+def test_a_background_monitor_is_stopped_gracefully_at_exit(tmp_path: Path):
+    config = tmp_path / "forewarn.toml"
+    config.write_text(fast_config(tmp_path / "h.db", closed_port()))
+    done = subprocess.run(
+        [sys.executable, "-c", BACKGROUND, str(config)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert (done.returncode, done.stdout.strip()) == (0, "exiting"), done.stderr
+    written(tmp_path)

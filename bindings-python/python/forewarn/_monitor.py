@@ -168,7 +168,8 @@ class Monitor:
     def start(self) -> None:
         """Starts the monitor in the background (on the library's own threads) and returns
         at once; :meth:`stop` stops it. ``with Monitor.from_config(...) as monitor:`` does
-        both.
+        both. One still running when the interpreter exits is stopped the graceful way
+        then (waiting at most 30 s).
 
         Raises:
             ConflictError: this monitor is running already, or another running monitor uses

@@ -42,6 +42,8 @@ def is_running(monitor: Monitor) -> bool:
     """Whether the monitor is running."""
 def stop(monitor: Monitor, timeout: Optional[float] = None) -> None:
     """Stops the monitor gracefully and waits (``TimeoutError`` after ``timeout`` s)."""
+def stop_all(timeout: Optional[float] = None) -> None:
+    """Stops every monitor running in the background gracefully (at most ``timeout`` s)."""
 def start_async(monitor: Monitor) -> Awaitable[None]:
     """Async ``start_background``."""
 def wait_async(monitor: Monitor) -> Awaitable[None]:

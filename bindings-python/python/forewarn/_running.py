@@ -1,7 +1,8 @@
-"""How a monitor running in the foreground meets the process's signals."""
+"""How running monitors meet the process's signals and its end."""
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import signal
 import threading
@@ -10,6 +11,11 @@ from typing import Any, Iterator
 from . import _native
 
 __all__ = ["sigterm_stops"]
+
+# Monitors still running in the background when the interpreter exits are stopped the
+# graceful way (in-flight checks finish, states are written), waiting at most this long.
+_STOP_AT_EXIT = 30.0
+atexit.register(_native.stop_all, _STOP_AT_EXIT)
 
 
 @contextlib.contextmanager
