@@ -18,6 +18,8 @@ use crate::{Monitor, incident_to_py, load_config, results_to_py, serde_to_py, to
 
 /// One run of a monitor.
 struct Run {
+    /// The process it runs in (a forked child sees its parent's runs, which it cannot stop).
+    pid: u32,
     /// Set to ask the run to stop gracefully.
     stop: watch::Sender<bool>,
     /// Becomes true once the run has ended (states written).
@@ -57,6 +59,7 @@ async fn start(monitor: forewarn::Monitor) -> forewarn::Result<Arc<Run>> {
     let (stop_tx, mut stop_rx) = watch::channel(false);
     let (done_tx, done_rx) = watch::channel(false);
     let run = Arc::new(Run {
+        pid: std::process::id(),
         stop: stop_tx,
         done: done_rx,
         outcome: Mutex::new(None),
@@ -189,7 +192,12 @@ fn stop(py: Python<'_>, monitor: &Bound<'_, Monitor>, timeout: Option<f64>) -> P
 #[pyo3(signature = (timeout=None))]
 fn stop_all(py: Python<'_>, timeout: Option<f64>) -> PyResult<()> {
     let limit = timeout_of(timeout)?;
-    let runs: Vec<Arc<Run>> = lock(&RUNS).iter().map(|(_, r)| r.clone()).collect();
+    let pid = std::process::id();
+    let runs: Vec<Arc<Run>> = lock(&RUNS)
+        .iter()
+        .filter(|(_, r)| r.pid == pid)
+        .map(|(_, r)| r.clone())
+        .collect();
     for run in &runs {
         run.stop.send_replace(true);
     }

@@ -78,3 +78,19 @@ def test_a_forked_child_must_build_its_own_monitor(tmp_path: Path):
     assert svc.status is Status.CRITICAL
     # It has its events still (the first run's).
     assert isinstance(events.get(timeout=5), forewarn.IncidentEvent)
+
+
+def test_a_forked_child_exits_promptly_while_its_parent_runs_a_monitor(tmp_path: Path):
+    parent = forewarn.Monitor.from_config(fast_config(tmp_path / "parent.db", closed_port()))
+    with parent:
+
+        def child() -> None:
+            assert parent.running  # in the parent
+            started = time.monotonic()
+            # What the interpreter's exit runs: it leaves the parent's monitor alone.
+            forewarn._native.stop_all(None)
+            assert time.monotonic() - started < 2
+
+        assert in_child(child) == "ok"
+        assert parent.running
+    assert not parent.running
