@@ -6,7 +6,6 @@
 //! Python threads run while a check waits on the network.
 
 use std::path::Path;
-use std::sync::OnceLock;
 
 use forewarn::{
     Acknowledgement, CheckStatus, Config, Error, Incident, IncidentFilter, IncidentUpdate,
@@ -15,30 +14,13 @@ use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 
+mod events;
+mod run;
+mod runtime;
 mod tickets;
 
-/// The runtime every call of the module runs on, started on first use.
-fn runtime() -> PyResult<&'static tokio::runtime::Runtime> {
-    static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
-    if let Some(rt) = RUNTIME.get() {
-        return Ok(rt);
-    }
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .thread_name("forewarn")
-        .build()
-        .map_err(|e| PyRuntimeError::new_err(format!("starting the tokio runtime: {e}")))?;
-    Ok(RUNTIME.get_or_init(|| rt))
-}
-
-/// Runs `fut` on the module's runtime with the GIL released; maps its error.
-fn block_on<T: Send>(
-    py: Python<'_>,
-    fut: impl Future<Output = forewarn::Result<T>> + Send,
-) -> PyResult<T> {
-    let rt = runtime()?;
-    py.detach(|| rt.block_on(fut)).map_err(|e| to_py_err(py, e))
-}
+#[allow(unused_imports)] // the names the module's code has always used
+pub(crate) use runtime::{block_on, runtime};
 
 /// The one mapping of core errors to the exceptions of `forewarn.errors`.
 fn to_py_err(py: Python<'_>, e: Error) -> PyErr {
@@ -275,11 +257,13 @@ impl Monitor {
             .detach(|| load_config(source, is_path))
             .map_err(|e| to_py_err(py, e))?;
         let inner = block_on(py, async { forewarn::Monitor::from_config(&config).await })?;
+        runtime::check_here(py, &inner)?;
         Ok(Monitor { inner })
     }
 
     /// Runs every check once; returns each check's state as a dict.
     fn run_once<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        runtime::check_here(py, &self.inner)?;
         let results = block_on(py, async {
             let checks = self.inner.run_once().await?;
             self.results(checks).await
@@ -289,6 +273,7 @@ impl Monitor {
 
     /// The checks, sinks, outbox and scheduler, as a dict.
     fn status<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        runtime::check_here(py, &self.inner)?;
         let (status, results) = block_on(py, async {
             let status = self.inner.status().await?;
             let results = self.results(status.checks.clone()).await?;
@@ -311,6 +296,7 @@ impl Monitor {
         check: Option<String>,
         limit: usize,
     ) -> PyResult<Bound<'py, PyList>> {
+        runtime::check_here(py, &self.inner)?;
         let filter = IncidentFilter {
             active_only,
             check,
@@ -333,6 +319,7 @@ impl Monitor {
         by: &str,
         note: Option<&str>,
     ) -> PyResult<Bound<'py, PyDict>> {
+        runtime::check_here(py, &self.inner)?;
         let incident = block_on(py, self.inner.acknowledge(id, by, note))?;
         incident_to_py(py, &incident)
     }
@@ -345,6 +332,7 @@ impl Monitor {
         by: &str,
         text: &str,
     ) -> PyResult<Bound<'py, PyDict>> {
+        runtime::check_here(py, &self.inner)?;
         let incident = block_on(py, self.inner.note(id, by, text))?;
         incident_to_py(py, &incident)
     }
@@ -356,6 +344,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(version, m)?)?;
     m.add_function(wrap_pyfunction!(validate_config, m)?)?;
     m.add_class::<Monitor>()?;
+    run::register(m)?;
+    events::register(m)?;
     tickets::register(m)?;
     Ok(())
 }

@@ -29,6 +29,15 @@ from ._model import (
     UpdateKind,
 )
 from ._monitor import ConfigSource, Monitor, validate_config
+from ._events import (
+    Event,
+    Events,
+    IncidentEvent,
+    IncidentEventKind,
+    MissedEventsWarning,
+    TransitionEvent,
+    TransitionKind,
+)
 from .errors import (
     ConfigError,
     ConflictError,
@@ -74,6 +83,13 @@ __all__ = [
     "readings",
     "validate_config",
     "version",
+    "Event",
+    "Events",
+    "IncidentEvent",
+    "IncidentEventKind",
+    "MissedEventsWarning",
+    "TransitionEvent",
+    "TransitionKind",
 ]
 
 from . import tickets  # noqa: E402  (help-desk mining: forewarn.tickets)

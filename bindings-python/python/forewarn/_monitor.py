@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from typing import List, Optional, Union
 
 from . import _native
 from ._model import CheckResult, Incident, MonitorStatus
+from ._events import Events
+from ._running import sigterm_stops
 
 __all__ = ["Monitor", "validate_config", "ConfigSource"]
 
@@ -141,4 +144,153 @@ class Monitor:
 
     def __repr__(self) -> str:
         return "<forewarn.Monitor>"
+
+    # Running: in the foreground, in the background, and the events it tells of.
+
+    def run(self) -> None:
+        """Runs the monitor: every check on its interval, incidents, escalation and
+        notifications, until it is stopped; then shuts down gracefully (in-flight checks
+        finish, history and check states are written) and returns ``None``.
+
+        It is stopped by :meth:`stop` from another thread, by Ctrl-C (the graceful stop is
+        waited for, then ``KeyboardInterrupt`` is raised), or, when called in the main
+        thread of a program that left SIGTERM's default action, by SIGTERM (then it returns
+        normally). The GIL is released while it runs.
+
+        Raises:
+            ConflictError: this monitor is running already, or another running monitor (in
+                this process or another) uses the same history.
+            ForewarnError: a part of the monitor failed (it stopped the same graceful way).
+        """
+        with sigterm_stops(self._native):
+            _native.run(self._native)
+
+    def start(self) -> None:
+        """Starts the monitor in the background (on the library's own threads) and returns
+        at once; :meth:`stop` stops it. ``with Monitor.from_config(...) as monitor:`` does
+        both. One still running when the interpreter exits is stopped the graceful way
+        then (waiting at most 30 s).
+
+        Raises:
+            ConflictError: this monitor is running already, or another running monitor uses
+                the same history.
+        """
+        _native.start_background(self._native)
+
+    def stop(self, timeout: Optional[float] = None) -> None:
+        """Stops a monitor started with :meth:`start` (or running :meth:`run` in another
+        thread) gracefully and waits for that: in-flight checks finish and states are
+        written. Does nothing when it is not running.
+
+        Args:
+            timeout: Wait at most this many seconds (``None``: as long as it takes).
+
+        Raises:
+            TimeoutError: it had not stopped within ``timeout`` (it goes on stopping).
+            ForewarnError: the run had failed.
+        """
+        _native.stop(self._native, timeout)
+
+    @property
+    def running(self) -> bool:
+        """Whether the monitor is running (started and not yet stopped)."""
+        return _native.is_running(self._native)
+
+    def events(self, timeout: Optional[float] = None) -> Events:
+        """Subscribes to the monitor's events from now on: check transitions
+        (:class:`TransitionEvent`) and incidents opened, updated and resolved
+        (:class:`IncidentEvent`), whether the monitor runs (:meth:`run`, :meth:`start`) or
+        checks are run with :meth:`run_once`.
+
+        Args:
+            timeout: How long each wait for the next event may last, in seconds, before
+                :class:`TimeoutError` (``None``: as long as it takes).
+
+        Example::
+
+            async with await forewarn.Monitor.from_config_async("forewarn.toml") as monitor:
+                async for event in monitor.events():
+                    print(event)
+        """
+        if timeout is not None and timeout < 0:
+            raise ValueError("timeout is a number of seconds, 0 or more, or None")
+        return Events(_native.subscribe(self._native), timeout)
+
+    def __enter__(self) -> "Monitor":
+        """Starts the monitor in the background (:meth:`start`)."""
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        """Stops the monitor gracefully and waits for that (:meth:`stop`), also when the
+        block raised."""
+        self.stop()
+
+    async def __aenter__(self) -> "Monitor":
+        """Starts the monitor in the background (:meth:`start_async`)."""
+        await self.start_async()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        """Stops the monitor gracefully and waits for that (:meth:`stop_async`)."""
+        await self.stop_async()
+
+    # The async forms: the same calls, awaited under asyncio. Cancelling the awaiting task
+    # cancels the work.
+
+    @classmethod
+    async def from_config_async(cls, path_or_toml: ConfigSource) -> "Monitor":
+        """Async :meth:`from_config`."""
+        source, is_path = _source(path_or_toml)
+        return cls(await _native.from_config_async(source, is_path))
+
+    async def run_once_async(self) -> List[CheckResult]:
+        """Async :meth:`run_once`."""
+        return [CheckResult._from_native(d) for d in await _native.run_once_async(self._native)]
+
+    async def status_async(self) -> MonitorStatus:
+        """Async :meth:`status`."""
+        d = await _native.status_async(self._native)
+        return MonitorStatus(
+            checks=[CheckResult._from_native(c) for c in d["checks"]],
+            sinks=d["sinks"],
+            outbox=d["outbox"],
+            scheduler=d["scheduler"],
+        )
+
+    async def incidents_async(
+        self, active_only: bool = False, check: Optional[str] = None, limit: int = 0
+    ) -> List[Incident]:
+        """Async :meth:`incidents`."""
+        if limit < 0:
+            raise ValueError("limit is 0 (no limit) or more")
+        found = await _native.incidents_async(self._native, active_only, check, limit)
+        return [Incident._from_native(d) for d in found]
+
+    async def acknowledge_async(self, id: int, by: str, note: Optional[str] = None) -> Incident:
+        """Async :meth:`acknowledge`."""
+        return Incident._from_native(await _native.acknowledge_async(self._native, id, by, note))
+
+    async def note_async(self, id: int, by: str, text: str) -> Incident:
+        """Async :meth:`note`."""
+        return Incident._from_native(await _native.note_async(self._native, id, by, text))
+
+    async def start_async(self) -> None:
+        """Async :meth:`start`."""
+        await _native.start_async(self._native)
+
+    async def run_async(self) -> None:
+        """Async :meth:`run`: runs the monitor until :meth:`stop_async` (or :meth:`stop`) is
+        called. Cancelling the awaiting task (as ``asyncio.run`` does on Ctrl-C) stops the
+        monitor gracefully, waits for that, and lets the cancellation through."""
+        await _native.start_async(self._native)
+        try:
+            await _native.wait_async(self._native)
+        except asyncio.CancelledError:
+            await asyncio.shield(_native.stop_async(self._native, None))
+            raise
+
+    async def stop_async(self, timeout: Optional[float] = None) -> None:
+        """Async :meth:`stop`."""
+        await _native.stop_async(self._native, timeout)
 

@@ -1,7 +1,7 @@
 """Type stubs of the native module ``forewarn._native`` (private: use the ``forewarn``
 package). Its functions return plain dicts that the package turns into typed objects."""
 
-from typing import Any, Dict, List, Optional
+from typing import Any, Awaitable, Dict, List, Optional
 
 def version() -> str:
     """The library version."""
@@ -70,3 +70,60 @@ def tickets_generate(
 ) -> Dict[str, Any]:
     """Writes a synthetic export to ``out`` (and its calendar to ``calendar_out``); returns
     what was planted as a dict. ``forewarn.tickets.generate`` wraps it."""
+
+# Running a monitor (the package's Monitor.run, start, stop…), and the async forms.
+
+def run(monitor: Monitor) -> None:
+    """Runs the monitor until stopped; on Ctrl-C stops it gracefully, then raises
+    ``KeyboardInterrupt``. Raises the monitor's failure."""
+def start_background(monitor: Monitor) -> None:
+    """Starts the monitor in the background and returns at once."""
+def request_stop(monitor: Monitor) -> bool:
+    """Asks the monitor's run to stop gracefully; whether it was running."""
+def is_running(monitor: Monitor) -> bool:
+    """Whether the monitor is running."""
+def stop(monitor: Monitor, timeout: Optional[float] = None) -> None:
+    """Stops the monitor gracefully and waits (``TimeoutError`` after ``timeout`` s)."""
+def stop_all(timeout: Optional[float] = None) -> None:
+    """Stops every monitor running in the background gracefully (at most ``timeout`` s)."""
+def start_async(monitor: Monitor) -> Awaitable[None]:
+    """Async ``start_background``."""
+def wait_async(monitor: Monitor) -> Awaitable[None]:
+    """Waits for the monitor's run to end; raises its failure."""
+def stop_async(monitor: Monitor, timeout: Optional[float] = None) -> Awaitable[None]:
+    """Async ``stop``."""
+def from_config_async(source: str, is_path: bool) -> Awaitable[Monitor]:
+    """Async ``Monitor.from_config``."""
+def run_once_async(monitor: Monitor) -> Awaitable[List[Dict[str, Any]]]:
+    """Async ``Monitor.run_once``."""
+def status_async(monitor: Monitor) -> Awaitable[Dict[str, Any]]:
+    """Async ``Monitor.status``."""
+def incidents_async(
+    monitor: Monitor, active_only: bool, check: Optional[str], limit: int
+) -> Awaitable[List[Dict[str, Any]]]:
+    """Async ``Monitor.incidents``."""
+def acknowledge_async(
+    monitor: Monitor, id: int, by: str, note: Optional[str]
+) -> Awaitable[Dict[str, Any]]:
+    """Async ``Monitor.acknowledge``."""
+def note_async(monitor: Monitor, id: int, by: str, text: str) -> Awaitable[Dict[str, Any]]:
+    """Async ``Monitor.note``."""
+
+# Events.
+
+def subscribe(monitor: Monitor) -> Subscription:
+    """Subscribes to the monitor's events from now on."""
+
+class Subscription:
+    """A subscription to a monitor's events; ``forewarn.Events`` wraps it."""
+
+    def next(self, timeout: Optional[float] = None) -> Optional[Dict[str, Any]]:
+        """The next event as a dict (``TimeoutError`` after ``timeout`` s); ``None`` once
+        closed."""
+    def next_async(self, timeout: Optional[float] = None) -> Awaitable[Optional[Dict[str, Any]]]:
+        """Async ``next``."""
+    def close(self) -> None:
+        """Ends the subscription."""
+    @property
+    def closed(self) -> bool:
+        """Whether it is closed."""
