@@ -8,6 +8,10 @@
 use std::path::Path;
 use std::sync::OnceLock;
 
+mod builder;
+mod custom;
+mod probes;
+
 use forewarn::{
     Acknowledgement, CheckStatus, Config, Error, Incident, IncidentFilter, IncidentUpdate,
 };
@@ -354,5 +358,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(version, m)?)?;
     m.add_function(wrap_pyfunction!(validate_config, m)?)?;
     m.add_class::<Monitor>()?;
+    m.add_function(wrap_pyfunction!(probes::validate_probe, m)?)?;
+    m.add_function(wrap_pyfunction!(probes::validate_sink, m)?)?;
+    m.add_function(wrap_pyfunction!(builder::build_monitor, m)?)?;
     Ok(())
 }

@@ -29,6 +29,16 @@ from ._model import (
     UpdateKind,
 )
 from ._monitor import ConfigSource, Monitor, validate_config
+from . import probes, sinks
+from ._builder import MonitorBuilder
+from ._custom import (
+    AlertSink,
+    CheckContext,
+    Notification,
+    NotificationKind,
+    Observation,
+    Probe,
+)
 from .errors import (
     ConfigError,
     ConflictError,
@@ -73,4 +83,13 @@ __all__ = [
     "__version__",
     "validate_config",
     "version",
+    "AlertSink",
+    "CheckContext",
+    "MonitorBuilder",
+    "Notification",
+    "NotificationKind",
+    "Observation",
+    "Probe",
+    "probes",
+    "sinks",
 ]
