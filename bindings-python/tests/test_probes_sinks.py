@@ -119,3 +119,10 @@ def test_sinks_are_checked_when_made():
 def test_values_that_a_config_cannot_hold_are_refused():
     with pytest.raises(TypeError):
         probes.Tcp(target=object())
+
+
+def test_a_secret_of_the_wrong_type_is_not_shown_in_the_error():
+    with pytest.raises(TypeError) as e:
+        probes.Postgres(host="db", user="monitor", password=31337)
+    assert "31337" not in str(e.value)
+    assert "`password` is a str, not int" in str(e.value)

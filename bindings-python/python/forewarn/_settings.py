@@ -59,6 +59,11 @@ class Settings:
             )
         table: Dict[str, Any] = {"type": self._type}
         for key, value in settings.items():
+            # A secret of the wrong type is refused here: the config's message would show it.
+            if key in self._secrets and value is not None and not isinstance(value, (str, dict)):
+                raise TypeError(
+                    f"{self._what()}: `{key}` is a str, not {type(value).__name__}"
+                )
             if value is not None:
                 table[key] = _plain(key, value)
         self._validate(table)
