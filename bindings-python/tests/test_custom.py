@@ -214,3 +214,19 @@ def test_protocols_are_runtime_checkable():
     assert isinstance(Queue(), forewarn.Probe)
     assert isinstance(Recording(), forewarn.AlertSink)
     assert not isinstance(object(), forewarn.Probe)
+
+
+def test_a_policy_picks_which_python_sinks_hear(tmp_path: Path):
+    told, not_told = Recording(), Recording()
+    monitor = (forewarn.Monitor.builder().database(tmp_path / "h.db")
+               .sink("ict", told, rate_limit="5/min")
+               .sink("principals", not_told)
+               .policy("ict-only", type="notify", sinks=["ict"])
+               .default_policy("ict-only")
+               .check("queue", Queue(Status.CRITICAL), failure_threshold=1)
+               .build())
+    monitor.run_once()
+    assert [n.sink for n in told.received] == ["ict"]
+    assert not_told.received == []
+    [incident] = monitor.incidents()
+    assert incident.policy == "ict-only"
