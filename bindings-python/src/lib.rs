@@ -7,6 +7,10 @@
 
 use std::path::Path;
 
+mod builder;
+mod custom;
+mod probes;
+
 use forewarn::{
     Acknowledgement, CheckStatus, Config, Error, Incident, IncidentFilter, IncidentUpdate,
 };
@@ -347,5 +351,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     run::register(m)?;
     events::register(m)?;
     tickets::register(m)?;
+    m.add_function(wrap_pyfunction!(probes::validate_probe, m)?)?;
+    m.add_function(wrap_pyfunction!(probes::validate_sink, m)?)?;
+    m.add_function(wrap_pyfunction!(builder::build_monitor, m)?)?;
     Ok(())
 }

@@ -892,6 +892,28 @@ impl Monitor {
 
     /// Like [`Monitor::from_config`] with the store given.
     pub async fn from_config_with_store(config: &Config, store: Arc<dyn Store>) -> Result<Self> {
+        let monitor = Self::builder_from_config(config, store, &BTreeMap::new())
+            .await?
+            .build()?;
+        monitor.restore().await?;
+        Ok(monitor)
+    }
+
+    /// The builder [`Monitor::from_config_with_store`] builds: the config's sinks, policies,
+    /// maintenance windows, services, audiences, responders and checks, the history store's
+    /// own check and the agents the store knows, on `store`. More checks and sinks may be added
+    /// in code before [`MonitorBuilder::build`] (a sink added under a config sink's name takes
+    /// its place); call [`Monitor::restore`] on the built monitor to resume saved states.
+    ///
+    /// `probes` gives, by check name, the probe of config checks whose probe is written in
+    /// code (another language's, through a binding): such a check keeps every setting of its
+    /// `[[checks]]` entry (interval, timeout, policy, dependencies, labels) and runs the given
+    /// probe instead of building its configured one.
+    pub async fn builder_from_config(
+        config: &Config,
+        store: Arc<dyn Store>,
+        probes: &BTreeMap<String, Arc<dyn Probe>>,
+    ) -> Result<MonitorBuilder> {
         let clients = HttpClients::new();
         let mut b = Monitor::builder()
             .reserve(config.checks.len())
@@ -935,9 +957,12 @@ impl Monitor {
         b = b.broadcasts(config.broadcasts.clone().unwrap_or_default());
         for c in &config.checks {
             let name = c.name.get_ref();
-            let probe = c.probe.build(&clients).map_err(|e| {
-                config.error_at(Some(c.name.span()), None, format!("check `{name}`: {e}"))
-            })?;
+            let probe = match probes.get(name) {
+                Some(given) => given.clone(),
+                None => c.probe.build(&clients).map_err(|e| {
+                    config.error_at(Some(c.name.span()), None, format!("check `{name}`: {e}"))
+                })?,
+            };
             let mut spec = CheckSpec::new(name.clone(), probe)
                 .interval(config.interval_of(c))
                 .timeout(config.timeout_of(c))
@@ -978,10 +1003,7 @@ impl Monitor {
             b = b.check(spec);
         }
         // Agents' checks the store knows, so their saved states are restored with the rest.
-        b = crate::agents::add_known(b, &*store).await?;
-        let monitor = b.build()?;
-        monitor.restore().await?;
-        Ok(monitor)
+        crate::agents::add_known(b, &*store).await
     }
 
     /// Loads saved check states and active incidents from the store, once: a restarted

@@ -38,6 +38,16 @@ from ._events import (
     TransitionEvent,
     TransitionKind,
 )
+from . import probes, sinks
+from ._builder import MonitorBuilder
+from ._custom import (
+    AlertSink,
+    CheckContext,
+    Notification,
+    NotificationKind,
+    Observation,
+    Probe,
+)
 from .errors import (
     ConfigError,
     ConflictError,
@@ -90,6 +100,15 @@ __all__ = [
     "MissedEventsWarning",
     "TransitionEvent",
     "TransitionKind",
+    "AlertSink",
+    "CheckContext",
+    "MonitorBuilder",
+    "Notification",
+    "NotificationKind",
+    "Observation",
+    "Probe",
+    "probes",
+    "sinks",
 ]
 
 from . import tickets  # noqa: E402  (help-desk mining: forewarn.tickets)

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import os
-from typing import List, Optional, Union
+from typing import TYPE_CHECKING, List, Optional, Union
 
 from . import _native
 from ._model import CheckResult, Incident, MonitorStatus
 from ._events import Events
 from ._running import sigterm_stops
+
+if TYPE_CHECKING:
+    from ._builder import MonitorBuilder
 
 __all__ = ["Monitor", "validate_config", "ConfigSource"]
 
@@ -294,3 +297,20 @@ class Monitor:
         """Async :meth:`stop`."""
         await _native.stop_async(self._native, timeout)
 
+    @staticmethod
+    def builder() -> "MonitorBuilder":
+        """Starts building a monitor in code: built-in probes and sinks from
+        :mod:`forewarn.probes` and :mod:`forewarn.sinks`, probes and sinks written in Python
+        (:class:`forewarn.Probe`, :class:`forewarn.AlertSink`), policies and the
+        ``[monitor]`` settings, ending in :meth:`MonitorBuilder.build`::
+
+            monitor = (
+                forewarn.Monitor.builder()
+                .database("forewarn.db")
+                .check("sis", forewarn.probes.Http(url="https://sis.example.org/health"))
+                .build()
+            )
+        """
+        from ._builder import MonitorBuilder
+
+        return MonitorBuilder()

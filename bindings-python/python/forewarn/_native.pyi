@@ -1,7 +1,7 @@
 """Type stubs of the native module ``forewarn._native`` (private: use the ``forewarn``
 package). Its functions return plain dicts that the package turns into typed objects."""
 
-from typing import Any, Awaitable, Dict, List, Optional
+from typing import Any, Awaitable, Dict, List, Optional, Tuple
 
 def version() -> str:
     """The library version."""
@@ -127,3 +127,21 @@ class Subscription:
     @property
     def closed(self) -> bool:
         """Whether it is closed."""
+def validate_probe(what: str, table: str) -> None:
+    """Checks a built-in probe's settings (a ``[[checks]]`` entry without its name, as JSON
+    text) as a config is checked; raises ``forewarn.errors.ConfigError`` naming ``what`` as
+    its file and the key."""
+
+def validate_sink(what: str, table: str) -> None:
+    """Checks a built-in sink's settings (a ``[sinks.NAME]`` section, as JSON text) as a
+    config is checked; raises ``forewarn.errors.ConfigError`` naming ``what`` and the key."""
+
+def build_monitor(
+    config: str,
+    probes: List[Tuple[str, Any, str, str]],
+    sinks: List[Tuple[str, Any]],
+) -> Monitor:
+    """Builds the monitor of a config given as its tables in JSON text, the checks named in
+    ``probes`` (``(check, probe, kind, target)``) run by Python probes and the sinks named in
+    ``sinks`` (``(name, sink)``) delivered by Python sinks; opens the history store and
+    restores saved states."""

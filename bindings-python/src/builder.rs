@@ -1,0 +1,69 @@
+//! Monitors made in code (`forewarn.Monitor.builder()`): the package assembles a config from
+//! the built-in probes and sinks and the builder's settings, and the core builds it exactly as
+//! it builds a config file, with the probes and sinks written in Python put in place of their
+//! stand-ins.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use forewarn::sink::RateLimited;
+use forewarn::{AlertSink, Config, Probe, SqliteStore};
+use pyo3::prelude::*;
+
+use crate::custom::{PyProbe, PySink};
+use crate::probes::{parse_json, to_toml, unlocated};
+use crate::{Monitor, block_on, to_py_err};
+
+/// How errors in a builder's settings name where they are.
+const ORIGIN: &str = "<builder>";
+
+/// Builds the monitor of `config` (the config's tables as JSON text), with `probes`
+/// (`(check, probe, kind, target)`) running the checks of those names and `sinks`
+/// (`(name, sink)`) delivering for the sinks of those names; opens the history store and
+/// restores saved states.
+#[pyfunction]
+pub fn build_monitor(
+    py: Python<'_>,
+    config: &str,
+    probes: Vec<(String, Py<PyAny>, String, String)>,
+    sinks: Vec<(String, Py<PyAny>)>,
+) -> PyResult<Monitor> {
+    let config = py
+        .detach(|| {
+            let text = to_toml(&parse_json(config)?)?;
+            Config::parse(&text, Path::new(ORIGIN))
+        })
+        .map_err(|e| to_py_err(py, unlocated(e, ORIGIN, "", "")))?;
+    let probes: BTreeMap<String, Arc<dyn Probe>> = probes
+        .into_iter()
+        .map(|(name, object, kind, target)| {
+            let probe: Arc<dyn Probe> = Arc::new(PyProbe::new(name.clone(), object, kind, target));
+            (name, probe)
+        })
+        .collect();
+    let sinks: Vec<(String, Arc<dyn AlertSink>)> = sinks
+        .into_iter()
+        .map(|(name, object)| {
+            let sink: Arc<dyn AlertSink> = Arc::new(PySink::new(name.clone(), object));
+            let sink: Arc<dyn AlertSink> = match config.rate_limits.get(&name) {
+                Some(limit) => Arc::new(RateLimited::new(&name, sink, *limit)),
+                None => sink,
+            };
+            (name, sink)
+        })
+        .collect();
+    let inner = block_on(py, async move {
+        let store = Arc::new(SqliteStore::open(&config.monitor.database)?);
+        let mut b = forewarn::Monitor::builder_from_config(&config, store, &probes).await?;
+        for (name, sink) in sinks {
+            b = b.sink(name, sink);
+        }
+        let monitor = b.build()?;
+        monitor.restore().await?;
+        Ok(monitor)
+    })?;
+    // Made here, in this process: a forked child is refused it (see `runtime::check_here`).
+    crate::runtime::check_here(py, &inner)?;
+    Ok(Monitor { inner })
+}
