@@ -32,9 +32,9 @@ pub fn build_monitor(
     let config = py
         .detach(|| {
             let text = to_toml(&parse_json(config)?)?;
-            Config::parse(&text, Path::new(ORIGIN))
+            Config::parse(&text, Path::new(ORIGIN)).map_err(|e| unlocated(e, &text, ORIGIN, "", ""))
         })
-        .map_err(|e| to_py_err(py, unlocated(e, ORIGIN, "", "")))?;
+        .map_err(|e| to_py_err(py, e))?;
     let probes: BTreeMap<String, Arc<dyn Probe>> = probes
         .into_iter()
         .map(|(name, object, kind, target)| {

@@ -35,3 +35,7 @@ def listener() -> Iterator[socket.socket]:
         yield s
     finally:
         s.close()
+
+
+# The real peers' fixtures, for every test module.
+from peers import smtp  # noqa: E402,F401
