@@ -9,6 +9,7 @@ use std::path::Path;
 
 mod builder;
 mod custom;
+mod drain;
 mod probes;
 
 use forewarn::{
