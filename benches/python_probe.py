@@ -1,25 +1,29 @@
 """Benchmark: probes written in Python, and built-in checks driven from Python.
 
-Run with the installed package (``bash bindings-python/test.sh`` installs it into
-``target/py-venv``)::
+``benches/python.sh`` builds everything in release mode and runs it; by hand, with the
+package installed::
 
-    target/py-venv/bin/python benches/python_probe.py [--checks 200] [--seconds 5]
-        [--tcp-checks 1000] [--forewarn target/release/forewarn]
+    python benches/python_probe.py [--checks 200] [--seconds 5] [--scheduler-checks 25000]
+        [--warmup 5] [--tcp-checks 1000] [--forewarn target/release/forewarn]
+        [--example target/release/examples/run_once]
 
 It measures, in one run:
 
 1. **Python probe calls per second**: ``--checks`` checks of a trivial Python probe (plain
-   and ``async def``), counted inside the probe. Through the scheduler (``Monitor.run`` at a
-   1 s interval, stopped with ``Monitor.stop``) when the package has them, and through
-   back-to-back ``run_once()`` calls (every check concurrently, the state machine and the
-   history behind each call) always.
+   and ``async def``), counted inside the probe, through back-to-back ``run_once()`` calls
+   (every check concurrently, the state machine and the history behind each call).
+1b. **Capacity through the scheduler**: ``--scheduler-checks`` (25,000) checks of the trivial
+   probe at a 1 s interval under ``Monitor.start``/``stop``, an offered load of that many
+   calls per second; the calls served per second are counted inside the probe over
+   ``--seconds`` after ``--warmup``, with the process's CPU time (``getrusage``, every
+   thread) → calls per CPU-second, the capacity of one core. Against the same probe method
+   called in a plain Python loop (the Python side's floor) in the same run.
 2. **1,000 built-in TCP checks**: ``Monitor.from_config`` and ``run_once()`` from Python over
    ``--tcp-checks`` checks of a loopback listener, against the same through Rust (the
    ``run_once`` example: ``cargo build -p forewarn --example run_once``) on the same config,
    each step and the whole processes, and against ``forewarn check --config`` (the program).
    The ratios are Python / Rust. ``forewarn check`` only probes (no history, no state
-   machine), so it does less work than either ``run_once``; Python's ``run_once`` also reads
-   each check's latest metrics back from the history to return them.
+   machine), so it does less work than either ``run_once``.
 
 Not part of the test suite.
 """
@@ -28,8 +32,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime
 import json
 import os
+import resource
 import shutil
 import socket
 import subprocess
@@ -84,23 +90,91 @@ def calls_per_second_run_once(probe: Counting, checks: int, seconds: float) -> f
         return probe.calls / (time.perf_counter() - started)
 
 
-def calls_per_second_scheduler(probe: Counting, checks: int, seconds: float) -> Optional[float]:
-    run = getattr(forewarn.Monitor, "run", None)
-    stop = getattr(forewarn.Monitor, "stop", None)
-    if run is None or stop is None:
+def cpu_seconds() -> float:
+    """User and system CPU time of the whole process (every thread) so far."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+class Rate:
+    """Calls counted over a window: per second of wall time and per CPU-second."""
+
+    def __init__(self, calls: int, elapsed: float, cpu: float) -> None:
+        self.calls, self.elapsed, self.cpu = calls, elapsed, cpu
+
+    @property
+    def per_second(self) -> float:
+        return self.calls / self.elapsed
+
+    @property
+    def per_cpu_second(self) -> float:
+        return self.calls / self.cpu if self.cpu > 0 else float("inf")
+
+    @property
+    def cores(self) -> float:
+        return self.cpu / self.elapsed
+
+    def __str__(self) -> str:
+        return (f"{self.per_second:10,.0f} calls/s, {self.per_cpu_second:10,.0f} calls per "
+                f"CPU-second ({self.cpu / max(self.calls, 1) * 1e6:.1f} µs CPU per call, "
+                f"{self.cores:.2f} cores busy)")
+
+
+def measure(probe: Counting, seconds: float) -> Rate:
+    """Counts ``probe``'s calls over the next ``seconds``, with the process's CPU time."""
+    calls, started, cpu = probe.calls, time.perf_counter(), cpu_seconds()
+    time.sleep(seconds)
+    return Rate(probe.calls - calls, time.perf_counter() - started, cpu_seconds() - cpu)
+
+
+def scheduler_capacity(
+    probe: Counting, checks: int, warmup: float, seconds: float
+) -> Optional[Rate]:
+    """``checks`` checks of ``probe`` at a 1 s interval under ``Monitor.start``/``stop``: the
+    offered load is ``checks`` calls per second; what is served is counted after ``warmup``."""
+    if getattr(forewarn.Monitor, "start", None) is None:
         return None
     with tempfile.TemporaryDirectory() as d:
         monitor = python_probe_monitor(os.path.join(d, "h.db"), probe, checks)
-        thread = threading.Thread(target=monitor.run, daemon=True)  # type: ignore[attr-defined]
-        thread.start()
-        time.sleep(1.5)  # every check has started once
-        before, started = probe.calls, time.perf_counter()
-        time.sleep(seconds)
-        calls = probe.calls - before
+        with monitor:
+            time.sleep(warmup)  # the first round, the store's first writes
+            return measure(probe, seconds)
+
+
+def plain_loop(probe: Counting, seconds: float) -> Rate:
+    """The same probe method called in a plain Python loop: the Python side's floor."""
+    context = forewarn.CheckContext(
+        check="py-0", timeout=0.8, now=datetime.datetime.now(datetime.timezone.utc)
+    )
+    check = probe.check
+    calls, started, cpu = 0, time.perf_counter(), cpu_seconds()
+    while True:
+        for _ in range(1000):
+            check(context)
+        calls += 1000
         elapsed = time.perf_counter() - started
-        monitor.stop()  # type: ignore[attr-defined]
-        thread.join(timeout=30)
-        return calls / elapsed
+        if elapsed >= seconds:
+            return Rate(calls, elapsed, cpu_seconds() - cpu)
+
+
+def plain_loop_async(probe: AsyncCounting, seconds: float) -> Rate:
+    """The ``async def`` probe awaited in a plain loop on one event loop."""
+    context = forewarn.CheckContext(
+        check="py-0", timeout=0.8, now=datetime.datetime.now(datetime.timezone.utc)
+    )
+
+    async def loop() -> Rate:
+        check = probe.check
+        calls, started, cpu = 0, time.perf_counter(), cpu_seconds()
+        while True:
+            for _ in range(1000):
+                await check(context)
+            calls += 1000
+            elapsed = time.perf_counter() - started
+            if elapsed >= seconds:
+                return Rate(calls, elapsed, cpu_seconds() - cpu)
+
+    return asyncio.run(loop())
 
 
 class Listener:
@@ -183,22 +257,45 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=5.0)
     ap.add_argument("--tcp-checks", type=int, default=1000)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--scheduler-checks", type=int, default=25_000,
+                    help="checks of the trivial probe at 1 s for the capacity measure")
+    ap.add_argument("--scheduler-kinds", default="plain,async",
+                    help="which probes to measure through the scheduler (plain,async)")
+    ap.add_argument("--warmup", type=float, default=5.0,
+                    help="seconds the scheduler runs before the count starts")
     ap.add_argument("--forewarn", help="the forewarn program (default: target/{release,debug})")
     ap.add_argument("--example", help="the run_once example (default: target/*/examples)")
     args = ap.parse_args()
 
     print(f"forewarn {forewarn.version()}, Python {sys.version.split()[0]}, "
           f"load average {os.getloadavg()[0]:.1f}")
-    print(f"\n1. A trivial Python probe, {args.checks} checks, {args.seconds:.0f} s each")
+    print(f"\n1. A trivial Python probe, {args.checks} checks, run_once back to back, "
+          f"{args.seconds:.0f} s each")
     for label, make in (("plain", Counting), ("async", AsyncCounting)):
         rate = calls_per_second_run_once(make(), args.checks, args.seconds)
         print(f"   {label:5}  run_once back to back: {rate:10,.0f} calls/s")
-        sched = calls_per_second_scheduler(make(), args.checks, args.seconds)
+
+    print(f"\n1b. Capacity: {args.scheduler_checks:,} checks of the trivial probe at a 1 s "
+          f"interval under Monitor.start/stop (offered: {args.scheduler_checks:,} calls/s), "
+          f"counted over {args.seconds:.0f} s after {args.warmup:.0f} s; CPU time of the whole "
+          f"process")
+    loops = {"plain": plain_loop(Counting(), args.seconds),
+             "async": plain_loop_async(AsyncCounting(), args.seconds)}
+    for label, make in (("plain", Counting), ("async", AsyncCounting)):
+        if label not in args.scheduler_kinds.split(","):
+            continue
+        loop = loops[label]
+        print(f"   {label:5}  plain Python loop:  {loop}")
+        sched = scheduler_capacity(make(), args.scheduler_checks, args.warmup, args.seconds)
         if sched is None:
-            print(f"   {label:5}  scheduler: Monitor.run/stop not in this package")
-        else:
-            print(f"   {label:5}  scheduler, 1 s interval: {sched:10,.0f} calls/s "
-                  f"(the most is {args.checks} calls/s)")
+            print(f"   {label:5}  scheduler: Monitor.start/stop not in this package")
+            continue
+        print(f"   {label:5}  through the scheduler: {sched}")
+        print(f"   {label:5}  served / offered: {sched.per_second / args.scheduler_checks:.2f}; "
+              f"scheduler / plain loop: {sched.per_second / loop.per_second:.3f} per second, "
+              f"{sched.per_cpu_second / loop.per_cpu_second:.3f} per CPU-second; "
+              f"target 20,000 calls per CPU-second "
+              f"{'met' if sched.per_cpu_second >= 20_000 else 'missed'}")
 
     print(f"\n2. {args.tcp_checks} built-in TCP checks of a loopback listener, "
           f"best of {args.runs}")

@@ -666,3 +666,71 @@ fn the_builder_refuses_durations_and_thresholds_out_of_range() {
         .unwrap_err();
     assert!(e.to_string().contains("at most 100 years"), "{e}");
 }
+
+/// A probe whose every run reports a new value of a `count` metric.
+#[derive(Debug, Default)]
+struct CountingProbe {
+    runs: std::sync::atomic::AtomicU64,
+}
+
+#[async_trait::async_trait]
+impl forewarn::Probe for CountingProbe {
+    async fn check(&self, cx: &forewarn::CheckContext) -> Observation {
+        let n = self.runs.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        Observation::new(Status::Ok, format!("run {n}"), cx.clock.now())
+            .with_metric("count", n as f64, "runs")
+    }
+}
+
+#[tokio::test]
+async fn run_once_observed_returns_each_pass_observation_as_recorded() {
+    let clock = ManualClock::new(t0());
+    let monitor = Monitor::builder()
+        .clock(Arc::new(clock.clone()))
+        .check(CheckSpec::new(
+            "counter",
+            Arc::new(CountingProbe::default()),
+        ))
+        .check(CheckSpec::new(
+            "plain",
+            Arc::new(FakeProbe::new(Status::Warning)),
+        ))
+        .passive_check(CheckSpec::new(
+            "agent",
+            Arc::new(FakeProbe::new(Status::Ok)),
+        ))
+        .build()
+        .unwrap();
+    for pass in 1..=3_u32 {
+        clock.advance(Duration::from_secs(60));
+        let observed = monitor.run_once_observed().await.unwrap();
+        let names: Vec<&str> = observed.iter().map(|(c, _)| c.name.as_str()).collect();
+        assert_eq!(names, ["counter", "plain", "agent"], "definition order");
+        // The states are the ones run_once would return.
+        let states: Vec<_> = observed.iter().map(|(c, _)| c.clone()).collect();
+        assert_eq!(states, monitor.checks());
+        let (counter, obs) = &observed[0];
+        let obs = obs.as_ref().expect("an active check's observation is kept");
+        assert_eq!(counter.last_checked, Some(obs.at));
+        assert_eq!(obs.summary, format!("run {pass}"));
+        assert_eq!(obs.metrics["count"].value, f64::from(pass), "this pass's");
+        // The kept observation's metrics are the ones the history recorded.
+        let history = monitor
+            .store()
+            .observations("counter", DateTime::<Utc>::MIN_UTC, 0)
+            .await
+            .unwrap();
+        assert_eq!(history.len(), pass as usize);
+        let recorded = history
+            .iter()
+            .find(|o| o.at.timestamp_millis() == obs.at.timestamp_millis())
+            .expect("recorded");
+        // (The history keeps one summary per run of same-shaped OK summaries, so only the
+        // metrics are compared.)
+        assert_eq!(recorded.metrics, obs.metrics);
+        let (plain, obs) = &observed[1];
+        assert_eq!(plain.status, Status::Warning);
+        assert_eq!(obs.as_ref().map(|o| o.status), Some(Status::Warning));
+        assert!(observed[2].1.is_none(), "nothing probed the passive check");
+    }
+}

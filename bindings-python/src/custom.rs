@@ -1,7 +1,8 @@
 //! Probes and sinks written in Python, as the core's [`Probe`] and [`AlertSink`].
 //!
-//! A Python method is never called on a tokio worker: it is started on the blocking pool
-//! (`spawn_blocking`, then the GIL). A plain method's result comes back from there; a coroutine
+//! A Python method is never called on a tokio worker: it is started on the blocking pool, by a
+//! drainer that runs queued calls in batches under one hold of the GIL ([`crate::drain`]). A
+//! plain method's result comes back from there; a coroutine
 //! (an `async def` method) is handed to the package's own asyncio event loop, which runs in a
 //! thread of its own, and its result comes back through a oneshot channel the tokio task awaits.
 //! The package's `forewarn._custom` module does the Python half: it builds the arguments, calls
@@ -17,7 +18,8 @@ use async_trait::async_trait;
 use forewarn::{AlertSink, CheckContext, Error, Notification, Observation, Probe, Status};
 use parking_lot::Mutex;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyTuple};
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyDict, PyModule, PyTuple};
 use tokio::sync::oneshot;
 
 /// What a Python call answered, converted while the GIL was held.
@@ -84,9 +86,13 @@ impl Drop for CancelOnDrop {
     }
 }
 
+/// The package's `forewarn._custom` module, imported once.
+static CUSTOM: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
+
 /// Calls `forewarn._custom.<helper>(*args, done)` off the tokio workers and waits for its
-/// answer, converted by `convert` while the GIL is held: from the blocking pool for a plain
-/// method, from the event loop's thread (through `done`) for a coroutine.
+/// answer, converted by `convert` while the GIL is held: from a drainer of the blocking pool
+/// ([`crate::drain`], calls batched under one GIL hold) for a plain method, from the event
+/// loop's thread (through `done`) for a coroutine.
 async fn call_python<T: Send + 'static>(
     helper: &'static str,
     args: impl for<'py> FnOnce(Python<'py>) -> PyResult<Vec<Bound<'py, PyAny>>> + Send + 'static,
@@ -97,44 +103,46 @@ async fn call_python<T: Send + 'static>(
         // The waiting task may be gone (timed out): nobody to tell.
         let _ = tx.send(answer.and_then(convert));
     });
-    let started = tokio::task::spawn_blocking(move || {
-        Python::attach(|py| -> Option<Py<PyAny>> {
-            let done = match Py::new(
-                py,
-                Completion {
-                    deliver: Mutex::new(Some(deliver)),
-                },
-            ) {
-                Ok(done) => done,
-                // The sender is dropped with it: the task hears "ended without an answer".
-                Err(_) => return None,
-            };
-            let run = || -> PyResult<Option<Py<PyAny>>> {
-                let mut args = args(py)?;
-                args.push(done.bind(py).clone().into_any());
-                let module = py.import("forewarn._custom")?;
-                let started = module.getattr(helper)?.call1(PyTuple::new(py, args)?)?;
-                // ("pending", future) for a coroutine; else the answer itself.
-                let t = started.cast::<PyTuple>()?;
-                if t.get_item(0)?.extract::<String>()? == "pending" {
-                    return Ok(Some(t.get_item(1)?.unbind()));
-                }
-                done.get().complete(split_answer(&started));
-                Ok(None)
-            };
-            match run() {
-                Ok(future) => future,
-                Err(e) => {
-                    done.get().complete(Err(format_err(py, &e)));
-                    None
-                }
+    let started = crate::drain::run(move |py| -> Option<Py<PyAny>> {
+        let done = match Py::new(
+            py,
+            Completion {
+                deliver: Mutex::new(Some(deliver)),
+            },
+        ) {
+            Ok(done) => done,
+            // The sender is dropped with it: the task hears "ended without an answer".
+            Err(_) => return None,
+        };
+        let run = || -> PyResult<Option<Py<PyAny>>> {
+            let mut args = args(py)?;
+            args.push(done.bind(py).clone().into_any());
+            let module =
+                CUSTOM.get_or_try_init(py, || py.import("forewarn._custom").map(Bound::unbind))?;
+            let started = module
+                .bind(py)
+                .getattr(helper)?
+                .call1(PyTuple::new(py, args)?)?;
+            // ("pending", future) for a coroutine; else the answer itself.
+            let t = started.cast::<PyTuple>()?;
+            if t.get_item(0)?.extract::<String>()? == "pending" {
+                return Ok(Some(t.get_item(1)?.unbind()));
             }
-        })
+            done.get().complete(split_answer(&started));
+            Ok(None)
+        };
+        match run() {
+            Ok(future) => future,
+            Err(e) => {
+                done.get().complete(Err(format_err(py, &e)));
+                None
+            }
+        }
     })
     .await;
     let mut cancel = CancelOnDrop(match started {
-        Ok(future) => future,
-        Err(join) => return Err(format!("the Python call failed: {join}")),
+        Some(future) => future,
+        None => return Err("the Python call was dropped before it ran".to_owned()),
     });
     let answer = rx
         .await

@@ -9,6 +9,7 @@ use std::path::Path;
 
 mod builder;
 mod custom;
+mod drain;
 mod probes;
 
 use forewarn::{
@@ -239,6 +240,23 @@ impl Monitor {
         }
         Ok(out)
     }
+
+    /// Runs every check once; returns the checks' states with the observations of this pass
+    /// (kept by the core, no read-back), reading back from the history only the ones the pass
+    /// did not make (a passive check's latest observation).
+    async fn run_once_results(&self) -> forewarn::Result<Vec<ResultParts>> {
+        let mut results = self.inner.run_once_observed().await?;
+        let missing: Vec<usize> = (0..results.len())
+            .filter(|&i| results[i].1.is_none() && results[i].0.last_checked.is_some())
+            .collect();
+        if !missing.is_empty() {
+            let checks = missing.iter().map(|&i| results[i].0.clone()).collect();
+            for (i, (_, latest)) in missing.into_iter().zip(self.results(checks).await?) {
+                results[i].1 = latest;
+            }
+        }
+        Ok(results)
+    }
 }
 
 type ResultParts = (CheckStatus, Option<forewarn::Observation>);
@@ -268,10 +286,7 @@ impl Monitor {
     /// Runs every check once; returns each check's state as a dict.
     fn run_once<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         runtime::check_here(py, &self.inner)?;
-        let results = block_on(py, async {
-            let checks = self.inner.run_once().await?;
-            self.results(checks).await
-        })?;
+        let results = block_on(py, self.run_once_results())?;
         results_to_py(py, &results)
     }
 

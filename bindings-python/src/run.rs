@@ -316,10 +316,7 @@ fn run_once_async<'py>(
     check_here(py, &monitor.inner)?;
     future_into_py(
         py,
-        async move {
-            let checks = monitor.inner.run_once().await?;
-            monitor.results(checks).await
-        },
+        async move { monitor.run_once_results().await },
         |py, results| Ok(results_to_py(py, &results)?.into_any()),
     )
 }

@@ -1449,23 +1449,54 @@ impl Monitor {
     /// machine, incidents and escalation; writes the history, delivers due notifications, and
     /// returns the checks' state.
     pub async fn run_once(&self) -> Result<Vec<CheckStatus>> {
+        self.run_pass(false).await?;
+        Ok(self.checks())
+    }
+
+    /// Runs every check once exactly like [`Monitor::run_once`], and returns with each check's
+    /// state the observation this pass made of it (metrics included), so a caller that shows
+    /// metrics need not read them back from the history.
+    ///
+    /// The observation is `None` for a passive check (nothing probed it in this pass), and for
+    /// a check whose state shows another run than the one kept (a parent checked again on
+    /// demand by a child in the same pass): its state's observation is then in the history.
+    pub async fn run_once_observed(&self) -> Result<Vec<(CheckStatus, Option<Observation>)>> {
+        let observed = self.run_pass(true).await?;
+        Ok(self
+            .checks()
+            .into_iter()
+            .zip(observed)
+            .map(|(check, obs)| {
+                let obs = obs.filter(|o| check.last_checked == Some(o.at));
+                (check, obs)
+            })
+            .collect())
+    }
+
+    /// One pass over every check (the body of [`Monitor::run_once`]); with `keep`, returns a
+    /// copy of each check's observation of this pass, in definition order (else nothing).
+    async fn run_pass(&self, keep: bool) -> Result<Vec<Option<Observation>>> {
         self.restore().await?;
         let futures = (0..self.inner.checks.len()).map(|i| {
             let inner = self.inner.clone();
             async move {
                 let _permit = inner.semaphore.acquire().await.expect("never closed");
-                inner.execute(i, 0).await
+                inner.execute(i, 0, keep).await
             }
         });
+        let mut observed = Vec::with_capacity(if keep { self.inner.checks.len() } else { 0 });
         for r in futures::future::join_all(futures).await {
-            r?;
+            let obs = r?;
+            if keep {
+                observed.push(obs);
+            }
         }
         self.inner.sweep_maintenance().await?;
         self.inner.communicate().await?;
         self.inner.flush_history().await?;
         self.inner.save_states(true).await?;
         self.inner.outbox.deliver_due().await?;
-        Ok(self.checks())
+        Ok(observed)
     }
 
     /// Delivers the outbox's due notifications now; returns how many were delivered.
@@ -1795,18 +1826,22 @@ impl Inner {
     }
 
     /// Runs check `idx` and processes its observation. `depth` > 0 for on-demand parent checks.
+    /// With `keep`, returns a copy of the observation (the only path that clones it).
     fn execute(
         self: &Arc<Self>,
         idx: usize,
         depth: u8,
-    ) -> futures::future::BoxFuture<'_, Result<()>> {
+        keep: bool,
+    ) -> futures::future::BoxFuture<'_, Result<Option<Observation>>> {
         async move {
             if self.checks[idx].passive {
-                return Ok(());
+                return Ok(None);
             }
             let obs = self.run_probe(idx).await;
             self.runs.fetch_add(1, Ordering::Relaxed);
-            self.process(idx, obs, depth).await
+            let kept = keep.then(|| obs.clone());
+            self.process(idx, obs, depth).await?;
+            Ok(kept)
         }
         .boxed()
     }
@@ -1849,7 +1884,7 @@ impl Inner {
                     continue;
                 }
                 if !parent.running.swap(true, Ordering::AcqRel) {
-                    let r = self.execute(p, depth + 1).await;
+                    let r = self.execute(p, depth + 1, false).await;
                     parent.running.store(false, Ordering::Release);
                     r?;
                 } else {
@@ -2057,9 +2092,9 @@ impl Inner {
             if child.running.swap(true, Ordering::AcqRel) {
                 return Ok(());
             }
-            let r = self.execute(c, 1).await;
+            let r = self.execute(c, 1, false).await;
             child.running.store(false, Ordering::Release);
-            r
+            r.map(|_| ())
         });
         for r in futures::future::join_all(runs).await {
             r?;
@@ -2357,10 +2392,12 @@ impl Inner {
                 tokio::spawn(async move {
                     // The probe's own panics are caught in `run_probe`; one here is a fault in
                     // processing (an escalation policy, a store), which ends the run.
-                    let run = AssertUnwindSafe(inner.execute(idx, 0)).catch_unwind().await;
+                    let run = AssertUnwindSafe(inner.execute(idx, 0, false))
+                        .catch_unwind()
+                        .await;
                     let rt = &inner.checks[idx];
                     match run {
-                        Ok(Ok(())) => {}
+                        Ok(Ok(_)) => {}
                         Ok(Err(e)) => {
                             tracing::warn!(check = %rt.name, error = %e, "processing failed");
                         }
