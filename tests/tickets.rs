@@ -1165,6 +1165,13 @@ fn cli_generate_then_analyze_with_kb_and_incidents() {
     assert!(html.starts_with("<!doctype html>"));
     assert!(html.contains("<svg") && html.contains("Weekly volume") && html.contains("Top topics"));
     assert!(html.contains("roosevelt-wifi-controller"));
+    // When it was made, in the district's zone (--time-zone), not this machine's.
+    let generated = html.split("Generated ").nth(1).unwrap();
+    let generated = &generated[..generated.find(" from ").unwrap()];
+    assert!(
+        generated.ends_with(" CST") || generated.ends_with(" CDT"),
+        "{generated}"
+    );
     assert!(
         !html.contains("<script") && !html.contains("http://") && !html.contains("src="),
         "self-contained"

@@ -145,6 +145,8 @@ pub fn run(cmd: TicketsCommand) -> Result<i32> {
             timings,
             time_zone,
         } => {
+            // The district's zone: incidents are read in it and the report's time is shown in it.
+            let zone = time_zone.unwrap_or_else(crate::clock::Zone::system);
             let mut stages: Vec<(&str, Duration)> = Vec::new();
             let started = Instant::now();
             let bar = progress_bar(7 + u64::from(faq_drafts.is_some()));
@@ -200,12 +202,7 @@ pub fn run(cmd: TicketsCommand) -> Result<i32> {
                 .unwrap_or_default();
             let incidents = incidents
                 .as_deref()
-                .map(|db| {
-                    recommend::read_incidents(
-                        db,
-                        time_zone.unwrap_or_else(crate::clock::Zone::system),
-                    )
-                })
+                .map(|db| recommend::read_incidents(db, zone))
                 .transpose()?
                 .unwrap_or_default();
             let taxonomy = taxonomy
@@ -253,7 +250,7 @@ pub fn run(cmd: TicketsCommand) -> Result<i32> {
             let json = json.unwrap_or_else(|| out.with_extension("json"));
             let report = Report {
                 title,
-                generated_at: crate::clock::Zone::system().minute(chrono::Utc::now()),
+                generated_at: zone.minute(chrono::Utc::now()),
                 inputs: files.iter().map(|p| ingest::display_name(p)).collect(),
                 ingest: &summary,
                 analysis: &analysis,
