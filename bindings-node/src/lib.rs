@@ -1,7 +1,21 @@
 //! Node.js bindings: the private native addon behind the `forewarn` npm package. It only
-//! converts between JavaScript and core types.
+//! converts between JavaScript and core types: every decision is the core's, and every core
+//! error becomes a JavaScript error in one place ([`error::to_js`]).
+//!
+//! The Rust work runs on the addon's tokio runtime; JavaScript is only ever called through
+//! threadsafe functions, on Node's own thread.
+
+// napi's registration is left out of test builds, where the exports then look unused.
+#![cfg_attr(test, allow(dead_code))]
+
+mod error;
+mod events;
+mod model;
+mod monitor;
 
 use napi_derive::napi;
+
+use crate::error::IntoJs;
 
 /// The library version.
 #[napi]
@@ -9,10 +23,10 @@ pub fn version() -> &'static str {
     env!("CARGO_PKG_VERSION")
 }
 
-/// Validates a config file and returns its number of checks; throws naming file:line:col.
+/// Validates a config (a file when `isPath`, else TOML text); returns its number of checks.
 #[napi]
-pub fn validate_config(path: String) -> napi::Result<u32> {
-    forewarn::Config::from_file(&path)
+pub fn validate_config(source: String, is_path: bool) -> napi::Result<u32> {
+    monitor::load_config(&source, is_path)
         .map(|c| c.checks.len() as u32)
-        .map_err(|e| napi::Error::from_reason(e.to_string()))
+        .js()
 }

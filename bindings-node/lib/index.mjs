@@ -1,0 +1,18 @@
+// The ES module entry: the same objects as the CommonJS entry.
+import forewarn from './index.js';
+
+export const {
+  version,
+  validateConfig,
+  Monitor,
+  ForewarnError,
+  ConfigError,
+  InvalidArgumentError,
+  NotFoundError,
+  StoreError,
+  ConflictError,
+  SinkError,
+  ForewarnIOError,
+  StoppedError,
+} = forewarn;
+export default forewarn;
