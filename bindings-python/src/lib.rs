@@ -43,7 +43,7 @@ fn to_py_err(py: Python<'_>, e: Error) -> PyErr {
 fn build_py_err(py: Python<'_>, e: &Error) -> PyResult<PyErr> {
     let class = match e {
         Error::Config { .. } => "ConfigError",
-        Error::Invalid { .. } => "InvalidArgumentError",
+        Error::Invalid { .. } | Error::NoUsableRows { .. } => "InvalidArgumentError",
         Error::NotFound { .. } => "NotFoundError",
         Error::Store(_) => "StoreError",
         Error::Conflict(_) => "ConflictError",

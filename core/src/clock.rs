@@ -105,6 +105,22 @@ impl Zone {
     pub fn minute(&self, t: DateTime<Utc>) -> String {
         self.format(t, "%Y-%m-%d %H:%M %Z")
     }
+
+    /// A wall-clock time of this zone as a time with its UTC offset: the earlier of the two
+    /// when the clocks go back, the time an hour later when it falls in the gap of clocks going
+    /// forward (read as UTC if even that does not exist).
+    pub fn local(&self, t: chrono::NaiveDateTime) -> DateTime<chrono::FixedOffset> {
+        use chrono::TimeZone;
+        let tz = self.0;
+        tz.from_local_datetime(&t)
+            .earliest()
+            .or_else(|| {
+                tz.from_local_datetime(&(t + chrono::Duration::hours(1)))
+                    .earliest()
+            })
+            .unwrap_or_else(|| tz.from_utc_datetime(&t))
+            .fixed_offset()
+    }
 }
 
 #[cfg(test)]
@@ -121,5 +137,25 @@ mod zone_tests {
         assert!(Zone::named("Mars/Olympus").is_err());
         // Whatever the system says, a zone comes out.
         let _ = Zone::system().minute(t);
+    }
+
+    #[test]
+    fn wall_clock_times_get_the_offset_in_force_even_around_clock_changes() {
+        let z = Zone::named("America/Chicago").unwrap();
+        let at = |s: &str| chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap();
+        assert_eq!(
+            z.local(at("2024-01-10 07:00")).to_rfc3339(),
+            "2024-01-10T07:00:00-06:00"
+        );
+        // 01:30 happens twice on 3 November 2024: the first (daylight time).
+        assert_eq!(
+            z.local(at("2024-11-03 01:30")).to_rfc3339(),
+            "2024-11-03T01:30:00-05:00"
+        );
+        // 02:30 does not happen on 10 March 2024: an hour later.
+        assert_eq!(
+            z.local(at("2024-03-10 02:30")).to_rfc3339(),
+            "2024-03-10T03:30:00-05:00"
+        );
     }
 }

@@ -77,6 +77,14 @@ pub enum Error {
         /// What happened.
         message: String,
     },
+    /// Help-desk exports were read but not one row could be used; the summary lists the rows
+    /// skipped and why. Displayed as an invalid `exports` value naming the first problems.
+    #[cfg(feature = "tickets")]
+    #[error("invalid exports: {}", no_usable_rows(.summary))]
+    NoUsableRows {
+        /// What ingest read and skipped.
+        summary: Box<crate::tickets::IngestSummary>,
+    },
     /// An I/O error, with the path or operation involved.
     #[error("{context}: {source}")]
     Io {
@@ -86,6 +94,16 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+}
+
+/// "no usable rows (0 rows read, …); file:line: reason; …" with the first five problems.
+#[cfg(feature = "tickets")]
+fn no_usable_rows(summary: &crate::tickets::IngestSummary) -> String {
+    let mut s = format!("no usable rows ({})", summary.rows_text());
+    for p in summary.problems.iter().take(5) {
+        s.push_str(&format!("; {}:{}: {}", p.file, p.line, p.reason));
+    }
+    s
 }
 
 fn display_config(

@@ -7,11 +7,8 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::generate::{self, GenerateOptions};
-use super::ingest::{self, IngestOptions, Profile};
-use super::recommend;
-use super::report::Report;
+use super::pipeline::{AnalyzeRequest, DEFAULT_TITLE, Stage, analyze_exports};
 use super::topics::Taxonomy;
-use super::{AnalysisOptions, SchoolCalendar, TopicOptions};
 use crate::config::Secret;
 use crate::text::{excerpt, printable};
 use crate::{Error, Result};
@@ -76,7 +73,7 @@ pub enum TicketsCommand {
         #[arg(long, default_value_t = 42)]
         seed: u64,
         /// Report title.
-        #[arg(long, default_value = "Help-desk trends and recommendations")]
+        #[arg(long, default_value = DEFAULT_TITLE)]
         title: String,
         /// Also write one draft help page (Markdown with front matter, `draft: true`) per FAQ
         /// suggestion into this directory, for ICT to edit and publish on the status server's
@@ -145,28 +142,15 @@ pub fn run(cmd: TicketsCommand) -> Result<i32> {
             timings,
             time_zone,
         } => {
-            // The district's zone: incidents are read in it and the report's time is shown in it.
-            let zone = time_zone.unwrap_or_else(crate::clock::Zone::system);
-            let mut stages: Vec<(&str, Duration)> = Vec::new();
-            let started = Instant::now();
-            let bar = progress_bar(7 + u64::from(faq_drafts.is_some()));
-            let step =
-                |name: &'static str, since: &mut Instant, stages: &mut Vec<(&str, Duration)>| {
-                    stages.push((name, since.elapsed()));
-                    *since = Instant::now();
-                    bar.inc(1);
-                };
-            let mut t = Instant::now();
-            bar.set_message("reading exports");
-            let files = ingest::expand_paths(&exports)?;
-            if files.is_empty() {
-                return Err(Error::invalid("exports", "no export files found"));
-            }
-            let options = IngestOptions {
-                profile: profile.as_deref().map(Profile::parse).transpose()?,
-                salt: salt
-                    .map(Secret::new)
-                    .unwrap_or_else(|| IngestOptions::default().salt),
+            let request = AnalyzeRequest {
+                exports,
+                calendar,
+                kb,
+                incidents,
+                report: Some(out),
+                json_report: json,
+                profile,
+                salt: salt.map(Secret::new),
                 day_first: if day_first {
                     Some(true)
                 } else if month_first {
@@ -174,126 +158,17 @@ pub fn run(cmd: TicketsCommand) -> Result<i32> {
                 } else {
                     None
                 },
-                dates_from,
-                dates_until: dates_until.unwrap_or_else(ingest::default_dates_until),
-                ..Default::default()
-            };
-            let (tickets, summary) = ingest::read_files(&files, &options)?;
-            step("ingest", &mut t, &mut stages);
-            if tickets.is_empty() {
-                bar.finish_and_clear();
-                eprintln!("no usable rows: {}", summary.rows_text());
-                for p in summary.problems.iter().take(10) {
-                    eprintln!(
-                        "  {}:{}: {}",
-                        printable(&p.file),
-                        p.line,
-                        printable(&p.reason)
-                    );
-                }
-                return Ok(1);
-            }
-            bar.set_message("calendar and knowledge base");
-            let calendar = calendar.as_deref().map(SchoolCalendar::load).transpose()?;
-            let kb = kb
-                .as_deref()
-                .map(recommend::load_kb)
-                .transpose()?
-                .unwrap_or_default();
-            let incidents = incidents
-                .as_deref()
-                .map(|db| recommend::read_incidents(db, zone))
-                .transpose()?
-                .unwrap_or_default();
-            let taxonomy = taxonomy
-                .as_deref()
-                .map(Taxonomy::load)
-                .transpose()?
-                .unwrap_or_default();
-            step("inputs", &mut t, &mut stages);
-            let options = AnalysisOptions {
-                calendar,
-                topics: TopicOptions {
-                    taxonomy,
-                    k,
-                    cluster_all,
-                    seed,
-                    ..Default::default()
-                },
-                kb,
-                incidents,
-                faq_drafts,
-                ..Default::default()
-            };
-            let mut names: Vec<(&'static str, Instant)> = Vec::new();
-            let analysis = super::analyze_with_progress(&tickets, &options, &mut |stage| {
-                let name: &'static str = match stage {
-                    "calendar" => "calendar",
-                    "topics" => "topics",
-                    "trends" => "trends",
-                    "faq drafts" => "faq drafts",
-                    _ => "recommendations",
-                };
-                if let Some((prev, at)) = names.last() {
-                    stages.push((prev, at.elapsed()));
-                    bar.inc(1);
-                }
-                bar.set_message(name);
-                names.push((name, Instant::now()));
-            })?;
-            if let Some((prev, at)) = names.last() {
-                stages.push((prev, at.elapsed()));
-                bar.inc(1);
-            }
-            t = Instant::now();
-            bar.set_message("writing report");
-            let json = json.unwrap_or_else(|| out.with_extension("json"));
-            let report = Report {
+                dates_from: Some(dates_from),
+                dates_until,
+                taxonomy,
+                k,
+                cluster_all,
+                seed: Some(seed),
                 title,
-                generated_at: zone.minute(chrono::Utc::now()),
-                inputs: files.iter().map(|p| ingest::display_name(p)).collect(),
-                ingest: &summary,
-                analysis: &analysis,
+                faq_drafts,
+                time_zone,
             };
-            report.write(&out, &json)?;
-            stages.push(("report", t.elapsed()));
-            bar.finish_and_clear();
-            println!(
-                "{} tickets ({}); {} unexpected spike(s), {} training and {} FAQ suggestion(s)",
-                tickets.len(),
-                summary.rows_text(),
-                analysis.trends.unexpected_spikes().count(),
-                analysis.recommendations.training.len(),
-                analysis.recommendations.faq.len()
-            );
-            for p in summary.problems.iter().take(5) {
-                eprintln!(
-                    "skipped {}:{}: {}",
-                    printable(&p.file),
-                    p.line,
-                    printable(&p.reason)
-                );
-            }
-            if summary.skipped > 5 {
-                eprintln!(
-                    "… {} skipped rows in all (listed in the report)",
-                    summary.skipped
-                );
-            }
-            println!("wrote {} and {}", out.display(), json.display());
-            if let Some(d) = &analysis.faq_drafts {
-                print_faq_drafts(d);
-            }
-            if timings {
-                for (name, d) in &stages {
-                    eprintln!("{name:>16} {:>8.3} s", d.as_secs_f64());
-                }
-                eprintln!("{:>16} {:>8.3} s", "total", started.elapsed().as_secs_f64());
-            }
-            // A million tickets and their model take a noticeable while to free: that happens
-            // on another thread, so the command returns as soon as the report is written.
-            std::thread::spawn(move || drop((tickets, analysis)));
-            Ok(0)
+            analyze(&request, timings)
         }
         TicketsCommand::Generate {
             rows,
@@ -333,6 +208,89 @@ pub fn run(cmd: TicketsCommand) -> Result<i32> {
             Ok(0)
         }
     }
+}
+
+/// Runs `tickets analyze` with a progress bar on a terminal; prints what was found and written,
+/// and each stage's time when `timings`. Exit code 1 when no row of the exports is usable.
+fn analyze(request: &AnalyzeRequest, timings: bool) -> Result<i32> {
+    let started = Instant::now();
+    let bar = progress_bar(request.stage_count() as u64);
+    let mut stages: Vec<(Stage, Duration)> = Vec::new();
+    let mut current: Option<(Stage, Instant)> = None;
+    let finish = |current: &mut Option<(Stage, Instant)>, stages: &mut Vec<_>| {
+        if let Some((stage, at)) = current.take() {
+            stages.push((stage, at.elapsed()));
+            bar.inc(1);
+        }
+    };
+    let outcome = analyze_exports(request, &mut |stage| {
+        finish(&mut current, &mut stages);
+        bar.set_message(match stage {
+            Stage::Ingest => "reading exports",
+            Stage::Inputs => "calendar and knowledge base",
+            Stage::Report => "writing report",
+            other => other.name(),
+        });
+        current = Some((stage, Instant::now()));
+    });
+    let outcome = match outcome {
+        Ok(outcome) => outcome,
+        Err(Error::NoUsableRows { summary }) => {
+            bar.finish_and_clear();
+            eprintln!("no usable rows: {}", summary.rows_text());
+            for p in summary.problems.iter().take(10) {
+                eprintln!(
+                    "  {}:{}: {}",
+                    printable(&p.file),
+                    p.line,
+                    printable(&p.reason)
+                );
+            }
+            return Ok(1);
+        }
+        Err(e) => return Err(e),
+    };
+    finish(&mut current, &mut stages);
+    bar.finish_and_clear();
+    let (summary, analysis) = (&outcome.ingest, &outcome.analysis);
+    println!(
+        "{} tickets ({}); {} unexpected spike(s), {} training and {} FAQ suggestion(s)",
+        outcome.tickets,
+        summary.rows_text(),
+        analysis.trends.unexpected_spikes().count(),
+        analysis.recommendations.training.len(),
+        analysis.recommendations.faq.len()
+    );
+    for p in summary.problems.iter().take(5) {
+        eprintln!(
+            "skipped {}:{}: {}",
+            printable(&p.file),
+            p.line,
+            printable(&p.reason)
+        );
+    }
+    if summary.skipped > 5 {
+        eprintln!(
+            "… {} skipped rows in all (listed in the report)",
+            summary.skipped
+        );
+    }
+    if let (Some(html), Some(json)) = (&outcome.report, &outcome.json_report) {
+        println!("wrote {} and {}", html.display(), json.display());
+    }
+    if let Some(d) = outcome.faq_drafts() {
+        print_faq_drafts(d);
+    }
+    if timings {
+        for (stage, d) in &stages {
+            eprintln!("{:>16} {:>8.3} s", stage.name(), d.as_secs_f64());
+        }
+        eprintln!("{:>16} {:>8.3} s", "total", started.elapsed().as_secs_f64());
+    }
+    // A large analysis takes a noticeable while to free: that happens on another thread, so
+    // the command returns as soon as the report is written.
+    std::thread::spawn(move || drop(outcome));
+    Ok(0)
 }
 
 /// Says how many FAQ drafts were written where, and which existing pages were left alone.

@@ -30,7 +30,7 @@ use crate::text::printable;
 use crate::{Error, Result};
 
 /// What [`write_drafts`] did.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct FaqDrafts {
     /// The directory written to.
     pub dir: PathBuf,

@@ -14,7 +14,9 @@
 //! 6. [`report`] writes a self-contained HTML report and its JSON twin; [`faq`] writes a draft
 //!    help page per FAQ candidate when [`AnalysisOptions::faq_drafts`] names a directory.
 //!
-//! [`analyze`] runs steps 2–5 on ingested tickets; [`generate`] writes synthetic exports.
+//! [`analyze`] runs steps 2–5 on ingested tickets; [`analyze_exports`] runs them all, from the
+//! export files to the written report, as `forewarn tickets analyze` and the bindings do;
+//! [`generate`] writes synthetic exports.
 //!
 //! ```no_run
 //! use forewarn::tickets::{analyze, ingest, AnalysisOptions, IngestOptions};
@@ -36,6 +38,7 @@ pub mod cli;
 pub mod faq;
 pub mod generate;
 pub mod ingest;
+pub mod pipeline;
 pub mod recommend;
 pub mod report;
 pub mod stats;
@@ -53,6 +56,7 @@ use serde::{Deserialize, Serialize};
 
 pub use calendar::SchoolCalendar;
 pub use ingest::{IngestOptions, IngestSummary, Profile};
+pub use pipeline::{AnalyzeRequest, Analyzed, Stage, analyze_exports};
 pub use recommend::{Incident as OutageIncident, Recommendations};
 pub use topics::{Taxonomy, TopicModel, TopicOptions};
 pub use trends::{TrendOptions, Trends};
