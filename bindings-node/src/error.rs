@@ -12,7 +12,7 @@ use serde_json::json;
 pub(crate) fn code_of(e: &Error) -> &'static str {
     match e {
         Error::Config { .. } => "ERR_FOREWARN_CONFIG",
-        Error::Invalid { .. } => "ERR_FOREWARN_INVALID_ARGUMENT",
+        Error::Invalid { .. } | Error::NoUsableRows { .. } => "ERR_FOREWARN_INVALID_ARGUMENT",
         Error::NotFound { .. } => "ERR_FOREWARN_NOT_FOUND",
         Error::Store(_) => "ERR_FOREWARN_STORE",
         Error::Conflict(_) => "ERR_FOREWARN_CONFLICT",
