@@ -39,16 +39,21 @@ mkdir -p "$app"
 cd "$app"
 npm init -y >/dev/null
 export FOREWARN_NODE_PROFILE=${FOREWARN_NODE_PROFILE:-dev}
-# Installing a folder links it (node_modules/forewarn -> bindings-node) and npm 11 still runs
-# the linked package's `install` script (the native build) once its dependencies are in place;
-# the check below makes sure the addon is there rather than trusting it.
+# Installing a folder links it (node_modules/forewarn -> bindings-node), and npm still runs the
+# linked package's `install` script, the native build (npm 11.19 warns that the script is not in
+# `allowScripts` yet, and runs it). The source folder's earlier build is removed first, so the
+# tests get what the install built. Should a later npm hold the script back until approved, it
+# is approved and run the way npm tells a user to.
+rm -rf "$repo/bindings-node/native"
 npm install --no-audit --no-fund "$repo/bindings-node"
 if [ ! -e node_modules/forewarn/native/index.js ]; then
-    echo "npm install did not build the native addon; building it with npm run build" >&2
-    (cd node_modules/forewarn && npm run build)
+    echo "npm install did not build the native addon: approving its install script" >&2
+    npm install-scripts approve forewarn
+    npm rebuild forewarn
 fi
+[ -e node_modules/forewarn/native/index.js ] || { echo "the native addon was not built" >&2; exit 1; }
 # The type checker of the declarations and the TypeScript example.
-npm install --no-audit --no-fund --save-dev typescript @types/node
+npm install --no-audit --no-fund --ignore-scripts --save-dev typescript @types/node
 
 cp -r "$repo/bindings-node/test" ./test
 if [ -d "$repo/examples/node" ]; then

@@ -34,8 +34,7 @@ function collect(emitter, name, n, ms = 15000) {
 test("on('incident') hears an incident opened by runOnce, and its acknowledgement", async () => {
   const { toml } = await closedPortConfig();
   const monitor = await Monitor.fromConfig(toml);
-  const transitions = [];
-  monitor.on('transition', (e) => transitions.push(e));
+  const transition = collect(monitor, 'transition', 1);
   const opened = collect(monitor, 'incident', 1);
   await monitor.runOnce();
   await monitor.runOnce();
@@ -44,7 +43,10 @@ test("on('incident') hears an incident opened by runOnce, and its acknowledgemen
   assert.equal(event.check, 'svc');
   assert.equal(event.incident.state, 'open');
   assert.equal(event.missed, 0);
-  assert.ok(transitions.some((t) => t.type === 'transition' && t.check === 'svc'), 'a transition');
+  const [opening] = await transition;
+  assert.equal(opening.type, 'transition');
+  assert.equal(opening.check, 'svc');
+  assert.deepEqual(opening.transition, { kind: 'opened', status: 'critical' });
 
   const updated = collect(monitor, 'incidentUpdated', 1);
   await monitor.acknowledge(event.incident.id, 'ana');
@@ -56,19 +58,28 @@ test("on('incident') hears an incident opened by runOnce, and its acknowledgemen
 test('for await over events() gets the incident, and ends on break', async () => {
   const { toml } = await closedPortConfig();
   const monitor = await Monitor.fromConfig(toml);
-  const events = monitor.events();
+  // The test's deadline, which also keeps the process alive meanwhile: events of runOnce()
+  // may arrive after it resolved, and a subscription does not hold the process by itself.
+  const controller = new AbortController();
+  const deadline = setTimeout(() => controller.abort(), 15000);
+  const events = monitor.events({ signal: controller.signal });
   const runs = (async () => {
     await monitor.runOnce();
     await monitor.runOnce();
   })();
   let opened = null;
-  for await (const event of events) {
-    if (event.type === 'incidentOpened') {
-      opened = event;
-      break;
+  try {
+    for await (const event of events) {
+      if (event.type === 'incidentOpened') {
+        opened = event;
+        break;
+      }
     }
+  } finally {
+    clearTimeout(deadline);
   }
   await runs;
+  assert.ok(opened, 'no incidentOpened event within 15 s');
   assert.equal(opened.incident.check, 'svc');
   assert.deepEqual(await events.next(), { value: undefined, done: true });
 });
@@ -79,12 +90,14 @@ test('events() ends when its signal aborts', async () => {
   const controller = new AbortController();
   const seen = [];
   const loop = (async () => {
-    for await (const event of monitor.events({ signal: controller.signal })) seen.push(event.type);
+    for await (const event of monitor.events({ signal: controller.signal })) seen.push(event);
   })();
+  // The second failure opens the incident (a transition and an incidentOpened event).
   await monitor.runOnce();
-  controller.abort();
+  await monitor.runOnce();
+  setTimeout(() => controller.abort(), 500);
   await loop;
-  assert.ok(seen.every((t) => typeof t === 'string'));
+  assert.ok(seen.some((e) => e.type === 'transition' && e.check === 'svc'), JSON.stringify(seen));
 });
 
 test('start() runs the checks on their schedule; stop() ends the run', async () => {
