@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, from a clean checkout: formatting, lints, the Rust unit and integration
-# tests (with their real peers), the Python package's tests, the examples, and a short fuzzing
-# smoke of every parser.
+# tests (with their real peers), the Python and Node packages' tests, the examples, and a short
+# fuzzing smoke of every parser.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -93,6 +93,29 @@ else
 fi
 [ "$py_status" -eq 0 ] || status=$py_status
 
+step "node package (bindings-node/test.sh: npm install of the package as a user would, then node:test)"
+# Always run, so its counts are in the closing line; bounded in a process group of its own.
+nodelog=$(mktemp)
+trap 'rm -f "$log" "$FOREWARN_SKIP_LOG" "$pylog" "$nodelog"' EXIT
+node_status=0
+if command -v node >/dev/null && command -v npm >/dev/null; then
+    setsid -w timeout --kill-after=30s "${FOREWARN_NODE_TEST_TIMEOUT:-20m}" \
+        bindings-node/test.sh >"$nodelog" 2>&1 &
+    nodetests=$!
+    tail -n +1 -f --pid="$nodetests" "$nodelog" &
+    shown=$!
+    wait "$nodetests" || node_status=$?
+    wait "$shown" || true
+    kill -- "-$nodetests" 2>/dev/null || true
+    if [ "$node_status" -eq 124 ] || [ "$node_status" -eq 137 ]; then
+        echo "the Node tests did not finish within ${FOREWARN_NODE_TEST_TIMEOUT:-20m}" >&2
+    fi
+else
+    echo "node and npm are not installed: the Node package is not tested"
+    [ "${CI:-}" = true ] && node_status=1
+fi
+[ "$node_status" -eq 0 ] || status=$node_status
+
 if [ "$status" -eq 0 ]; then
     step "examples"
     cargo run --quiet --example embedded || status=$?
@@ -118,9 +141,12 @@ fi
 # The skipped tests with their reasons, then one closing line for the whole suite, summed over
 # every test binary: a recorded skip is taken out of the passes and counted with the ignored.
 skipped=$(cut -f1 "$FOREWARN_SKIP_LOG" | sort -u | wc -l)
-if [ "$skipped" -gt 0 ]; then
-    step "skipped tests ($skipped)"
+# node:test's skips, as bindings-node/test.sh lists them ("node:test skipped: NAME: REASON").
+node_skips=$(sed -n 's/^node:test skipped: //p' "$nodelog")
+if [ "$skipped" -gt 0 ] || [ -n "$node_skips" ]; then
+    step "skipped tests ($((skipped + $(printf '%s' "$node_skips" | grep -c '^' || true))))"
     sort -u "$FOREWARN_SKIP_LOG" | sed 's/\t/: /; s/^/  /'
+    [ -z "$node_skips" ] || printf '%s\n' "$node_skips" | sed 's/^/  node: /'
 fi
 # pytest's summary line ("3 failed, 40 passed, 2 skipped in 1.2s"; errors count as failures)
 # is added to cargo's "test result:" lines.
@@ -128,9 +154,15 @@ pytest_count() {
     grep -E '^(=+ )?[0-9]+ (passed|failed|skipped|errors?|deselected|xfailed|xpassed)' "$pylog" |
         tail -n 1 | grep -oE "[0-9]+ $1" | awk '{ n += $1 } END { print n + 0 }'
 }
-awk -v k="$skipped" -v pp="$(pytest_count passed)" \
-    -v pf="$(($(pytest_count failed) + $(pytest_count 'errors?')))" \
-    -v ps="$(pytest_count skipped)" \
+# node:test's counts come from bindings-node/test.sh's summary line ("node:test: 30 passed,
+# 0 failed, 1 skipped").
+node_count() {
+    grep -E '^node:test: [0-9]+ passed' "$nodelog" | tail -n 1 | grep -oE "[0-9]+ $1" |
+        awk '{ n += $1 } END { print n + 0 }'
+}
+awk -v k="$skipped" -v pp="$(($(pytest_count passed) + $(node_count passed)))" \
+    -v pf="$(($(pytest_count failed) + $(pytest_count 'errors?') + $(node_count failed)))" \
+    -v ps="$(($(pytest_count skipped) + $(node_count skipped)))" \
     '/^test result:/ { p += $4; f += $6; s += $8 }
      END { printf "\ntests: %d passed, %d failed, %d skipped\n", p - k + pp, f + pf, s + k + ps }' \
     FS='[ ;]+' "$log"
