@@ -39,6 +39,8 @@ mkdir -p "$app"
 cd "$app"
 npm init -y >/dev/null
 export FOREWARN_NODE_PROFILE=${FOREWARN_NODE_PROFILE:-dev}
+# The repository, where the tests find the shared data beside it (../shared).
+export FOREWARN_REPO=${FOREWARN_REPO:-$repo}
 # Installing a folder links it (node_modules/forewarn -> bindings-node) and npm 11 still runs
 # the linked package's `install` script (the native build) once its dependencies are in place;
 # the check below makes sure the addon is there rather than trusting it.
