@@ -37,6 +37,8 @@ mkdir -p "$app"
 cd "$app"
 npm init -y >/dev/null
 export FOREWARN_NODE_PROFILE=${FOREWARN_NODE_PROFILE:-dev}
+# The repository, where the tests find the shared data beside it (../shared).
+export FOREWARN_REPO=${FOREWARN_REPO:-$repo}
 # Installing a folder links it (node_modules/forewarn -> bindings-node), and npm still runs the
 # linked package's `install` script, the native build (npm 11.19 warns that the script is not in
 # `allowScripts` yet, and runs it). The source folder's earlier build is removed first, so the

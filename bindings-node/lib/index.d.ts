@@ -768,3 +768,208 @@ export declare function version(): string;
 
 /** Validates a config (a file's path or TOML text); returns its number of checks. */
 export declare function validateConfig(pathOrToml: string): number;
+
+// ---------------------------------------------------------------------------------------------
+// Help-desk mining
+
+/**
+ * Help-desk mining: `forewarn tickets analyze` and `forewarn tickets generate` as functions.
+ * The parts of an analysis are the library's JSON (the report's JSON twin): snake_case keys,
+ * dates as `YYYY-MM-DD`, enumerations as their text; only the top-level keys are camelCase.
+ */
+export declare namespace tickets {
+  /** A file system path: a string or a `file:` URL. */
+  type PathLike = string | URL;
+
+  /** A stage of {@link analyze}, in the order they start. */
+  type Stage =
+    | 'ingest' | 'inputs' | 'calendar' | 'topics' | 'trends' | 'recommendations'
+    | 'faq drafts' | 'report';
+
+  /** The export profiles (help-desk systems) the library reads. */
+  type Profile =
+    | 'glpi' | 'os-ticket' | 'zammad' | 'freshservice' | 'google-forms' | 'service-now'
+    | 'helpdesk4tu' | 'generic';
+
+  /** The options of {@link analyze} (those of `forewarn tickets analyze`). */
+  interface AnalyzeOptions {
+    /** The school calendar (TOML or CSV); inferred from the tickets when absent. */
+    calendar?: PathLike | null;
+    /** The HTML report to write, its JSON twin beside it (`report.html` → `report.json`). */
+    out?: PathLike | null;
+    /** The JSON twin's path instead. */
+    jsonOut?: PathLike | null;
+    /** A directory of knowledge-base articles (.md, .txt, .html). */
+    kb?: PathLike | null;
+    /** A forewarn SQLite database whose incidents are correlated with ticket volume. */
+    incidents?: PathLike | null;
+    /** A keyword taxonomy (TOML) instead of the K-12 default. */
+    taxonomy?: PathLike | null;
+    /** A directory to write one draft help page per FAQ suggestion into. */
+    faqDrafts?: PathLike | null;
+    /** Force the export profile instead of detecting it. */
+    profile?: Profile | null;
+    /** Salt for requester hashes (keep it private). */
+    salt?: string | null;
+    /** Force day-first (`true`) or month-first (`false`) dates. */
+    dayFirst?: boolean | null;
+    /** The earliest plausible date (default 1990-01-01); a `Date` is taken at its UTC date. */
+    datesFrom?: string | Date | null;
+    /** The latest plausible date (default: a year after today). */
+    datesUntil?: string | Date | null;
+    /** Clusters for the tickets the taxonomy misses (automatic when absent). */
+    k?: number | null;
+    /** Cluster every ticket, not only those the taxonomy misses. */
+    clusterAll?: boolean | null;
+    /** Random seed of the clustering (default 42). */
+    seed?: number | null;
+    /** The report's title. */
+    title?: string | null;
+    /** The district's IANA time zone (default: the system's). */
+    timeZone?: string | null;
+    /** Called with each stage as it starts, before the promise settles; an error it throws
+     * rejects the promise once the analysis is over. */
+    onProgress?: ((stage: Stage) => void) | null;
+  }
+
+  /** One skipped row. */
+  interface RowProblem {
+    file: string;
+    /** 1-based line (for XLSX: the sheet row). */
+    line: number;
+    reason: string;
+  }
+
+  /** What was detected in one file. */
+  interface FileSummary {
+    file: string;
+    profile: Profile;
+    /** `,`, `;` or a tab; null for XLSX. */
+    delimiter: string | null;
+    encoding: string;
+    day_first: boolean;
+    /** Column header → the ticket field it was read as. */
+    columns: Record<string, string>;
+    read: number;
+    folded: number;
+    skipped: number;
+  }
+
+  /** What reading the exports did (`read === accepted + folded + skipped`). */
+  interface IngestSummary {
+    read: number;
+    accepted: number;
+    folded: number;
+    skipped: number;
+    /** Skipped rows per reason. */
+    reasons: Record<string, number>;
+    /** The first skipped rows in detail. */
+    problems: RowProblem[];
+    files: FileSummary[];
+  }
+
+  /** A topic (taxonomy or cluster); further fields as in the report's JSON twin. */
+  interface Topic {
+    name: string;
+    source: 'taxonomy' | 'cluster';
+    tickets: number;
+    [field: string]: unknown;
+  }
+
+  /** The tickets an outage (a forewarn incident) brought. */
+  interface OutageImpact {
+    check_name: string;
+    /** ISO 8601 with the district's UTC offset (`2024-01-10T07:00:00-06:00`). */
+    opened: string;
+    resolved: string | null;
+    tickets: number;
+    expected: number;
+    excess: number;
+    p_value: number;
+    /** Its tickets' topics: [topic, tickets]. */
+    top_topics: Array<[string, number]>;
+  }
+
+  /** A weekly series of ticket counts. */
+  interface WeeklySeries {
+    dimension: 'all' | 'category' | 'site' | 'topic';
+    key: string;
+    counts: number[];
+    total: number;
+  }
+
+  /** What {@link analyze} found. */
+  interface Analysis {
+    /** The export files read (names without directories). */
+    inputs: string[];
+    /** The tickets analysed. */
+    tickets: number;
+    ingest: IngestSummary;
+    /** The school calendar used, given or inferred. */
+    calendar: { inferred: boolean; [field: string]: unknown };
+    trends: {
+      /** Mondays, `YYYY-MM-DD`. */
+      weeks: string[];
+      instructional_days: number[];
+      series: WeeklySeries[];
+      spikes: Array<Record<string, unknown>>;
+      terms: Array<Record<string, unknown>>;
+      term_changes: Array<Record<string, unknown>>;
+      long_trends: Array<Record<string, unknown>>;
+      changepoints: Array<Record<string, unknown>>;
+      outside_instruction: number;
+    };
+    topics: { topics: Topic[]; groups: Array<Record<string, unknown>>; [field: string]: unknown };
+    recommendations: {
+      training: Array<Record<string, unknown>>;
+      faq: Array<Record<string, unknown>>;
+      kb_articles: number;
+      kb_gaps: Array<Record<string, unknown>>;
+      outages: OutageImpact[];
+    };
+    /** The draft help pages written and left alone, when `faqDrafts` was given. */
+    faqDrafts: { dir: string; written: string[]; skipped: string[] } | null;
+    /** The district's time zone (IANA name). */
+    timeZone: string;
+    /** The HTML report written, if any. */
+    report: string | null;
+    /** Its JSON twin. */
+    jsonReport: string | null;
+  }
+
+  /** The options of {@link generate}; absent ones take the library's defaults. */
+  interface GenerateOptions {
+    /** Ticket rows, 1 to 10,000,000 (default 20,000). */
+    rows?: number | null;
+    /** Random seed (default 1). */
+    seed?: number | null;
+    /** Plant the term-start surge, spikes and a rising trend (default true). */
+    effects?: boolean | null;
+    /** The first school year starts in August of this year (default 2022). */
+    startYear?: number | null;
+    /** School years covered, 1 to 50 (default 3). */
+    years?: number | null;
+    /** Also write the school calendar used (TOML). */
+    calendarOut?: PathLike | null;
+  }
+
+  /** What {@link generate} planted in an export. */
+  interface GroundTruth {
+    calendar: { inferred: boolean; [field: string]: unknown };
+    spikes: Array<{ topic: string; site: string | null; week: string; extra: number }>;
+    trend: { topic: string; start: number; end: number } | null;
+    untaxonomisedTopics: string[];
+    faqQuestion: string;
+    rows: number;
+  }
+
+  /** The stages, in order. */
+  const STAGES: readonly Stage[];
+  /** The report's title unless one is given. */
+  const DEFAULT_TITLE: string;
+
+  /** Analyses help-desk exports (files or directories), writing the report when `out` is given. */
+  function analyze(exports: PathLike | PathLike[], options?: AnalyzeOptions): Promise<Analysis>;
+  /** Writes a synthetic school-district export to `out`; resolves to what was planted. */
+  function generate(out: PathLike, options?: GenerateOptions): Promise<GroundTruth>;
+}

@@ -5,6 +5,7 @@
 const native = require('./native');
 const errors = require('./errors');
 const { Monitor, isToml } = require('./monitor');
+const tickets = require('./tickets');
 
 /** The library's version. */
 function version() {
@@ -24,6 +25,8 @@ module.exports = {
   version,
   validateConfig,
   Monitor,
+  /** Help-desk mining: `tickets.analyze(exports, options)`, `tickets.generate(out, options)`. */
+  tickets,
   ForewarnError: errors.ForewarnError,
   ConfigError: errors.ConfigError,
   InvalidArgumentError: errors.InvalidArgumentError,

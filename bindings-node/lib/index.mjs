@@ -5,6 +5,7 @@ export const {
   version,
   validateConfig,
   Monitor,
+  tickets,
   ForewarnError,
   ConfigError,
   InvalidArgumentError,

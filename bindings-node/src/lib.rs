@@ -12,6 +12,7 @@ mod error;
 mod events;
 mod model;
 mod monitor;
+mod tickets;
 
 use napi_derive::napi;
 

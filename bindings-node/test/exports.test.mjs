@@ -20,7 +20,7 @@ test('every export of the CommonJS entry is in the ES module entry, the same obj
 });
 
 test('the entries export the API', () => {
-  for (const name of ['version', 'validateConfig', 'Monitor', 'ForewarnError', 'ConfigError',
+  for (const name of ['version', 'validateConfig', 'Monitor', 'tickets', 'ForewarnError', 'ConfigError',
     'InvalidArgumentError', 'NotFoundError', 'StoreError', 'ConflictError', 'SinkError',
     'ForewarnIOError', 'StoppedError']) {
     assert.ok(name in cjs, `${name} is not exported`);
