@@ -13,78 +13,7 @@ import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 
-import net from 'node:net';
-import os from 'node:os';
-import { spawnSync } from 'node:child_process';
-
-// --- peers (minimal, until the shared test/peers.mjs) -----------------------------------------
-
-function skipOrFail(t, reason) {
-  if (process.env.CI === 'true') throw new Error(`peer missing under CI=true: ${reason}`);
-  t.skip(reason);
-}
-
-function tempDir(prefix) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-  process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function startSmtp() {
-  const python = [process.env.FOREWARN_TEST_PYTHON, 'python3'].find(
-    (p) => p && spawnSync(p, ['-c', 'import aiosmtpd'], { stdio: 'ignore' }).status === 0,
-  );
-  if (!python) return null;
-  const maildir = path.join(tempDir('forewarn-smtp-'), 'Maildir');
-  const port = await freePort();
-  const child = spawn(python, ['-m', 'aiosmtpd', '-n', '-l', `127.0.0.1:${port}`, '-c', 'aiosmtpd.handlers.Mailbox', maildir], {
-    stdio: 'ignore',
-  });
-  const kill = () => child.exitCode === null && child.kill('SIGKILL');
-  process.once('exit', kill);
-  const up = () =>
-    new Promise((resolve) => {
-      const c = net.connect({ host: '127.0.0.1', port });
-      c.once('connect', () => resolve(!!c.destroy() || true));
-      c.once('error', () => resolve(false));
-    });
-  const until = Date.now() + 15000;
-  while (!(await up())) {
-    if (child.exitCode !== null || Date.now() > until) throw new Error('aiosmtpd did not start');
-    await sleep(50);
-  }
-  return {
-    host: '127.0.0.1',
-    port,
-    messages() {
-      const files = ['new', 'cur'].flatMap((sub) => {
-        const d = path.join(maildir, sub);
-        return fs.existsSync(d) ? fs.readdirSync(d).map((n) => path.join(d, n)) : [];
-      });
-      return files
-        .sort((a, b) => fs.statSync(a).mtimeMs - fs.statSync(b).mtimeMs)
-        .map((f) => fs.readFileSync(f, 'utf8'));
-    },
-    async stop() {
-      process.removeListener('exit', kill);
-      if (child.exitCode !== null) return;
-      const gone = once(child, 'exit');
-      child.kill('SIGTERM');
-      await gone;
-    },
-  };
-}
+import { freePort, skipOrFail, startSmtp, tempDir } from './peers.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const examples = path.join(here, '..', 'examples', 'node');
