@@ -5,6 +5,9 @@
 const native = require('./native');
 const errors = require('./errors');
 const { Monitor, isToml } = require('./monitor');
+const { MonitorBuilder } = require('./builder');
+const probes = require('./probes');
+const sinks = require('./sinks');
 
 /** The library's version. */
 function version() {
@@ -24,6 +27,9 @@ module.exports = {
   version,
   validateConfig,
   Monitor,
+  MonitorBuilder,
+  probes,
+  sinks,
   ForewarnError: errors.ForewarnError,
   ConfigError: errors.ConfigError,
   InvalidArgumentError: errors.InvalidArgumentError,
