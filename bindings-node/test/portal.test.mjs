@@ -236,6 +236,13 @@ test('the portal banner and e-mails follow its login page down and back', async 
   assert.match(home.text, /cannot sign in/);
   assert.ok(home.text.includes(`Since ${portalService.sinceLocal}.`), home.text);
 
+  const { checks } = await portal.monitor.status();
+  const check = checks.find((c) => c.name === 'portal-login');
+  assert.equal(check.kind, 'login-page');
+  assert.equal(check.target, `${portal.url}/login`);
+  assert.equal(check.status, 'critical');
+  assert.match(check.summary, /^the login page answers HTTP 503/);
+
   // ICT hears at once of the check; the staff hear of School portal in plain words.
   const opened = await waitFor('the e-mails of the outage', () => {
     const all = mails(smtp);
@@ -244,7 +251,8 @@ test('the portal banner and e-mails follow its login page down and back', async 
     return ict && staff ? { ict, staff } : null;
   });
   assert.match(opened.ict.subject, /portal-login/);
-  assert.match(opened.ict.text, /HTTP 503/);
+  // The JavaScript probe's words, not a built-in's.
+  assert.match(opened.ict.text, /the login page answers HTTP 503/);
   assert.match(`${opened.staff.subject}\n${opened.staff.text}`, /School portal/);
   assert.match(opened.staff.text, /cannot sign in/);
   assert.doesNotMatch(opened.staff.text, /portal-login/, 'staff are not told check names');

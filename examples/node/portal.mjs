@@ -370,7 +370,7 @@ export async function startPortal(options = {}) {
       throw new TypeError('staff are told of outages beside ICT: give ictTo (--ict-to) too');
     }
     if (o.smtp && o.ictTo.length > 0) {
-      const mail = { smtp: o.smtp, from: o.mailFrom };
+      const mail = { ...o.smtp, from: o.mailFrom };
       // ICT hears of every incident at once; the staff list only through its audience.
       builder
         .sink('ict-mail', sinks.email({ ...mail, to: o.ictTo }))
