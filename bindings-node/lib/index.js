@@ -5,6 +5,9 @@
 const native = require('./native');
 const errors = require('./errors');
 const { Monitor, isToml } = require('./monitor');
+const { MonitorBuilder } = require('./builder');
+const probes = require('./probes');
+const sinks = require('./sinks');
 const tickets = require('./tickets');
 
 /** The library's version. */
@@ -25,6 +28,9 @@ module.exports = {
   version,
   validateConfig,
   Monitor,
+  MonitorBuilder,
+  probes,
+  sinks,
   /** Help-desk mining: `tickets.analyze(exports, options)`, `tickets.generate(out, options)`. */
   tickets,
   ForewarnError: errors.ForewarnError,

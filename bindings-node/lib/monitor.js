@@ -64,6 +64,16 @@ class Monitor extends EventEmitter {
     return new Monitor(await settle(native.openMonitor(pathOrToml, !toml)));
   }
 
+  /**
+   * A builder of a monitor made in code: built-in probes and sinks, and probes and sinks
+   * written in JavaScript.
+   * @returns {import('./builder').MonitorBuilder}
+   */
+  static builder() {
+    const { MonitorBuilder } = require('./builder');
+    return new MonitorBuilder();
+  }
+
   /** The names of the checks, in definition order. */
   get checkNames() {
     return this._native.checkNames();

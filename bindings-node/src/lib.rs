@@ -8,10 +8,13 @@
 // napi's registration is left out of test builds, where the exports then look unused.
 #![cfg_attr(test, allow(dead_code))]
 
+mod builder;
+mod custom;
 mod error;
 mod events;
 mod model;
 mod monitor;
+mod probes;
 mod tickets;
 
 use napi_derive::napi;

@@ -20,7 +20,8 @@ test('every export of the CommonJS entry is in the ES module entry, the same obj
 });
 
 test('the entries export the API', () => {
-  for (const name of ['version', 'validateConfig', 'Monitor', 'tickets', 'ForewarnError', 'ConfigError',
+  for (const name of ['version', 'validateConfig', 'Monitor', 'MonitorBuilder', 'probes', 'sinks',
+    'tickets', 'ForewarnError', 'ConfigError',
     'InvalidArgumentError', 'NotFoundError', 'StoreError', 'ConflictError', 'SinkError',
     'ForewarnIOError', 'StoppedError']) {
     assert.ok(name in cjs, `${name} is not exported`);

@@ -4,7 +4,6 @@
 //! stand-ins.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::sync::Arc;
 
 use forewarn::sink::RateLimited;
@@ -12,7 +11,6 @@ use forewarn::{AlertSink, Config, Probe, SqliteStore};
 use pyo3::prelude::*;
 
 use crate::custom::{PyProbe, PySink};
-use crate::probes::{parse_json, to_toml, unlocated};
 use crate::{Monitor, block_on, to_py_err};
 
 /// How errors in a builder's settings name where they are.
@@ -30,10 +28,7 @@ pub fn build_monitor(
     sinks: Vec<(String, Py<PyAny>)>,
 ) -> PyResult<Monitor> {
     let config = py
-        .detach(|| {
-            let text = to_toml(&parse_json(config)?)?;
-            Config::parse(&text, Path::new(ORIGIN)).map_err(|e| unlocated(e, &text, ORIGIN, "", ""))
-        })
+        .detach(|| Config::from_json(config, ORIGIN))
         .map_err(|e| to_py_err(py, e))?;
     let probes: BTreeMap<String, Arc<dyn Probe>> = probes
         .into_iter()

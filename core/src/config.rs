@@ -9,6 +9,8 @@ use serde::{Deserialize, Deserializer};
 
 use crate::error::{Error, Result};
 
+mod assembled;
+
 /// A secret value (password, token, community string). Its `Debug` and `Display` print
 /// `<redacted>`; `${VAR}` references are expanded from the environment when it is read.
 #[derive(Clone, PartialEq, Eq, Default)]
