@@ -4,8 +4,9 @@
 // A probe is any object with a `check(ctx)` method; a sink is any object with a
 // `send(notification)` method (and optionally `healthcheck()`). Either may be plain or `async`.
 // The addon calls one function per monitor for its probes and one for its sinks, on Node's own
-// thread, and awaits the Promise it returns. These functions call the user's method, check what
-// it returns, and never reject: they answer `{ ok: reading }` (a probe), `{}` (a sink), or
+// thread, and takes its answer (awaiting it when it is a Promise). These functions call the
+// user's method, check what it returns, and never throw or reject: they answer
+// `{ ok: reading }` (a probe), `{}` (a sink), or
 // `{ error: text }` with the stack of what was thrown, which the core turns into an `unknown`
 // observation or a failed delivery that the outbox retries.
 
@@ -86,15 +87,15 @@ function isThenable(v) {
 }
 
 /**
- * Calls `fn()` and answers `{ ok: convert(value) }` or `{ error }`, never rejecting. A plain
- * method's answer is made without awaiting anything; an `async` one's when it settles.
+ * Calls `fn()` and answers `{ ok: convert(value) }` or `{ error }`, never throwing or
+ * rejecting: at once for a plain method, as a Promise for an `async` one.
  */
 function answer(what, fn, convert) {
   let result;
   try {
     result = fn();
   } catch (e) {
-    return Promise.resolve({ error: raised(what, 'threw', e) });
+    return { error: raised(what, 'threw', e) };
   }
   const done = (value) => {
     try {
@@ -103,7 +104,7 @@ function answer(what, fn, convert) {
       return { error: `${what} ${e instanceof TypeError ? e.message : raised('it', 'threw', e)}` };
     }
   };
-  if (!isThenable(result)) return Promise.resolve(done(result));
+  if (!isThenable(result)) return done(result);
   return Promise.resolve(result).then(done, (e) => ({ error: raised(what, 'rejected with', e) }));
 }
 
@@ -152,7 +153,7 @@ function sinkCaller(sinks) {
   return function callSink(call) {
     const sink = sinks.get(call.sink);
     if (call.notification == null) {
-      if (typeof sink.healthcheck !== 'function') return Promise.resolve({});
+      if (typeof sink.healthcheck !== 'function') return {};
       return answer(`the health check of sink \`${call.sink}\``, () => sink.healthcheck(), delivered);
     }
     const n = notification(call.notification);

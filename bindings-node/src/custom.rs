@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use forewarn::{AlertSink, CheckContext, Error, Notification, Observation, Probe, Status};
-use napi::bindgen_prelude::Promise;
+use napi::bindgen_prelude::{Either, FromNapiValue, Promise, TypeName, ValidateNapiValue};
 use napi::threadsafe_function::ThreadsafeFunction;
 use napi_derive::napi;
 
@@ -154,32 +154,35 @@ pub struct SinkAnswer {
     pub error: Option<String>,
 }
 
-/// The package's function that runs a probe written in JavaScript: weak, called with the run
-/// alone, answering a Promise.
+/// What the package's functions return: the answer itself when the user's method was plain,
+/// a Promise of it when it was `async` (a plain answer spares a Promise and its callbacks).
+pub type Returned<A> = Either<Promise<A>, A>;
+
+/// The package's function that runs a probe written in JavaScript: weak (it does not keep the
+/// process alive), called with the run alone.
 pub type ProbeFn =
-    ThreadsafeFunction<ProbeCall, Promise<ProbeAnswer>, ProbeCall, napi::Status, false, true>;
+    ThreadsafeFunction<ProbeCall, Returned<ProbeAnswer>, ProbeCall, napi::Status, false, true>;
 
-/// The package's function that calls a sink written in JavaScript.
+/// The package's function that calls a sink written in JavaScript: weak, called with the call
+/// alone.
 pub type SinkFn =
-    ThreadsafeFunction<SinkCall, Promise<SinkAnswer>, SinkCall, napi::Status, false, true>;
+    ThreadsafeFunction<SinkCall, Returned<SinkAnswer>, SinkCall, napi::Status, false, true>;
 
-/// Queues `call` to Node's thread and awaits the Promise it answers, without blocking the
-/// task's worker.
+/// Queues `call` to Node's thread and waits for its answer, awaiting the Promise when it is
+/// one, without blocking the task's worker.
 async fn call_js<A, C>(
-    f: &ThreadsafeFunction<C, Promise<A>, C, napi::Status, false, true>,
+    f: &ThreadsafeFunction<C, Returned<A>, C, napi::Status, false, true>,
     call: C,
 ) -> Result<A, String>
 where
-    A: napi::bindgen_prelude::FromNapiValue + Send + 'static,
+    A: FromNapiValue + ValidateNapiValue + TypeName + Send + 'static,
     C: napi::bindgen_prelude::JsValuesTupleIntoVec + 'static,
 {
-    let promise = f
-        .call_async_catch(call)
-        .await
-        .map_err(|e| format!("the JavaScript call failed: {}", e.reason))?;
-    promise
-        .await
-        .map_err(|e| format!("the JavaScript call failed: {}", e.reason))
+    let failed = |e: napi::Error| format!("the JavaScript call failed: {}", e.reason);
+    match f.call_async_catch(call).await.map_err(failed)? {
+        Either::A(promise) => promise.await.map_err(failed),
+        Either::B(answer) => Ok(answer),
+    }
 }
 
 fn parse_status(s: &str) -> Option<Status> {
