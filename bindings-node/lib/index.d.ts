@@ -494,7 +494,8 @@ export interface CheckContext {
   /** The check's name. */
   check: string;
   /** Its time budget, in seconds. */
-  timeout: number;
+  timeout: number;  /** When this run started. */
+  now: Date;
 }
 
 /** A metric as an observation gives it: `[value, unit]` or a bare number. */
@@ -533,8 +534,8 @@ export interface Notification {
   status: Status;
   subject: string;
   summary: string;
-  openedAt: IsoTime;
-  at: IsoTime;
+  openedAt: Date;
+  at: Date;
   labels: Record<string, string>;
   broadcast?: Record<string, unknown> | null;
 }
@@ -542,6 +543,8 @@ export interface Notification {
 /** A sink written in JavaScript: a failing `send` is a failed delivery, retried. */
 export interface AlertSink {
   send(notification: Notification): void | Promise<void>;
+  /** Whether the sink can deliver now (shown in `status().sinks`); a throw says why not. */
+  healthcheck?(): void | Promise<void>;
 }
 
 /** A built-in probe (`probes.http({...})`), its config keys as settings. */
@@ -576,9 +579,14 @@ export declare const probes: {
 export declare const sinks: {
   email(
     settings: Settings<{
-      smtp: { host: string; port?: number; tls?: 'implicit' | 'starttls' | 'opportunistic' | 'none' };
+      host: string;
+      port?: number;
+      tls?: 'implicit' | 'starttls' | 'opportunistic' | 'none';
+      username?: string;
+      password?: string;
       from: string;
-      to: string[];
+      to?: string[];
+      lists?: Record<string, string[]>;
     }>,
   ): BuiltinSink;
   webhook(settings: Settings<{ url: string }>): BuiltinSink;
@@ -600,8 +608,8 @@ export interface CheckOptions {
   location?: string;
 }
 
-/** Builds a monitor in code, like a config file. */
-export interface MonitorBuilder {
+/** Builds a monitor in code, like a config file (`Monitor.builder()`). */
+export declare class MonitorBuilder {
   database(path: string): this;
   timeZone(name: string): this;
   concurrency(n: number): this;
@@ -613,7 +621,7 @@ export interface MonitorBuilder {
   group(name: string, settings: Record<string, unknown>): this;
   service(key: string, settings: Record<string, unknown>): this;
   audience(key: string, settings: Record<string, unknown>): this;
-  sink(name: string, sink: BuiltinSink | AlertSink, options?: Record<string, unknown>): this;
+  sink(name: string, sink: BuiltinSink | AlertSink, options?: { rateLimit?: string }): this;
   check(name: string, probe: BuiltinProbe | Probe, options?: CheckOptions): this;
   build(): Promise<Monitor>;
 }

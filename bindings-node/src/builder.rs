@@ -36,8 +36,9 @@ pub async fn build_monitor(
     config: String,
     probes: Vec<JsProbeInfo>,
     sinks: Vec<String>,
+    #[napi(ts_arg_type = "(call: ProbeCall) => ProbeAnswer | Promise<ProbeAnswer>")]
     call_probe: ProbeFn,
-    call_sink: SinkFn,
+    #[napi(ts_arg_type = "(call: SinkCall) => SinkAnswer | Promise<SinkAnswer>")] call_sink: SinkFn,
 ) -> napi::Result<NativeMonitor> {
     let config = tokio::task::spawn_blocking(move || Config::from_json(&config, ORIGIN))
         .await
