@@ -89,8 +89,12 @@ class Monitor extends EventEmitter {
    * escalation; writes the history, delivers due notifications, and resolves to every check's
    * result (with its metrics and structured reading) in definition order.
    */
-  runOnce() {
-    return settle(this._native.runOnce());
+  async runOnce() {
+    const results = await settle(this._native.runOnce());
+    // The pass's events travel by their own queue: one turn of the event loop lets the ones
+    // already handed over reach the listeners before the results do.
+    await new Promise((resolve) => setImmediate(resolve));
+    return results;
   }
 
   /** Every check's state, the sinks, the outbox and the scheduler. */
