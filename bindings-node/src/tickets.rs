@@ -267,18 +267,8 @@ pub async fn tickets_generate(request: GenerateRequest) -> napi::Result<GroundTr
     };
     let out = PathBuf::from(request.out);
     let calendar_out = path(request.calendar_out);
-    let truth = tokio::task::spawn_blocking(move || -> forewarn::Result<_> {
-        let f = std::fs::File::create(&out)
-            .map_err(|e| Error::io(format!("creating {}", out.display()), e))?;
-        let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
-        let truth = generate::generate(&options, &mut w)?;
-        std::io::Write::flush(&mut w)
-            .map_err(|e| Error::io(format!("writing {}", out.display()), e))?;
-        if let Some(c) = &calendar_out {
-            std::fs::write(c, truth.calendar.to_toml())
-                .map_err(|e| Error::io(format!("writing {}", c.display()), e))?;
-        }
-        Ok(truth)
+    let truth = tokio::task::spawn_blocking(move || {
+        generate::generate_files(&options, &out, calendar_out.as_deref())
     })
     .await
     .map_err(other)?

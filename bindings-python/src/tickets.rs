@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use chrono::NaiveDate;
 use forewarn::tickets::generate::{self, GenerateOptions};
 use forewarn::tickets::{AnalyzeRequest, Analyzed, analyze_exports, faq};
-use forewarn::{Error, Secret, Zone};
+use forewarn::{Secret, Zone};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 
@@ -169,19 +169,7 @@ fn tickets_generate<'py>(
         years: years.unwrap_or(defaults.years),
     };
     let truth = py
-        .detach(|| -> forewarn::Result<_> {
-            let f = std::fs::File::create(&out)
-                .map_err(|e| Error::io(format!("creating {}", out.display()), e))?;
-            let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
-            let truth = generate::generate(&options, &mut w)?;
-            std::io::Write::flush(&mut w)
-                .map_err(|e| Error::io(format!("writing {}", out.display()), e))?;
-            if let Some(c) = &calendar_out {
-                std::fs::write(c, truth.calendar.to_toml())
-                    .map_err(|e| Error::io(format!("writing {}", c.display()), e))?;
-            }
-            Ok(truth)
-        })
+        .detach(|| generate::generate_files(&options, &out, calendar_out.as_deref()))
         .map_err(|e| to_py_err(py, e))?;
     serde_to_py(py, &truth)
 }

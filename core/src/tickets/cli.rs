@@ -187,17 +187,16 @@ pub fn run(cmd: TicketsCommand) -> Result<i32> {
                 years,
             };
             let truth = match &out {
-                Some(p) => {
-                    let f = std::fs::File::create(p)
-                        .map_err(|e| Error::io(format!("creating {}", p.display()), e))?;
-                    generate::generate(&o, std::io::BufWriter::with_capacity(1 << 20, f))?
+                Some(p) => generate::generate_files(&o, p, calendar_out.as_deref())?,
+                None => {
+                    let truth = generate::generate(&o, std::io::stdout().lock())?;
+                    if let Some(c) = &calendar_out {
+                        std::fs::write(c, truth.calendar.to_toml())
+                            .map_err(|e| Error::io(format!("writing {}", c.display()), e))?;
+                    }
+                    truth
                 }
-                None => generate::generate(&o, std::io::stdout().lock())?,
             };
-            if let Some(c) = calendar_out {
-                std::fs::write(&c, truth.calendar.to_toml())
-                    .map_err(|e| Error::io(format!("writing {}", c.display()), e))?;
-            }
             if let Some(p) = out {
                 eprintln!("wrote {} rows to {}", truth.rows, p.display());
             }

@@ -525,6 +525,27 @@ struct Person {
     site: usize,
 }
 
+/// Writes a synthetic export to the file `out`, and the school calendar it follows to
+/// `calendar_out` when given; returns what was planted. A file that cannot be created or
+/// written is an error naming it.
+pub fn generate_files(
+    o: &GenerateOptions,
+    out: &std::path::Path,
+    calendar_out: Option<&std::path::Path>,
+) -> Result<GroundTruth> {
+    let f = std::fs::File::create(out)
+        .map_err(|e| Error::io(format!("creating {}", out.display()), e))?;
+    let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
+    let truth = generate(o, &mut w)?;
+    w.flush()
+        .map_err(|e| Error::io(format!("writing {}", out.display()), e))?;
+    if let Some(c) = calendar_out {
+        std::fs::write(c, truth.calendar.to_toml())
+            .map_err(|e| Error::io(format!("writing {}", c.display()), e))?;
+    }
+    Ok(truth)
+}
+
 /// Writes a synthetic export to `out` and returns what was planted.
 pub fn generate<W: Write>(o: &GenerateOptions, out: W) -> Result<GroundTruth> {
     if o.rows == 0 || o.years == 0 {
