@@ -4,8 +4,8 @@
 //! `cargo run --example run_once -- [CONFIG]`
 //!
 //! Without a config it times 1,000 TCP checks of a loopback listener of its own, with the
-//! history in a temporary directory. `benches/python_probe.py` runs it beside the Python
-//! package on the same config.
+//! history in a temporary directory. `benches/python_probe.py` and `benches/node_probe.mjs` run
+//! it beside the Python and Node packages on the same config.
 
 use std::time::Instant;
 
