@@ -44,6 +44,7 @@ class MonitorBuilder {
   #groups = {};
   #services = {};
   #audiences = {};
+  #broadcasts = null;
   #probes = new Map();
   #probeInfo = [];
   #jsSinks = new Map();
@@ -162,6 +163,16 @@ class MonitorBuilder {
     return this;
   }
 
+  /**
+   * How outages are told to audiences and shown publicly, with the keys of the `[broadcasts]`
+   * section (`delay`: how long a service is down before it is announced, `district`, …).
+   * @returns {MonitorBuilder}
+   */
+  broadcasts(settings) {
+    this.#broadcasts = table('broadcasts', settings);
+    return this;
+  }
+
   /** The SQLite history file (default `forewarn.db` in the working directory). */
   database(path) {
     this.#monitor.database = path;
@@ -216,6 +227,7 @@ class MonitorBuilder {
     };
     for (const [k, v] of Object.entries(sections)) if (Object.keys(v).length > 0) config[k] = v;
     if (this.#checks.length > 0) config.checks = this.#checks;
+    if (this.#broadcasts) config.broadcasts = this.#broadcasts;
     const nativeMonitor = await settle(
       native.buildMonitor(
         JSON.stringify(config),

@@ -621,6 +621,8 @@ export declare class MonitorBuilder {
   group(name: string, settings: Record<string, unknown>): this;
   service(key: string, settings: Record<string, unknown>): this;
   audience(key: string, settings: Record<string, unknown>): this;
+  /** How outages are told and shown (the `[broadcasts]` section: `delay`, `district`, …). */
+  broadcasts(settings: Record<string, unknown>): this;
   sink(name: string, sink: BuiltinSink | AlertSink, options?: { rateLimit?: string }): this;
   check(name: string, probe: BuiltinProbe | Probe, options?: CheckOptions): this;
   build(): Promise<Monitor>;

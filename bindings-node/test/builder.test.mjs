@@ -126,3 +126,28 @@ test('secrets of a built-in never show when it is inspected or serialised', () =
   assert.match(util.inspect(s), /forewarn\.sinks\.email/);
   assert.equal(s.settings.password, 'hunter2-secret');
 });
+
+test('a built monitor with services and broadcasts shows the outage publicly, and a bad broadcasts key is named', async () => {
+  const monitor = await Monitor.builder()
+    .database(tempDb())
+    .timeZone('America/Chicago')
+    .check('portal-login', { kind: 'login-page', check: () => ({ status: 'critical', summary: 'HTTP 503' }) })
+    .service('school-portal', { name: 'School portal', checks: ['portal-login'], impact: 'Nobody can sign in.' })
+    .broadcasts({ delay: '0s' })
+    .build();
+  await monitor.runOnce();
+  await monitor.runOnce();
+  const pub = await monitor.publicStatus();
+  assert.equal(pub.time_zone, 'America/Chicago');
+  assert.deepEqual(
+    pub.services.map((s) => [s.id, s.name, s.state, s.impact]),
+    [['school-portal', 'School portal', 'down', 'Nobody can sign in.']],
+  );
+  assert.equal(pub.incidents.length, 1, JSON.stringify(pub.incidents));
+  assert.ok(!JSON.stringify(pub).includes('portal-login'), 'the public view names no check');
+
+  await assert.rejects(
+    Monitor.builder().database(tempDb()).broadcasts({ dealy: '0s' }).build(),
+    (e) => e instanceof ConfigError && e.code === 'ERR_FOREWARN_CONFIG' && /dealy/.test(e.message),
+  );
+});
