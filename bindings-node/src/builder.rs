@@ -6,8 +6,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use forewarn::sink::RateLimited;
-use forewarn::{AlertSink, Config, Probe, SqliteStore};
+use forewarn::{AlertSink, Config, Probe};
 use napi_derive::napi;
 
 use crate::custom::{JsProbe, JsSink, ProbeFn, SinkFn};
@@ -62,24 +61,11 @@ pub async fn build_monitor(
         .into_iter()
         .map(|name| {
             let sink: Arc<dyn AlertSink> = Arc::new(JsSink::new(name.clone(), call_sink.clone()));
-            let sink: Arc<dyn AlertSink> = match config.rate_limits.get(&name) {
-                Some(limit) => Arc::new(RateLimited::new(&name, sink, *limit)),
-                None => sink,
-            };
             (name, sink)
         })
         .collect();
-    let inner = async {
-        let store = Arc::new(SqliteStore::open(&config.monitor.database)?);
-        let mut b = forewarn::Monitor::builder_from_config(&config, store, &probes).await?;
-        for (name, sink) in sinks {
-            b = b.sink(name, sink);
-        }
-        let monitor = b.build()?;
-        monitor.restore().await?;
-        Ok(monitor)
-    }
-    .await
-    .js()?;
+    let inner = forewarn::Monitor::from_config_with(&config, &probes, sinks)
+        .await
+        .js()?;
     Ok(NativeMonitor::new(inner, config.status_title()))
 }

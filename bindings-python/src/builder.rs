@@ -6,8 +6,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use forewarn::sink::RateLimited;
-use forewarn::{AlertSink, Config, Probe, SqliteStore};
+use forewarn::{AlertSink, Config, Probe};
 use pyo3::prelude::*;
 
 use crate::custom::{PyProbe, PySink};
@@ -41,22 +40,11 @@ pub fn build_monitor(
         .into_iter()
         .map(|(name, object)| {
             let sink: Arc<dyn AlertSink> = Arc::new(PySink::new(name.clone(), object));
-            let sink: Arc<dyn AlertSink> = match config.rate_limits.get(&name) {
-                Some(limit) => Arc::new(RateLimited::new(&name, sink, *limit)),
-                None => sink,
-            };
             (name, sink)
         })
         .collect();
     let inner = block_on(py, async move {
-        let store = Arc::new(SqliteStore::open(&config.monitor.database)?);
-        let mut b = forewarn::Monitor::builder_from_config(&config, store, &probes).await?;
-        for (name, sink) in sinks {
-            b = b.sink(name, sink);
-        }
-        let monitor = b.build()?;
-        monitor.restore().await?;
-        Ok(monitor)
+        forewarn::Monitor::from_config_with(&config, &probes, sinks).await
     })?;
     // Made here, in this process: a forked child is refused it (see `runtime::check_here`).
     crate::runtime::check_here(py, &inner)?;

@@ -899,6 +899,30 @@ impl Monitor {
         Ok(monitor)
     }
 
+    /// The monitor of `config` with probes and sinks written in code (another language's,
+    /// through a binding): opens the SQLite store named in `[monitor] database`, runs the
+    /// checks named in `probes` with the given probes (see [`Monitor::builder_from_config`]),
+    /// delivers for the sinks named in `sinks` with the given sinks, each behind the config's
+    /// rate limit for its name, and restores saved states.
+    pub async fn from_config_with(
+        config: &Config,
+        probes: &BTreeMap<String, Arc<dyn Probe>>,
+        sinks: Vec<(String, Arc<dyn AlertSink>)>,
+    ) -> Result<Self> {
+        let store = Arc::new(SqliteStore::open(&config.monitor.database)?);
+        let mut b = Self::builder_from_config(config, store, probes).await?;
+        for (name, sink) in sinks {
+            let sink: Arc<dyn AlertSink> = match config.rate_limits.get(&name) {
+                Some(limit) => Arc::new(crate::sink::RateLimited::new(&name, sink, *limit)),
+                None => sink,
+            };
+            b = b.sink(name, sink);
+        }
+        let monitor = b.build()?;
+        monitor.restore().await?;
+        Ok(monitor)
+    }
+
     /// The builder [`Monitor::from_config_with_store`] builds: the config's sinks, policies,
     /// maintenance windows, services, audiences, responders and checks, the history store's
     /// own check and the agents the store knows, on `store`. More checks and sinks may be added
