@@ -423,6 +423,8 @@ async fn wrong_rotated_and_revoked_tokens_are_refused_without_logging_them() {
         .unwrap();
     let url = format!("{}{}", central.url(), forewarn::agents::PUSH_PATH);
     let body = serde_json::json!({ "agent": "kiosk-3", "interval_secs": 60, "observations": [] });
+    // An independent client; its rustls needs the process's crypto provider.
+    forewarn::http_client::install_crypto_provider();
     let http = reqwest::Client::new();
     let post = |token: String| http.post(&url).bearer_auth(token).json(&body).send();
     let wrong = forewarn::agents::new_token();

@@ -203,7 +203,7 @@ pub struct Agent {
     history: Arc<crate::store::SqliteStore>,
     /// When the local history was last pruned.
     pruned: Arc<parking_lot::Mutex<Option<chrono::DateTime<chrono::Utc>>>>,
-    http: reqwest::Client,
+    http: crate::http_client::HttpClient,
     clock: SharedClock,
     zone: Zone,
 }
@@ -349,7 +349,7 @@ impl AgentBuilder {
             history: Arc::new(crate::store::SqliteStore::open(history_path(&self.outbox))?),
             pruned: Arc::default(),
             outbox: AgentOutbox::open(&self.outbox)?,
-            http: crate::http_client::default_client(),
+            http: crate::http_client::HttpClient::new(),
             clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
             zone: self.zone.unwrap_or_else(Zone::system),
         })
@@ -557,7 +557,7 @@ impl Agent {
         };
         let res = self
             .http
-            .post(self.url.clone())
+            .post(&self.url)
             .bearer_auth(&*self.token)
             .timeout(Duration::from_secs(30))
             .json(push)
@@ -566,7 +566,7 @@ impl Agent {
             .map_err(|e| failed(format!("{}: {}", self.url, e)))?;
         let status = res.status();
         if !status.is_success() {
-            let body = res.text().await.unwrap_or_default();
+            let body = res.text();
             return Err(failed(format!(
                 "{} answered {status}: {}",
                 self.url,
@@ -574,7 +574,6 @@ impl Agent {
             )));
         }
         res.json::<PushReply>()
-            .await
             .map_err(|e| failed(format!("{}: unreadable answer: {e}", self.url)))
     }
 

@@ -509,14 +509,14 @@ const SNMP_ENGINE: &[u8] = &[0x80, 0x00, 0x1f, 0x88, 0x04, b'f', b'u', b'z', b'z
 fn observe(report: &crate::probe::printer::PrinterReport) {
     use crate::probe::CheckContext;
     use crate::probe::printer::PrinterConfig;
-    static HTTP: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
+    static HTTP: std::sync::OnceLock<crate::http_client::HttpClient> = std::sync::OnceLock::new();
     let clock = crate::clock::ManualClock::new(fuzz_epoch());
     let cx = CheckContext {
         check: Arc::from("printer"),
         timeout: std::time::Duration::from_secs(10),
         clock: Arc::new(clock.clone()),
         zone: crate::clock::Zone::named("UTC").expect("UTC is a zone"),
-        http: HTTP.get_or_init(crate::http_client::default_client).clone(),
+        http: HTTP.get_or_init(Default::default).clone(),
         history: None,
     };
     let probe = PrinterConfig::new("printer.example")

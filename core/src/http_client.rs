@@ -1,13 +1,33 @@
-//! Shared HTTP clients: one connection pool per distinct set of client options, so thousands of
-//! HTTP checks share a handful of pools.
+//! forewarn's HTTP client: one HTTP/1.1 transport (plain TCP or rustls, keep-alive connections
+//! pooled per origin) serves the `http` probe, the webhook sink, an agent's pushes and users'
+//! own probes ([`CheckContext::http`](crate::probe::CheckContext::http)).
+//!
+//! [`HttpClient`] is its small request API: method, URL, headers, body and timeout in; status,
+//! headers and body out. Its errors never contain the URL's path, query or credentials (webhook
+//! URLs embed tokens).
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), forewarn::http_client::HttpError> {
+//! use forewarn::http_client::HttpClient;
+//! let client = HttpClient::new();
+//! let response = client
+//!     .post("https://hooks.example/T0/B0")
+//!     .bearer_auth("token")
+//!     .json(&serde_json::json!({"text": "hello"}))
+//!     .timeout(std::time::Duration::from_secs(5))
+//!     .send()
+//!     .await?;
+//! assert!(response.status().is_success());
+//! # Ok(()) }
+//! ```
 
-use std::collections::HashMap;
+use std::fmt;
 use std::sync::{Arc, Once};
 use std::time::Duration;
 
-use parking_lot::Mutex;
-
-use crate::error::{Error, Result};
+pub use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+pub use http::{Method, StatusCode};
+pub use url::Url;
 
 pub(crate) mod h1;
 
@@ -20,7 +40,7 @@ pub fn install_crypto_provider() {
     });
 }
 
-/// Options that need a client of their own (reqwest sets them per client).
+/// How a client treats redirects and certificates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct ClientOptions {
     /// Follow at most this many redirects (0: none).
@@ -29,61 +49,434 @@ pub struct ClientOptions {
     pub insecure: bool,
 }
 
-/// A cache of clients by [`ClientOptions`], and the lean keep-alive transport the `http` probe
-/// shares.
+/// The transport a monitor's probes and sinks share: one pool of keep-alive connections per
+/// origin, whatever the [`ClientOptions`] of the clients using it.
 #[derive(Debug, Clone, Default)]
 pub struct HttpClients {
-    clients: Arc<Mutex<HashMap<ClientOptions, reqwest::Client>>>,
-    probes: Arc<h1::H1Client>,
+    transport: Arc<h1::H1Client>,
 }
 
 impl HttpClients {
-    /// An empty cache.
+    /// A transport with no connections yet.
     pub fn new() -> Self {
         Self::default()
     }
 
-    /// The transport of the `http` probe: one pool of keep-alive connections per origin.
+    /// The transport of the `http` probe.
     pub(crate) fn probe_transport(&self) -> Arc<h1::H1Client> {
-        self.probes.clone()
+        self.transport.clone()
     }
 
-    /// The client for `options`, built on first use.
-    pub fn get(&self, options: ClientOptions) -> Result<reqwest::Client> {
-        let mut map = self.clients.lock();
-        if let Some(c) = map.get(&options) {
-            return Ok(c.clone());
+    /// A client with `options` on the shared transport.
+    pub fn get(&self, options: ClientOptions) -> HttpClient {
+        HttpClient {
+            transport: self.transport.clone(),
+            options,
         }
-        let client = build(options)?;
-        map.insert(options, client.clone());
-        Ok(client)
     }
 }
 
-fn build(options: ClientOptions) -> Result<reqwest::Client> {
-    install_crypto_provider();
-    let redirect = if options.max_redirects == 0 {
-        reqwest::redirect::Policy::none()
-    } else {
-        reqwest::redirect::Policy::limited(options.max_redirects as usize)
-    };
-    reqwest::Client::builder()
-        .user_agent(concat!("forewarn/", env!("CARGO_PKG_VERSION")))
-        .redirect(redirect)
-        .tls_info(true)
-        .tls_danger_accept_invalid_certs(options.insecure)
-        .pool_idle_timeout(Duration::from_secs(90))
-        .pool_max_idle_per_host(4)
-        .tcp_nodelay(true)
-        .no_proxy()
-        .build()
-        .map_err(|e| Error::invalid("http client", e.to_string()))
+/// The longest response body a client reads (a longer one is an error).
+pub const MAX_RESPONSE_BODY: usize = 16 << 20;
+
+/// How long a request may take when it does not set its own timeout.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// An HTTP/1.1 client: `http://` and `https://` (rustls, the system's certificate roots),
+/// keep-alive connections pooled per origin. Cloning is cheap and clones share the pool.
+#[derive(Clone, Default)]
+pub struct HttpClient {
+    transport: Arc<h1::H1Client>,
+    options: ClientOptions,
 }
 
-/// The default client: no redirects followed, certificates verified.
-pub fn default_client() -> reqwest::Client {
-    build(ClientOptions::default()).expect("the default HTTP client builds")
+impl fmt::Debug for HttpClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HttpClient")
+            .field("options", &self.options)
+            .field("transport", &self.transport)
+            .finish()
+    }
 }
+
+impl HttpClient {
+    /// A client of its own (its own connection pool): no redirects followed, certificates
+    /// verified.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A client of its own with `options`.
+    pub fn with_options(options: ClientOptions) -> Self {
+        Self {
+            transport: Arc::default(),
+            options,
+        }
+    }
+
+    /// Its redirect and certificate options.
+    pub fn options(&self) -> ClientOptions {
+        self.options
+    }
+
+    /// A request with `method` to `url`.
+    pub fn request(&self, method: Method, url: impl AsRef<str>) -> RequestBuilder {
+        let url = Url::parse(url.as_ref())
+            .map_err(|e| HttpError::new(HttpErrorKind::Request, format!("not a URL ({e})")))
+            .and_then(|u| match u.scheme() {
+                "http" | "https" if u.host_str().is_some_and(|h| !h.is_empty()) => Ok(u),
+                "http" | "https" => Err(HttpError::new(
+                    HttpErrorKind::Request,
+                    "the URL has no host",
+                )),
+                _ => Err(HttpError::new(
+                    HttpErrorKind::Request,
+                    "only http:// and https:// URLs",
+                )),
+            });
+        RequestBuilder {
+            client: self.clone(),
+            method,
+            url,
+            headers: Vec::new(),
+            body: None,
+            timeout: DEFAULT_TIMEOUT,
+        }
+    }
+
+    /// A `GET` request to `url`.
+    pub fn get(&self, url: impl AsRef<str>) -> RequestBuilder {
+        self.request(Method::GET, url)
+    }
+
+    /// A `HEAD` request to `url`.
+    pub fn head(&self, url: impl AsRef<str>) -> RequestBuilder {
+        self.request(Method::HEAD, url)
+    }
+
+    /// A `POST` request to `url`.
+    pub fn post(&self, url: impl AsRef<str>) -> RequestBuilder {
+        self.request(Method::POST, url)
+    }
+
+    /// A `PUT` request to `url`.
+    pub fn put(&self, url: impl AsRef<str>) -> RequestBuilder {
+        self.request(Method::PUT, url)
+    }
+}
+
+/// A request being put together; [`RequestBuilder::send`] sends it.
+pub struct RequestBuilder {
+    client: HttpClient,
+    method: Method,
+    url: std::result::Result<Url, HttpError>,
+    headers: Vec<(HeaderName, HeaderValue)>,
+    body: Option<Vec<u8>>,
+    timeout: Duration,
+}
+
+impl fmt::Debug for RequestBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The URL and header values may hold credentials: the origin and header names only.
+        let names: Vec<&str> = self.headers.iter().map(|(n, _)| n.as_str()).collect();
+        f.debug_struct("RequestBuilder")
+            .field("method", &self.method)
+            .field(
+                "origin",
+                &self
+                    .url
+                    .as_ref()
+                    .map(|u| u.origin().ascii_serialization())
+                    .ok(),
+            )
+            .field("headers", &names)
+            .field("body", &self.body.as_ref().map(Vec::len))
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+impl RequestBuilder {
+    /// Adds a header field. A name or value that is not valid HTTP makes [`send`](Self::send)
+    /// fail (without repeating the value).
+    pub fn header<K, V>(mut self, name: K, value: V) -> Self
+    where
+        HeaderName: TryFrom<K>,
+        HeaderValue: TryFrom<V>,
+    {
+        match (HeaderName::try_from(name), HeaderValue::try_from(value)) {
+            (Ok(name), Ok(value)) => self.headers.push((name, value)),
+            (Err(_), _) => self.fail("a header name is not valid"),
+            (Ok(name), Err(_)) => self.fail(&format!("the value of header {name} is not valid")),
+        }
+        self
+    }
+
+    /// Adds every field of `headers`.
+    pub fn headers(mut self, headers: &HeaderMap) -> Self {
+        self.headers
+            .extend(headers.iter().map(|(n, v)| (n.clone(), v.clone())));
+        self
+    }
+
+    /// Adds `Authorization: Bearer <token>`, marked sensitive.
+    pub fn bearer_auth(mut self, token: impl fmt::Display) -> Self {
+        match HeaderValue::try_from(format!("Bearer {token}")) {
+            Ok(mut value) => {
+                value.set_sensitive(true);
+                self.headers.push((header::AUTHORIZATION, value));
+            }
+            Err(_) => self.fail("the bearer token is not a valid header value"),
+        }
+        self
+    }
+
+    /// The body, as it is.
+    pub fn body(mut self, body: impl Into<Vec<u8>>) -> Self {
+        self.body = Some(body.into());
+        self
+    }
+
+    /// `value` as a JSON body, with `Content-Type: application/json`.
+    pub fn json<T: serde::Serialize + ?Sized>(mut self, value: &T) -> Self {
+        match serde_json::to_vec(value) {
+            Ok(body) => {
+                self.headers.push((
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json"),
+                ));
+                self.body = Some(body);
+            }
+            Err(e) => self.fail(&format!("the body does not serialise as JSON ({e})")),
+        }
+        self
+    }
+
+    /// How long the whole exchange may take, redirects and body included (default
+    /// [`DEFAULT_TIMEOUT`]).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    fn fail(&mut self, message: &str) {
+        if self.url.is_ok() {
+            self.url = Err(HttpError::new(HttpErrorKind::Request, message));
+        }
+    }
+
+    /// Sends the request and reads the response, following redirects as the client's
+    /// [`ClientOptions`] allow.
+    pub async fn send(self) -> std::result::Result<HttpResponse, HttpError> {
+        let url = self.url?;
+        let transport = &self.client.transport;
+        let options = self.client.options;
+        let origin = origin_of(&url);
+        let prepared = transport.prepare(
+            h1::Request {
+                method: self.method,
+                url,
+                headers: self.headers,
+                body: self.body.map(Arc::from),
+            },
+            options.insecure,
+        );
+        let progress = h1::Progress::default();
+        let sent = transport.send(
+            &prepared,
+            options.max_redirects,
+            h1::Want::HeadersAndBody,
+            MAX_RESPONSE_BODY + 1,
+            &progress,
+        );
+        let response = match tokio::time::timeout(self.timeout, sent).await {
+            Ok(Ok(response)) => response,
+            Ok(Err(e)) => return Err(HttpError::of(e, &origin, options.max_redirects)),
+            Err(_) => return Err(HttpError::timeout(&progress, self.timeout, &origin)),
+        };
+        let body = response.body.unwrap_or_default();
+        if body.len() > MAX_RESPONSE_BODY {
+            return Err(HttpError::new(
+                HttpErrorKind::Body,
+                format!(
+                    "HTTP {} but the body is longer than {} MiB",
+                    response.status,
+                    MAX_RESPONSE_BODY >> 20
+                ),
+            ));
+        }
+        Ok(HttpResponse {
+            status: StatusCode::from_u16(response.status).map_err(|_| {
+                HttpError::new(
+                    HttpErrorKind::Exchange,
+                    format!("{origin} answered an invalid status {}", response.status),
+                )
+            })?,
+            headers: response.headers,
+            body,
+        })
+    }
+}
+
+/// `host:port` of `url`, for messages: never its path, query or credentials.
+fn origin_of(url: &Url) -> String {
+    match (url.host_str(), url.port_or_known_default()) {
+        (Some(host), Some(port)) if host.contains(':') && !host.starts_with('[') => {
+            format!("[{host}]:{port}")
+        }
+        (Some(host), Some(port)) => format!("{host}:{port}"),
+        (Some(host), None) => host.to_owned(),
+        _ => String::new(),
+    }
+}
+
+/// A response: status, header fields and the whole body.
+#[derive(Debug, Clone)]
+pub struct HttpResponse {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Vec<u8>,
+}
+
+impl HttpResponse {
+    /// The status code.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The header fields.
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    /// The body.
+    pub fn body(&self) -> &[u8] {
+        &self.body
+    }
+
+    /// The body, taken.
+    pub fn into_body(self) -> Vec<u8> {
+        self.body
+    }
+
+    /// The body as text (invalid UTF-8 replaced).
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// The body read as JSON.
+    pub fn json<T: serde::de::DeserializeOwned>(&self) -> serde_json::Result<T> {
+        serde_json::from_slice(&self.body)
+    }
+}
+
+/// What kind of failure an [`HttpError`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum HttpErrorKind {
+    /// The request could not be made (an invalid URL, header or body).
+    Request,
+    /// The host name did not resolve, or no connection could be opened.
+    Connect,
+    /// The TLS handshake failed (certificate, protocol).
+    Tls,
+    /// Sending the request or reading the response failed, or the answer was not HTTP/1.x.
+    Exchange,
+    /// The status arrived but the body could not be read (or was too long).
+    Body,
+    /// More redirects than the client follows.
+    Redirects,
+    /// The request's time ran out.
+    Timeout,
+}
+
+/// Why a request got no (complete) response. Its message names the host and port at most,
+/// never the URL's path, query or credentials.
+#[derive(Debug, Clone)]
+pub struct HttpError {
+    kind: HttpErrorKind,
+    message: String,
+}
+
+impl HttpError {
+    fn new(kind: HttpErrorKind, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            message: message.into(),
+        }
+    }
+
+    fn of(e: h1::H1Error, origin: &str, max_redirects: u8) -> Self {
+        use h1::H1Error as E;
+        match e {
+            E::Dns(detail) => Self::new(
+                HttpErrorKind::Connect,
+                format!("DNS lookup for {origin} failed: {detail}"),
+            ),
+            E::Refused => Self::new(
+                HttpErrorKind::Connect,
+                format!("connection refused by {origin}"),
+            ),
+            E::Connect(detail) => Self::new(
+                HttpErrorKind::Connect,
+                format!("cannot connect to {origin}: {detail}"),
+            ),
+            E::Tls(detail) => Self::new(
+                HttpErrorKind::Tls,
+                format!("TLS handshake with {origin} failed: {detail}"),
+            ),
+            E::Exchange(detail) => Self::new(
+                HttpErrorKind::Exchange,
+                format!("request to {origin} failed: {detail}"),
+            ),
+            E::Protocol(detail) => Self::new(
+                HttpErrorKind::Exchange,
+                format!("invalid HTTP response from {origin}: {detail}"),
+            ),
+            E::Body { status, detail } => Self::new(
+                HttpErrorKind::Body,
+                format!("HTTP {status} but reading the body failed: {detail}"),
+            ),
+            E::TooManyRedirects => Self::new(
+                HttpErrorKind::Redirects,
+                format!("too many redirects (more than {max_redirects})"),
+            ),
+        }
+    }
+
+    fn timeout(progress: &h1::Progress, timeout: Duration, origin: &str) -> Self {
+        let after = crate::probe::human_duration(timeout);
+        let message = match progress.stage() {
+            h1::Stage::Resolve | h1::Stage::Connect | h1::Stage::Tls => {
+                format!("no answer within {after} (timed out connecting to {origin})")
+            }
+            h1::Stage::Wait => format!("no answer within {after} (timed out waiting for {origin})"),
+            h1::Stage::Body => format!(
+                "HTTP {} but the body did not arrive within {after} (timed out)",
+                progress.status()
+            ),
+        };
+        Self::new(HttpErrorKind::Timeout, message)
+    }
+
+    /// What kind of failure it is.
+    pub fn kind(&self) -> HttpErrorKind {
+        self.kind
+    }
+
+    /// Whether the request's time ran out.
+    pub fn is_timeout(&self) -> bool {
+        self.kind == HttpErrorKind::Timeout
+    }
+}
+
+impl fmt::Display for HttpError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for HttpError {}
 
 /// Accepts any server certificate while still checking that the handshake was signed by the
 /// certificate's key: for `insecure` HTTP checks of self-signed lab gear, and for PostgreSQL's

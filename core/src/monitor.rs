@@ -458,7 +458,7 @@ struct Inner {
     /// Escalation policy names, as `Runtime::escalation` indexes them.
     policy_names: Vec<String>,
     /// The HTTP client handed to probes in their context.
-    http: reqwest::Client,
+    http: crate::http_client::HttpClient,
     store: Arc<dyn Store>,
     escalations: BTreeMap<String, Arc<dyn Escalation>>,
     outbox: Outbox,
@@ -764,7 +764,7 @@ impl MonitorBuilder {
         }
         let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
         let http = self.http.unwrap_or_default();
-        let client = http.get(Default::default())?;
+        let client = http.get(Default::default());
         let store: Arc<dyn Store> = match self.store {
             Some(s) => s,
             None => Arc::new(SqliteStore::in_memory()?),

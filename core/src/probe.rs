@@ -232,8 +232,9 @@ pub struct CheckContext {
     pub clock: SharedClock,
     /// The district's time zone: a time a probe writes into a summary is shown in it.
     pub zone: crate::clock::Zone,
-    /// A shared HTTP client (connection pool) for probes that need one.
-    pub http: reqwest::Client,
+    /// The monitor's HTTP client (its connection pool is the one the `http` probe uses), for
+    /// probes that need one.
+    pub http: crate::http_client::HttpClient,
     /// Read-only access to this check's stored observations, for probes that learn from
     /// history (the printer probe's toner forecast). The monitor sets it; `None` elsewhere.
     pub history: Option<History>,
@@ -295,7 +296,7 @@ impl CheckContext {
             timeout: Duration::from_secs(10),
             clock: Arc::new(SystemClock),
             zone: crate::clock::Zone::system(),
-            http: crate::http_client::default_client(),
+            http: crate::http_client::HttpClient::new(),
             history: None,
         }
     }

@@ -18,10 +18,11 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use futures::FutureExt as _;
+use http::Method;
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use parking_lot::Mutex;
-use reqwest::header::{HeaderName, HeaderValue};
-use reqwest::{Method, Url};
 use rustls::ClientConfig;
+use url::Url;
 
 use super::AcceptAnyCertificate;
 use rustls::pki_types::ServerName;
@@ -89,6 +90,17 @@ impl Progress {
     }
 }
 
+/// What of a response is kept beside its status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Want {
+    /// The status only: the body is read and dropped.
+    Status,
+    /// The status and the body.
+    Body,
+    /// The status, the header fields and the body.
+    HeadersAndBody,
+}
+
 /// Why a request failed.
 #[derive(Debug)]
 pub(crate) enum H1Error {
@@ -148,12 +160,12 @@ impl Request {
         out.extend_from_slice(b"\r\n");
         // The defaults, unless the check sets its own.
         let has = |name: &HeaderName| self.headers.iter().any(|(n, _)| n == name);
-        if !has(&reqwest::header::USER_AGENT) {
+        if !has(&header::USER_AGENT) {
             out.extend_from_slice(
                 concat!("user-agent: forewarn/", env!("CARGO_PKG_VERSION"), "\r\n").as_bytes(),
             );
         }
-        if !has(&reqwest::header::ACCEPT) {
+        if !has(&header::ACCEPT) {
             out.extend_from_slice(b"accept: */*\r\n");
         }
         for (name, value) in &self.headers {
@@ -187,9 +199,9 @@ impl Request {
             .iter()
             .filter(|(name, _)| {
                 same_origin
-                    || (name != reqwest::header::AUTHORIZATION
-                        && name != reqwest::header::COOKIE
-                        && name != reqwest::header::PROXY_AUTHORIZATION)
+                    || (name != header::AUTHORIZATION
+                        && name != header::COOKIE
+                        && name != header::PROXY_AUTHORIZATION)
             })
             .cloned()
             .collect();
@@ -304,6 +316,8 @@ pub(crate) struct Response {
     pub(crate) status: u16,
     /// The body when it was asked for, at most the cap given.
     pub(crate) body: Option<Vec<u8>>,
+    /// The header fields when they were asked for (empty otherwise).
+    pub(crate) headers: HeaderMap,
     /// When the server's end-entity certificate expires (Unix seconds), on TLS connections
     /// whose certificate could be parsed.
     pub(crate) cert_not_after: Option<i64>,
@@ -538,19 +552,18 @@ impl H1Client {
     }
 
     /// Sends `prepared`, following up to `max_redirects` redirects, and reads the final
-    /// response. The body is kept (up to `body_cap` bytes) when `want_body` is set; otherwise up
-    /// to `body_cap` bytes are read and dropped so the connection can be reused, and a longer
-    /// body closes it.
+    /// response, keeping what `want` asks for. The body is kept up to `body_cap` bytes; when it
+    /// is not wanted, up to `body_cap` bytes are read and dropped so the connection can be
+    /// reused, and a longer body closes it.
     pub(crate) async fn send(
         &self,
         prepared: &Prepared,
         max_redirects: u8,
-        want_body: bool,
+        want: Want,
         body_cap: usize,
         progress: &Progress,
     ) -> Result<Response, H1Error> {
-        let (mut response, mut location) =
-            self.once(prepared, want_body, body_cap, progress).await?;
+        let (mut response, mut location) = self.once(prepared, want, body_cap, progress).await?;
         if max_redirects == 0 {
             return Ok(response);
         }
@@ -573,7 +586,7 @@ impl H1Client {
                 from.request().redirected(response.status, next),
                 prepared.origin.key.insecure,
             );
-            (response, location) = self.once(&next, want_body, body_cap, progress).await?;
+            (response, location) = self.once(&next, want, body_cap, progress).await?;
             current = Some(next);
         }
     }
@@ -582,7 +595,7 @@ impl H1Client {
     async fn once(
         &self,
         prepared: &Prepared,
-        want_body: bool,
+        want: Want,
         body_cap: usize,
         progress: &Progress,
     ) -> Result<(Response, Option<String>), H1Error> {
@@ -591,7 +604,7 @@ impl H1Client {
         let head = prepared.is_head();
         if let Some(mut conn) = checkout(origin) {
             progress.set(Stage::Wait);
-            match exchange(&mut conn, encoded, head, want_body, body_cap, progress).await? {
+            match exchange(&mut conn, encoded, head, want, body_cap, progress).await? {
                 Outcome::Done(response, location, reusable) => {
                     if reusable {
                         checkin(origin, conn);
@@ -608,7 +621,7 @@ impl H1Client {
         }
         let mut conn = self.connect(origin, progress).await?;
         progress.set(Stage::Wait);
-        match exchange(&mut conn, encoded, head, want_body, body_cap, progress).await? {
+        match exchange(&mut conn, encoded, head, want, body_cap, progress).await? {
             Outcome::Done(response, location, reusable) => {
                 if reusable {
                     checkin(origin, conn);
@@ -786,7 +799,7 @@ async fn exchange(
     conn: &mut Conn,
     encoded: &[u8],
     head_request: bool,
-    want_body: bool,
+    want: Want,
     body_cap: usize,
     progress: &Progress,
 ) -> Result<Outcome, H1Error> {
@@ -798,7 +811,7 @@ async fn exchange(
         &mut conn.io,
         &mut conn.buf,
         head_request,
-        want_body,
+        want,
         body_cap,
         progress,
     )
@@ -815,17 +828,23 @@ pub(crate) async fn read_response(
     io: &mut impl Source,
     buf: &mut Vec<u8>,
     head_request: bool,
-    want_body: bool,
+    want: Want,
     body_cap: usize,
     progress: &Progress,
 ) -> Result<Outcome, H1Error> {
+    let want_body = matches!(want, Want::Body | Want::HeadersAndBody);
+    let mut headers = HeaderMap::new();
     let (status, framing, location, mut reusable) = loop {
         let parsed = parse_head(buf, head_request)?;
         if let Some((head_len, status, framing, location, keep_alive)) = parsed {
-            buf.drain(..head_len);
             if (100..200).contains(&status) && status != 101 {
+                buf.drain(..head_len);
                 continue;
             }
+            if want == Want::HeadersAndBody {
+                headers = header_fields(&buf[..head_len]);
+            }
+            buf.drain(..head_len);
             break (status, framing, location, keep_alive);
         }
         if buf.len() > MAX_HEAD {
@@ -870,9 +889,29 @@ pub(crate) async fn read_response(
     let response = Response {
         status,
         body: sink.keep,
+        headers,
         cert_not_after: None,
     };
     Ok(Outcome::Done(response, location, reusable))
+}
+
+/// The header fields of a complete response head (fields that are not valid HTTP are left
+/// out).
+fn header_fields(head: &[u8]) -> HeaderMap {
+    let mut fields = [httparse::EMPTY_HEADER; 100];
+    let mut response = httparse::Response::new(&mut fields);
+    let mut map = HeaderMap::new();
+    if response.parse(head).is_ok() {
+        for h in response.headers.iter() {
+            if let (Ok(name), Ok(value)) = (
+                HeaderName::from_bytes(h.name.as_bytes()),
+                HeaderValue::from_bytes(h.value),
+            ) {
+                map.append(name, value);
+            }
+        }
+    }
+    map
 }
 
 /// The parsed head: its length, status, body framing, `Location` and whether the connection
@@ -1116,7 +1155,7 @@ pub(crate) fn read_ready(
         source,
         &mut buf,
         head_request,
-        want_body,
+        if want_body { Want::Body } else { Want::Status },
         body_cap,
         &Progress::default(),
     )
@@ -1297,10 +1336,7 @@ mod tests {
     /// A login form POST with a bearer token.
     fn login_post(url: &str) -> Request {
         Request {
-            headers: vec![(
-                reqwest::header::AUTHORIZATION,
-                HeaderValue::from_static("Bearer t"),
-            )],
+            headers: vec![(header::AUTHORIZATION, HeaderValue::from_static("Bearer t"))],
             body: Some(Arc::from(&b"a=1"[..])),
             ..bare(Method::POST, url)
         }
@@ -1333,10 +1369,7 @@ mod tests {
 
         // A check's own Accept or User-Agent replaces the default instead of following it.
         let own = Request {
-            headers: vec![(
-                reqwest::header::ACCEPT,
-                HeaderValue::from_static("application/json"),
-            )],
+            headers: vec![(header::ACCEPT, HeaderValue::from_static("application/json"))],
             ..bare(Method::GET, "http://portal.example/api")
         };
         let text = String::from_utf8(own.encode()).unwrap();
@@ -1449,7 +1482,13 @@ mod tests {
     async fn get(client: &H1Client, url: &Url, want_body: bool) -> Result<Response, H1Error> {
         let prepared = client.prepare(bare(Method::GET, url.as_str()), false);
         client
-            .send(&prepared, 0, want_body, 1024, &Progress::default())
+            .send(
+                &prepared,
+                0,
+                if want_body { Want::Body } else { Want::Status },
+                1024,
+                &Progress::default(),
+            )
             .await
     }
 
@@ -1483,7 +1522,7 @@ mod tests {
         let prepared = client.prepare(bare(Method::GET, url.as_str()), false);
         for _ in 0..2 {
             let r = client
-                .send(&prepared, 0, true, 1024, &Progress::default())
+                .send(&prepared, 0, Want::Body, 1024, &Progress::default())
                 .await
                 .unwrap();
             assert_eq!(r.body.as_deref(), Some(&b"ok"[..]));

@@ -21,11 +21,12 @@ use async_trait::async_trait;
 use std::sync::Arc;
 
 use base64::Engine as _;
+use http::Method;
+use http::header::{AUTHORIZATION, HeaderName, HeaderValue};
 use percent_encoding::percent_decode_str;
-use reqwest::header::{AUTHORIZATION, HeaderName, HeaderValue};
-use reqwest::{Method, Url};
 use serde::Deserialize;
 use tokio::time::Instant;
+use url::Url;
 
 use crate::config::{Secret, expand_env};
 use crate::error::{Error, Result};
@@ -637,7 +638,11 @@ impl Probe for HttpProbe {
         let sent = self.transport.send(
             &self.request,
             expect.max_redirects,
-            expect.body.is_some(),
+            if expect.body.is_some() {
+                h1::Want::Body
+            } else {
+                h1::Want::Status
+            },
             MAX_BODY,
             &progress,
         );
@@ -736,7 +741,7 @@ impl Probe for HttpProbe {
             let _ = write!(summary, "HTTP {} in {}", code, human_duration(latency));
         } else {
             let _ = write!(summary, "HTTP {code}");
-            if let Some(reason) = reqwest::StatusCode::from_u16(code)
+            if let Some(reason) = http::StatusCode::from_u16(code)
                 .ok()
                 .and_then(|c| c.canonical_reason())
             {

@@ -154,7 +154,7 @@ fn parse_mailbox(what: &str, s: &str) -> Result<Mailbox> {
 }
 
 fn check_url(what: &str, url: &str) -> Result<()> {
-    let parsed = reqwest::Url::parse(url)
+    let parsed = url::Url::parse(url)
         .map_err(|e| Error::invalid(what, format!("`{url}` is not a URL ({e})")))?;
     if !matches!(parsed.scheme(), "http" | "https") {
         return Err(Error::invalid(what, "must start with http:// or https://"));

@@ -16,7 +16,8 @@ use serde_json::{Value, json};
 use crate::clock::Zone;
 use crate::config::Secret;
 use crate::error::{Error, Result};
-use crate::http_client::{ClientOptions, HttpClients};
+use crate::http_client::header::{HeaderMap, HeaderName, HeaderValue};
+use crate::http_client::{ClientOptions, HttpClient, HttpClients, HttpError};
 use crate::sink::{AlertSink, Notification, NotificationKind};
 
 /// The body shape.
@@ -65,13 +66,13 @@ impl WebhookSinkConfig {
             .url
             .expose()
             .map_err(|e| Error::invalid("url", e.to_string()))?;
-        let parsed = reqwest::Url::parse(&url)
-            .map_err(|e| Error::invalid("url", format!("not a URL ({e})")))?;
+        let parsed =
+            url::Url::parse(&url).map_err(|e| Error::invalid("url", format!("not a URL ({e})")))?;
         if !matches!(parsed.scheme(), "http" | "https") {
             return Err(Error::invalid("url", "must start with http:// or https://"));
         }
         for (k, v) in &self.headers {
-            reqwest::header::HeaderName::from_bytes(k.as_bytes())
+            HeaderName::from_bytes(k.as_bytes())
                 .map_err(|_| Error::invalid("headers", format!("`{k}` is not a header name")))?;
             v.expose()
                 .map_err(|e| Error::invalid(format!("headers.{k}"), e.to_string()))?;
@@ -82,13 +83,13 @@ impl WebhookSinkConfig {
     /// Builds the sink named `name`.
     pub fn build(&self, name: &str, clients: &HttpClients) -> Result<WebhookSink> {
         self.validate()?;
-        let mut headers = reqwest::header::HeaderMap::new();
+        let mut headers = HeaderMap::new();
         for (k, v) in &self.headers {
-            let mut value = reqwest::header::HeaderValue::from_str(&v.expose()?)
+            let mut value = HeaderValue::from_str(&v.expose()?)
                 .map_err(|_| Error::invalid(format!("headers.{k}"), "not a valid header value"))?;
             value.set_sensitive(true);
             headers.insert(
-                reqwest::header::HeaderName::from_bytes(k.as_bytes()).expect("validated"),
+                HeaderName::from_bytes(k.as_bytes()).expect("validated"),
                 value,
             );
         }
@@ -102,7 +103,7 @@ impl WebhookSinkConfig {
             format: self.format,
             headers,
             timeout: self.timeout.unwrap_or(Duration::from_secs(10)),
-            client: clients.get(ClientOptions::default())?,
+            client: clients.get(ClientOptions::default()),
             zone: Zone::system(),
         })
     }
@@ -113,7 +114,7 @@ impl WebhookSinkConfig {
 /// `token`) is kept as it is.
 fn with_reply_option(url: &str) -> Result<String> {
     let mut parsed =
-        reqwest::Url::parse(url).map_err(|e| Error::invalid("url", format!("not a URL ({e})")))?;
+        url::Url::parse(url).map_err(|e| Error::invalid("url", format!("not a URL ({e})")))?;
     let (name, value) = GOOGLE_CHAT_REPLY_OPTION;
     if !parsed.query_pairs().any(|(k, _)| k == name) {
         parsed.query_pairs_mut().append_pair(name, value);
@@ -141,9 +142,9 @@ pub struct WebhookSink {
     name: String,
     url: String,
     format: WebhookFormat,
-    headers: reqwest::header::HeaderMap,
+    headers: HeaderMap,
     timeout: Duration,
-    client: reqwest::Client,
+    client: HttpClient,
     /// Times shown to people (the chat formats' "Since") are in this zone.
     zone: Zone,
 }
@@ -355,30 +356,10 @@ impl WebhookSink {
         }
     }
 
-    /// A request that got no answer, with its cause. reqwest's errors carry the URL, which
-    /// may hold a token: it is left out.
-    fn request_failed(&self, e: reqwest::Error) -> Error {
-        if e.is_timeout() {
-            return self.fail(
-                format!(
-                    "no answer within {} (timed out)",
-                    crate::probe::human_duration(self.timeout)
-                ),
-                true,
-            );
-        }
-        let e = e.without_url();
-        let mut message = e.to_string();
-        let mut source = std::error::Error::source(&e);
-        while let Some(cause) = source {
-            let text = cause.to_string();
-            if !message.ends_with(&text) {
-                message.push_str(": ");
-                message.push_str(&text);
-            }
-            source = cause.source();
-        }
-        self.fail(message, true)
+    /// A request that got no answer, with its cause. The client's errors name the host and
+    /// port at most, never the URL's path or query, which may hold a token.
+    fn request_failed(&self, e: HttpError) -> Error {
+        self.fail(e.to_string(), true)
     }
 }
 
@@ -389,7 +370,7 @@ impl AlertSink for WebhookSink {
         let resp = self
             .client
             .post(&self.url)
-            .headers(self.headers.clone())
+            .headers(&self.headers)
             .header("X-Forewarn-Notification", &n.id)
             .timeout(self.timeout)
             .json(&body)
