@@ -525,3 +525,147 @@ impl rustls::client::danger::ServerCertVerifier for AcceptAnyCertificate {
         self.0.supported_schemes()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpListener;
+
+    /// A server that answers each connection's first request with `answer` and hands back
+    /// what it was sent.
+    async fn server(answer: &'static str) -> (u16, tokio::sync::mpsc::Receiver<String>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (tx, rx) = tokio::sync::mpsc::channel(8);
+        tokio::spawn(async move {
+            while let Ok((mut sock, _)) = listener.accept().await {
+                let tx = tx.clone();
+                tokio::spawn(async move {
+                    let mut got = Vec::new();
+                    let mut buf = [0u8; 4096];
+                    loop {
+                        let n = sock.read(&mut buf).await.unwrap_or(0);
+                        if n == 0 {
+                            return;
+                        }
+                        got.extend_from_slice(&buf[..n]);
+                        let text = String::from_utf8_lossy(&got).into_owned();
+                        if let Some(end) = text.find("\r\n\r\n") {
+                            let len = text[..end]
+                                .lines()
+                                .find_map(|l| {
+                                    l.to_ascii_lowercase()
+                                        .strip_prefix("content-length:")
+                                        .map(|v| v.trim().parse::<usize>().unwrap())
+                                })
+                                .unwrap_or(0);
+                            if got.len() >= end + 4 + len {
+                                let _ = tx.send(text).await;
+                                let _ = sock.write_all(answer.as_bytes()).await;
+                                got.clear();
+                            }
+                        }
+                    }
+                });
+            }
+        });
+        (port, rx)
+    }
+
+    #[tokio::test]
+    async fn posts_json_and_reads_status_headers_and_body() {
+        let (port, mut seen) = server(
+            "HTTP/1.1 201 Created\r\nContent-Type: application/json\r\nX-Id: 7\r\n\
+             Content-Length: 11\r\n\r\n{\"ok\":true}",
+        )
+        .await;
+        let client = HttpClient::new();
+        let url = format!("http://127.0.0.1:{port}/hooks/T0/SECRET?token=SECRET");
+        for _ in 0..2 {
+            let r = client
+                .post(&url)
+                .bearer_auth("TOKEN")
+                .header("X-Forewarn-Notification", "n1")
+                .json(&serde_json::json!({"text": "hello"}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), StatusCode::CREATED);
+            assert_eq!(r.headers()["x-id"], "7");
+            let body: serde_json::Value = r.json().unwrap();
+            assert_eq!(body["ok"], true);
+            let request = seen.recv().await.unwrap();
+            assert!(
+                request.starts_with("POST /hooks/T0/SECRET?token=SECRET HTTP/1.1\r\n"),
+                "{request}"
+            );
+            for field in [
+                "authorization: Bearer TOKEN",
+                "x-forewarn-notification: n1",
+                "content-type: application/json",
+                "content-length: 16",
+            ] {
+                assert!(request.contains(field), "{field}: {request}");
+            }
+            assert!(request.ends_with("{\"text\":\"hello\"}"), "{request}");
+        }
+        // Both went over one kept-alive connection.
+        assert!(
+            format!("{client:?}").contains("idle_connections: 1"),
+            "{client:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn errors_name_the_origin_only_and_say_when_time_ran_out() {
+        // Nothing listens on a port just freed.
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let client = HttpClient::new();
+        let e = client
+            .post(format!(
+                "http://user:PASS@127.0.0.1:{port}/T0/SECRET?key=SECRET"
+            ))
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), HttpErrorKind::Connect);
+        let text = e.to_string();
+        assert!(text.contains(&format!("127.0.0.1:{port}")), "{text}");
+        assert!(!text.contains("SECRET") && !text.contains("PASS"), "{text}");
+
+        // A server that accepts and never answers.
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let held = tokio::spawn(async move {
+            let mut open = Vec::new();
+            while let Ok((sock, _)) = listener.accept().await {
+                open.push(sock);
+            }
+        });
+        let e = client
+            .get(format!("http://127.0.0.1:{port}/SECRET"))
+            .timeout(Duration::from_millis(200))
+            .send()
+            .await
+            .unwrap_err();
+        assert!(e.is_timeout(), "{e}");
+        assert!(e.to_string().starts_with("no answer within 200 ms"), "{e}");
+        assert!(!e.to_string().contains("SECRET"), "{e}");
+        held.abort();
+
+        let e = client.get("ftp://host/").send().await.unwrap_err();
+        assert_eq!(e.kind(), HttpErrorKind::Request);
+        let e = client
+            .get("http://127.0.0.1/")
+            .header("x-token", "SECRET\n")
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), HttpErrorKind::Request);
+        assert!(!e.to_string().contains("SECRET"), "{e}");
+    }
+}
