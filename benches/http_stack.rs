@@ -6,7 +6,7 @@
 //! `benches/http_stack.sh` starts nginx on loopback (one server block keeping connections alive,
 //! one with `keepalive_timeout 0`) and runs this three times. By hand:
 //! `cargo bench -p forewarn --bench http_stack -- --keep-alive URL --close URL
-//! [--rate N] [--seconds S] [--concurrency C]`.
+//! [--rate N] [--seconds S] [--concurrency C]` (defaults 2,000/s, 5 s, 64).
 //!
 //! The clients, each on a fresh single-threaded tokio runtime (the CLI's default of one worker):
 //!
@@ -289,7 +289,7 @@ fn measure(job: Job, rate: u32, concurrency: usize, seconds: f64) -> (f64, u64, 
 fn main() {
     let mut args = std::env::args().skip(1);
     let (mut keep_alive, mut close) = (None, None);
-    let (mut rate, mut seconds, mut concurrency) = (2000u32, 3.0f64, 64usize);
+    let (mut rate, mut seconds, mut concurrency) = (2000u32, 5.0f64, 64usize);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--keep-alive" => keep_alive = args.next(),
