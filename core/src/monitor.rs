@@ -2460,7 +2460,7 @@ impl Inner {
                 .await
                 .expect("never closed");
             let inner = self.clone();
-            tokio::spawn(async move {
+            let run = async move {
                 // The probe's own panics are caught in `run_probe`; one here is a fault in
                 // processing (an escalation policy, a store), which ends the run.
                 let run = AssertUnwindSafe(inner.execute(idx, 0, false))
@@ -2479,7 +2479,15 @@ impl Inner {
                 }
                 rt.running.store(false, Ordering::Release);
                 drop(permit);
-            });
+            };
+            // Most checks finish within their first poll (a connect on this host or the next
+            // one, the state machine, a row for the history): they run here, without a task of
+            // their own. A check still waiting after it (a remote peer, a slow server, a store
+            // write) becomes a task and is polled again, with a waker, by the runtime.
+            let mut run = Box::pin(run);
+            if run.as_mut().now_or_never().is_none() {
+                tokio::spawn(run);
+            }
         }
     }
 }
