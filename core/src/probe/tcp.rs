@@ -30,6 +30,7 @@ use tokio::time::Instant;
 use crate::config::expand_env;
 use crate::error::{Error, Result};
 use crate::probe::{CheckContext, LatencyThresholds, Observation, Probe, Status, human_duration};
+use crate::sockets::{self, ConnectFailure, Connected};
 
 /// How much of the peer's answer is read while looking for `expect`.
 const MAX_BANNER: usize = 4096;
@@ -288,52 +289,6 @@ pub struct TcpProbe {
     latency: LatencyThresholds,
 }
 
-/// An open connection.
-///
-/// The socket is opened non-blocking and `connect()` is asked once; when the kernel completed
-/// the handshake within that call (the same host, often the same segment) the connection is
-/// confirmed with one `getpeername()` and never registered with the reactor. A connect-only
-/// check then costs `connect`, `getpeername` and a second `connect` that resets the connection
-/// and leaves the socket for the next check (see [`idle`]); a new socket (`socket`,
-/// `setsockopt`) only when none is left. Otherwise the socket is handed to the reactor to wait
-/// for the handshake.
-enum Connected {
-    /// Completed within `connect()`.
-    Now(socket2::Socket),
-    /// Completed later.
-    Later(TcpStream),
-}
-
-impl Connected {
-    /// The connection as a stream for an exchange.
-    fn into_stream(self) -> io::Result<TcpStream> {
-        match self {
-            Connected::Now(socket) => TcpStream::from_std(socket.into()),
-            Connected::Later(stream) => Ok(stream),
-        }
-    }
-
-    /// Closes with a reset instead of a FIN: a check that only connects leaves no `TIME_WAIT`
-    /// socket behind. At 20,000 checks a second a FIN close would want over a million of them
-    /// (the kernel keeps each for 60 s), overflowing its table and the ephemeral ports towards
-    /// each target, as load balancers' health checks also avoid. A connection made within
-    /// `connect()` keeps its socket for the next check ([`idle::give_back`]).
-    fn reset(self, addr: SocketAddr) {
-        match self {
-            Connected::Now(socket) => idle::give_back(socket, socket2::Domain::for_address(addr)),
-            Connected::Later(stream) => {
-                let _ = stream.set_zero_linger();
-            }
-        }
-    }
-}
-
-/// Why a connection attempt failed.
-enum ConnectFailure {
-    Io(SocketAddr, io::Error),
-    TimedOut(SocketAddr),
-}
-
 impl TcpProbe {
     /// Connects to the destination; `reuse`: only to see that it answers (a socket kept from an
     /// earlier check may serve, and is closed with a reset).
@@ -344,7 +299,7 @@ impl TcpProbe {
         reuse: bool,
     ) -> std::result::Result<(Connected, SocketAddr), String> {
         match &self.dest {
-            Dest::Addr(addr) => connect_one(*addr, deadline, reuse)
+            Dest::Addr(addr) => sockets::connect(*addr, deadline, reuse)
                 .await
                 .map(|s| (s, *addr))
                 .map_err(|f| describe(f, timeout)),
@@ -366,7 +321,7 @@ impl TcpProbe {
                 };
                 let mut last = None;
                 for addr in addrs {
-                    match connect_one(addr, deadline, reuse).await {
+                    match sockets::connect(addr, deadline, reuse).await {
                         Ok(s) => return Ok((s, addr)),
                         Err(f @ ConnectFailure::TimedOut(_)) => {
                             return Err(describe(f, timeout));
@@ -463,130 +418,6 @@ fn describe(failure: ConnectFailure, timeout: Duration) -> String {
             io::ErrorKind::TimedOut => format!("timed out connecting to {addr}"),
             _ => format!("cannot connect to {addr}: {e}"),
         },
-    }
-}
-
-async fn connect_one(
-    addr: SocketAddr,
-    deadline: Instant,
-    reuse: bool,
-) -> std::result::Result<Connected, ConnectFailure> {
-    use socket2::{Domain, Protocol, Socket, Type};
-    let failed = |e| ConnectFailure::Io(addr, e);
-    let domain = Domain::for_address(addr);
-    let kept = if reuse { idle::take(domain) } else { None };
-    let socket = match kept {
-        Some(socket) => socket,
-        None => {
-            let socket = Socket::new(domain, Type::STREAM.nonblocking(), Some(Protocol::TCP))
-                .map_err(failed)?;
-            if reuse {
-                // Closed with a reset whenever it is closed (see `Connected::reset`).
-                socket.set_linger(Some(Duration::ZERO)).map_err(failed)?;
-            }
-            socket
-        }
-    };
-    match socket.connect(&addr.into()) {
-        Ok(()) => return Ok(Connected::Now(socket)),
-        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
-        Err(e) => return Err(failed(e)),
-    }
-    // Connected already, unless the peer is further than the kernel's own handshake reaches.
-    if socket.peer_addr().is_ok() {
-        return Ok(Connected::Now(socket));
-    }
-    let stream = TcpStream::from_std(socket.into()).map_err(failed)?;
-    match tokio::time::timeout_at(deadline, stream.writable()).await {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => return Err(failed(e)),
-        Err(_) => return Err(ConnectFailure::TimedOut(addr)),
-    }
-    match stream.take_error() {
-        Ok(None) => Ok(Connected::Later(stream)),
-        Ok(Some(e)) | Err(e) => Err(failed(e)),
-    }
-}
-
-/// Sockets kept between connect-only checks.
-///
-/// On Linux a TCP socket that is connected can be connected again after a `connect()` to an
-/// `AF_UNSPEC` address: the kernel resets the connection (as a close with `SO_LINGER` 0 does),
-/// releases its local port and leaves the socket as new. Reusing it spares the `socket()` and
-/// `close()` of every check, whose file, inode and socket allocations cost about a third of a
-/// loopback check's CPU. Only connections made within `connect()` come back here; the socket of
-/// a connection that went through the reactor, or of one that failed, is closed. Each thread
-/// keeps a few: a check takes one and gives it back without yielding in between.
-mod idle {
-    use std::cell::RefCell;
-
-    use socket2::{Domain, Socket};
-
-    /// Sockets kept per thread and address family.
-    const KEEP: usize = 4;
-
-    thread_local! {
-        static IDLE: RefCell<(Vec<Socket>, Vec<Socket>)> = const {
-            RefCell::new((Vec::new(), Vec::new()))
-        };
-    }
-
-    fn with<R>(domain: Domain, f: impl FnOnce(&mut Vec<Socket>) -> R) -> Option<R> {
-        IDLE.try_with(|idle| {
-            let mut idle = idle.borrow_mut();
-            f(if domain == Domain::IPV6 {
-                &mut idle.1
-            } else {
-                &mut idle.0
-            })
-        })
-        .ok()
-    }
-
-    /// A kept socket of `domain`, unconnected, non-blocking, closing with a reset.
-    pub(super) fn take(domain: Domain) -> Option<Socket> {
-        if cfg!(target_os = "linux") {
-            with(domain, |v| v.pop()).flatten()
-        } else {
-            None
-        }
-    }
-
-    /// Resets `socket`'s connection and keeps the socket when there is room; otherwise closes
-    /// it (with a reset: its linger is 0).
-    pub(super) fn give_back(socket: Socket, domain: Domain) {
-        #[cfg(target_os = "linux")]
-        {
-            use std::os::fd::AsRawFd;
-            let mut unspec: libc::sockaddr = unsafe { std::mem::zeroed() };
-            unspec.sa_family = libc::AF_UNSPEC as libc::sa_family_t;
-            // SAFETY: a valid socket and a `sockaddr` of the length given.
-            let r = unsafe {
-                libc::connect(
-                    socket.as_raw_fd(),
-                    &unspec,
-                    std::mem::size_of::<libc::sockaddr>() as libc::socklen_t,
-                )
-            };
-            if r == 0 {
-                let _ = with(domain, |v| {
-                    if v.len() < KEEP {
-                        v.push(socket);
-                    }
-                });
-            }
-        }
-        #[cfg(not(target_os = "linux"))]
-        drop((socket, domain));
-    }
-
-    /// Sockets kept on this thread (IPv4, IPv6).
-    #[cfg(test)]
-    pub(super) fn kept() -> (usize, usize) {
-        IDLE.with(|idle| {
-            let idle = idle.borrow();
-            (idle.0.len(), idle.1.len())
-        })
     }
 }
 
@@ -767,12 +598,16 @@ mod tests {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let probe = cfg(&addr.to_string()).build().unwrap();
-        let before = idle::kept().0;
+        let before = sockets::idle::kept().0;
         let mut ports = Vec::new();
         for round in 0..3 {
             let obs = probe.check(&cx(Duration::from_secs(5))).await;
             assert_eq!(obs.status, Status::Ok, "round {round}: {}", obs.summary);
-            assert_eq!(idle::kept().0, (before + 1).min(4), "round {round}");
+            assert_eq!(
+                sockets::idle::kept().0,
+                (before + 1).min(4),
+                "round {round}"
+            );
             let (mut server, peer) = listener.accept().await.unwrap();
             ports.push(peer.port());
             let mut buf = [0u8; 16];
@@ -791,17 +626,17 @@ mod tests {
         let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let closed_addr = closed.local_addr().unwrap();
         drop(closed);
-        let kept = idle::kept().0;
+        let kept = sockets::idle::kept().0;
         let obs = cfg(&closed_addr.to_string())
             .build()
             .unwrap()
             .check(&cx(Duration::from_secs(5)))
             .await;
         assert_eq!(obs.summary, format!("connection refused by {closed_addr}"));
-        assert_eq!(idle::kept().0, kept - 1);
+        assert_eq!(sockets::idle::kept().0, kept - 1);
         let obs = probe.check(&cx(Duration::from_secs(5))).await;
         assert_eq!(obs.status, Status::Ok, "{}", obs.summary);
-        assert_eq!(idle::kept().0, kept);
+        assert_eq!(sockets::idle::kept().0, kept);
     }
 
     #[tokio::test]
