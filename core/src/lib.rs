@@ -42,6 +42,7 @@ pub mod monitor;
 pub mod outbox;
 pub mod probe;
 pub mod sink;
+mod sockets;
 pub mod status;
 pub mod store;
 #[cfg(feature = "testing")]

@@ -25,6 +25,7 @@ use rustls::ClientConfig;
 use url::Url;
 
 use super::AcceptAnyCertificate;
+use crate::sockets::ConnectFailure;
 use rustls::pki_types::ServerName;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -433,9 +434,21 @@ struct Conn {
     /// When the peer's certificate expires (Unix seconds), parsed once per connection.
     cert_not_after: Option<i64>,
     idle_since: Instant,
+    /// A plain connection's peer: its socket is kept for the next connection when this one
+    /// is done ([`Conn::close`]).
+    recycle: Option<SocketAddr>,
 }
 
 impl Conn {
+    /// Ends a connection that will not be reused after a complete exchange: a plain one is
+    /// reset and its socket kept for the next connection (the server, which closed or was
+    /// about to, keeps no `TIME_WAIT` for it either); any other is closed.
+    fn close(self) {
+        if let (Io::Plain(stream), Some(addr)) = (self.io, self.recycle) {
+            crate::sockets::recycle(stream, addr);
+        }
+    }
+
     /// Whether an idle connection still looks usable: nothing to read and no close from the
     /// server. Readiness is what the runtime already knows, so this usually costs no system call.
     fn looks_alive(&self) -> bool {
@@ -608,6 +621,8 @@ impl H1Client {
                 Outcome::Done(response, location, reusable) => {
                     if reusable {
                         checkin(origin, conn);
+                    } else {
+                        conn.close();
                     }
                     return Ok((response, location));
                 }
@@ -625,6 +640,8 @@ impl H1Client {
             Outcome::Done(response, location, reusable) => {
                 if reusable {
                     checkin(origin, conn);
+                } else {
+                    conn.close();
                 }
                 Ok((response, location))
             }
@@ -656,16 +673,28 @@ impl H1Client {
         progress.set(Stage::Connect);
         let mut last_error = None;
         let mut tcp = None;
+        // A plain connection ends with a reset and leaves its socket for the next request
+        // (`Conn::close`); the time limit is the caller's.
+        let reuse = !key.tls;
+        let no_limit = tokio::time::Instant::now() + Duration::from_secs(86_400);
         for addr in addrs {
-            match TcpStream::connect(addr).await {
+            let connected = crate::sockets::connect(addr, no_limit, reuse).await;
+            match connected.and_then(|c| {
+                c.into_stream()
+                    .map(|s| (s, addr))
+                    .map_err(|e| ConnectFailure::Io(addr, e))
+            }) {
                 Ok(s) => {
                     tcp = Some(s);
                     break;
                 }
-                Err(e) => last_error = Some(e),
+                Err(ConnectFailure::Io(_, e)) => last_error = Some(e),
+                Err(ConnectFailure::TimedOut(_)) => {
+                    last_error = Some(io::ErrorKind::TimedOut.into());
+                }
             }
         }
-        let tcp = match (tcp, last_error) {
+        let (tcp, addr) = match (tcp, last_error) {
             (Some(s), _) => s,
             (None, Some(e)) if e.kind() == io::ErrorKind::ConnectionRefused => {
                 return Err(H1Error::Refused);
@@ -683,6 +712,7 @@ impl H1Client {
                 buf: Vec::new(),
                 cert_not_after: None,
                 idle_since: Instant::now(),
+                recycle: Some(addr),
             });
         }
         progress.set(Stage::Tls);
@@ -709,6 +739,7 @@ impl H1Client {
             buf: Vec::new(),
             cert_not_after,
             idle_since: Instant::now(),
+            recycle: None,
         })
     }
 
@@ -1512,6 +1543,25 @@ mod tests {
             1,
             "one kept-alive connection"
         );
+    }
+
+    /// A server that closes after each response: every request gets a connection of its own,
+    /// and the socket of the one before serves it (reset, not closed).
+    #[tokio::test]
+    #[cfg(target_os = "linux")]
+    async fn a_closed_connection_leaves_its_socket_for_the_next() {
+        let reply: &[u8] = b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok";
+        let (url, accepted) = scripted(vec![(reply, true), (reply, true), (reply, true)]).await;
+        let client = H1Client::default();
+        let before = crate::sockets::idle::kept().0;
+        for round in 1..=3 {
+            let r = get(&client, &url, true).await.unwrap();
+            assert_eq!(r.body.as_deref(), Some(&b"ok"[..]), "round {round}");
+            assert_eq!(accepted.load(Ordering::SeqCst), round, "a new connection");
+            assert_eq!(crate::sockets::idle::kept().0, (before + 1).min(8));
+        }
+        let prepared = client.prepare(bare(Method::GET, url.as_str()), false);
+        assert!(prepared.origin.idle.lock().is_empty(), "nothing kept alive");
     }
 
     #[tokio::test]

@@ -30,6 +30,7 @@ use tokio::time::Instant;
 use crate::config::expand_env;
 use crate::error::{Error, Result};
 use crate::probe::{CheckContext, LatencyThresholds, Observation, Probe, Status, human_duration};
+use crate::sockets::{self, ConnectFailure, Connected};
 
 /// How much of the peer's answer is read while looking for `expect`.
 const MAX_BANNER: usize = 4096;
@@ -288,55 +289,17 @@ pub struct TcpProbe {
     latency: LatencyThresholds,
 }
 
-/// An open connection.
-///
-/// The socket is opened non-blocking and `connect()` is asked once; when the kernel completed
-/// the handshake within that call (the same host, often the same segment) the connection is
-/// confirmed with one `getpeername()` and never registered with the reactor: a connect-only
-/// check then costs `socket`, `connect`, `getpeername`, `setsockopt` and `close`. Otherwise the
-/// socket is handed to the reactor to wait for the handshake.
-enum Connected {
-    /// Completed within `connect()`.
-    Now(socket2::Socket),
-    /// Completed later.
-    Later(TcpStream),
-}
-
-impl Connected {
-    /// The connection as a stream for an exchange.
-    fn into_stream(self) -> io::Result<TcpStream> {
-        match self {
-            Connected::Now(socket) => TcpStream::from_std(socket.into()),
-            Connected::Later(stream) => Ok(stream),
-        }
-    }
-
-    /// Closes with a reset (`SO_LINGER` 0) instead of a FIN: a check that only connects leaves
-    /// no `TIME_WAIT` socket behind. At 20,000 checks a second a FIN close would want over a
-    /// million of them (the kernel keeps each for 60 s), overflowing its table and the
-    /// ephemeral ports towards each target, as load balancers' health checks also avoid.
-    fn reset(self) {
-        let _ = match &self {
-            Connected::Now(socket) => socket.set_linger(Some(Duration::ZERO)),
-            Connected::Later(stream) => stream.set_zero_linger(),
-        };
-    }
-}
-
-/// Why a connection attempt failed.
-enum ConnectFailure {
-    Io(SocketAddr, io::Error),
-    TimedOut(SocketAddr),
-}
-
 impl TcpProbe {
+    /// Connects to the destination; `reuse`: only to see that it answers (a socket kept from an
+    /// earlier check may serve, and is closed with a reset).
     async fn connect(
         &self,
         deadline: Instant,
         timeout: Duration,
+        reuse: bool,
     ) -> std::result::Result<(Connected, SocketAddr), String> {
         match &self.dest {
-            Dest::Addr(addr) => connect_one(*addr, deadline)
+            Dest::Addr(addr) => sockets::connect(*addr, deadline, reuse)
                 .await
                 .map(|s| (s, *addr))
                 .map_err(|f| describe(f, timeout)),
@@ -358,7 +321,7 @@ impl TcpProbe {
                 };
                 let mut last = None;
                 for addr in addrs {
-                    match connect_one(addr, deadline).await {
+                    match sockets::connect(addr, deadline, reuse).await {
                         Ok(s) => return Ok((s, addr)),
                         Err(f @ ConnectFailure::TimedOut(_)) => {
                             return Err(describe(f, timeout));
@@ -458,39 +421,6 @@ fn describe(failure: ConnectFailure, timeout: Duration) -> String {
     }
 }
 
-async fn connect_one(
-    addr: SocketAddr,
-    deadline: Instant,
-) -> std::result::Result<Connected, ConnectFailure> {
-    use socket2::{Domain, Protocol, Socket, Type};
-    let failed = |e| ConnectFailure::Io(addr, e);
-    let socket = Socket::new(
-        Domain::for_address(addr),
-        Type::STREAM.nonblocking(),
-        Some(Protocol::TCP),
-    )
-    .map_err(failed)?;
-    match socket.connect(&addr.into()) {
-        Ok(()) => return Ok(Connected::Now(socket)),
-        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
-        Err(e) => return Err(failed(e)),
-    }
-    // Connected already, unless the peer is further than the kernel's own handshake reaches.
-    if socket.peer_addr().is_ok() {
-        return Ok(Connected::Now(socket));
-    }
-    let stream = TcpStream::from_std(socket.into()).map_err(failed)?;
-    match tokio::time::timeout_at(deadline, stream.writable()).await {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => return Err(failed(e)),
-        Err(_) => return Err(ConnectFailure::TimedOut(addr)),
-    }
-    match stream.take_error() {
-        Ok(None) => Ok(Connected::Later(stream)),
-        Ok(Some(e)) | Err(e) => Err(failed(e)),
-    }
-}
-
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     !needle.is_empty()
         && haystack.len() >= needle.len()
@@ -518,7 +448,10 @@ impl Probe for TcpProbe {
         let at = cx.now();
         let start = Instant::now();
         let deadline = start + cx.timeout;
-        let (connected, addr) = match self.connect(deadline, cx.timeout).await {
+        let (connected, addr) = match self
+            .connect(deadline, cx.timeout, self.exchange.is_none())
+            .await
+        {
             Ok(ok) => ok,
             Err(summary) => {
                 return Observation::new(Status::Critical, summary, at)
@@ -535,7 +468,7 @@ impl Probe for TcpProbe {
                 Err(e) => Err(format!("cannot use the connection to {addr}: {e}")),
             }),
             None => {
-                connected.reset();
+                connected.reset(addr);
                 None
             }
         };
@@ -653,6 +586,57 @@ mod tests {
         let mut got = Vec::new();
         server.read_to_end(&mut got).await.unwrap();
         assert_eq!(got, b"hello\n", "the request, then a clean end of stream");
+    }
+
+    /// A connect-only check leaves its socket for the next one: each check is still a new
+    /// connection (a new local port, a reset at the end), and a failed connect does not keep
+    /// its socket.
+    #[tokio::test]
+    #[cfg(target_os = "linux")]
+    async fn connect_only_checks_reuse_their_socket() {
+        use tokio::io::AsyncReadExt;
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let probe = cfg(&addr.to_string()).build().unwrap();
+        let before = sockets::idle::kept().0;
+        let mut ports = Vec::new();
+        for round in 0..3 {
+            let obs = probe.check(&cx(Duration::from_secs(5))).await;
+            assert_eq!(obs.status, Status::Ok, "round {round}: {}", obs.summary);
+            assert_eq!(
+                sockets::idle::kept().0,
+                (before + 1).min(4),
+                "round {round}"
+            );
+            let (mut server, peer) = listener.accept().await.unwrap();
+            ports.push(peer.port());
+            let mut buf = [0u8; 16];
+            let read = server.read(&mut buf).await;
+            assert_eq!(
+                read.map_err(|e| e.kind()),
+                Err(io::ErrorKind::ConnectionReset),
+                "round {round}: the server sees a reset"
+            );
+        }
+        ports.sort_unstable();
+        ports.dedup();
+        assert_eq!(ports.len(), 3, "each check connects from a port of its own");
+
+        // Refused: the kept socket is used and closed, not kept again.
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let closed_addr = closed.local_addr().unwrap();
+        drop(closed);
+        let kept = sockets::idle::kept().0;
+        let obs = cfg(&closed_addr.to_string())
+            .build()
+            .unwrap()
+            .check(&cx(Duration::from_secs(5)))
+            .await;
+        assert_eq!(obs.summary, format!("connection refused by {closed_addr}"));
+        assert_eq!(sockets::idle::kept().0, kept - 1);
+        let obs = probe.check(&cx(Duration::from_secs(5))).await;
+        assert_eq!(obs.status, Status::Ok, "{}", obs.summary);
+        assert_eq!(sockets::idle::kept().0, kept);
     }
 
     #[tokio::test]
