@@ -18,6 +18,32 @@ use forewarn::{Config, Monitor, Observation, SqliteStore, Status};
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// mimalloc's `mi_option_purge_delay` (`mimalloc.h`): how long freed pages stay committed
+/// before they go back to the operating system (milliseconds; 1000 by default in mimalloc 3).
+const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+
+/// Returns freed pages to the operating system as soon as they are free, until the returned
+/// guard is dropped, which restores the delay and hands back what is still held free.
+///
+/// Loading a large config frees its parse tree while the typed config and the monitor are
+/// being built: with the delay, those freed pages stay resident and add up to the peak.
+fn purge_eagerly() -> impl Drop {
+    struct Restore(std::os::raw::c_long);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            // SAFETY: setting an option and collecting are valid at any time.
+            unsafe {
+                libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, self.0);
+                libmimalloc_sys::mi_collect(true);
+            }
+        }
+    }
+    // SAFETY: as above; reading an option is valid at any time.
+    let before = unsafe { libmimalloc_sys::mi_option_get(MI_OPTION_PURGE_DELAY) };
+    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0) };
+    Restore(before)
+}
+
 /// forewarn: find the failure before a teacher does.
 #[derive(Debug, Parser)]
 #[command(name = "forewarn", version, about, long_about = None)]
@@ -1256,6 +1282,7 @@ async fn status_page(
 async fn run(path: Option<&Path>, quiet: bool) -> forewarn::Result<u8> {
     // First thing: a SIGTERM while starting up stops the run gracefully once it begins.
     let shutdown = forewarn::monitor::shutdown_signal();
+    let loading = purge_eagerly();
     let config = load_config(path).await?;
     if config.checks.is_empty() && config.agents.groups.is_empty() {
         return Err(config.error_at(
@@ -1280,7 +1307,7 @@ async fn run(path: Option<&Path>, quiet: bool) -> forewarn::Result<u8> {
             _ => name.clone(),
         })
         .collect();
-    println!(
+    let banner = format!(
         "forewarn {}: monitoring {} check(s) from {}; history in {}; alerts to {}. Ctrl-C stops.",
         env!("CARGO_PKG_VERSION"),
         config.checks.len(),
@@ -1292,13 +1319,18 @@ async fn run(path: Option<&Path>, quiet: bool) -> forewarn::Result<u8> {
             sinks.join(", ")
         }
     );
+    let zone = config.zone();
+    // The monitor holds what it runs; the parsed file (every check's settings and the text,
+    // as much again as the monitor for a large config) is not needed any more.
+    drop(config);
+    drop(loading);
+    println!("{banner}");
     if let Some(url) = &page_url {
         println!("status page: {url}");
     }
     let mut events = monitor.subscribe();
     // Console lines show the district's local time with its abbreviation
     // ("2026-09-01 09:15:02 CDT").
-    let zone = config.zone();
     let clock = move |t: chrono::DateTime<chrono::Utc>| zone.format(t, "%Y-%m-%d %H:%M:%S %Z");
     let printer = {
         let monitor = monitor.clone();
@@ -1356,4 +1388,24 @@ async fn run(path: Option<&Path>, quiet: bool) -> forewarn::Result<u8> {
         status.scheduler.runs, status.outbox.pending, status.outbox.delivered, status.outbox.dead
     );
     Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn purging_eagerly_while_loading_restores_the_delay() {
+        // SAFETY: reading an option is valid at any time.
+        let get = || unsafe { libmimalloc_sys::mi_option_get(MI_OPTION_PURGE_DELAY) };
+        let before = get();
+        if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
+            // mimalloc 3's default: the option index is the purge delay's.
+            assert_eq!(before, 1000);
+        }
+        let guard = purge_eagerly();
+        assert_eq!(get(), 0);
+        drop(guard);
+        assert_eq!(get(), before);
+    }
 }

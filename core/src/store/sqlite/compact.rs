@@ -18,7 +18,7 @@
 //! Readers (this process or another) see the closed hours in their tables and the open ones
 //! in the tail.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -52,6 +52,9 @@ pub(super) struct Compact {
     /// `series.id` → layout, and each check's series.
     layouts: HashMap<i64, Arc<Layout>>,
     series_ids: HashMap<i64, Vec<(Arc<Layout>, i64)>>,
+    /// Each distinct layout once, shared by every series that has it (checks of one kind
+    /// report the same metrics: one copy instead of one per check).
+    distinct: HashSet<Arc<Layout>>,
     /// Observation time of the last save.
     saved_at: Option<i64>,
     /// Newest observation time handed over.
@@ -177,9 +180,19 @@ impl Compact {
             .query_row([series], |r| r.get(0))
             .optional()?
             .ok_or_else(|| corrupt(format!("series {series}")))?;
-        let layout = Arc::new(Layout::decode(&text)?);
+        let layout = self.shared(Layout::decode(&text)?);
         self.layouts.insert(series, layout.clone());
         Ok(layout)
+    }
+
+    /// The shared copy of `layout`.
+    fn shared(&mut self, layout: Layout) -> Arc<Layout> {
+        if let Some(l) = self.distinct.get(&layout) {
+            return l.clone();
+        }
+        let l = Arc::new(layout);
+        self.distinct.insert(l.clone());
+        l
     }
 
     /// The series of `layout` for check `id`, added when new.
@@ -196,7 +209,7 @@ impl Compact {
         {
             return Ok((*s, l.clone()));
         }
-        let layout = Arc::new(layout.clone());
+        let layout = self.shared(layout.clone());
         let text = layout.encode();
         tx.prepare_cached(
             "INSERT INTO series(check_id, layout) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
@@ -1626,6 +1639,41 @@ mod tests {
         all.into_iter()
             .map(|(f, l, c, s)| (f - model::ms(at(0)), l - model::ms(at(0)), c, s))
             .collect()
+    }
+
+    #[tokio::test]
+    async fn checks_with_the_same_metrics_share_one_layout() {
+        let store = SqliteStore::in_memory().unwrap();
+        for check in ["a", "b", "c"] {
+            record(&store, check, tcp(Status::Ok, 0, 300)).await;
+        }
+        record(
+            &store,
+            "d",
+            Observation::new(Status::Ok, "up", at(0)).with_metric("load", 0.5, ""),
+        )
+        .await;
+        let inner = store.inner.lock();
+        let compact = &inner.cache.compact;
+        let of = |check: i64| compact.series_ids[&check][0].0.clone();
+        let ids: Vec<i64> = {
+            let mut v: Vec<i64> = compact.series_ids.keys().copied().collect();
+            v.sort();
+            v
+        };
+        assert_eq!(ids.len(), 4);
+        assert!(Arc::ptr_eq(&of(ids[0]), &of(ids[1])));
+        assert!(Arc::ptr_eq(&of(ids[0]), &of(ids[2])));
+        assert!(!Arc::ptr_eq(&of(ids[0]), &of(ids[3])));
+        assert_eq!(compact.distinct.len(), 2);
+        // Every series' layout is the shared copy.
+        assert!(
+            compact
+                .layouts
+                .values()
+                .all(|l| compact.distinct.contains(l)
+                    && Arc::ptr_eq(l, compact.distinct.get(&**l).unwrap()))
+        );
     }
 
     #[tokio::test]
