@@ -290,6 +290,6 @@ for ((run = 1; run <= runs; run++)); do
 done
 
 echo
-echo "forewarn $("$forewarn" --version 2>/dev/null | awk '{print $2}'), monit $(monit -V | awk 'NR==1{print $NF}'), $(prometheus-blackbox-exporter --version 2>&1 | awk 'NR==1{print $1, $3}'), monitoring-plugins $($plugins/check_tcp -V | sed 's/.*monitoring-plugins \([^)]*\).*/\1/'), nginx $("$NGINX" -v 2>&1 | sed 's/.*nginx\///'); $(nproc) cores; load $(cut -d' ' -f1-3 /proc/loadavg); $(date -u '+%Y-%m-%d %H:%M UTC')"
+echo "forewarn $("$forewarn" --version 2>/dev/null | awk '{print $2}'), monit $(monit -V | awk 'NR==1{print $NF}'), $(prometheus-blackbox-exporter --version 2>&1 | awk 'NR==1{print $1, $3}' | tr -d ,), monitoring-plugins $($plugins/check_tcp -V | sed 's/.*monitoring-plugins \([^)]*\).*/\1/'), nginx $("$NGINX" -v 2>&1 | sed 's/.*nginx\///'); $(nproc) cores; load $(cut -d' ' -f1-3 /proc/loadavg); $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo
 $helper table "$json"
