@@ -1,10 +1,13 @@
 //! The bare floor for `benches/peers.sh`: what a check costs with nothing around it, in Rust std
 //! on one thread with blocking sockets, paced like a scheduler (N targets per interval, spread
-//! evenly: every millisecond the checks due by then), so that its CPU per check compares with a
-//! scheduler's at the same rate. It runs until killed; `peers.sh` measures its CPU from the
-//! outside like every other tool's.
+//! evenly: at the start of every window the checks due before its end), so that its CPU per
+//! check compares with a scheduler's at the same rate. The window is forewarn's scheduler's by
+//! default (5 % of the interval, at most 100 ms); `--window 1ms` starts the checks one
+//! millisecond at a time. It runs until killed; `peers.sh` measures its CPU from the outside
+//! like every other tool's.
 //!
-//! `--mode tcp|tcp-reset|http|http-keepalive --targets N --interval 1s --ports 19101-19116`
+//! `--mode tcp|tcp-reset|http|http-keepalive --targets N --interval 1s --ports 19101-19116
+//! [--window 50ms]`
 //! - `tcp`: connect, close (a FIN; the socket stays in `TIME_WAIT` on this side).
 //! - `tcp-reset`: connect, close with `SO_LINGER` 0 (a reset, no `TIME_WAIT`): the close a
 //!   connect-only check may use.
@@ -29,6 +32,7 @@ struct Args {
     mode: Mode,
     targets: u64,
     interval: Duration,
+    window: Option<Duration>,
     ports: Vec<u16>,
 }
 
@@ -46,6 +50,7 @@ fn parse_args() -> Args {
         mode: Mode::Tcp,
         targets: 2000,
         interval: Duration::from_secs(1),
+        window: None,
         ports: (19101..=19116).collect(),
     };
     let argv: Vec<String> = std::env::args().skip(1).collect();
@@ -68,6 +73,7 @@ fn parse_args() -> Args {
             }
             "--targets" => a.targets = value.parse().expect("--targets N"),
             "--interval" => a.interval = parse_duration(value),
+            "--window" => a.window = Some(parse_duration(value)),
             "--ports" => {
                 let (lo, hi) = value.split_once('-').expect("--ports LO-HI");
                 a.ports = (lo.parse().expect("port")..=hi.parse().expect("port")).collect();
@@ -211,10 +217,18 @@ fn main() {
     let mut done: u64 = 0;
     let mut failed: u64 = 0;
     let mut next_report = Duration::from_secs(10);
+    // forewarn's batch window: 5 % of the interval, at least 1 ms, at most 100 ms.
+    let window = args.window.unwrap_or_else(|| {
+        (args.interval / 20)
+            .min(Duration::from_millis(100))
+            .max(Duration::from_millis(1))
+    });
+    let window_ms = window.as_millis().max(1) as u64;
     loop {
-        // Every millisecond: the checks due by now.
+        // At the start of each window: the checks due before its end.
         let elapsed = start.elapsed();
-        let due = (elapsed.as_secs_f64() * per_sec) as u64;
+        let window_end = (elapsed.as_millis() as u64 / window_ms + 1) * window_ms;
+        let due = (window_end as f64 / 1000.0 * per_sec) as u64;
         while done < due {
             let addr = addrs[(done % addrs.len() as u64) as usize];
             if !check(args.mode, addr, &mut kept, &mut buf) {
@@ -228,7 +242,6 @@ fn main() {
             }
             next_report += Duration::from_secs(10);
         }
-        let next_tick = Duration::from_millis(elapsed.as_millis() as u64 + 1);
-        std::thread::sleep(next_tick.saturating_sub(start.elapsed()));
+        std::thread::sleep(Duration::from_millis(window_end).saturating_sub(start.elapsed()));
     }
 }
