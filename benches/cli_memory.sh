@@ -33,13 +33,8 @@ if [ ${#bins[@]} -eq 0 ]; then
   bins=("${CARGO_TARGET_DIR:-target}/release/forewarn")
 fi
 
-# nginx as in benches/scale.sh: its own config and pid file, one worker, `return 200`.
-if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then
-  echo "installing nginx (Debian package)…" >&2
-  apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null
-  (service nginx stop || pkill -x nginx || true) >/dev/null 2>&1
-fi
-NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+. benches/nginx.sh
+nginx_ensure
 {
   echo "worker_processes 1; pid $work/nginx.pid; error_log $work/error.log warn; daemon on;"
   echo "events { worker_connections 65535; multi_accept on; }"
@@ -49,9 +44,7 @@ NGINX=$(command -v nginx || echo /usr/sbin/nginx)
   for p in $(seq 18080 18095); do echo "    listen 127.0.0.1:$p backlog=65535;"; done
   echo "    location / { return 200 'ok'; } } }"
 } > "$work/nginx.conf"
-ulimit -n 200000 2>/dev/null || ulimit -n 65536 || true
-"$NGINX" -c "$work/nginx.conf" -p "$work"
-for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/18080) 2>/dev/null && break; sleep 0.1; done
+nginx_start "$work" 18080
 
 # One config per kind, as a user would write it: a [[checks]] table per target.
 for kind in $kinds; do

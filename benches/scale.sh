@@ -8,13 +8,8 @@ cd "$(dirname "$0")/.."
 work=$(mktemp -d)
 trap '[ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null; rm -rf "$work"' EXIT
 
-if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then
-  echo "installing nginx (Debian package)…" >&2
-  apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null
-  # apt may start the packaged service; this bench uses its own instance only.
-  (service nginx stop || pkill -x nginx || true) >/dev/null 2>&1
-fi
-NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+. benches/nginx.sh
+nginx_ensure
 {
   echo "worker_processes 1; pid $work/nginx.pid; error_log $work/error.log warn; daemon on;"
   echo "events { worker_connections 65535; multi_accept on; }"
@@ -24,9 +19,7 @@ NGINX=$(command -v nginx || echo /usr/sbin/nginx)
   for p in $(seq 18080 18095); do echo "    listen 127.0.0.1:$p backlog=65535;"; done
   echo "    location / { return 200 'ok'; } } }"
 } > "$work/nginx.conf"
-ulimit -n 200000 2>/dev/null || ulimit -n 65536 || true
-"$NGINX" -c "$work/nginx.conf" -p "$work"
-for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/18080) 2>/dev/null && break; sleep 0.1; done
+nginx_start "$work" 18080
 
 cargo build --release --bench scale --quiet 2>/dev/null || cargo bench --bench scale --no-run
 bin=$(ls -t target/release/deps/scale-* | grep -v '\.d$' | head -n1)
