@@ -6,14 +6,18 @@
 //! minutes in one compressed chunk, hours, days), `history_open` (each check's status and open
 //! run when its last hour closed) and `history_tail`.
 //!
-//! A check's current hour lives in memory. Every [`SAVE_EVERY_MS`] of observation time (on
-//! [`Store::flush`], and before any read) the samples that came since the last save, the
-//! status and the open run of every check that moved are appended to `history_tail` as one
-//! row: a save writes one row, however many checks, and compresses nothing but that row. When
-//! a check's hour ends, its samples become blocks, its minutes a chunk and its hour a rollup,
-//! compressed once, and the day's rollup takes the hour; tail rows whose hours have all ended
-//! are deleted. A crash loses at most the samples and run extensions since the last save,
-//! never a whole observation (those are written with the batch that brings them).
+//! A check's current hour is open. Its samples come into memory a few bytes each; every
+//! [`SAVE_EVERY_MS`] of observation time (on [`Store::flush`], and before any read) a check
+//! whose samples in memory passed [`SPILL_BYTES`] writes them as a block of `samples`, and the
+//! samples that came since the last save and are not in a block, the status, the open run and
+//! the hour's counts of every check that moved are appended to `history_tail` as one row: a
+//! save writes one row, and a block now and then per check, however many checks. What a check
+//! holds in memory is bounded by the spill size and one save's samples, whatever its interval.
+//! When a check's hour ends, its blocks and what is in memory become one block, its minutes a
+//! chunk and its hour a rollup, compressed once, and the day's rollup takes the hour; tail rows
+//! whose hours have all ended are deleted. A crash loses at most the samples and run
+//! extensions since the last save, never a whole observation (those are written with the batch
+//! that brings them).
 //!
 //! Readers (this process or another) see the closed hours in their tables and the open ones
 //! in the tail.
@@ -38,9 +42,14 @@ const SAMPLE_FIXED: usize = 3;
 /// latency min, avg, max and p95.
 const MINUTE_FIXED: usize = 9;
 
-/// Samples of one segment at most (an hour at a 1 s interval, and late results): a fuller one
+/// Samples of one block at most (an hour at a 1 s interval, and late results): a fuller one
 /// is followed by another.
 const SEGMENT_SAMPLES: usize = 4_096;
+
+/// Bytes of a check's samples in memory (a few bytes each) past which a save writes them as a
+/// block: what a check's open hour holds in memory is bounded by this and one save's samples,
+/// whatever its interval. The hour's blocks become one as it closes.
+const SPILL_BYTES: usize = 256;
 
 /// What is in memory of the compact history.
 #[derive(Default)]
@@ -68,8 +77,6 @@ struct Open {
     status: Option<i64>,
     run: Option<Run>,
     hour: Option<Hour>,
-    /// The current day's closed hours.
-    day: Option<Period>,
     /// Status or run changed since the last save.
     dirty: bool,
     /// Observation time of what the database knows of this check's status and run.
@@ -89,40 +96,144 @@ struct Run {
     summary: String,
 }
 
-/// A check's samples of one UTC hour, in segments of one layout each.
+/// A check's current UTC hour: what it counts, and its samples not yet in a block (those
+/// already in blocks are in `samples`, from row `first_block` on).
 struct Hour {
     start: i64,
-    segments: Vec<Segment>,
+    counts: Counts,
+    /// Samples of the hour in blocks.
+    spilled: u32,
+    /// The row of the hour's first block.
+    first_block: Option<i64>,
+    /// Samples not in a block, in segments of one layout each.
+    segments: Vec<Pending>,
 }
 
-struct Segment {
-    series: i64,
-    layout: Arc<Layout>,
-    /// Time, status, latency (µs), then each metric quantized.
-    cols: Vec<Vec<i64>>,
-    /// Samples already in the tail.
-    saved: usize,
-}
-
-impl Segment {
-    fn new(series: i64, layout: Arc<Layout>) -> Self {
-        Segment {
-            series,
-            cols: vec![Vec::new(); SAMPLE_FIXED + layout.0.len()],
-            layout,
-            saved: 0,
+impl Hour {
+    fn new(start: i64) -> Self {
+        Hour {
+            start,
+            counts: Counts::default(),
+            spilled: 0,
+            first_block: None,
+            segments: Vec::new(),
         }
     }
 
-    fn len(&self) -> usize {
-        self.cols[0].len()
+    fn pending_bytes(&self) -> usize {
+        self.segments.iter().map(|s| s.bytes.len()).sum()
     }
 }
 
-#[derive(Serialize, Deserialize)]
-struct Period {
-    start: i64,
-    acc: Acc,
+/// What an hour's observations were, for availability without reading its samples.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Serialize, Deserialize)]
+struct Counts {
+    count: u32,
+    failures: u32,
+    warnings: u32,
+    unknown: u32,
+}
+
+impl Counts {
+    fn add(&mut self, code: i64) {
+        self.count += 1;
+        match status_of(code) {
+            Some(Status::Ok) => {}
+            Some(Status::Warning) => self.warnings += 1,
+            Some(Status::Critical) => self.failures += 1,
+            Some(Status::Unknown) | None => self.unknown += 1,
+        }
+    }
+}
+
+/// Samples of one layout not yet in a block, a few bytes each: each as zig-zag varints of its
+/// time less the one before, its status, its latency (µs) and each metric quantized (one in
+/// seconds less the latency, which it nearly always is again).
+struct Pending {
+    series: i64,
+    layout: Arc<Layout>,
+    /// Samples held, and how many of them the tail has.
+    len: u32,
+    saved: u32,
+    /// The time of the last sample pushed (the base of the next one's).
+    last_at: i64,
+    bytes: Vec<u8>,
+}
+
+fn put_varint(out: &mut Vec<u8>, v: i64) {
+    let mut z = ((v << 1) ^ (v >> 63)) as u64;
+    while z >= 0x80 {
+        out.push(z as u8 | 0x80);
+        z >>= 7;
+    }
+    out.push(z as u8);
+}
+
+fn take_varint(bytes: &[u8], pos: &mut usize) -> Option<i64> {
+    let mut z: u64 = 0;
+    for shift in (0..64).step_by(7) {
+        let b = *bytes.get(*pos)?;
+        *pos += 1;
+        z |= u64::from(b & 0x7f) << shift;
+        if b < 0x80 {
+            return Some((z >> 1) as i64 ^ -((z & 1) as i64));
+        }
+    }
+    None
+}
+
+/// Whether a layout's metric is in seconds (and so kept less the latency).
+fn leans(layout: &Layout) -> impl Iterator<Item = bool> + '_ {
+    layout.0.iter().map(|(_, unit)| scale(unit) == 1e6)
+}
+
+impl Pending {
+    fn new(series: i64, layout: Arc<Layout>) -> Self {
+        Pending {
+            series,
+            layout,
+            len: 0,
+            saved: 0,
+            last_at: 0,
+            bytes: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, [at, status, latency]: [i64; 3], values: &[i64]) {
+        put_varint(&mut self.bytes, at.wrapping_sub(self.last_at));
+        self.last_at = at;
+        put_varint(&mut self.bytes, status);
+        put_varint(&mut self.bytes, latency);
+        for (v, lean) in values.iter().zip(leans(&self.layout)) {
+            put_varint(
+                &mut self.bytes,
+                v.wrapping_sub(if lean { latency } else { 0 }),
+            );
+        }
+        self.len += 1;
+    }
+
+    /// The samples as columns: time, status, latency, then each metric.
+    fn columns(&self) -> Result<Vec<Vec<i64>>> {
+        let width = SAMPLE_FIXED + self.layout.0.len();
+        let mut cols = vec![Vec::with_capacity(self.len as usize); width];
+        let leaning: Vec<bool> = leans(&self.layout).collect();
+        let (mut pos, mut at) = (0usize, 0i64);
+        let damaged = || Error::Store("open history: damaged samples in memory".into());
+        for _ in 0..self.len {
+            at = at.wrapping_add(take_varint(&self.bytes, &mut pos).ok_or_else(damaged)?);
+            let status = take_varint(&self.bytes, &mut pos).ok_or_else(damaged)?;
+            let latency = take_varint(&self.bytes, &mut pos).ok_or_else(damaged)?;
+            cols[0].push(at);
+            cols[1].push(status);
+            cols[2].push(latency);
+            for (i, &lean) in leaning.iter().enumerate() {
+                let v = take_varint(&self.bytes, &mut pos).ok_or_else(damaged)?;
+                cols[SAMPLE_FIXED + i].push(v.wrapping_add(if lean { latency } else { 0 }));
+            }
+        }
+        Ok(cols)
+    }
 }
 
 /// `history_open`: a check's status and open run as its last hour closed, and that hour.
@@ -134,15 +245,27 @@ struct Closed {
     hour: i64,
 }
 
-/// One check in a tail row: its status and open run, and how many samples of which series
-/// follow in the row's columns. A run's summary is written in the first row that has the run;
-/// later rows carry its new end and count.
+/// One check in a tail row: its status and open run, its open hour, and how many samples of
+/// which series follow in the row's columns (those that came since the last save and are not
+/// in a block). A run's summary is written in the first row that has the run; later rows carry
+/// its new end and count.
 #[derive(Serialize, Deserialize)]
 struct TailCheck {
     check: i64,
     status: Option<i64>,
     run: Option<TailRun>,
+    hour: Option<TailHour>,
     parts: Vec<(i64, u32)>,
+}
+
+/// A check's open hour in a tail row: samples of it before the row's are in blocks (from row
+/// `first_block` on, `spilled` of them) or in earlier tail rows since the last block.
+#[derive(Serialize, Deserialize)]
+struct TailHour {
+    start: i64,
+    counts: Counts,
+    spilled: u32,
+    first_block: Option<i64>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -163,6 +286,26 @@ struct Tail {
     samples: Vec<u8>,
     metrics: Vec<u8>,
 }
+
+/// The tail row's format before the open hour was kept in blocks (format 1): every sample of
+/// an open hour was in the tail.
+#[derive(Serialize, Deserialize)]
+struct TailV1 {
+    checks: Vec<TailCheckV1>,
+    samples: Vec<u8>,
+    metrics: Vec<u8>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct TailCheckV1 {
+    check: i64,
+    status: Option<i64>,
+    run: Option<TailRun>,
+    parts: Vec<(i64, u32)>,
+}
+
+/// The format of the tail rows written now.
+const TAIL_FORMAT: i64 = 2;
 
 impl Compact {
     /// Forgets everything (a failed transaction: read again from what was committed).
@@ -228,9 +371,10 @@ impl Compact {
 }
 
 /// Reads what is open of every check: the status and run as each check's last hour closed,
-/// then the tail in order (newer wins; samples of hours already closed are skipped), then the
-/// whole observations newer than all that (a crash after a batch and before the next save):
-/// the status they say holds, and whatever run was open ended there.
+/// then the tail in order (newer wins; samples of hours already closed are skipped; samples a
+/// later row says went into blocks are dropped), then the whole observations newer than all
+/// that (a crash after a batch and before the next save): the status they say holds, and
+/// whatever run was open ended there.
 fn load_open(
     conn: &Connection,
     compact: &mut Compact,
@@ -260,12 +404,43 @@ fn load_open(
         }
     }
     let rows = {
-        let mut stmt = conn.prepare_cached("SELECT at, data FROM history_tail ORDER BY seq")?;
-        stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?)))?
-            .collect::<rusqlite::Result<Vec<_>>>()?
+        let mut stmt =
+            conn.prepare_cached("SELECT at, format, data FROM history_tail ORDER BY seq")?;
+        stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, Vec<u8>>(2)?,
+            ))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?
     };
-    for (at, data) in rows {
-        let tail: Tail = postcard::from_bytes(&data).map_err(|e| corrupt(format!("tail: {e}")))?;
+    for (at, format, data) in rows {
+        let tail: Tail = match format {
+            1 => {
+                let old: TailV1 =
+                    postcard::from_bytes(&data).map_err(|e| corrupt(format!("tail: {e}")))?;
+                Tail {
+                    checks: old
+                        .checks
+                        .into_iter()
+                        .map(|c| TailCheck {
+                            check: c.check,
+                            status: c.status,
+                            run: c.run,
+                            hour: None,
+                            parts: c.parts,
+                        })
+                        .collect(),
+                    samples: old.samples,
+                    metrics: old.metrics,
+                }
+            }
+            TAIL_FORMAT => {
+                postcard::from_bytes(&data).map_err(|e| corrupt(format!("tail: {e}")))?
+            }
+            f => return Err(corrupt(format!("a tail row of format {f}"))),
+        };
         let samples = columns::decode(&tail.samples, SAMPLE_FIXED)?;
         let metrics = columns::decode(&tail.metrics, 1)?;
         let (mut s, mut m) = (0usize, 0usize);
@@ -300,6 +475,25 @@ fn load_open(
             let after = closed
                 .get(&c.check)
                 .map_or(i64::MIN, |&h| Tier::Hour.start_of(h) + Tier::Hour.span_ms());
+            // The row's view of the open hour (format 2): whether its samples are still open.
+            let keep = match &c.hour {
+                Some(h) if h.start >= after => {
+                    let hour = match &mut o.hour {
+                        Some(hour) if hour.start == h.start => hour,
+                        slot => slot.insert(Hour::new(h.start)),
+                    };
+                    if h.spilled != hour.spilled {
+                        // They went into blocks with this row.
+                        hour.segments.clear();
+                    }
+                    hour.spilled = h.spilled;
+                    hour.first_block = h.first_block;
+                    hour.counts = h.counts;
+                    true
+                }
+                Some(_) => false,
+                None => true,
+            };
             for (series, n) in c.parts {
                 let layout = compact.layout_of(conn, series)?;
                 let width = layout.0.len();
@@ -309,18 +503,18 @@ fn load_open(
                 }
                 for k in 0..n {
                     let ts = samples[0][s + k];
-                    if ts < after {
+                    // Format 1 says nothing of the hour: its samples count as they come.
+                    if !keep || (c.hour.is_none() && ts < after) {
                         continue;
                     }
                     let values = &metrics[0][m + k * width..m + (k + 1) * width];
-                    push_sample(
-                        o,
-                        series,
-                        &layout,
-                        [ts, samples[1][s + k], samples[2][s + k]],
-                        values,
-                        true,
-                    );
+                    let sample = [ts, samples[1][s + k], samples[2][s + k]];
+                    push_sample(o, series, &layout, sample, values, true);
+                    if c.hour.is_none()
+                        && let Some(hour) = &mut o.hour
+                    {
+                        hour.counts.add(sample[1]);
+                    }
                 }
                 s += n;
                 m += n * width;
@@ -353,30 +547,20 @@ fn push_sample(
     o: &mut Open,
     series: i64,
     layout: &Arc<Layout>,
-    [at, status, latency]: [i64; 3],
+    sample: [i64; 3],
     values: &[i64],
     saved: bool,
 ) {
-    let hour = o.hour.get_or_insert_with(|| Hour {
-        start: Tier::Hour.start_of(at),
-        segments: Vec::new(),
-    });
-    let fits = hour
-        .segments
-        .last()
-        .is_some_and(|s| s.series == series && s.len() < SEGMENT_SAMPLES);
-    if !fits {
-        hour.segments.push(Segment::new(series, layout.clone()));
+    let hour = o
+        .hour
+        .get_or_insert_with(|| Hour::new(Tier::Hour.start_of(sample[0])));
+    if hour.segments.last().is_none_or(|s| s.series != series) {
+        hour.segments.push(Pending::new(series, layout.clone()));
     }
     let seg = hour.segments.last_mut().expect("pushed above");
-    seg.cols[0].push(at);
-    seg.cols[1].push(status);
-    seg.cols[2].push(latency);
-    for (i, v) in values.iter().enumerate() {
-        seg.cols[SAMPLE_FIXED + i].push(*v);
-    }
+    seg.push(sample, values);
     if saved {
-        seg.saved = seg.len();
+        seg.saved = seg.len;
     }
 }
 
@@ -438,14 +622,13 @@ pub(super) fn record(tx: &Transaction<'_>, cache: &mut Cache, batch: Vec<Incomin
     for o in batch {
         let id = shared_check_id(tx, check_ids, &o.check)?;
         compact.newest_at = compact.newest_at.max(o.at);
-        let mut open = compact.open.remove(&id).unwrap_or_default();
+        let hour = compact.open.get(&id).and_then(|open| open.hour.as_ref());
         // Most observations have the metrics of the one before: no layout is built for them.
-        let known = open
-            .hour
-            .as_ref()
+        let known = hour
             .and_then(|h| h.segments.last())
             .filter(|seg| o.fits(&seg.layout))
             .map(|seg| (seg.series, seg.layout.clone()));
+        let ended = hour.is_some_and(|h| Tier::Hour.start_of(o.at) > h.start);
         let (series, layout) = match known {
             Some(k) => k,
             None => {
@@ -464,13 +647,12 @@ pub(super) fn record(tx: &Transaction<'_>, cache: &mut Cache, batch: Vec<Incomin
             .map(|m| m.value)
             .map(|v| v.is_finite().then_some(v))
             .collect();
-        if open
-            .hour
-            .as_ref()
-            .is_some_and(|h| Tier::Hour.start_of(o.at) > h.start)
-        {
+        if ended {
+            let mut open = compact.open.remove(&id).expect("has an hour");
             close_hour(tx, compact, id, &mut open)?;
+            compact.open.insert(id, open);
         }
+        let open = compact.open.entry(id).or_default();
         let code = model::status_code(o.status);
         let is_whole = o.status != Status::Ok || open.status != Some(0);
         open.status = Some(code);
@@ -482,13 +664,14 @@ pub(super) fn record(tx: &Transaction<'_>, cache: &mut Cache, batch: Vec<Incomin
             .map(|((_, unit), v)| v.map_or(MISSING, |v| quantize(v, scale(unit))))
             .collect();
         push_sample(
-            &mut open,
+            open,
             series,
             &layout,
             [o.at, code, o.latency_us],
             &quantized,
             false,
         );
+        open.hour.as_mut().expect("pushed").counts.add(code);
         if is_whole {
             if let Some(run) = open.run.take() {
                 write_run(tx, id, &run)?;
@@ -514,7 +697,6 @@ pub(super) fn record(tx: &Transaction<'_>, cache: &mut Cache, batch: Vec<Incomin
                 }
             }
         }
-        compact.open.insert(id, open);
     }
     if !whole.is_empty() {
         let rows = whole
@@ -689,34 +871,37 @@ fn decode_block(data: &[u8], layout: &Layout) -> Result<Vec<Vec<i64>>> {
     decode_leaning(data, SAMPLE_FIXED + layout.0.len(), &block_pairs(layout))
 }
 
+/// A check's samples of one layout: its series, layout and columns.
+type Segment = (i64, Arc<Layout>, Vec<Vec<i64>>);
+
 /// What an hour of samples adds up to: each minute, and the hour.
-fn hour_totals(hour: &Hour) -> (BTreeMap<i64, Acc>, Acc) {
+fn hour_totals(segments: &[Segment]) -> (BTreeMap<i64, Acc>, Acc) {
     let mut minutes: BTreeMap<i64, Acc> = BTreeMap::new();
     let mut total = Acc::default();
-    for seg in &hour.segments {
-        let mut values = vec![None; seg.layout.0.len()];
-        for k in 0..seg.len() {
+    for (_, layout, cols) in segments {
+        let mut values = vec![None; layout.0.len()];
+        for (k, &at) in cols[0].iter().enumerate() {
             for (i, v) in values.iter_mut().enumerate() {
-                *v = dequantize(seg.cols[SAMPLE_FIXED + i][k], scale(&seg.layout.0[i].1));
+                *v = dequantize(cols[SAMPLE_FIXED + i][k], scale(&layout.0[i].1));
             }
-            let status = status_of(seg.cols[1][k]).unwrap_or(Status::Unknown);
-            let latency = u64::try_from(seg.cols[2][k]).unwrap_or(0);
-            let minute = Tier::Minute.start_of(seg.cols[0][k]);
+            let status = status_of(cols[1][k]).unwrap_or(Status::Unknown);
+            let latency = u64::try_from(cols[2][k]).unwrap_or(0);
+            let minute = Tier::Minute.start_of(at);
             minutes
                 .entry(minute)
                 .or_default()
-                .add(status, latency, &seg.layout, &values);
-            total.add(status, latency, &seg.layout, &values);
+                .add(status, latency, layout, &values);
+            total.add(status, latency, layout, &values);
         }
     }
     (minutes, total)
 }
 
 /// The layout of an hour's minutes: every metric any of its segments has.
-fn union_layout(hour: &Hour) -> Layout {
+fn union_layout(segments: &[Segment]) -> Layout {
     let mut all: Vec<(String, String)> = Vec::new();
-    for seg in &hour.segments {
-        for m in &seg.layout.0 {
+    for (_, layout, _) in segments {
+        for m in &layout.0 {
             if !all.contains(m) {
                 all.push(m.clone());
             }
@@ -724,6 +909,127 @@ fn union_layout(hour: &Hour) -> Layout {
     }
     all.sort();
     Layout(all)
+}
+
+/// The blocks an open hour has written, oldest first, with their rows.
+fn hour_blocks(
+    conn: &Connection,
+    compact: &mut Compact,
+    id: i64,
+    start: i64,
+    first_block: Option<i64>,
+) -> Result<Vec<(i64, Segment)>> {
+    let Some(first) = first_block else {
+        return Ok(Vec::new());
+    };
+    let rows = {
+        // A block of the hour ends in it (or just before it: late results).
+        let mut stmt = conn.prepare_cached(
+            "SELECT id, series, data FROM samples \
+             WHERE check_id = ?1 AND end_at >= ?2 AND id >= ?3 ORDER BY id",
+        )?;
+        stmt.query_map(params![id, start - Tier::Hour.span_ms(), first], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, Vec<u8>>(2)?,
+            ))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?
+    };
+    rows.into_iter()
+        .map(|(row, series, data)| {
+            let layout = compact.layout_of(conn, series)?;
+            let cols = decode_block(&data, &layout)?;
+            Ok((row, (series, layout, cols)))
+        })
+        .collect()
+}
+
+/// An open hour's samples: those in its blocks, then those in memory.
+fn hour_segments(
+    conn: &Connection,
+    compact: &mut Compact,
+    id: i64,
+    hour: &HourView,
+) -> Result<Vec<Segment>> {
+    let mut all: Vec<Segment> = hour_blocks(conn, compact, id, hour.start, hour.first_block)?
+        .into_iter()
+        .map(|(_, s)| s)
+        .collect();
+    all.extend(hour.pending.iter().cloned());
+    Ok(all)
+}
+
+/// What a reader needs of an open hour, apart from the store's memory.
+struct HourView {
+    start: i64,
+    first_block: Option<i64>,
+    pending: Vec<Segment>,
+}
+
+impl HourView {
+    fn of(hour: &Hour) -> Result<Self> {
+        Ok(HourView {
+            start: hour.start,
+            first_block: hour.first_block,
+            pending: hour
+                .segments
+                .iter()
+                .filter(|p| p.len > 0)
+                .map(|p| Ok((p.series, p.layout.clone(), p.columns()?)))
+                .collect::<Result<_>>()?,
+        })
+    }
+}
+
+/// Writes one block of samples; returns its row.
+fn insert_block(tx: &Transaction<'_>, id: i64, seg: &Segment) -> Result<i64> {
+    let (series, layout, cols) = seg;
+    let data = encode_block(cols, layout)?;
+    let (start, end) = (
+        *cols[0].iter().min().expect("not empty"),
+        *cols[0].iter().max().expect("not empty"),
+    );
+    tx.prepare_cached(
+        "INSERT INTO samples(check_id, series, start_at, end_at, count, data) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![id, series, start, end, cols[0].len() as i64, data])?;
+    Ok(tx.last_insert_rowid())
+}
+
+/// Writes an open hour's samples in memory as blocks (the memory they took goes), keeping
+/// the last segment's series for the samples to come.
+fn spill(tx: &Transaction<'_>, id: i64, hour: &mut Hour) -> Result<()> {
+    for p in hour.segments.iter().filter(|p| p.len > 0) {
+        let row = insert_block(tx, id, &(p.series, p.layout.clone(), p.columns()?))?;
+        hour.first_block.get_or_insert(row);
+        hour.spilled += p.len;
+    }
+    let last = hour.segments.pop();
+    hour.segments = last
+        .map(|p| vec![Pending::new(p.series, p.layout)])
+        .unwrap_or_default();
+    Ok(())
+}
+
+/// Consecutive segments of one series as one, up to [`SEGMENT_SAMPLES`] each.
+fn merge_segments(segments: Vec<Segment>) -> Vec<Segment> {
+    let mut out: Vec<Segment> = Vec::new();
+    for (series, layout, cols) in segments {
+        match out.last_mut() {
+            Some((s, _, all))
+                if *s == series && all[0].len() + cols[0].len() <= SEGMENT_SAMPLES =>
+            {
+                for (a, c) in all.iter_mut().zip(cols) {
+                    a.extend(c);
+                }
+            }
+            _ => out.push((series, layout, cols)),
+        }
+    }
+    out
 }
 
 /// An hour's minutes as the columns of a chunk.
@@ -761,26 +1067,42 @@ fn minute_columns(minutes: &BTreeMap<i64, Acc>, layout: &Layout) -> Vec<Vec<i64>
     cols
 }
 
-/// Ends a check's hour: its segments become blocks, its minutes a chunk, the hour a rollup,
-/// and the day's rollup takes the hour; its status and run are kept in `history_open`.
+/// Ends a check's hour: its samples become blocks (what it wrote while open and what is in
+/// memory, rewritten as few blocks), its minutes a chunk, the hour a rollup, and the day's
+/// rollup takes the hour; its status and run are kept in `history_open`.
 fn close_hour(tx: &Transaction<'_>, compact: &mut Compact, id: i64, open: &mut Open) -> Result<()> {
     let Some(hour) = open.hour.take() else {
         return Ok(());
     };
-    for seg in hour.segments.iter().filter(|s| s.len() > 0) {
-        let data = encode_block(&seg.cols, &seg.layout)?;
-        let (start, end) = (
-            *seg.cols[0].iter().min().expect("not empty"),
-            *seg.cols[0].iter().max().expect("not empty"),
-        );
-        tx.prepare_cached(
-            "INSERT INTO samples(check_id, series, start_at, end_at, count, data) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        )?
-        .execute(params![id, seg.series, start, end, seg.len() as i64, data])?;
+    let blocks = hour_blocks(tx, compact, id, hour.start, hour.first_block)?;
+    let mut rows = Vec::with_capacity(blocks.len());
+    let mut segments = Vec::with_capacity(blocks.len() + hour.segments.len());
+    for (row, seg) in blocks {
+        rows.push(row);
+        segments.push(seg);
     }
-    let (minutes, total) = hour_totals(&hour);
-    let layout = union_layout(&hour);
+    let in_memory = hour.segments.iter().any(|p| p.len > 0);
+    for p in hour.segments.iter().filter(|p| p.len > 0) {
+        segments.push((p.series, p.layout.clone(), p.columns()?));
+    }
+    let segments = merge_segments(segments);
+    // One block already written and nothing in memory: it stays as it is.
+    if in_memory || rows.len() > 1 {
+        for row in &rows {
+            tx.prepare_cached("DELETE FROM samples WHERE id = ?1")?
+                .execute([row])?;
+        }
+        for seg in &segments {
+            insert_block(tx, id, seg)?;
+        }
+    }
+    let hour = HourView {
+        start: hour.start,
+        first_block: None,
+        pending: segments,
+    };
+    let (minutes, total) = hour_totals(&hour.pending);
+    let layout = union_layout(&hour.pending);
     let (series, layout) = compact.series(tx, id, &layout)?;
     let cols = minute_columns(&minutes, &layout);
     let chunk = encode_leaning(&cols, &minute_pairs(&layout))?;
@@ -807,19 +1129,22 @@ fn close_hour(tx: &Transaction<'_>, compact: &mut Compact, id: i64, open: &mut O
         &encode_acc(&hour_row)?,
     )?;
     let day = Tier::Day.start_of(hour.start);
-    if open.day.as_ref().is_none_or(|d| d.start != day) {
-        // A new day (or the first hour since a start): the days before are done.
+    let stored = stored_acc(tx, Tier::Day, day, id)?;
+    if stored.is_none() {
+        // The day's first hour: the days before are done.
         compact_days_before(tx, compact, id, day)?;
-        // The day's row, if the process stopped and started within the day.
-        let stored = stored_acc(tx, Tier::Day, day, id)?;
-        open.day = Some(Period {
-            start: day,
-            acc: stored.unwrap_or_default(),
-        });
     }
-    let d = open.day.as_mut().expect("set above");
-    d.acc.merge(&total);
-    upsert_rollup(tx, Tier::Day, day, id, &d.acc, None, &encode_acc(&d.acc)?)?;
+    let mut day_acc = stored.unwrap_or_default();
+    day_acc.merge(&total);
+    upsert_rollup(
+        tx,
+        Tier::Day,
+        day,
+        id,
+        &day_acc,
+        None,
+        &encode_acc(&day_acc)?,
+    )?;
     if let Some(run) = open.run.as_mut() {
         run.id = Some(write_run(tx, id, run)?);
     }
@@ -1059,22 +1384,34 @@ pub(super) fn save(tx: &Transaction<'_>, compact: &mut Compact) -> Result<()> {
     for id in ids {
         let o = compact.open.get_mut(&id).expect("listed above");
         let mut parts = Vec::new();
-        for seg in o.hour.iter_mut().flat_map(|h| h.segments.iter_mut()) {
-            let n = seg.len() - seg.saved;
-            if n == 0 {
-                continue;
+        if let Some(hour) = o.hour.as_mut() {
+            if hour.pending_bytes() >= SPILL_BYTES {
+                spill(tx, id, hour)?;
             }
-            for k in seg.saved..seg.len() {
-                for (c, col) in samples.iter_mut().enumerate() {
-                    col.push(seg.cols[c][k]);
+            for seg in hour.segments.iter_mut() {
+                let n = seg.len - seg.saved;
+                if n == 0 {
+                    continue;
                 }
-                for i in 0..seg.layout.0.len() {
-                    metrics.push(seg.cols[SAMPLE_FIXED + i][k]);
+                let cols = seg.columns()?;
+                for k in seg.saved as usize..seg.len as usize {
+                    for (c, col) in samples.iter_mut().enumerate() {
+                        col.push(cols[c][k]);
+                    }
+                    for col in &cols[SAMPLE_FIXED..] {
+                        metrics.push(col[k]);
+                    }
                 }
+                parts.push((seg.series, n));
+                seg.saved = seg.len;
             }
-            parts.push((seg.series, n as u32));
-            seg.saved = seg.len();
         }
+        let hour = o.hour.as_ref().map(|h| TailHour {
+            start: h.start,
+            counts: h.counts,
+            spilled: h.spilled,
+            first_block: h.first_block,
+        });
         let run = o.run.as_ref().map(|r| TailRun {
             id: r.id,
             first_at: r.first_at,
@@ -1087,6 +1424,7 @@ pub(super) fn save(tx: &Transaction<'_>, compact: &mut Compact) -> Result<()> {
             check: id,
             status: o.status,
             run,
+            hour,
             parts,
         });
         o.dirty = false;
@@ -1100,8 +1438,8 @@ pub(super) fn save(tx: &Transaction<'_>, compact: &mut Compact) -> Result<()> {
         };
         let data =
             postcard::to_stdvec(&tail).map_err(|e| Error::Store(format!("encoding tail: {e}")))?;
-        tx.prepare_cached("INSERT INTO history_tail(at, data) VALUES (?1, ?2)")?
-            .execute(params![compact.newest_at, data])?;
+        tx.prepare_cached("INSERT INTO history_tail(at, format, data) VALUES (?1, ?2, ?3)")?
+            .execute(params![compact.newest_at, TAIL_FORMAT, data])?;
     }
     // Rows older than every open hour hold only closed hours (their status and runs are in
     // `history_open`).
@@ -1212,7 +1550,7 @@ pub(super) fn observations(
             runs.push((run.first_at, run.last_at, run.summary.clone()));
         }
         for seg in o.hour.iter().flat_map(|h| h.segments.iter()) {
-            samples_of(&seg.cols, &seg.layout, since, &mut samples);
+            samples_of(&seg.columns()?, &seg.layout, since, &mut samples);
         }
     }
     runs.sort_by_key(|r| r.0);
@@ -1300,9 +1638,14 @@ pub(super) fn rollups(
     }
     // The open hour, from its samples.
     let mut read = None;
-    let open = open_view(conn, compact, &mut read)?;
-    if let Some(hour) = open.get(&id).and_then(|o| o.hour.as_ref()) {
-        let (minutes, total) = hour_totals(hour);
+    let open = open_view(conn, compact, &mut read)?
+        .get(&id)
+        .and_then(|o| o.hour.as_ref())
+        .map(HourView::of)
+        .transpose()?;
+    if let Some(view) = open {
+        let hour = &view;
+        let (minutes, total) = hour_totals(&hour_segments(conn, compact, id, hour)?);
         match tier {
             Tier::Minute => {
                 for (start, acc) in &minutes {
@@ -1449,11 +1792,10 @@ pub(super) fn availability(
     let mut read = None;
     for (&id, o) in open_view(conn, compact, &mut read)? {
         let Some(hour) = &o.hour else { continue };
-        let (_, total) = hour_totals(hour);
         let t = totals.entry(id).or_default();
-        t[0] += total.count;
-        t[1] += total.failures;
-        t[2] += total.unknown;
+        t[0] += u64::from(hour.counts.count);
+        t[1] += u64::from(hour.counts.failures);
+        t[2] += u64::from(hour.counts.unknown);
     }
     let names: HashMap<i64, String> = {
         let mut stmt = conn.prepare_cached("SELECT id, name FROM checks")?;
@@ -1769,6 +2111,243 @@ mod tests {
             store.observations("web", at(-1), 0).await.unwrap().len(),
             want.len() + 1
         );
+    }
+
+    /// Bytes of samples the store holds in memory for `check`.
+    fn pending_bytes(store: &SqliteStore, check: &str) -> usize {
+        let inner = store.inner.lock();
+        let id = inner.cache.check_ids[check];
+        inner.cache.compact.open[&id]
+            .hour
+            .as_ref()
+            .map_or(0, |h| h.pending_bytes())
+    }
+
+    /// (time from `at(0)`, status, latency µs, connect time) of what is read back.
+    async fn read_back(store: &SqliteStore, check: &str) -> Vec<(i64, Status, u128, f64)> {
+        let mut all: Vec<_> = store
+            .observations(check, at(-1), 0)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|o| {
+                (
+                    (o.at - at(0)).num_milliseconds(),
+                    o.status,
+                    o.latency.as_micros(),
+                    o.metrics["connect_time"].value,
+                )
+            })
+            .collect();
+        all.reverse();
+        all
+    }
+
+    /// A 1 s check with a failure now and then, for `seconds` from `from`.
+    fn second_by_second(from: i64, seconds: i64) -> Vec<Observation> {
+        (from..from + seconds)
+            .map(|i| {
+                let status = if i % 97 == 0 {
+                    Status::Critical
+                } else {
+                    Status::Ok
+                };
+                tcp(status, i * 1000, 200 + (i * 7919 % 300) as u64)
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn an_open_hour_keeps_a_few_hundred_bytes_in_memory_and_one_block_on_disk() {
+        let store = SqliteStore::in_memory().unwrap();
+        let recorded = second_by_second(0, 50 * 60);
+        let mut most = 0;
+        for chunk in recorded.chunks(10) {
+            let batch = chunk
+                .iter()
+                .map(|o| (Arc::from("web"), o.clone()))
+                .collect();
+            store.record_observations(batch).await.unwrap();
+            most = most.max(pending_bytes(&store, "web"));
+        }
+        // Bounded by the spill size and one save's samples (30 at 1 s, about 6 bytes each),
+        // not by the hour: 3,000 samples would be ~150 kB as columns.
+        assert!(most <= SPILL_BYTES + 30 * 8, "{most} bytes in memory");
+        let blocks = count(&store, "SELECT count(*) FROM samples");
+        // About a minute of samples each (two saves' worth past the spill size).
+        assert!(
+            (25..=100).contains(&blocks),
+            "{blocks} blocks written while open"
+        );
+        // Everything reads back while the hour is open: the samples in blocks, in memory, and
+        // the minutes and availability of the hour.
+        let want: Vec<_> = recorded
+            .iter()
+            .map(|o| {
+                (
+                    (o.at - at(0)).num_milliseconds(),
+                    o.status,
+                    o.latency.as_micros(),
+                    o.metrics["connect_time"].value,
+                )
+            })
+            .collect();
+        assert_eq!(read_back(&store, "web").await, want);
+        let minutes = store
+            .rollups("web", Tier::Minute, at(-1), at(3_600_000))
+            .await
+            .unwrap();
+        assert_eq!(minutes.len(), 50);
+        assert!(minutes.iter().all(|m| m.count == 60));
+        let failures = recorded
+            .iter()
+            .filter(|o| o.status == Status::Critical)
+            .count() as u64;
+        assert_eq!(minutes.iter().map(|m| m.failures).sum::<u64>(), failures);
+        let avail = store.availability(at(-1)).await.unwrap();
+        assert_eq!((avail[0].count, avail[0].failures), (3000, failures));
+        // The hour ends: its blocks become one.
+        let next = tcp(Status::Ok, 3_600_000, 250);
+        record(&store, "web", next).await;
+        store.flush().await.unwrap();
+        assert_eq!(
+            count(
+                &store,
+                &format!(
+                    "SELECT count(*) FROM samples WHERE end_at < {}",
+                    model::ms(at(3_600_000))
+                )
+            ),
+            1
+        );
+        let hours = store
+            .rollups("web", Tier::Hour, at(-1), at(2 * 3_600_000))
+            .await
+            .unwrap();
+        assert_eq!((hours[0].count, hours[0].failures), (3000, failures));
+        assert_eq!(hours[1].count, 1);
+        assert_eq!(read_back(&store, "web").await.len(), 3001);
+    }
+
+    #[tokio::test]
+    async fn a_crash_after_blocks_were_written_duplicates_and_loses_no_saved_sample() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h.db");
+        let store = SqliteStore::open(&path).unwrap();
+        let recorded = second_by_second(0, 20 * 60 + 10);
+        for chunk in recorded.chunks(5) {
+            let batch = chunk
+                .iter()
+                .map(|o| (Arc::from("web"), o.clone()))
+                .collect();
+            store.record_observations(batch).await.unwrap();
+        }
+        assert!(count(&store, "SELECT count(*) FROM samples") > 2);
+        drop(store); // as after kill -9: the last 10 s were not saved
+        let store = SqliteStore::open(&path).unwrap();
+        let back = read_back(&store, "web").await;
+        // Saved every 30 s (at the end of a batch): every second up to the last save, then
+        // only the failures, which are whole rows and never lost.
+        let times: Vec<i64> = back.iter().map(|b| b.0).collect();
+        let last_save = (0..times.len())
+            .take_while(|&i| times[i] == i as i64 * 1000)
+            .last()
+            .unwrap() as i64
+            * 1000;
+        assert!(
+            (1_180_000..1_210_000).contains(&last_save),
+            "saved up to {last_save} ms"
+        );
+        let saved: Vec<i64> = (0..=last_save / 1000).map(|i| i * 1000).collect();
+        let mut want = saved.clone();
+        want.extend(
+            recorded
+                .iter()
+                .map(|o| (o.at - at(0)).num_milliseconds())
+                .filter(|&ms| ms > last_save && (ms / 1000) % 97 == 0),
+        );
+        assert_eq!(times, want);
+        let avail = store.availability(at(-1)).await.unwrap();
+        assert_eq!(avail[0].count, saved.len() as u64);
+        // Recording goes on from there, and the hour closes with each sample once.
+        let more = second_by_second(20 * 60 + 30, 40 * 60);
+        for chunk in more.chunks(20) {
+            let batch = chunk
+                .iter()
+                .map(|o| (Arc::from("web"), o.clone()))
+                .collect();
+            store.record_observations(batch).await.unwrap();
+        }
+        store.flush().await.unwrap();
+        let hours = store
+            .rollups("web", Tier::Hour, at(-1), at(2 * 3_600_000))
+            .await
+            .unwrap();
+        let in_first_hour = |ms: i64| ms < 3_600_000;
+        let kept = read_back(&store, "web").await;
+        assert_eq!(
+            hours[0].count,
+            kept.iter().filter(|k| in_first_hour(k.0)).count() as u64
+        );
+        let mut times: Vec<i64> = kept.iter().map(|k| k.0).collect();
+        times.dedup();
+        assert_eq!(times.len(), kept.len(), "no sample twice");
+    }
+
+    #[tokio::test]
+    async fn tail_rows_of_the_earlier_format_are_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h.db");
+        let store = SqliteStore::open(&path).unwrap();
+        for i in 0..3 {
+            record(&store, "web", tcp(Status::Ok, i * 5000, 300)).await;
+        }
+        store.flush().await.unwrap();
+        // The same samples as the earlier version wrote them: all in the tail, format 1.
+        {
+            let inner = store.inner.lock();
+            let id = inner.cache.check_ids["web"];
+            let series: i64 = inner
+                .conn
+                .query_row("SELECT id FROM series WHERE check_id = ?1", [id], |r| {
+                    r.get(0)
+                })
+                .unwrap();
+            let t0 = model::ms(at(0));
+            let old = TailV1 {
+                checks: vec![TailCheckV1 {
+                    check: id,
+                    status: Some(0),
+                    run: None,
+                    parts: vec![(series, 4)],
+                }],
+                samples: columns::encode(&[
+                    vec![t0, t0 + 5000, t0 + 10_000, t0 + 15_000],
+                    vec![0, 0, 2, 0],
+                    vec![300, 300, 300, 400],
+                ])
+                .unwrap(),
+                metrics: columns::encode(&[vec![300, 300, 300, 400]]).unwrap(),
+            };
+            inner
+                .conn
+                .execute_batch("DELETE FROM history_tail; DELETE FROM samples;")
+                .unwrap();
+            inner
+                .conn
+                .execute(
+                    "INSERT INTO history_tail(at, data) VALUES (?1, ?2)",
+                    params![t0 + 15_000, postcard::to_stdvec(&old).unwrap()],
+                )
+                .unwrap();
+        }
+        drop(store);
+        let store = SqliteStore::open(&path).unwrap();
+        let back = read_back(&store, "web").await;
+        assert_eq!(back.len(), 4);
+        assert_eq!(back[3], (15_000, Status::Ok, 400, 0.0004));
+        let avail = store.availability(at(-1)).await.unwrap();
+        assert_eq!((avail[0].count, avail[0].failures), (4, 1));
     }
 
     /// Observations of three checks over 26 hours at 5 s, with failures and warnings, a

@@ -300,6 +300,11 @@ const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     CREATE INDEX agent_observations_at ON agent_observations(at);
     ",
+    // Version 8: an open hour's samples go into blocks as they come; a tail row says which of
+    // its check's samples are in blocks (format 2). Rows written before are format 1.
+    "
+    ALTER TABLE history_tail ADD COLUMN format INTEGER NOT NULL DEFAULT 1;
+    ",
 ];
 
 /// Rows recorded since the heads were last saved that make them due again: at least this many,
