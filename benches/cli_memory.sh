@@ -10,6 +10,8 @@
 #     BINARY   forewarn binaries to compare, run one after the other on the same configs
 #              (default: the release build, built first)
 #   WARMUP=SECONDS   wait after the monitor started before reading (default 15: three intervals)
+#   AT="S1 S2 ..."   read at each of these seconds after the start instead (one line each):
+#                    whether memory keeps growing as the history's hour fills, e.g. AT="15 120 600"
 #   REPEAT=K         runs of each binary and kind, interleaved (default 1)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -65,7 +67,8 @@ for kind in $kinds; do
 done
 
 field() { awk -v k="$1:" '$1 == k { print $2 }' "/proc/$2/status"; }
-printf '%-5s %8s  %-32s %12s %12s %12s %12s %11s\n' kind targets binary "RSS started" "RSS warm" "RSS/target" "peak (HWM)" "peak/warm"
+at=${AT:-$warmup}
+printf '%-5s %8s  %-32s %12s %6s %12s %12s %12s %11s\n' kind targets binary "RSS started" after "RSS" "RSS/target" "peak (HWM)" "peak/RSS"
 for r in $(seq "$repeat"); do
   for kind in $kinds; do
     for bin in "${bins[@]}"; do
@@ -79,14 +82,17 @@ for r in $(seq "$repeat"); do
       for _ in $(seq 600); do grep -q monitoring "$work/out" 2>/dev/null && break; kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
       if ! kill -0 "$pid" 2>/dev/null; then echo "$bin did not start:" >&2; cat "$work/err" >&2; exit 1; fi
       started=$(field VmRSS "$pid")
-      sleep "$warmup"
-      rss=$(field VmRSS "$pid")
-      hwm=$(field VmHWM "$pid")
+      t0=$(date +%s)
+      for t in $at; do
+        sleep $(( t0 + t - $(date +%s) > 0 ? t0 + t - $(date +%s) : 0 ))
+        rss=$(field VmRSS "$pid")
+        hwm=$(field VmHWM "$pid")
+        awk -v k="$kind" -v n="$n" -v b="$bin" -v s="$started" -v t="$t" -v rss="$rss" -v hwm="$hwm" 'BEGIN {
+          printf "%-5s %8d  %-32s %8.1f MiB %5ds %8.1f MiB %8.2f KiB %8.1f MiB %11.2f\n", k, n, b, s / 1024, t, rss / 1024, rss / n, hwm / 1024, hwm / rss
+        }'
+      done
       kill -TERM "$pid"
       wait "$pid" 2>/dev/null || true
-      awk -v k="$kind" -v n="$n" -v b="$bin" -v s="$started" -v rss="$rss" -v hwm="$hwm" 'BEGIN {
-        printf "%-5s %8d  %-32s %8.1f MiB %8.1f MiB %8.2f KiB %8.1f MiB %11.2f\n", k, n, b, s / 1024, rss / 1024, rss / n, hwm / 1024, hwm / rss
-      }'
     done
   done
 done

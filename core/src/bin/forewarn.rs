@@ -50,10 +50,11 @@ fn purge_eagerly() -> impl Drop {
 struct Cli {
     #[command(subcommand)]
     command: Command,
-    /// Threads running the checks (env FOREWARN_WORKERS). One event-loop thread runs 100,000
-    /// checks every 5 s on about a quarter of a core and spares the hand-offs between threads;
-    /// raise it for CPU-heavy mixes such as thousands of TLS handshakes a second. History
-    /// writes and name lookups run on their own threads either way.
+    /// Threads running the checks (env FOREWARN_WORKERS). One event-loop thread keeps 100,000
+    /// TCP checks every 5 s on schedule (under one core: see benches/README.md) and spares the
+    /// hand-offs between threads; raise it for CPU-heavy mixes such as thousands of TLS
+    /// handshakes a second. History writes and name lookups run on their own threads either
+    /// way.
     #[arg(
         long,
         global = true,

@@ -12,6 +12,12 @@ use std::collections::BinaryHeap;
 /// Nanoseconds per slot.
 const SLOT_NS: u64 = 1_000_000;
 
+/// Entries an emptied slot vector may keep room for.
+const KEEP_CAPACITY: usize = 64;
+
+/// Emptied slot vectors kept for reuse.
+const SPARE_VECTORS: usize = 64;
+
 /// Due times (nanoseconds since the scheduler started) of check indexes, taken in slot order.
 pub(crate) struct Wheel {
     /// `slots[ms & mask]`: the entries due in that millisecond of the current turn.
@@ -23,6 +29,9 @@ pub(crate) struct Wheel {
     on_wheel: usize,
     /// Entries due a turn or more after the cursor.
     far: BinaryHeap<Reverse<(u64, u32)>>,
+    /// Emptied slot vectors, lent to the next empty slot pushed to: only slots holding entries
+    /// hold memory (a turn has up to 65,536 slots; a check visits each in turn).
+    spare: Vec<Vec<(u64, u32)>>,
 }
 
 impl Wheel {
@@ -37,6 +46,7 @@ impl Wheel {
             cursor: 0,
             on_wheel: 0,
             far: BinaryHeap::new(),
+            spare: Vec::new(),
         }
     }
 
@@ -56,9 +66,20 @@ impl Wheel {
         if ms - self.cursor >= self.turn() {
             self.far.push(Reverse((due, idx)));
         } else {
-            self.slots[(ms & self.mask) as usize].push((due, idx));
-            self.on_wheel += 1;
+            self.put(ms, (due, idx));
         }
+    }
+
+    /// Appends an entry to the slot of millisecond `ms` (within one turn of the cursor).
+    fn put(&mut self, ms: u64, entry: (u64, u32)) {
+        let slot = &mut self.slots[(ms & self.mask) as usize];
+        if slot.capacity() == 0
+            && let Some(v) = self.spare.pop()
+        {
+            *slot = v;
+        }
+        slot.push(entry);
+        self.on_wheel += 1;
     }
 
     /// Moves the cursor to the next slot holding entries (pulling entries from the heap as the
@@ -87,13 +108,13 @@ impl Wheel {
         slot
     }
 
-    /// Returns an emptied vector from [`Wheel::take_slot`] to the cursor's slot if that slot
-    /// is still empty (entries pushed meanwhile may have landed there).
+    /// Returns an emptied vector from [`Wheel::take_slot`] for the next empty slot pushed to,
+    /// unless it is larger than [`KEEP_CAPACITY`] (a slot that once held a crowd, at the start
+    /// or in a burst of retries, does not keep its room) or enough are spare.
     pub(crate) fn give_back(&mut self, mut slot: Vec<(u64, u32)>) {
         slot.clear();
-        let here = &mut self.slots[(self.cursor & self.mask) as usize];
-        if here.is_empty() {
-            *here = slot;
+        if slot.capacity() <= KEEP_CAPACITY && self.spare.len() < SPARE_VECTORS {
+            self.spare.push(slot);
         }
     }
 
@@ -105,8 +126,7 @@ impl Wheel {
                 break;
             }
             self.far.pop();
-            self.slots[(ms & self.mask) as usize].push((due, idx));
-            self.on_wheel += 1;
+            self.put(ms, (due, idx));
         }
     }
 }
@@ -125,6 +145,51 @@ mod tests {
             w.give_back(slot);
         }
         out
+    }
+
+    #[test]
+    fn only_slots_holding_entries_hold_memory() {
+        // 2,000 checks every 5 s on a 65 s wheel (a longer check elsewhere), for three turns.
+        let mut w = Wheel::new(65_000);
+        let interval = 5_000 * SLOT_NS;
+        for i in 0..2_000u32 {
+            w.push(u64::from(i) * 2_500_000, i);
+        }
+        let mut rounds = 0;
+        while let Some(ms) = w.next_slot() {
+            if ms > 200_000 {
+                break;
+            }
+            let slot = w.take_slot();
+            for &(due, idx) in &slot {
+                w.push(due + interval, idx);
+            }
+            w.give_back(slot);
+            rounds += 1;
+        }
+        assert!(rounds > 10_000);
+        let held: usize = w
+            .slots
+            .iter()
+            .filter(|s| s.is_empty())
+            .map(Vec::capacity)
+            .sum();
+        assert_eq!(held, 0, "empty slots keep no room");
+        let live: usize = w.slots.iter().map(Vec::capacity).sum();
+        assert!(
+            live <= 2 * 2_000 + 4 * 2_000,
+            "{live} entries of room for 2,000"
+        );
+        assert!(w.spare.len() <= SPARE_VECTORS);
+        // A crowded slot's vector is not kept.
+        let mut crowd = Wheel::new(1_000);
+        for i in 0..1_000 {
+            crowd.push(0, i);
+        }
+        crowd.next_slot();
+        let slot = crowd.take_slot();
+        crowd.give_back(slot);
+        assert!(crowd.spare.is_empty());
     }
 
     #[test]

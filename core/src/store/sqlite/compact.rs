@@ -25,6 +25,7 @@
 use std::collections::{BTreeMap, HashSet};
 
 use serde::{Deserialize, Serialize};
+use smallvec::SmallVec;
 
 use super::*;
 use crate::store::history::{
@@ -60,7 +61,6 @@ pub(super) struct Compact {
     loaded: bool,
     /// `series.id` → layout, and each check's series.
     layouts: HashMap<i64, Arc<Layout>>,
-    series_ids: HashMap<i64, Vec<(Arc<Layout>, i64)>>,
     /// Each distinct layout once, shared by every series that has it (checks of one kind
     /// report the same metrics: one copy instead of one per check).
     distinct: HashSet<Arc<Layout>>,
@@ -105,8 +105,8 @@ struct Hour {
     spilled: u32,
     /// The row of the hour's first block.
     first_block: Option<i64>,
-    /// Samples not in a block, in segments of one layout each.
-    segments: Vec<Pending>,
+    /// Samples not in a block, in segments of one layout each (nearly always one: inline).
+    segments: SmallVec<[Pending; 1]>,
 }
 
 impl Hour {
@@ -116,7 +116,7 @@ impl Hour {
             counts: Counts::default(),
             spilled: 0,
             first_block: None,
-            segments: Vec::new(),
+            segments: SmallVec::new(),
         }
     }
 
@@ -200,6 +200,11 @@ impl Pending {
     }
 
     fn push(&mut self, [at, status, latency]: [i64; 3], values: &[i64]) {
+        // Grown by half at a time, not doubled: thousands of checks hold these.
+        let most = 10 * (3 + values.len());
+        if self.bytes.capacity() - self.bytes.len() < most {
+            self.bytes.reserve_exact(most.max(self.bytes.len() / 2));
+        }
         put_varint(&mut self.bytes, at.wrapping_sub(self.last_at));
         self.last_at = at;
         put_varint(&mut self.bytes, status);
@@ -338,34 +343,33 @@ impl Compact {
         l
     }
 
-    /// The series of `layout` for check `id`, added when new.
+    /// The series of `layout` for check `id`, added when new. Asked when a check's layout is
+    /// not the one of its samples in memory: its first sample of an hour, or new metrics.
     fn series(
         &mut self,
         tx: &Transaction<'_>,
         id: i64,
         layout: &Layout,
     ) -> Result<(i64, Arc<Layout>)> {
-        if let Some((l, s)) = self
-            .series_ids
-            .get(&id)
-            .and_then(|all| all.iter().find(|(l, _)| **l == *layout))
-        {
-            return Ok((*s, l.clone()));
+        let text = layout.encode();
+        let select = "SELECT id FROM series WHERE check_id = ?1 AND layout = ?2";
+        let known: Option<i64> = tx
+            .prepare_cached(select)?
+            .query_row(params![id, text], |r| r.get(0))
+            .optional()?;
+        let s = match known {
+            Some(s) => s,
+            None => {
+                tx.prepare_cached("INSERT INTO series(check_id, layout) VALUES (?1, ?2)")?
+                    .execute(params![id, text])?;
+                tx.last_insert_rowid()
+            }
+        };
+        if let Some(l) = self.layouts.get(&s) {
+            return Ok((s, l.clone()));
         }
         let layout = self.shared(layout.clone());
-        let text = layout.encode();
-        tx.prepare_cached(
-            "INSERT INTO series(check_id, layout) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
-        )?
-        .execute(params![id, text])?;
-        let s: i64 = tx
-            .prepare_cached("SELECT id FROM series WHERE check_id = ?1 AND layout = ?2")?
-            .query_row(params![id, text], |r| r.get(0))?;
         self.layouts.insert(s, layout.clone());
-        self.series_ids
-            .entry(id)
-            .or_default()
-            .push((layout.clone(), s));
         Ok((s, layout))
     }
 }
@@ -1008,9 +1012,10 @@ fn spill(tx: &Transaction<'_>, id: i64, hour: &mut Hour) -> Result<()> {
         hour.spilled += p.len;
     }
     let last = hour.segments.pop();
-    hour.segments = last
-        .map(|p| vec![Pending::new(p.series, p.layout)])
-        .unwrap_or_default();
+    hour.segments.clear();
+    if let Some(p) = last {
+        hour.segments.push(Pending::new(p.series, p.layout));
+    }
     Ok(())
 }
 
@@ -1997,16 +2002,16 @@ mod tests {
         .await;
         let inner = store.inner.lock();
         let compact = &inner.cache.compact;
-        let of = |check: i64| compact.series_ids[&check][0].0.clone();
-        let ids: Vec<i64> = {
-            let mut v: Vec<i64> = compact.series_ids.keys().copied().collect();
-            v.sort();
-            v
+        let of = |check: &str| {
+            let id = inner.cache.check_ids[check];
+            compact.open[&id].hour.as_ref().unwrap().segments[0]
+                .layout
+                .clone()
         };
-        assert_eq!(ids.len(), 4);
-        assert!(Arc::ptr_eq(&of(ids[0]), &of(ids[1])));
-        assert!(Arc::ptr_eq(&of(ids[0]), &of(ids[2])));
-        assert!(!Arc::ptr_eq(&of(ids[0]), &of(ids[3])));
+        assert_eq!(compact.layouts.len(), 4);
+        assert!(Arc::ptr_eq(&of("a"), &of("b")));
+        assert!(Arc::ptr_eq(&of("a"), &of("c")));
+        assert!(!Arc::ptr_eq(&of("a"), &of("d")));
         assert_eq!(compact.distinct.len(), 2);
         // Every series' layout is the shared copy.
         assert!(
