@@ -10,6 +10,7 @@ use serde::{Deserialize, Deserializer};
 use crate::error::{Error, Result};
 
 mod assembled;
+mod split;
 
 /// A secret value (password, token, community string). Its `Debug` and `Display` print
 /// `<redacted>`; `${VAR}` references are expanded from the environment when it is read.
@@ -367,6 +368,59 @@ struct RawConfig {
     agent: Option<crate::agent::AgentSection>,
 }
 
+/// Configs with at least this many `[[checks]]` tables are read a part at a time (see
+/// [`split`]); smaller ones whole.
+const SPLIT_FROM: usize = 1_000;
+
+/// `[[checks]]` tables parsed at once when a config is read a part at a time.
+const CHECKS_PER_PART: usize = 256;
+
+/// The config's tables: a large config a part at a time (its peak memory is then the checks
+/// built, not the whole document's tokens and tree), anything else, and any config a part of
+/// which fails, whole (so errors are the whole parse's, as written).
+fn parse_raw(text: &str) -> std::result::Result<RawConfig, toml::de::Error> {
+    if let Some(parts) = split::split(text, CHECKS_PER_PART)
+        && parts.count >= SPLIT_FROM
+        && let Some(raw) = parse_parts(text, parts)
+    {
+        return Ok(raw);
+    }
+    toml::from_str(text)
+}
+
+/// See [`parse_raw`]: `None` when a part does not parse on its own.
+fn parse_parts(text: &str, parts: split::Parts) -> Option<RawConfig> {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Part {
+        checks: Vec<CheckConfig>,
+    }
+    let mut raw: RawConfig = toml::from_str(&parts.rest).ok()?;
+    drop(parts.rest);
+    if !raw.checks.is_empty() {
+        // `checks = [...]` beside `[[checks]]` tables: the whole parse says what is wrong.
+        return None;
+    }
+    raw.checks.reserve_exact(parts.count);
+    let moved = |s: &Spanned<String>, by: usize| {
+        Spanned::new(s.span().start + by..s.span().end + by, s.get_ref().clone())
+    };
+    for range in parts.checks {
+        let part: Part = toml::from_str(&text[range.clone()]).ok()?;
+        for mut c in part.checks {
+            let by = range.start;
+            c.name = moved(&c.name, by);
+            c.group = c.group.as_ref().map(|g| moved(g, by));
+            c.policy = c.policy.as_ref().map(|p| moved(p, by));
+            for d in &mut c.depends_on {
+                *d = moved(d, by);
+            }
+            raw.checks.push(c);
+        }
+    }
+    Some(raw)
+}
+
 /// A table's entries in the order they are written.
 fn in_file_order<T>(map: BTreeMap<String, Spanned<T>>) -> Vec<(String, T)> {
     let mut v: Vec<(String, Spanned<T>)> = map.into_iter().collect();
@@ -476,7 +530,7 @@ impl Config {
 
     /// Parses and validates config text; `origin` names it in errors.
     pub fn parse(text: &str, origin: &Path) -> Result<Self> {
-        let raw: RawConfig = toml::from_str(text).map_err(|e| {
+        let raw: RawConfig = parse_raw(text).map_err(|e| {
             let key = unknown_key(e.message());
             let span = e.span().map(|s| refine_span(text, s, key.as_deref()));
             let mut message = e.message().trim_end().to_owned();
@@ -1738,6 +1792,110 @@ mod file_tests {
             e.starts_with("forewarn.toml:2:15: `monitor.concurrency`"),
             "{e}"
         );
+    }
+
+    /// A config of `n` checks of several kinds, with groups, dependencies, a sub-table, a
+    /// maintenance window between the checks and the `[monitor]` section after them.
+    fn large(n: usize) -> String {
+        let mut t = String::from(
+            "[sinks.log]\ntype = \"log\"\n\n[policies.default]\ntype = \"notify\"\n\
+             sinks = [\"log\"]\n\n[groups.lab]\ninterval = \"10s\"\n\n",
+        );
+        for i in 0..n {
+            if i == n / 2 {
+                t.push_str(
+                    "[[maintenance]]\nname = \"upgrade\"\nchecks = [\"c0\"]\n\
+                     start = \"2026-12-24T08:00:00Z\"\nend = \"2026-12-24T09:00:00Z\"\n\n",
+                );
+            }
+            t.push_str(&format!("[[checks]]\nname = \"c{i}\"\n"));
+            match i % 3 {
+                0 => t.push_str(&format!(
+                    "type = \"tcp\"\ntarget = \"10.0.{}.{}:22\"\n",
+                    i / 250,
+                    i % 250
+                )),
+                1 => t.push_str(&format!(
+                    "type = \"http\"\nurl = \"https://s{i}.example.org/login\"\ngroup = \"lab\"\n\
+                     depends_on = [\"c{}\"]\n",
+                    i - 1
+                )),
+                _ => t.push_str(&format!(
+                    "type = \"tcp\" # a comment [[checks]]\ntarget = '10.1.0.{}:443'\n\
+                     [checks.flapping]\nwindow = \"10m\"\n",
+                    i % 250
+                )),
+            }
+            t.push('\n');
+        }
+        t.push_str("[monitor]\ndatabase = \"big.db\"\ndefault_interval = \"1m\"\n");
+        t
+    }
+
+    #[test]
+    fn a_large_config_read_in_parts_is_the_same_as_read_whole() {
+        let text = large(2_000);
+        let parts = split::split(&text, CHECKS_PER_PART).unwrap();
+        assert_eq!(parts.count, 2_000);
+        assert!(parts.checks.len() >= 2_000 / CHECKS_PER_PART);
+        let whole: RawConfig = toml::from_str(&text).unwrap();
+        let in_parts = parse_parts(&text, parts).expect("every part parses on its own");
+        assert_eq!(in_parts.checks.len(), 2_000);
+        assert_eq!(
+            format!("{:?}", in_parts.checks),
+            format!("{:?}", whole.checks)
+        );
+        for (a, b) in in_parts.checks.iter().zip(&whole.checks) {
+            assert_eq!(a.name.span(), b.name.span());
+            assert_eq!(
+                a.group.as_ref().map(|g| g.span()),
+                b.group.as_ref().map(|g| g.span())
+            );
+            let spans = |c: &CheckConfig| c.depends_on.iter().map(|d| d.span()).collect::<Vec<_>>();
+            assert_eq!(spans(a), spans(b));
+        }
+        assert_eq!(
+            format!("{:?}", in_parts.monitor),
+            format!("{:?}", whole.monitor)
+        );
+        assert_eq!(in_parts.maintenance.len(), 1);
+        assert_eq!(in_parts.maintenance[0].span(), whole.maintenance[0].span());
+        let config = parse(&text).unwrap();
+        assert_eq!(config.checks.len(), 2_000);
+        assert_eq!(config.monitor.database, PathBuf::from("big.db"));
+    }
+
+    #[test]
+    fn errors_in_a_large_config_name_the_same_place_as_in_a_small_one() {
+        let text = large(2_000);
+        // A bad value in check 1,234: located as the whole parse locates it.
+        let bad = text.replacen(
+            "name = \"c1234\"\n",
+            "name = \"c1234\"\ninterval = \"5 parsecs\"\n",
+            1,
+        );
+        let line = bad[..bad.find("5 parsecs").unwrap()].matches('\n').count() + 1;
+        let e = err(&bad);
+        assert!(e.contains(&format!("forewarn.toml:{line}:")), "{e}");
+        // A name used twice: both places, from the spans moved by their part's offset.
+        let twice = text.replacen("name = \"c1500\"", "name = \"c3\"", 1);
+        let at = twice.find("name = \"c3\"").unwrap();
+        let second = twice[..twice.rfind("name = \"c3\"").unwrap()]
+            .matches('\n')
+            .count()
+            + 1;
+        let first = twice[..at].matches('\n').count() + 1;
+        let e = err(&twice);
+        assert!(e.contains(&format!("forewarn.toml:{second}:8")), "{e}");
+        assert!(e.contains(&format!("first at line {first}")), "{e}");
+        // A dependency on no check, located in its part.
+        let missing = text.replacen("depends_on = [\"c999\"]", "depends_on = [\"nowhere\"]", 1);
+        let line = missing[..missing.find("\"nowhere\"").unwrap()]
+            .matches('\n')
+            .count()
+            + 1;
+        let e = err(&missing);
+        assert!(e.contains(&format!("forewarn.toml:{line}:15")), "{e}");
     }
 
     #[test]
