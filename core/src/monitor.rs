@@ -288,6 +288,13 @@ impl fmt::Debug for Runtime {
     }
 }
 
+/// Observations that make a batch for the history: a check that brings the pending ones to
+/// this many writes them (unless a write is in progress, which takes them along).
+const HISTORY_BATCH: usize = 4096;
+
+/// Pending observations at which checks wait for the history writer.
+const HISTORY_BACKLOG: usize = 16 * HISTORY_BATCH;
+
 /// How many checks one chunk of [`Checks`] holds.
 const CHECKS_CHUNK: usize = 4096;
 
@@ -479,6 +486,9 @@ struct Inner {
     retention: Duration,
     history: crate::store::HistoryRetention,
     pending: Mutex<Vec<(Arc<str>, Observation)>>,
+    /// Held by the one task writing `pending` to the history: others leave their observations
+    /// to it rather than queue batches of their own behind it (see [`Inner::flush_history`]).
+    history_writer: tokio::sync::Mutex<()>,
     incident_lock: tokio::sync::Mutex<()>,
     restored: tokio::sync::OnceCell<()>,
     next_escalation: Mutex<Option<DateTime<Utc>>>,
@@ -860,6 +870,7 @@ impl MonitorBuilder {
                 retention,
                 history,
                 pending: Mutex::new(Vec::new()),
+                history_writer: tokio::sync::Mutex::new(()),
                 incident_lock: tokio::sync::Mutex::new(()),
                 restored: tokio::sync::OnceCell::new(),
                 next_escalation: Mutex::new(None),
@@ -1963,8 +1974,14 @@ impl Inner {
         if !transitions.is_empty() {
             self.apply(idx, transitions, now).await?;
         }
-        if self.pending.lock().len() >= 4096 {
-            self.flush_history().await?;
+        let pending = self.pending.lock().len();
+        if pending >= HISTORY_BATCH {
+            if pending >= HISTORY_BACKLOG {
+                // The history is behind by many batches: wait for the writer (the checks slow
+                // down) rather than let observations pile up without bound.
+                let _writer = self.history_writer.lock().await;
+            }
+            self.write_history(false).await?;
         }
         Ok(())
     }
@@ -2253,12 +2270,35 @@ impl Inner {
         Ok(())
     }
 
+    /// Writes every pending observation to the history, after any write in progress.
     async fn flush_history(&self) -> Result<()> {
-        let batch = std::mem::take(&mut *self.pending.lock());
-        if !batch.is_empty() {
+        self.write_history(true).await
+    }
+
+    /// Writes pending observations to the history, a batch at a time, while a batch is
+    /// waiting. One task writes at a time: when another is writing, a caller that does not
+    /// `wait` returns at once and leaves its observations to that writer, so a slow moment of
+    /// the store (a save of every open hour, an hour closing) costs one batch in flight and the
+    /// observations meanwhile, not a queue of batches each on a thread of its own.
+    async fn write_history(&self, wait: bool) -> Result<()> {
+        let _writer = if wait {
+            self.history_writer.lock().await
+        } else {
+            match self.history_writer.try_lock() {
+                Ok(w) => w,
+                Err(_) => return Ok(()),
+            }
+        };
+        loop {
+            let batch = std::mem::take(&mut *self.pending.lock());
+            if batch.is_empty() {
+                return Ok(());
+            }
             self.store.record_observations(batch).await?;
+            if !wait && self.pending.lock().len() < HISTORY_BATCH {
+                return Ok(());
+            }
         }
-        Ok(())
     }
 
     /// When the history's disk is nearly full (under `min_free`) and the file has no freed
