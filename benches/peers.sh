@@ -117,19 +117,21 @@ stub=http://127.0.0.1:$stub_port/stub
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$root/target}
 # The executables cargo names (not target/release/forewarn, which a build of another checkout
 # sharing the target directory may replace), copied so that nothing swaps them during the run.
+# The executable cargo reports for target $1 (a bench build also builds the forewarn binary,
+# and in no fixed order).
 executable() { python3 -c 'import json,sys
 for l in sys.stdin:
     m = json.loads(l)
-    if m.get("reason") == "compiler-artifact" and m.get("executable"):
-        print(m["executable"])' | tail -n1; }
+    if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["name"] == sys.argv[1]:
+        print(m["executable"])' "$1" | tail -n1; }
 if [ -z "$forewarn_bin" ]; then
   echo "building forewarn (release)…" >&2
-  forewarn_bin=$(cargo build --release -p forewarn --bin forewarn --message-format=json | executable)
+  forewarn_bin=$(cargo build --release -p forewarn --bin forewarn --message-format=json | executable forewarn)
 fi
 cp "$forewarn_bin" "$work/forewarn"
 if [ -z "$floor_bin" ]; then
   echo "building the floor (benches/floor.rs)…" >&2
-  floor_bin=$(cargo bench -p forewarn --bench floor --no-run --message-format=json | executable)
+  floor_bin=$(cargo bench -p forewarn --bench floor --no-run --message-format=json | executable floor)
 fi
 cp "$floor_bin" "$work/floor"
 forewarn=$work/forewarn floor=$work/floor
