@@ -309,6 +309,9 @@ struct TailCheckV1 {
     parts: Vec<(i64, u32)>,
 }
 
+/// Checks in one tail row at most.
+const TAIL_CHECKS: usize = 4_096;
+
 /// The format of the tail rows written now.
 const TAIL_FORMAT: i64 = 2;
 
@@ -1376,9 +1379,6 @@ pub(super) fn save(tx: &Transaction<'_>, compact: &mut Compact) -> Result<()> {
         close_hour(tx, compact, id, &mut open)?;
         compact.open.insert(id, open);
     }
-    let mut checks = Vec::new();
-    let mut samples: Vec<Vec<i64>> = vec![Vec::new(); SAMPLE_FIXED];
-    let mut metrics: Vec<i64> = Vec::new();
     let mut ids: Vec<i64> = compact
         .open
         .iter()
@@ -1386,7 +1386,30 @@ pub(super) fn save(tx: &Transaction<'_>, compact: &mut Compact) -> Result<()> {
         .map(|(&id, _)| id)
         .collect();
     ids.sort_unstable();
-    for id in ids {
+    for chunk in ids.chunks(TAIL_CHECKS) {
+        save_tail_row(tx, compact, chunk)?;
+    }
+    // Rows older than every open hour hold only closed hours (their status and runs are in
+    // `history_open`).
+    let oldest_open = compact
+        .open
+        .values()
+        .filter_map(|o| o.hour.as_ref().map(|h| h.start))
+        .min()
+        .unwrap_or(now_hour);
+    tx.prepare_cached("DELETE FROM history_tail WHERE at < ?1")?
+        .execute([oldest_open])?;
+    compact.saved_at = Some(compact.newest_at);
+    Ok(())
+}
+
+/// One tail row for the checks `ids` (see [`save`]): a save of many checks writes a row per
+/// [`TAIL_CHECKS`] of them, so what it builds in memory stays small whatever their number.
+fn save_tail_row(tx: &Transaction<'_>, compact: &mut Compact, ids: &[i64]) -> Result<()> {
+    let mut checks = Vec::with_capacity(ids.len());
+    let mut samples: Vec<Vec<i64>> = vec![Vec::new(); SAMPLE_FIXED];
+    let mut metrics: Vec<i64> = Vec::new();
+    for &id in ids {
         let o = compact.open.get_mut(&id).expect("listed above");
         let mut parts = Vec::new();
         if let Some(hour) = o.hour.as_mut() {
@@ -1446,17 +1469,6 @@ pub(super) fn save(tx: &Transaction<'_>, compact: &mut Compact) -> Result<()> {
         tx.prepare_cached("INSERT INTO history_tail(at, format, data) VALUES (?1, ?2, ?3)")?
             .execute(params![compact.newest_at, TAIL_FORMAT, data])?;
     }
-    // Rows older than every open hour hold only closed hours (their status and runs are in
-    // `history_open`).
-    let oldest_open = compact
-        .open
-        .values()
-        .filter_map(|o| o.hour.as_ref().map(|h| h.start))
-        .min()
-        .unwrap_or(now_hour);
-    tx.prepare_cached("DELETE FROM history_tail WHERE at < ?1")?
-        .execute([oldest_open])?;
-    compact.saved_at = Some(compact.newest_at);
     Ok(())
 }
 
@@ -2297,6 +2309,38 @@ mod tests {
         let mut times: Vec<i64> = kept.iter().map(|k| k.0).collect();
         times.dedup();
         assert_eq!(times.len(), kept.len(), "no sample twice");
+    }
+
+    #[tokio::test]
+    async fn a_save_of_many_checks_is_written_a_few_thousand_checks_a_row() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h.db");
+        let store = SqliteStore::open(&path).unwrap();
+        let n = TAIL_CHECKS + 1_000;
+        for round in 0..3 {
+            let batch = (0..n)
+                .map(|c| {
+                    let o = tcp(
+                        Status::Ok,
+                        round * 5000 + c as i64 % 1000,
+                        300 + round as u64,
+                    );
+                    (Arc::<str>::from(format!("c{c}").as_str()), o)
+                })
+                .collect();
+            store.record_observations(batch).await.unwrap();
+        }
+        store.save_open().await.unwrap();
+        // The saves at the first batch and now, each in two rows.
+        assert_eq!(count(&store, "SELECT count(*) FROM history_tail"), 4);
+        drop(store); // as after kill -9
+        let store = SqliteStore::open(&path).unwrap();
+        let back = read_back(&store, &format!("c{}", n - 1)).await;
+        assert_eq!(back.len(), 3);
+        assert_eq!(back[2].2, 302);
+        let avail = store.availability(at(-1)).await.unwrap();
+        assert_eq!(avail.len(), n);
+        assert!(avail.iter().all(|a| a.count == 3));
     }
 
     #[tokio::test]
