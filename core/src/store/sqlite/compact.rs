@@ -10,8 +10,8 @@
 //! [`SAVE_EVERY_MS`] of observation time (on [`Store::flush`], and before any read) a check
 //! whose samples in memory passed [`SPILL_BYTES`] writes them as a block of `samples`, and the
 //! samples that came since the last save and are not in a block, the status, the open run and
-//! the hour's counts of every check that moved are appended to `history_tail` as one row: a
-//! save writes one row, and a block now and then per check, however many checks. What a check
+//! the hour's counts of every check that moved are appended to `history_tail`, a row per
+//! [`TAIL_CHECKS`] checks, and a block now and then per check. What a check
 //! holds in memory is bounded by the spill size and one save's samples, whatever its interval.
 //! When a check's hour ends, its blocks and what is in memory become one block, its minutes a
 //! chunk and its hour a rollup, compressed once, and the day's rollup takes the hour; tail rows
