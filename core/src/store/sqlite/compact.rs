@@ -2140,24 +2140,38 @@ mod tests {
             .map_or(0, |h| h.pending_bytes())
     }
 
-    /// (time from `at(0)`, status, latency µs, connect time) of what is read back.
+    /// (time from `at(0)`, status, latency µs, connect time) of an observation.
+    fn numbers(o: &Observation) -> (i64, Status, u128, f64) {
+        (
+            (o.at - at(0)).num_milliseconds(),
+            o.status,
+            o.latency.as_micros(),
+            o.metrics["connect_time"].value,
+        )
+    }
+
+    /// [`numbers`] of what is read back of `check`, oldest first.
     async fn read_back(store: &SqliteStore, check: &str) -> Vec<(i64, Status, u128, f64)> {
-        let mut all: Vec<_> = store
-            .observations(check, at(-1), 0)
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|o| {
-                (
-                    (o.at - at(0)).num_milliseconds(),
-                    o.status,
-                    o.latency.as_micros(),
-                    o.metrics["connect_time"].value,
-                )
-            })
-            .collect();
-        all.reverse();
-        all
+        let all = store.observations(check, at(-1), 0).await.unwrap();
+        all.iter().rev().map(numbers).collect()
+    }
+
+    /// Records `all` for `check` in batches of `per_batch`; after each batch, `then`.
+    async fn record_in_batches(
+        store: &SqliteStore,
+        check: &str,
+        all: &[Observation],
+        per_batch: usize,
+        mut then: impl FnMut(&SqliteStore),
+    ) {
+        for chunk in all.chunks(per_batch) {
+            let batch = chunk
+                .iter()
+                .map(|o| (Arc::from(check), o.clone()))
+                .collect();
+            store.record_observations(batch).await.unwrap();
+            then(store);
+        }
     }
 
     /// A 1 s check with a failure now and then, for `seconds` from `from`.
@@ -2179,14 +2193,10 @@ mod tests {
         let store = SqliteStore::in_memory().unwrap();
         let recorded = second_by_second(0, 50 * 60);
         let mut most = 0;
-        for chunk in recorded.chunks(10) {
-            let batch = chunk
-                .iter()
-                .map(|o| (Arc::from("web"), o.clone()))
-                .collect();
-            store.record_observations(batch).await.unwrap();
-            most = most.max(pending_bytes(&store, "web"));
-        }
+        record_in_batches(&store, "web", &recorded, 10, |store| {
+            most = most.max(pending_bytes(store, "web"));
+        })
+        .await;
         // Bounded by the spill size and one save's samples (30 at 1 s, about 6 bytes each),
         // not by the hour: 3,000 samples would be ~150 kB as columns.
         assert!(most <= SPILL_BYTES + 30 * 8, "{most} bytes in memory");
@@ -2198,17 +2208,7 @@ mod tests {
         );
         // Everything reads back while the hour is open: the samples in blocks, in memory, and
         // the minutes and availability of the hour.
-        let want: Vec<_> = recorded
-            .iter()
-            .map(|o| {
-                (
-                    (o.at - at(0)).num_milliseconds(),
-                    o.status,
-                    o.latency.as_micros(),
-                    o.metrics["connect_time"].value,
-                )
-            })
-            .collect();
+        let want: Vec<_> = recorded.iter().map(numbers).collect();
         assert_eq!(read_back(&store, "web").await, want);
         let minutes = store
             .rollups("web", Tier::Minute, at(-1), at(3_600_000))
@@ -2252,13 +2252,7 @@ mod tests {
         let path = dir.path().join("h.db");
         let store = SqliteStore::open(&path).unwrap();
         let recorded = second_by_second(0, 20 * 60 + 10);
-        for chunk in recorded.chunks(5) {
-            let batch = chunk
-                .iter()
-                .map(|o| (Arc::from("web"), o.clone()))
-                .collect();
-            store.record_observations(batch).await.unwrap();
-        }
+        record_in_batches(&store, "web", &recorded, 5, |_| {}).await;
         assert!(count(&store, "SELECT count(*) FROM samples") > 2);
         drop(store); // as after kill -9: the last 10 s were not saved
         let store = SqliteStore::open(&path).unwrap();
@@ -2288,13 +2282,7 @@ mod tests {
         assert_eq!(avail[0].count, saved.len() as u64);
         // Recording goes on from there, and the hour closes with each sample once.
         let more = second_by_second(20 * 60 + 30, 40 * 60);
-        for chunk in more.chunks(20) {
-            let batch = chunk
-                .iter()
-                .map(|o| (Arc::from("web"), o.clone()))
-                .collect();
-            store.record_observations(batch).await.unwrap();
-        }
+        record_in_batches(&store, "web", &more, 20, |_| {}).await;
         store.flush().await.unwrap();
         let hours = store
             .rollups("web", Tier::Hour, at(-1), at(2 * 3_600_000))
