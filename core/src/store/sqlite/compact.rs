@@ -6,13 +6,14 @@
 //! minutes in one compressed chunk, hours, days), `history_open` (each check's status and open
 //! run when its last hour closed) and `history_tail`.
 //!
-//! A check's current hour is open. Its samples come into memory a few bytes each; every
-//! [`SAVE_EVERY_MS`] of observation time (on [`Store::flush`], and before any read) a check
-//! whose samples in memory passed [`SPILL_BYTES`] writes them as a block of `samples`, and the
+//! A check's current hour is open. Its samples come into memory a few bytes each. A check whose
+//! samples in memory pass its [`spill_at`] writes them as a block of `samples` with the batch
+//! that brought them, and a tail row (in `history_tail`) for the checks that did says so.
+//! Every [`SAVE_EVERY_MS`] of observation time (on [`Store::flush`], and before any read) the
 //! samples that came since the last save and are not in a block, the status, the open run and
 //! the hour's counts of every check that moved are appended to `history_tail`, a row per
-//! [`TAIL_CHECKS`] checks, and a block now and then per check. What a check
-//! holds in memory is bounded by the spill size and one save's samples, whatever its interval.
+//! [`TAIL_CHECKS`] checks. What a check holds in memory is bounded by the spill size, whatever
+//! its interval.
 //! When a check's hour ends, its blocks and what is in memory become one block, its minutes a
 //! chunk and its hour a rollup, compressed once, and the day's rollup takes the hour; tail rows
 //! whose hours have all ended are deleted. A crash loses at most the samples and run
@@ -52,11 +53,25 @@ const SEGMENT_SAMPLES: usize = 4_096;
 /// whatever its interval. The hour's blocks become one as it closes.
 const SPILL_BYTES: usize = 256;
 
+/// How many bytes of samples check `id` holds in memory in the hour starting `hour` before
+/// it writes them as a block: between half [`SPILL_BYTES`] and all of it, by check and hour.
+/// Checks of one interval fill at one pace and every hour starts empty at once: with one
+/// threshold they would all write their blocks at once, every few minutes (at 100,000 checks,
+/// a save that wrote them all took half as much memory again while the observations waited).
+fn spill_at(id: i64, hour: i64) -> usize {
+    // splitmix64's finaliser: neighbouring ids and hours get unrelated thresholds.
+    let mut z = (id as u64) ^ (hour as u64).rotate_left(29);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^= z >> 31;
+    SPILL_BYTES / 2 + (z % (SPILL_BYTES as u64 / 2 + 1)) as usize
+}
+
 /// What is in memory of the compact history.
 #[derive(Default)]
 pub(super) struct Compact {
-    /// `checks.id` → what is open of that check.
-    open: HashMap<i64, Open>,
+    /// What is open of each check.
+    open: OpenTable,
     /// Whether `open` was read from the database (on the first write).
     loaded: bool,
     /// `series.id` → layout, and each check's series.
@@ -70,19 +85,118 @@ pub(super) struct Compact {
     newest_at: i64,
 }
 
-/// A check's open history.
+/// What is open of each check, by `checks.id`: ids are small and dense (one per check ever
+/// configured), so a row per id takes about two thirds of the room of a hash map by id (no
+/// key, no spare buckets). A check with no history has an empty row.
 #[derive(Default)]
+struct OpenTable {
+    rows: Vec<Open>,
+}
+
+impl OpenTable {
+    /// An empty table with room for ids up to `max_id` (the rows are allocated once, not
+    /// doubled as checks come).
+    fn with_ids(max_id: i64) -> Self {
+        let mut rows = Vec::new();
+        rows.reserve_exact(usize::try_from(max_id.clamp(0, MAX_CHECK_ID)).unwrap_or(0) + 1);
+        OpenTable { rows }
+    }
+
+    fn index(id: i64) -> Result<usize> {
+        if (1..=MAX_CHECK_ID).contains(&id) {
+            Ok(id as usize)
+        } else {
+            Err(corrupt(format!("check id {id}")))
+        }
+    }
+
+    /// Check `id`'s row, if it has one.
+    fn get(&self, id: i64) -> Option<&Open> {
+        usize::try_from(id).ok().and_then(|i| self.rows.get(i))
+    }
+
+    /// Check `id`'s row, made (empty) if it has none.
+    fn row(&mut self, id: i64) -> Result<&mut Open> {
+        let i = Self::index(id)?;
+        if self.rows.len() <= i {
+            self.rows.resize_with(i + 1, Open::default);
+        }
+        Ok(&mut self.rows[i])
+    }
+
+    /// Takes check `id`'s row out (leaving an empty one) to work on it beside the rest.
+    fn take(&mut self, id: i64) -> Result<Open> {
+        Ok(std::mem::take(self.row(id)?))
+    }
+
+    /// Puts back a row taken with [`OpenTable::take`].
+    fn put(&mut self, id: i64, open: Open) -> Result<()> {
+        *self.row(id)? = open;
+        Ok(())
+    }
+
+    /// Every check's row with its id (empty rows included).
+    fn iter(&self) -> impl Iterator<Item = (i64, &Open)> {
+        self.rows.iter().enumerate().map(|(i, o)| (i as i64, o))
+    }
+
+    fn iter_mut(&mut self) -> impl Iterator<Item = (i64, &mut Open)> {
+        self.rows.iter_mut().enumerate().map(|(i, o)| (i as i64, o))
+    }
+
+    fn values(&self) -> impl Iterator<Item = &Open> {
+        self.rows.iter()
+    }
+}
+
+/// A check's open history. Kept small: a district's schedule holds a row per check.
 struct Open {
-    /// The last observation's status code.
-    status: Option<i64>,
     run: Option<Run>,
     hour: Option<Hour>,
-    /// Status or run changed since the last save.
-    dirty: bool,
     /// Observation time of what the database knows of this check's status and run.
     known_at: i64,
-    /// The start of the run whose summary the database has (a tail row or `history_open`).
-    summary_saved: Option<i64>,
+    /// The start of the run whose summary the database has (a tail row or `history_open`),
+    /// or [`NO_RUN`].
+    summary_saved: i64,
+    /// The last observation's status code (see [`status_byte`]).
+    status: i8,
+    /// Status or run changed since the last save.
+    dirty: bool,
+}
+
+impl Default for Open {
+    fn default() -> Self {
+        Open {
+            run: None,
+            hour: None,
+            known_at: 0,
+            summary_saved: NO_RUN,
+            status: NO_STATUS,
+            dirty: false,
+        }
+    }
+}
+
+/// `Open::summary_saved` when no run's summary is saved.
+const NO_RUN: i64 = i64::MIN;
+
+/// `Open::status` when the check has none.
+const NO_STATUS: i8 = -1;
+
+/// A status code (0 to 3, see [`model::status_code`]) in a byte; a code that is none of them
+/// (a damaged row) counts as unknown.
+fn status_byte(code: Option<i64>) -> i8 {
+    code.map_or(NO_STATUS, |c| {
+        i8::try_from(c)
+            .ok()
+            .filter(|c| status_of(i64::from(*c)).is_some())
+            .unwrap_or(3)
+    })
+}
+
+/// The status code a byte of [`status_byte`] holds.
+fn status_code_of(b: i8) -> Option<i64> {
+    (b != NO_STATUS).then_some(i64::from(b))
 }
 
 /// A run of OK observations with the same shape of summary.
@@ -93,7 +207,7 @@ struct Run {
     first_at: i64,
     last_at: i64,
     count: i64,
-    summary: String,
+    summary: Box<str>,
 }
 
 /// A check's current UTC hour: what it counts, and its samples not yet in a block (those
@@ -382,12 +496,10 @@ impl Compact {
 /// later row says went into blocks are dropped), then the whole observations newer than all
 /// that (a crash after a batch and before the next save): the status they say holds, and
 /// whatever run was open ended there.
-fn load_open(
-    conn: &Connection,
-    compact: &mut Compact,
-    heads: Option<&Heads>,
-) -> Result<HashMap<i64, Open>> {
-    let mut open: HashMap<i64, Open> = HashMap::new();
+fn load_open(conn: &Connection, compact: &mut Compact, heads: Option<&Heads>) -> Result<OpenTable> {
+    let max_id: i64 =
+        conn.query_row("SELECT coalesce(max(id), 0) FROM checks", [], |r| r.get(0))?;
+    let mut open = OpenTable::with_ids(max_id);
     // The hour each check last closed: samples of it and before are in blocks.
     let mut closed: HashMap<i64, i64> = HashMap::new();
     {
@@ -399,15 +511,12 @@ fn load_open(
             let c: Closed = postcard::from_bytes(&data)
                 .map_err(|e| corrupt(format!("open history of check {id}: {e}")))?;
             closed.insert(id, c.hour);
-            open.insert(
-                id,
-                Open {
-                    status: c.status,
-                    run: c.run,
-                    known_at: c.at,
-                    ..Open::default()
-                },
-            );
+            *open.row(id)? = Open {
+                status: status_byte(c.status),
+                run: c.run,
+                known_at: c.at,
+                ..Open::default()
+            };
         }
     }
     let rows = {
@@ -452,20 +561,20 @@ fn load_open(
         let metrics = columns::decode(&tail.metrics, 1)?;
         let (mut s, mut m) = (0usize, 0usize);
         for c in tail.checks {
-            let o = open.entry(c.check).or_default();
+            let o = open.row(c.check)?;
             if at >= o.known_at {
-                o.status = c.status;
+                o.status = status_byte(c.status);
                 o.run = match c.run {
                     Some(r) => {
                         let summary = match r.summary {
-                            Some(s) => s,
+                            Some(s) => s.into(),
                             None => o
                                 .run
                                 .as_ref()
                                 .filter(|old| old.first_at == r.first_at)
                                 .map(|old| old.summary.clone())
                                 // Its words are lost (a damaged tail); its numbers are not.
-                                .unwrap_or_else(|| Status::Ok.to_string()),
+                                .unwrap_or_else(|| Status::Ok.to_string().into()),
                         };
                         Some(Run {
                             id: r.id,
@@ -529,7 +638,7 @@ fn load_open(
         }
     }
     if let Some(heads) = heads {
-        for (&id, o) in open.iter_mut() {
+        for (id, o) in open.iter_mut() {
             let head = heads.get(id);
             if head == 0 {
                 continue;
@@ -541,7 +650,7 @@ fn load_open(
             if let Some((at, status)) = newest
                 && at > o.known_at
             {
-                o.status = Some(status);
+                o.status = status_byte(Some(status));
                 o.run = None;
             }
         }
@@ -626,10 +735,12 @@ pub(super) fn record(tx: &Transaction<'_>, cache: &mut Cache, batch: Vec<Incomin
         compact.loaded = true;
     }
     let mut whole = Vec::new();
+    // Checks whose samples in memory passed their spill size with this batch.
+    let mut full = Vec::new();
     for o in batch {
         let id = shared_check_id(tx, check_ids, &o.check)?;
         compact.newest_at = compact.newest_at.max(o.at);
-        let hour = compact.open.get(&id).and_then(|open| open.hour.as_ref());
+        let hour = compact.open.get(id).and_then(|open| open.hour.as_ref());
         // Most observations have the metrics of the one before: no layout is built for them.
         let known = hour
             .and_then(|h| h.segments.last())
@@ -655,14 +766,14 @@ pub(super) fn record(tx: &Transaction<'_>, cache: &mut Cache, batch: Vec<Incomin
             .map(|v| v.is_finite().then_some(v))
             .collect();
         if ended {
-            let mut open = compact.open.remove(&id).expect("has an hour");
+            let mut open = compact.open.take(id)?;
             close_hour(tx, compact, id, &mut open)?;
-            compact.open.insert(id, open);
+            compact.open.put(id, open)?;
         }
-        let open = compact.open.entry(id).or_default();
+        let open = compact.open.row(id)?;
         let code = model::status_code(o.status);
-        let is_whole = o.status != Status::Ok || open.status != Some(0);
-        open.status = Some(code);
+        let is_whole = o.status != Status::Ok || open.status != 0;
+        open.status = status_byte(Some(code));
         open.dirty = true;
         let quantized: Vec<i64> = layout
             .0
@@ -678,7 +789,11 @@ pub(super) fn record(tx: &Transaction<'_>, cache: &mut Cache, batch: Vec<Incomin
             &quantized,
             false,
         );
-        open.hour.as_mut().expect("pushed").counts.add(code);
+        let hour = open.hour.as_mut().expect("pushed");
+        hour.counts.add(code);
+        if hour.pending_bytes() >= spill_at(id, hour.start) {
+            full.push(id);
+        }
         if is_whole {
             if let Some(run) = open.run.take() {
                 write_run(tx, id, &run)?;
@@ -699,7 +814,9 @@ pub(super) fn record(tx: &Transaction<'_>, cache: &mut Cache, batch: Vec<Incomin
                         first_at: o.at,
                         last_at: o.at,
                         count: 1,
-                        summary: o.summary,
+                        // Copied to its length: the probe's text has room to spare, and
+                        // a run may stay open for hours.
+                        summary: o.summary.as_str().into(),
                     });
                 }
             }
@@ -720,6 +837,13 @@ pub(super) fn record(tx: &Transaction<'_>, cache: &mut Cache, batch: Vec<Incomin
             })
             .collect::<Vec<_>>();
         insert_observations(tx, check_ids, heads, &rows)?;
+    }
+    // Their blocks, and a tail row that says so, go with the batch: spread over the batches
+    // as the checks fill, not all in the next save.
+    full.sort_unstable();
+    full.dedup();
+    for chunk in full.chunks(TAIL_CHECKS) {
+        save_tail_row(tx, compact, chunk)?;
     }
     if compact.newest_at - compact.saved_at.unwrap_or(i64::MIN / 2) >= SAVE_EVERY_MS {
         save(tx, compact)?;
@@ -1158,7 +1282,7 @@ fn close_hour(tx: &Transaction<'_>, compact: &mut Compact, id: i64, open: &mut O
     }
     let closed = Closed {
         at: compact.newest_at,
-        status: open.status,
+        status: status_code_of(open.status),
         run: open.run.clone(),
         hour: hour.start,
     };
@@ -1372,20 +1496,19 @@ pub(super) fn save(tx: &Transaction<'_>, compact: &mut Compact) -> Result<()> {
         .open
         .iter()
         .filter(|(_, o)| o.hour.as_ref().is_some_and(|h| h.start < now_hour))
-        .map(|(&id, _)| id)
+        .map(|(id, _)| id)
         .collect();
     for id in quiet {
-        let mut open = compact.open.remove(&id).expect("listed above");
+        let mut open = compact.open.take(id)?;
         close_hour(tx, compact, id, &mut open)?;
-        compact.open.insert(id, open);
+        compact.open.put(id, open)?;
     }
-    let mut ids: Vec<i64> = compact
+    let ids: Vec<i64> = compact
         .open
         .iter()
         .filter(|(_, o)| o.dirty)
-        .map(|(&id, _)| id)
+        .map(|(id, _)| id)
         .collect();
-    ids.sort_unstable();
     for chunk in ids.chunks(TAIL_CHECKS) {
         save_tail_row(tx, compact, chunk)?;
     }
@@ -1410,10 +1533,10 @@ fn save_tail_row(tx: &Transaction<'_>, compact: &mut Compact, ids: &[i64]) -> Re
     let mut samples: Vec<Vec<i64>> = vec![Vec::new(); SAMPLE_FIXED];
     let mut metrics: Vec<i64> = Vec::new();
     for &id in ids {
-        let o = compact.open.get_mut(&id).expect("listed above");
+        let o = compact.open.row(id)?;
         let mut parts = Vec::new();
         if let Some(hour) = o.hour.as_mut() {
-            if hour.pending_bytes() >= SPILL_BYTES {
+            if hour.pending_bytes() >= spill_at(id, hour.start) {
                 spill(tx, id, hour)?;
             }
             for seg in hour.segments.iter_mut() {
@@ -1445,12 +1568,12 @@ fn save_tail_row(tx: &Transaction<'_>, compact: &mut Compact, ids: &[i64]) -> Re
             first_at: r.first_at,
             last_at: r.last_at,
             count: r.count,
-            summary: (o.summary_saved != Some(r.first_at)).then(|| r.summary.clone()),
+            summary: (o.summary_saved != r.first_at).then(|| r.summary.to_string()),
         });
-        o.summary_saved = o.run.as_ref().map(|r| r.first_at);
+        o.summary_saved = o.run.as_ref().map_or(NO_RUN, |r| r.first_at);
         checks.push(TailCheck {
             check: id,
-            status: o.status,
+            status: status_code_of(o.status),
             run,
             hour,
             parts,
@@ -1483,8 +1606,8 @@ pub(super) fn unsaved(compact: &Compact) -> bool {
 fn open_view<'a>(
     conn: &Connection,
     compact: &'a mut Compact,
-    read: &'a mut Option<HashMap<i64, Open>>,
-) -> Result<&'a HashMap<i64, Open>> {
+    read: &'a mut Option<OpenTable>,
+) -> Result<&'a OpenTable> {
     if compact.loaded {
         return Ok(&compact.open);
     }
@@ -1561,10 +1684,10 @@ pub(super) fn observations(
         .collect::<rusqlite::Result<Vec<_>>>()?
     };
     let mut read = None;
-    if let Some(o) = open_view(conn, compact, &mut read)?.get(&id) {
+    if let Some(o) = open_view(conn, compact, &mut read)?.get(id) {
         if let Some(run) = &o.run {
             runs.retain(|r| r.0 != run.first_at);
-            runs.push((run.first_at, run.last_at, run.summary.clone()));
+            runs.push((run.first_at, run.last_at, run.summary.to_string()));
         }
         for seg in o.hour.iter().flat_map(|h| h.segments.iter()) {
             samples_of(&seg.columns()?, &seg.layout, since, &mut samples);
@@ -1656,7 +1779,7 @@ pub(super) fn rollups(
     // The open hour, from its samples.
     let mut read = None;
     let open = open_view(conn, compact, &mut read)?
-        .get(&id)
+        .get(id)
         .and_then(|o| o.hour.as_ref())
         .map(HourView::of)
         .transpose()?;
@@ -1807,7 +1930,7 @@ pub(super) fn availability(
         }
     }
     let mut read = None;
-    for (&id, o) in open_view(conn, compact, &mut read)? {
+    for (id, o) in open_view(conn, compact, &mut read)?.iter() {
         let Some(hour) = &o.hour else { continue };
         let t = totals.entry(id).or_default();
         t[0] += u64::from(hour.counts.count);
@@ -1991,7 +2114,7 @@ mod tests {
         {
             if let Some(r) = &o.run {
                 all.retain(|x| x.0 != r.first_at);
-                all.push((r.first_at, r.last_at, r.count, r.summary.clone()));
+                all.push((r.first_at, r.last_at, r.count, r.summary.to_string()));
             }
         }
         all.sort();
@@ -2016,7 +2139,14 @@ mod tests {
         let compact = &inner.cache.compact;
         let of = |check: &str| {
             let id = inner.cache.check_ids[check];
-            compact.open[&id].hour.as_ref().unwrap().segments[0]
+            compact
+                .open
+                .get(id)
+                .unwrap()
+                .hour
+                .as_ref()
+                .unwrap()
+                .segments[0]
                 .layout
                 .clone()
         };
@@ -2134,7 +2264,12 @@ mod tests {
     fn pending_bytes(store: &SqliteStore, check: &str) -> usize {
         let inner = store.inner.lock();
         let id = inner.cache.check_ids[check];
-        inner.cache.compact.open[&id]
+        inner
+            .cache
+            .compact
+            .open
+            .get(id)
+            .unwrap()
             .hour
             .as_ref()
             .map_or(0, |h| h.pending_bytes())
@@ -2186,6 +2321,52 @@ mod tests {
                 tcp(status, i * 1000, 200 + (i * 7919 % 300) as u64)
             })
             .collect()
+    }
+
+    #[test]
+    fn a_checks_open_history_stays_small() {
+        use std::mem::size_of;
+        eprintln!(
+            "Open {} Run {} Hour {} Pending {}",
+            size_of::<Open>(),
+            size_of::<Run>(),
+            size_of::<Hour>(),
+            size_of::<Pending>()
+        );
+        // A row per check of the district's schedule, in a table indexed by id.
+        assert!(size_of::<Open>() <= 200, "{}", size_of::<Open>());
+    }
+
+    #[tokio::test]
+    async fn checks_that_start_together_write_their_blocks_spread_over_the_batches() {
+        // 600 checks at 5 s, all observed at the same instants, as a schedule starting at
+        // once runs them: their samples in memory grow alike.
+        let store = SqliteStore::in_memory().unwrap();
+        let names: Vec<Arc<str>> = (0..600).map(|i| Arc::from(format!("c{i:03}"))).collect();
+        let mut per_batch = Vec::new();
+        let mut blocks = 0;
+        for step in 0..180i64 {
+            let batch = names
+                .iter()
+                .enumerate()
+                .map(|(i, n)| {
+                    let latency = 200 + ((step * 7919 + i as i64 * 31) % 300) as u64;
+                    (n.clone(), tcp(Status::Ok, step * 5_000, latency))
+                })
+                .collect();
+            store.record_observations(batch).await.unwrap();
+            let now = count(&store, "SELECT count(*) FROM samples");
+            if now > blocks {
+                per_batch.push(now - blocks);
+            }
+            blocks = now;
+        }
+        let most = per_batch.iter().copied().max().unwrap_or(0);
+        // Every check wrote blocks within the quarter hour…
+        assert!(blocks >= 600, "{blocks} blocks: {per_batch:?}");
+        // …but no batch wrote the blocks of more than a fifth of them (with one threshold,
+        // all 600 went in the same one, every few minutes).
+        assert!(most <= 120, "one batch wrote {most} blocks: {per_batch:?}");
     }
 
     #[tokio::test]
