@@ -63,8 +63,8 @@ pub use incident::{Acknowledgement, Incident, IncidentState, IncidentUpdate, Upd
 pub use monitor::state::{Alert, CheckState, StatePolicy, Suppression, Transition};
 pub use monitor::{CheckSpec, CheckStatus, Event, Monitor, MonitorBuilder};
 pub use probe::{
-    CheckContext, HostConfig, HostProbe, HttpConfig, HttpProbe, Metric, Observation, Probe,
-    ProbeConfig, ProcessConfig, ProcessProbe, Reading, Status, TcpConfig, TcpProbe,
+    CheckContext, HostConfig, HostProbe, HttpConfig, HttpProbe, Metric, Metrics, Observation,
+    Probe, ProbeConfig, ProcessConfig, ProcessProbe, Reading, Status, TcpConfig, TcpProbe,
 };
 #[cfg(feature = "probe-mysql")]
 pub use probe::{MysqlConfig, MysqlProbe};

@@ -254,8 +254,9 @@ const NO_POLICY: u32 = u32::MAX;
 struct Runtime {
     name: Arc<str>,
     probe: Arc<dyn Probe>,
-    interval: Duration,
-    timeout: Duration,
+    /// The interval and the time budget, in nanoseconds (a `Duration` takes twice the room).
+    interval_ns: u64,
+    timeout_ns: u64,
     policy: Arc<StatePolicy>,
     /// Index into `Inner::policy_names`, or [`NO_POLICY`].
     escalation: u32,
@@ -282,10 +283,26 @@ impl fmt::Debug for Runtime {
         f.debug_struct("Runtime")
             .field("name", &self.name)
             .field("probe", &self.probe)
-            .field("interval", &self.interval)
-            .field("timeout", &self.timeout)
+            .field("interval", &self.interval())
+            .field("timeout", &self.timeout())
             .finish_non_exhaustive()
     }
+}
+
+impl Runtime {
+    fn interval(&self) -> Duration {
+        Duration::from_nanos(self.interval_ns)
+    }
+
+    fn timeout(&self) -> Duration {
+        Duration::from_nanos(self.timeout_ns)
+    }
+}
+
+/// A check's interval or time budget as [`Runtime`] keeps it (both are validated to a day at
+/// most, far within the 584 years of `u64` nanoseconds).
+fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
 
 /// Observations that make a batch for the history: a check that brings the pending ones to
@@ -588,8 +605,8 @@ impl MonitorBuilder {
         self.checks.push(Runtime {
             name: Arc::from(check.name),
             probe: check.probe,
-            interval: check.interval,
-            timeout: check.timeout,
+            interval_ns: nanos(check.interval),
+            timeout_ns: nanos(check.timeout),
             policy,
             escalation: NO_POLICY,
             running: AtomicBool::new(false),
@@ -1152,8 +1169,8 @@ impl Monitor {
             runtimes.push(Runtime {
                 name: Arc::from(spec.name),
                 probe: spec.probe,
-                interval: spec.interval,
-                timeout: spec.timeout,
+                interval_ns: nanos(spec.interval),
+                timeout_ns: nanos(spec.timeout),
                 policy: Arc::new(spec.policy),
                 escalation,
                 running: AtomicBool::new(false),
@@ -1625,7 +1642,7 @@ impl Monitor {
         let longest = inner
             .checks
             .iter()
-            .map(|c| c.timeout)
+            .map(|c| c.timeout())
             .max()
             .unwrap_or_default();
         let _ = tokio::time::timeout(
@@ -1841,7 +1858,7 @@ impl Inner {
     fn context(&self, rt: &Runtime) -> CheckContext {
         CheckContext {
             check: rt.name.clone(),
-            timeout: rt.timeout,
+            timeout: rt.timeout(),
             clock: self.clock.clone(),
             zone: self.zone,
             http: self.http.clone(),
@@ -1856,7 +1873,7 @@ impl Inner {
         let started = std::time::Instant::now();
         let cx = self.context(rt);
         let fut = AssertUnwindSafe(rt.probe.check(&cx)).catch_unwind();
-        let mut obs = match tokio::time::timeout(rt.timeout, fut).await {
+        let mut obs = match tokio::time::timeout(rt.timeout(), fut).await {
             Ok(Ok(obs)) => obs,
             Ok(Err(panic)) => Observation::new(
                 Status::Unknown,
@@ -1867,7 +1884,7 @@ impl Inner {
                 Status::Critical,
                 format!(
                     "timed out after {}",
-                    crate::probe::human_duration(rt.timeout)
+                    crate::probe::human_duration(rt.timeout())
                 ),
                 at,
             ),
@@ -1943,7 +1960,7 @@ impl Inner {
                 } else {
                     // The parent is being checked right now by another task: its verdict is
                     // what this one needs, so wait for it (at most its own time budget).
-                    let until = Instant::now() + parent.timeout;
+                    let until = Instant::now() + parent.timeout();
                     while parent.running.load(Ordering::Acquire) && Instant::now() < until {
                         tokio::time::sleep(Duration::from_millis(1)).await;
                     }
@@ -2421,15 +2438,15 @@ impl Inner {
         // Times are kept as nanoseconds since `start` and indexes as u32: 16 bytes per check on
         // the wheel of due times, 8 in the offsets.
         let first_window = Duration::from_millis(1_000 + self.checks.len() as u64);
-        let offsets = spread_offsets(|| self.checks.iter().map(|rt| rt.interval));
-        let longest = self.checks.iter().map(|rt| rt.interval).max();
+        let offsets = spread_offsets(|| self.checks.iter().map(|rt| rt.interval()));
+        let longest = self.checks.iter().map(|rt| rt.interval()).max();
         let mut wheel = wheel::Wheel::new(longest.unwrap_or_default().as_millis() as u64 + 1);
         for (i, rt) in self.checks.iter().enumerate() {
             if rt.passive {
                 continue;
             }
             // The first round keeps the same order and spacing, squeezed into the window.
-            let interval = rt.interval.as_nanos().max(1);
+            let interval = rt.interval().as_nanos().max(1);
             let window = first_window.as_nanos().min(interval);
             let first = u128::from(offsets[i]) * window / interval;
             wheel.push(first as u64, i as u32);
@@ -2444,7 +2461,7 @@ impl Inner {
             .checks
             .iter()
             .filter(|rt| !rt.passive)
-            .map(|rt| rt.interval)
+            .map(|rt| rt.interval())
             .min();
         let window = batch_window_ms(shortest.unwrap_or_default());
         while let Some(ms) = wheel.next_slot() {
@@ -2487,7 +2504,7 @@ impl Inner {
             let now = Instant::now();
             self.lag.record(now.saturating_duration_since(due));
             let origin = start + Duration::from_nanos(offsets[idx]);
-            let next = next_run(origin, rt.interval, due, now);
+            let next = next_run(origin, rt.interval(), due, now);
             wheel.push(since_start(next), idx as u32);
             if rt.running.swap(true, Ordering::AcqRel) {
                 self.overruns.fetch_add(1, Ordering::Relaxed);
@@ -2603,7 +2620,7 @@ mod tests {
             size_of::<crate::probe::TcpProbe>(),
             size_of::<crate::probe::HttpProbe>()
         );
-        assert!(size_of::<Runtime>() <= 280);
+        assert!(size_of::<Runtime>() <= 264);
         assert!(size_of::<crate::probe::TcpProbe>() <= 72);
     }
 

@@ -5,7 +5,6 @@
 //! to the monitor as `Arc<dyn Probe>`.
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
 use std::fmt::{self, Debug};
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,6 +20,7 @@ pub mod database;
 pub mod history_store;
 pub mod host;
 pub mod http;
+mod metrics;
 #[cfg(feature = "probe-mysql")]
 pub mod mysql;
 #[cfg(feature = "probe-postgres")]
@@ -37,6 +37,7 @@ pub mod trend;
 
 pub use host::{HostConfig, HostProbe};
 pub use http::{HttpConfig, HttpProbe};
+pub use metrics::Metrics;
 #[cfg(feature = "probe-mysql")]
 pub use mysql::{MysqlConfig, MysqlProbe};
 #[cfg(feature = "probe-postgres")]
@@ -156,8 +157,8 @@ pub struct Observation {
     /// One line a person can read ("connected in 3 ms", "disk / 4 % free").
     pub summary: String,
     /// Measured values by name.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub metrics: BTreeMap<MetricName, Metric>,
+    #[serde(default, skip_serializing_if = "Metrics::is_empty")]
+    pub metrics: Metrics,
     /// How long the check took.
     #[serde(with = "duration_secs")]
     pub latency: Duration,
@@ -176,7 +177,7 @@ impl Observation {
         Self {
             status,
             summary: summary.into(),
-            metrics: BTreeMap::new(),
+            metrics: Metrics::new(),
             latency: Duration::ZERO,
             at,
             reading: None,

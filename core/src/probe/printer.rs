@@ -42,7 +42,7 @@ pub mod snmp;
 pub mod steady;
 pub mod usm;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -54,7 +54,7 @@ use tokio::time::Instant;
 
 use crate::config::{Secret, expand_env};
 use crate::error::{Error, Result};
-use crate::probe::{CheckContext, Metric, MetricName, Observation, Probe, Reading, Status};
+use crate::probe::{CheckContext, Metric, Metrics, Observation, Probe, Reading, Status};
 
 pub use discover::{DiscoverOptions, DiscoveredPrinter, discover};
 pub use forecast::ForecastConfig;
@@ -691,7 +691,7 @@ impl PrinterProbe {
     /// The observation of one report, taken at `cx.now()`; updates the forecast series.
     pub fn observe(&self, cx: &CheckContext, report: &PrinterReport) -> Observation {
         let at = cx.now();
-        let mut metrics: BTreeMap<MetricName, Metric> = BTreeMap::new();
+        let mut metrics = Metrics::new();
         let mut days: Vec<(u32, f64)> = Vec::new();
         let mut names = self.names.lock();
         let MetricNames {

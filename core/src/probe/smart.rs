@@ -49,7 +49,7 @@ use tokio::time::Instant;
 
 use crate::error::{Error, Result};
 use crate::probe::trend::{self, RateOptions};
-use crate::probe::{CheckContext, Metric, MetricName, Observation, Probe, Reading, Status};
+use crate::probe::{CheckContext, Metric, Metrics, Observation, Probe, Reading, Status};
 
 pub use health::{AtaAttribute, DiskHealth, NvmeHealth, Protocol, ScsiHealth, WhenFailed};
 pub use verdict::Finding;
@@ -493,7 +493,7 @@ fn assess_with(
 }
 
 /// The metrics of one disk (names below `disk.SLUG.`).
-fn disk_metrics(slug: &str, h: &DiskHealth, out: &mut BTreeMap<MetricName, Metric>) {
+fn disk_metrics(slug: &str, h: &DiskHealth, out: &mut Metrics) {
     let mut put = |name: &str, v: Option<u64>, unit: &'static str| {
         if let Some(v) = v {
             out.insert(
@@ -688,7 +688,7 @@ impl Probe for SmartProbe {
             }
         };
         let series = self.history(cx).await;
-        let mut metrics = BTreeMap::new();
+        let mut metrics = Metrics::new();
         let mut disks = Vec::with_capacity(devices.len());
         for d in &devices {
             let mut args: Vec<&std::ffi::OsStr> = vec!["--json".as_ref(), "-x".as_ref()];

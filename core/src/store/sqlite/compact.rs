@@ -8,7 +8,8 @@
 //!
 //! A check's current hour is open. Its samples come into memory a few bytes each. A check whose
 //! samples in memory pass its [`spill_at`] writes them as a block of `samples` with the batch
-//! that brought them, and a tail row (in `history_tail`) for the checks that did says so.
+//! that brought them (raw, as they were in memory: the hour's close compresses them), and a
+//! tail row (in `history_tail`) for the checks that did says so.
 //! Every [`SAVE_EVERY_MS`] of observation time (on [`Store::flush`], and before any read) the
 //! samples that came since the last save and are not in a block, the status, the open run and
 //! the hour's counts of every check that moved are appended to `history_tail`, a row per
@@ -49,23 +50,29 @@ const MINUTE_FIXED: usize = 9;
 const SEGMENT_SAMPLES: usize = 4_096;
 
 /// Bytes of a check's samples in memory (a few bytes each) past which they are written as a
-/// block, at most (each check's own size is [`spill_at`]): what a check's open hour holds in
-/// memory is bounded by this and one sample, whatever its interval. The hour's blocks become
-/// one as it closes.
-const SPILL_BYTES: usize = 256;
+/// block (see [`spill_at`]): what a check's open hour holds in memory is bounded by this and
+/// one batch's samples, whatever its interval. The hour's blocks become one as it closes.
+const SPILL_BYTES: usize = 128;
 
-/// How many bytes of samples check `id` holds in memory in the hour starting `hour` before
-/// it writes them as a block: between half [`SPILL_BYTES`] and all of it, by check and hour.
-/// Checks of one interval fill at one pace and every hour starts empty at once: with one
-/// threshold they would all write their blocks at once, every few minutes (at 100,000 checks,
+/// How many bytes of samples check `id` holds in memory in the hour starting `hour` before it
+/// writes them as a block: [`SPILL_BYTES`], except for the hour's `first` block, whose size is
+/// between a quarter of that and all of it, by check and hour.
+///
+/// Checks of one interval fill at one pace and every hour starts empty at once: with one size
+/// throughout they would all write their blocks at once, every few minutes (at 100,000 checks,
 /// a save that wrote them all took half as much memory again while the observations waited).
-fn spill_at(id: i64, hour: i64) -> usize {
-    // splitmix64's finaliser: neighbouring ids and hours get unrelated thresholds.
+/// A first block of its own size sets each check at its own point of the cycle, and one size
+/// after it keeps the checks there, spread evenly over the batches.
+fn spill_at(id: i64, hour: i64, first: bool) -> usize {
+    if !first {
+        return SPILL_BYTES;
+    }
+    // splitmix64's finaliser: neighbouring ids and hours get unrelated sizes.
     let mut z = (id as u64) ^ (hour as u64).rotate_left(29);
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     z ^= z >> 31;
-    SPILL_BYTES / 2 + (z % (SPILL_BYTES as u64 / 2 + 1)) as usize
+    SPILL_BYTES / 4 + (z % (SPILL_BYTES as u64 * 3 / 4 + 1)) as usize
 }
 
 /// What is in memory of the compact history.
@@ -89,20 +96,19 @@ pub(super) struct Compact {
 /// What is open of each check, by `checks.id`: ids are small and dense (one per check ever
 /// configured), so a row per id takes about two thirds of the room of a hash map by id (no
 /// key, no spare buckets). A check with no history has an empty row.
+///
+/// The rows are kept in chunks of [`OPEN_CHUNK`]: ids come a batch at a time as checks first
+/// report, and a table that grew by doubling would hold up to twice the rows it needs (and
+/// copy them all at each step).
 #[derive(Default)]
 struct OpenTable {
-    rows: Vec<Open>,
+    chunks: Vec<Box<[Open]>>,
 }
 
-impl OpenTable {
-    /// An empty table with room for ids up to `max_id` (the rows are allocated once, not
-    /// doubled as checks come).
-    fn with_ids(max_id: i64) -> Self {
-        let mut rows = Vec::new();
-        rows.reserve_exact(usize::try_from(max_id.clamp(0, MAX_CHECK_ID)).unwrap_or(0) + 1);
-        OpenTable { rows }
-    }
+/// Rows in one chunk of an [`OpenTable`].
+const OPEN_CHUNK: usize = 4096;
 
+impl OpenTable {
     fn index(id: i64) -> Result<usize> {
         if (1..=MAX_CHECK_ID).contains(&id) {
             Ok(id as usize)
@@ -113,16 +119,18 @@ impl OpenTable {
 
     /// Check `id`'s row, if it has one.
     fn get(&self, id: i64) -> Option<&Open> {
-        usize::try_from(id).ok().and_then(|i| self.rows.get(i))
+        let i = usize::try_from(id).ok()?;
+        self.chunks.get(i / OPEN_CHUNK).map(|c| &c[i % OPEN_CHUNK])
     }
 
     /// Check `id`'s row, made (empty) if it has none.
     fn row(&mut self, id: i64) -> Result<&mut Open> {
         let i = Self::index(id)?;
-        if self.rows.len() <= i {
-            self.rows.resize_with(i + 1, Open::default);
+        while self.chunks.len() <= i / OPEN_CHUNK {
+            self.chunks
+                .push((0..OPEN_CHUNK).map(|_| Open::default()).collect());
         }
-        Ok(&mut self.rows[i])
+        Ok(&mut self.chunks[i / OPEN_CHUNK][i % OPEN_CHUNK])
     }
 
     /// Takes check `id`'s row out (leaving an empty one) to work on it beside the rest.
@@ -138,15 +146,19 @@ impl OpenTable {
 
     /// Every check's row with its id (empty rows included).
     fn iter(&self) -> impl Iterator<Item = (i64, &Open)> {
-        self.rows.iter().enumerate().map(|(i, o)| (i as i64, o))
+        self.values().enumerate().map(|(i, o)| (i as i64, o))
     }
 
     fn iter_mut(&mut self) -> impl Iterator<Item = (i64, &mut Open)> {
-        self.rows.iter_mut().enumerate().map(|(i, o)| (i as i64, o))
+        self.chunks
+            .iter_mut()
+            .flat_map(|c| c.iter_mut())
+            .enumerate()
+            .map(|(i, o)| (i as i64, o))
     }
 
     fn values(&self) -> impl Iterator<Item = &Open> {
-        self.rows.iter()
+        self.chunks.iter().flat_map(|c| c.iter())
     }
 }
 
@@ -275,7 +287,7 @@ struct Pending {
     bytes: Vec<u8>,
 }
 
-fn put_varint(out: &mut Vec<u8>, v: i64) {
+fn put_varint(out: &mut SmallVec<[u8; 64]>, v: i64) {
     let mut z = ((v << 1) ^ (v >> 63)) as u64;
     while z >= 0x80 {
         out.push(z as u8 | 0x80);
@@ -315,45 +327,53 @@ impl Pending {
     }
 
     fn push(&mut self, [at, status, latency]: [i64; 3], values: &[i64]) {
-        // Grown by half at a time, not doubled: thousands of checks hold these.
-        let most = 10 * (3 + values.len());
-        if self.bytes.capacity() - self.bytes.len() < most {
-            self.bytes.reserve_exact(most.max(self.bytes.len() / 2));
-        }
-        put_varint(&mut self.bytes, at.wrapping_sub(self.last_at));
-        self.last_at = at;
-        put_varint(&mut self.bytes, status);
-        put_varint(&mut self.bytes, latency);
+        let mut sample: SmallVec<[u8; 64]> = SmallVec::new();
+        put_varint(&mut sample, at.wrapping_sub(self.last_at));
+        put_varint(&mut sample, status);
+        put_varint(&mut sample, latency);
         for (v, lean) in values.iter().zip(leans(&self.layout)) {
-            put_varint(
-                &mut self.bytes,
-                v.wrapping_sub(if lean { latency } else { 0 }),
-            );
+            put_varint(&mut sample, v.wrapping_sub(if lean { latency } else { 0 }));
         }
+        // Grown by half what it holds (at least 32 bytes) when a sample does not fit, not
+        // doubled: thousands of checks hold these.
+        if self.bytes.capacity() - self.bytes.len() < sample.len() {
+            self.bytes
+                .reserve_exact(sample.len().max(self.bytes.len() / 2).max(32));
+        }
+        self.bytes.extend_from_slice(&sample);
+        self.last_at = at;
         self.len += 1;
     }
 
     /// The samples as columns: time, status, latency, then each metric.
     fn columns(&self) -> Result<Vec<Vec<i64>>> {
-        let width = SAMPLE_FIXED + self.layout.0.len();
-        let mut cols = vec![Vec::with_capacity(self.len as usize); width];
-        let leaning: Vec<bool> = leans(&self.layout).collect();
-        let (mut pos, mut at) = (0usize, 0i64);
-        let damaged = || Error::Store("open history: damaged samples in memory".into());
-        for _ in 0..self.len {
-            at = at.wrapping_add(take_varint(&self.bytes, &mut pos).ok_or_else(damaged)?);
-            let status = take_varint(&self.bytes, &mut pos).ok_or_else(damaged)?;
-            let latency = take_varint(&self.bytes, &mut pos).ok_or_else(damaged)?;
-            cols[0].push(at);
-            cols[1].push(status);
-            cols[2].push(latency);
-            for (i, &lean) in leaning.iter().enumerate() {
-                let v = take_varint(&self.bytes, &mut pos).ok_or_else(damaged)?;
-                cols[SAMPLE_FIXED + i].push(v.wrapping_add(if lean { latency } else { 0 }));
-            }
-        }
-        Ok(cols)
+        varint_columns(&self.bytes, &self.layout, self.len as usize)
+            .filter(|cols| cols[0].len() == self.len as usize)
+            .ok_or_else(|| Error::Store("open history: damaged samples in memory".into()))
     }
+}
+
+/// Samples written by [`Pending::push`] as columns: time, status, latency, then each metric.
+/// `None` if `bytes` do not hold whole samples (`len` is how many are expected, to size the
+/// columns).
+fn varint_columns(bytes: &[u8], layout: &Layout, len: usize) -> Option<Vec<Vec<i64>>> {
+    let width = SAMPLE_FIXED + layout.0.len();
+    let mut cols = vec![Vec::with_capacity(len); width];
+    let leaning: SmallVec<[bool; 8]> = leans(layout).collect();
+    let (mut pos, mut at) = (0usize, 0i64);
+    while pos < bytes.len() {
+        at = at.wrapping_add(take_varint(bytes, &mut pos)?);
+        let status = take_varint(bytes, &mut pos)?;
+        let latency = take_varint(bytes, &mut pos)?;
+        cols[0].push(at);
+        cols[1].push(status);
+        cols[2].push(latency);
+        for (i, &lean) in leaning.iter().enumerate() {
+            let v = take_varint(bytes, &mut pos)?;
+            cols[SAMPLE_FIXED + i].push(v.wrapping_add(if lean { latency } else { 0 }));
+        }
+    }
+    Some(cols)
 }
 
 /// `history_open`: a check's status and open run as its last hour closed, and that hour.
@@ -498,9 +518,7 @@ impl Compact {
 /// that (a crash after a batch and before the next save): the status they say holds, and
 /// whatever run was open ended there.
 fn load_open(conn: &Connection, compact: &mut Compact, heads: Option<&Heads>) -> Result<OpenTable> {
-    let max_id: i64 =
-        conn.query_row("SELECT coalesce(max(id), 0) FROM checks", [], |r| r.get(0))?;
-    let mut open = OpenTable::with_ids(max_id);
+    let mut open = OpenTable::default();
     // The hour each check last closed: samples of it and before are in blocks.
     let mut closed: HashMap<i64, i64> = HashMap::new();
     {
@@ -688,7 +706,7 @@ pub(super) struct Incoming {
     pub status: Status,
     pub latency_us: i64,
     pub summary: String,
-    pub metrics: BTreeMap<crate::probe::MetricName, Metric>,
+    pub metrics: crate::probe::Metrics,
     pub reading: Option<String>,
 }
 
@@ -792,7 +810,7 @@ pub(super) fn record(tx: &Transaction<'_>, cache: &mut Cache, batch: Vec<Incomin
         );
         let hour = open.hour.as_mut().expect("pushed");
         hour.counts.add(code);
-        if hour.pending_bytes() >= spill_at(id, hour.start) {
+        if hour.pending_bytes() >= spill_at(id, hour.start, hour.first_block.is_none()) {
             full.push(id);
         }
         if is_whole {
@@ -862,10 +880,7 @@ fn encode_values(values: &[Option<f64>]) -> Vec<u8> {
 }
 
 /// See [`encode_values`].
-pub(super) fn decode_values(
-    layout: &Layout,
-    bytes: &[u8],
-) -> Result<BTreeMap<crate::probe::MetricName, Metric>> {
+pub(super) fn decode_values(layout: &Layout, bytes: &[u8]) -> Result<crate::probe::Metrics> {
     if bytes.len() != layout.0.len() * 8 {
         return Err(corrupt(format!(
             "{} bytes of values for {} metrics",
@@ -953,7 +968,17 @@ fn encode_leaning(cols: &[Vec<i64>], pairs: &[(usize, usize)]) -> Result<Vec<u8>
 fn decode_leaning(data: &[u8], width: usize, pairs: &[(usize, usize)]) -> Result<Vec<Vec<i64>>> {
     let (mask, bytes): (u64, Vec<u8>) =
         postcard::from_bytes(data).map_err(|e| corrupt(format!("history block: {e}")))?;
-    let mut cols = columns::decode(&bytes, width)?;
+    undo_leaning(mask, &bytes, width, pairs)
+}
+
+/// The columns of a block of [`encode_leaning`] whose mask and compressed bytes were read.
+fn undo_leaning(
+    mask: u64,
+    bytes: &[u8],
+    width: usize,
+    pairs: &[(usize, usize)],
+) -> Result<Vec<Vec<i64>>> {
+    let mut cols = columns::decode(bytes, width)?;
     for (bit, &(c, base)) in pairs.iter().enumerate().take(64) {
         if mask & (1 << bit) == 0 {
             continue;
@@ -999,8 +1024,29 @@ fn encode_block(cols: &[Vec<i64>], layout: &Layout) -> Result<Vec<u8>> {
     encode_leaning(cols, &block_pairs(layout))
 }
 
+/// The mask of a raw block: samples as [`Pending`] holds them (a few varints each), not
+/// compressed. A compressed block's mask has a bit per metric in seconds, and a layout with
+/// 64 or more of them never gets a raw block, so no compressed block has this mask.
+const RAW_BLOCK: u64 = u64::MAX;
+
+/// A block of an open hour's samples as they are in memory: written as a check's samples
+/// pass its spill size, and rewritten compressed as the hour closes, so compressing them
+/// here would be work done twice. `None` for a layout whose blocks cannot be told from raw.
+fn encode_raw_block(p: &Pending) -> Option<Vec<u8>> {
+    (block_pairs(&p.layout).len() < 64)
+        .then(|| postcard::to_stdvec(&(RAW_BLOCK, p.bytes.as_slice())).ok())
+        .flatten()
+}
+
 fn decode_block(data: &[u8], layout: &Layout) -> Result<Vec<Vec<i64>>> {
-    decode_leaning(data, SAMPLE_FIXED + layout.0.len(), &block_pairs(layout))
+    let pairs = block_pairs(layout);
+    let (mask, bytes): (u64, Vec<u8>) =
+        postcard::from_bytes(data).map_err(|e| corrupt(format!("history block: {e}")))?;
+    if mask == RAW_BLOCK && pairs.len() < 64 {
+        return varint_columns(&bytes, layout, 0)
+            .ok_or_else(|| corrupt("history block: damaged raw samples"));
+    }
+    undo_leaning(mask, &bytes, SAMPLE_FIXED + layout.0.len(), &pairs)
 }
 
 /// A check's samples of one layout: its series, layout and columns.
@@ -1118,7 +1164,17 @@ impl HourView {
 /// Writes one block of samples; returns its row.
 fn insert_block(tx: &Transaction<'_>, id: i64, seg: &Segment) -> Result<i64> {
     let (series, layout, cols) = seg;
-    let data = encode_block(cols, layout)?;
+    insert_block_data(tx, id, *series, cols, encode_block(cols, layout)?)
+}
+
+/// Writes a block of `cols` (as `data` has them) of check `id`; returns its row.
+fn insert_block_data(
+    tx: &Transaction<'_>,
+    id: i64,
+    series: i64,
+    cols: &[Vec<i64>],
+    data: Vec<u8>,
+) -> Result<i64> {
     let (start, end) = (
         *cols[0].iter().min().expect("not empty"),
         *cols[0].iter().max().expect("not empty"),
@@ -1135,7 +1191,11 @@ fn insert_block(tx: &Transaction<'_>, id: i64, seg: &Segment) -> Result<i64> {
 /// the last segment's series for the samples to come.
 fn spill(tx: &Transaction<'_>, id: i64, hour: &mut Hour) -> Result<()> {
     for p in hour.segments.iter().filter(|p| p.len > 0) {
-        let row = insert_block(tx, id, &(p.series, p.layout.clone(), p.columns()?))?;
+        let cols = p.columns()?;
+        let row = match encode_raw_block(p) {
+            Some(data) => insert_block_data(tx, id, p.series, &cols, data)?,
+            None => insert_block(tx, id, &(p.series, p.layout.clone(), cols))?,
+        };
         hour.first_block.get_or_insert(row);
         hour.spilled += p.len;
     }
@@ -1537,7 +1597,7 @@ fn save_tail_row(tx: &Transaction<'_>, compact: &mut Compact, ids: &[i64]) -> Re
         let o = compact.open.row(id)?;
         let mut parts = Vec::new();
         if let Some(hour) = o.hour.as_mut() {
-            if hour.pending_bytes() >= spill_at(id, hour.start) {
+            if hour.pending_bytes() >= spill_at(id, hour.start, hour.first_block.is_none()) {
                 spill(tx, id, hour)?;
             }
             for seg in hour.segments.iter_mut() {
@@ -1620,7 +1680,7 @@ struct Sample {
     at: i64,
     status: i64,
     latency_us: i64,
-    metrics: BTreeMap<crate::probe::MetricName, Metric>,
+    metrics: crate::probe::Metrics,
 }
 
 fn samples_of(cols: &[Vec<i64>], layout: &Layout, since: i64, out: &mut Vec<Sample>) {
@@ -2229,6 +2289,9 @@ mod tests {
         // The failure and the recovery come after the last save (the next is due at 60 s).
         record(&store, "web", tcp(Status::Critical, 57_000, 300)).await;
         record(&store, "web", tcp(Status::Ok, 58_000, 300)).await;
+        // Samples written as a block (once they passed the check's spill size) are kept too.
+        let in_blocks = count(&store, "SELECT coalesce(max(end_at), 0) FROM samples")
+            - at(0).timestamp_millis();
         drop(store); // as after kill -9: nothing flushed
         let store = SqliteStore::open(&path).unwrap();
         let all = store.observations("web", at(-1), 0).await.unwrap();
@@ -2237,8 +2300,13 @@ mod tests {
             .rev()
             .map(|o| ((o.at - at(0)).num_milliseconds(), o.status))
             .collect();
-        // Saved: 0 … 30 s. Lost: 35 … 55 s. Kept whole: the failure and the recovery.
-        let mut want: Vec<(i64, Status)> = (0..=6).map(|i| (i * 5000, Status::Ok)).collect();
+        // Saved: 0 … 30 s, and any in blocks. Lost: the rest of 35 … 55 s. Kept whole: the
+        // failure and the recovery.
+        let saved = in_blocks.max(30_000);
+        let mut want: Vec<(i64, Status)> = (0..12)
+            .map(|i| (i * 5000, Status::Ok))
+            .filter(|&(t, _)| t <= saved)
+            .collect();
         want.push((57_000, Status::Critical));
         want.push((58_000, Status::Ok));
         assert_eq!(statuses, want);
@@ -2370,6 +2438,50 @@ mod tests {
         assert!(most <= 120, "one batch wrote {most} blocks: {per_batch:?}");
     }
 
+    #[test]
+    fn raw_blocks_read_back_and_a_layout_that_could_pass_for_one_is_compressed() {
+        let samples = [[1_000, 0, 250], [6_000, 2, 300], [11_000, 0, 20_000]];
+        let values = [[260], [290], [-1]];
+        let mut p = Pending::new(1, Arc::new(Layout(vec![("connect".into(), "s".into())])));
+        for (s, v) in samples.iter().zip(&values) {
+            p.push(*s, v);
+        }
+        let data = encode_raw_block(&p).expect("raw");
+        let cols = decode_block(&data, &p.layout).unwrap();
+        assert_eq!(cols, p.columns().unwrap());
+        assert_eq!(cols[0], [1_000, 6_000, 11_000]);
+        assert_eq!(cols[3], [260, 290, -1]);
+        // Damaged: a sample cut short.
+        let cut = postcard::to_stdvec(&(RAW_BLOCK, &p.bytes[..p.bytes.len() - 1])).unwrap();
+        assert!(decode_block(&cut, &p.layout).is_err());
+        // 64 metrics in seconds: a compressed block's mask may have every bit set.
+        let wide = Arc::new(Layout(
+            (0..64).map(|i| (format!("m{i}"), "s".to_owned())).collect(),
+        ));
+        let mut p = Pending::new(1, wide.clone());
+        p.push([1_000, 0, 250], &[250; 64]);
+        assert!(encode_raw_block(&p).is_none());
+        let cols = p.columns().unwrap();
+        let data = encode_block(&cols, &wide).unwrap();
+        assert_eq!(decode_block(&data, &wide).unwrap(), cols);
+    }
+
+    /// How many of the sample blocks are raw (see [`RAW_BLOCK`]).
+    fn raw_blocks(store: &SqliteStore) -> i64 {
+        let inner = store.inner.lock();
+        let mut stmt = inner.conn.prepare("SELECT data FROM samples").unwrap();
+        let masks = stmt
+            .query_map([], |r| r.get::<_, Vec<u8>>(0))
+            .unwrap()
+            .map(|d| {
+                postcard::from_bytes::<(u64, Vec<u8>)>(&d.unwrap())
+                    .unwrap()
+                    .0
+            })
+            .collect::<Vec<_>>();
+        masks.iter().filter(|&&m| m == RAW_BLOCK).count() as i64
+    }
+
     #[tokio::test]
     async fn an_open_hour_keeps_a_few_hundred_bytes_in_memory_and_one_block_on_disk() {
         let store = SqliteStore::in_memory().unwrap();
@@ -2383,12 +2495,18 @@ mod tests {
         // hour: 3,000 samples would be ~150 kB as columns.
         assert!(most < SPILL_BYTES, "{most} bytes in memory");
         let blocks = count(&store, "SELECT count(*) FROM samples");
-        // A block each time the samples pass the check's spill size for the hour (128 to 256
-        // bytes; batches of 10 samples, about 60 bytes, overshoot it): at about 6 bytes a
-        // sample, between 3,000 × 6 / 316 ≈ 57 and 3,000 × 6 / 128 ≈ 140 blocks.
+        // A block each time the samples pass the spill size (128 bytes; batches of 10
+        // samples, about 60 bytes, overshoot it): at about 6 bytes a sample, between
+        // 3,000 × 6 / 188 ≈ 96 and 3,000 × 6 / 128 ≈ 141 blocks.
         assert!(
-            (50..=160).contains(&blocks),
+            (90..=150).contains(&blocks),
             "{blocks} blocks written while open"
+        );
+        // Written as they were in memory, to be compressed once, as the hour closes.
+        assert!(
+            raw_blocks(&store) == blocks,
+            "{} of {blocks} raw",
+            raw_blocks(&store)
         );
         // Everything reads back while the hour is open: the samples in blocks, in memory, and
         // the minutes and availability of the hour.
@@ -2421,6 +2539,8 @@ mod tests {
             ),
             1
         );
+        // The hour's block is compressed; the next hour's sample is in memory.
+        assert_eq!(raw_blocks(&store), 0);
         let hours = store
             .rollups("web", Tier::Hour, at(-1), at(2 * 3_600_000))
             .await

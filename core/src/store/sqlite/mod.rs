@@ -1052,9 +1052,9 @@ impl Store for SqliteStore {
                             compact::decode_values(&layout, &vals)?
                         }
                         // Written before version 5: the metrics as JSON.
-                        (_, _, Some(m)) => from_json::<
-                            std::collections::BTreeMap<crate::probe::MetricName, Metric>,
-                        >("observation metrics", &m)?,
+                        (_, _, Some(m)) => {
+                            from_json::<crate::probe::Metrics>("observation metrics", &m)?
+                        }
                         _ => Default::default(),
                     };
                     whole.push(Observation {
