@@ -20,7 +20,7 @@ pub mod database;
 pub mod history_store;
 pub mod host;
 pub mod http;
-mod metrics;
+pub mod metrics;
 #[cfg(feature = "probe-mysql")]
 pub mod mysql;
 #[cfg(feature = "probe-postgres")]

@@ -1,4 +1,4 @@
-//! An observation's measured values by name.
+//! An observation's measured values by name: [`Metrics`] and its iterator.
 
 use std::fmt;
 

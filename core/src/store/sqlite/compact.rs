@@ -1033,7 +1033,7 @@ const RAW_BLOCK: u64 = u64::MAX;
 /// pass its spill size, and rewritten compressed as the hour closes, so compressing them
 /// here would be work done twice. `None` for a layout whose blocks cannot be told from raw.
 fn encode_raw_block(p: &Pending) -> Option<Vec<u8>> {
-    (block_pairs(&p.layout).len() < 64)
+    (leans(&p.layout).filter(|&lean| lean).count() < 64)
         .then(|| postcard::to_stdvec(&(RAW_BLOCK, p.bytes.as_slice())).ok())
         .flatten()
 }
