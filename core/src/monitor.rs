@@ -35,6 +35,7 @@ mod comms;
 pub mod deps;
 pub mod lag;
 pub mod maintenance;
+mod packed;
 mod public;
 pub mod state;
 mod wheel;
@@ -264,7 +265,7 @@ struct Runtime {
     dirty: AtomicBool,
     /// The active incident's id, or [`NO_INCIDENT`].
     incident: AtomicI64,
-    state: Mutex<CheckState>,
+    state: packed::StateCell,
     last: Mutex<Option<LastResult>>,
     extra: Option<Box<Extra>>,
     /// Fed by [`Monitor::observe`] (an agent's pushed observations), never run by the
@@ -612,7 +613,7 @@ impl MonitorBuilder {
             running: AtomicBool::new(false),
             dirty: AtomicBool::new(false),
             incident: AtomicI64::new(NO_INCIDENT),
-            state: Mutex::new(CheckState::default()),
+            state: packed::StateCell::default(),
             last: Mutex::new(None),
             extra,
             passive: false,
@@ -1176,7 +1177,7 @@ impl Monitor {
                 running: AtomicBool::new(false),
                 dirty: AtomicBool::new(false),
                 incident: AtomicI64::new(NO_INCIDENT),
-                state: Mutex::new(CheckState::default()),
+                state: packed::StateCell::default(),
                 last: Mutex::new(None),
                 extra,
                 passive: true,
@@ -2620,8 +2621,8 @@ mod tests {
             size_of::<crate::probe::TcpProbe>(),
             size_of::<crate::probe::HttpProbe>()
         );
-        assert!(size_of::<Runtime>() <= 264);
-        assert!(size_of::<crate::probe::TcpProbe>() <= 72);
+        assert!(size_of::<Runtime>() <= 176);
+        assert!(size_of::<crate::probe::TcpProbe>() <= 48);
     }
 
     #[test]
