@@ -146,7 +146,7 @@ impl TcpConfig {
         Ok(TcpProbe {
             dest,
             exchange,
-            latency: self.latency,
+            latency: (self.latency != LatencyThresholds::default()).then(|| Box::new(self.latency)),
         })
     }
 }
@@ -286,7 +286,8 @@ struct Exchange {
 pub struct TcpProbe {
     dest: Dest,
     exchange: Option<Box<Exchange>>,
-    latency: LatencyThresholds,
+    /// Boxed: most checks set none, and a district's schedule holds a probe per check.
+    latency: Option<Box<LatencyThresholds>>,
 }
 
 impl TcpProbe {
@@ -473,10 +474,11 @@ impl Probe for TcpProbe {
             }
         };
         let latency = start.elapsed();
+        let thresholds = self.latency.as_deref().copied().unwrap_or_default();
         let mut obs = match exchanged {
             Some(Err(summary)) => Observation::new(Status::Critical, summary, at),
             ok => {
-                let status = self.latency.status(latency);
+                let status = thresholds.status(latency);
                 let mut summary = String::with_capacity(64);
                 let _ = write!(summary, "connected to ");
                 match &self.dest {
@@ -494,9 +496,9 @@ impl Probe for TcpProbe {
                 match status {
                     Status::Critical | Status::Warning => {
                         let limit = if status == Status::Critical {
-                            self.latency.critical
+                            thresholds.critical
                         } else {
-                            self.latency.warning
+                            thresholds.warning
                         };
                         if let Some(limit) = limit {
                             let _ = write!(
