@@ -327,9 +327,9 @@ const MAX_CHECK_ID: i64 = 1 << 28;
 /// How long a statement waits for a lock held by another connection before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// The `cache_size` pragma: negative means KiB (8 MiB; the operating system's page cache holds
-/// the rest).
-const CACHE_SIZE_PRAGMA: i64 = -8 * 1024;
+/// The `cache_size` pragma: negative means KiB (2 MiB, SQLite's default; the operating system's
+/// page cache holds the rest).
+const CACHE_SIZE_PRAGMA: i64 = -2 * 1024;
 
 /// WAL pages written before an automatic checkpoint (about 32 MiB).
 const WAL_AUTOCHECKPOINT_PAGES: i64 = 8192;
