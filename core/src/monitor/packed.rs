@@ -211,8 +211,8 @@ mod tests {
     }
 
     #[test]
-    fn the_packed_state_is_a_third_of_the_whole() {
+    #[cfg(target_pointer_width = "64")]
+    fn the_packed_state_takes_at_most_48_bytes_with_its_lock() {
         assert!(size_of::<Mutex<Packed>>() <= 48, "{}", size_of::<Packed>());
-        assert!(size_of::<CheckState>() >= 112);
     }
 }
