@@ -82,7 +82,9 @@ pub(super) struct Compact {
     open: OpenTable,
     /// Whether `open` was read from the database (on the first write).
     loaded: bool,
-    /// `series.id` → layout, and each check's series.
+    /// `series.id` → layout, for reads: a cache of at most [`LAYOUT_CACHE`] series (the
+    /// samples in memory hold their own layout; a map of every series would cost about
+    /// 21 bytes a check).
     layouts: HashMap<i64, Arc<Layout>>,
     /// Each distinct layout once, shared by every series that has it (checks of one kind
     /// report the same metrics: one copy instead of one per check).
@@ -168,11 +170,10 @@ struct Open {
     hour: Option<Hour>,
     /// Observation time of what the database knows of this check's status and run.
     known_at: i64,
-    /// The start of the run whose summary the database has (a tail row or `history_open`),
-    /// or [`NO_RUN`].
-    summary_saved: i64,
     /// The last observation's status code (see [`status_byte`]).
     status: i8,
+    /// A tail row since the open run started has its summary (later rows need not).
+    summary_saved: bool,
     /// Status or run changed since the last save.
     dirty: bool,
 }
@@ -183,15 +184,12 @@ impl Default for Open {
             run: None,
             hour: None,
             known_at: 0,
-            summary_saved: NO_RUN,
             status: NO_STATUS,
+            summary_saved: false,
             dirty: false,
         }
     }
 }
-
-/// `Open::summary_saved` when no run's summary is saved.
-const NO_RUN: i64 = i64::MIN;
 
 /// `Open::status` when the check has none.
 const NO_STATUS: i8 = -1;
@@ -216,11 +214,42 @@ fn status_code_of(b: i8) -> Option<i64> {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Run {
     /// Its row, once written.
-    id: Option<i64>,
+    id: RowId,
     first_at: i64,
     last_at: i64,
     count: i64,
     summary: Box<str>,
+}
+
+/// A row's id or none, as an `Option<i64>` is (and serialized as one) in half the room: row
+/// ids are never `i64::MIN`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct RowId(i64);
+
+impl RowId {
+    const NONE: RowId = RowId(i64::MIN);
+
+    fn get(self) -> Option<i64> {
+        (self != RowId::NONE).then_some(self.0)
+    }
+}
+
+impl From<Option<i64>> for RowId {
+    fn from(id: Option<i64>) -> Self {
+        id.map_or(RowId::NONE, RowId)
+    }
+}
+
+impl Serialize for RowId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        self.get().serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for RowId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        Ok(Option::<i64>::deserialize(d)?.into())
+    }
 }
 
 /// A check's current UTC hour: what it counts, and its samples not yet in a block (those
@@ -444,6 +473,9 @@ struct TailCheckV1 {
     parts: Vec<(i64, u32)>,
 }
 
+/// Series whose layout [`Compact::layout_of`] keeps at most; when full it starts again.
+const LAYOUT_CACHE: usize = 16_384;
+
 /// Checks in one tail row at most.
 const TAIL_CHECKS: usize = 4_096;
 
@@ -467,6 +499,9 @@ impl Compact {
             .optional()?
             .ok_or_else(|| corrupt(format!("series {series}")))?;
         let layout = self.shared(Layout::decode(&text)?);
+        if self.layouts.len() >= LAYOUT_CACHE {
+            self.layouts.clear();
+        }
         self.layouts.insert(series, layout.clone());
         Ok(layout)
     }
@@ -503,12 +538,7 @@ impl Compact {
                 tx.last_insert_rowid()
             }
         };
-        if let Some(l) = self.layouts.get(&s) {
-            return Ok((s, l.clone()));
-        }
-        let layout = self.shared(layout.clone());
-        self.layouts.insert(s, layout.clone());
-        Ok((s, layout))
+        Ok((s, self.shared(layout.clone())))
     }
 }
 
@@ -596,7 +626,7 @@ fn load_open(conn: &Connection, compact: &mut Compact, heads: Option<&Heads>) ->
                                 .unwrap_or_else(|| Status::Ok.to_string().into()),
                         };
                         Some(Run {
-                            id: r.id,
+                            id: r.id.into(),
                             first_at: r.first_at,
                             last_at: r.last_at,
                             count: r.count,
@@ -828,8 +858,9 @@ pub(super) fn record(tx: &Transaction<'_>, cache: &mut Cache, batch: Vec<Incomin
                     if let Some(run) = open.run.take() {
                         write_run(tx, id, &run)?;
                     }
+                    open.summary_saved = false;
                     open.run = Some(Run {
-                        id: None,
+                        id: RowId::NONE,
                         first_at: o.at,
                         last_at: o.at,
                         count: 1,
@@ -911,7 +942,7 @@ fn metric(name: &str, unit: &str, value: f64) -> (crate::probe::MetricName, Metr
 
 /// Writes a run (new or grown) and keeps its row id.
 fn write_run(tx: &Transaction<'_>, id: i64, run: &Run) -> Result<i64> {
-    match run.id {
+    match run.id.get() {
         Some(row) => {
             tx.prepare_cached("UPDATE runs SET last_at = ?2, count = ?3 WHERE id = ?1")?
                 .execute(params![row, run.last_at, run.count])?;
@@ -1339,7 +1370,7 @@ fn close_hour(tx: &Transaction<'_>, compact: &mut Compact, id: i64, open: &mut O
         &encode_acc(&day_acc)?,
     )?;
     if let Some(run) = open.run.as_mut() {
-        run.id = Some(write_run(tx, id, run)?);
+        run.id = RowId(write_run(tx, id, run)?);
     }
     let closed = Closed {
         at: compact.newest_at,
@@ -1625,13 +1656,13 @@ fn save_tail_row(tx: &Transaction<'_>, compact: &mut Compact, ids: &[i64]) -> Re
             first_block: h.first_block,
         });
         let run = o.run.as_ref().map(|r| TailRun {
-            id: r.id,
+            id: r.id.get(),
             first_at: r.first_at,
             last_at: r.last_at,
             count: r.count,
-            summary: (o.summary_saved != r.first_at).then(|| r.summary.to_string()),
+            summary: (!o.summary_saved).then(|| r.summary.to_string()),
         });
-        o.summary_saved = o.run.as_ref().map_or(NO_RUN, |r| r.first_at);
+        o.summary_saved = o.run.is_some();
         checks.push(TailCheck {
             check: id,
             status: status_code_of(o.status),
@@ -2211,19 +2242,16 @@ mod tests {
                 .layout
                 .clone()
         };
-        assert_eq!(compact.layouts.len(), 4);
         assert!(Arc::ptr_eq(&of("a"), &of("b")));
         assert!(Arc::ptr_eq(&of("a"), &of("c")));
         assert!(!Arc::ptr_eq(&of("a"), &of("d")));
         assert_eq!(compact.distinct.len(), 2);
-        // Every series' layout is the shared copy.
-        assert!(
-            compact
-                .layouts
-                .values()
-                .all(|l| compact.distinct.contains(l)
-                    && Arc::ptr_eq(l, compact.distinct.get(&**l).unwrap()))
-        );
+        // Every check's layout is the shared copy, and writing keeps no map of series.
+        for check in ["a", "b", "c", "d"] {
+            let l = of(check);
+            assert!(Arc::ptr_eq(&l, compact.distinct.get(&*l).unwrap()));
+        }
+        assert!(compact.layouts.is_empty());
     }
 
     #[tokio::test]
@@ -2403,7 +2431,7 @@ mod tests {
             size_of::<Pending>()
         );
         // A row per check of the district's schedule, in a table indexed by id.
-        assert!(size_of::<Open>() <= 200, "{}", size_of::<Open>());
+        assert!(size_of::<Open>() <= 176, "{}", size_of::<Open>());
     }
 
     #[tokio::test]
