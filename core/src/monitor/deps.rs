@@ -1,5 +1,6 @@
 //! The dependency graph between checks.
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::sync::Arc;
 
@@ -19,9 +20,10 @@ pub struct DependencyGraph {
     sorted: Vec<u32>,
     parents: Adjacency,
     children: Adjacency,
-    /// Every check, parents before children.
+    /// Every check, parents before children; empty when no check has a dependency (the
+    /// checks' own order is then one).
     order: Vec<usize>,
-    /// Position of each check in `order`.
+    /// Position of each check in `order` (empty with it).
     rank: Vec<u32>,
 }
 
@@ -149,6 +151,10 @@ impl DependencyGraph {
         graph.children = Adjacency::from_sorted(n, &edges);
         drop(edges);
 
+        if graph.parents.list.is_empty() {
+            // No dependencies: any order is one, and nothing is ever sorted by rank.
+            return Ok(graph);
+        }
         graph.order =
             topological_order(&graph.names, &graph.parents).map_err(BuildError::Invalid)?;
         graph.rank = vec![0; n];
@@ -205,8 +211,12 @@ impl DependencyGraph {
     }
 
     /// Every check, parents before children.
-    pub fn topological_order(&self) -> &[usize] {
-        &self.order
+    pub fn topological_order(&self) -> Cow<'_, [usize]> {
+        if self.order.is_empty() {
+            Cow::Owned((0..self.len()).collect())
+        } else {
+            Cow::Borrowed(&self.order)
+        }
     }
 
     /// How many checks there are.
@@ -313,6 +323,14 @@ mod tests {
         assert_eq!(g.len(), 0);
         assert_eq!(g.index_of("a"), None);
         assert!(g.topological_order().is_empty());
+    }
+
+    #[test]
+    fn a_graph_without_dependencies_keeps_no_order() {
+        let g = graph(&[("a", &[]), ("b", &[]), ("c", &[])]).unwrap();
+        assert_eq!(&*g.topological_order(), &[0, 1, 2]);
+        assert!(g.order.is_empty() && g.rank.is_empty());
+        assert!(g.descendants(1).is_empty() && g.ancestors(1).is_empty());
     }
 
     #[test]
