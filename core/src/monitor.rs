@@ -241,6 +241,21 @@ struct LastResult {
     reading: Option<Arc<Reading>>,
 }
 
+/// `new` as a boxed text, written over `old` when it has the same length (a check's summary
+/// nearly always does: "connected to … in 0.3 ms" again), so that a steady check allocates
+/// and frees nothing for it run after run.
+fn reuse_summary(old: Box<str>, new: &str) -> Box<str> {
+    if old.len() != new.len() {
+        return new.into();
+    }
+    let mut bytes = old.into_boxed_bytes();
+    bytes.copy_from_slice(new.as_bytes());
+    // Neither step reallocates: the vector's capacity is its length.
+    String::from_utf8(bytes.into_vec())
+        .map(String::into_boxed_str)
+        .unwrap_or_else(|_| new.into())
+}
+
 /// `Runtime::incident` when the check has no active incident.
 const NO_INCIDENT: i64 = i64::MIN;
 
@@ -265,8 +280,8 @@ struct Runtime {
     dirty: AtomicBool,
     /// The active incident's id, or [`NO_INCIDENT`].
     incident: AtomicI64,
+    /// The state machine's state and the latest result shown, under one lock.
     state: packed::StateCell,
-    last: Mutex<Option<LastResult>>,
     extra: Option<Box<Extra>>,
     /// Fed by [`Monitor::observe`] (an agent's pushed observations), never run by the
     /// scheduler.
@@ -614,7 +629,6 @@ impl MonitorBuilder {
             dirty: AtomicBool::new(false),
             incident: AtomicI64::new(NO_INCIDENT),
             state: packed::StateCell::default(),
-            last: Mutex::new(None),
             extra,
             passive: false,
         });
@@ -1178,7 +1192,6 @@ impl Monitor {
                 dirty: AtomicBool::new(false),
                 incident: AtomicI64::new(NO_INCIDENT),
                 state: packed::StateCell::default(),
-                last: Mutex::new(None),
                 extra,
                 passive: true,
             });
@@ -1217,15 +1230,12 @@ impl Monitor {
             id: check.to_owned(),
         })?;
         let rt = &self.inner.checks[idx];
-        let mut last = rt.last.lock();
-        let at = last
-            .as_ref()
-            .map_or_else(|| self.inner.clock.now(), |l| l.at);
-        *last = Some(LastResult {
+        let now = self.inner.clock.now();
+        rt.state.show_with(|last| LastResult {
             status: Status::Unknown,
             summary: summary.into(),
             latency_ns: 0,
-            at,
+            at: last.map_or(now, |l| l.at),
             reading: None,
         });
         Ok(())
@@ -1246,7 +1256,7 @@ impl Monitor {
             .checks
             .iter()
             .map(|rt| {
-                let last = rt.last.lock().clone();
+                let last = rt.state.last();
                 let state = rt.state.lock().clone();
                 CheckStatus {
                     name: rt.name.to_string(),
@@ -1981,13 +1991,13 @@ impl Inner {
             }
             transitions
         };
-        *rt.last.lock() = Some(LastResult {
+        rt.state.show(
             status,
-            summary: obs.summary.as_str().into(),
-            latency_ns: u64::try_from(obs.latency.as_nanos()).unwrap_or(u64::MAX),
-            at: obs.at,
-            reading: obs.reading.clone(),
-        });
+            &obs.summary,
+            u64::try_from(obs.latency.as_nanos()).unwrap_or(u64::MAX),
+            obs.at,
+            obs.reading.clone(),
+        );
         self.pending.lock().push((rt.name.clone(), obs));
         if !transitions.is_empty() {
             self.apply(idx, transitions, now).await?;
@@ -2014,12 +2024,7 @@ impl Inner {
         async move {
             let rt = &self.checks[idx];
             let name = &*rt.name;
-            let summary = rt
-                .last
-                .lock()
-                .as_ref()
-                .map(|o| o.summary.to_string())
-                .unwrap_or_default();
+            let summary = rt.state.summary();
             let mut released = false;
             let guard = self.incident_lock.lock().await;
             let mut records = Vec::with_capacity(transitions.len());
@@ -2436,7 +2441,7 @@ impl Inner {
         // the checks of one interval evenly. The first round is compressed into a short window
         // so a small setup shows results at once; from the second run on every check keeps to
         // its own slot.
-        // Times are kept as nanoseconds since `start` and indexes as u32: 16 bytes per check on
+        // Times are kept as nanoseconds since `start` and indexes as u32: 8 bytes per check on
         // the wheel of due times, 8 in the offsets.
         let first_window = Duration::from_millis(1_000 + self.checks.len() as u64);
         let offsets = spread_offsets(|| self.checks.iter().map(|rt| rt.interval()));
@@ -2489,14 +2494,14 @@ impl Inner {
     /// Starts the checks of one slot of the wheel and queues each one's next run.
     async fn start_slot(
         self: &Arc<Self>,
-        slot: &[(u64, u32)],
+        slot: &wheel::Slot,
         start: Instant,
         offsets: &[u64],
         wheel: &mut wheel::Wheel,
         stop: &watch::Receiver<bool>,
     ) {
         let since_start = |t: Instant| t.saturating_duration_since(start).as_nanos() as u64;
-        for &(due, idx) in slot {
+        for (due, idx) in slot.iter() {
             if *stop.borrow() {
                 return;
             }
@@ -2553,6 +2558,20 @@ impl Inner {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_summary_of_the_same_length_is_written_over_the_old_one() {
+        let old: Box<str> = "connected in 0.3 ms".into();
+        let at = old.as_ptr();
+        let same = reuse_summary(old, "connected in 0.9 ms");
+        assert_eq!(&*same, "connected in 0.9 ms");
+        assert_eq!(same.as_ptr(), at, "no new allocation");
+        let longer = reuse_summary(same, "connected in 12.5 ms");
+        assert_eq!(&*longer, "connected in 12.5 ms");
+        let other = reuse_summary(longer, "connection refused by 10.0.0.1:80");
+        assert_eq!(&*other, "connection refused by 10.0.0.1:80");
+        assert_eq!(&*reuse_summary("é".into(), "ab"), "ab");
+    }
 
     #[test]
     fn slots_stay_on_the_grid_and_skip_missed_ones() {
@@ -2621,7 +2640,7 @@ mod tests {
             size_of::<crate::probe::TcpProbe>(),
             size_of::<crate::probe::HttpProbe>()
         );
-        assert!(size_of::<Runtime>() <= 176);
+        assert!(size_of::<Runtime>() <= 168);
         assert!(size_of::<crate::probe::TcpProbe>() <= 48);
     }
 
@@ -2661,7 +2680,7 @@ mod tests {
             let now_ns = batch * 1_000_000;
             while wheel.next_slot().is_some_and(|ms| ms < batch + window) {
                 let slot = wheel.take_slot();
-                for &(due, idx) in &slot {
+                for (due, idx) in slot.iter() {
                     assert!(due >= now_ns, "check {idx} started late");
                     assert!(
                         due - now_ns < window * 1_000_000,

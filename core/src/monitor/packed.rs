@@ -7,18 +7,23 @@
 //! of their own only while one of them holds something (a check that failed once keeps that
 //! box). The whole state is 120 bytes.
 //!
+//! The cell also holds the latest result shown of the check ([`StateCell::show`],
+//! [`StateCell::last`]): one lock and one record instead of two.
+//!
 //! [`StateCell::lock`] unpacks the state into a [`CheckState`] behind a guard and packs it back
 //! when the guard is dropped. Nothing is allocated on either side: the box is taken out of the
 //! packed state and kept by the guard, to be filled again or dropped.
 
 use std::collections::VecDeque;
 use std::ops::{Deref, DerefMut};
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use parking_lot::{Mutex, MutexGuard};
 
+use super::LastResult;
 use super::state::{Alert, CheckState};
-use crate::probe::Status;
+use crate::probe::{Reading, Status};
 
 /// A [`CheckState`] behind a lock, packed (see the module's documentation).
 #[derive(Default)]
@@ -33,6 +38,24 @@ struct Packed {
     flapping: bool,
     /// What a steady check does not have, if this one has it.
     rest: Option<Box<Rest>>,
+    /// The latest result's status, or `None` before the first; its other parts follow.
+    shown: Option<Status>,
+    summary: Box<str>,
+    latency_ns: u64,
+    shown_at: DateTime<Utc>,
+    reading: Option<Arc<Reading>>,
+}
+
+impl Packed {
+    fn last(&self) -> Option<LastResult> {
+        self.shown.map(|status| LastResult {
+            status,
+            summary: self.summary.clone(),
+            latency_ns: self.latency_ns,
+            at: self.shown_at,
+            reading: self.reading.clone(),
+        })
+    }
 }
 
 /// The parts of a [`CheckState`] that a steady check leaves empty.
@@ -56,6 +79,46 @@ impl StateCell {
         let cell = StateCell::default();
         *cell.lock() = state;
         cell
+    }
+
+    /// The latest result shown, if any.
+    pub(super) fn last(&self) -> Option<LastResult> {
+        self.0.lock().last()
+    }
+
+    /// The latest result's summary (empty before the first).
+    pub(super) fn summary(&self) -> String {
+        self.0.lock().summary.to_string()
+    }
+
+    /// Shows a new latest result. Its summary is written over the previous one's when both
+    /// have the same length, as a steady check's nearly always do: nothing is allocated.
+    pub(super) fn show(
+        &self,
+        status: Status,
+        summary: &str,
+        latency_ns: u64,
+        at: DateTime<Utc>,
+        reading: Option<Arc<Reading>>,
+    ) {
+        let mut p = self.0.lock();
+        let old = std::mem::take(&mut p.summary);
+        p.summary = super::reuse_summary(old, summary);
+        p.shown = Some(status);
+        p.latency_ns = latency_ns;
+        p.shown_at = at;
+        p.reading = reading;
+    }
+
+    /// Shows the result `f` makes of the latest one (under the lock, so nothing comes between).
+    pub(super) fn show_with(&self, f: impl FnOnce(Option<LastResult>) -> LastResult) {
+        let mut p = self.0.lock();
+        let next = f(p.last());
+        p.shown = Some(next.status);
+        p.summary = next.summary;
+        p.latency_ns = next.latency_ns;
+        p.shown_at = next.at;
+        p.reading = next.reading;
     }
 
     /// Locks the state; it is packed again when the guard is dropped.
@@ -211,8 +274,49 @@ mod tests {
     }
 
     #[test]
+    fn the_latest_result_is_kept_beside_the_state() {
+        let cell = StateCell::new(states()[2].clone());
+        assert!(cell.last().is_none());
+        cell.show(Status::Ok, "connected in 0.3 ms", 300_000, at(7), None);
+        let summary_at = cell.0.lock().summary.as_ptr();
+        cell.show(
+            Status::Warning,
+            "connected in 9.1 ms",
+            9_100_000,
+            at(8),
+            None,
+        );
+        let last = cell.last().unwrap();
+        assert_eq!(
+            (last.status, &*last.summary, last.latency_ns, last.at),
+            (Status::Warning, "connected in 9.1 ms", 9_100_000, at(8))
+        );
+        assert_eq!(
+            cell.0.lock().summary.as_ptr(),
+            summary_at,
+            "written in place"
+        );
+        // The state is untouched by what is shown, and the other way round.
+        assert_eq!(*cell.lock(), states()[2]);
+        *cell.lock() = states()[1].clone();
+        assert_eq!(cell.last().unwrap().at, at(8));
+        cell.show_with(|last| LastResult {
+            status: Status::Unknown,
+            summary: "not reporting".into(),
+            latency_ns: 0,
+            at: last.unwrap().at,
+            reading: None,
+        });
+        let last = cell.last().unwrap();
+        assert_eq!(
+            (last.status, &*last.summary, last.at),
+            (Status::Unknown, "not reporting", at(8))
+        );
+    }
+
+    #[test]
     #[cfg(target_pointer_width = "64")]
-    fn the_packed_state_takes_at_most_48_bytes_with_its_lock() {
-        assert!(size_of::<Mutex<Packed>>() <= 48, "{}", size_of::<Packed>());
+    fn the_packed_state_and_latest_result_take_at_most_88_bytes_with_their_lock() {
+        assert!(size_of::<Mutex<Packed>>() <= 88, "{}", size_of::<Packed>());
     }
 }

@@ -5,6 +5,9 @@
 //! the wheel appends to the slot of the due millisecond and takes slots in order, touching
 //! memory one slot at a time. Due times further away than one turn of the wheel wait in a heap
 //! and move onto the wheel as it turns.
+//!
+//! An entry on the wheel is 8 bytes: the check's index and its due time within the slot's
+//! millisecond (the slot gives the millisecond), so 100,000 checks take under 1 MiB of entries.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -18,10 +21,13 @@ const KEEP_CAPACITY: usize = 64;
 /// Emptied slot vectors kept for reuse.
 const SPARE_VECTORS: usize = 64;
 
+/// An entry on the wheel: nanoseconds into its slot's millisecond, and the check's index.
+type Entry = (u32, u32);
+
 /// Due times (nanoseconds since the scheduler started) of check indexes, taken in slot order.
 pub(crate) struct Wheel {
     /// `slots[ms & mask]`: the entries due in that millisecond of the current turn.
-    slots: Vec<Vec<(u64, u32)>>,
+    slots: Vec<Vec<Entry>>,
     mask: u64,
     /// The millisecond of the slot taken next; no entry on the wheel is due before it.
     cursor: u64,
@@ -31,7 +37,24 @@ pub(crate) struct Wheel {
     far: BinaryHeap<Reverse<(u64, u32)>>,
     /// Emptied slot vectors, lent to the next empty slot pushed to: only slots holding entries
     /// hold memory (a turn has up to 65,536 slots; a check visits each in turn).
-    spare: Vec<Vec<(u64, u32)>>,
+    spare: Vec<Vec<Entry>>,
+}
+
+/// The entries of one slot, taken with [`Wheel::take_slot`].
+pub(crate) struct Slot {
+    /// The slot's millisecond, in nanoseconds.
+    base: u64,
+    entries: Vec<Entry>,
+}
+
+impl Slot {
+    /// Each entry's due time (nanoseconds since the scheduler started) and check index, in no
+    /// particular order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (u64, u32)> + '_ {
+        self.entries
+            .iter()
+            .map(|&(sub, idx)| (self.base + u64::from(sub), idx))
+    }
 }
 
 impl Wheel {
@@ -60,18 +83,22 @@ impl Wheel {
     }
 
     /// Queues check `idx`, due at `due` nanoseconds. A due time before the cursor joins the
-    /// cursor's slot.
+    /// cursor's slot, due at its start (the machine stalled: the check runs at once, and its
+    /// next run is set from when it starts).
     pub(crate) fn push(&mut self, due: u64, idx: u32) {
         let ms = (due / SLOT_NS).max(self.cursor);
         if ms - self.cursor >= self.turn() {
             self.far.push(Reverse((due, idx)));
         } else {
-            self.put(ms, (due, idx));
+            self.put(ms, due, idx);
         }
     }
 
-    /// Appends an entry to the slot of millisecond `ms` (within one turn of the cursor).
-    fn put(&mut self, ms: u64, entry: (u64, u32)) {
+    /// Appends an entry due at `due` to the slot of millisecond `ms` (within one turn of the
+    /// cursor; `due` within that millisecond, or before it).
+    fn put(&mut self, ms: u64, due: u64, idx: u32) {
+        let sub = due.saturating_sub(ms * SLOT_NS).min(SLOT_NS - 1) as u32;
+        let entry = (sub, idx);
         let slot = &mut self.slots[(ms & self.mask) as usize];
         if slot.capacity() == 0
             && let Some(v) = self.spare.pop()
@@ -102,16 +129,20 @@ impl Wheel {
 
     /// Takes the entries of the cursor's slot (call [`Wheel::next_slot`] first), in no
     /// particular order. Hand the vector back with [`Wheel::give_back`] to keep its capacity.
-    pub(crate) fn take_slot(&mut self) -> Vec<(u64, u32)> {
-        let slot = std::mem::take(&mut self.slots[(self.cursor & self.mask) as usize]);
-        self.on_wheel -= slot.len();
-        slot
+    pub(crate) fn take_slot(&mut self) -> Slot {
+        let entries = std::mem::take(&mut self.slots[(self.cursor & self.mask) as usize]);
+        self.on_wheel -= entries.len();
+        Slot {
+            base: self.cursor * SLOT_NS,
+            entries,
+        }
     }
 
     /// Returns an emptied vector from [`Wheel::take_slot`] for the next empty slot pushed to,
     /// unless it is larger than [`KEEP_CAPACITY`] (a slot that once held a crowd, at the start
     /// or in a burst of retries, does not keep its room) or enough are spare.
-    pub(crate) fn give_back(&mut self, mut slot: Vec<(u64, u32)>) {
+    pub(crate) fn give_back(&mut self, slot: Slot) {
+        let mut slot = slot.entries;
         slot.clear();
         if slot.capacity() <= KEEP_CAPACITY && self.spare.len() < SPARE_VECTORS {
             self.spare.push(slot);
@@ -126,7 +157,7 @@ impl Wheel {
                 break;
             }
             self.far.pop();
-            self.put(ms, (due, idx));
+            self.put(ms, due, idx);
         }
     }
 }
@@ -139,9 +170,10 @@ mod tests {
     fn drain(w: &mut Wheel) -> Vec<(u64, u32)> {
         let mut out = Vec::new();
         while w.next_slot().is_some() {
-            let mut slot = w.take_slot();
-            slot.sort();
-            out.extend(slot.iter().copied());
+            let slot = w.take_slot();
+            let mut entries: Vec<_> = slot.iter().collect();
+            entries.sort();
+            out.extend(entries);
             w.give_back(slot);
         }
         out
@@ -161,7 +193,7 @@ mod tests {
                 break;
             }
             let slot = w.take_slot();
-            for &(due, idx) in &slot {
+            for (due, idx) in slot.iter() {
                 w.push(due + interval, idx);
             }
             w.give_back(slot);
@@ -219,11 +251,15 @@ mod tests {
         w.push(10_000_000_000, 1);
         assert_eq!(w.next_slot(), Some(10_000));
         let slot = w.take_slot();
-        // Re-queued behind the cursor (a stalled machine): taken at once, not a turn later.
+        // Re-queued behind the cursor (a stalled machine): taken at once, not a turn later,
+        // due at the start of the cursor's millisecond.
         w.push(9_000_000_000, 2);
         w.give_back(slot);
         assert_eq!(w.next_slot(), Some(10_000));
-        assert_eq!(w.take_slot(), vec![(9_000_000_000, 2)]);
+        assert_eq!(
+            w.take_slot().iter().collect::<Vec<_>>(),
+            vec![(10_000_000_000, 2)]
+        );
     }
 
     #[test]
@@ -243,9 +279,10 @@ mod tests {
         let mut runs = 0;
         while runs < 200_000 {
             let ms = w.next_slot().unwrap();
-            let mut slot = w.take_slot();
-            slot.sort();
-            for &(due, idx) in &slot {
+            let slot = w.take_slot();
+            let mut entries: Vec<_> = slot.iter().collect();
+            entries.sort();
+            for (due, idx) in entries {
                 let Reverse((hms, hdue, hidx)) = heap.pop().unwrap();
                 assert_eq!((ms, due / SLOT_NS, due, idx), (hms, hms, hdue, hidx));
                 let next = due + intervals[idx as usize];
