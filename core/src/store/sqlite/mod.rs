@@ -340,15 +340,58 @@ const WAL_SIZE_LIMIT: i64 = 64 * 1024 * 1024;
 /// The embedded SQLite store (one file, WAL mode, versioned migrations).
 ///
 /// Cheap to clone: clones share one connection. Safe to call from many tasks at once; calls are
-/// serialised on that connection and run on tokio's blocking pool.
+/// serialised on that connection and run, in the order they come, on a thread of the store's
+/// own (see [`Worker`]).
 #[derive(Clone)]
 pub struct SqliteStore {
     inner: Arc<Mutex<Inner>>,
+    worker: Worker,
     path: Option<PathBuf>,
     /// The locked lock file while this store is claimed (shared by clones).
     claim: Arc<Mutex<Option<std::fs::File>>>,
     /// The installation's id, read once.
     installation: Arc<str>,
+}
+
+/// Work for the store's thread.
+type Job = Box<dyn FnOnce() + Send>;
+
+/// The one thread that runs a store's work, in the order it is asked for; it ends when the
+/// last clone of the store is dropped.
+///
+/// On tokio's blocking pool each call took a thread of its own, which waited for the
+/// connection: with 100,000 checks, tens of threads came and went, and what one had allocated
+/// and the history kept (the open hour's samples, the runs) stayed in pages the allocator
+/// could not reuse once that thread had ended. Resident memory grew by a quarter through each
+/// clock hour (benches/README.md, "One thread for the store"). One long-lived thread keeps the
+/// store's memory in one heap and the calls waiting in a queue, not in threads.
+#[derive(Clone)]
+struct Worker {
+    jobs: std::sync::mpsc::Sender<Job>,
+}
+
+impl Worker {
+    fn start(label: &str) -> Result<Self> {
+        let (jobs, queue) = std::sync::mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("forewarn-store".into())
+            .spawn(move || {
+                for job in queue {
+                    job();
+                }
+            })
+            .map_err(|e| Error::Store(format!("{label}: starting the store's thread: {e}")))?;
+        Ok(Worker { jobs })
+    }
+}
+
+/// What a panic said, for the error it becomes.
+fn panic_text(panic: &(dyn std::any::Any + Send)) -> &str {
+    panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("a panic")
 }
 
 /// The connection and what is cached beside it.
@@ -600,6 +643,7 @@ impl SqliteStore {
             })
             .map_err(at_path)?;
         Ok(Self {
+            worker: Worker::start(label)?,
             inner: Arc::new(Mutex::new(Inner {
                 conn,
                 cache: Cache {
@@ -614,19 +658,37 @@ impl SqliteStore {
         })
     }
 
-    /// Runs `f` with the connection on the blocking pool.
+    /// Runs `f` with the connection on the store's thread, after the work asked for before.
+    /// A panic in `f` becomes an error; the thread goes on with the next call.
     async fn run<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
         F: FnOnce(&mut Inner) -> Result<T> + Send + 'static,
     {
         let inner = Arc::clone(&self.inner);
-        tokio::task::spawn_blocking(move || {
-            let mut guard = inner.lock();
-            f(&mut guard)
-        })
-        .await
-        .map_err(|e| Error::Store(format!("store task failed: {e}")))?
+        let (done, result) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move || {
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                let mut guard = inner.lock();
+                f(&mut guard)
+            }));
+            // The caller may have stopped waiting: the work is done all the same.
+            let _ = done.send(outcome);
+        });
+        self.worker
+            .jobs
+            .send(job)
+            .map_err(|_| Error::Store("the store's thread has ended".into()))?;
+        match result.await {
+            Ok(Ok(r)) => r,
+            Ok(Err(panic)) => Err(Error::Store(format!(
+                "store task failed: {}",
+                panic_text(&*panic)
+            ))),
+            Err(_) => Err(Error::Store(
+                "store task failed: it ended unanswered".into(),
+            )),
+        }
     }
 
     /// Runs `f` in one write transaction; commits on success. On failure it rolls back and
@@ -1877,6 +1939,51 @@ mod tests {
             .conn
             .pragma_query_value(None, name, |r| r.get(0))
             .unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_store_s_work_runs_on_one_thread_of_its_own_in_the_order_asked() {
+        let store = SqliteStore::in_memory().unwrap();
+        let caller = std::thread::current().id();
+        // Asked all at once, from two runtime threads: one store thread, the calls in order.
+        let calls = (0..64).map(|i| store.run(move |_| Ok((i, std::thread::current().id()))));
+        let done = futures::future::join_all(calls).await;
+        let done: Vec<_> = done.into_iter().map(Result::unwrap).collect();
+        assert_eq!(
+            done.iter().map(|(i, _)| *i).collect::<Vec<_>>(),
+            (0..64).collect::<Vec<_>>()
+        );
+        let thread = done[0].1;
+        assert!(done.iter().all(|(_, t)| *t == thread));
+        assert_ne!(thread, caller);
+        // It is the same thread later, and a clone's calls go to it too.
+        let clone = store.clone();
+        let later = clone
+            .run(|_| Ok(std::thread::current().id()))
+            .await
+            .unwrap();
+        assert_eq!(later, thread);
+    }
+
+    #[tokio::test]
+    async fn a_panic_in_the_store_s_work_is_an_error_and_the_store_goes_on() {
+        let store = SqliteStore::in_memory().unwrap();
+        let e = store
+            .run(|_| -> Result<()> { panic!("boom at row 7") })
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("boom at row 7"), "{e}");
+        let e = store
+            .run(|_| -> Result<()> { std::panic::panic_any(3_u8) })
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("a panic"), "{e}");
+        // The connection and the thread are still there.
+        store
+            .record_observations(vec![("web".into(), obs(Status::Ok, "fine", 0))])
+            .await
+            .unwrap();
+        assert_eq!(count(&store, "SELECT COUNT(*) FROM checks"), 1);
     }
 
     /// The one number `sql` selects (shared with the compact history's tests).
