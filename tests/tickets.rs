@@ -1697,3 +1697,299 @@ fn analyze_refuses_a_time_zone_that_is_not_one() {
         "{e}"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Real ticket text with human labels: the IT service tickets sample.
+
+fn real_labelled() -> Option<PathBuf> {
+    // The repository's sibling `shared/` directory; `FOREWARN_LABELLED_CSV` points elsewhere.
+    let p = std::env::var_os("FOREWARN_LABELLED_CSV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../shared/data/tickets/it_service_tickets_sample.csv")
+        });
+    if p.exists() {
+        Some(p)
+    } else {
+        skip::skip(
+            "the labelled IT service tickets sample",
+            format!("{} not found (set FOREWARN_LABELLED_CSV)", p.display()),
+        );
+        None
+    }
+}
+
+/// The records of a comma-separated file with `"`-quoted fields.
+fn csv_records(text: &str) -> Vec<Vec<String>> {
+    let mut records = Vec::new();
+    let (mut record, mut field, mut quoted, mut chars) =
+        (Vec::new(), String::new(), false, text.chars().peekable());
+    while let Some(c) = chars.next() {
+        match (c, quoted) {
+            ('"', true) if chars.peek() == Some(&'"') => {
+                chars.next();
+                field.push('"');
+            }
+            ('"', _) => quoted = !quoted,
+            (',', false) => record.push(std::mem::take(&mut field)),
+            ('\n', false) => {
+                record.push(std::mem::take(&mut field));
+                records.push(std::mem::take(&mut record));
+            }
+            ('\r', false) => {}
+            (c, _) => field.push(c),
+        }
+    }
+    if !field.is_empty() || !record.is_empty() {
+        record.push(field);
+        records.push(record);
+    }
+    records
+}
+
+fn quote(s: &str) -> String {
+    format!("\"{}\"", s.replace('"', "\"\""))
+}
+
+/// Words no cluster name may hold: months, weekdays, am/pm and greetings.
+const NOT_IN_NAMES: &[&str] = &[
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+    "am",
+    "pm",
+    "hi",
+    "hello",
+    "dear",
+    "regards",
+    "thanks",
+    "bonjour",
+    "hallo",
+    "hola",
+];
+
+#[test]
+fn real_labelled_tickets_assignments_precise_taxonomy_and_clean_cluster_names() {
+    let Some(sample) = real_labelled() else {
+        return;
+    };
+    let rows = csv_records(&std::fs::read_to_string(&sample).unwrap());
+    assert_eq!(rows[0], ["id", "Document", "Topic_group"]);
+    let mut labelled: Vec<(String, String, String)> = rows[1..]
+        .iter()
+        .map(|r| (r[0].clone(), r[1].clone(), r[2].clone()))
+        .collect();
+    // The false matches a substring matcher made, as tickets of their own.
+    let false_matches = [
+        ("prod servers tunneling prod tunneling", "Printers"),
+        ("new purchase po purchase po", "Projectors & panels"),
+        (
+            "direct reports missing time please action",
+            "SIS: gradebook & attendance",
+        ),
+        ("access for secondary secondary", "Testing platforms"),
+    ];
+    for (i, (text, _)) in false_matches.iter().enumerate() {
+        labelled.push((format!("fm-{i}"), text.to_string(), String::new()));
+    }
+    // The sample has no dates: one school year of weekdays, in the sample's order.
+    let start = chrono::NaiveDate::from_ymd_opt(2024, 9, 2).unwrap();
+    let school_days: Vec<chrono::NaiveDate> = (0..300)
+        .map(|d| start + chrono::Days::new(d))
+        .filter(|d| chrono::Datelike::weekday(d).number_from_monday() <= 5)
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let mut export = String::from("id,created,description\n");
+    for (i, (id, text, _)) in labelled.iter().enumerate() {
+        let day = school_days[i * school_days.len() / labelled.len()];
+        export.push_str(&format!("{id},{day} {:02}:15,{}\n", 8 + i % 9, quote(text)));
+    }
+    let export_path = write(dir.path(), "tickets.csv", export.as_bytes());
+    let p = |n: &str| dir.path().join(n).display().to_string();
+    assert_eq!(
+        run(&[
+            "analyze",
+            &export_path.display().to_string(),
+            "--out",
+            &p("r.html"),
+            "--assignments",
+            &p("assignments.csv"),
+            "--time-zone",
+            "UTC",
+        ])
+        .unwrap(),
+        0
+    );
+
+    // One row per ticket, in the export's order, with its id.
+    let assigned =
+        csv_records(&std::fs::read_to_string(dir.path().join("assignments.csv")).unwrap());
+    assert_eq!(assigned[0], ["ticket", "topic", "source", "score"]);
+    let assigned = &assigned[1..];
+    assert_eq!(assigned.len(), labelled.len());
+    for (a, (id, _, _)) in assigned.iter().zip(&labelled) {
+        assert_eq!(&a[0], id);
+        assert!(
+            matches!(a[2].as_str(), "taxonomy" | "near-duplicate" | "cluster")
+                || (a[1].is_empty() && a[2].is_empty()),
+            "{a:?}"
+        );
+        assert!(a[3].parse::<f64>().is_ok_and(|s| s >= 0.0), "{a:?}");
+    }
+    let by_source = |s: &str| assigned.iter().filter(|a| a[2] == s).count();
+    println!(
+        "{} tickets: {} taxonomy, {} near-duplicate, {} cluster, {} without topic",
+        assigned.len(),
+        by_source("taxonomy"),
+        by_source("near-duplicate"),
+        by_source("cluster"),
+        by_source("")
+    );
+
+    // The JSON report holds the same assignments, and each taxonomy topic its matched terms.
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("r.json")).unwrap()).unwrap();
+    let topics = &json["analysis"]["topics"];
+    let in_json = topics["assignments"].as_array().unwrap();
+    assert_eq!(in_json.len(), assigned.len());
+    for (j, a) in in_json.iter().zip(assigned) {
+        assert_eq!(j["ticket"], a[0].as_str());
+        assert_eq!(j["topic"].as_str().unwrap_or(""), a[1]);
+        assert_eq!(j["source"].as_str().unwrap_or(""), a[2]);
+    }
+    let html = std::fs::read_to_string(dir.path().join("r.html")).unwrap();
+
+    // Taxonomy precision: the tickets of each taxonomy topic share one human category.
+    let mut per_topic: std::collections::BTreeMap<&str, std::collections::BTreeMap<&str, usize>> =
+        Default::default();
+    for (a, (_, _, group)) in assigned.iter().zip(&labelled) {
+        if a[2] == "taxonomy" && !group.is_empty() {
+            *per_topic
+                .entry(a[1].as_str())
+                .or_default()
+                .entry(group.as_str())
+                .or_insert(0) += 1;
+        }
+    }
+    let mut imprecise = Vec::new();
+    for (topic, groups) in &per_topic {
+        let n: usize = groups.values().sum();
+        let (best, top) = groups.iter().max_by_key(|(_, c)| **c).unwrap();
+        let share = *top as f64 / n as f64;
+        let t = topics["topics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["name"] == *topic)
+            .unwrap();
+        let matched: Vec<String> = t["matched_terms"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| format!("{} ({})", m["term"].as_str().unwrap(), m["tickets"]))
+            .collect();
+        println!(
+            "taxonomy {topic}: {n} tickets, {:.1} % {best}; matched {}",
+            100.0 * share,
+            matched.join(", ")
+        );
+        assert!(!matched.is_empty(), "{topic} lists no matched term");
+        // The human labels themselves split these topics' tickets: printer tickets are filed
+        // under Miscellaneous (device alerts), Hardware and HR Support; new-starter accounts
+        // under Access, HR Support and Miscellaneous. Their matches are right, their purity
+        // is bounded by the labels: held to a lower floor, and shown.
+        let floor = match *topic {
+            "Printers" | "New staff accounts" => 0.55,
+            _ => 0.9,
+        };
+        if n >= 20 && share < floor {
+            imprecise.push(format!("{topic}: {:.1} % {best} of {n}", 100.0 * share));
+        }
+    }
+    assert!(
+        imprecise.is_empty(),
+        "imprecise taxonomy topics: {imprecise:?}"
+    );
+    // The report shows the largest taxonomy topic's matched terms.
+    let largest = topics["topics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["source"] == "taxonomy")
+        .unwrap();
+    let first = &largest["matched_terms"][0];
+    let shown = format!("{} ({})", first["term"].as_str().unwrap(), first["tickets"]);
+    assert!(html.contains(&shown.replace('&', "&amp;")), "{shown}");
+
+    // None of the false matches remains, on the planted texts or on the sample's own.
+    let topic_of = |id: &str| {
+        assigned
+            .iter()
+            .find(|a| a[0] == id)
+            .map(|a| (a[1].clone(), a[2].clone()))
+            .unwrap()
+    };
+    for (i, (text, wrong)) in false_matches.iter().enumerate() {
+        let (topic, source) = topic_of(&format!("fm-{i}"));
+        assert!(
+            !(topic == *wrong && source == "taxonomy"),
+            "`{text}` went to {topic}"
+        );
+    }
+    for (words, wrong) in [
+        ("tunneling", "Printers"),
+        ("purchase po", "Projectors & panels"),
+        ("direct reports missing time", "SIS: gradebook & attendance"),
+        ("secondary", "Testing platforms"),
+    ] {
+        let hits: Vec<_> = labelled
+            .iter()
+            .zip(assigned)
+            .filter(|((_, text, group), _)| !group.is_empty() && text.contains(words))
+            .collect();
+        assert!(!hits.is_empty(), "no sample ticket has `{words}`");
+        let wrong_hits = hits.iter().filter(|(_, a)| a[1] == wrong).count();
+        println!("`{words}`: {} tickets, {wrong_hits} in {wrong}", hits.len());
+        assert_eq!(wrong_hits, 0, "`{words}` tickets went to {wrong}");
+    }
+
+    // Cluster names hold no month, weekday, am/pm or greeting, and repeat no word.
+    let names: Vec<&str> = topics["topics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["source"] == "cluster")
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert!(names.len() >= 2, "{names:?}");
+    for name in &names {
+        println!("{name}");
+        let words: Vec<&str> = name
+            .trim_start_matches("cluster: ")
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .collect();
+        assert!(!words.is_empty(), "{name}");
+        for (i, w) in words.iter().enumerate() {
+            assert!(!NOT_IN_NAMES.contains(w), "{name}: {w}");
+            assert!(!words[..i].contains(w), "{name} repeats {w}");
+        }
+    }
+}

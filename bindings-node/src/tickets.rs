@@ -172,6 +172,7 @@ pub async fn tickets_analyze(
         incidents: path(options.incidents),
         report: path(options.out),
         json_report: path(options.json_out),
+        assignments: None,
         profile: options.profile,
         salt: options.salt.map(Secret::new),
         day_first: options.day_first,

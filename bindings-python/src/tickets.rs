@@ -119,6 +119,7 @@ fn tickets_analyze<'py>(
             incidents,
             report: out,
             json_report: json,
+            assignments: None,
             profile,
             salt: salt.map(Secret::new),
             day_first,

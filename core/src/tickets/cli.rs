@@ -39,6 +39,10 @@ pub enum TicketsCommand {
         /// The JSON twin (default: the report path with `.json`).
         #[arg(long)]
         json: Option<PathBuf>,
+        /// Also write each ticket's topic to this CSV file: `ticket` (the export's id), `topic`,
+        /// `source` (taxonomy, near-duplicate or cluster; empty without a topic) and `score`.
+        #[arg(long, value_name = "FILE.csv")]
+        assignments: Option<PathBuf>,
         /// Force the export profile (glpi, osticket, zammad, freshservice, google-forms,
         /// servicenow, helpdesk4tu, generic) instead of detecting it.
         #[arg(long)]
@@ -127,6 +131,7 @@ pub fn run(cmd: TicketsCommand) -> Result<i32> {
             incidents,
             out,
             json,
+            assignments,
             profile,
             salt,
             day_first,
@@ -149,6 +154,7 @@ pub fn run(cmd: TicketsCommand) -> Result<i32> {
                 incidents,
                 report: Some(out),
                 json_report: json,
+                assignments,
                 profile,
                 salt: salt.map(Secret::new),
                 day_first: if day_first {
@@ -276,6 +282,9 @@ fn analyze(request: &AnalyzeRequest, timings: bool) -> Result<i32> {
     }
     if let (Some(html), Some(json)) = (&outcome.report, &outcome.json_report) {
         println!("wrote {} and {}", html.display(), json.display());
+    }
+    if let Some(csv) = &outcome.assignments {
+        println!("wrote each ticket's topic to {}", csv.display());
     }
     if let Some(d) = outcome.faq_drafts() {
         print_faq_drafts(d);

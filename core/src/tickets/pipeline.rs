@@ -51,6 +51,9 @@ pub struct AnalyzeRequest {
     pub report: Option<PathBuf>,
     /// The report's JSON twin (default: [`Self::report`] with `.json`).
     pub json_report: Option<PathBuf>,
+    /// A CSV file to write each ticket's topic to (`ticket,topic,source,score`, see
+    /// [`super::TopicModel::write_assignments_csv`]); none is written when `None`.
+    pub assignments: Option<PathBuf>,
     /// The export profile's name (see [`Profile::parse`]); detected per file when `None`.
     pub profile: Option<String>,
     /// Salt for requester hashes; [`IngestOptions`]' default when `None`.
@@ -89,6 +92,7 @@ impl Default for AnalyzeRequest {
             incidents: None,
             report: None,
             json_report: None,
+            assignments: None,
             profile: None,
             salt: None,
             day_first: None,
@@ -174,7 +178,7 @@ impl std::fmt::Display for Stage {
 ///
 /// Serialises (for a binding, with `serde_json`) as an object with `inputs`, `tickets`, `ingest`,
 /// `analysis` (as in the report's JSON twin), `faq_drafts` (`{dir, written, skipped}` or null),
-/// `time_zone` (the IANA name), `report` and `json_report` (paths or null).
+/// `time_zone` (the IANA name), `report`, `json_report` and `assignments_csv` (paths or null).
 #[derive(Debug, Clone)]
 pub struct Analyzed {
     /// The export files read, as the report names them.
@@ -191,6 +195,8 @@ pub struct Analyzed {
     pub report: Option<PathBuf>,
     /// Its JSON twin, when the report was written.
     pub json_report: Option<PathBuf>,
+    /// The per-ticket assignments CSV written, when one was asked for.
+    pub assignments: Option<PathBuf>,
 }
 
 impl Analyzed {
@@ -202,7 +208,7 @@ impl Analyzed {
 
 impl Serialize for Analyzed {
     fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        let mut o = s.serialize_struct("Analyzed", 8)?;
+        let mut o = s.serialize_struct("Analyzed", 9)?;
         o.serialize_field("inputs", &self.inputs)?;
         o.serialize_field("tickets", &self.tickets)?;
         o.serialize_field("ingest", &self.ingest)?;
@@ -211,13 +217,15 @@ impl Serialize for Analyzed {
         o.serialize_field("time_zone", self.time_zone.tz().name())?;
         o.serialize_field("report", &self.report)?;
         o.serialize_field("json_report", &self.json_report)?;
+        o.serialize_field("assignments_csv", &self.assignments)?;
         o.end()
     }
 }
 
 /// Runs `forewarn tickets analyze`: reads the exports, loads the calendar, knowledge base,
 /// incidents and taxonomy, analyses the tickets (writing FAQ drafts when asked) and writes the
-/// report and its JSON twin when [`AnalyzeRequest::report`] is set.
+/// report and its JSON twin when [`AnalyzeRequest::report`] is set, and the per-ticket
+/// assignments CSV when [`AnalyzeRequest::assignments`] is.
 ///
 /// `progress` is called with each [`Stage`] as it starts (from the calling thread).
 ///
@@ -288,6 +296,9 @@ pub fn analyze_exports(req: &AnalyzeRequest, progress: &mut dyn FnMut(Stage)) ->
     let analysis = super::analyze_with_progress(&tickets, &options, &mut |name| {
         progress(Stage::of_analysis(name))
     })?;
+    if let Some(path) = &req.assignments {
+        analysis.topics.save_assignments_csv(path)?;
+    }
     let count = tickets.len();
     // A million tickets take a noticeable while to free: that happens on another thread.
     std::thread::spawn(move || drop(tickets));
@@ -319,6 +330,7 @@ pub fn analyze_exports(req: &AnalyzeRequest, progress: &mut dyn FnMut(Stage)) ->
         time_zone: zone,
         report,
         json_report,
+        assignments: req.assignments.clone(),
     })
 }
 

@@ -462,12 +462,23 @@ impl Report<'_> {
             })
             .collect();
         h.push_str(&Self::bars_svg(&rows));
-        h.push_str("<table><tr><th>Topic</th><th>Top terms</th><th>Example (medoid)</th><th>How-to</th><th>Median hours</th></tr>");
+        h.push_str("<table><tr><th>Topic</th><th>Matched terms (tickets)</th><th>Top terms</th><th>Example (medoid)</th><th>How-to</th><th>Median hours</th></tr>");
         for t in m.topics.iter().take(30) {
+            let matched = t
+                .matched_terms
+                .iter()
+                .map(|m| format!("{} ({})", m.term, m.tickets))
+                .collect::<Vec<_>>()
+                .join(", ");
             let _ = write!(
                 h,
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{:.0}%</td><td>{}</td></tr>",
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.0}%</td><td>{}</td></tr>",
                 esc(&t.name),
+                if matched.is_empty() {
+                    "—".to_owned()
+                } else {
+                    esc(&matched).into_owned()
+                },
                 esc(&t.top_terms.join(", ")),
                 esc(&t.example),
                 100.0 * t.how_to_share,

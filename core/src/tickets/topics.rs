@@ -4,253 +4,19 @@
 //! Deterministic for a given seed: the only parallel steps are per-document maps; every
 //! reduction runs in document order.
 
-use std::path::Path;
+mod boilerplate;
+pub mod taxonomy;
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rayon::prelude::*;
 use rust_stemmers::{Algorithm, Stemmer};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::{FastMap, FastSet, Ticket, stats};
-use crate::{Error, Result};
+use crate::Result;
 
-/// One taxonomy topic: a name and keyword phrases (matched after stemming).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TopicRule {
-    /// Topic name shown in reports.
-    pub name: String,
-    /// Keywords or short phrases; any match assigns the topic (the most matches wins).
-    pub keywords: Vec<String>,
-    /// Whether the topic is mostly about hardware (not a training matter).
-    #[serde(default)]
-    pub hardware: bool,
-}
-
-/// An editable keyword taxonomy, applied before clustering.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Taxonomy {
-    /// The topics, in priority order (earlier wins ties).
-    #[serde(rename = "topic", default)]
-    pub topics: Vec<TopicRule>,
-}
-
-impl Default for Taxonomy {
-    fn default() -> Self {
-        Self::k12_default()
-    }
-}
-
-impl Taxonomy {
-    /// The K-12 default: accounts and passwords/MFA, Chromebooks, projectors and panels, printers,
-    /// Wi-Fi, learning platforms, SIS gradebook/attendance, SSO, e-mail, new staff accounts,
-    /// testing platforms.
-    pub fn k12_default() -> Self {
-        let t = |name: &str, kws: &[&str], hardware: bool| TopicRule {
-            name: name.into(),
-            keywords: kws.iter().map(|s| s.to_string()).collect(),
-            hardware,
-        };
-        Taxonomy {
-            topics: vec![
-                t(
-                    "Passwords & MFA",
-                    &[
-                        "password",
-                        "passcode",
-                        "mfa",
-                        "two factor",
-                        "2fa",
-                        "authenticator",
-                        "locked out",
-                        "verification code",
-                        "mot de passe",
-                    ],
-                    false,
-                ),
-                t(
-                    "Chromebooks",
-                    &[
-                        "chromebook",
-                        "chromebooks",
-                        "chrome book",
-                        "cb cart",
-                        "chromeos",
-                    ],
-                    true,
-                ),
-                t(
-                    "Projectors & panels",
-                    &[
-                        "projector",
-                        "smartboard",
-                        "smart board",
-                        "promethean",
-                        "interactive panel",
-                        "panel",
-                        "hdmi",
-                        "document camera",
-                        "doc cam",
-                        "videoprojecteur",
-                    ],
-                    true,
-                ),
-                t(
-                    "Printers",
-                    &[
-                        "printer",
-                        "print",
-                        "printing",
-                        "toner",
-                        "paper jam",
-                        "copier",
-                        "imprimante",
-                    ],
-                    true,
-                ),
-                t(
-                    "Wi-Fi & network",
-                    &[
-                        "wifi",
-                        "wi fi",
-                        "wireless",
-                        "internet",
-                        "network",
-                        "ssid",
-                        "access point",
-                        "no connection",
-                        "reseau",
-                    ],
-                    false,
-                ),
-                t(
-                    "Learning platforms (Classroom, Canvas, Schoology)",
-                    &[
-                        "google classroom",
-                        "classroom",
-                        "canvas",
-                        "schoology",
-                        "seesaw",
-                        "lms",
-                    ],
-                    false,
-                ),
-                t(
-                    "SIS: gradebook & attendance",
-                    &[
-                        "gradebook",
-                        "grade book",
-                        "grades",
-                        "attendance",
-                        "powerschool",
-                        "infinite campus",
-                        "skyward",
-                        "report card",
-                        "sis",
-                    ],
-                    false,
-                ),
-                t(
-                    "Single sign-on",
-                    &[
-                        "sso",
-                        "single sign",
-                        "clever",
-                        "classlink",
-                        "saml",
-                        "badge login",
-                    ],
-                    false,
-                ),
-                t(
-                    "E-mail",
-                    &[
-                        "email",
-                        "e mail",
-                        "gmail",
-                        "outlook",
-                        "inbox",
-                        "mailbox",
-                        "distribution list",
-                    ],
-                    false,
-                ),
-                t(
-                    "New staff accounts",
-                    &[
-                        "new staff",
-                        "new hire",
-                        "new teacher",
-                        "new employee",
-                        "account setup",
-                        "create account",
-                        "onboarding",
-                        "substitute account",
-                    ],
-                    false,
-                ),
-                t(
-                    "Testing platforms",
-                    &[
-                        "testing",
-                        "state test",
-                        "assessment",
-                        "map growth",
-                        "nwea",
-                        "i ready",
-                        "iready",
-                        "star testing",
-                        "lockdown browser",
-                        "testnav",
-                        "proctor",
-                    ],
-                    false,
-                ),
-            ],
-        }
-    }
-
-    /// Reads a taxonomy from TOML (`[[topic]] name, keywords, hardware`).
-    pub fn from_toml(text: &str) -> Result<Self> {
-        let t: Taxonomy = toml::from_str(text).map_err(|e: toml::de::Error| {
-            // The position and the parser's message, not its snippet of the line: a line can
-            // be megabytes long.
-            let at = e
-                .span()
-                .map(|s| {
-                    let line = text[..s.start.min(text.len())].matches('\n').count() + 1;
-                    format!("line {line}: ")
-                })
-                .unwrap_or_default();
-            Error::invalid(
-                "taxonomy",
-                format!("{at}{}", crate::text::excerpt(e.message().trim_end())),
-            )
-        })?;
-        if t.topics.iter().any(|r| r.keywords.is_empty()) {
-            return Err(Error::invalid(
-                "taxonomy",
-                "every topic needs at least one keyword",
-            ));
-        }
-        Ok(t)
-    }
-
-    /// Reads a taxonomy file.
-    pub fn load(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
-        Self::from_toml(&text)
-            .map_err(|e| Error::invalid("taxonomy", format!("{}: {e}", path.display())))
-    }
-
-    /// The taxonomy as TOML, to edit and pass back.
-    pub fn to_toml(&self) -> String {
-        toml::to_string(self).unwrap_or_default()
-    }
-}
+pub use taxonomy::{Taxonomy, TopicRule};
 
 /// Topic modelling settings.
 #[derive(Debug, Clone)]
@@ -314,6 +80,9 @@ pub struct Topic {
     pub distinct_requesters: usize,
     /// Most characteristic terms.
     pub top_terms: Vec<String>,
+    /// For a taxonomy topic: the terms that matched its tickets, most tickets first (empty for
+    /// a cluster).
+    pub matched_terms: Vec<MatchedTerm>,
     /// The medoid ticket's subject (or the first words of its body).
     pub example: String,
     /// Mostly hardware.
@@ -322,6 +91,54 @@ pub struct Topic {
     pub how_to_share: f64,
     /// Median hours from opening to resolution, when known.
     pub median_handling_hours: Option<f64>,
+}
+
+/// A taxonomy term that matched, and in how many of the topic's tickets.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MatchedTerm {
+    /// The term as the taxonomy writes it.
+    pub term: String,
+    /// Tickets of the topic it matched in.
+    pub tickets: usize,
+}
+
+/// How a ticket got its topic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AssignmentSource {
+    /// The keyword taxonomy matched its text.
+    Taxonomy,
+    /// It belongs to a reported near-duplicate group, whose clustered tickets share the
+    /// cluster most of them fell in.
+    NearDuplicate,
+    /// TF-IDF k-means put it in the cluster.
+    Cluster,
+}
+
+impl AssignmentSource {
+    /// `taxonomy`, `near-duplicate` or `cluster`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AssignmentSource::Taxonomy => "taxonomy",
+            AssignmentSource::NearDuplicate => "near-duplicate",
+            AssignmentSource::Cluster => "cluster",
+        }
+    }
+}
+
+/// One ticket's topic.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TicketAssignment {
+    /// The ticket's id in the export.
+    pub ticket: String,
+    /// Its topic's name (`None` when it has no text to go by).
+    pub topic: Option<std::sync::Arc<str>>,
+    /// How it got the topic (`None` with no topic).
+    pub source: Option<AssignmentSource>,
+    /// The evidence: for the taxonomy, the matched words (each occurrence of a term counts its
+    /// words); for a cluster or near-duplicate group, the cosine similarity of the ticket's
+    /// TF-IDF vector to the cluster's centre (0 to 1). 0 with no topic.
+    pub score: f32,
 }
 
 /// Tickets that ask (nearly) the same thing.
@@ -353,6 +170,10 @@ pub struct TopicModel {
     /// Per ticket: index into `topics` (`u32::MAX` when the ticket has no text).
     #[serde(skip)]
     pub assignments: Vec<u32>,
+    /// Per ticket, in ticket order: its id, topic, how it got it and the score (serialised as
+    /// `assignments`).
+    #[serde(rename = "assignments")]
+    pub per_ticket: Vec<TicketAssignment>,
     /// Per ticket: index into `groups` (`u32::MAX` when in none).
     #[serde(skip)]
     pub ticket_group: Vec<u32>,
@@ -378,6 +199,42 @@ impl TopicModel {
     /// The topic of ticket `i`.
     pub fn topic_of(&self, i: usize) -> Option<&Topic> {
         self.topics.get(*self.assignments.get(i)? as usize)
+    }
+
+    /// Writes the per-ticket assignments as CSV: a `ticket,topic,source,score` header, then one
+    /// row per ticket in ticket order (topic and source empty for a ticket without one; the
+    /// score with four decimals). Fields are quoted when they hold a comma, a quote, a line
+    /// break or edge spaces.
+    pub fn write_assignments_csv(&self, mut out: impl std::io::Write) -> std::io::Result<()> {
+        fn field(out: &mut impl std::io::Write, s: &str) -> std::io::Result<()> {
+            let quote = s.contains([',', '"', '\n', '\r']) || s.trim() != s;
+            if quote {
+                write!(out, "\"{}\"", s.replace('"', "\"\""))
+            } else {
+                out.write_all(s.as_bytes())
+            }
+        }
+        out.write_all(b"ticket,topic,source,score\n")?;
+        for a in &self.per_ticket {
+            field(&mut out, &a.ticket)?;
+            out.write_all(b",")?;
+            field(&mut out, a.topic.as_deref().unwrap_or(""))?;
+            writeln!(
+                out,
+                ",{},{:.4}",
+                a.source.map_or("", AssignmentSource::as_str),
+                a.score
+            )?;
+        }
+        out.flush()
+    }
+
+    /// Writes [`Self::write_assignments_csv`] to a file.
+    pub fn save_assignments_csv(&self, path: &std::path::Path) -> Result<()> {
+        let file = std::fs::File::create(path)
+            .map_err(|e| crate::Error::io(format!("writing {}", path.display()), e))?;
+        self.write_assignments_csv(std::io::BufWriter::new(file))
+            .map_err(|e| crate::Error::io(format!("writing {}", path.display()), e))
     }
 }
 
@@ -431,8 +288,11 @@ pub fn normalise(text: &str) -> String {
             continue;
         }
         let low = l.to_lowercase();
-        if n > 0 && is_cut_line(&low) {
+        if n > 0 && boilerplate::is_cut_line(&low) {
             break;
+        }
+        if boilerplate::is_skip_line(&low) {
+            continue;
         }
         for word in low.split_whitespace() {
             let w = word.trim_matches(|c: char| {
@@ -470,31 +330,6 @@ pub fn normalise(text: &str) -> String {
     out
 }
 
-fn is_cut_line(low: &str) -> bool {
-    low == "--"
-        || low == "-- "
-        || low.starts_with("-----original message")
-        || low.starts_with("sent from my")
-        || low.starts_with("envoyé de mon")
-        || (low.starts_with("on ") && low.ends_with("wrote:"))
-        || (low.starts_with("le ") && low.ends_with("a écrit :"))
-        || low.starts_with("from: ")
-        || low.starts_with("de : ")
-        || matches!(
-            low.trim_end_matches([',', '!', '.']),
-            "thanks"
-                | "thank you"
-                | "regards"
-                | "best regards"
-                | "kind regards"
-                | "best"
-                | "cordialement"
-                | "merci"
-                | "cheers"
-                | "sincerely"
-        )
-}
-
 fn is_asset_tag(w: &str) -> bool {
     // ASCII digits and letters are single bytes: counted over the bytes.
     let digits = w.bytes().filter(u8::is_ascii_digit).count();
@@ -514,13 +349,37 @@ fn is_how_to(raw: &str) -> bool {
 
 /// Splits normalised text into lower-case word tokens (letters/digits), dropping stop words,
 /// numbers and one-letter words.
+///
+/// Greetings, sign-offs, mail headers, months, weekdays, am/pm and numeric dates and times are
+/// dropped too (two-word formulas such as "best regards" or "importance high" together).
 pub fn words(normalised: &str) -> impl Iterator<Item = &str> {
-    normalised
+    let mut raw = normalised
         .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| {
-            w.len() >= 2 && !w.chars().all(|c| c.is_ascii_digit()) && !STOPWORDS.contains(w)
-        })
+        .filter(|w| !w.is_empty())
+        .peekable();
+    std::iter::from_fn(move || {
+        loop {
+            let w = raw.next()?;
+            if let Some(&next) = raw.peek()
+                && boilerplate::is_noise_pair(w, next)
+            {
+                raw.next();
+                continue;
+            }
+            if w.len() >= 2
+                && !w.bytes().all(|b| b.is_ascii_digit())
+                && !STOPWORD_SET.contains(w)
+                && !boilerplate::is_noise_word(w)
+                && !boilerplate::is_date_or_time(w)
+            {
+                return Some(w);
+            }
+        }
+    })
 }
+
+static STOPWORD_SET: std::sync::LazyLock<FastSet<&'static str>> =
+    std::sync::LazyLock::new(|| STOPWORDS.iter().copied().collect());
 
 struct Vocab {
     ids: FastMap<String, u32>,
@@ -653,25 +512,31 @@ pub fn build(tickets: &[Ticket], o: &TopicOptions) -> Result<TopicModel> {
     //    templates a lot. Then work on distinct normalised texts only, weighted by how many
     //    tickets share them.
     let (raws, raw_of) = distinct_texts(tickets);
-    let normalised: Vec<String> = raws
+    // The taxonomy is matched on each distinct (subject, body): a strong term counts alone
+    // only in the subject.
+    let matcher = taxonomy::Matcher::new(&o.taxonomy);
+    let (normalised, raw_match): (Vec<String>, Vec<Option<taxonomy::TaxonomyMatch>>) = raws
         .par_iter()
         .map(|(subject, body)| {
             let mut s = normalise(subject);
             let b = normalise(body);
+            let found = matcher.find(&taxonomy::terms(&s), &taxonomy::terms(&b));
             if !b.is_empty() && (b.len() > s.len() || !s.contains(b.as_str())) {
                 if !s.is_empty() {
                     s.push_str(" . ");
                 }
                 s.push_str(&b);
             }
-            s
+            (s, found)
         })
-        .collect();
+        .unzip();
     let mut uniq: FastMap<&str, u32> =
         FastMap::with_capacity_and_hasher(normalised.len() + 16, Default::default());
     let mut doc_of = Vec::with_capacity(tickets.len());
     let mut texts: Vec<&str> = Vec::new();
     let mut first_ticket: Vec<usize> = Vec::new();
+    // Per document: the distinct (subject, body) of its first ticket.
+    let mut doc_raw: Vec<u32> = Vec::new();
     // Each distinct raw text is looked up once, when its first ticket comes (the same ids and
     // first tickets as looking up every ticket's text).
     let mut doc_of_raw = vec![u32::MAX; raws.len()];
@@ -682,6 +547,7 @@ pub fn build(tickets: &[Ticket], o: &TopicOptions) -> Result<TopicModel> {
             *doc = *uniq.entry(n.as_str()).or_insert_with(|| {
                 texts.push(n.as_str());
                 first_ticket.push(i);
+                doc_raw.push(raw);
                 (texts.len() - 1) as u32
             });
         }
@@ -705,49 +571,13 @@ pub fn build(tickets: &[Ticket], o: &TopicOptions) -> Result<TopicModel> {
         .collect();
     drop(stemmed);
 
-    // 3. Taxonomy.
-    let stemmer = Stemmer::create(Algorithm::English);
-    let rules: Vec<Vec<Vec<u32>>> = o
-        .taxonomy
-        .topics
+    // 3. Taxonomy: each document takes its first ticket's match.
+    let doc_match: Vec<Option<&taxonomy::TaxonomyMatch>> = doc_raw
         .iter()
-        .map(|r| {
-            r.keywords
-                .iter()
-                .map(|k| {
-                    let low = k.to_lowercase();
-                    words(&low)
-                        .map(|w| vocab.id(&stemmer.stem(w), w))
-                        .collect::<Vec<u32>>()
-                })
-                .filter(|k| !k.is_empty())
-                .collect()
-        })
+        .map(|&r| raw_match[r as usize].as_ref())
         .collect();
-    let mut first_index: FastMap<u32, Vec<(usize, usize)>> = FastMap::default();
-    for (r, kws) in rules.iter().enumerate() {
-        for (k, kw) in kws.iter().enumerate() {
-            first_index.entry(kw[0]).or_default().push((r, k));
-        }
-    }
-    let taxonomy_of: Vec<Option<usize>> = docs
-        .par_iter()
-        .map(|d| {
-            let mut score = vec![0usize; rules.len()];
-            for (p, t) in d.iter().enumerate() {
-                if let Some(c) = first_index.get(t) {
-                    for &(r, k) in c {
-                        let kw = &rules[r][k];
-                        if d.len() >= p + kw.len() && d[p..p + kw.len()] == kw[..] {
-                            score[r] += kw.len();
-                        }
-                    }
-                }
-            }
-            let best = score.iter().copied().max().unwrap_or(0);
-            (best > 0).then(|| score.iter().position(|&s| s == best).unwrap_or(0))
-        })
-        .collect();
+    let taxonomy_of: Vec<Option<usize>> = doc_match.iter().map(|m| m.map(|m| m.rule)).collect();
+    let stemmer = Stemmer::create(Algorithm::English);
 
     // 4. Near-duplicate groups (MinHash LSH over uni+bigram shingles).
     let dup_group = minhash_groups(&docs, o.seed, o.duplicate_threshold);
@@ -763,7 +593,7 @@ pub fn build(tickets: &[Ticket], o: &TopicOptions) -> Result<TopicModel> {
         .k
         .unwrap_or_else(|| ((to_cluster.len() as f64 / 2.0).sqrt().round() as usize).clamp(2, 40))
         .min(to_cluster.len());
-    let km = if k >= 1 && !to_cluster.is_empty() {
+    let mut km = if k >= 1 && !to_cluster.is_empty() {
         Some(spherical_kmeans(
             &vectors,
             &to_cluster,
@@ -776,15 +606,77 @@ pub fn build(tickets: &[Ticket], o: &TopicOptions) -> Result<TopicModel> {
         None
     };
 
-    // 6. Topics: taxonomy first, then clusters. Doc → topic index.
+    // A near-duplicate group reported as an FAQ candidate moves as one: its clustered texts
+    // all take the cluster that most of its clustered tickets fell in.
+    let reported = reported_groups(&dup_group, &weight, &texts, o.min_group);
+    let reported: FastSet<u32> = reported.into_iter().map(|(g, _)| g).collect();
+    let mut near_duplicate = vec![false; n_docs];
+    if let Some(km) = &mut km {
+        let mut votes: FastMap<u32, FastMap<usize, u64>> = FastMap::default();
+        for (j, &d) in to_cluster.iter().enumerate() {
+            if reported.contains(&dup_group[d]) {
+                *votes
+                    .entry(dup_group[d])
+                    .or_default()
+                    .entry(km.assign[j])
+                    .or_insert(0) += weight[d] as u64;
+            }
+        }
+        let winner: FastMap<u32, usize> = votes
+            .into_iter()
+            .filter_map(|(g, v)| {
+                v.into_iter()
+                    .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))
+                    .map(|(c, _)| (g, c))
+            })
+            .collect();
+        for (j, &d) in to_cluster.iter().enumerate() {
+            if let Some(&c) = winner.get(&dup_group[d]) {
+                near_duplicate[d] = true;
+                if km.assign[j] != c {
+                    km.assign[j] = c;
+                    km.score[j] = dot_dense(&vectors[j], &km.centroids, km.k, c);
+                }
+            }
+        }
+        km.settle_medoids();
+    }
+
+    // 6. Topics: taxonomy first, then clusters. Doc → topic index, how it was found, and the
+    //    score that found it.
     let n_rules = o.taxonomy.topics.len();
     let mut doc_topic: Vec<u32> = taxonomy_of
         .iter()
         .map(|t| t.map(|r| r as u32).unwrap_or(u32::MAX))
         .collect();
+    let mut doc_source: Vec<Option<AssignmentSource>> = taxonomy_of
+        .iter()
+        .map(|t| t.map(|_| AssignmentSource::Taxonomy))
+        .collect();
+    let mut doc_score: Vec<f32> = doc_match
+        .iter()
+        .map(|m| m.map_or(0.0, |m| m.score))
+        .collect();
     if let Some(km) = &km {
         for (j, &d) in to_cluster.iter().enumerate() {
             doc_topic[d] = (n_rules + km.assign[j]) as u32;
+            doc_source[d] = Some(if near_duplicate[d] {
+                AssignmentSource::NearDuplicate
+            } else {
+                AssignmentSource::Cluster
+            });
+            doc_score[d] = km.score[j];
+        }
+    }
+    // Per taxonomy topic: its terms that matched, with the tickets they matched in.
+    let mut term_tickets: Vec<FastMap<u32, usize>> = vec![FastMap::default(); n_rules];
+    for (d, m) in doc_match.iter().enumerate() {
+        if let Some(m) = m
+            && doc_topic[d] == m.rule as u32
+        {
+            for &t in &m.terms {
+                *term_tickets[m.rule].entry(t).or_insert(0) += weight[d] as usize;
+            }
         }
     }
     let n_topics = n_rules + km.as_ref().map(|k| k.k).unwrap_or(0);
@@ -868,8 +760,19 @@ pub fn build(tickets: &[Ticket], o: &TopicOptions) -> Result<TopicModel> {
             })
             .collect();
         terms.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        let mut matched_terms = Vec::new();
         let (name, source, top_terms, example, hardware) = if tp < n_rules {
             let r = &o.taxonomy.topics[tp];
+            let mut counted: Vec<(u32, usize)> =
+                term_tickets[tp].iter().map(|(&t, &n)| (t, n)).collect();
+            counted.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+            matched_terms = counted
+                .into_iter()
+                .map(|(t, n)| MatchedTerm {
+                    term: matcher.label(t).to_owned(),
+                    tickets: n,
+                })
+                .collect();
             let top: Vec<String> = terms
                 .iter()
                 .take(6)
@@ -891,7 +794,11 @@ pub fn build(tickets: &[Ticket], o: &TopicOptions) -> Result<TopicModel> {
                 .into_iter()
                 .map(|f| feature_names[f].clone())
                 .collect();
-            let name = top.iter().take(3).cloned().collect::<Vec<_>>().join(" / ");
+            let name = cluster_name(
+                km.top_features(c, features, 24)
+                    .into_iter()
+                    .map(|f| feature_names[f].as_str()),
+            );
             let example = km.medoid[c]
                 .map(|j| subject_or_body(&tickets[first_ticket[to_cluster[j]]]))
                 .unwrap_or_default();
@@ -912,6 +819,7 @@ pub fn build(tickets: &[Ticket], o: &TopicOptions) -> Result<TopicModel> {
             tickets: topic_tickets[tp],
             distinct_requesters: requesters[tp],
             top_terms,
+            matched_terms,
             example,
             hardware,
             how_to_share: if topic_tickets[tp] > 0 {
@@ -942,6 +850,26 @@ pub fn build(tickets: &[Ticket], o: &TopicOptions) -> Result<TopicModel> {
         })
         .collect();
 
+    let names: Vec<std::sync::Arc<str>> = topics_sorted
+        .iter()
+        .map(|t| std::sync::Arc::from(t.name.as_str()))
+        .collect();
+    let per_ticket: Vec<TicketAssignment> = tickets
+        .par_iter()
+        .zip(doc_of.par_iter())
+        .zip(assignments.par_iter())
+        .map(|((t, &d), &a)| {
+            let topic = names.get(a as usize).cloned();
+            let found = topic.is_some();
+            TicketAssignment {
+                ticket: t.id.clone(),
+                topic,
+                source: doc_source[d as usize].filter(|_| found),
+                score: if found { doc_score[d as usize] } else { 0.0 },
+            }
+        })
+        .collect();
+
     // 7. Duplicate groups → summaries.
     let (groups, ticket_group) = summarise_groups(
         tickets,
@@ -958,6 +886,7 @@ pub fn build(tickets: &[Ticket], o: &TopicOptions) -> Result<TopicModel> {
         topics: topics_sorted,
         groups,
         assignments,
+        per_ticket,
         ticket_group,
         distinct_texts: n_docs,
         features,
@@ -1082,17 +1011,14 @@ fn minhash_groups(docs: &[Vec<u32>], seed: u64, threshold: f64) -> Vec<u32> {
         .collect()
 }
 
-#[allow(clippy::too_many_arguments)]
-fn summarise_groups(
-    tickets: &[Ticket],
-    doc_of: &[u32],
+/// The near-duplicate groups reported (at most 200, of at least `min_group` tickets with text,
+/// largest first): (group root, tickets).
+fn reported_groups(
     dup_group: &[u32],
     weight: &[u32],
     texts: &[&str],
-    assignments: &[u32],
-    topics: &[Topic],
     min_group: usize,
-) -> (Vec<DuplicateGroup>, Vec<u32>) {
+) -> Vec<(u32, usize)> {
     let mut size: FastMap<u32, usize> = FastMap::default();
     for (d, &g) in dup_group.iter().enumerate() {
         if !texts[d].is_empty() {
@@ -1105,6 +1031,45 @@ fn summarise_groups(
         .collect();
     big.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     big.truncate(200);
+    big
+}
+
+/// A cluster's name: up to three of its top features (best first), skipping any that would
+/// repeat a word already in the name (or repeat a word of its own), and any boilerplate word.
+fn cluster_name<'a>(features: impl Iterator<Item = &'a str>) -> String {
+    let mut used: Vec<&str> = Vec::new();
+    let mut parts: Vec<&str> = Vec::new();
+    for f in features {
+        let ws: Vec<&str> = f.split(' ').collect();
+        let fresh = ws.iter().enumerate().all(|(i, w)| {
+            !used.contains(w)
+                && !ws[..i].contains(w)
+                && !boilerplate::is_noise_word(w)
+                && !boilerplate::is_date_or_time(w)
+        });
+        if fresh {
+            used.extend(&ws);
+            parts.push(f);
+            if parts.len() == 3 {
+                break;
+            }
+        }
+    }
+    parts.join(" / ")
+}
+
+#[allow(clippy::too_many_arguments)]
+fn summarise_groups(
+    tickets: &[Ticket],
+    doc_of: &[u32],
+    dup_group: &[u32],
+    weight: &[u32],
+    texts: &[&str],
+    assignments: &[u32],
+    topics: &[Topic],
+    min_group: usize,
+) -> (Vec<DuplicateGroup>, Vec<u32>) {
+    let big = reported_groups(dup_group, weight, texts, min_group);
     let index: FastMap<u32, u32> = big
         .iter()
         .enumerate()
@@ -1330,11 +1295,24 @@ struct KMeans {
     centroids: Vec<f32>,
     /// Per selected document: its cluster.
     assign: Vec<usize>,
+    /// Per selected document: its cosine similarity to its cluster's centroid.
+    score: Vec<f32>,
     /// Per cluster: index (into the selected list) of the medoid.
     medoid: Vec<Option<usize>>,
 }
 
 impl KMeans {
+    /// Sets each cluster's medoid to its best-scoring document (the first of equals).
+    fn settle_medoids(&mut self) {
+        let mut medoid: Vec<Option<(usize, f32)>> = vec![None; self.k];
+        for (j, (&c, &s)) in self.assign.iter().zip(&self.score).enumerate() {
+            if medoid[c].is_none_or(|(_, b)| s > b) {
+                medoid[c] = Some((j, s));
+            }
+        }
+        self.medoid = medoid.into_iter().map(|m| m.map(|x| x.0)).collect();
+    }
+
     fn top_features(&self, c: usize, features: usize, n: usize) -> Vec<usize> {
         let mut v: Vec<(usize, f32)> = (0..features)
             .map(|f| (f, self.centroids[f * self.k + c]))
@@ -1509,22 +1487,19 @@ fn spherical_kmeans(
         }
     }
     // Assign everything; medoid = best-scoring text per cluster.
-    let all: Vec<(usize, f32)> = vectors
+    let (assign, score): (Vec<usize>, Vec<f32>) = vectors
         .par_iter()
         .map_init(Vec::new, |buf, v| best(v, &centroids, k, buf))
-        .collect();
-    let mut medoid: Vec<Option<(usize, f32)>> = vec![None; k];
-    for (j, &(c, s)) in all.iter().enumerate() {
-        if medoid[c].is_none_or(|(_, b)| s > b) {
-            medoid[c] = Some((j, s));
-        }
-    }
-    KMeans {
+        .unzip();
+    let mut km = KMeans {
         k,
         centroids,
-        assign: all.into_iter().map(|x| x.0).collect(),
-        medoid: medoid.into_iter().map(|m| m.map(|x| x.0)).collect(),
-    }
+        assign,
+        score,
+        medoid: Vec::new(),
+    };
+    km.settle_medoids();
+    km
 }
 
 fn dot_dense(v: &Sparse, centroids: &[f32], k: usize, c: usize) -> f32 {
@@ -1552,18 +1527,6 @@ mod tests {
         assert!(!is_how_to(
             "The projector bulb is broken and smells burnt, it needs replacing soon."
         ));
-    }
-
-    #[test]
-    fn taxonomy_round_trips_through_toml() {
-        let t = Taxonomy::k12_default();
-        let back = Taxonomy::from_toml(&t.to_toml()).unwrap();
-        assert_eq!(t, back);
-        assert!(Taxonomy::from_toml("[[topic]]\nname = \"x\"\nkeywords = []\n").is_err());
-        assert!(
-            Taxonomy::from_toml("[[topic]]\nname = \"x\"\nkeywords = [\"a\"]\ncolour = 1\n")
-                .is_err()
-        );
     }
 
     fn ticket(subject: &str, who: &str) -> Ticket {

@@ -1,0 +1,406 @@
+//! Mail and help-desk boilerplate that says nothing about a ticket's topic: greetings and
+//! sign-offs, mail headers and reply prefixes (`re:`, `fw:`, `sent from my …`,
+//! `importance: high`), signatures, and times and dates (am/pm, month and weekday names,
+//! numeric dates and times), in the languages ingest reads (English, French, German, Spanish).
+//!
+//! [`super::normalise`] drops whole lines ([`is_cut_line`] ends the useful text, [`is_skip_line`]
+//! drops one line); [`super::words`] drops single words ([`is_noise_word`], [`is_date_or_time`])
+//! and two-word formulas ([`is_noise_pair`]) wherever they appear, since many exports flatten
+//! a mail onto one line.
+
+use std::sync::LazyLock;
+
+use crate::tickets::FastSet;
+
+/// Greetings, sign-offs, mail-header words, and month, weekday and am/pm words.
+const NOISE: &[&str] = &[
+    // Greetings.
+    "hi",
+    "hello",
+    "hey",
+    "hiya",
+    "dear",
+    "greetings",
+    "bonjour",
+    "bonsoir",
+    "salut",
+    "madame",
+    "monsieur",
+    "hallo",
+    "servus",
+    "moin",
+    "liebe",
+    "lieber",
+    "geehrte",
+    "geehrter",
+    "geehrten",
+    "hola",
+    "estimado",
+    "estimada",
+    "estimados",
+    "estimadas",
+    // Sign-offs.
+    "regards",
+    "thanks",
+    "thank",
+    "thx",
+    "cheers",
+    "sincerely",
+    "respectfully",
+    "cordialement",
+    "salutations",
+    "amicalement",
+    "merci",
+    "danke",
+    "gruss",
+    "gruß",
+    "grüße",
+    "gruesse",
+    "grüßen",
+    "gruessen",
+    "grüssen",
+    "gracias",
+    "saludos",
+    "atentamente",
+    "cordiales",
+    // Mail headers, reply and forward prefixes.
+    "re",
+    "fw",
+    "fwd",
+    "aw",
+    "wg",
+    "tr",
+    "rv",
+    "sent",
+    "subject",
+    "cc",
+    "bcc",
+    "importance",
+    "envoyé",
+    "envoye",
+    "objet",
+    "betreff",
+    "gesendet",
+    "wichtigkeit",
+    "asunto",
+    "enviado",
+    "importancia",
+    "msg",
+    // Times of day.
+    "am",
+    "pm",
+    "uhr",
+    // Months.
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+    "jan",
+    "feb",
+    "mar",
+    "apr",
+    "jun",
+    "jul",
+    "aug",
+    "sep",
+    "sept",
+    "oct",
+    "nov",
+    "dec",
+    "janvier",
+    "février",
+    "fevrier",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "aout",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+    "decembre",
+    "januar",
+    "jänner",
+    "februar",
+    "märz",
+    "maerz",
+    "juni",
+    "juli",
+    "oktober",
+    "dezember",
+    "enero",
+    "febrero",
+    "marzo",
+    "abril",
+    "mayo",
+    "junio",
+    "julio",
+    "agosto",
+    "septiembre",
+    "setiembre",
+    "octubre",
+    "noviembre",
+    "diciembre",
+    // Weekdays.
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+    "mon",
+    "tue",
+    "tues",
+    "wed",
+    "thu",
+    "thur",
+    "thurs",
+    "fri",
+    "sat",
+    "sun",
+    "lundi",
+    "mardi",
+    "mercredi",
+    "jeudi",
+    "vendredi",
+    "samedi",
+    "dimanche",
+    "montag",
+    "dienstag",
+    "mittwoch",
+    "donnerstag",
+    "freitag",
+    "samstag",
+    "sonnabend",
+    "sonntag",
+    "lunes",
+    "martes",
+    "miércoles",
+    "miercoles",
+    "jueves",
+    "viernes",
+    "sábado",
+    "sabado",
+    "domingo",
+];
+
+static NOISE_SET: LazyLock<FastSet<&'static str>> =
+    LazyLock::new(|| NOISE.iter().copied().collect());
+
+/// Whether a lower-case word is a greeting, a sign-off, a mail-header word, a month, a weekday
+/// or am/pm.
+pub fn is_noise_word(w: &str) -> bool {
+    NOISE_SET.contains(w)
+}
+
+/// Two-word formulas dropped together: "best regards", "good morning", "importance high",
+/// "sent from", "mit freundlichen", "buenos días"…
+pub fn is_noise_pair(first: &str, second: &str) -> bool {
+    matches!(
+        (first, second),
+        (
+            "best" | "kind" | "warm" | "warmest" | "kindest",
+            "regards" | "wishes"
+        ) | ("many", "thanks")
+            | ("thank", "you")
+            | ("good", "morning" | "afternoon" | "evening" | "day")
+            | (
+                "importance" | "wichtigkeit" | "importancia",
+                "high" | "normal" | "low" | "hoch" | "alta"
+            )
+            | ("sent", "from")
+            | ("original", "message")
+            | (
+                "mit" | "freundliche" | "beste" | "viele",
+                "freundlichen" | "grüße" | "grüßen" | "gruesse"
+            )
+            | ("freundlichen", "grüßen" | "gruessen" | "grüssen")
+            | ("vielen", "dank")
+            | ("guten", "tag" | "morgen" | "abend")
+            | ("bien", "cordialement" | "vous")
+            | ("bonne", "journée" | "journee" | "soirée" | "soiree")
+            | ("muchas", "gracias")
+            | ("un", "saludo")
+            | ("buenos", "días" | "dias")
+            | ("buenas", "tardes" | "noches")
+    )
+}
+
+/// Whether a word is a time or a date written with digits: `3pm`, `10am`, `21st`, `2nd`,
+/// `14h30`, `9h`, `1er` (all-digit words are dropped anyway).
+pub fn is_date_or_time(w: &str) -> bool {
+    let digits = w.bytes().take_while(u8::is_ascii_digit).count();
+    if digits == 0 || digits > 4 {
+        return false;
+    }
+    let rest = &w[digits..];
+    matches!(
+        rest,
+        "am" | "pm" | "st" | "nd" | "rd" | "th" | "h" | "er" | "hrs"
+    ) || (rest.len() > 1 && rest.starts_with('h') && rest[1..].bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// Lines after which a mail is signature or quoted history (lower case, trimmed).
+pub fn is_cut_line(low: &str) -> bool {
+    low == "--"
+        || low == "-- "
+        || low.starts_with("-----original message")
+        || low.starts_with("-----ursprüngliche nachricht")
+        || low.starts_with("-----mensaje original")
+        || low.starts_with("-----message d'origine")
+        || low.starts_with("sent from my")
+        || low.starts_with("get outlook for")
+        || low.starts_with("envoyé de mon")
+        || low.starts_with("von meinem")
+        || low.starts_with("enviado desde mi")
+        || (low.starts_with("on ") && low.ends_with("wrote:"))
+        || (low.starts_with("le ") && low.ends_with("a écrit :"))
+        || (low.starts_with("am ") && low.ends_with("schrieb:"))
+        || (low.starts_with("el ") && low.ends_with("escribió:"))
+        || low.starts_with("from: ")
+        || low.starts_with("de : ")
+        || low.starts_with("von: ")
+        || matches!(
+            low.trim_end_matches([',', '!', '.']),
+            "thanks"
+                | "thank you"
+                | "many thanks"
+                | "regards"
+                | "best regards"
+                | "kind regards"
+                | "warm regards"
+                | "best wishes"
+                | "best"
+                | "cheers"
+                | "sincerely"
+                | "respectfully"
+                | "cordialement"
+                | "bien cordialement"
+                | "bien à vous"
+                | "merci"
+                | "merci d'avance"
+                | "mit freundlichen grüßen"
+                | "freundliche grüße"
+                | "viele grüße"
+                | "beste grüße"
+                | "gruß"
+                | "danke"
+                | "vielen dank"
+                | "saludos"
+                | "un saludo"
+                | "saludos cordiales"
+                | "atentamente"
+                | "gracias"
+                | "muchas gracias"
+        )
+}
+
+/// Lines dropped on their own: mail headers (`to:`, `cc:`, `sent:`, `date:`, `importance:`,
+/// `objet :`, `betreff:`, `asunto:`…) and a short greeting line ("Hi Jo,", "Bonjour à tous !",
+/// "Hello").
+pub fn is_skip_line(low: &str) -> bool {
+    const HEADERS: &[&str] = &[
+        "to:",
+        "cc:",
+        "bcc:",
+        "sent:",
+        "date:",
+        "subject:",
+        "importance:",
+        "à :",
+        "a :",
+        "envoyé :",
+        "objet :",
+        "an:",
+        "gesendet:",
+        "betreff:",
+        "datum:",
+        "wichtigkeit:",
+        "para:",
+        "enviado:",
+        "asunto:",
+        "fecha:",
+        "importancia:",
+    ];
+    if HEADERS.iter().any(|h| low.starts_with(h)) {
+        return true;
+    }
+    let mut words = low.split_whitespace();
+    let first = words
+        .next()
+        .unwrap_or("")
+        .trim_matches(|c: char| !c.is_alphanumeric());
+    let greeting = is_noise_word(first)
+        && matches!(
+            first,
+            "hi" | "hello"
+                | "hey"
+                | "hiya"
+                | "dear"
+                | "greetings"
+                | "bonjour"
+                | "bonsoir"
+                | "salut"
+                | "hallo"
+                | "liebe"
+                | "lieber"
+                | "hola"
+                | "estimado"
+                | "estimada"
+        )
+        || matches!(first, "good" | "guten" | "buenos" | "buenas" | "sehr");
+    let rest = words.count();
+    greeting && (rest <= 1 || (rest <= 3 && low.ends_with([',', '!', ':'])))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recognises_dates_times_and_formulas() {
+        for w in ["3pm", "10am", "21st", "2nd", "14h30", "9h", "1er"] {
+            assert!(is_date_or_time(w), "{w}");
+        }
+        for w in ["4g", "win10", "h2o", "2fa", "365"] {
+            assert!(!is_date_or_time(w), "{w}");
+        }
+        for w in [
+            "thursday",
+            "mars",
+            "dezember",
+            "miércoles",
+            "pm",
+            "re",
+            "fwd",
+            "hola",
+        ] {
+            assert!(is_noise_word(w), "{w}");
+        }
+        assert!(is_noise_pair("importance", "high") && is_noise_pair("best", "regards"));
+        assert!(!is_noise_pair("printer", "high"));
+        assert!(
+            is_skip_line("hi jo,")
+                && is_skip_line("betreff: drucker")
+                && is_skip_line("good morning team,")
+        );
+        assert!(!is_skip_line("hi the projector in room 4 does not turn on"));
+        assert!(!is_skip_line("hi, printer broken"));
+        assert!(
+            is_cut_line("mit freundlichen grüßen")
+                && is_cut_line("el lunes, 3 de marzo, ana escribió:")
+        );
+    }
+}
