@@ -883,7 +883,24 @@ export declare namespace tickets {
     name: string;
     source: 'taxonomy' | 'cluster';
     tickets: number;
+    /** For a taxonomy topic, the terms that matched its tickets, most tickets first (empty for a cluster). */
+    matched_terms: Array<{ term: string; tickets: number }>;
     [field: string]: unknown;
+  }
+
+  /** One ticket's topic. */
+  interface TicketAssignment {
+    /** The ticket's id in the export. */
+    ticket: string;
+    /** Its topic's name (null when it has no text to go by). */
+    topic: string | null;
+    /** How it got the topic (null with no topic). */
+    source: 'taxonomy' | 'near-duplicate' | 'cluster' | null;
+    /**
+     * For the taxonomy, the matched words (each occurrence of a term counts its words); for a
+     * cluster or near-duplicate group, the cosine similarity to the cluster's centre (0 to 1).
+     */
+    score: number;
   }
 
   /** The tickets an outage (a forewarn incident) brought. */
@@ -929,7 +946,13 @@ export declare namespace tickets {
       changepoints: Array<Record<string, unknown>>;
       outside_instruction: number;
     };
-    topics: { topics: Topic[]; groups: Array<Record<string, unknown>>; [field: string]: unknown };
+    topics: {
+      topics: Topic[];
+      /** Each ticket's topic, in the exports' order. */
+      assignments: TicketAssignment[];
+      groups: Array<Record<string, unknown>>;
+      [field: string]: unknown;
+    };
     recommendations: {
       training: Array<Record<string, unknown>>;
       faq: Array<Record<string, unknown>>;

@@ -93,8 +93,9 @@ function toWhole(name, value) {
  * @property {object} calendar the school calendar used, given or inferred (`terms`, `breaks`, …)
  * @property {object} trends weekly series (`weeks`, `instructional_days`, `series`), `spikes`,
  *   `terms`, `term_changes`, `long_trends` and `changepoints`
- * @property {object} topics `topics` (each with `name`, `source`, `tickets`, …) and `groups`
- *   of near-duplicate tickets
+ * @property {object} topics `topics` (each with `name`, `source`, `tickets`, `matched_terms`, …),
+ *   `assignments` (each ticket's `ticket` id, `topic`, `source` and `score`) and `groups` of
+ *   near-duplicate tickets
  * @property {object} recommendations `training`, `faq`, `kb_articles`, `kb_gaps` and `outages`
  * @property {FaqDrafts | null} faqDrafts the draft help pages, when `faqDrafts` was given
  * @property {string} timeZone the district's time zone (IANA name) times were read in

@@ -109,6 +109,20 @@ test('a generated export analysed: counts, planted topics, the report, drafts an
   const counted = a.topics.topics.reduce((n, t) => n + t.tickets, 0);
   assert.ok(counted > 0 && counted <= a.tickets, `${counted} tickets in topics`);
 
+  // Each ticket's topic, how it got it and the score; taxonomy topics list their matched terms.
+  assert.equal(a.topics.assignments.length, a.tickets);
+  for (const t of a.topics.topics) {
+    const members = a.topics.assignments.filter((x) => x.topic === t.name);
+    assert.equal(members.length, t.tickets, t.name);
+    assert.ok(members.every((x) => x.ticket && x.score >= 0), t.name);
+    assert.ok(
+      members.every((x) => (t.source === 'taxonomy') === (x.source === 'taxonomy')),
+      t.name,
+    );
+    assert.equal(t.matched_terms.length > 0, t.source === 'taxonomy', t.name);
+  }
+  assert.ok(a.topics.assignments.every((x) => ['taxonomy', 'near-duplicate', 'cluster', null].includes(x.source)));
+
   // The report and its twin, with the same counts.
   assert.equal(a.report, path.join(dir, 'report.html'));
   assert.equal(a.jsonReport, path.join(dir, 'report.json'));

@@ -19,7 +19,14 @@ import pytest
 
 import forewarn
 from forewarn import tickets
-from forewarn.tickets import Dimension, Profile, SpikeKind, TopicSource
+from forewarn.tickets import (
+    AssignmentSource,
+    Dimension,
+    MatchedTerm,
+    Profile,
+    SpikeKind,
+    TopicSource,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 CHICAGO_OFFSETS = (timedelta(hours=-5), timedelta(hours=-6))
@@ -195,6 +202,26 @@ def test_topics_are_labelled_with_keywords_counts_and_examples(run: Run) -> None
             t for t in m.topics if any(word in term for term in t.top_terms[:4])
         )
         assert cluster.source is TopicSource.CLUSTER and cluster.tickets > 50, cluster
+
+
+def test_each_ticket_has_its_topic_source_and_score(run: Run) -> None:
+    m = run.analysis.topics
+    assert len(m.assignments) == run.truth.rows
+    sizes = {t.name: t.tickets for t in m.topics}
+    for a in m.assignments:
+        assert a.ticket
+        if a.topic is None:
+            assert a.source is None and a.score == 0
+        else:
+            assert a.topic in sizes and isinstance(a.source, AssignmentSource)
+            assert a.score >= 0
+    for name, size in sizes.items():
+        assert sum(1 for a in m.assignments if a.topic == name) == size, name
+    password = next(t for t in m.topics if t.name == "Passwords & MFA")
+    assert password.matched_terms and all(
+        isinstance(x, MatchedTerm) and x.tickets > 0 for x in password.matched_terms
+    )
+    assert all(not t.matched_terms for t in m.topics if t.source is TopicSource.CLUSTER)
 
 
 def test_training_and_faq_recommendations_with_their_evidence(run: Run) -> None:

@@ -73,7 +73,10 @@ __all__ = [
     "LongTrend",
     "Changepoint",
     "Trends",
+    "AssignmentSource",
+    "MatchedTerm",
     "Topic",
+    "TicketAssignment",
     "DuplicateGroup",
     "TopicModel",
     "TrainingEvidence",
@@ -155,6 +158,20 @@ class TopicSource(str, enum.Enum):
     """The keyword taxonomy."""
     CLUSTER = "cluster"
     """A TF-IDF k-means cluster of the tickets the taxonomy misses."""
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class AssignmentSource(str, enum.Enum):
+    """How a ticket got its topic."""
+
+    TAXONOMY = "taxonomy"
+    """The keyword taxonomy matched its text."""
+    NEAR_DUPLICATE = "near-duplicate"
+    """It belongs to a near-duplicate group, whose clustered tickets share one cluster."""
+    CLUSTER = "cluster"
+    """TF-IDF k-means put it in the cluster."""
 
     def __str__(self) -> str:
         return self.value
@@ -471,6 +488,15 @@ class Trends(_Record):
 
 
 @dataclass(frozen=True)
+class MatchedTerm(_Record):
+    """A taxonomy term that matched, and in how many of the topic's tickets."""
+
+    term: str
+    """The term as the taxonomy writes it."""
+    tickets: int
+
+
+@dataclass(frozen=True)
 class Topic(_Record):
     """A topic and what is known about its tickets."""
 
@@ -481,12 +507,30 @@ class Topic(_Record):
     distinct_requesters: int
     top_terms: List[str]
     """Its most characteristic (stemmed) words."""
+    matched_terms: List[MatchedTerm]
+    """For a taxonomy topic, the terms that matched its tickets, most tickets first (empty
+    for a cluster)."""
     example: str
     """The most typical ticket's text."""
     hardware: bool
     how_to_share: float
     """Share of its tickets worded as how-to questions."""
     median_handling_hours: Optional[float]
+
+
+@dataclass(frozen=True)
+class TicketAssignment(_Record):
+    """One ticket's topic."""
+
+    ticket: str
+    """The ticket's id in the export."""
+    topic: Optional[str]
+    """Its topic's name (``None`` when it has no text to go by)."""
+    source: Optional[AssignmentSource]
+    """How it got the topic (``None`` with no topic)."""
+    score: float
+    """For the taxonomy, the matched words (each occurrence of a term counts its words); for a
+    cluster or near-duplicate group, the cosine similarity to the cluster's centre (0 to 1)."""
 
 
 @dataclass(frozen=True)
@@ -508,6 +552,8 @@ class TopicModel(_Record):
 
     topics: List[Topic]
     """Largest first."""
+    assignments: List[TicketAssignment]
+    """Each ticket's topic, in the exports' order."""
     groups: List[DuplicateGroup]
     distinct_texts: int
     features: int
