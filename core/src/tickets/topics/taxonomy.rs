@@ -10,6 +10,7 @@
 //! the subject.
 
 use std::path::Path;
+use std::sync::LazyLock;
 
 use serde::{Deserialize, Serialize};
 
@@ -360,7 +361,11 @@ fn is_vowel(b: u8) -> bool {
 /// `printers`/`printer`, `printing`/`printed`/`print`, `shares`/`sharing`/`share` meet, while
 /// short words and words that only look inflected (`status`, `analysis`, `speed`) stay.
 pub fn stem(word: &str) -> String {
-    let mut w = word.to_string();
+    stem_owned(word.to_string())
+}
+
+/// [`stem`] of a word already owned (no copy).
+fn stem_owned(mut w: String) -> String {
     let n = w.len();
     if n <= 3 || !w.is_ascii() {
         return w;
@@ -416,31 +421,38 @@ pub fn stem(word: &str) -> String {
 /// The normalised terms of a text for taxonomy matching: whole words (letters and digits) in
 /// lower case with accents folded, misspellings corrected, split compounds joined, stemmed.
 pub fn terms(text: &str) -> Vec<String> {
+    // Tables as maps: a ticket's every word is looked up in them.
+    static MISSPELT: LazyLock<FastMap<&str, &str>> =
+        LazyLock::new(|| MISSPELLINGS.iter().copied().collect());
+    static JOINED: LazyLock<FastMap<(&str, &str), &str>> =
+        LazyLock::new(|| JOINS.iter().map(|&(a, b, j)| ((a, b), j)).collect());
     let raw: Vec<String> = text
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
         .map(|w| {
-            let w = fold(&w.to_lowercase());
-            match MISSPELLINGS.iter().find(|(bad, _)| *bad == w) {
-                Some((_, good)) => (*good).to_string(),
+            // Nothing to fold in an ASCII word: one copy, not three.
+            let w = if w.is_ascii() {
+                w.to_ascii_lowercase()
+            } else {
+                fold(&w.to_lowercase())
+            };
+            match MISSPELT.get(w.as_str()) {
+                Some(good) => (*good).to_string(),
                 None => w,
             }
         })
         .collect();
     let mut out = Vec::with_capacity(raw.len());
-    let mut i = 0;
-    while i < raw.len() {
-        if let Some(next) = raw.get(i + 1)
-            && let Some((_, _, joined)) = JOINS
-                .iter()
-                .find(|(a, b, _)| *a == raw[i] && *b == next.as_str())
+    let mut raw = raw.into_iter().peekable();
+    while let Some(word) = raw.next() {
+        if let Some(next) = raw.peek()
+            && let Some(joined) = JOINED.get(&(word.as_str(), next.as_str()))
         {
             out.push(stem(joined));
-            i += 2;
+            raw.next();
             continue;
         }
-        out.push(stem(&raw[i]));
-        i += 1;
+        out.push(stem_owned(word));
     }
     out
 }
