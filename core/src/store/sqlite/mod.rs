@@ -359,12 +359,12 @@ type Job = Box<dyn FnOnce() + Send>;
 /// The one thread that runs a store's work, in the order it is asked for; it ends when the
 /// last clone of the store is dropped.
 ///
-/// On tokio's blocking pool each call took a thread of its own, which waited for the
-/// connection: with 100,000 checks, tens of threads came and went, and what one had allocated
-/// and the history kept (the open hour's samples, the runs) stayed in pages the allocator
-/// could not reuse once that thread had ended. Resident memory grew by a quarter through each
-/// clock hour (benches/README.md, "One thread for the store"). One long-lived thread keeps the
-/// store's memory in one heap and the calls waiting in a queue, not in threads.
+/// On tokio's blocking pool each call took a thread of its own while it waited for the
+/// connection: under load, tens of threads came and went (25 at once in one run of 100,000
+/// checks), and what one had allocated that the history kept (the open hour's samples, the
+/// runs) stayed in pages the allocator could not reuse once that thread had ended (benches/
+/// README.md, "One thread for the store"). One long-lived thread keeps the store's memory in
+/// one heap, and the calls wait in a queue instead of in threads.
 #[derive(Clone)]
 struct Worker {
     jobs: std::sync::mpsc::Sender<Job>,
