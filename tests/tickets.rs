@@ -712,23 +712,28 @@ fn errors_and_skipped_rows_quote_at_most_two_hundred_characters_of_a_cell() {
 // ---------------------------------------------------------------------------------------------
 // Real arrivals: the 4TU.ResearchData help-desk log.
 
-fn real_4tu() -> Option<PathBuf> {
-    // The repository's sibling `shared/` directory; `FOREWARN_4TU_CSV` points elsewhere.
-    let p = std::env::var_os("FOREWARN_4TU_CSV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("../../shared/data/tickets/helpdesk_4tu_tickets.csv")
-        });
+/// A file of the shared ticket recordings (the repository's sibling `shared/data/tickets/`), or
+/// the path in `env` when it is set; a skip naming `what` when it is missing.
+fn shared_tickets(file: &str, env: &str, what: &str) -> Option<PathBuf> {
+    let p = std::env::var_os(env).map(PathBuf::from).unwrap_or_else(|| {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../shared/data/tickets")
+            .join(file)
+    });
     if p.exists() {
         Some(p)
     } else {
-        skip::skip(
-            "the real 4TU help-desk log",
-            format!("{} not found (set FOREWARN_4TU_CSV)", p.display()),
-        );
+        skip::skip(what, format!("{} not found (set {env})", p.display()));
         None
     }
+}
+
+fn real_4tu() -> Option<PathBuf> {
+    shared_tickets(
+        "helpdesk_4tu_tickets.csv",
+        "FOREWARN_4TU_CSV",
+        "the real 4TU help-desk log",
+    )
 }
 
 #[test]
@@ -1702,22 +1707,11 @@ fn analyze_refuses_a_time_zone_that_is_not_one() {
 // Real ticket text with human labels: the IT service tickets sample.
 
 fn real_labelled() -> Option<PathBuf> {
-    // The repository's sibling `shared/` directory; `FOREWARN_LABELLED_CSV` points elsewhere.
-    let p = std::env::var_os("FOREWARN_LABELLED_CSV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("../../shared/data/tickets/it_service_tickets_sample.csv")
-        });
-    if p.exists() {
-        Some(p)
-    } else {
-        skip::skip(
-            "the labelled IT service tickets sample",
-            format!("{} not found (set FOREWARN_LABELLED_CSV)", p.display()),
-        );
-        None
-    }
+    shared_tickets(
+        "it_service_tickets_sample.csv",
+        "FOREWARN_LABELLED_CSV",
+        "the labelled IT service tickets sample",
+    )
 }
 
 /// The records of a comma-separated file with `"`-quoted fields.

@@ -1945,16 +1945,23 @@ mod tests {
     async fn the_store_s_work_runs_on_one_thread_of_its_own_in_the_order_asked() {
         let store = SqliteStore::in_memory().unwrap();
         let caller = std::thread::current().id();
-        // Asked all at once, from two runtime threads: one store thread, the calls in order.
-        let calls = (0..64).map(|i| store.run(move |_| Ok((i, std::thread::current().id()))));
-        let done = futures::future::join_all(calls).await;
-        let done: Vec<_> = done.into_iter().map(Result::unwrap).collect();
-        assert_eq!(
-            done.iter().map(|(i, _)| *i).collect::<Vec<_>>(),
-            (0..64).collect::<Vec<_>>()
-        );
-        let thread = done[0].1;
-        assert!(done.iter().all(|(_, t)| *t == thread));
+        // Asked all at once: one store thread, the calls run in the order they were asked.
+        let ran = Arc::new(Mutex::new(Vec::new()));
+        let calls = (0..64).map(|i| {
+            let ran = Arc::clone(&ran);
+            store.run(move |_| {
+                ran.lock().push(i);
+                Ok(std::thread::current().id())
+            })
+        });
+        let done: Vec<_> = futures::future::join_all(calls)
+            .await
+            .into_iter()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(*ran.lock(), (0..64).collect::<Vec<_>>());
+        let thread = done[0];
+        assert!(done.iter().all(|t| *t == thread));
         assert_ne!(thread, caller);
         // It is the same thread later, and a clone's calls go to it too.
         let clone = store.clone();
