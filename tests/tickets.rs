@@ -1986,4 +1986,79 @@ fn real_labelled_tickets_assignments_precise_taxonomy_and_clean_cluster_names() 
             assert!(!words[..i].contains(w), "{name} repeats {w}");
         }
     }
+
+    // Agreement with the human categories: normalized mutual information and purity of the
+    // per-ticket topics against `Topic_group`, over the labelled tickets (a ticket without a
+    // topic counts as a topic of its own). scikit-learn's TF-IDF + k-means, with the same
+    // number of topics, is compared in the Python package's tests.
+    let k_choice = &topics["k_choice"];
+    assert!(
+        k_choice["candidates"]
+            .as_array()
+            .is_some_and(|c| c.len() >= 5),
+        "k not chosen from the data: {k_choice}"
+    );
+    let pairs: Vec<(&str, &str)> = assigned
+        .iter()
+        .zip(&labelled)
+        .filter(|(_, (_, _, group))| !group.is_empty())
+        .map(|(a, (_, _, group))| (a[1].as_str(), group.as_str()))
+        .collect();
+    let (nmi, purity) = nmi_and_purity(&pairs);
+    println!(
+        "k = {} (chosen over {}), {} topics: NMI {nmi:.3}, purity {purity:.3}",
+        topics["k"],
+        k_choice["candidates"],
+        topics["topics"].as_array().unwrap().len()
+    );
+    assert!(nmi >= 0.30, "NMI {nmi:.3}");
+    assert!(purity >= 0.65, "purity {purity:.3}");
+}
+
+/// Normalized mutual information (arithmetic mean of the entropies, as scikit-learn's
+/// default) and purity of (predicted, true) label pairs.
+fn nmi_and_purity(pairs: &[(&str, &str)]) -> (f64, f64) {
+    use std::collections::HashMap;
+    let n = pairs.len() as f64;
+    let mut joint: HashMap<(&str, &str), f64> = HashMap::new();
+    let (mut p, mut t): (HashMap<&str, f64>, HashMap<&str, f64>) = Default::default();
+    for &(a, b) in pairs {
+        *joint.entry((a, b)).or_default() += 1.0;
+        *p.entry(a).or_default() += 1.0;
+        *t.entry(b).or_default() += 1.0;
+    }
+    let h = |m: &HashMap<&str, f64>| -m.values().map(|c| c / n * (c / n).ln()).sum::<f64>();
+    let mi: f64 = joint
+        .iter()
+        .map(|(&(a, b), &c)| c / n * (c * n / (p[a] * t[b])).ln())
+        .sum();
+    let (hp, ht) = (h(&p), h(&t));
+    let nmi = if hp + ht > 0.0 {
+        2.0 * mi / (hp + ht)
+    } else {
+        1.0
+    };
+    let mut best: HashMap<&str, f64> = HashMap::new();
+    for (&(a, _), &c) in &joint {
+        let e = best.entry(a).or_default();
+        *e = e.max(c);
+    }
+    (nmi, best.values().sum::<f64>() / n)
+}
+
+#[test]
+fn nmi_and_purity_agree_with_their_definitions() {
+    // The same partition under other names: 1 and 1.
+    let same = [("x", "a"), ("x", "a"), ("y", "b"), ("y", "b")];
+    let (nmi, purity) = nmi_and_purity(&same);
+    assert!((nmi - 1.0).abs() < 1e-12 && (purity - 1.0).abs() < 1e-12);
+    // Independent: 0; purity the larger class in each topic.
+    let independent = [("x", "a"), ("x", "b"), ("y", "a"), ("y", "b")];
+    let (nmi, purity) = nmi_and_purity(&independent);
+    assert!(nmi.abs() < 1e-12 && (purity - 0.5).abs() < 1e-12);
+    // scikit-learn: normalized_mutual_info_score([0,0,0,1,1], [0,0,1,1,1]) = 0.43253…
+    let some = [("a", "0"), ("a", "0"), ("b", "0"), ("b", "1"), ("b", "1")];
+    let (nmi, purity) = nmi_and_purity(&some);
+    assert!((nmi - 0.432_538_1).abs() < 1e-6, "{nmi}");
+    assert!((purity - 0.8).abs() < 1e-12);
 }

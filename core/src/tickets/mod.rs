@@ -58,7 +58,7 @@ pub use calendar::SchoolCalendar;
 pub use ingest::{IngestOptions, IngestSummary, Profile};
 pub use pipeline::{AnalyzeRequest, Analyzed, Stage, analyze_exports};
 pub use recommend::{Incident as OutageIncident, Recommendations};
-pub use topics::{AssignmentSource, Taxonomy, TicketAssignment, TopicModel, TopicOptions};
+pub use topics::{AssignmentSource, KChoice, Taxonomy, TicketAssignment, TopicModel, TopicOptions};
 pub use trends::{TrendOptions, Trends};
 
 /// One help-desk ticket in the canonical form every export is mapped to.

@@ -446,8 +446,20 @@ impl Report<'_> {
         let m = &self.analysis.topics;
         let _ = write!(
             h,
-            "<section><h2>Top topics</h2><p class=\"muted\">Keyword taxonomy first; the remaining {} tickets clustered (TF-IDF, spherical k-means, k={}); {} distinct texts, {} features.</p>",
-            m.clustered, m.k, m.distinct_texts, m.features
+            "<section><h2>Top topics</h2><p class=\"muted\">Keyword taxonomy first; the remaining {} tickets clustered (TF-IDF, spherical k-means, k={}{}); {} distinct texts, {} features. Cluster names are each cluster's most distinctive terms against the others (class-based TF-IDF).</p>",
+            m.clustered,
+            m.k,
+            match &m.k_choice {
+                Some(c) => format!(
+                    ", chosen from the data: the knee of the held-out silhouette over k = {}–{}, {} texts sampled",
+                    c.candidates.first().map_or(0, |x| x.0),
+                    c.candidates.last().map_or(0, |x| x.0),
+                    c.sample
+                ),
+                None => " as given".to_owned(),
+            },
+            m.distinct_texts,
+            m.features
         );
         let rows: Vec<(String, f64, String)> = m
             .topics

@@ -39,6 +39,9 @@ pub struct TopicOptions {
     pub max_iter: usize,
     /// Distinct texts k-means trains on (the rest are assigned afterwards).
     pub train_sample: usize,
+    /// k-means runs from different seeded starts; the one whose texts are closest to their
+    /// centres is kept.
+    pub restarts: usize,
 }
 
 impl Default for TopicOptions {
@@ -53,6 +56,7 @@ impl Default for TopicOptions {
             duplicate_threshold: 0.6,
             max_iter: 30,
             train_sample: 20_000,
+            restarts: 3,
         }
     }
 }
@@ -185,6 +189,8 @@ pub struct TopicModel {
     pub clustered: usize,
     /// The k used.
     pub k: usize,
+    /// How k was chosen from the data (`None` when it was given).
+    pub k_choice: Option<KChoice>,
 }
 
 impl TopicModel {
@@ -589,10 +595,18 @@ pub fn build(tickets: &[Ticket], o: &TopicOptions) -> Result<TopicModel> {
     let clustered_tickets: usize = to_cluster.iter().map(|&d| weight[d] as usize).sum();
     let (features, feature_names, vectors) =
         tfidf(&docs, &to_cluster, &weight, &vocab, o.max_features);
-    let k = o
-        .k
-        .unwrap_or_else(|| ((to_cluster.len() as f64 / 2.0).sqrt().round() as usize).clamp(2, 40))
-        .min(to_cluster.len());
+    let (k, k_choice) = match o.k {
+        Some(k) => (k, None),
+        None if vectors.len() >= 32 => {
+            let (k, choice) = choose_k(&vectors, &to_cluster, &weight, features, o);
+            (k, Some(choice))
+        }
+        None => (
+            ((vectors.len() as f64 / 2.0).sqrt().round() as usize).max(2),
+            None,
+        ),
+    };
+    let k = k.min(to_cluster.len());
     let mut km = if k >= 1 && !to_cluster.is_empty() {
         Some(spherical_kmeans(
             &vectors,
@@ -743,6 +757,18 @@ pub fn build(tickets: &[Ticket], o: &TopicOptions) -> Result<TopicModel> {
         }
     }
     let total_tf: f64 = corpus_tf.iter().sum::<f64>().max(1.0);
+    let cluster_terms: Vec<Vec<usize>> = match &km {
+        Some(km) => class_tfidf(
+            &vectors,
+            &to_cluster,
+            &weight,
+            &km.assign,
+            km.k,
+            features,
+            24,
+        ),
+        None => Vec::new(),
+    };
     let mut topics: Vec<Topic> = Vec::with_capacity(n_topics);
     for tp in 0..n_topics {
         let mut terms: Vec<(u32, f64)> = topic_tf[tp]
@@ -789,16 +815,13 @@ pub fn build(tickets: &[Ticket], o: &TopicOptions) -> Result<TopicModel> {
         } else {
             let km = km.as_ref().expect("clusters exist");
             let c = tp - n_rules;
-            let top: Vec<String> = km
-                .top_features(c, features, 6)
-                .into_iter()
-                .map(|f| feature_names[f].clone())
+            let distinctive = &cluster_terms[c];
+            let top: Vec<String> = distinctive
+                .iter()
+                .take(6)
+                .map(|&f| feature_names[f].clone())
                 .collect();
-            let name = cluster_name(
-                km.top_features(c, features, 24)
-                    .into_iter()
-                    .map(|f| feature_names[f].as_str()),
-            );
+            let name = cluster_name(distinctive.iter().map(|&f| feature_names[f].as_str()));
             let example = km.medoid[c]
                 .map(|j| subject_or_body(&tickets[first_ticket[to_cluster[j]]]))
                 .unwrap_or_default();
@@ -892,6 +915,7 @@ pub fn build(tickets: &[Ticket], o: &TopicOptions) -> Result<TopicModel> {
         features,
         clustered: clustered_tickets,
         k: km.as_ref().map(|k| k.k).unwrap_or(0),
+        k_choice,
     })
 }
 
@@ -1032,6 +1056,55 @@ fn reported_groups(
     big.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     big.truncate(200);
     big
+}
+
+/// Each cluster's most distinctive features against the other clusters, best first, at most
+/// `n`: class-based TF-IDF (as BERTopic names its topics). A feature's frequency in a cluster
+/// (tickets holding it, over all the cluster's feature occurrences) times
+/// `ln(1 + A / f)`, where `f` is its frequency over all clusters and `A` the mean number of
+/// feature occurrences per cluster: frequent in the cluster and rare elsewhere ranks first.
+fn class_tfidf(
+    vectors: &[Sparse],
+    selected: &[usize],
+    weight: &[u32],
+    assign: &[usize],
+    k: usize,
+    features: usize,
+    n: usize,
+) -> Vec<Vec<usize>> {
+    // Cluster-major: tf[c * features + f].
+    let mut tf = vec![0f64; k * features];
+    for (j, v) in vectors.iter().enumerate() {
+        let (c, w) = (assign[j], weight[selected[j]] as f64);
+        let row = &mut tf[c * features..(c + 1) * features];
+        for &(f, _) in v {
+            row[f as usize] += w;
+        }
+    }
+    let mut overall = vec![0f64; features];
+    let mut size = vec![0f64; k];
+    for c in 0..k {
+        for (f, &x) in tf[c * features..(c + 1) * features].iter().enumerate() {
+            overall[f] += x;
+            size[c] += x;
+        }
+    }
+    let mean = size.iter().sum::<f64>() / k.max(1) as f64;
+    (0..k)
+        .into_par_iter()
+        .map(|c| {
+            let row = &tf[c * features..(c + 1) * features];
+            let mut ranked: Vec<(usize, f64)> = row
+                .iter()
+                .enumerate()
+                .filter(|(_, x)| **x > 0.0)
+                .map(|(f, &x)| (f, x / size[c] * (1.0 + mean / overall[f]).ln()))
+                .collect();
+            ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            ranked.truncate(n);
+            ranked.into_iter().map(|x| x.0).collect()
+        })
+        .collect()
 }
 
 /// A cluster's name: up to three of its top features (best first), skipping any that would
@@ -1312,18 +1385,6 @@ impl KMeans {
         }
         self.medoid = medoid.into_iter().map(|m| m.map(|x| x.0)).collect();
     }
-
-    fn top_features(&self, c: usize, features: usize, n: usize) -> Vec<usize> {
-        let mut v: Vec<(usize, f32)> = (0..features)
-            .map(|f| (f, self.centroids[f * self.k + c]))
-            .collect();
-        v.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        v.into_iter()
-            .take(n)
-            .filter(|x| x.1 > 0.0)
-            .map(|x| x.0)
-            .collect()
-    }
 }
 
 fn scores(v: &Sparse, centroids: &[f32], k: usize, out: &mut [f32]) {
@@ -1348,8 +1409,9 @@ fn best(v: &Sparse, centroids: &[f32], k: usize, buf: &mut Vec<f32>) -> (usize, 
     b
 }
 
-/// Spherical k-means (cosine), seeded k-means++ initialisation, trained on a weighted sample of
-/// distinct texts, then every selected text assigned to its nearest centroid.
+/// Spherical k-means (cosine) on a weighted sample of distinct texts: `restarts` seeded
+/// k-means++ starts, the run with the highest weighted similarity to its centres kept, then
+/// every selected text assigned to its nearest centre.
 fn spherical_kmeans(
     vectors: &[Sparse],
     selected: &[usize],
@@ -1358,27 +1420,77 @@ fn spherical_kmeans(
     k: usize,
     o: &TopicOptions,
 ) -> KMeans {
-    let n = vectors.len();
     let mut rng = StdRng::seed_from_u64(o.seed);
-    // Training sample: the heaviest texts first (they carry most tickets), then a seeded sample.
+    let train = training_sample(vectors.len(), selected, weight, o.train_sample, &mut rng);
+    let mut kept: Option<(Vec<f32>, f64)> = None;
+    for _ in 0..o.restarts.max(1) {
+        let run = lloyd(
+            vectors, selected, weight, features, k, &train, o.max_iter, &mut rng,
+        );
+        if kept.as_ref().is_none_or(|b| run.1 > b.1) {
+            kept = Some(run);
+        }
+    }
+    let centroids = kept.expect("one run at least").0;
+    // Assign everything; medoid = best-scoring text per cluster.
+    let (assign, score): (Vec<usize>, Vec<f32>) = vectors
+        .par_iter()
+        .map_init(Vec::new, |buf, v| best(v, &centroids, k, buf))
+        .unzip();
+    let mut km = KMeans {
+        k,
+        centroids,
+        assign,
+        score,
+        medoid: Vec::new(),
+    };
+    km.settle_medoids();
+    km
+}
+
+/// The texts k-means trains on (indices into the selected list, ascending): all of them up to
+/// `size`; beyond, the heaviest half (they carry most tickets) and a seeded sample of the rest.
+fn training_sample(
+    n: usize,
+    selected: &[usize],
+    weight: &[u32],
+    size: usize,
+    rng: &mut StdRng,
+) -> Vec<usize> {
     let mut train: Vec<usize> = (0..n).collect();
-    if n > o.train_sample {
+    if n > size {
         train.sort_by(|&a, &b| {
             weight[selected[b]]
                 .cmp(&weight[selected[a]])
                 .then(a.cmp(&b))
         });
-        let (head, tail) = train.split_at_mut(o.train_sample / 2);
+        let (head, tail) = train.split_at_mut(size / 2);
         let mut tail = tail.to_vec();
         for i in (1..tail.len()).rev() {
             let j = rng.random_range(0..=i);
             tail.swap(i, j);
         }
         let mut t = head.to_vec();
-        t.extend(tail.into_iter().take(o.train_sample - t.len()));
+        t.extend(tail.into_iter().take(size - t.len()));
         t.sort_unstable();
         train = t;
     }
+    train
+}
+
+/// One k-means run on `train` from a weighted k-means++ start: the centroids (feature-major)
+/// and the weighted sum of each training text's cosine similarity to its nearest centre.
+#[allow(clippy::too_many_arguments)]
+fn lloyd(
+    vectors: &[Sparse],
+    selected: &[usize],
+    weight: &[u32],
+    features: usize,
+    k: usize,
+    train: &[usize],
+    max_iter: usize,
+    rng: &mut StdRng,
+) -> (Vec<f32>, f64) {
     let w = |j: usize| weight[selected[j]] as f64;
     let mut centroids = vec![0f32; features * k];
     let set_centroid = |c: &mut Vec<f32>, j: usize, v: &Sparse| {
@@ -1393,7 +1505,7 @@ fn spherical_kmeans(
     let total_w: f64 = train.iter().map(|&j| w(j)).sum();
     let mut pick = rng.random::<f64>() * total_w;
     let mut first = train[0];
-    for &j in &train {
+    for &j in train {
         pick -= w(j);
         if pick <= 0.0 {
             first = j;
@@ -1431,7 +1543,7 @@ fn spherical_kmeans(
     }
     // Lloyd iterations on the training set.
     let mut assign_train = vec![usize::MAX; train.len()];
-    for _ in 0..o.max_iter {
+    for _ in 0..max_iter {
         let new: Vec<(usize, f32)> = train
             .par_iter()
             .map_init(Vec::new, |buf, &j| best(&vectors[j], &centroids, k, buf))
@@ -1486,20 +1598,158 @@ fn spherical_kmeans(
             break;
         }
     }
-    // Assign everything; medoid = best-scoring text per cluster.
-    let (assign, score): (Vec<usize>, Vec<f32>) = vectors
+    let fit: f64 = train
         .par_iter()
-        .map_init(Vec::new, |buf, v| best(v, &centroids, k, buf))
-        .unzip();
-    let mut km = KMeans {
+        .map_init(Vec::new, |buf, &j| {
+            w(j) * best(&vectors[j], &centroids, k, buf).1 as f64
+        })
+        .collect::<Vec<f64>>()
+        .into_iter()
+        .sum();
+    (centroids, fit)
+}
+
+/// The weighted mean simplified silhouette (cosine) of `sample` against `centroids`: per text,
+/// `a` = 1 − similarity to its nearest centre, `b` = 1 − similarity to the next one,
+/// `(b − a) / max(a, b)`.
+fn silhouette(
+    vectors: &[Sparse],
+    selected: &[usize],
+    weight: &[u32],
+    sample: &[usize],
+    centroids: &[f32],
+    k: usize,
+) -> f64 {
+    let (sum, total) = sample
+        .par_iter()
+        .map_init(Vec::new, |buf: &mut Vec<f32>, &j| {
+            buf.resize(k, 0.0);
+            scores(&vectors[j], centroids, k, buf);
+            let (mut first, mut second) = (f32::MIN, f32::MIN);
+            for &s in buf.iter() {
+                if s > first {
+                    second = first;
+                    first = s;
+                } else if s > second {
+                    second = s;
+                }
+            }
+            let (a, b) = (
+                (1.0 - first as f64).max(0.0),
+                (1.0 - second as f64).max(0.0),
+            );
+            let s = if a.max(b) > 0.0 {
+                (b - a) / a.max(b)
+            } else {
+                0.0
+            };
+            let w = weight[selected[j]] as f64;
+            (w * s, w)
+        })
+        .collect::<Vec<(f64, f64)>>()
+        .into_iter()
+        // Summed in order: the same choice of k on any number of threads.
+        .fold((0.0, 0.0), |x, y| (x.0 + y.0, x.1 + y.1));
+    if total > 0.0 { sum / total } else { 0.0 }
+}
+
+/// How the number of clusters was chosen when it was not given.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct KChoice {
+    /// Each candidate k and the weighted mean silhouette (cosine, against the centres) of a
+    /// sample of the clustered texts with it, in increasing k.
+    pub candidates: Vec<(usize, f64)>,
+    /// The texts the candidates were scored on.
+    pub sample: usize,
+}
+
+/// Candidate numbers of clusters for `n` clustered texts: about ten, spaced evenly on a log
+/// scale from 8 (or fewer for a small set) to `√(n/2)`, at most 80.
+fn k_candidates(n: usize) -> Vec<usize> {
+    let hi = ((n as f64 / 2.0).sqrt().round() as usize)
+        .clamp(2, 80)
+        .min(n);
+    let lo = 8.min(hi);
+    let steps = 10usize;
+    let mut ks: Vec<usize> = (0..=steps)
+        .map(|i| {
+            let x =
+                (lo as f64).ln() + ((hi as f64).ln() - (lo as f64).ln()) * i as f64 / steps as f64;
+            x.exp().round() as usize
+        })
+        .collect();
+    ks.dedup();
+    ks
+}
+
+/// Chooses k from the data: for each candidate, k-means on one half of a sample of the
+/// training texts, scored by the weighted simplified silhouette of the other half (held out, so
+/// that clusters too small to recur stop paying), and the same with the halves swapped; the k at the knee of that curve (the
+/// candidate furthest above the chord from the first candidate's score to the last's over
+/// log k, as Kneedle finds it): past it, more clusters separate the texts little better.
+fn choose_k(
+    vectors: &[Sparse],
+    selected: &[usize],
+    weight: &[u32],
+    features: usize,
+    o: &TopicOptions,
+) -> (usize, KChoice) {
+    let mut rng = StdRng::seed_from_u64(o.seed ^ 0x6b63_686f_6f73_65);
+    let train = training_sample(
+        vectors.len(),
+        selected,
+        weight,
+        o.train_sample.min(5_000),
+        &mut rng,
+    );
+    let ks = k_candidates(vectors.len());
+    let halves: [Vec<usize>; 2] = [
+        train.iter().copied().step_by(2).collect(),
+        train.iter().copied().skip(1).step_by(2).collect(),
+    ];
+    // Each half fitted and the other scored, both ways round, averaged.
+    let candidates: Vec<(usize, f64)> = ks
+        .iter()
+        .map(|&k| {
+            let mut score = 0.0;
+            for (fit, held) in [(&halves[0], &halves[1]), (&halves[1], &halves[0])] {
+                let (centroids, _) =
+                    lloyd(vectors, selected, weight, features, k, fit, 15, &mut rng);
+                score += silhouette(vectors, selected, weight, held, &centroids, k) / 2.0;
+            }
+            (k, score)
+        })
+        .collect();
+    let k = knee(&candidates);
+    (
         k,
-        centroids,
-        assign,
-        score,
-        medoid: Vec::new(),
+        KChoice {
+            candidates,
+            sample: train.len(),
+        },
+    )
+}
+
+/// The knee of an increasing curve over log k: the point furthest above the chord from the
+/// first point to the last (the last when none is above it).
+fn knee(points: &[(usize, f64)]) -> usize {
+    let (Some(&(k0, s0)), Some(&(k1, s1))) = (points.first(), points.last()) else {
+        return 2;
     };
-    km.settle_medoids();
-    km
+    let (x0, x1) = ((k0 as f64).ln(), (k1 as f64).ln());
+    let mut best = (k1, 0.0);
+    for &(k, s) in points {
+        let x = (k as f64).ln();
+        let chord = if x1 > x0 {
+            s0 + (s1 - s0) * (x - x0) / (x1 - x0)
+        } else {
+            s0
+        };
+        if s - chord > best.1 {
+            best = (k, s - chord);
+        }
+    }
+    best.0
 }
 
 fn dot_dense(v: &Sparse, centroids: &[f32], k: usize, c: usize) -> f32 {
@@ -1536,6 +1786,148 @@ mod tests {
             requester: Some(who.into()),
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn the_knee_is_where_more_clusters_stop_separating_the_texts() {
+        // Steep to 12, then flat: the knee is 12 whatever the scale.
+        let curve = [
+            (8, 0.10),
+            (10, 0.20),
+            (12, 0.30),
+            (16, 0.31),
+            (24, 0.32),
+            (40, 0.33),
+        ];
+        assert_eq!(knee(&curve), 12);
+        // A straight line over log k: nothing above the chord, so the largest.
+        let line: Vec<(usize, f64)> = [8usize, 16, 32, 64]
+            .iter()
+            .map(|&k| (k, (k as f64).ln()))
+            .collect();
+        assert_eq!(knee(&line), 64);
+        assert_eq!(knee(&[]), 2);
+        // Candidates: from 8 to √(n/2), at most 80, increasing, none twice.
+        let ks = k_candidates(9_600);
+        assert_eq!((ks[0], *ks.last().unwrap()), (8, 69));
+        assert!(ks.windows(2).all(|w| w[0] < w[1]), "{ks:?}");
+        assert_eq!(*k_candidates(10_000_000).last().unwrap(), 80);
+        assert_eq!(k_candidates(20), vec![3]);
+    }
+
+    /// `groups` topics, each with words of its own, written in varied three-word combinations
+    /// with words every ticket may hold.
+    fn separate_topics(groups: usize, per_group: usize) -> Vec<Ticket> {
+        let mut rng = StdRng::seed_from_u64(9);
+        let shared = ["issue", "help", "please", "today", "problem", "urgent"];
+        let mut tickets = Vec::new();
+        for i in 0..per_group {
+            for g in 0..groups {
+                let own = |r: &mut StdRng| format!("topic{g}word{}", r.random_range(0..6));
+                let text = format!(
+                    "{} {} {} {}",
+                    own(&mut rng),
+                    own(&mut rng),
+                    own(&mut rng),
+                    shared[rng.random_range(0..shared.len())]
+                );
+                tickets.push(ticket(&text, &format!("u{}", i % 7)));
+            }
+        }
+        tickets
+    }
+
+    #[test]
+    fn k_is_chosen_from_the_data_and_names_are_what_sets_a_cluster_apart() {
+        let tickets = separate_topics(12, 160);
+        let m = build(&tickets, &TopicOptions::default()).unwrap();
+        let choice = m.k_choice.as_ref().expect("k chosen from the data");
+        assert!(choice.candidates.len() >= 5, "{choice:?}");
+        assert!((10..=16).contains(&m.k), "k = {} from {choice:?}", m.k);
+        // Every cluster is named from its own topic's words, never from the shared ones.
+        let named: Vec<&Topic> = m
+            .topics
+            .iter()
+            .filter(|t| t.source == TopicSource::Cluster)
+            .collect();
+        assert_eq!(named.len(), m.k);
+        for t in named {
+            let words: Vec<&str> = t
+                .name
+                .trim_start_matches("cluster: ")
+                .split([' ', '/'])
+                .filter(|w| !w.is_empty())
+                .collect();
+            let group = |w: &str| w.split("word").next().map(str::to_owned);
+            assert!(
+                !words.is_empty() && words.iter().all(|w| w.starts_with("topic")),
+                "{}",
+                t.name
+            );
+            // Distinct words, one topic's (the largest clusters are one topic each).
+            let mut sorted = words.clone();
+            sorted.sort_unstable();
+            sorted.dedup();
+            assert_eq!(sorted.len(), words.len(), "{}", t.name);
+            if t.tickets >= 120 {
+                assert!(
+                    words.iter().all(|w| group(w) == group(words[0])),
+                    "{}",
+                    t.name
+                );
+            }
+        }
+        // A k given is used as it is, and says so.
+        let given = build(
+            &tickets,
+            &TopicOptions {
+                k: Some(5),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!((given.k, given.k_choice.is_none()), (5, true));
+    }
+
+    #[test]
+    fn more_restarts_never_fit_worse_and_stay_deterministic() {
+        let tickets = separate_topics(9, 40);
+        let fit = |restarts: usize| {
+            let o = TopicOptions {
+                k: Some(9),
+                restarts,
+                ..Default::default()
+            };
+            let m = build(&tickets, &o).unwrap();
+            let total: f64 = m.per_ticket.iter().map(|a| a.score as f64).sum();
+            (total, m.assignments)
+        };
+        let (one, _) = fit(1);
+        let (three, a) = fit(3);
+        assert!(three >= one - 1e-6, "{three} < {one}");
+        assert_eq!(fit(3).1, a);
+    }
+
+    #[test]
+    fn class_tfidf_ranks_what_is_frequent_in_a_cluster_and_rare_elsewhere() {
+        // Features: 0 in every text, 1 only in cluster 0, 2 only in cluster 1, 3 in both but
+        // mostly cluster 1.
+        let v = |fs: &[u32]| -> Sparse { fs.iter().map(|&f| (f, 1.0)).collect() };
+        let vectors = vec![
+            v(&[0, 1]),
+            v(&[0, 1]),
+            v(&[0, 1, 3]),
+            v(&[0, 2, 3]),
+            v(&[0, 2, 3]),
+            v(&[0, 2, 3]),
+        ];
+        let selected: Vec<usize> = (0..6).collect();
+        let weight = vec![1u32; 6];
+        let assign = vec![0, 0, 0, 1, 1, 1];
+        let top = class_tfidf(&vectors, &selected, &weight, &assign, 2, 4, 4);
+        assert_eq!(top[0][0], 1);
+        assert_eq!(top[1][0], 2);
+        assert_eq!(*top[0].last().unwrap(), 3);
     }
 
     #[test]

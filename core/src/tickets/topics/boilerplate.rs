@@ -206,7 +206,8 @@ pub fn is_noise_word(w: &str) -> bool {
 }
 
 /// Two-word formulas dropped together: "best regards", "good morning", "importance high",
-/// "sent from", "mit freundlichen", "buenos días"…
+/// "sent from", "mit freundlichen", "buenos días"…, the pairs of mail disclaimers ("legally
+/// privileged", "intended solely") and of raw mail headers ("content type", "mime version").
 pub fn is_noise_pair(first: &str, second: &str) -> bool {
     matches!(
         (first, second),
@@ -231,6 +232,20 @@ pub fn is_noise_pair(first: &str, second: &str) -> bool {
             | ("guten", "tag" | "morgen" | "abend")
             | ("bien", "cordialement" | "vous")
             | ("bonne", "journée" | "journee" | "soirée" | "soiree")
+            // Mail disclaimers.
+            | ("legally", "privileged")
+            | ("privileged", "confidential")
+            | ("confidential", "legally")
+            | ("intended", "solely" | "recipient" | "recipients")
+            | ("solely", "intended" | "use")
+            | ("addressee", "only")
+            // Raw mail headers pasted into a ticket.
+            | ("content", "type" | "transfer" | "disposition")
+            | ("transfer", "encoding")
+            | ("mime", "version")
+            | ("return", "path")
+            | ("message", "id")
+            | ("x", "mailer" | "originating")
             | ("muchas", "gracias")
             | ("un", "saludo")
             | ("buenos", "días" | "dias")
