@@ -513,22 +513,25 @@ pub fn build(tickets: &[Ticket], o: &TopicOptions) -> Result<TopicModel> {
     //    tickets share them.
     let (raws, raw_of) = distinct_texts(tickets);
     // The taxonomy is matched on each distinct (subject, body): a strong term counts alone
-    // only in the subject.
+    // only in the subject. Each distinct word is normalised for it once per worker.
     let matcher = taxonomy::Matcher::new(&o.taxonomy);
     let (normalised, raw_match): (Vec<String>, Vec<Option<taxonomy::TaxonomyMatch>>) = raws
         .par_iter()
-        .map(|(subject, body)| {
-            let mut s = normalise(subject);
-            let b = normalise(body);
-            let found = matcher.find(&taxonomy::terms(&s), &taxonomy::terms(&b));
-            if !b.is_empty() && (b.len() > s.len() || !s.contains(b.as_str())) {
-                if !s.is_empty() {
-                    s.push_str(" . ");
+        .map_init(
+            || taxonomy::TermCache::new(&matcher),
+            |terms, (subject, body)| {
+                let mut s = normalise(subject);
+                let b = normalise(body);
+                let found = terms.find(&s, &b);
+                if !b.is_empty() && (b.len() > s.len() || !s.contains(b.as_str())) {
+                    if !s.is_empty() {
+                        s.push_str(" . ");
+                    }
+                    s.push_str(&b);
                 }
-                s.push_str(&b);
-            }
-            (s, found)
-        })
+                (s, found)
+            },
+        )
         .unzip();
     let mut uniq: FastMap<&str, u32> =
         FastMap::with_capacity_and_hasher(normalised.len() + 16, Default::default());
