@@ -1857,16 +1857,28 @@ fn real_labelled_tickets_assignments_precise_taxonomy_and_clean_cluster_names() 
         by_source("")
     );
 
-    // The JSON report holds the same assignments, and each taxonomy topic its matched terms.
+    // The JSON report holds the same assignments (in columns, the topic as an index into the
+    // topics), and each taxonomy topic its matched terms.
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("r.json")).unwrap()).unwrap();
     let topics = &json["analysis"]["topics"];
-    let in_json = topics["assignments"].as_array().unwrap();
-    assert_eq!(in_json.len(), assigned.len());
-    for (j, a) in in_json.iter().zip(assigned) {
-        assert_eq!(j["ticket"], a[0].as_str());
-        assert_eq!(j["topic"].as_str().unwrap_or(""), a[1]);
-        assert_eq!(j["source"].as_str().unwrap_or(""), a[2]);
+    let column = |name: &str| topics["assignments"][name].as_array().unwrap();
+    for name in ["ticket", "topic", "source", "score"] {
+        assert_eq!(column(name).len(), assigned.len(), "{name}");
+    }
+    for (i, a) in assigned.iter().enumerate() {
+        assert_eq!(column("ticket")[i], a[0].as_str());
+        let topic = column("topic")[i].as_u64().map_or("", |t| {
+            topics["topics"][t as usize]["name"].as_str().unwrap()
+        });
+        assert_eq!(topic, a[1]);
+        assert_eq!(column("source")[i].as_str().unwrap_or(""), a[2]);
+        // Both to four decimals.
+        let score = column("score")[i].as_f64().unwrap();
+        assert!(
+            (score - a[3].parse::<f64>().unwrap()).abs() < 1.01e-4,
+            "{a:?} {score}"
+        );
     }
     let html = std::fs::read_to_string(dir.path().join("r.html")).unwrap();
 

@@ -64,7 +64,8 @@ pub struct AnalyzeOptions {
 
 /// What `ticketsAnalyze` found: core's outcome with the analysis' parts at the top level.
 /// The parts are core's JSON (the report's JSON twin), except that outage times carry the
-/// district's UTC offset.
+/// district's UTC offset and `topics.assignments` is a list of `{ticket, topic, source, score}`
+/// records (the topic by name) rather than the twin's columns.
 #[napi(object)]
 pub struct TicketsAnalysis {
     /// The export files read (names without directories).
@@ -143,12 +144,16 @@ fn analysis_to_js(a: Analyzed) -> napi::Result<TicketsAnalysis> {
             item["resolved"] = outage.resolved.map_or(Value::Null, |t| aware(t).into());
         }
     }
+    // The report writes each ticket's topic in columns; `topics.assignments` stays one record
+    // per ticket, with the topic's name.
+    let mut topics = to_json(&a.analysis.topics)?;
+    topics["assignments"] = to_json(&a.analysis.topics.per_ticket)?;
     Ok(TicketsAnalysis {
         tickets: a.tickets as i64,
         ingest: to_json(&a.ingest)?,
         calendar: to_json(&a.analysis.calendar)?,
         trends: to_json(&a.analysis.trends)?,
-        topics: to_json(&a.analysis.topics)?,
+        topics,
         recommendations,
         faq_drafts: a.faq_drafts().map(to_json).transpose()?,
         time_zone: a.time_zone.tz().name().to_owned(),

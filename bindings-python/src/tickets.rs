@@ -64,6 +64,12 @@ fn analysed_to_py<'py>(py: Python<'py>, a: &Analyzed) -> PyResult<Bound<'py, PyD
         item.set_item("opened", a.time_zone.local(outage.opened))?;
         item.set_item("resolved", outage.resolved.map(|t| a.time_zone.local(t)))?;
     }
+    // The report writes each ticket's topic in columns; the package's `TopicModel` takes one
+    // record per ticket, with the topic's name.
+    analysis.get_item("topics")?.set_item(
+        "assignments",
+        serde_to_py(py, &a.analysis.topics.per_ticket)?,
+    )?;
     d.set_item("analysis", analysis)?;
     match a.faq_drafts() {
         Some(f) => d.set_item("faq_drafts", faq_drafts_to_py(py, f)?)?,

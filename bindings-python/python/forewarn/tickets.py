@@ -553,7 +553,8 @@ class TopicModel(_Record):
     topics: List[Topic]
     """Largest first."""
     assignments: List[TicketAssignment]
-    """Each ticket's topic, in the exports' order."""
+    """Each ticket's topic, in the exports' order (the JSON twin writes them in columns, the
+    topic as an index into ``topics``)."""
     groups: List[DuplicateGroup]
     distinct_texts: int
     features: int

@@ -406,6 +406,32 @@ mod tests {
         };
         assert!(names(&v).is_some_and(|n| !n.is_empty()));
         assert_eq!(names(&twin), names(&v));
+        // Each ticket's topic, in columns: its id, an index into the topics, the source and the
+        // score to four decimals.
+        let model = &twin["analysis"]["topics"];
+        let column = |name: &str| model["assignments"][name].as_array().unwrap().clone();
+        let (ids, topic, source, score) = (
+            column("ticket"),
+            column("topic"),
+            column("source"),
+            column("score"),
+        );
+        let per_ticket = &outcome.analysis.topics.per_ticket;
+        for c in [&ids, &topic, &source, &score] {
+            assert_eq!(c.len(), per_ticket.len());
+        }
+        assert!(per_ticket.iter().any(|a| a.topic.is_some()));
+        for (i, a) in per_ticket.iter().enumerate() {
+            assert_eq!(ids[i], a.ticket.as_str());
+            let name = topic[i]
+                .as_u64()
+                .map(|t| model["topics"][t as usize]["name"].as_str().unwrap());
+            assert_eq!(name, a.topic.as_deref(), "{i}");
+            assert_eq!(source[i].as_str(), a.source.map(|s| s.as_str()), "{i}");
+            let rounded = score[i].as_f64().unwrap();
+            assert!((rounded - f64::from(a.score)).abs() <= 0.5e-4 + 1e-9, "{i}");
+            assert_eq!(rounded, (rounded * 1e4).round() / 1e4, "{i}");
+        }
     }
 
     #[test]

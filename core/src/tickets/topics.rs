@@ -165,21 +165,24 @@ pub struct DuplicateGroup {
 }
 
 /// The topic model of a ticket set.
-#[derive(Debug, Clone, Serialize)]
+///
+/// Serialises as an object with `topics`, `groups`, `assignments` (see [`Self::per_ticket`]),
+/// `distinct_texts`, `features`, `clustered` and `k`.
+#[derive(Debug, Clone)]
 pub struct TopicModel {
     /// Topics by size (taxonomy topics and clusters together).
     pub topics: Vec<Topic>,
     /// Near-duplicate groups by size.
     pub groups: Vec<DuplicateGroup>,
     /// Per ticket: index into `topics` (`u32::MAX` when the ticket has no text).
-    #[serde(skip)]
     pub assignments: Vec<u32>,
-    /// Per ticket, in ticket order: its id, topic, how it got it and the score (serialised as
-    /// `assignments`).
-    #[serde(rename = "assignments")]
+    /// Per ticket, in ticket order: its id, topic, how it got it and the score.
+    ///
+    /// Serialised as `assignments`, in columns of one value per ticket (in ticket order):
+    /// `{"ticket": [ids], "topic": [index into topics, or null], "source": ["taxonomy",
+    /// "near-duplicate", "cluster" or null], "score": [numbers rounded to four decimals]}`.
     pub per_ticket: Vec<TicketAssignment>,
     /// Per ticket: index into `groups` (`u32::MAX` when in none).
-    #[serde(skip)]
     pub ticket_group: Vec<u32>,
     /// Distinct normalised texts.
     pub distinct_texts: usize,
@@ -241,6 +244,81 @@ impl TopicModel {
             .map_err(|e| crate::Error::io(format!("writing {}", path.display()), e))?;
         self.write_assignments_csv(std::io::BufWriter::new(file))
             .map_err(|e| crate::Error::io(format!("writing {}", path.display()), e))
+    }
+}
+
+impl Serialize for TopicModel {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        // Every field named: a new one must be placed here too.
+        let TopicModel {
+            topics,
+            groups,
+            assignments,
+            per_ticket,
+            ticket_group: _,
+            distinct_texts,
+            features,
+            clustered,
+            k,
+        } = self;
+        let mut o = s.serialize_struct("TopicModel", 7)?;
+        o.serialize_field("topics", topics)?;
+        o.serialize_field("groups", groups)?;
+        o.serialize_field(
+            "assignments",
+            &AssignmentColumns {
+                topics: assignments,
+                rows: per_ticket,
+            },
+        )?;
+        o.serialize_field("distinct_texts", distinct_texts)?;
+        o.serialize_field("features", features)?;
+        o.serialize_field("clustered", clustered)?;
+        o.serialize_field("k", k)?;
+        o.end()
+    }
+}
+
+/// The per-ticket assignments in columns (see [`TopicModel::per_ticket`]).
+struct AssignmentColumns<'a> {
+    /// Per ticket: index into the topics (`u32::MAX` for none).
+    topics: &'a [u32],
+    rows: &'a [TicketAssignment],
+}
+
+impl Serialize for AssignmentColumns<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        /// One column: a value per ticket.
+        struct Column<I>(I);
+        impl<T: Serialize, I: Iterator<Item = T> + Clone> Serialize for Column<I> {
+            fn serialize<S: serde::Serializer>(
+                &self,
+                s: S,
+            ) -> std::result::Result<S::Ok, S::Error> {
+                s.collect_seq(self.0.clone())
+            }
+        }
+        let rows = self.rows.iter();
+        let mut o = s.serialize_struct("Assignments", 4)?;
+        o.serialize_field("ticket", &Column(rows.clone().map(|a| a.ticket.as_str())))?;
+        o.serialize_field(
+            "topic",
+            &Column(
+                (0..self.rows.len())
+                    .map(|i| self.topics.get(i).copied().filter(|&t| t != u32::MAX)),
+            ),
+        )?;
+        o.serialize_field(
+            "source",
+            &Column(rows.clone().map(|a| a.source.map(AssignmentSource::as_str))),
+        )?;
+        o.serialize_field(
+            "score",
+            &Column(rows.map(|a| (f64::from(a.score) * 1e4).round() / 1e4)),
+        )?;
+        o.end()
     }
 }
 
@@ -519,22 +597,25 @@ pub fn build(tickets: &[Ticket], o: &TopicOptions) -> Result<TopicModel> {
     //    tickets share them.
     let (raws, raw_of) = distinct_texts(tickets);
     // The taxonomy is matched on each distinct (subject, body): a strong term counts alone
-    // only in the subject.
+    // only in the subject. Each distinct word is normalised for it once per worker.
     let matcher = taxonomy::Matcher::new(&o.taxonomy);
     let (normalised, raw_match): (Vec<String>, Vec<Option<taxonomy::TaxonomyMatch>>) = raws
         .par_iter()
-        .map(|(subject, body)| {
-            let mut s = normalise(subject);
-            let b = normalise(body);
-            let found = matcher.find(&taxonomy::terms(&s), &taxonomy::terms(&b));
-            if !b.is_empty() && (b.len() > s.len() || !s.contains(b.as_str())) {
-                if !s.is_empty() {
-                    s.push_str(" . ");
+        .map_init(
+            || taxonomy::TermCache::new(&matcher),
+            |terms, (subject, body)| {
+                let mut s = normalise(subject);
+                let b = normalise(body);
+                let found = terms.find(&s, &b);
+                if !b.is_empty() && (b.len() > s.len() || !s.contains(b.as_str())) {
+                    if !s.is_empty() {
+                        s.push_str(" . ");
+                    }
+                    s.push_str(&b);
                 }
-                s.push_str(&b);
-            }
-            (s, found)
-        })
+                (s, found)
+            },
+        )
         .unzip();
     let mut uniq: FastMap<&str, u32> =
         FastMap::with_capacity_and_hasher(normalised.len() + 16, Default::default());

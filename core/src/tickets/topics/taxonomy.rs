@@ -418,30 +418,59 @@ fn stem_owned(mut w: String) -> String {
     w
 }
 
+/// The words [`JOINS`] are made of, in their table order: a word's position here is its part.
+static JOIN_WORDS: LazyLock<Vec<&str>> = LazyLock::new(|| {
+    let mut words: Vec<&str> = Vec::new();
+    for &(a, b, _) in JOINS {
+        for w in [a, b] {
+            if !words.contains(&w) {
+                words.push(w);
+            }
+        }
+    }
+    words
+});
+
+/// Per pair of join parts (`first * parts + second`): the index of their join in [`JOINS`].
+static JOIN_OF_PARTS: LazyLock<Vec<Option<u8>>> = LazyLock::new(|| {
+    let parts = JOIN_WORDS.len();
+    let part = |w: &str| JOIN_WORDS.iter().position(|&p| p == w).unwrap_or(0);
+    let mut table = vec![None; parts * parts];
+    for (j, &(a, b, _)) in JOINS.iter().enumerate() {
+        table[part(a) * parts + part(b)] = Some(j as u8);
+    }
+    table
+});
+
+/// A word as [`terms`] reads it, before joins and stemming: lower case, accents folded,
+/// misspellings corrected.
+fn plain_word(w: &str) -> String {
+    static MISSPELT: LazyLock<FastMap<&str, &str>> =
+        LazyLock::new(|| MISSPELLINGS.iter().copied().collect());
+    // Nothing to fold in an ASCII word: one copy, not three.
+    let w = if w.is_ascii() {
+        w.to_ascii_lowercase()
+    } else {
+        fold(&w.to_lowercase())
+    };
+    match MISSPELT.get(w.as_str()) {
+        Some(good) => (*good).to_string(),
+        None => w,
+    }
+}
+
+/// The words of a text: runs of letters and digits.
+fn split_words(text: &str) -> impl Iterator<Item = &str> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+}
+
 /// The normalised terms of a text for taxonomy matching: whole words (letters and digits) in
 /// lower case with accents folded, misspellings corrected, split compounds joined, stemmed.
 pub fn terms(text: &str) -> Vec<String> {
-    // Tables as maps: a ticket's every word is looked up in them.
-    static MISSPELT: LazyLock<FastMap<&str, &str>> =
-        LazyLock::new(|| MISSPELLINGS.iter().copied().collect());
     static JOINED: LazyLock<FastMap<(&str, &str), &str>> =
         LazyLock::new(|| JOINS.iter().map(|&(a, b, j)| ((a, b), j)).collect());
-    let raw: Vec<String> = text
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .map(|w| {
-            // Nothing to fold in an ASCII word: one copy, not three.
-            let w = if w.is_ascii() {
-                w.to_ascii_lowercase()
-            } else {
-                fold(&w.to_lowercase())
-            };
-            match MISSPELT.get(w.as_str()) {
-                Some(good) => (*good).to_string(),
-                None => w,
-            }
-        })
-        .collect();
+    let raw: Vec<String> = split_words(text).map(plain_word).collect();
     let mut out = Vec::with_capacity(raw.len());
     let mut raw = raw.into_iter().peekable();
     while let Some(word) = raw.next() {
@@ -457,11 +486,137 @@ pub fn terms(text: &str) -> Vec<String> {
     out
 }
 
+/// A word [`TermCache`] has met (or a joined pair it has made).
+#[derive(Debug)]
+struct CachedWord {
+    /// Its term, as [`terms`] gives it.
+    term: String,
+    /// Its index among the matcher's words ([`NO_WORD`] when no taxonomy term has it).
+    id: u32,
+    /// Its place in [`JOIN_WORDS`] when it can be half of a split compound.
+    part: Option<u8>,
+}
+
+/// A text word that is in no taxonomy term.
+const NO_WORD: u32 = u32::MAX;
+
+/// [`terms`] and [`Matcher::find`] for many texts, each distinct word normalised once: its
+/// folding, corrections and stemming are remembered the first time it is met (joins of two
+/// words are made from the remembered parts). The terms are exactly those of [`terms`], and a
+/// match exactly that of [`Matcher::find`] on them, whatever the cache has seen before.
+#[derive(Debug)]
+pub struct TermCache<'m> {
+    matcher: &'m Matcher,
+    /// A word as written → its entry in `words`.
+    seen: FastMap<Box<str>, u32>,
+    words: Vec<CachedWord>,
+    /// Per entry of [`JOINS`]: its entry in `words`, once made.
+    joined: Vec<u32>,
+    /// Scratch: the entries of a subject and a body.
+    subject: Vec<u32>,
+    body: Vec<u32>,
+}
+
+impl<'m> TermCache<'m> {
+    /// An empty cache for matching against `matcher`.
+    pub fn new(matcher: &'m Matcher) -> Self {
+        Self {
+            matcher,
+            seen: FastMap::default(),
+            words: Vec::new(),
+            joined: vec![NO_WORD; JOINS.len()],
+            subject: Vec::new(),
+            body: Vec::new(),
+        }
+    }
+
+    fn add(&mut self, term: String, part: Option<u8>) -> u32 {
+        let id = self.matcher.word_id(&term);
+        self.words.push(CachedWord { term, id, part });
+        (self.words.len() - 1) as u32
+    }
+
+    /// The entry of a word as written, made the first time it is met.
+    fn word(&mut self, w: &str) -> u32 {
+        if let Some(&e) = self.seen.get(w) {
+            return e;
+        }
+        let plain = plain_word(w);
+        let part = JOIN_WORDS.iter().position(|&p| p == plain).map(|p| p as u8);
+        let e = self.add(stem_owned(plain), part);
+        self.seen.insert(w.into(), e);
+        e
+    }
+
+    /// The entry of split compound `j` of [`JOINS`].
+    fn join(&mut self, j: usize) -> u32 {
+        if self.joined[j] == NO_WORD {
+            let e = self.add(stem(JOINS[j].2), None);
+            self.joined[j] = e;
+        }
+        self.joined[j]
+    }
+
+    /// Replaces `out` with the entries of `text`'s terms.
+    fn scan(&mut self, text: &str, out: &mut Vec<u32>) {
+        out.clear();
+        out.extend(split_words(text).map(|w| self.word(w)));
+        // Joins, left to right as in `terms`: a pair read as one word is not read again.
+        let parts = JOIN_WORDS.len();
+        let (mut read, mut kept) = (0, 0);
+        while read < out.len() {
+            let mut e = out[read];
+            read += 1;
+            if read < out.len()
+                && let (Some(a), Some(b)) = (
+                    self.words[e as usize].part,
+                    self.words[out[read] as usize].part,
+                )
+                && let Some(j) = JOIN_OF_PARTS[a as usize * parts + b as usize]
+            {
+                e = self.join(j as usize);
+                read += 1;
+            }
+            out[kept] = e;
+            kept += 1;
+        }
+        out.truncate(kept);
+    }
+
+    /// The terms of `text`, as [`terms`] gives them.
+    pub fn terms(&mut self, text: &str) -> Vec<String> {
+        let mut entries = Vec::new();
+        self.scan(text, &mut entries);
+        entries
+            .iter()
+            .map(|&e| self.words[e as usize].term.clone())
+            .collect()
+    }
+
+    /// [`Matcher::find`] on the terms of `subject` and `body`.
+    pub fn find(&mut self, subject: &str, body: &str) -> Option<TaxonomyMatch> {
+        let (mut s, mut b) = (
+            std::mem::take(&mut self.subject),
+            std::mem::take(&mut self.body),
+        );
+        self.scan(subject, &mut s);
+        self.scan(body, &mut b);
+        for e in s.iter_mut().chain(b.iter_mut()) {
+            *e = self.words[*e as usize].id;
+        }
+        let found = self.matcher.find_ids(&s, &b);
+        (self.subject, self.body) = (s, b);
+        found
+    }
+}
+
 /// One term of the taxonomy, normalised.
 #[derive(Debug)]
 struct Term {
     /// Its words after [`terms`].
     words: Vec<String>,
+    /// The same as indices into [`Matcher::words`].
+    ids: Vec<u32>,
     /// The topic it belongs to.
     rule: usize,
     /// Enough alone in the subject.
@@ -485,8 +640,10 @@ pub struct TaxonomyMatch {
 #[derive(Debug)]
 pub struct Matcher {
     terms: Vec<Term>,
-    /// First word → the terms starting with it.
-    first: FastMap<String, Vec<u32>>,
+    /// The words of all terms, each once → its index.
+    words: FastMap<String, u32>,
+    /// Per word: the terms starting with it.
+    first: Vec<Vec<u32>>,
     rules: usize,
 }
 
@@ -510,6 +667,7 @@ impl Matcher {
                     Some(t) => t.strong |= strong,
                     None => list.push(Term {
                         words,
+                        ids: Vec::new(),
                         rule: r,
                         strong,
                         label: k.trim().to_lowercase(),
@@ -517,15 +675,31 @@ impl Matcher {
                 }
             }
         }
-        let mut first: FastMap<String, Vec<u32>> = FastMap::default();
-        for (i, t) in list.iter().enumerate() {
-            first.entry(t.words[0].clone()).or_default().push(i as u32);
+        let mut words: FastMap<String, u32> = FastMap::default();
+        let mut first: Vec<Vec<u32>> = Vec::new();
+        for (i, t) in list.iter_mut().enumerate() {
+            t.ids = t
+                .words
+                .iter()
+                .map(|w| {
+                    let n = words.len() as u32;
+                    *words.entry(w.clone()).or_insert(n)
+                })
+                .collect();
+            first.resize(words.len(), Vec::new());
+            first[t.ids[0] as usize].push(i as u32);
         }
         Self {
             terms: list,
+            words,
             first,
             rules: taxonomy.topics.len(),
         }
+    }
+
+    /// The index of a term's word ([`NO_WORD`] when no taxonomy term has it).
+    fn word_id(&self, term: &str) -> u32 {
+        self.words.get(term).copied().unwrap_or(NO_WORD)
     }
 
     /// How the taxonomy writes term `i`.
@@ -537,15 +711,22 @@ impl Matcher {
     /// evidence is enough: a phrase, two distinct terms, or a strong term in the subject.
     /// The best-scoring topic wins; earlier topics win ties.
     pub fn find(&self, subject: &[String], body: &[String]) -> Option<TaxonomyMatch> {
+        let ids = |text: &[String]| -> Vec<u32> { text.iter().map(|w| self.word_id(w)).collect() };
+        self.find_ids(&ids(subject), &ids(body))
+    }
+
+    /// [`Self::find`] with each word given by [`Self::word_id`]: the words no term has are
+    /// all [`NO_WORD`], which no term's word equals.
+    fn find_ids(&self, subject: &[u32], body: &[u32]) -> Option<TaxonomyMatch> {
         // Per matched term: (occurrences, seen in the subject).
         let mut hits: Vec<(u32, u32, bool)> = Vec::new();
         for (text, in_subject) in [(subject, true), (body, false)] {
             for p in 0..text.len() {
-                let Some(candidates) = self.first.get(&text[p]) else {
+                let Some(candidates) = self.first.get(text[p] as usize) else {
                     continue;
                 };
                 for &c in candidates {
-                    let w = &self.terms[c as usize].words;
+                    let w = &self.terms[c as usize].ids;
                     if text.len() >= p + w.len() && text[p..p + w.len()] == w[..] {
                         match hits.iter_mut().find(|h| h.0 == c) {
                             Some(h) => {
@@ -632,6 +813,86 @@ mod tests {
                 "reseau"
             ]
         );
+    }
+
+    #[test]
+    fn cached_terms_and_matches_are_those_of_the_plain_path() {
+        let texts = [
+            "Pasword for my Chrome-Book; Wi-Fi & e-mail réseau",
+            "wi fi down, WI FI down again, wi wi fi, fi wi",
+            "log in box: log in, sign in, in box, on boarding, i ready, e mails",
+            "chrome books and smart boards; grade book; e",
+            "printr priner pritner PRNTER tonner wify emial emai acount outlok",
+            "Imprimante cassée à l'école, Straße, œuvre, ÉCOLE, naïve café, Ångström",
+            "İstanbul ǅemal ﬁle ½ ２０２４ x²",
+            "printers printing printed batteries boxes jammed tunneling sharing shares",
+            "status analysis access speed thinking ink",
+            "Reset password — locked, MFA code please",
+            "",
+            " ,;:!? ",
+            "the printer will not print",
+            "printers out of toner, paper jam in room 12",
+            "Projektor porjector projecter in salle xroom",
+            "new staff account setup for the new hire",
+        ];
+        let m = Matcher::new(&Taxonomy::k12_default());
+        // One cache for all the texts, in both orders: what it saw before changes nothing.
+        let mut cache = TermCache::new(&m);
+        for round in 0..2 {
+            let order: Vec<&str> = if round == 0 {
+                texts.to_vec()
+            } else {
+                texts.iter().rev().copied().collect()
+            };
+            for t in &order {
+                assert_eq!(cache.terms(t), terms(t), "{t:?}");
+                for b in &order {
+                    assert_eq!(
+                        cache.find(t, b),
+                        m.find(&terms(t), &terms(b)),
+                        "{t:?} / {b:?}"
+                    );
+                }
+            }
+        }
+        // A fresh cache agrees with a used one.
+        let mut fresh = TermCache::new(&m);
+        for t in texts {
+            assert_eq!(fresh.terms(t), cache.terms(t), "{t:?}");
+        }
+        assert_eq!(
+            cache.terms("wi wi fi log in box"),
+            ["wi", "wifi", "login", "box"]
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn cached_terms_agree_on_any_mix_of_words(
+            picks in proptest::collection::vec((0usize..40, 0usize..6), 0..24),
+            other in "\\PC{0,30}",
+        ) {
+            // Join halves, misspellings, accents, plurals and stop signs, in any order.
+            const POOL: [&str; 40] = [
+                "wi", "fi", "e", "mail", "mails", "chrome", "book", "books", "smart", "board",
+                "log", "in", "sign", "on", "boarding", "i", "ready", "grade", "box", "WI",
+                "pasword", "printr", "Wify", "emai", "réseau", "ÉCOLE", "Straße", "œuvre",
+                "printers", "boxes", "batteries", "jammed", "sharing", "password", "mfa",
+                "toner", "paper", "jam", "İ", "x2",
+            ];
+            const GLUE: [&str; 6] = [" ", "-", ", ", "  ", "\n", "é"];
+            let mut text = String::new();
+            for (w, g) in &picks {
+                text.push_str(POOL[*w]);
+                text.push_str(GLUE[*g]);
+            }
+            let m = Matcher::new(&Taxonomy::k12_default());
+            let mut cache = TermCache::new(&m);
+            for t in [text.as_str(), other.as_str(), text.as_str()] {
+                proptest::prop_assert_eq!(cache.terms(t), terms(t));
+                proptest::prop_assert_eq!(cache.find(t, &other), m.find(&terms(t), &terms(&other)));
+            }
+        }
     }
 
     #[test]
