@@ -975,7 +975,9 @@ fn generated_export_planted_spikes_trend_and_topics_are_found() {
     {
         assert_eq!(l.key, trend_topic, "{d}");
     }
-    // Recurring topics outside the taxonomy are separate clusters named by their words.
+    // Recurring topics outside the taxonomy are separate clusters known by their words (the
+    // six top terms shown: a word that two clusters share, as the cafeteria's lunch line and
+    // its offline tills do, ranks below what sets each apart).
     for word in &truth.untaxonomised_topics {
         let t = a
             .topics
@@ -984,7 +986,7 @@ fn generated_export_planted_spikes_trend_and_topics_are_found() {
             .find(|t| {
                 t.top_terms
                     .iter()
-                    .take(4)
+                    .take(6)
                     .any(|x| x.contains(word.as_str()))
             })
             .unwrap_or_else(|| panic!("no cluster about {word}: {:#?}", a.topics.topics));

@@ -483,3 +483,79 @@ def test_real_4tu_log_level_drop_in_2012(tmp_path: Path) -> None:
     assert 120 < drop.monthly_before_quarter < 220 and 25 < drop.monthly_after_quarter < 55
     assert drop.monthly_after < 0.5 * drop.monthly_before
     assert "<svg" in (tmp_path / "4tu.html").read_text()
+
+
+# ---------------------------------------------------------------------------------------------
+# Real ticket text with human labels: agreement against scikit-learn
+
+
+def real_labelled() -> Path:
+    """The labelled IT service tickets sample beside the repository
+    (``../shared/data/tickets``), or ``FOREWARN_LABELLED_CSV``."""
+    p = Path(
+        os.environ.get("FOREWARN_LABELLED_CSV")
+        or ROOT.parent / "shared" / "data" / "tickets" / "it_service_tickets_sample.csv"
+    )
+    if not p.exists():
+        skip_or_fail(
+            f"the labelled IT service tickets sample: {p} not found (set FOREWARN_LABELLED_CSV)"
+        )
+    return p
+
+
+def test_topics_agree_with_human_categories_better_than_tfidf_kmeans(tmp_path: Path) -> None:
+    """Per-ticket topics against the sample's human ``Topic_group``: normalized mutual
+    information and purity, next to scikit-learn's TF-IDF + k-means with as many clusters as
+    forewarn made topics, computed here in the same run."""
+    import csv
+
+    try:
+        from sklearn import metrics
+        from sklearn.cluster import KMeans
+        from sklearn.feature_extraction.text import TfidfVectorizer
+    except ImportError:
+        skip_or_fail("scikit-learn is not installed (bindings-python/test.sh installs it)")
+
+    with real_labelled().open(newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    # The sample has no dates: one school year of weekdays, in the sample's order.
+    days = [date(2024, 9, 2) + timedelta(days=d) for d in range(300)]
+    days = [d for d in days if d.weekday() < 5]
+    export = tmp_path / "labelled.csv"
+    with export.open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["id", "created", "description"])
+        for i, r in enumerate(rows):
+            day = days[i * len(days) // len(rows)]
+            w.writerow([r["id"], f"{day} {8 + i % 9:02}:15", r["Document"]])
+    a = tickets.analyze(export, time_zone="UTC")
+    m = a.topics
+    assert [x.ticket for x in m.assignments] == [r["id"] for r in rows]
+    assert m.k_choice is not None and len(m.k_choice.candidates) >= 5
+    truth = [r["Topic_group"] for r in rows]
+    ours = [x.topic or "" for x in m.assignments]
+    k = len(set(ours))
+
+    def purity(pred: List[Any]) -> float:
+        best: Dict[Any, Dict[str, int]] = {}
+        for p, t in zip(pred, truth):
+            best.setdefault(p, {}).setdefault(t, 0)
+            best[p][t] += 1
+        return sum(max(c.values()) for c in best.values()) / len(truth)
+
+    # The pipeline the mining bench compares with: 1-2-grams, 50,000 features, English stop
+    # words; k-means with three starts.
+    vectorizer = TfidfVectorizer(ngram_range=(1, 2), max_features=50_000, stop_words="english")
+    x = vectorizer.fit_transform([r["Document"] for r in rows])
+    theirs = list(KMeans(n_clusters=k, n_init=3, random_state=0).fit(x).labels_)
+    nmi_ours = metrics.normalized_mutual_info_score(truth, ours)
+    nmi_theirs = metrics.normalized_mutual_info_score(truth, theirs)
+    print(
+        f"\n{len(rows)} tickets, {k} topics (k = {m.k} chosen over "
+        f"{[c[0] for c in m.k_choice.candidates]}): forewarn NMI {nmi_ours:.3f} purity "
+        f"{purity(ours):.3f}; scikit-learn TF-IDF + k-means NMI {nmi_theirs:.3f} purity "
+        f"{purity(theirs):.3f}; ratio {nmi_ours / nmi_theirs:.2f}"
+    )
+    assert nmi_ours >= 0.30
+    assert purity(ours) >= 0.65
+    assert nmi_ours >= 1.05 * nmi_theirs

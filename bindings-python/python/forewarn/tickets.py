@@ -79,6 +79,7 @@ __all__ = [
     "TicketAssignment",
     "DuplicateGroup",
     "TopicModel",
+    "KChoice",
     "TrainingEvidence",
     "TrainingCandidate",
     "FaqCandidate",
@@ -547,6 +548,17 @@ class DuplicateGroup(_Record):
 
 
 @dataclass(frozen=True)
+class KChoice(_Record):
+    """How the number of clusters was chosen from the data."""
+
+    candidates: List[Tuple[int, float]]
+    """Each candidate k and the held-out silhouette its clusters had (weighted, cosine against
+    the centres), in increasing k; the k at the knee of this curve was taken."""
+    sample: int
+    """Distinct texts the candidates were scored on."""
+
+
+@dataclass(frozen=True)
 class TopicModel(_Record):
     """Topics (taxonomy matches and clusters) and near-duplicate groups."""
 
@@ -562,6 +574,8 @@ class TopicModel(_Record):
     """Tickets clustered (those the taxonomy missed, or all)."""
     k: int
     """Clusters made."""
+    k_choice: Optional[KChoice]
+    """How k was chosen from the data (``None`` when it was given)."""
 
 
 # ---------------------------------------------------------------------------------------------

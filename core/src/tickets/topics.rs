@@ -167,7 +167,7 @@ pub struct DuplicateGroup {
 /// The topic model of a ticket set.
 ///
 /// Serialises as an object with `topics`, `groups`, `assignments` (see [`Self::per_ticket`]),
-/// `distinct_texts`, `features`, `clustered` and `k`.
+/// `distinct_texts`, `features`, `clustered`, `k` and `k_choice`.
 #[derive(Debug, Clone)]
 pub struct TopicModel {
     /// Topics by size (taxonomy topics and clusters together).
@@ -261,8 +261,9 @@ impl Serialize for TopicModel {
             features,
             clustered,
             k,
+            k_choice,
         } = self;
-        let mut o = s.serialize_struct("TopicModel", 7)?;
+        let mut o = s.serialize_struct("TopicModel", 8)?;
         o.serialize_field("topics", topics)?;
         o.serialize_field("groups", groups)?;
         o.serialize_field(
@@ -276,6 +277,7 @@ impl Serialize for TopicModel {
         o.serialize_field("features", features)?;
         o.serialize_field("clustered", clustered)?;
         o.serialize_field("k", k)?;
+        o.serialize_field("k_choice", k_choice)?;
         o.end()
     }
 }
@@ -1775,7 +1777,7 @@ fn choose_k(
     features: usize,
     o: &TopicOptions,
 ) -> (usize, KChoice) {
-    let mut rng = StdRng::seed_from_u64(o.seed ^ 0x6b63_686f_6f73_65);
+    let mut rng = StdRng::seed_from_u64(o.seed ^ 0x006b_6368_6f6f_7365);
     let train = training_sample(
         vectors.len(),
         selected,
