@@ -949,7 +949,8 @@ def analyze(
         are skipped and listed.
     :param dates_until: the latest plausible date (default: a year after today).
     :param taxonomy: a keyword taxonomy (TOML) instead of the K-12 default.
-    :param k: clusters for the tickets the taxonomy misses (automatic when ``None``).
+    :param k: clusters for the tickets the taxonomy misses (chosen from the data when ``None``:
+        see ``TopicModel.k_choice``).
     :param cluster_all: cluster every ticket, not only those the taxonomy misses.
     :param seed: random seed of the clustering (default 42).
     :param title: the report's title.

@@ -23,7 +23,8 @@ pub use taxonomy::{Taxonomy, TopicRule};
 pub struct TopicOptions {
     /// Keyword taxonomy applied first.
     pub taxonomy: Taxonomy,
-    /// Number of clusters for tickets the taxonomy misses (automatic when `None`).
+    /// Number of clusters for tickets the taxonomy misses (chosen from the data when `None`:
+    /// see [`TopicModel::k_choice`]).
     pub k: Option<usize>,
     /// Cluster every ticket, not only those the taxonomy misses.
     pub cluster_all: bool,
