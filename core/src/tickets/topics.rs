@@ -1740,8 +1740,9 @@ fn silhouette(
 /// How the number of clusters was chosen when it was not given.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct KChoice {
-    /// Each candidate k and the weighted mean silhouette (cosine, against the centres) of a
-    /// sample of the clustered texts with it, in increasing k.
+    /// Each candidate k and its score, in increasing k: the weighted mean silhouette (cosine,
+    /// against the centres) of one half of a sample of the clustered texts with k-means fitted
+    /// on the other half, averaged over both ways round.
     pub candidates: Vec<(usize, f64)>,
     /// The texts the candidates were scored on.
     pub sample: usize,
@@ -1768,9 +1769,10 @@ fn k_candidates(n: usize) -> Vec<usize> {
 
 /// Chooses k from the data: for each candidate, k-means on one half of a sample of the
 /// training texts, scored by the weighted simplified silhouette of the other half (held out, so
-/// that clusters too small to recur stop paying), and the same with the halves swapped; the k at the knee of that curve (the
-/// candidate furthest above the chord from the first candidate's score to the last's over
-/// log k, as Kneedle finds it): past it, more clusters separate the texts little better.
+/// that clusters too small to recur stop paying), and the same with the halves swapped; the k
+/// at the knee of that curve (the candidate furthest above the chord from the first
+/// candidate's score to the last's over log k, as Kneedle finds it): past it, more clusters
+/// separate the texts little better.
 fn choose_k(
     vectors: &[Sparse],
     selected: &[usize],
