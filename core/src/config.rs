@@ -197,7 +197,10 @@ pub const EMBEDDED_DEFAULT: &str = include_str!("default.toml");
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MonitorSection {
-    /// The SQLite history file (default `forewarn.db`, relative to the working directory).
+    /// The history: a SQLite file (default `forewarn.db`, relative to the working directory),
+    /// or a PostgreSQL database shared by a district's instances
+    /// (`postgres://user@host:5432/dbname`, the password in the environment as
+    /// `FOREWARN_DATABASE_PASSWORD`).
     #[serde(default = "default_database")]
     pub database: PathBuf,
     /// How long observations and resolved incidents are kept (default 30 days; from 1 day to
@@ -789,6 +792,15 @@ impl Config {
         }
         if let Some(Err(e)) = m.time_zone.as_deref().map(crate::clock::Zone::named) {
             return Err(in_monitor("time_zone", invalid_message(&e)));
+        }
+        #[cfg(feature = "store-postgres")]
+        if let Some(url) = m
+            .database
+            .to_str()
+            .filter(|d| crate::store::is_postgres_url(d))
+            && let Err(e) = crate::store::postgres::check_url(url)
+        {
+            return Err(in_monitor("database", invalid_message(&e)));
         }
         if let Err(Error::Invalid { what, message }) = m.history.validate() {
             return Err(self.error_at(

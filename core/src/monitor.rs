@@ -927,10 +927,10 @@ impl Monitor {
     }
 
     /// Builds a monitor from a loaded config: probes, sinks, policies, maintenance windows and
-    /// the SQLite store named in `[monitor] database`. Restores saved check states and open
+    /// the store named in `[monitor] database` (a SQLite file or a PostgreSQL URL). Restores saved check states and open
     /// incidents, so a restart resumes where it stopped.
     pub async fn from_config(config: &Config) -> Result<Self> {
-        let store = Arc::new(SqliteStore::open(&config.monitor.database)?);
+        let store = crate::store::open(&config.monitor.database).await?;
         Self::from_config_with_store(config, store).await
     }
 
@@ -944,7 +944,7 @@ impl Monitor {
     }
 
     /// The monitor of `config` with probes and sinks written in code (another language's,
-    /// through a binding): opens the SQLite store named in `[monitor] database`, runs the
+    /// through a binding): opens the store named in `[monitor] database`, runs the
     /// checks named in `probes` with the given probes (see [`Monitor::builder_from_config`]),
     /// delivers for the sinks named in `sinks` with the given sinks, each behind the config's
     /// rate limit for its name, and restores saved states.
@@ -953,7 +953,7 @@ impl Monitor {
         probes: &BTreeMap<String, Arc<dyn Probe>>,
         sinks: Vec<(String, Arc<dyn AlertSink>)>,
     ) -> Result<Self> {
-        let store = Arc::new(SqliteStore::open(&config.monitor.database)?);
+        let store = crate::store::open(&config.monitor.database).await?;
         let mut b = Self::builder_from_config(config, store, probes).await?;
         for (name, sink) in sinks {
             let sink: Arc<dyn AlertSink> = match config.rate_limits.get(&name) {

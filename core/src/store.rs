@@ -1,7 +1,8 @@
 //! History: observations, check states, incidents and the outbox, behind the [`Store`] trait.
 //!
-//! [`SqliteStore`] is the embedded default (one file, `forewarn.db`); a PostgreSQL store for
-//! district scale implements the same trait.
+//! [`SqliteStore`] is the embedded default (one file, `forewarn.db`); [`PostgresStore`] keeps
+//! a district's history in PostgreSQL, shared by its instances. [`open`] opens the one
+//! `[monitor] database` names.
 
 use std::fmt::Debug;
 use std::sync::Arc;
@@ -18,10 +19,37 @@ use crate::probe::Observation;
 use crate::sink::Notification;
 
 pub mod history;
+#[cfg(feature = "store-postgres")]
+pub mod postgres;
 pub mod sqlite;
 
 pub use history::{Availability, HistoryRetention, Rollup, Spread, Tier};
+#[cfg(feature = "store-postgres")]
+pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
+
+/// Opens the store `database` (`[monitor] database`) names: a PostgreSQL database for a
+/// `postgres://` URL (the password from the environment, see [`PostgresStore::connect`]),
+/// else the SQLite file at that path.
+pub async fn open(database: &std::path::Path) -> Result<Arc<dyn Store>> {
+    let text = database.to_string_lossy();
+    if is_postgres_url(&text) {
+        #[cfg(feature = "store-postgres")]
+        return Ok(Arc::new(PostgresStore::connect(&text).await?));
+        #[cfg(not(feature = "store-postgres"))]
+        return Err(crate::Error::invalid(
+            "database",
+            "this forewarn was built without the PostgreSQL store (feature `store-postgres`)",
+        ));
+    }
+    Ok(Arc::new(SqliteStore::open(database)?))
+}
+
+/// Whether `database` (`[monitor] database`) is a PostgreSQL URL rather than a file.
+pub fn is_postgres_url(database: &str) -> bool {
+    let lower = database.trim_start().to_ascii_lowercase();
+    lower.starts_with("postgres://") || lower.starts_with("postgresql://")
+}
 
 /// Which incidents to list.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -282,7 +282,6 @@ enum TokenCommand {
 }
 
 async fn agents_command(cmd: AgentsCommand) -> forewarn::Result<u8> {
-    use forewarn::Store;
     match cmd {
         AgentsCommand::Token {
             cmd:
@@ -293,10 +292,14 @@ async fn agents_command(cmd: AgentsCommand) -> forewarn::Result<u8> {
                 },
         } => {
             let config = load_config(config.as_deref()).await?;
-            let store = SqliteStore::open(&config.monitor.database)?;
-            let token =
-                forewarn::agents::create_agent(&store, &name, group.as_deref(), chrono::Utc::now())
-                    .await?;
+            let store = forewarn::store::open(&config.monitor.database).await?;
+            let token = forewarn::agents::create_agent(
+                &*store,
+                &name,
+                group.as_deref(),
+                chrono::Utc::now(),
+            )
+            .await?;
             eprintln!(
                 "agent {} made; its token (shown only now; put it in the agent's token file):",
                 printable(&name)
@@ -308,10 +311,10 @@ async fn agents_command(cmd: AgentsCommand) -> forewarn::Result<u8> {
             cmd: TokenCommand::Rotate { name, config },
         } => {
             let config = load_config(config.as_deref()).await?;
-            let store = SqliteStore::open(&config.monitor.database)?;
+            let store = forewarn::store::open(&config.monitor.database).await?;
             let grace = config.agents.token_grace;
             let token =
-                forewarn::agents::rotate_token(&store, &name, chrono::Utc::now(), grace).await?;
+                forewarn::agents::rotate_token(&*store, &name, chrono::Utc::now(), grace).await?;
             eprintln!(
                 "agent {}: new token (shown only now); the old one stays valid for {}:",
                 printable(&name),
@@ -322,14 +325,14 @@ async fn agents_command(cmd: AgentsCommand) -> forewarn::Result<u8> {
         }
         AgentsCommand::Revoke { name, config } => {
             let config = load_config(config.as_deref()).await?;
-            let store = SqliteStore::open(&config.monitor.database)?;
+            let store = forewarn::store::open(&config.monitor.database).await?;
             store.revoke_agent(&name, chrono::Utc::now()).await?;
             println!("agent {} revoked: its pushes are refused", printable(&name));
             Ok(0)
         }
         AgentsCommand::List { json, config } => {
             let config = load_config(config.as_deref()).await?;
-            let store = SqliteStore::open(&config.monitor.database)?;
+            let store = forewarn::store::open(&config.monitor.database).await?;
             let agents = store.agents().await?;
             if json {
                 println!(
@@ -522,7 +525,6 @@ async fn incident_command(cmd: IncidentCommand) -> forewarn::Result<u8> {
 }
 
 async fn maintenance_command(cmd: MaintenanceCommand) -> forewarn::Result<u8> {
-    use forewarn::Store;
     use forewarn::monitor::maintenance::parse_instant;
     match cmd {
         MaintenanceCommand::Plan {
@@ -567,7 +569,7 @@ async fn maintenance_command(cmd: MaintenanceCommand) -> forewarn::Result<u8> {
         }
         MaintenanceCommand::List { json, config } => {
             let config = load_config(config.as_deref()).await?;
-            let store = SqliteStore::open(&config.monitor.database)?;
+            let store = forewarn::store::open(&config.monitor.database).await?;
             let plans = store.planned_maintenance().await?;
             if json {
                 println!(
@@ -609,9 +611,8 @@ async fn maintenance_command(cmd: MaintenanceCommand) -> forewarn::Result<u8> {
 }
 
 async fn outages_command(all: bool, json: bool, config: Option<PathBuf>) -> forewarn::Result<u8> {
-    use forewarn::Store;
     let config = load_config(config.as_deref()).await?;
-    let store = SqliteStore::open(&config.monitor.database)?;
+    let store = forewarn::store::open(&config.monitor.database).await?;
     let since = if all {
         chrono::Utc::now() - chrono::Duration::days(30)
     } else {
@@ -957,8 +958,7 @@ async fn dispatch(command: Command) -> forewarn::Result<u8> {
             json,
         } => {
             let config = load_config(config.as_deref()).await?;
-            let store = SqliteStore::open(&config.monitor.database)?;
-            use forewarn::Store;
+            let store = forewarn::store::open(&config.monitor.database).await?;
             let incidents = store
                 .incidents(&IncidentFilter {
                     active_only: !all,
@@ -1072,19 +1072,18 @@ async fn history(
     tier: Option<&str>,
     json: bool,
 ) -> forewarn::Result<u8> {
-    use forewarn::Store;
     use forewarn::store::Tier;
     let config = load_config(path).await?;
     let span = forewarn::config::parse_duration(since)?;
     let db = &config.monitor.database;
-    if !db.exists() {
+    if !db.exists() && !forewarn::store::is_postgres_url(&db.to_string_lossy()) {
         eprintln!(
             "no history at {}: nothing has been monitored with this config yet",
             db.display()
         );
         return Ok(1);
     }
-    let store = SqliteStore::open(db)?;
+    let store = forewarn::store::open(db).await?;
     let until = chrono::Utc::now();
     let from = chrono::Duration::from_std(span)
         .ok()
@@ -1377,7 +1376,7 @@ async fn run(path: Option<&Path>, quiet: bool) -> forewarn::Result<u8> {
         ));
     }
     // Refused before anything else when another `run` holds this history.
-    let store = Arc::new(SqliteStore::open(&config.monitor.database)?);
+    let store = forewarn::store::open(&config.monitor.database).await?;
     forewarn::Store::claim(&*store).await?;
     let monitor = Monitor::from_config_with_store(&config, store).await?;
     let hub = forewarn::agents::AgentHub::new(monitor.clone(), config.agents.clone()).await?;

@@ -261,7 +261,7 @@ impl PostgresConfig {
 
 /// The rustls client configuration for `verify` (public roots plus `ca_file`) or for
 /// encryption without verification (libpq's `prefer` and `require`).
-fn tls_config(
+pub(crate) fn tls_config(
     verify: bool,
     ca_file: Option<&std::path::Path>,
 ) -> Result<Arc<rustls::ClientConfig>> {
@@ -305,20 +305,23 @@ fn tls_config(
 }
 
 /// tokio-postgres' TLS hook, over tokio-rustls.
-struct RustlsConnect {
-    config: Arc<rustls::ClientConfig>,
-    host: String,
+pub(crate) struct RustlsConnect {
+    pub(crate) config: Arc<rustls::ClientConfig>,
+    pub(crate) host: String,
 }
 
 /// A TLS stream handed to tokio-postgres.
-struct RustlsStream(tokio_rustls::client::TlsStream<TcpStream>);
+pub(crate) struct RustlsStream<S = TcpStream>(tokio_rustls::client::TlsStream<S>);
 
-impl TlsConnect<TcpStream> for RustlsConnect {
-    type Stream = RustlsStream;
+impl<S> TlsConnect<S> for RustlsConnect
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    type Stream = RustlsStream<S>;
     type Error = io::Error;
-    type Future = Pin<Box<dyn Future<Output = io::Result<RustlsStream>> + Send>>;
+    type Future = Pin<Box<dyn Future<Output = io::Result<RustlsStream<S>>> + Send>>;
 
-    fn connect(self, stream: TcpStream) -> Self::Future {
+    fn connect(self, stream: S) -> Self::Future {
         Box::pin(async move {
             let name = rustls::pki_types::ServerName::try_from(self.host)
                 .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
@@ -330,13 +333,13 @@ impl TlsConnect<TcpStream> for RustlsConnect {
     }
 }
 
-impl tokio_postgres::tls::TlsStream for RustlsStream {
+impl<S: AsyncRead + AsyncWrite + Unpin> tokio_postgres::tls::TlsStream for RustlsStream<S> {
     fn channel_binding(&self) -> ChannelBinding {
         ChannelBinding::none()
     }
 }
 
-impl AsyncRead for RustlsStream {
+impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for RustlsStream<S> {
     fn poll_read(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -346,7 +349,7 @@ impl AsyncRead for RustlsStream {
     }
 }
 
-impl AsyncWrite for RustlsStream {
+impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for RustlsStream<S> {
     fn poll_write(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,

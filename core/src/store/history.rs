@@ -334,6 +334,50 @@ impl Layout {
     }
 }
 
+/// Exact metric values of a whole row, in its series' order (NaN for missing).
+pub(crate) fn encode_values(values: &[Option<f64>]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(values.len() * 8);
+    for v in values {
+        out.extend_from_slice(&v.unwrap_or(f64::NAN).to_le_bytes());
+    }
+    out
+}
+
+/// See [`encode_values`].
+pub(crate) fn decode_values(layout: &Layout, bytes: &[u8]) -> Result<crate::probe::Metrics> {
+    if bytes.len() != layout.0.len() * 8 {
+        return Err(Error::Store(format!(
+            "unreadable data in the database: {} bytes of values for {} metrics",
+            bytes.len(),
+            layout.0.len()
+        )));
+    }
+    Ok(layout
+        .0
+        .iter()
+        .zip(bytes.chunks_exact(8))
+        .filter_map(|((name, unit), b)| {
+            let v = f64::from_le_bytes(b.try_into().expect("8 bytes"));
+            (!v.is_nan()).then(|| metric(name, unit, v))
+        })
+        .collect())
+}
+
+/// A metric as an observation holds it.
+pub(crate) fn metric(
+    name: &str,
+    unit: &str,
+    value: f64,
+) -> (crate::probe::MetricName, crate::probe::Metric) {
+    (
+        std::borrow::Cow::Owned(name.to_owned()),
+        crate::probe::Metric {
+            value,
+            unit: std::borrow::Cow::Owned(unit.to_owned()),
+        },
+    )
+}
+
 /// How many steps per unit a metric of `unit` is kept to in samples and minute rollups.
 pub fn scale(unit: &str) -> f64 {
     match unit {

@@ -30,9 +30,10 @@ use serde::{Deserialize, Serialize};
 use smallvec::SmallVec;
 
 use super::*;
+pub(super) use crate::store::history::decode_values;
 use crate::store::history::{
     self as model, Acc, Availability, Layout, MISSING, Rollup, Spread, Tier, columns, dequantize,
-    quantize, same_shape, scale, status_of,
+    encode_values, metric, quantize, same_shape, scale, status_of,
 };
 
 /// Observation time between two saves of the open history: what a crash can lose.
@@ -899,45 +900,6 @@ pub(super) fn record(tx: &Transaction<'_>, cache: &mut Cache, batch: Vec<Incomin
         save(tx, compact)?;
     }
     Ok(())
-}
-
-/// Exact metric values of a whole row, in its series' order (NaN for missing).
-fn encode_values(values: &[Option<f64>]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(values.len() * 8);
-    for v in values {
-        out.extend_from_slice(&v.unwrap_or(f64::NAN).to_le_bytes());
-    }
-    out
-}
-
-/// See [`encode_values`].
-pub(super) fn decode_values(layout: &Layout, bytes: &[u8]) -> Result<crate::probe::Metrics> {
-    if bytes.len() != layout.0.len() * 8 {
-        return Err(corrupt(format!(
-            "{} bytes of values for {} metrics",
-            bytes.len(),
-            layout.0.len()
-        )));
-    }
-    Ok(layout
-        .0
-        .iter()
-        .zip(bytes.chunks_exact(8))
-        .filter_map(|((name, unit), b)| {
-            let v = f64::from_le_bytes(b.try_into().expect("8 bytes"));
-            (!v.is_nan()).then(|| metric(name, unit, v))
-        })
-        .collect())
-}
-
-fn metric(name: &str, unit: &str, value: f64) -> (crate::probe::MetricName, Metric) {
-    (
-        std::borrow::Cow::Owned(name.to_owned()),
-        Metric {
-            value,
-            unit: std::borrow::Cow::Owned(unit.to_owned()),
-        },
-    )
 }
 
 /// Writes a run (new or grown) and keeps its row id.

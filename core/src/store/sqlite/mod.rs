@@ -43,7 +43,7 @@ mod agents;
 mod comms;
 mod compact;
 use crate::incident::IncidentState;
-use crate::probe::{Metric, Status};
+use crate::probe::Status;
 
 /// The schema, one step per version: `MIGRATIONS[0]` takes a database from version 0 (empty) to
 /// version 1, and so on. Steps are only ever appended, never edited.
