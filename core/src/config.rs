@@ -229,6 +229,18 @@ pub struct MonitorSection {
     /// leaves on its disk.
     #[serde(default)]
     pub history: crate::store::HistoryRetention,
+    /// This instance's name among those sharing a PostgreSQL `database` (default: the host
+    /// name and process id).
+    #[serde(default)]
+    pub instance: Option<String>,
+    /// How long the lead of instances sharing a PostgreSQL `database` lasts unrenewed
+    /// (default 5 s): a standby takes over about this long after the leader stops.
+    #[serde(default = "default_lease", with = "duration")]
+    pub lease: Duration,
+}
+
+fn default_lease() -> Duration {
+    crate::cluster::DEFAULT_LEASE
 }
 
 fn default_database() -> PathBuf {
@@ -258,6 +270,8 @@ impl Default for MonitorSection {
             default_policy: None,
             time_zone: None,
             history: Default::default(),
+            instance: None,
+            lease: default_lease(),
         }
     }
 }
@@ -792,6 +806,12 @@ impl Config {
         }
         if let Some(Err(e)) = m.time_zone.as_deref().map(crate::clock::Zone::named) {
             return Err(in_monitor("time_zone", invalid_message(&e)));
+        }
+        if m.lease < Duration::from_secs(1) || m.lease > Duration::from_secs(300) {
+            return Err(in_monitor("lease", "must be from 1s to 5m".into()));
+        }
+        if m.instance.as_deref().is_some_and(|i| i.trim().is_empty()) {
+            return Err(in_monitor("instance", "must not be empty".into()));
         }
         #[cfg(feature = "store-postgres")]
         if let Some(url) = m

@@ -30,6 +30,7 @@ pub mod agents;
 pub mod autoreply;
 pub mod broadcast;
 pub mod clock;
+pub mod cluster;
 pub mod config;
 pub mod error;
 pub mod escalation;
@@ -74,7 +75,7 @@ pub use probe::{PostgresConfig, PostgresProbe};
 pub use probe::{RedisConfig, RedisProbe};
 pub use sink::{AlertSink, Notification, NotificationKind, SinkConfig};
 pub use status::{PublicStatus, StatusConfig, StatusServer, StatusSource};
-pub use store::{IncidentFilter, SqliteStore, Store};
+pub use store::{IncidentFilter, Lease, SqliteStore, Store};
 
 /// The attribute your own [`Probe`] and [`AlertSink`] implementations need
 /// (`#[forewarn::async_trait]`), re-exported so they need no second dependency.

@@ -533,6 +533,8 @@ struct Inner {
     /// The first background task of `run_until` that failed; `failed` wakes it.
     failure: Mutex<Option<Error>>,
     failed: tokio::sync::Notify,
+    /// Housekeeping ticks (250 ms) between two saves of the check states.
+    state_save_ticks: AtomicU64,
 }
 
 /// The monitor handle: cheap to clone, all clones share one monitor.
@@ -912,6 +914,7 @@ impl MonitorBuilder {
                 installation: tokio::sync::OnceCell::new(),
                 failure: Mutex::new(None),
                 failed: tokio::sync::Notify::new(),
+                state_save_ticks: AtomicU64::new(240),
             }),
         })
     }
@@ -1082,6 +1085,28 @@ impl Monitor {
             .get_or_try_init(|| self.load_saved())
             .await
             .map(|_| ())
+    }
+
+    /// Reads the check states and active incidents from the store again, as another
+    /// instance sharing it left them: a standby keeps its view (and status page) current
+    /// with this, and takes it up when it comes to lead.
+    pub async fn reload(&self) -> Result<()> {
+        for rt in self.inner.checks.iter() {
+            rt.set_incident(None);
+        }
+        self.load_saved().await?;
+        let _ = self.inner.restored.set(());
+        Ok(())
+    }
+
+    /// Saves the check states every `every` while running (default 1 minute; at least
+    /// every 250 ms). Instances sharing a store save more often, so the one that takes over
+    /// resumes from states a moment old.
+    pub fn save_states_every(&self, every: Duration) {
+        let ticks = (every.as_millis() / 250).max(1);
+        self.inner
+            .state_save_ticks
+            .store(u64::try_from(ticks).unwrap_or(u64::MAX), Ordering::Relaxed);
     }
 
     async fn load_saved(&self) -> Result<()> {
@@ -2408,7 +2433,7 @@ impl Inner {
                     };
                     monitor.escalate_all().await?;
                 }
-                if n.is_multiple_of(240) {
+                if n.is_multiple_of(self.state_save_ticks.load(Ordering::Relaxed).max(1)) {
                     self.save_states(true).await?;
                 }
                 if n % 240 == 1 {

@@ -299,7 +299,8 @@ impl Outbox {
     }
 
     /// Delivers every row due now; returns how many were delivered. One pass runs at a time,
-    /// so a row is never sent by two passes at once. Due "opened" rows of the same sink and
+    /// and rows are claimed before they are sent ([`crate::Store::claim_outbox`]), so a row is never
+    /// sent by two passes at once, here or in another instance sharing the store. Due "opened" rows of the same sink and
     /// check group go out as one digest.
     pub async fn deliver_due(&self) -> Result<usize> {
         let inner = &self.inner;
@@ -307,7 +308,17 @@ impl Outbox {
         let mut delivered = 0;
         loop {
             let now = inner.clock.now();
-            let rows = inner.store.due_outbox(now, inner.options.batch).await?;
+            // Claimed for as long as a pass can take to send them: another instance sharing
+            // the store skips them meanwhile, and sends them should this one stop first.
+            let hold = inner
+                .options
+                .send_timeout
+                .saturating_mul(2)
+                .saturating_add(Duration::from_secs(30));
+            let rows = inner
+                .store
+                .claim_outbox(now, inner.options.batch, hold)
+                .await?;
             if rows.is_empty() {
                 return Ok(delivered);
             }

@@ -188,6 +188,18 @@ pub struct AgentObservation {
     pub observation: Observation,
 }
 
+/// Who leads the instances sharing a store (see [`Store::lead`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lease {
+    /// The instance holding it.
+    pub holder: String,
+    /// The fencing token: higher with every new holder, so a write made with an older one is
+    /// refused.
+    pub token: i64,
+    /// When it lapses unless its holder renews it (by the database's clock).
+    pub expires_at: DateTime<Utc>,
+}
+
 /// Persistent history. Implementations must be safe to call from many tasks at once.
 #[async_trait]
 pub trait Store: Send + Sync + Debug {
@@ -384,6 +396,56 @@ pub trait Store: Send + Sync + Debug {
         now: DateTime<Utc>,
         batch: &[AgentObservation],
     ) -> Result<(Vec<bool>, i64)>;
+
+    /// Takes the lead of the instances sharing this store for `instance` (which holds no
+    /// lease: `token` `None`) when no one holds it or its holder let it lapse, or renews the
+    /// lease `instance` holds with `token`, for `ttl` from now. Returns the lease as it is
+    /// after: `instance`'s when it leads (a renewed lease keeps its token; one taken after it
+    /// lapsed has a new one), another's when that one leads.
+    ///
+    /// The default, for a store only one monitor uses ([`Store::claim`]), always leads.
+    async fn lead(
+        &self,
+        instance: &str,
+        token: Option<i64>,
+        ttl: std::time::Duration,
+    ) -> Result<Lease> {
+        let _ = (token, ttl);
+        Ok(Lease {
+            holder: instance.to_owned(),
+            token: 1,
+            expires_at: DateTime::<Utc>::MAX_UTC,
+        })
+    }
+
+    /// Gives up the lease `instance` holds with `token` (a clean stop), so a standby takes
+    /// over at once rather than when it lapses.
+    async fn resign(&self, instance: &str, token: i64) -> Result<()> {
+        let _ = (instance, token);
+        Ok(())
+    }
+
+    /// Fences this store's writes with the lease token `token`: from now on each write of
+    /// the history, states, incidents and outbox is refused (an error, nothing written) once
+    /// another instance has taken the lead, even if this one has not noticed yet. `None`
+    /// writes unfenced. The default, for a store of one monitor, ignores it.
+    fn fence(&self, token: Option<i64>) {
+        let _ = token;
+    }
+
+    /// Claims pending rows due at `now` for delivery, oldest first, at most `limit`: rows
+    /// another deliverer claimed are skipped until their claim lapses after `hold`, so two
+    /// instances never send one row, and one that stops before it marks a row lets another
+    /// send it. The default is [`Store::due_outbox`], for a store of one monitor.
+    async fn claim_outbox(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+        hold: std::time::Duration,
+    ) -> Result<Vec<OutboxRow>> {
+        let _ = hold;
+        self.due_outbox(now, limit).await
+    }
 
     /// Claims the store for the one monitor running on it; called when a monitor starts
     /// running, and again harmlessly. A second monitor running on the same history would

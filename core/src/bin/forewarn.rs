@@ -1378,6 +1378,14 @@ async fn run(path: Option<&Path>, quiet: bool) -> forewarn::Result<u8> {
     // Refused before anything else when another `run` holds this history.
     let store = forewarn::store::open(&config.monitor.database).await?;
     forewarn::Store::claim(&*store).await?;
+    let cluster = forewarn::cluster::ClusterOptions {
+        instance: config
+            .monitor
+            .instance
+            .clone()
+            .unwrap_or_else(forewarn::cluster::default_instance),
+        lease: config.monitor.lease,
+    };
     let monitor = Monitor::from_config_with_store(&config, store).await?;
     let hub = forewarn::agents::AgentHub::new(monitor.clone(), config.agents.clone()).await?;
     let (page, page_url) = status_page(&config, &monitor, Arc::new(hub.clone())).await?;
@@ -1457,7 +1465,8 @@ async fn run(path: Option<&Path>, quiet: bool) -> forewarn::Result<u8> {
             }
         })
     };
-    let ran = monitor.run_until(shutdown).await;
+    // Alone on its history, it runs; sharing one (PostgreSQL), it leads or stands by.
+    let ran = forewarn::cluster::run(&monitor, &cluster, shutdown).await;
     let _ = stop_hub.send(true);
     let _ = hub_task.await;
     if let Some((stop, server)) = page {

@@ -258,7 +258,7 @@ pub(super) async fn record(
         .map(|(id, at)| (*id, Tier::Hour.start_of(*at)))
         .collect();
 
-    let tx = client.transaction().await?;
+    let tx = store.begin(&mut client).await?;
     tx.execute(
         "INSERT INTO observations(check_id, at, status, latency_us, summary, series, vals, \
          reading) SELECT * FROM unnest($1::integer[], $2::bigint[], $3::smallint[], \
@@ -568,7 +568,7 @@ pub(super) async fn prune(
     let cut = |d: Duration| now.saturating_sub(i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
     let mut w = store.writer.lock().await;
     let mut client = store.client().await?;
-    let tx = client.transaction().await?;
+    let tx = store.begin(&mut client).await?;
     let mut deleted = shed_raw(&tx, cut(retention.raw)).await?;
     for tier in Tier::ALL {
         let Some(keep) = retention.of(tier) else {

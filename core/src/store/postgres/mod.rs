@@ -205,6 +205,18 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX agent_observations_at ON agent_observations(at);
     ",
+    // Version 2: the lead of the instances sharing the database (one row: its holder, the
+    // fencing token, when it lapses), and claims on outbox rows being delivered.
+    "
+    CREATE TABLE leader_lease (
+        id         integer PRIMARY KEY CHECK (id = 1),
+        holder     text NOT NULL,
+        token      bigint NOT NULL,
+        expires_at timestamptz NOT NULL
+    );
+    INSERT INTO leader_lease VALUES (1, '', 0, '-infinity');
+    ALTER TABLE outbox ADD COLUMN claimed_until bigint;
+    ",
 ];
 
 /// The PostgreSQL store. Cheap to share (`Arc`); many instances may use one database.
@@ -217,6 +229,8 @@ pub struct PostgresStore {
     ids: parking_lot::RwLock<HashMap<Arc<str>, i32>>,
     /// What the history's writer keeps between batches.
     writer: tokio::sync::Mutex<history::Writer>,
+    /// The lease token writes are fenced with (see [`Store::fence`]).
+    fence: parking_lot::RwLock<Option<i64>>,
 }
 
 impl fmt::Debug for PostgresStore {
@@ -315,6 +329,9 @@ impl PostgresStore {
             config.connect_timeout(std::time::Duration::from_secs(10));
         }
         config.application_name("forewarn");
+        // A paused instance's open transaction (and the share lock it may hold on the lease)
+        // does not hold a standby back for long.
+        config.options("-c idle_in_transaction_session_timeout=10000");
         let manager_config = ManagerConfig {
             recycling_method: RecyclingMethod::Fast,
         };
@@ -343,6 +360,7 @@ impl PostgresStore {
             installation: installation.into(),
             ids: Default::default(),
             writer: Default::default(),
+            fence: Default::default(),
         })
     }
 
@@ -356,6 +374,35 @@ impl PostgresStore {
             .get()
             .await
             .map_err(|e| Error::Store(format!("{}: {}", self.label, Error::from(e))))
+    }
+
+    /// A transaction whose writes are fenced: when this store is fenced with a token (see
+    /// [`Store::fence`]), the lease is checked to still hold it, and kept from changing hands
+    /// until the transaction ends (a share lock on its row), so a write of an instance that
+    /// lost the lead is refused however late it comes.
+    pub(crate) async fn begin<'a>(
+        &self,
+        client: &'a mut deadpool_postgres::Object,
+    ) -> Result<deadpool_postgres::Transaction<'a>> {
+        let tx = client.transaction().await?;
+        let fence = *self.fence.read();
+        if let Some(token) = fence {
+            let held = tx
+                .query_opt(
+                    "SELECT 1 FROM leader_lease WHERE id = 1 AND token = $1 FOR SHARE",
+                    &[&token],
+                )
+                .await?
+                .is_some();
+            if !held {
+                return Err(Error::Conflict(format!(
+                    "{}: this instance no longer leads (its lease token {token} is stale); \
+                     the write was refused",
+                    self.label
+                )));
+            }
+        }
+        Ok(tx)
     }
 
     /// The ids of these check names, made for those that have none.
@@ -564,7 +611,7 @@ impl Store for PostgresStore {
         let before = ms(before);
         let _writer = self.writer.lock().await;
         let mut client = self.client().await?;
-        let tx = client.transaction().await?;
+        let tx = self.begin(&mut client).await?;
         let mut n = history::shed_raw(&tx, before).await?;
         n += tx
             .execute("DELETE FROM transitions WHERE at < $1", &[&before])
@@ -649,7 +696,7 @@ impl Store for PostgresStore {
         };
         let through = Tier::Day.start_of(oldest) + Tier::Day.span_ms();
         let mut client = client;
-        let tx = client.transaction().await?;
+        let tx = self.begin(&mut client).await?;
         history::shed_raw(&tx, through).await?;
         tx.commit().await?;
         Ok(Some(from_ms(through)?))
@@ -667,16 +714,17 @@ impl Store for PostgresStore {
             jsons.push(to_json("check state", s)?);
             updated.push(s.last_at.map(ms));
         }
-        let client = self.client().await?;
-        client
-            .execute(
-                "INSERT INTO check_states(check_name, state, updated_at) \
+        let mut client = self.client().await?;
+        let tx = self.begin(&mut client).await?;
+        tx.execute(
+            "INSERT INTO check_states(check_name, state, updated_at) \
                  SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[]) \
                  ON CONFLICT (check_name) DO UPDATE SET \
                  state = excluded.state, updated_at = excluded.updated_at",
-                &[&names, &jsons, &updated],
-            )
-            .await?;
+            &[&names, &jsons, &updated],
+        )
+        .await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -701,12 +749,13 @@ impl Store for PostgresStore {
         if records.is_empty() {
             return Ok(());
         }
-        let client = self.client().await?;
+        let mut client = self.client().await?;
         let names: Vec<Arc<str>> = records
             .iter()
             .map(|r| Arc::from(r.check.as_str()))
             .collect();
         let ids = self.check_ids(&client, &names).await?;
+        let tx = self.begin(&mut client).await?;
         let mut check_ids = Vec::with_capacity(records.len());
         let mut ats = Vec::with_capacity(records.len());
         let mut jsons = Vec::with_capacity(records.len());
@@ -717,13 +766,13 @@ impl Store for PostgresStore {
             jsons.push(to_json("transition", &r.transition)?);
             incidents.push(r.incident_id);
         }
-        client
-            .execute(
-                "INSERT INTO transitions(check_id, at, transition, incident_id) \
+        tx.execute(
+            "INSERT INTO transitions(check_id, at, transition, incident_id) \
                  SELECT * FROM unnest($1::integer[], $2::bigint[], $3::text[], $4::bigint[])",
-                &[&check_ids, &ats, &jsons, &incidents],
-            )
-            .await?;
+            &[&check_ids, &ats, &jsons, &incidents],
+        )
+        .await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -776,7 +825,7 @@ impl Store for PostgresStore {
     async fn insert_incident(&self, incident: &Incident) -> Result<i64> {
         let mut incident = incident.clone();
         let mut client = self.client().await?;
-        let tx = client.transaction().await?;
+        let tx = self.begin(&mut client).await?;
         let id: i64 = tx
             .query_one(
                 "INSERT INTO incidents(check_name, state, opened_at, resolved_at, json) \
@@ -801,8 +850,9 @@ impl Store for PostgresStore {
     }
 
     async fn update_incident(&self, incident: &Incident) -> Result<()> {
-        let client = self.client().await?;
-        let changed = client
+        let mut client = self.client().await?;
+        let tx = self.begin(&mut client).await?;
+        let changed = tx
             .execute(
                 "UPDATE incidents SET check_name = $2, state = $3, opened_at = $4, \
                  resolved_at = $5, json = $6 WHERE id = $1",
@@ -822,6 +872,7 @@ impl Store for PostgresStore {
                 id: incident.id.to_string(),
             });
         }
+        tx.commit().await?;
         Ok(())
     }
 
@@ -859,8 +910,9 @@ impl Store for PostgresStore {
     }
 
     async fn enqueue(&self, n: &Notification, now: DateTime<Utc>) -> Result<bool> {
-        let client = self.client().await?;
-        let inserted = client
+        let mut client = self.client().await?;
+        let tx = self.begin(&mut client).await?;
+        let inserted = tx
             .execute(
                 "INSERT INTO outbox(id, incident_id, sink, key, state, attempts, queued_at, \
                  next_attempt_at, json) VALUES ($1, $2, $3, $4, 'pending', 0, $5, $5, $6) \
@@ -875,6 +927,7 @@ impl Store for PostgresStore {
                 ],
             )
             .await?;
+        tx.commit().await?;
         Ok(inserted == 1)
     }
 
@@ -917,7 +970,8 @@ impl Store for PostgresStore {
         let client = self.client().await?;
         let next: Option<i64> = client
             .query_one(
-                "SELECT min(next_attempt_at) FROM outbox WHERE state = 'pending'",
+                "SELECT min(greatest(next_attempt_at, coalesce(claimed_until, next_attempt_at))) \
+                 FROM outbox WHERE state = 'pending'",
                 &[],
             )
             .await?
@@ -926,11 +980,12 @@ impl Store for PostgresStore {
     }
 
     async fn mark_delivered(&self, id: &str, at: DateTime<Utc>) -> Result<()> {
-        let client = self.client().await?;
-        let changed = client
+        let mut client = self.client().await?;
+        let tx = self.begin(&mut client).await?;
+        let changed = tx
             .execute(
                 "UPDATE outbox SET state = 'delivered', delivered_at = $2, \
-                 attempts = attempts + 1, last_error = NULL WHERE id = $1",
+                 attempts = attempts + 1, last_error = NULL, claimed_until = NULL WHERE id = $1",
                 &[&id, &ms(at)],
             )
             .await?;
@@ -940,6 +995,7 @@ impl Store for PostgresStore {
                 id: id.to_owned(),
             });
         }
+        tx.commit().await?;
         Ok(())
     }
 
@@ -949,29 +1005,29 @@ impl Store for PostgresStore {
         error: &str,
         retry_at: Option<DateTime<Utc>>,
     ) -> Result<()> {
-        let client = self.client().await?;
+        let mut client = self.client().await?;
+        let tx = self.begin(&mut client).await?;
         let changed = match retry_at {
             Some(t) => {
-                client
-                    .execute(
-                        "UPDATE outbox SET attempts = attempts + 1, last_error = $2, \
-                         next_attempt_at = $3 WHERE id = $1 AND state = 'pending'",
-                        &[&id, &error, &ms(t)],
-                    )
-                    .await?
+                tx.execute(
+                    "UPDATE outbox SET attempts = attempts + 1, last_error = $2, \
+                         next_attempt_at = $3, claimed_until = NULL \
+                         WHERE id = $1 AND state = 'pending'",
+                    &[&id, &error, &ms(t)],
+                )
+                .await?
             }
             None => {
-                client
-                    .execute(
-                        "UPDATE outbox SET attempts = attempts + 1, last_error = $2, \
-                         state = 'dead' WHERE id = $1 AND state = 'pending'",
-                        &[&id, &error],
-                    )
-                    .await?
+                tx.execute(
+                    "UPDATE outbox SET attempts = attempts + 1, last_error = $2, \
+                         state = 'dead', claimed_until = NULL WHERE id = $1 AND state = 'pending'",
+                    &[&id, &error],
+                )
+                .await?
             }
         };
         if changed == 0 {
-            let state: Option<String> = client
+            let state: Option<String> = tx
                 .query_opt("SELECT state FROM outbox WHERE id = $1", &[&id])
                 .await?
                 .map(|r| r.get(0));
@@ -985,17 +1041,20 @@ impl Store for PostgresStore {
                 )),
             });
         }
+        tx.commit().await?;
         Ok(())
     }
 
     async fn defer(&self, id: &str, until: DateTime<Utc>) -> Result<()> {
-        let client = self.client().await?;
-        client
-            .execute(
-                "UPDATE outbox SET next_attempt_at = $2 WHERE id = $1 AND state = 'pending'",
-                &[&id, &ms(until)],
-            )
-            .await?;
+        let mut client = self.client().await?;
+        let tx = self.begin(&mut client).await?;
+        tx.execute(
+            "UPDATE outbox SET next_attempt_at = $2, claimed_until = NULL \
+                 WHERE id = $1 AND state = 'pending'",
+            &[&id, &ms(until)],
+        )
+        .await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -1037,6 +1096,92 @@ impl Store for PostgresStore {
         })
     }
 
+    async fn lead(
+        &self,
+        instance: &str,
+        token: Option<i64>,
+        ttl: std::time::Duration,
+    ) -> Result<Lease> {
+        let ttl_secs = ttl.as_secs_f64();
+        let client = self.client().await?;
+        // Renewed while held and not lapsed; taken, with the next token, once lapsed. The
+        // database's clock decides, so the instances' clocks need not agree.
+        let r = client
+            .query_one(
+                "WITH taken AS ( \
+                   UPDATE leader_lease SET \
+                     token = CASE WHEN holder = $1 AND token = $2 \
+                       AND expires_at > clock_timestamp() THEN token ELSE token + 1 END, \
+                     holder = $1, \
+                     expires_at = clock_timestamp() + make_interval(secs => $3::float8) \
+                   WHERE id = 1 AND ((holder = $1 AND token = $2 \
+                     AND expires_at > clock_timestamp()) OR expires_at <= clock_timestamp()) \
+                   RETURNING holder, token, expires_at) \
+                 SELECT holder, token, \
+                   (extract(epoch FROM expires_at) * 1000)::bigint FROM taken \
+                 UNION ALL \
+                 SELECT holder, token, \
+                   CASE WHEN expires_at = '-infinity' THEN -8334601228800000 \
+                   ELSE (extract(epoch FROM expires_at) * 1000)::bigint END \
+                 FROM leader_lease WHERE id = 1 AND NOT EXISTS (SELECT 1 FROM taken)",
+                &[&instance, &token, &ttl_secs],
+            )
+            .await?;
+        Ok(Lease {
+            holder: r.get(0),
+            token: r.get(1),
+            expires_at: from_ms(r.get(2))?,
+        })
+    }
+
+    async fn resign(&self, instance: &str, token: i64) -> Result<()> {
+        let client = self.client().await?;
+        client
+            .execute(
+                "UPDATE leader_lease SET expires_at = '-infinity' \
+                 WHERE id = 1 AND holder = $1 AND token = $2",
+                &[&instance, &token],
+            )
+            .await?;
+        Ok(())
+    }
+
+    fn fence(&self, token: Option<i64>) {
+        *self.fence.write() = token;
+    }
+
+    async fn claim_outbox(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+        hold: std::time::Duration,
+    ) -> Result<Vec<OutboxRow>> {
+        let now = ms(now);
+        let until = now.saturating_add(i64::try_from(hold.as_millis()).unwrap_or(i64::MAX));
+        let mut client = self.client().await?;
+        let tx = self.begin(&mut client).await?;
+        let rows = tx
+            .query(
+                &format!(
+                    "UPDATE outbox SET claimed_until = $2 WHERE id IN ( \
+                       SELECT id FROM outbox WHERE state = 'pending' \
+                       AND next_attempt_at <= $1 \
+                       AND (claimed_until IS NULL OR claimed_until <= $1) \
+                       ORDER BY queued_at, seq LIMIT $3 FOR UPDATE SKIP LOCKED) \
+                     RETURNING {OUTBOX_COLUMNS}, seq"
+                ),
+                &[&now, &until, &sql_limit(limit)],
+            )
+            .await?;
+        tx.commit().await?;
+        let mut out = rows
+            .iter()
+            .map(|r| Ok((r.get::<_, i64>(7), outbox_row(r)?)))
+            .collect::<Result<Vec<_>>>()?;
+        out.sort_by_key(|(seq, row)| (row.queued_at, *seq));
+        Ok(out.into_iter().map(|(_, row)| row).collect())
+    }
+
     async fn flush(&self) -> Result<()> {
         // Every write is committed as it is made.
         Ok(())
@@ -1049,7 +1194,7 @@ impl Store for PostgresStore {
     async fn save_outage(&self, outage: &crate::broadcast::Outage) -> Result<i64> {
         let mut outage = outage.clone();
         let mut client = self.client().await?;
-        let tx = client.transaction().await?;
+        let tx = self.begin(&mut client).await?;
         if outage.id == 0 {
             outage.id = tx
                 .query_one(
@@ -1172,7 +1317,7 @@ impl Store for PostgresStore {
     ) -> Result<()> {
         let now = ms(now);
         let mut client = self.client().await?;
-        let tx = client.transaction().await?;
+        let tx = self.begin(&mut client).await?;
         let revoked: Option<Option<i64>> = tx
             .query_opt(
                 "SELECT revoked_at FROM agents WHERE name = $1 FOR UPDATE",
@@ -1224,7 +1369,7 @@ impl Store for PostgresStore {
     ) -> Result<()> {
         let (now, until) = (ms(now), ms(old_valid_until));
         let mut client = self.client().await?;
-        let tx = client.transaction().await?;
+        let tx = self.begin(&mut client).await?;
         let revoked: Option<i64> = tx
             .query_opt(
                 "SELECT revoked_at FROM agents WHERE name = $1 FOR UPDATE",
@@ -1328,7 +1473,7 @@ impl Store for PostgresStore {
 
     async fn add_agent_checks(&self, agent: &str, checks: &[String]) -> Result<()> {
         let mut client = self.client().await?;
-        let tx = client.transaction().await?;
+        let tx = self.begin(&mut client).await?;
         let known: String = tx
             .query_opt(
                 "SELECT checks FROM agents WHERE name = $1 FOR UPDATE",
@@ -1361,7 +1506,7 @@ impl Store for PostgresStore {
         batch: &[AgentObservation],
     ) -> Result<(Vec<bool>, i64)> {
         let mut client = self.client().await?;
-        let tx = client.transaction().await?;
+        let tx = self.begin(&mut client).await?;
         let known: String = tx
             .query_opt(
                 "SELECT outbox FROM agents WHERE name = $1 FOR UPDATE",

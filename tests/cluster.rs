@@ -1,0 +1,300 @@
+//! Two `forewarn run` instances on one private PostgreSQL (see `support/databases.rs`), mail
+//! to aiosmtpd (`support/smtp.rs`): one leads, the other stands by; the leader is killed with
+//! SIGKILL while an incident is open and its notification is still in the outbox (the SMTP
+//! server is down). The standby must lead within 10 s, deliver the pending notification once,
+//! resolve the incident once, and the old leader, started again, must send nothing.
+//!
+//! Without PostgreSQL or aiosmtpd the test is skipped with the reason, except with `CI=true`,
+//! where it fails.
+// Both support files include the skip helper.
+#![allow(clippy::duplicate_mod)]
+
+#[path = "support/databases.rs"]
+mod databases;
+#[path = "support/smtp.rs"]
+mod smtp;
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use databases::{Engine, Server};
+use smtp::{Kind, Smtp};
+
+/// Polls `f` every 50 ms until it gives `Some`, or panics with `what` (and `context()`) after
+/// `limit`.
+async fn wait_for<T, F: std::future::Future<Output = Option<T>>>(
+    limit: Duration,
+    what: &str,
+    context: impl Fn() -> String,
+    mut f: impl FnMut() -> F,
+) -> T {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {limit:?}: {what}\n{}",
+            context()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// One `forewarn run` process.
+struct Instance {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Instance {
+    fn start(dir: &Path, name: &str, config: &Path, run: u32) -> Instance {
+        let log = dir.join(format!("{name}-{run}.log"));
+        let out = std::fs::File::create(&log).unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_forewarn"))
+            .arg("run")
+            .arg("--config")
+            .arg(config)
+            .current_dir(dir)
+            .env_remove("FOREWARN_CONFIG")
+            .env("FOREWARN_LOG", "info")
+            .env(forewarn::store::postgres::PASSWORD_ENV, databases::PASSWORD)
+            .stdin(Stdio::null())
+            .stdout(out.try_clone().unwrap())
+            .stderr(out)
+            .spawn()
+            .expect("the binary starts");
+        Instance { child, log }
+    }
+
+    fn kill_9(&mut self) {
+        // SAFETY: kill(2) on the pid of a child this test started and has not reaped.
+        let rc = unsafe { libc::kill(self.child.id() as i32, libc::SIGKILL) };
+        assert_eq!(rc, 0);
+        let _ = self.child.wait();
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The config of instance `name`: the shared database, a TCP check on `target`, mail to
+/// `smtp_port`.
+fn config(dir: &Path, name: &str, url: &str, target: u16, smtp_port: u16) -> PathBuf {
+    let text = format!(
+        r#"
+[monitor]
+database = "{url}"
+instance = "{name}"
+lease = "3s"
+
+[sinks.mail]
+type = "email"
+host = "127.0.0.1"
+port = {smtp_port}
+tls = "none"
+from = "forewarn <forewarn@district.example>"
+to = ["ict-oncall@district.example"]
+timeout = "5s"
+
+[policies.default]
+type = "notify"
+sinks = ["mail"]
+
+[[checks]]
+name = "sis-db"
+type = "tcp"
+target = "127.0.0.1:{target}"
+interval = "1s"
+timeout = "800ms"
+failure_threshold = 1
+"#
+    );
+    let path = dir.join(format!("{name}.toml"));
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+async fn connect(url: &str) -> tokio_postgres::Client {
+    let mut config: tokio_postgres::Config = url.parse().unwrap();
+    config.password(databases::PASSWORD);
+    let (client, conn) = config.connect(tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(conn);
+    client
+}
+
+async fn holder(db: &tokio_postgres::Client) -> Option<(String, i64)> {
+    let row = db
+        .query_opt(
+            "SELECT holder, token FROM leader_lease WHERE expires_at > clock_timestamp()",
+            &[],
+        )
+        .await
+        .ok()??;
+    Some((row.get(0), row.get(1)))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_standby_takes_over_a_killed_leader_and_nothing_is_sent_twice_or_lost() {
+    let Some(pg) = Server::start_or_skip(Engine::Postgres) else {
+        return;
+    };
+    let Some(mut mail) = Smtp::start_or_skip(Kind::Plain { max_size: None }) else {
+        return;
+    };
+    pg.admin(&format!(
+        "CREATE DATABASE failover OWNER {}",
+        databases::USER
+    ))
+    .unwrap();
+    let url = format!(
+        "postgres://{}@127.0.0.1:{}/failover",
+        databases::USER,
+        pg.port
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let mut target = Some(TcpListener::bind("127.0.0.1:0").unwrap());
+    let target_port = target.as_ref().unwrap().local_addr().unwrap().port();
+    let config_a = config(dir.path(), "a", &url, target_port, mail.port);
+    let config_b = config(dir.path(), "b", &url, target_port, mail.port);
+
+    let mut a = Instance::start(dir.path(), "a", &config_a, 1);
+    // The schema is made by the first; the lease is taken by it.
+    let db = wait_for(
+        Duration::from_secs(30),
+        "the first instance leads",
+        || a.log(),
+        || async {
+            let db = connect(&url).await;
+            match holder(&db).await {
+                Some((h, _)) if h == "a" => Some(db),
+                _ => None,
+            }
+        },
+    )
+    .await;
+    let b = Instance::start(dir.path(), "b", &config_b, 1);
+    let context = || format!("a:\n{}\nb:\n{}", a.log(), b.log());
+    wait_for(Duration::from_secs(30), "b stands by", context, || async {
+        b.log().contains("standby").then_some(())
+    })
+    .await;
+    wait_for(
+        Duration::from_secs(30),
+        "the check is up",
+        context,
+        || async {
+            let n: i64 = db
+                .query_one("SELECT count(*) FROM observations WHERE status = 0", &[])
+                .await
+                .ok()?
+                .get(0);
+            (n > 0).then_some(())
+        },
+    )
+    .await;
+
+    // The mail server goes, then the target: an incident opens, its mail waits in the outbox.
+    mail.stop();
+    drop(target.take());
+    wait_for(
+        Duration::from_secs(30),
+        "an incident opens and its notification fails",
+        context,
+        || async {
+            let r = db
+                .query_one(
+                    "SELECT (SELECT count(*) FROM incidents WHERE state <> 'resolved'), \
+                     (SELECT count(*) FROM outbox WHERE state = 'pending' AND attempts > 0)",
+                    &[],
+                )
+                .await
+                .ok()?;
+            (r.get::<_, i64>(0) == 1 && r.get::<_, i64>(1) >= 1).then_some(())
+        },
+    )
+    .await;
+    let (_, old_token) = holder(&db).await.expect("a leads");
+
+    // The leader dies; the mail server comes back.
+    a.kill_9();
+    let killed = Instant::now();
+    mail.restart().unwrap();
+    let (leader, token) = wait_for(
+        Duration::from_secs(15),
+        "b leads",
+        || b.log(),
+        || async { holder(&db).await.filter(|(h, _)| h == "b") },
+    )
+    .await;
+    let failover = killed.elapsed();
+    assert_eq!(leader, "b");
+    assert!(
+        token > old_token,
+        "a new fencing token: {token} > {old_token}"
+    );
+    assert!(
+        failover <= Duration::from_secs(10),
+        "the standby took {failover:?} to lead\n{}",
+        b.log()
+    );
+    eprintln!("failover: {failover:?}");
+
+    // The pending "opened" mail goes out once, from b.
+    let opened = mail.wait_for(1);
+    assert_eq!(opened.len(), 1, "{opened:#?}");
+    assert!(opened[0].get("Subject").contains("sis-db"), "{opened:#?}");
+
+    // The target comes back: the one incident resolves, once.
+    let back = TcpListener::bind(("127.0.0.1", target_port)).unwrap();
+    let mails = mail.wait_for(2);
+    let incidents: Vec<(i64, String)> = db
+        .query("SELECT id, state FROM incidents", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(incidents.len(), 1, "one incident: {incidents:?}");
+    assert_eq!(incidents[0].1, "resolved", "{incidents:?}\n{}", b.log());
+
+    // The old leader, started again, stands by and sends nothing stale.
+    let a2 = Instance::start(dir.path(), "a", &config_a, 2);
+    wait_for(
+        Duration::from_secs(30),
+        "the restarted a stands by",
+        || a2.log(),
+        || async { a2.log().contains("standby").then_some(()) },
+    )
+    .await;
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert_eq!(holder(&db).await.map(|h| h.0).as_deref(), Some("b"));
+    let all = mail.messages();
+    assert_eq!(all.len(), 2, "one opened and one resolved mail: {all:#?}");
+    let ids: std::collections::BTreeSet<&str> = all.iter().map(|m| m.get("Message-ID")).collect();
+    assert_eq!(ids.len(), 2, "{all:#?}");
+    let outbox: Vec<(String, i32)> = db
+        .query("SELECT state, attempts FROM outbox ORDER BY seq", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert!(
+        outbox.iter().all(|(s, _)| s == "delivered"),
+        "every row delivered: {outbox:?}"
+    );
+    assert!(!mails.is_empty());
+    drop(back);
+}
