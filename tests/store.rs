@@ -16,9 +16,10 @@
 //! suite!(postgres, postgres_backend);
 //! ```
 //!
-//! A third argument names a macro that marks the cases a store is known to fail (see
-//! `sqlite_known_failures`): such a case still asserts what the trait documents, and is ignored
-//! for that store with the reason.
+//! A third argument names a macro that marks the cases a store is known to fail (shaped like
+//! `no_known_failures`, with an arm per such case adding `#[ignore = "why"]`): such a case still
+//! asserts what the trait documents. Both stores pass every case today: SQLite on a temporary
+//! file, PostgreSQL on a private server started once for the binary, a database per history.
 //!
 //! History is compact (see `forewarn::store::history`): whole observations (the first of a
 //! check, every change of status, everything not OK) come back exactly; an OK observation comes
@@ -46,6 +47,9 @@ use forewarn::store::{
     OutboxState, OutboxStats, Rollup, SqliteStore, Store, Tier, TransitionRecord,
 };
 use forewarn::{Alert, CheckState, Error, Suppression, Transition};
+
+#[path = "support/databases.rs"]
+mod databases;
 
 // ---------------------------------------------------------------------------------------------
 // The harness.
@@ -111,7 +115,7 @@ impl Harness {
 /// One `#[tokio::test]` per case, in `mod $store`, on the backend `$backend()` gives (a
 /// function returning `Option<Box<dyn Backend>>`: `None` skips the case). The list of cases is
 /// here and only here. A third argument names the macro that marks the store's known failures
-/// (see [`sqlite_known_failures`]); without it every case runs.
+/// (shaped like [`no_known_failures`]); without it every case runs.
 macro_rules! suite {
     ($store:ident, $backend:ident) => {
         suite!($store, $backend, no_known_failures);
@@ -172,21 +176,7 @@ macro_rules! suite {
 }
 
 /// A store with no known failures: every case runs (the default of [`suite!`]).
-#[allow(unused_macros)]
 macro_rules! no_known_failures {
-    ($case:ident, $($test:tt)*) => {
-        $($test)*
-    };
-}
-
-/// Where `SqliteStore` contradicts the trait's documentation: the case asserts what the
-/// documentation says and is ignored for SQLite, with the reason, until the store is fixed.
-macro_rules! sqlite_known_failures {
-    (availability_since_after_the_history_is_empty, $($test:tt)*) => {
-        #[ignore = "SqliteStore::availability counts each check's open hour (its newest, not yet \
-                    a rollup) whatever `since` is: from 13:00 it still reports 11:00-11:59"]
-        $($test)*
-    };
     ($case:ident, $($test:tt)*) => {
         $($test)*
     };
@@ -219,7 +209,84 @@ fn sqlite_backend() -> Option<Box<dyn Backend>> {
     Some(Box::new(SqliteBackend))
 }
 
-suite!(sqlite, sqlite_backend, sqlite_known_failures);
+suite!(sqlite, sqlite_backend);
+
+/// PostgreSQL: one private server for the whole binary (started on first use, stopped when
+/// the binary exits), a database of its own for every history.
+struct PostgresBackend {
+    port: u16,
+}
+
+struct PostgresHistory {
+    url: String,
+}
+
+/// The binary's PostgreSQL server, or why there is none.
+static POSTGRES: std::sync::Mutex<Option<Result<databases::Server, String>>> =
+    std::sync::Mutex::new(None);
+static NEXT_DATABASE: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+extern "C" fn stop_postgres() {
+    if let Ok(mut server) = POSTGRES.lock() {
+        // Dropping the server stops it and removes its directory.
+        drop(server.take());
+    }
+}
+
+#[async_trait]
+impl Backend for PostgresBackend {
+    async fn create(&self) -> Box<dyn History> {
+        let n = NEXT_DATABASE.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let name = format!("history_{}_{n}", std::process::id());
+        {
+            let guard = POSTGRES.lock().unwrap();
+            let Some(Ok(server)) = guard.as_ref() else {
+                panic!("the server is running");
+            };
+            server
+                .admin(&format!("CREATE DATABASE {name} OWNER {}", databases::USER))
+                .expect("a database of its own");
+        }
+        Box::new(PostgresHistory {
+            url: format!(
+                "postgres://{}@127.0.0.1:{}/{name}",
+                databases::USER,
+                self.port
+            ),
+        })
+    }
+}
+
+#[async_trait]
+impl History for PostgresHistory {
+    async fn open(&self) -> Arc<dyn Store> {
+        Arc::new(
+            forewarn::store::PostgresStore::connect_with(&self.url, Some(databases::PASSWORD))
+                .await
+                .expect("connect"),
+        )
+    }
+}
+
+fn postgres_backend() -> Option<Box<dyn Backend>> {
+    let mut guard = POSTGRES.lock().unwrap_or_else(|e| e.into_inner());
+    if guard.is_none() {
+        *guard = Some(databases::Server::start_new(databases::Engine::Postgres));
+        // SAFETY: registers a plain function to run at exit; it only stops the server.
+        unsafe {
+            libc::atexit(stop_postgres);
+        }
+    }
+    match guard.as_ref().expect("set above") {
+        Ok(server) => Some(Box::new(PostgresBackend { port: server.port })),
+        Err(reason) => {
+            databases::skip::skip("the PostgreSQL server", reason);
+            None
+        }
+    }
+}
+
+suite!(postgres, postgres_backend);
 
 // ---------------------------------------------------------------------------------------------
 // Helpers.

@@ -1908,7 +1908,7 @@ fn chunk_rollup(tier: Tier, cols: &[Vec<i64>], layout: &Layout, i: usize) -> Res
 }
 
 /// Every check's availability since `since`: whole days from the day rollups, the part of the
-/// first day from its hours, and the open hours from their samples.
+/// first day from its hours, and the open hours that reach into the span from their samples.
 pub(super) fn availability(
     conn: &Connection,
     compact: &mut Compact,
@@ -1985,7 +1985,14 @@ pub(super) fn availability(
     }
     let mut read = None;
     for (id, o) in open_view(conn, compact, &mut read)?.iter() {
-        let Some(hour) = &o.hour else { continue };
+        // The open hour, when it reaches into the span.
+        let Some(hour) = o
+            .hour
+            .as_ref()
+            .filter(|h| h.start + Tier::Hour.span_ms() > since)
+        else {
+            continue;
+        };
         let t = totals.entry(id).or_default();
         t[0] += u64::from(hour.counts.count);
         t[1] += u64::from(hour.counts.failures);
