@@ -91,13 +91,23 @@ impl Drop for Instance {
 
 /// The config of instance `name`: the shared database, a TCP check on `target`, mail to
 /// `smtp_port`.
-fn config(dir: &Path, name: &str, url: &str, target: u16, smtp_port: u16) -> PathBuf {
+fn config(
+    dir: &Path,
+    name: &str,
+    url: &str,
+    target: u16,
+    smtp_port: u16,
+    status_port: u16,
+) -> PathBuf {
     let text = format!(
         r#"
 [monitor]
 database = "{url}"
 instance = "{name}"
 lease = "3s"
+
+[status]
+listen = "127.0.0.1:{status_port}"
 
 [sinks.mail]
 type = "email"
@@ -112,6 +122,10 @@ timeout = "5s"
 type = "notify"
 sinks = ["mail"]
 
+[services.sis]
+name = "Student Information System"
+checks = ["sis-db"]
+
 [[checks]]
 name = "sis-db"
 type = "tcp"
@@ -124,6 +138,21 @@ failure_threshold = 1
     let path = dir.join(format!("{name}.toml"));
     std::fs::write(&path, text).unwrap();
     path
+}
+
+/// `path` of the status page on `port`, as JSON (`None` while it does not answer).
+async fn get(port: u16, path: &str) -> Option<serde_json::Value> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .ok()?;
+    s.write_all(format!("GET {path} HTTP/1.0\r\nHost: x\r\n\r\n").as_bytes())
+        .await
+        .ok()?;
+    let mut text = String::new();
+    s.read_to_string(&mut text).await.ok()?;
+    let (_, body) = text.split_once("\r\n\r\n")?;
+    serde_json::from_str(body).ok()
 }
 
 async fn connect(url: &str) -> tokio_postgres::Client {
@@ -166,8 +195,9 @@ async fn the_standby_takes_over_a_killed_leader_and_nothing_is_sent_twice_or_los
     let dir = tempfile::tempdir().unwrap();
     let mut target = Some(TcpListener::bind("127.0.0.1:0").unwrap());
     let target_port = target.as_ref().unwrap().local_addr().unwrap().port();
-    let config_a = config(dir.path(), "a", &url, target_port, mail.port);
-    let config_b = config(dir.path(), "b", &url, target_port, mail.port);
+    let (page_a, page_b) = (smtp::free_port(), smtp::free_port());
+    let config_a = config(dir.path(), "a", &url, target_port, mail.port, page_a);
+    let config_b = config(dir.path(), "b", &url, target_port, mail.port, page_b);
 
     let mut a = Instance::start(dir.path(), "a", &config_a, 1);
     // The schema is made by the first; the lease is taken by it.
@@ -226,6 +256,22 @@ async fn the_standby_takes_over_a_killed_leader_and_nothing_is_sent_twice_or_los
     )
     .await;
     let (_, old_token) = holder(&db).await.expect("a leads");
+    // The standby's status page shows what the leader found, from the shared store.
+    wait_for(
+        Duration::from_secs(15),
+        "the standby's page shows the service down",
+        context,
+        || async {
+            let page = get(page_b, "/status.json").await?;
+            let service = page["services"]
+                .as_array()?
+                .iter()
+                .find(|s| s["id"] == "sis")?
+                .clone();
+            (service["state"] == "down").then_some(())
+        },
+    )
+    .await;
 
     // The leader dies; the mail server comes back.
     a.kill_9();

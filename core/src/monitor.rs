@@ -1087,15 +1087,32 @@ impl Monitor {
             .map(|_| ())
     }
 
-    /// Reads the check states and active incidents from the store again, as another
-    /// instance sharing it left them: a standby keeps its view (and status page) current
-    /// with this, and takes it up when it comes to lead.
+    /// Reads the check states, active incidents and each check's newest observation from the
+    /// store again, as another instance sharing it left them: a standby keeps its view (and
+    /// status page) current with this, and takes it up when it comes to lead.
     pub async fn reload(&self) -> Result<()> {
         for rt in self.inner.checks.iter() {
             rt.set_incident(None);
         }
         self.load_saved().await?;
         let _ = self.inner.restored.set(());
+        // What the checks found last, as shown on the status page.
+        let names = self.check_names();
+        for (name, o) in self.inner.store.latest_observations(&names).await? {
+            let Some(i) = self.inner.index_of(&name) else {
+                continue;
+            };
+            let rt = &self.inner.checks[i];
+            if rt.state.last().is_none_or(|l| l.at < o.at) {
+                rt.state.show(
+                    o.status,
+                    &o.summary,
+                    u64::try_from(o.latency.as_nanos()).unwrap_or(u64::MAX),
+                    o.at,
+                    o.reading.clone(),
+                );
+            }
+        }
         Ok(())
     }
 

@@ -215,6 +215,23 @@ pub trait Store: Send + Sync + Debug {
         limit: usize,
     ) -> Result<Vec<Observation>>;
 
+    /// The newest observation of each of `checks` that has one (for a standby's view of what
+    /// the leader found). The default reads them one check at a time.
+    async fn latest_observations(&self, checks: &[String]) -> Result<Vec<(String, Observation)>> {
+        let mut out = Vec::new();
+        for c in checks {
+            if let Some(o) = self
+                .observations(c, DateTime::<Utc>::MIN_UTC, 1)
+                .await?
+                .into_iter()
+                .next()
+            {
+                out.push((c.clone(), o));
+            }
+        }
+        Ok(out)
+    }
+
     /// Deletes observations and transitions older than `before`, and resolved incidents (with
     /// their delivered outbox rows) resolved before it. Returns the number of rows deleted.
     async fn prune(&self, before: DateTime<Utc>) -> Result<u64>;

@@ -837,3 +837,51 @@ pub(super) async fn availability(store: &PostgresStore, since: i64) -> Result<Ve
     out.sort_by(|a, b| a.check.cmp(&b.check));
     Ok(out)
 }
+
+/// The newest observation of each of `checks`, in one query.
+pub(super) async fn latest(
+    store: &PostgresStore,
+    checks: &[String],
+) -> Result<Vec<(String, Observation)>> {
+    let client = store.client().await?;
+    let rows = client
+        .query(
+            "SELECT c.name, o.at, o.status, o.latency_us, coalesce(o.summary, s.summary), \
+             sr.layout, o.vals, o.reading \
+             FROM checks c JOIN unnest($1::text[]) AS n(name) ON c.name = n.name \
+             CROSS JOIN LATERAL (SELECT * FROM observations \
+               WHERE check_id = c.id ORDER BY at DESC LIMIT 1) o \
+             LEFT JOIN LATERAL (SELECT summary FROM observations \
+               WHERE check_id = c.id AND at <= o.at AND summary IS NOT NULL \
+               ORDER BY at DESC LIMIT 1) s ON true \
+             LEFT JOIN series sr ON sr.id = o.series",
+            &[&checks],
+        )
+        .await?;
+    rows.iter()
+        .map(|r| {
+            let status = status_from(r.get(2))?;
+            let metrics = match (r.get::<_, Option<&str>>(5), r.get::<_, Option<&[u8]>>(6)) {
+                (Some(layout), Some(v)) => decode_values(&Layout::decode(layout)?, v)?,
+                _ => Default::default(),
+            };
+            let reading = r
+                .get::<_, Option<&str>>(7)
+                .map(|j| from_json::<crate::probe::Reading>("reading", j).map(Arc::new))
+                .transpose()?;
+            Ok((
+                r.get(0),
+                Observation {
+                    status,
+                    summary: r
+                        .get::<_, Option<String>>(4)
+                        .unwrap_or_else(|| status.to_string()),
+                    metrics,
+                    latency: Duration::from_micros(r.get::<_, i64>(3).max(0) as u64),
+                    at: from_ms(r.get(1))?,
+                    reading,
+                },
+            ))
+        })
+        .collect()
+}

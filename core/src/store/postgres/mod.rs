@@ -607,6 +607,10 @@ impl Store for PostgresStore {
         history::observations(self, check, ms(since), limit).await
     }
 
+    async fn latest_observations(&self, checks: &[String]) -> Result<Vec<(String, Observation)>> {
+        history::latest(self, checks).await
+    }
+
     async fn prune(&self, before: DateTime<Utc>) -> Result<u64> {
         let before = ms(before);
         let _writer = self.writer.lock().await;
