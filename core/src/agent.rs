@@ -191,13 +191,8 @@ struct AgentCheck {
 /// An agent: runs its checks at its interval and pushes what they find to the central.
 #[derive(Debug, Clone)]
 pub struct Agent {
-    name: String,
-    url: url::Url,
-    token: Arc<str>,
-    interval: Duration,
-    batch: usize,
+    uplink: Uplink,
     checks: Vec<AgentCheck>,
-    outbox: AgentOutbox,
     /// The machine's own recent history, which the probes' trends read (rising disk error
     /// counts, a file system filling up, a reboot across a restart of the agent).
     history: Arc<crate::store::SqliteStore>,
@@ -206,6 +201,154 @@ pub struct Agent {
     http: crate::http_client::HttpClient,
     clock: SharedClock,
     zone: Zone,
+}
+
+/// The way to the central: a local outbox of numbered observations and the pushes that empty
+/// it, in order, each confirmed. An [`Agent`] has one; so has a site, a full `forewarn run`
+/// at a school whose `[site]` section names its district's central: it monitors and alerts on
+/// its own and forwards every observation.
+#[derive(Debug, Clone)]
+pub struct Uplink {
+    name: String,
+    url: url::Url,
+    token: Arc<str>,
+    interval: Duration,
+    batch: usize,
+    outbox: AgentOutbox,
+    http: crate::http_client::HttpClient,
+}
+
+impl Uplink {
+    /// The uplink of `[agent]` or `[site]` `section` (validated here), with `token`.
+    pub fn new(section: &AgentSection, name: String, token: &str) -> Result<Uplink> {
+        section.validate()?;
+        if let Some(p) = crate::agents::agent_name_problem(&name) {
+            return Err(Error::invalid("name", p));
+        }
+        if token.trim().is_empty() {
+            return Err(Error::invalid("token", "is empty"));
+        }
+        let central = section
+            .central
+            .as_deref()
+            .ok_or_else(|| Error::invalid("central", "is not set"))?;
+        Ok(Uplink {
+            url: central_url(central)?,
+            name,
+            token: token.trim().into(),
+            interval: section.interval,
+            batch: section.batch,
+            outbox: AgentOutbox::open(&section.outbox)?,
+            http: crate::http_client::HttpClient::new(),
+        })
+    }
+
+    /// The name the central knows it by.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Its outbox.
+    pub fn outbox(&self) -> &AgentOutbox {
+        &self.outbox
+    }
+
+    /// Sends what waits in the outbox, oldest first, until it is empty or the central fails;
+    /// drops what the central confirms. With nothing waiting it still reports (an empty
+    /// push), so the central knows it is there.
+    pub async fn deliver(&self) -> Result<Delivery> {
+        let mut confirmed = 0;
+        let mut first = true;
+        loop {
+            let rows = self.outbox.oldest(self.batch).await?;
+            if rows.is_empty() && !first {
+                break;
+            }
+            first = false;
+            let empty = rows.is_empty();
+            let sent_up_to = rows.last().map_or(0, |r| r.seq);
+            let push = Push {
+                outbox: self.outbox.id().to_owned(),
+                agent: self.name.clone(),
+                interval_secs: self.interval.as_secs(),
+                observations: rows,
+            };
+            let reply = self.send(&push).await?;
+            if empty {
+                break;
+            }
+            let dropped = self.outbox.confirm(reply.stored_up_to).await?;
+            confirmed += dropped;
+            if reply.stored_up_to < sent_up_to {
+                return Err(Error::Sink {
+                    sink: "central".into(),
+                    retryable: true,
+                    message: format!(
+                        "the central stored up to {} of {} sent",
+                        reply.stored_up_to, sent_up_to
+                    ),
+                });
+            }
+        }
+        Ok(Delivery {
+            confirmed,
+            waiting: self.outbox.len().await?,
+        })
+    }
+
+    async fn send(&self, push: &Push) -> Result<PushReply> {
+        let failed = |message: String| Error::Sink {
+            sink: "central".into(),
+            retryable: true,
+            message,
+        };
+        let res = self
+            .http
+            .post(&self.url)
+            .bearer_auth(&*self.token)
+            .timeout(Duration::from_secs(30))
+            .json(push)
+            .send()
+            .await
+            .map_err(|e| failed(format!("{}: {}", self.url, e)))?;
+        let status = res.status();
+        if !status.is_success() {
+            let body = res.text();
+            return Err(failed(format!(
+                "{} answered {status}: {}",
+                self.url,
+                crate::text::excerpt(&crate::text::printable(&body))
+            )));
+        }
+        res.json::<PushReply>()
+            .map_err(|e| failed(format!("{}: unreadable answer: {e}", self.url)))
+    }
+
+    /// Delivers every interval, and again, backing off up to a minute, while the central is
+    /// unreachable (what waits stays in the outbox meanwhile), until `shutdown` completes.
+    pub async fn run_until(&self, shutdown: impl std::future::Future<Output = ()>) -> Result<()> {
+        tokio::pin!(shutdown);
+        let mut backoff = Duration::from_secs(1);
+        let mut wait = Duration::ZERO;
+        loop {
+            tokio::select! {
+                () = tokio::time::sleep(wait) => {}
+                () = &mut shutdown => return Ok(()),
+            }
+            match self.deliver().await {
+                Ok(_) => {
+                    backoff = Duration::from_secs(1);
+                    wait = self.interval;
+                }
+                Err(e) => {
+                    let waiting = self.outbox.len().await.unwrap_or(0);
+                    tracing::warn!(error = %e, waiting, "the central did not take the observations; they wait in the outbox");
+                    wait = backoff.min(self.interval.max(Duration::from_secs(1)));
+                    backoff = (backoff * 2).min(Duration::from_secs(60));
+                }
+            }
+        }
+    }
 }
 
 /// smartctl on `PATH` or in the system directories it is installed to (which a service's `PATH`
@@ -336,20 +479,13 @@ impl AgentBuilder {
                 return Err(Error::invalid("check name", p));
             }
         }
-        if self.token.trim().is_empty() {
-            return Err(Error::invalid("token", "is empty"));
-        }
+        let uplink = Uplink::new(&section, self.name.clone(), &self.token)?;
         Ok(Agent {
-            url: central_url(&self.central)?,
-            name: self.name,
-            token: self.token.trim().into(),
-            interval: self.interval,
-            batch: self.batch,
+            http: uplink.http.clone(),
+            uplink,
             checks,
             history: Arc::new(crate::store::SqliteStore::open(history_path(&self.outbox))?),
             pruned: Arc::default(),
-            outbox: AgentOutbox::open(&self.outbox)?,
-            http: crate::http_client::HttpClient::new(),
             clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
             zone: self.zone.unwrap_or_else(Zone::system),
         })
@@ -439,12 +575,12 @@ impl Agent {
 
     /// Its name.
     pub fn name(&self) -> &str {
-        &self.name
+        self.uplink.name()
     }
 
     /// Its outbox.
     pub fn outbox(&self) -> &AgentOutbox {
-        &self.outbox
+        self.uplink.outbox()
     }
 
     /// Runs every check once and puts the observations in the outbox; returns them.
@@ -480,7 +616,7 @@ impl Agent {
             (c.name.clone(), obs)
         });
         let observed = futures::future::join_all(runs).await;
-        self.outbox.push(observed.clone()).await?;
+        self.uplink.outbox.push(observed.clone()).await?;
         self.remember(&observed).await;
         Ok(observed)
     }
@@ -514,74 +650,16 @@ impl Agent {
     }
 
     /// Sends what waits in the outbox, oldest first, until it is empty or the central fails;
-    /// drops what the central confirms.
+    /// drops what the central confirms (see [`Uplink::deliver`]).
     pub async fn deliver(&self) -> Result<Delivery> {
-        let mut confirmed = 0;
-        loop {
-            let rows = self.outbox.oldest(self.batch).await?;
-            if rows.is_empty() {
-                break;
-            }
-            let sent_up_to = rows.last().map_or(0, |r| r.seq);
-            let push = Push {
-                outbox: self.outbox.id().to_owned(),
-                agent: self.name.clone(),
-                interval_secs: self.interval.as_secs(),
-                observations: rows,
-            };
-            let reply = self.send(&push).await?;
-            let dropped = self.outbox.confirm(reply.stored_up_to).await?;
-            confirmed += dropped;
-            if reply.stored_up_to < sent_up_to {
-                return Err(Error::Sink {
-                    sink: "central".into(),
-                    retryable: true,
-                    message: format!(
-                        "the central stored up to {} of {} sent",
-                        reply.stored_up_to, sent_up_to
-                    ),
-                });
-            }
-        }
-        Ok(Delivery {
-            confirmed,
-            waiting: self.outbox.len().await?,
-        })
-    }
-
-    async fn send(&self, push: &Push) -> Result<PushReply> {
-        let failed = |message: String| Error::Sink {
-            sink: "central".into(),
-            retryable: true,
-            message,
-        };
-        let res = self
-            .http
-            .post(&self.url)
-            .bearer_auth(&*self.token)
-            .timeout(Duration::from_secs(30))
-            .json(push)
-            .send()
-            .await
-            .map_err(|e| failed(format!("{}: {}", self.url, e)))?;
-        let status = res.status();
-        if !status.is_success() {
-            let body = res.text();
-            return Err(failed(format!(
-                "{} answered {status}: {}",
-                self.url,
-                crate::text::excerpt(&crate::text::printable(&body))
-            )));
-        }
-        res.json::<PushReply>()
-            .map_err(|e| failed(format!("{}: unreadable answer: {e}", self.url)))
+        self.uplink.deliver().await
     }
 
     /// Runs the checks every interval and delivers after each round (and again, backing off
     /// up to a minute, while the central is unreachable), until `shutdown` completes.
     pub async fn run_until(&self, shutdown: impl std::future::Future<Output = ()>) -> Result<()> {
         tokio::pin!(shutdown);
-        let mut tick = tokio::time::interval(self.interval);
+        let mut tick = tokio::time::interval(self.uplink.interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut backoff = Duration::from_secs(1);
         let mut retry_at: Option<tokio::time::Instant> = None;
@@ -607,7 +685,7 @@ impl Agent {
                     retry_at = None;
                 }
                 Err(e) => {
-                    let waiting = self.outbox.len().await.unwrap_or(0);
+                    let waiting = self.uplink.outbox.len().await.unwrap_or(0);
                     tracing::warn!(error = %e, waiting, "agent: the central did not take the observations; they wait in the outbox");
                     retry_at = Some(tokio::time::Instant::now() + backoff);
                     backoff = (backoff * 2).min(Duration::from_secs(60));

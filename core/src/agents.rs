@@ -51,6 +51,21 @@ pub struct AgentGroupConfig {
     /// After how many missed intervals an agent counts as silent (default 3, at least 1).
     #[serde(default)]
     pub silent_after: Option<u32>,
+    /// What the group's members are: `"agent"` (default: one machine) or `"site"` (a school's
+    /// own `forewarn run` forwarding its observations): a silent site is "site unreachable".
+    #[serde(default)]
+    pub kind: AgentKind,
+}
+
+/// What reports to the central (see [`AgentGroupConfig::kind`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AgentKind {
+    /// One machine running `forewarn agent`.
+    #[default]
+    Agent,
+    /// A site: a `forewarn run` with a `[site]` section, monitoring and alerting on its own.
+    Site,
 }
 
 impl AgentGroupConfig {
@@ -186,6 +201,9 @@ pub enum PushError {
     /// The central failed (HTTP 500).
     #[error(transparent)]
     Internal(#[from] Error),
+    /// This instance is a standby; the leader takes pushes (HTTP 503).
+    #[error("{0}")]
+    Unavailable(String),
 }
 
 /// What the status server hands pushes to (implemented by [`AgentHub`]).
@@ -426,6 +444,11 @@ impl AgentHub {
         push: Push,
     ) -> std::result::Result<PushReply, PushError> {
         let inner = &self.inner;
+        if inner.monitor.is_standby() {
+            return Err(PushError::Unavailable(
+                "this instance is a standby; the leader takes pushes (the agent retries)".into(),
+            ));
+        }
         let interval = Duration::from_secs(push.interval_secs);
         if interval < crate::monitor::MIN_INTERVAL || interval > crate::monitor::MAX_INTERVAL {
             return Err(PushError::Invalid(format!(
@@ -558,6 +581,10 @@ impl AgentHub {
     /// left alone. Returns the names of the agents found silent.
     pub async fn sweep(&self) -> Result<Vec<String>> {
         let inner = &self.inner;
+        if inner.monitor.is_standby() {
+            // The leader judges.
+            return Ok(Vec::new());
+        }
         let now = inner.monitor.now();
         let zone = inner.monitor.zone();
         let mut silent = Vec::new();
@@ -588,7 +615,15 @@ impl AgentHub {
                             &a.name,
                             Observation::new(
                                 Status::Critical,
-                                format!("agent silent since {since} ({missed} intervals missed)"),
+                                match policy.kind {
+                                    AgentKind::Agent => format!(
+                                        "agent silent since {since} ({missed} intervals missed)"
+                                    ),
+                                    AgentKind::Site => format!(
+                                        "site unreachable since {since} ({missed} intervals \
+                                         missed)"
+                                    ),
+                                },
                                 now,
                             ),
                         )
@@ -707,6 +742,7 @@ mod tests {
         let g = AgentGroupConfig {
             silent: SilentPolicy::Ignore,
             silent_after: Some(2),
+            kind: AgentKind::Site,
         };
         assert!(g.validate().is_err());
         assert_eq!(AgentGroupConfig::default().missed_intervals(), 3);

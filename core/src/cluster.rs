@@ -48,6 +48,10 @@ impl Default for ClusterOptions {
 /// The default lease length.
 pub const DEFAULT_LEASE: Duration = Duration::from_secs(5);
 
+/// The fencing token of a standby: no lease has it, so whatever a standby would write to the
+/// shared store (an agent's push, an acknowledgement) is refused and goes to the leader.
+pub const STANDBY_FENCE: i64 = -1;
+
 /// The host's name and the process id (`host:pid`).
 pub fn default_instance() -> String {
     let host = sysinfo::System::host_name()
@@ -72,10 +76,13 @@ pub async fn run(
     tokio::pin!(shutdown);
     let mut following: Option<String> = None;
     loop {
+        // Standing by: nothing written to the shared store goes through.
+        store.fence(Some(STANDBY_FENCE));
         let lease = loop {
             match store.lead(instance, None, ttl).await {
                 Ok(l) if l.holder == instance => break l,
                 Ok(l) => {
+                    monitor.set_standby(true);
                     if following.as_deref() != Some(l.holder.as_str()) {
                         tracing::info!(leader = %l.holder, "standby: another instance leads");
                         following = Some(l.holder.clone());
@@ -95,12 +102,14 @@ pub async fn run(
         };
         if lease.expires_at == DateTime::<Utc>::MAX_UTC {
             // A store of one monitor: nothing to share.
+            store.fence(None);
             return monitor.run_until(shutdown).await;
         }
         following = None;
         let token = lease.token;
         tracing::info!(instance, token, "leading");
         store.fence(Some(token));
+        monitor.set_standby(false);
         monitor.save_states_every(Duration::from_secs(1));
         if let Err(e) = monitor.reload().await {
             tracing::warn!(error = %e, "could not read the shared state to lead; standing by");

@@ -383,6 +383,8 @@ struct RawConfig {
     agents: crate::agents::AgentsConfig,
     #[serde(default)]
     agent: Option<crate::agent::AgentSection>,
+    #[serde(default)]
+    site: Option<crate::agent::AgentSection>,
 }
 
 /// Configs with at least this many `[[checks]]` tables are read a part at a time (see
@@ -507,6 +509,11 @@ pub struct Config {
     pub agents: crate::agents::AgentsConfig,
     /// The `[agent]` section: set when this config is an agent's (`forewarn agent`).
     pub agent: Option<crate::agent::AgentSection>,
+    /// The `[site]` section: set when this `forewarn run` is a site (a school's own monitor)
+    /// that forwards every observation to its district's central, as an agent does, while it
+    /// monitors and alerts on its own (`name`, `central`, `token_file`, `interval` between
+    /// pushes, `outbox`, `batch`, as in `[agent]`).
+    pub site: Option<crate::agent::AgentSection>,
     source: std::sync::Arc<str>,
 }
 
@@ -589,6 +596,7 @@ impl Config {
             status: raw.status,
             agents: raw.agents,
             agent: raw.agent,
+            site: raw.site,
             source: text.into(),
         };
         config.apply_standards()?;
@@ -1162,6 +1170,32 @@ impl Config {
                 Some(&format!("agent.{f}")),
                 msg(&e),
             ));
+        }
+        if let Some(a) = &self.site {
+            let missing = if a.central.is_none() {
+                Some("central")
+            } else if a.token_file.is_none() {
+                Some("token_file")
+            } else {
+                None
+            };
+            if let Some(f) = missing {
+                return Err(self.error_at(
+                    self.value_span(&[Step::Key("site")]),
+                    Some(&format!("site.{f}")),
+                    format!("a site needs `{f}` (where its district's central is, and its token)"),
+                ));
+            }
+            if let Err(e) = a.validate() {
+                let f = field(&e);
+                let path = [Step::Key("site"), Step::Key(&f)];
+                return Err(self.error_at(
+                    self.value_span(&path)
+                        .or_else(|| self.value_span(&path[..1])),
+                    Some(&format!("site.{f}")),
+                    msg(&e),
+                ));
+            }
         }
         if let Err(e) = self.status.validate() {
             // "status listen" → the key `listen`.

@@ -535,6 +535,10 @@ struct Inner {
     failed: tokio::sync::Notify,
     /// Housekeeping ticks (250 ms) between two saves of the check states.
     state_save_ticks: AtomicU64,
+    /// Where every observation is also put, to be forwarded to a district's central (a site).
+    forward: std::sync::OnceLock<crate::agent::AgentOutbox>,
+    /// Another instance sharing the store leads; this one only shows (see [`crate::cluster`]).
+    standby: AtomicBool,
 }
 
 /// The monitor handle: cheap to clone, all clones share one monitor.
@@ -915,6 +919,8 @@ impl MonitorBuilder {
                 failure: Mutex::new(None),
                 failed: tokio::sync::Notify::new(),
                 state_save_ticks: AtomicU64::new(240),
+                forward: std::sync::OnceLock::new(),
+                standby: AtomicBool::new(false),
             }),
         })
     }
@@ -1114,6 +1120,27 @@ impl Monitor {
             }
         }
         Ok(())
+    }
+
+    /// Marks this monitor a standby (another instance sharing its store leads) or not:
+    /// agents' pushes are refused meanwhile, and silent agents are left to the leader.
+    pub fn set_standby(&self, standby: bool) {
+        self.inner.standby.store(standby, Ordering::Relaxed);
+    }
+
+    /// Whether another instance sharing the store leads (see [`Monitor::set_standby`]).
+    pub fn is_standby(&self) -> bool {
+        self.inner.standby.load(Ordering::Relaxed)
+    }
+
+    /// Puts every observation, as it goes into the history, also into `outbox`, from which
+    /// an [`crate::agent::Uplink`] forwards them to a district's central, in order and each
+    /// once (a site). Refused when an outbox is set already.
+    pub fn forward_to(&self, outbox: crate::agent::AgentOutbox) -> Result<()> {
+        self.inner
+            .forward
+            .set(outbox)
+            .map_err(|_| Error::Conflict("observations are forwarded already".into()))
     }
 
     /// Saves the check states every `every` while running (default 1 minute; at least
@@ -2359,7 +2386,17 @@ impl Inner {
             if batch.is_empty() {
                 return Ok(());
             }
+            let forwarded = self.forward.get().map(|outbox| {
+                let copy: Vec<(String, Observation)> = batch
+                    .iter()
+                    .map(|(c, o)| (c.to_string(), o.clone()))
+                    .collect();
+                (outbox, copy)
+            });
             self.store.record_observations(batch).await?;
+            if let Some((outbox, copy)) = forwarded {
+                outbox.push(copy).await?;
+            }
             if !wait && self.pending.lock().len() < HISTORY_BATCH {
                 return Ok(());
             }

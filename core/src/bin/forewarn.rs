@@ -1387,10 +1387,41 @@ async fn run(path: Option<&Path>, quiet: bool) -> forewarn::Result<u8> {
         lease: config.monitor.lease,
     };
     let monitor = Monitor::from_config_with_store(&config, store).await?;
+    // A site forwards every observation to its district's central, and keeps going on its own
+    // while the link is down.
+    let uplink = match &config.site {
+        Some(site) => {
+            let token_file = site.token_file.as_deref().expect("validated");
+            let name = site.name.clone().unwrap_or_else(forewarn::agent::host_name);
+            let uplink = forewarn::agent::Uplink::new(
+                site,
+                name,
+                &forewarn::agent::read_token(token_file)?,
+            )?;
+            monitor.forward_to(uplink.outbox().clone())?;
+            Some(uplink)
+        }
+        None => None,
+    };
     let hub = forewarn::agents::AgentHub::new(monitor.clone(), config.agents.clone()).await?;
     let (page, page_url) = status_page(&config, &monitor, Arc::new(hub.clone())).await?;
     let (stop_hub, hub_rx) = tokio::sync::watch::channel(false);
-    let hub_task = tokio::spawn(async move { hub.run(Duration::from_secs(15), hub_rx).await });
+    let uplink_task = uplink.map(|uplink| {
+        let mut rx = hub_rx.clone();
+        tokio::spawn(async move {
+            tracing::info!(
+                site = uplink.name(),
+                "forwarding observations to the district"
+            );
+            let stopped = async move {
+                let _ = rx.wait_for(|stop| *stop).await;
+            };
+            if let Err(e) = uplink.run_until(stopped).await {
+                tracing::error!(error = %e, "forwarding to the district stopped");
+            }
+        })
+    });
+    let hub_task = tokio::spawn(async move { hub.run(Duration::from_secs(1), hub_rx).await });
     let sinks: Vec<String> = config
         .sinks
         .iter()
@@ -1469,6 +1500,9 @@ async fn run(path: Option<&Path>, quiet: bool) -> forewarn::Result<u8> {
     let ran = forewarn::cluster::run(&monitor, &cluster, shutdown).await;
     let _ = stop_hub.send(true);
     let _ = hub_task.await;
+    if let Some(t) = uplink_task {
+        let _ = t.await;
+    }
     if let Some((stop, server)) = page {
         let _ = stop.send(true);
         let _ = server.await;

@@ -958,6 +958,7 @@ async fn agents_push(
         Err(PushError::Unauthorized) => unauthorized(),
         Err(PushError::Forbidden(m)) => json_error(StatusCode::FORBIDDEN, &m),
         Err(PushError::Invalid(m)) => json_error(StatusCode::BAD_REQUEST, &m),
+        Err(PushError::Unavailable(m)) => json_error(StatusCode::SERVICE_UNAVAILABLE, &m),
         Err(PushError::Internal(e)) => {
             tracing::error!(error = %e, "status server: an agent push failed");
             json_error(

@@ -394,6 +394,12 @@ impl PostgresStore {
                 )
                 .await?
                 .is_some();
+            if !held && token < 0 {
+                return Err(Error::Conflict(format!(
+                    "{}: this instance is a standby; writes go through the leader",
+                    self.label
+                )));
+            }
             if !held {
                 return Err(Error::Conflict(format!(
                     "{}: this instance no longer leads (its lease token {token} is stale); \
