@@ -17,6 +17,7 @@ mod smtp;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use databases::{Engine, Server};
@@ -343,4 +344,201 @@ async fn the_standby_takes_over_a_killed_leader_and_nothing_is_sent_twice_or_los
     );
     assert!(!mails.is_empty());
     drop(back);
+}
+
+/// A store of its own on a fresh database of `pg`.
+async fn store_on(pg: &Server, db: &str, query: &str) -> forewarn::store::PostgresStore {
+    let _ = pg.admin(&format!("CREATE DATABASE {db} OWNER {}", databases::USER));
+    forewarn::store::PostgresStore::connect_with(
+        &format!(
+            "postgres://{}@127.0.0.1:{}/{db}{query}",
+            databases::USER,
+            pg.port
+        ),
+        Some(databases::PASSWORD),
+    )
+    .await
+    .expect("connect")
+}
+
+fn notification(id: &str, incident_id: i64) -> forewarn::sink::Notification {
+    let at = chrono::Utc::now();
+    forewarn::sink::Notification {
+        id: id.to_owned(),
+        installation: "test".into(),
+        sink: "mail".into(),
+        key: format!("opened:{id}"),
+        kind: forewarn::sink::NotificationKind::Opened,
+        incident_id,
+        check: "sis-db".into(),
+        group: None,
+        status: forewarn::Status::Critical,
+        subject: "sis-db is down".into(),
+        summary: "connection refused".into(),
+        opened_at: at,
+        at,
+        labels: Default::default(),
+        broadcast: None,
+    }
+}
+
+/// An instance that lost its lease (paused past it) has its writes refused once another
+/// leads, and a standby's writes are refused from the start; the one leading writes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_with_a_stale_lease_token_is_refused() {
+    use forewarn::Store;
+    let Some(pg) = Server::start_or_skip(Engine::Postgres) else {
+        return;
+    };
+    let a = store_on(&pg, "fencing", "").await;
+    let b = store_on(&pg, "fencing", "").await;
+    let ttl = Duration::from_secs(1);
+    let lease_a = a.lead("a", None, ttl).await.unwrap();
+    assert_eq!(lease_a.holder, "a");
+    a.fence(Some(lease_a.token));
+    // b stands by while a's lease holds.
+    let seen = b.lead("b", None, ttl).await.unwrap();
+    assert_eq!((seen.holder.as_str(), seen.token), ("a", lease_a.token));
+    b.fence(Some(forewarn::cluster::STANDBY_FENCE));
+    let e = b
+        .enqueue(&notification("n-standby", 1), chrono::Utc::now())
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("standby"), "{e}");
+    assert!(
+        a.enqueue(&notification("n-1", 1), chrono::Utc::now())
+            .await
+            .unwrap()
+    );
+    // a pauses past its lease; b takes the lead with the next token.
+    tokio::time::sleep(Duration::from_millis(1300)).await;
+    let lease_b = b.lead("b", None, ttl).await.unwrap();
+    assert_eq!(lease_b.holder, "b");
+    assert_eq!(lease_b.token, lease_a.token + 1);
+    b.fence(Some(lease_b.token));
+    // a wakes up and writes as if it still led: refused, nothing written.
+    let e = a
+        .enqueue(&notification("n-stale", 1), chrono::Utc::now())
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("no longer leads"), "{e}");
+    let e = a
+        .record_observations(vec![(
+            Arc::from("sis-db"),
+            forewarn::probe::Observation::new(forewarn::Status::Ok, "up", chrono::Utc::now()),
+        )])
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("no longer leads"), "{e}");
+    // Its renewal finds b leading.
+    let renewed = a.lead("a", Some(lease_a.token), ttl).await.unwrap();
+    assert_eq!(renewed.holder, "b");
+    let ids: Vec<String> = b
+        .outbox_rows(1)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.notification.id)
+        .collect();
+    assert_eq!(ids, ["n-1"]);
+    assert!(
+        b.enqueue(&notification("n-2", 1), chrono::Utc::now())
+            .await
+            .unwrap()
+    );
+    // A clean stop gives the lead up at once.
+    b.resign("b", lease_b.token).await.unwrap();
+    let next = a.lead("a", None, ttl).await.unwrap();
+    assert_eq!((next.holder.as_str(), next.token), ("a", lease_b.token + 1));
+}
+
+/// Two deliverers claiming due rows at once never get the same row, and a claim that was not
+/// marked (its instance stopped) lapses so the row is claimed again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn claimed_outbox_rows_go_to_one_deliverer_and_lapse_when_left() {
+    use forewarn::Store;
+    let Some(pg) = Server::start_or_skip(Engine::Postgres) else {
+        return;
+    };
+    let a = Arc::new(store_on(&pg, "claims", "").await);
+    let b = Arc::new(store_on(&pg, "claims", "").await);
+    let now = chrono::Utc::now();
+    for i in 0..200 {
+        a.enqueue(&notification(&format!("n-{i:03}"), 1), now)
+            .await
+            .unwrap();
+    }
+    let later = now + chrono::Duration::seconds(1);
+    let hold = Duration::from_secs(60);
+    let mut tasks = Vec::new();
+    for s in [a.clone(), b.clone(), a.clone(), b.clone()] {
+        tasks.push(tokio::spawn(async move {
+            let mut mine = Vec::new();
+            loop {
+                let rows = s.claim_outbox(later, 7, hold).await.unwrap();
+                if rows.is_empty() {
+                    return mine;
+                }
+                mine.extend(rows.into_iter().map(|r| r.notification.id));
+            }
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    let unique: std::collections::BTreeSet<&String> = all.iter().collect();
+    assert_eq!(all.len(), 200, "every row claimed once");
+    assert_eq!(unique.len(), 200);
+    // Nothing is claimable while the claims hold; after they lapse, all are again.
+    assert!(a.claim_outbox(later, 500, hold).await.unwrap().is_empty());
+    let lapsed = later + chrono::Duration::seconds(61);
+    assert_eq!(b.claim_outbox(lapsed, 500, hold).await.unwrap().len(), 200);
+    // A row marked delivered is never claimed again.
+    a.mark_delivered("n-000", lapsed).await.unwrap();
+    let much_later = lapsed + chrono::Duration::seconds(120);
+    assert_eq!(
+        a.claim_outbox(much_later, 500, hold).await.unwrap().len(),
+        199
+    );
+}
+
+/// `sslmode=require` in the URL encrypts the store's connections (the server's certificate is
+/// self-signed, as libpq's `require` accepts); a URL holding a password is refused without
+/// showing it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_store_connects_over_tls_and_never_shows_a_password() {
+    use forewarn::Store;
+    let Some(pg) = Server::start_or_skip(Engine::Postgres) else {
+        return;
+    };
+    pg.enable_tls().unwrap();
+    let store = store_on(&pg, "tls", "?sslmode=require").await;
+    assert!(!store.installation_id().await.unwrap().is_empty());
+    let db = connect(&format!(
+        "postgres://{}@127.0.0.1:{}/tls",
+        databases::USER,
+        pg.port
+    ))
+    .await;
+    let encrypted: i64 = db
+        .query_one(
+            "SELECT count(*) FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) \
+             WHERE s.ssl AND a.application_name = 'forewarn'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(encrypted >= 1, "the store's connection is encrypted");
+    let e = forewarn::store::PostgresStore::connect(&format!(
+        "postgres://{}:Sup3r-s3cret@127.0.0.1:{}/tls",
+        databases::USER,
+        pg.port
+    ))
+    .await
+    .unwrap_err();
+    let text = e.to_string();
+    assert!(text.contains("FOREWARN_DATABASE_PASSWORD"), "{text}");
+    assert!(!text.contains("Sup3r-s3cret"), "{text}");
 }
