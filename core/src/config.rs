@@ -1605,6 +1605,42 @@ mod file_tests {
     const TCP: &str = "[[checks]]\nname = \"a\"\ntype = \"tcp\"\ntarget = \"127.0.0.1:22\"\n";
 
     #[test]
+    fn shared_database_lease_and_site_errors_are_located() {
+        let e = err(&format!(
+            "[monitor]\ndatabase = \"postgres://fw:hunter22@db.district.example/forewarn\"\n{TCP}"
+        ));
+        assert!(
+            e.starts_with("forewarn.toml:2:12: `monitor.database`"),
+            "{e}"
+        );
+        assert!(e.contains("FOREWARN_DATABASE_PASSWORD"), "{e}");
+        assert!(!e.contains("hunter22"), "{e}");
+        let c = parse(&format!(
+            "[monitor]\ndatabase = \"postgres://fw@db.district.example/forewarn\"\n\
+             instance = \"district-1\"\nlease = \"4s\"\n{TCP}"
+        ))
+        .unwrap();
+        assert_eq!(c.monitor.instance.as_deref(), Some("district-1"));
+        assert_eq!(c.monitor.lease, Duration::from_secs(4));
+        let e = err(&format!("[monitor]\nlease = \"200ms\"\n{TCP}"));
+        assert!(e.starts_with("forewarn.toml:2:9: `monitor.lease`"), "{e}");
+        let e = err(&format!(
+            "[site]\nname = \"school-12\"\ntoken_file = \"t\"\n{TCP}"
+        ));
+        assert!(e.contains("`site.central`"), "{e}");
+        assert!(e.starts_with("forewarn.toml:1:"), "{e}");
+        let e = err(&format!(
+            "[site]\ncentral = \"http://district.example\"\ntoken_file = \"t\"\n{TCP}"
+        ));
+        assert!(e.starts_with("forewarn.toml:2:11: `site.central`"), "{e}");
+        let c = parse(&format!(
+            "[site]\ncentral = \"https://forewarn.district.example\"\ntoken_file = \"t\"\n{TCP}"
+        ))
+        .unwrap();
+        assert!(c.site.is_some());
+    }
+
+    #[test]
     fn embedded_default_is_valid() {
         let c = Config::embedded_default();
         assert_eq!(c.checks.len(), 1);
