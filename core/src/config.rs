@@ -1605,6 +1605,28 @@ mod file_tests {
     const TCP: &str = "[[checks]]\nname = \"a\"\ntype = \"tcp\"\ntarget = \"127.0.0.1:22\"\n";
 
     #[test]
+    fn the_district_and_site_examples_are_valid() {
+        let district = Config::parse(
+            &include_str!("../../examples/district.toml").replace("${SMTP_PASSWORD}", "x"),
+            Path::new("district.toml"),
+        )
+        .unwrap();
+        assert_eq!(district.monitor.instance.as_deref(), Some("forewarn-1"));
+        assert!(crate::store::is_postgres_url(
+            &district.monitor.database.to_string_lossy()
+        ));
+        let site = Config::parse(
+            &include_str!("../../examples/site.toml").replace("${PRINTER_COMMUNITY}", "x"),
+            Path::new("site.toml"),
+        )
+        .unwrap();
+        assert_eq!(
+            site.site.as_ref().and_then(|s| s.name.as_deref()),
+            Some("school-12")
+        );
+    }
+
+    #[test]
     fn shared_database_lease_and_site_errors_are_located() {
         let e = err(&format!(
             "[monitor]\ndatabase = \"postgres://fw:hunter22@db.district.example/forewarn\"\n{TCP}"
