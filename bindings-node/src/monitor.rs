@@ -215,11 +215,15 @@ impl NativeMonitor {
         let outcome = Arc::new(Mutex::new(None));
         let monitor = self.inner.clone();
         let task = tokio::spawn(async move {
-            monitor
-                .run_until(async move {
+            // Alone on its history it runs; sharing one (PostgreSQL), it leads or stands by.
+            forewarn::cluster::run(
+                &monitor,
+                &forewarn::cluster::ClusterOptions::default(),
+                async move {
                     let _ = stop_rx.wait_for(|s| *s).await;
-                })
-                .await
+                },
+            )
+            .await
         });
         let finished = outcome.clone();
         tokio::spawn(async move {

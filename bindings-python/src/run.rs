@@ -1,7 +1,8 @@
 //! Running a monitor from Python: in the foreground until stopped (`run`), in the background
 //! (`start`, `stop`), and the async forms of every monitor call.
 //!
-//! The monitor runs as one task on the module's runtime (core's `Monitor::run_until`); the
+//! The monitor runs as one task on the module's runtime (core's `forewarn::cluster::run`: it
+//! runs alone on a SQLite history, and leads or stands by on a shared PostgreSQL one); the
 //! binding only keeps, per monitor, the handle that stops it and the outcome of its run.
 
 use std::sync::{Arc, Mutex, Weak};
@@ -82,11 +83,15 @@ async fn start(monitor: forewarn::Monitor) -> forewarn::Result<Arc<Run>> {
         runs.push((Arc::downgrade(monitor.store()), run.clone()));
     }
     let task = tokio::spawn(async move {
-        monitor
-            .run_until(async move {
+        // Alone on its history it runs; sharing one (PostgreSQL), it leads or stands by.
+        forewarn::cluster::run(
+            &monitor,
+            &forewarn::cluster::ClusterOptions::default(),
+            async move {
                 let _ = stop_rx.wait_for(|s| *s).await;
-            })
-            .await
+            },
+        )
+        .await
     });
     let finished = run.clone();
     tokio::spawn(async move {

@@ -1264,14 +1264,16 @@ impl Store for PostgresStore {
         expires_at: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<bool> {
-        let client = self.client().await?;
-        let inserted = client
+        let mut client = self.client().await?;
+        let tx = self.begin(&mut client).await?;
+        let inserted = tx
             .execute(
                 "INSERT INTO ack_tokens(token, incident_id, expires_at, used_at) \
                  VALUES ($1, $2, $3, $4) ON CONFLICT (token) DO NOTHING",
                 &[&token_id, &incident_id, &ms(expires_at), &ms(now)],
             )
             .await?;
+        tx.commit().await?;
         Ok(inserted == 1)
     }
 
@@ -1279,18 +1281,19 @@ impl Store for PostgresStore {
         &self,
         plan: &crate::broadcast::PlannedMaintenance,
     ) -> Result<()> {
-        let client = self.client().await?;
-        client
-            .execute(
-                "INSERT INTO planned_maintenance(id, ends_at, json) VALUES ($1, $2, $3) \
+        let mut client = self.client().await?;
+        let tx = self.begin(&mut client).await?;
+        tx.execute(
+            "INSERT INTO planned_maintenance(id, ends_at, json) VALUES ($1, $2, $3) \
                  ON CONFLICT (id) DO UPDATE SET ends_at = excluded.ends_at, json = excluded.json",
-                &[
-                    &plan.id,
-                    &ms(plan.ends_at),
-                    &to_json("planned maintenance", plan)?,
-                ],
-            )
-            .await?;
+            &[
+                &plan.id,
+                &ms(plan.ends_at),
+                &to_json("planned maintenance", plan)?,
+            ],
+        )
+        .await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -1311,10 +1314,12 @@ impl Store for PostgresStore {
     }
 
     async fn delete_planned_maintenance(&self, id: &str) -> Result<bool> {
-        let client = self.client().await?;
-        let n = client
+        let mut client = self.client().await?;
+        let tx = self.begin(&mut client).await?;
+        let n = tx
             .execute("DELETE FROM planned_maintenance WHERE id = $1", &[&id])
             .await?;
+        tx.commit().await?;
         Ok(n > 0)
     }
 
