@@ -84,13 +84,9 @@ async fn start(monitor: forewarn::Monitor) -> forewarn::Result<Arc<Run>> {
     }
     let task = tokio::spawn(async move {
         // Alone on its history it runs; sharing one (PostgreSQL), it leads or stands by.
-        forewarn::cluster::run(
-            &monitor,
-            &forewarn::cluster::ClusterOptions::default(),
-            async move {
-                let _ = stop_rx.wait_for(|s| *s).await;
-            },
-        )
+        forewarn::cluster::run(&monitor, async move {
+            let _ = stop_rx.wait_for(|s| *s).await;
+        })
         .await
     });
     let finished = run.clone();

@@ -38,4 +38,4 @@ def listener() -> Iterator[socket.socket]:
 
 
 # The real peers' fixtures, for every test module.
-from peers import smtp  # noqa: E402,F401
+from peers import postgres, smtp  # noqa: E402,F401

@@ -1,6 +1,6 @@
 """Real peers for the Python tests: an SMTP server (aiosmtpd, in this process) that keeps every
-message it accepts, and an SNMP agent (snmpsim, a process of its own) serving printer
-recordings.
+message it accepts, an SNMP agent (snmpsim, a process of its own) serving printer recordings,
+and a private PostgreSQL server for the shared store.
 
 A peer that cannot be started skips its test with the reason, except with ``CI=true``, where
 the test fails: a skip is never a pass.
@@ -251,3 +251,83 @@ def start_snmpsim(names: Sequence[str]) -> Snmpsim:
     except Exception as e:
         skip_or_fail("the SNMP peer (snmpsim)", str(e))
         raise
+
+
+# --- PostgreSQL -------------------------------------------------------------------------------
+
+
+class Postgres:
+    """A private PostgreSQL on a loopback port, its data in a temporary directory, with a user
+    `forewarn` (password `Postgres.password`) owning a database `forewarn`. PostgreSQL refuses to run
+    as root, so as root it runs as the `postgres` user."""
+
+    password = "pw-Forewarn-py-3d1"
+
+    def __init__(self, base: Path) -> None:
+        bins = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+        if not bins:
+            raise FileNotFoundError("initdb not found (Debian: apt-get install postgresql)")
+        self._bin = bins[-1].parent
+        self._root = os.geteuid() == 0
+        self._base = base
+        self.dir = base / "pg"
+        self.dir.mkdir()
+        if self._root:
+            shutil.chown(self.dir, "postgres", "postgres")
+            os.chmod(base, 0o755)
+        self._data = self.dir / "data"
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port: int = s.getsockname()[1]
+        self._run(
+            "initdb", "-D", str(self._data), "-U", "postgres", "--auth-local=trust",
+            "--auth-host=scram-sha-256", "-E", "UTF8",
+        )
+        self._run(
+            "pg_ctl", "-D", str(self._data), "-l", str(self.dir / "log"), "-w", "-o",
+            f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1", "start",
+        )
+        self.admin(f"CREATE USER forewarn PASSWORD '{self.password}'")
+        self.admin("CREATE DATABASE forewarn OWNER forewarn")
+        self.url = f"postgres://forewarn@127.0.0.1:{self.port}/forewarn"
+
+    def _run(self, tool: str, *args: str) -> str:
+        cmd = [str(self._bin / tool), *args]
+        if self._root:
+            cmd = ["runuser", "-u", "postgres", "--", *cmd]
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+        if out.returncode != 0:
+            raise RuntimeError(f"{tool} failed: {out.stderr.strip()}")
+        return out.stdout
+
+    def admin(self, sql: str) -> str:
+        """Runs `sql` as the administrator on database `forewarn` (or `postgres` before it
+        exists); stdout, trimmed."""
+        db = "forewarn" if "CREATE DATABASE" not in sql and "CREATE USER" not in sql else "postgres"
+        return self._run(
+            "psql", "-h", str(self.dir), "-p", str(self.port), "-U", "postgres", "-d", db,
+            "-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", "-c", sql,
+        ).strip()
+
+    def stop(self) -> None:
+        """Stops the server (fast shutdown)."""
+        try:
+            self._run("pg_ctl", "-D", str(self._data), "-m", "fast", "-w", "stop")
+        except Exception:
+            pass
+        shutil.rmtree(self._base, ignore_errors=True)
+
+
+@pytest.fixture
+def postgres() -> Iterator[Postgres]:
+    """A running private PostgreSQL on loopback (its directory directly under the temporary
+    directory, which the `postgres` user can reach)."""
+    try:
+        server = Postgres(Path(tempfile.mkdtemp(prefix="forewarn-pg-")))
+    except Exception as e:  # PostgreSQL missing or failing to start
+        skip_or_fail("the PostgreSQL peer", repr(e))
+        raise
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -60,15 +60,14 @@ pub fn default_instance() -> String {
     format!("{host}:{}", std::process::id())
 }
 
-/// Runs `monitor` as one of the instances sharing its store until `shutdown` completes:
+/// Runs `monitor` as one of the instances sharing its store ([`Monitor::cluster_options`]: its
+/// name and lease, set by [`crate::MonitorBuilder::cluster`] or `[monitor] instance` and
+/// `lease`) until `shutdown` completes:
 /// standby until it takes the lead, leading until it loses it (then standby again) or shuts
 /// down, when it gives the lead up so a standby takes over at once. On a store of one monitor
 /// it just runs.
-pub async fn run(
-    monitor: &Monitor,
-    options: &ClusterOptions,
-    shutdown: impl Future<Output = ()>,
-) -> Result<()> {
+pub async fn run(monitor: &Monitor, shutdown: impl Future<Output = ()>) -> Result<()> {
+    let options = monitor.cluster_options();
     let store = monitor.store().clone();
     let instance = options.instance.as_str();
     let ttl = options.lease.max(Duration::from_secs(1));

@@ -539,6 +539,8 @@ struct Inner {
     forward: std::sync::OnceLock<crate::agent::AgentOutbox>,
     /// Another instance sharing the store leads; this one only shows (see [`crate::cluster`]).
     standby: AtomicBool,
+    /// How it takes part among instances sharing its store.
+    cluster: crate::cluster::ClusterOptions,
 }
 
 /// The monitor handle: cheap to clone, all clones share one monitor.
@@ -586,6 +588,7 @@ pub struct MonitorBuilder {
     audiences: Vec<(String, crate::broadcast::AudienceConfig)>,
     broadcasts: Option<crate::broadcast::BroadcastSettings>,
     responders: Vec<(String, Arc<dyn crate::autoreply::OutageResponder>)>,
+    cluster: Option<crate::cluster::ClusterOptions>,
 }
 
 impl MonitorBuilder {
@@ -714,6 +717,13 @@ impl MonitorBuilder {
         self
     }
 
+    /// How this monitor takes part among instances sharing its store (see
+    /// [`crate::cluster::run`]; default: the host name and process id, a 5 s lease).
+    pub fn cluster(mut self, options: crate::cluster::ClusterOptions) -> Self {
+        self.cluster = Some(options);
+        self
+    }
+
     /// How long resolved incidents and transitions are kept (default 30 days).
     pub fn retention(mut self, retention: Duration) -> Self {
         self.retention = Some(retention);
@@ -780,6 +790,7 @@ impl MonitorBuilder {
             return Err(Error::invalid("retention", "must be at most 100 years"));
         }
         let history = self.history.unwrap_or_default();
+        let cluster = self.cluster.unwrap_or_default();
         history.validate()?;
         let mut escalations = self.escalations;
         if escalations.is_empty() && !self.sinks.is_empty() {
@@ -921,6 +932,7 @@ impl MonitorBuilder {
                 state_save_ticks: AtomicU64::new(240),
                 forward: std::sync::OnceLock::new(),
                 standby: AtomicBool::new(false),
+                cluster,
             }),
         })
     }
@@ -998,6 +1010,14 @@ impl Monitor {
             .concurrency(config.monitor.concurrency)
             .retention(config.monitor.retention)
             .history(config.monitor.history.clone())
+            .cluster(crate::cluster::ClusterOptions {
+                instance: config
+                    .monitor
+                    .instance
+                    .clone()
+                    .unwrap_or_else(crate::cluster::default_instance),
+                lease: config.monitor.lease,
+            })
             .zone(config.zone())
             .http_clients(clients.clone());
         for (name, sink) in &config.sinks {
@@ -1126,6 +1146,11 @@ impl Monitor {
     /// agents' pushes are refused meanwhile, and silent agents are left to the leader.
     pub fn set_standby(&self, standby: bool) {
         self.inner.standby.store(standby, Ordering::Relaxed);
+    }
+
+    /// How it takes part among instances sharing its store (`[monitor] instance` and `lease`).
+    pub fn cluster_options(&self) -> &crate::cluster::ClusterOptions {
+        &self.inner.cluster
     }
 
     /// Whether another instance sharing the store leads (see [`Monitor::set_standby`]).

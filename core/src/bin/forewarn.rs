@@ -1378,14 +1378,6 @@ async fn run(path: Option<&Path>, quiet: bool) -> forewarn::Result<u8> {
     // Refused before anything else when another `run` holds this history.
     let store = forewarn::store::open(&config.monitor.database).await?;
     forewarn::Store::claim(&*store).await?;
-    let cluster = forewarn::cluster::ClusterOptions {
-        instance: config
-            .monitor
-            .instance
-            .clone()
-            .unwrap_or_else(forewarn::cluster::default_instance),
-        lease: config.monitor.lease,
-    };
     let monitor = Monitor::from_config_with_store(&config, store).await?;
     // A site forwards every observation to its district's central, and keeps going on its own
     // while the link is down.
@@ -1497,7 +1489,7 @@ async fn run(path: Option<&Path>, quiet: bool) -> forewarn::Result<u8> {
         })
     };
     // Alone on its history, it runs; sharing one (PostgreSQL), it leads or stands by.
-    let ran = forewarn::cluster::run(&monitor, &cluster, shutdown).await;
+    let ran = forewarn::cluster::run(&monitor, shutdown).await;
     let _ = stop_hub.send(true);
     let _ = hub_task.await;
     if let Some(t) = uplink_task {
