@@ -198,7 +198,7 @@ pub struct TieredEscalationConfig {
 ///   told; notable updates are told to them too (when `notify_updates`).
 /// - Resolution sends "resolved" to every sink that was told "opened", through any tier.
 ///
-/// Keys: "opened", "reminder:<n>", "update:<seq>", "resolved", unique per incident and sink,
+/// Keys: "opened", "reminder:`<n>`", "update:`<seq>`", "resolved", unique per incident and sink,
 /// so [`Escalation::decide`] is idempotent.
 ///
 /// ```toml

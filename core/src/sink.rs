@@ -113,7 +113,7 @@ pub struct Notification {
     pub group: Option<String>,
     /// The check's status when the notification was made.
     pub status: Status,
-    /// One line: "[CRITICAL] db-main is down".
+    /// One line: "\[CRITICAL\] db-main is down".
     pub subject: String,
     /// The observation summary that triggered it.
     pub summary: String,

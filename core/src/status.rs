@@ -2,7 +2,7 @@
 //! Prometheus `/metrics`, acknowledgement links, help pages and a small admin API.
 //!
 //! The server reads and acts only through a [`StatusSource`] (the monitor implements it), so it
-//! is tested with an in-memory one ([`crate::testing::FakeStatusSource`] with the `testing`
+//! is tested with an in-memory one (`forewarn::testing::FakeStatusSource` with the `testing`
 //! feature).
 //!
 //! ```no_run
@@ -123,7 +123,7 @@ pub struct StatusConfig {
     /// another address ("0.0.0.0:8080") has to be written here explicitly.
     #[serde(default)]
     pub listen: Option<String>,
-    /// The page's public address ("https://status.district.example"), for the feed's links and
+    /// The page's public address (`"https://status.district.example"`), for the feed's links and
     /// ids; by default `http://` + the listening address.
     #[serde(default)]
     pub public_url: Option<String>,

@@ -140,7 +140,7 @@ impl Device {
         }
     }
 
-    /// "/dev/sda" or "/dev/sda [megaraid,0]".
+    /// "/dev/sda" or "/dev/sda \[megaraid,0\]".
     pub fn label(&self) -> String {
         match &self.device_type {
             Some(t) => format!("{} [{t}]", self.path.display()),

@@ -111,7 +111,7 @@ pub struct EmailSinkConfig {
     /// Named distribution lists: `lists = { ict-oncall = ["a@x", "b@x"] }`.
     #[serde(default)]
     pub lists: BTreeMap<String, Vec<String>>,
-    /// Put before every subject ("[forewarn]"). Default none.
+    /// Put before every subject ("\[forewarn\]"). Default none.
     #[serde(default)]
     pub subject_prefix: Option<String>,
     /// The status page, linked from every message.

@@ -12,7 +12,7 @@
 //! - each supply's level, each tray's current level and status, each cover's status;
 //! - the page counter.
 //!
-//! Only the cells the full poll found are asked for. [`Plan::apply`] patches the report the
+//! Only the cells the full poll found are asked for. `Plan::apply_answer` patches the report the
 //! way [`super::mib::decode`] would have read the same values, so a steady-state poll's report
 //! equals a full poll's for the same agent state. It asks for a full poll instead when a cell
 //! is gone (noSuchObject, noSuchInstance, endOfMibView, NULL, an OID the agent did not ask

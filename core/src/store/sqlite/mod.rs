@@ -341,7 +341,7 @@ const WAL_SIZE_LIMIT: i64 = 64 * 1024 * 1024;
 ///
 /// Cheap to clone: clones share one connection. Safe to call from many tasks at once; calls are
 /// serialised on that connection and run, in the order they come, on a thread of the store's
-/// own (see [`Worker`]).
+/// own.
 #[derive(Clone)]
 pub struct SqliteStore {
     inner: Arc<Mutex<Inner>>,
