@@ -405,6 +405,7 @@ async fn a_write_with_a_stale_lease_token_is_refused() {
         .await
         .unwrap_err();
     assert!(e.to_string().contains("standby"), "{e}");
+    assert!(e.to_string().contains("the leader (`a`)"), "{e}");
     assert!(
         a.enqueue(&notification("n-1", 1), chrono::Utc::now())
             .await
@@ -422,6 +423,7 @@ async fn a_write_with_a_stale_lease_token_is_refused() {
         .await
         .unwrap_err();
     assert!(e.to_string().contains("no longer leads"), "{e}");
+    assert!(e.to_string().contains("the leader is `b`"), "{e}");
     let e = a
         .record_observations(vec![(
             Arc::from("sis-db"),

@@ -394,18 +394,28 @@ impl PostgresStore {
                 )
                 .await?
                 .is_some();
-            if !held && token < 0 {
-                return Err(Error::Conflict(format!(
-                    "{}: this instance is a standby; writes go through the leader",
-                    self.label
-                )));
-            }
             if !held {
-                return Err(Error::Conflict(format!(
-                    "{}: this instance no longer leads (its lease token {token} is stale); \
-                     the write was refused",
-                    self.label
-                )));
+                let leader: String = tx
+                    .query_one("SELECT holder FROM leader_lease WHERE id = 1", &[])
+                    .await?
+                    .get(0);
+                let leader = if leader.is_empty() {
+                    "none yet".to_owned()
+                } else {
+                    format!("`{leader}`")
+                };
+                return Err(Error::Conflict(if token < 0 {
+                    format!(
+                        "{}: this instance is a standby; writes go through the leader ({leader})",
+                        self.label
+                    )
+                } else {
+                    format!(
+                        "{}: this instance no longer leads (its lease token {token} is stale; \
+                         the leader is {leader}): the write was refused",
+                        self.label
+                    )
+                }));
             }
         }
         Ok(tx)
