@@ -1120,6 +1120,10 @@ impl Monitor {
         for rt in self.inner.checks.iter() {
             rt.set_incident(None);
         }
+        if let Some(comms) = &self.inner.comms {
+            // The open outages are read again from the store when next needed.
+            *comms.outages.lock().await = None;
+        }
         self.load_saved().await?;
         let _ = self.inner.restored.set(());
         // What the checks found last, as shown on the status page.
