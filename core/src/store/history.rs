@@ -693,8 +693,49 @@ pub(crate) fn ms(t: DateTime<Utc>) -> i64 {
 
 /// Unix milliseconds as a time.
 pub(crate) fn from_ms(v: i64) -> Result<DateTime<Utc>> {
-    DateTime::from_timestamp_millis(v)
-        .ok_or_else(|| Error::Store(format!("unreadable data in the database: timestamp {v}")))
+    DateTime::from_timestamp_millis(v).ok_or_else(|| corrupt(format!("timestamp {v}")))
+}
+
+/// [`from_ms`] of a time that may be missing.
+pub(crate) fn opt_from_ms(v: Option<i64>) -> Result<Option<DateTime<Utc>>> {
+    v.map(from_ms).transpose()
+}
+
+/// What a store says of a value in its database it cannot read.
+pub(crate) fn corrupt(what: impl fmt::Display) -> Error {
+    Error::Store(format!("unreadable data in the database: {what}"))
+}
+
+/// `v` as the JSON a store keeps.
+pub(crate) fn to_json<T: Serialize>(what: &str, v: &T) -> Result<String> {
+    serde_json::to_string(v).map_err(|e| Error::Store(format!("encoding {what}: {e}")))
+}
+
+/// A value from the JSON a store keeps.
+pub(crate) fn from_json<T: serde::de::DeserializeOwned>(what: &str, s: &str) -> Result<T> {
+    serde_json::from_str(s).map_err(|e| corrupt(format!("{what}: {e}")))
+}
+
+/// Every check's availability from its totals `[count, failures, unknown]` by check id, named
+/// by `names` (ids without a name are left out), by check name.
+pub(crate) fn availability_by_name<K: Eq + std::hash::Hash>(
+    totals: std::collections::HashMap<K, [u64; 3]>,
+    names: &std::collections::HashMap<K, String>,
+) -> Vec<Availability> {
+    let mut out: Vec<Availability> = totals
+        .into_iter()
+        .filter_map(|(id, [count, failures, unknown])| {
+            names.get(&id).map(|check| Availability {
+                check: check.clone(),
+                count,
+                failures,
+                unknown,
+                availability: availability(count, failures, unknown),
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| a.check.cmp(&b.check));
+    out
 }
 
 /// Integer columns, each compressed on its own (pco: delta encoding and bit packing chosen per

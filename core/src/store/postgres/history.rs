@@ -822,20 +822,7 @@ pub(super) async fn availability(store: &PostgresStore, since: i64) -> Result<Ve
         .into_iter()
         .map(|r| (r.get(0), r.get(1)))
         .collect();
-    let mut out: Vec<Availability> = totals
-        .into_iter()
-        .filter_map(|(id, [count, failures, unknown])| {
-            names.get(&id).map(|check| Availability {
-                check: check.clone(),
-                count,
-                failures,
-                unknown,
-                availability: model::availability(count, failures, unknown),
-            })
-        })
-        .collect();
-    out.sort_by(|a, b| a.check.cmp(&b.check));
-    Ok(out)
+    Ok(model::availability_by_name(totals, &names))
 }
 
 /// The newest observation of each of `checks`, in one query.

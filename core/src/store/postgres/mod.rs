@@ -542,29 +542,7 @@ async fn migrate(
     }
 }
 
-fn ms(t: DateTime<Utc>) -> i64 {
-    t.timestamp_millis()
-}
-
-fn from_ms(v: i64) -> Result<DateTime<Utc>> {
-    DateTime::from_timestamp_millis(v).ok_or_else(|| corrupt(format!("timestamp {v}")))
-}
-
-fn opt_from_ms(v: Option<i64>) -> Result<Option<DateTime<Utc>>> {
-    v.map(from_ms).transpose()
-}
-
-fn corrupt(what: impl fmt::Display) -> Error {
-    Error::Store(format!("unreadable data in the database: {what}"))
-}
-
-fn to_json<T: Serialize>(what: &str, v: &T) -> Result<String> {
-    serde_json::to_string(v).map_err(|e| Error::Store(format!("encoding {what}: {e}")))
-}
-
-fn from_json<T: serde::de::DeserializeOwned>(what: &str, s: &str) -> Result<T> {
-    serde_json::from_str(s).map_err(|e| corrupt(format!("{what}: {e}")))
-}
+use super::history::{corrupt, from_json, from_ms, ms, opt_from_ms, to_json};
 
 /// `LIMIT` of a `limit` where 0 is none.
 fn sql_limit(limit: usize) -> i64 {

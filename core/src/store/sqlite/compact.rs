@@ -2003,20 +2003,7 @@ pub(super) fn availability(
         stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<rusqlite::Result<_>>()?
     };
-    let mut out: Vec<Availability> = totals
-        .into_iter()
-        .filter_map(|(id, [count, failures, unknown])| {
-            names.get(&id).map(|check| Availability {
-                check: check.clone(),
-                count,
-                failures,
-                unknown,
-                availability: model::availability(count, failures, unknown),
-            })
-        })
-        .collect();
-    out.sort_by(|a, b| a.check.cmp(&b.check));
-    Ok(out)
+    Ok(model::availability_by_name(totals, &names))
 }
 
 /// Deletes what each tier keeps no longer: whole blocks, runs and the front of the whole

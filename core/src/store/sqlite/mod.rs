@@ -801,21 +801,7 @@ fn first_row_since(conn: &Connection, at: i64) -> Result<i64> {
 // ---------------------------------------------------------------------------------------------
 // Encoding.
 
-fn ms(t: DateTime<Utc>) -> i64 {
-    t.timestamp_millis()
-}
-
-fn from_ms(v: i64) -> Result<DateTime<Utc>> {
-    DateTime::from_timestamp_millis(v).ok_or_else(|| corrupt(format!("timestamp {v}")))
-}
-
-fn opt_from_ms(v: Option<i64>) -> Result<Option<DateTime<Utc>>> {
-    v.map(from_ms).transpose()
-}
-
-fn corrupt(what: impl fmt::Display) -> Error {
-    Error::Store(format!("unreadable data in the database: {what}"))
-}
+use super::history::{corrupt, from_json, from_ms, ms, opt_from_ms, to_json};
 
 fn status_from_code(v: i64) -> Result<Status> {
     Ok(match v {
@@ -834,14 +820,6 @@ fn outbox_state_parse(s: &str) -> Result<OutboxState> {
         "dead" => OutboxState::Dead,
         _ => return Err(corrupt(format!("outbox state `{s}`"))),
     })
-}
-
-fn to_json<T: Serialize>(what: &str, v: &T) -> Result<String> {
-    serde_json::to_string(v).map_err(|e| Error::Store(format!("encoding {what}: {e}")))
-}
-
-fn from_json<T: serde::de::DeserializeOwned>(what: &str, s: &str) -> Result<T> {
-    serde_json::from_str(s).map_err(|e| corrupt(format!("{what}: {e}")))
 }
 
 /// `LIMIT` value for a "0: no limit" count (SQLite reads a negative limit as none).
@@ -1921,7 +1899,6 @@ fn raw_incident(r: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, String)> {
 mod tests {
     use super::*;
     use crate::incident::UpdateKind;
-    use crate::monitor::state::{Alert, Suppression};
     use crate::sink::NotificationKind;
 
     fn t(secs: i64) -> DateTime<Utc> {
@@ -2780,124 +2757,6 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn check_states_save_load_and_upsert() {
-        let store = SqliteStore::in_memory().unwrap();
-        assert!(store.load_check_states().await.unwrap().is_empty());
-        let mut db = CheckState {
-            last_status: Some(Status::Critical),
-            last_at: Some(t(30)),
-            consecutive_failures: 3,
-            alert: Alert::Open {
-                status: Status::Critical,
-                since: t(10),
-            },
-            changes: [t(5)].into(),
-            ..Default::default()
-        };
-        let printer = CheckState {
-            alert: Alert::Suppressed {
-                status: Status::Warning,
-                since: t(1),
-                reason: Suppression::Maintenance {
-                    window: "summer".to_owned(),
-                },
-            },
-            ..Default::default()
-        };
-        store
-            .save_check_states(&[
-                ("printer".to_owned(), printer.clone()),
-                ("db".to_owned(), db.clone()),
-            ])
-            .await
-            .unwrap();
-        assert_eq!(
-            store.load_check_states().await.unwrap(),
-            vec![
-                ("db".to_owned(), db.clone()),
-                ("printer".to_owned(), printer.clone())
-            ]
-        );
-
-        db.consecutive_failures = 0;
-        db.consecutive_successes = 2;
-        db.alert = Alert::Clear;
-        db.flapping = true;
-        store
-            .save_check_states(&[("db".to_owned(), db.clone())])
-            .await
-            .unwrap();
-        let loaded = store.load_check_states().await.unwrap();
-        assert_eq!(
-            loaded,
-            vec![("db".to_owned(), db), ("printer".to_owned(), printer)]
-        );
-    }
-
-    #[tokio::test]
-    async fn transitions_by_check_since_and_limit() {
-        let store = SqliteStore::in_memory().unwrap();
-        let rec = |check: &str, secs: i64, transition: Transition, incident_id: Option<i64>| {
-            TransitionRecord {
-                check: check.to_owned(),
-                at: t(secs),
-                transition,
-                incident_id,
-            }
-        };
-        let records = vec![
-            rec(
-                "db",
-                0,
-                Transition::Opened {
-                    status: Status::Critical,
-                },
-                Some(1),
-            ),
-            rec(
-                "web",
-                10,
-                Transition::Suppressed {
-                    status: Status::Critical,
-                    reason: Suppression::Dependency {
-                        parent: "db".to_owned(),
-                    },
-                },
-                None,
-            ),
-            rec(
-                "db",
-                20,
-                Transition::Worsened {
-                    from: Status::Warning,
-                    to: Status::Critical,
-                },
-                Some(1),
-            ),
-            rec("db", 30, Transition::Recovered, Some(1)),
-            rec("web", 40, Transition::Released, None),
-        ];
-        store.record_transitions(&records).await.unwrap();
-
-        let all = store.transitions(None, t(0), 0).await.unwrap();
-        let want: Vec<_> = records.iter().rev().cloned().collect();
-        assert_eq!(all, want);
-        let db = store.transitions(Some("db"), t(10), 0).await.unwrap();
-        assert_eq!(db, vec![records[3].clone(), records[2].clone()]);
-        assert_eq!(
-            store.transitions(None, t(0), 2).await.unwrap(),
-            want[..2].to_vec()
-        );
-        assert!(
-            store
-                .transitions(Some("nope"), t(0), 0)
-                .await
-                .unwrap()
-                .is_empty()
-        );
-    }
-
-    #[tokio::test]
     async fn incidents_insert_update_and_filter() {
         let store = SqliteStore::in_memory().unwrap();
         let a = store.insert_incident(&incident("db", 0)).await.unwrap();
@@ -2971,64 +2830,6 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn enqueue_is_idempotent_and_due_rows_come_oldest_first() {
-        let store = SqliteStore::in_memory().unwrap();
-        let mut inc = incident("db", 0);
-        inc.id = store.insert_incident(&inc).await.unwrap();
-        let mail = note(&inc, "mail", "opened", 0);
-        let hook = note(&inc, "hook", "opened", 0);
-        assert!(store.enqueue(&hook, t(20)).await.unwrap());
-        assert!(store.enqueue(&mail, t(10)).await.unwrap());
-        assert!(!store.enqueue(&mail, t(30)).await.unwrap(), "same id twice");
-        assert_eq!(store.outbox_rows(inc.id).await.unwrap().len(), 2);
-        assert_eq!(store.next_outbox_due().await.unwrap(), Some(t(10)));
-
-        assert!(store.due_outbox(t(5), 10).await.unwrap().is_empty());
-        let due = store.due_outbox(t(25), 10).await.unwrap();
-        assert_eq!(
-            due.iter()
-                .map(|r| r.notification.id.as_str())
-                .collect::<Vec<_>>(),
-            [mail.id.as_str(), hook.id.as_str()]
-        );
-        let row = &due[0];
-        assert_eq!(row.notification, mail);
-        assert_eq!(row.state, OutboxState::Pending);
-        assert_eq!(row.attempts, 0);
-        assert_eq!((row.queued_at, row.next_attempt_at), (t(10), t(10)));
-        assert_eq!((row.delivered_at, row.last_error.as_deref()), (None, None));
-        assert_eq!(store.due_outbox(t(25), 1).await.unwrap().len(), 1);
-
-        store.mark_delivered(&mail.id, t(26)).await.unwrap();
-        assert!(
-            !store.enqueue(&mail, t(40)).await.unwrap(),
-            "delivered stays delivered"
-        );
-        let rows = store.outbox_rows(inc.id).await.unwrap();
-        let delivered = rows.iter().find(|r| r.notification.id == mail.id).unwrap();
-        assert_eq!(delivered.state, OutboxState::Delivered);
-        assert_eq!(delivered.delivered_at, Some(t(26)));
-        assert_eq!(delivered.attempts, 1);
-        assert_eq!(
-            store
-                .due_outbox(t(100), 10)
-                .await
-                .unwrap()
-                .iter()
-                .map(|r| r.notification.id.as_str().to_owned())
-                .collect::<Vec<_>>(),
-            [hook.id.as_str()]
-        );
-        assert!(matches!(
-            store.mark_delivered("nope", t(1)).await.unwrap_err(),
-            Error::NotFound {
-                what: "outbox row",
-                ..
-            }
-        ));
-    }
-
-    #[tokio::test]
     async fn failures_back_off_then_die() {
         let store = SqliteStore::in_memory().unwrap();
         let mut inc = incident("db", 0);
@@ -3083,146 +2884,6 @@ mod tests {
                 ..
             }
         ));
-    }
-
-    #[tokio::test]
-    async fn outbox_stats_and_sent_records() {
-        let store = SqliteStore::in_memory().unwrap();
-        assert_eq!(store.outbox_stats().await.unwrap(), OutboxStats::default());
-        let mut inc = incident("db", 0);
-        inc.id = store.insert_incident(&inc).await.unwrap();
-        let mut other = incident("web", 0);
-        other.id = store.insert_incident(&other).await.unwrap();
-
-        let delivered = note(&inc, "mail", "opened", 0);
-        let dead = note(&inc, "hook", "opened", 0);
-        let retrying = note(&inc, "mail", "update:1", 0);
-        let fresh = note(&other, "mail", "opened", 0);
-        store.enqueue(&delivered, t(1)).await.unwrap();
-        store.enqueue(&dead, t(2)).await.unwrap();
-        store.enqueue(&retrying, t(3)).await.unwrap();
-        store.enqueue(&fresh, t(4)).await.unwrap();
-        store.mark_delivered(&delivered.id, t(5)).await.unwrap();
-        store.mark_failed(&dead.id, "gone", None).await.unwrap();
-        store
-            .mark_failed(&retrying.id, "busy", Some(t(100)))
-            .await
-            .unwrap();
-
-        assert_eq!(
-            store.outbox_stats().await.unwrap(),
-            OutboxStats {
-                pending: 2,
-                retrying: 1,
-                dead: 1,
-                delivered: 1,
-                oldest_pending: Some(t(3)),
-            }
-        );
-        let sent = store.sent_records(inc.id).await.unwrap();
-        let keyed: Vec<(&str, &str, DateTime<Utc>)> = sent
-            .iter()
-            .map(|s| (s.sink.as_str(), s.key.as_str(), s.at))
-            .collect();
-        assert_eq!(
-            keyed,
-            [
-                ("mail", "opened", t(1)),
-                ("hook", "opened", t(2)),
-                ("mail", "update:1", t(3))
-            ]
-        );
-        assert_eq!(store.sent_records(other.id).await.unwrap().len(), 1);
-        assert!(store.sent_records(999).await.unwrap().is_empty());
-    }
-
-    #[tokio::test]
-    async fn prune_deletes_old_history_and_resolved_incidents() {
-        let store = SqliteStore::in_memory().unwrap();
-        store
-            .record_observations(vec![
-                ("db".into(), obs(Status::Ok, "old", 0)),
-                ("db".into(), obs(Status::Ok, "old", 50)),
-                ("db".into(), obs(Status::Ok, "new", 100)),
-                ("web".into(), obs(Status::Ok, "old", 10)),
-            ])
-            .await
-            .unwrap();
-        store
-            .record_transitions(&[
-                TransitionRecord {
-                    check: "db".to_owned(),
-                    at: t(10),
-                    transition: Transition::Recovered,
-                    incident_id: None,
-                },
-                TransitionRecord {
-                    check: "db".to_owned(),
-                    at: t(200),
-                    transition: Transition::Released,
-                    incident_id: None,
-                },
-            ])
-            .await
-            .unwrap();
-
-        // Resolved long ago: goes, with its delivered and dead rows but not its pending one.
-        let mut gone = incident("db", 0);
-        gone.id = store.insert_incident(&gone).await.unwrap();
-        gone.resolve("back", t(20));
-        store.update_incident(&gone).await.unwrap();
-        let (sent, dead, pending) = (
-            note(&gone, "mail", "opened", 0),
-            note(&gone, "hook", "opened", 0),
-            note(&gone, "mail", "resolved", 20),
-        );
-        for n in [&sent, &dead, &pending] {
-            store.enqueue(n, t(0)).await.unwrap();
-        }
-        store.mark_delivered(&sent.id, t(1)).await.unwrap();
-        store.mark_failed(&dead.id, "gone", None).await.unwrap();
-        // Resolved after the cut-off, and still open: both stay.
-        let mut recent = incident("web", 0);
-        recent.id = store.insert_incident(&recent).await.unwrap();
-        recent.resolve("back", t(150));
-        store.update_incident(&recent).await.unwrap();
-        let recent_note = note(&recent, "mail", "opened", 0);
-        store.enqueue(&recent_note, t(0)).await.unwrap();
-        store.mark_delivered(&recent_note.id, t(1)).await.unwrap();
-        let open = store
-            .insert_incident(&incident("printer", 0))
-            .await
-            .unwrap();
-
-        let deleted = store.prune(t(100)).await.unwrap();
-        // 2 whole observations (the first of each check), db's run of "old" (ended by "new")
-        // + 1 transition + 2 outbox rows + 1 incident. The samples are in the open hour's
-        // tail, which is not read before the cut.
-        assert_eq!(deleted, 7);
-        assert_eq!(
-            store.observations("db", t(-1), 0).await.unwrap(),
-            vec![obs(Status::Ok, "new", 100)]
-        );
-        assert!(
-            store
-                .observations("web", t(-1), 0)
-                .await
-                .unwrap()
-                .is_empty()
-        );
-        assert_eq!(store.transitions(None, t(-1), 0).await.unwrap().len(), 1);
-        assert!(store.incident(gone.id).await.unwrap().is_none());
-        assert!(store.incident(recent.id).await.unwrap().is_some());
-        assert!(store.incident(open).await.unwrap().is_some());
-        let left = store.outbox_rows(gone.id).await.unwrap();
-        assert_eq!(left.len(), 1);
-        assert_eq!(left[0].notification.id, pending.id);
-        assert_eq!(store.outbox_rows(recent.id).await.unwrap().len(), 1);
-        assert_eq!(
-            store.prune(t(100)).await.unwrap(),
-            0,
-            "nothing left to prune"
-        );
     }
 
     #[tokio::test]
