@@ -13,6 +13,8 @@
 mod databases;
 #[path = "support/smtp.rs"]
 mod smtp;
+#[path = "support/wait.rs"]
+mod wait;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -22,28 +24,7 @@ use std::time::{Duration, Instant};
 
 use databases::{Engine, Server};
 use smtp::{Kind, Smtp};
-
-/// Polls `f` every 50 ms until it gives `Some`, or panics with `what` (and `context()`) after
-/// `limit`.
-async fn wait_for<T, F: std::future::Future<Output = Option<T>>>(
-    limit: Duration,
-    what: &str,
-    context: impl Fn() -> String,
-    mut f: impl FnMut() -> F,
-) -> T {
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(v) = f().await {
-            return v;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "timed out after {limit:?}: {what}\n{}",
-            context()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
+use wait::wait_for;
 
 /// One `forewarn run` process.
 struct Instance {

@@ -5,12 +5,17 @@
 //! order: the district holds every observation once (each sequence number once, none missing),
 //! the observations made during the partition included, and the one incident resolves.
 
+#[path = "support/wait.rs"]
+mod wait;
+
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
+
+use wait::wait_for;
 
 /// A free loopback port (at the moment of asking).
 fn free_port() -> u16 {
@@ -19,27 +24,6 @@ fn free_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
-}
-
-/// Polls `f` every 50 ms until it gives `Some`, or panics with `what` and `context()`.
-async fn wait_for<T, F: std::future::Future<Output = Option<T>>>(
-    limit: Duration,
-    what: &str,
-    context: impl Fn() -> String,
-    mut f: impl FnMut() -> F,
-) -> T {
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(v) = f().await {
-            return v;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "timed out after {limit:?}: {what}\n{}",
-            context()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 /// A TCP proxy from a loopback port to `to`, which can be cut (open connections closed, new
