@@ -2401,3 +2401,75 @@ mod cases {
         assert_eq!(store.outbox_stats().await.unwrap().pending, 160);
     }
 }
+
+/// PostgreSQL makes rollups again from the rows when an hour closes, so an observation that
+/// comes after its hour closed (an agent's or a site's, after a partition) is counted into
+/// that hour, and its day, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_counts_a_late_observation_into_its_closed_hour_once() {
+    let Some(backend) = postgres_backend() else {
+        return;
+    };
+    let h = Harness::new(backend);
+    let store = h.fresh().await;
+    let t0: DateTime<Utc> = "2026-03-02T08:00:00Z".parse().unwrap();
+    let at = |secs: i64| t0 + chrono::Duration::seconds(secs);
+    let check: Arc<str> = Arc::from("lab-switch");
+    let ok = |secs: i64| {
+        (
+            check.clone(),
+            Observation::new(Status::Ok, "connected in 3 ms", at(secs)),
+        )
+    };
+    store
+        .record_observations((0..10).map(|i| ok(i * 60)).collect())
+        .await
+        .unwrap();
+    // The next hour's first observation closes 08:00.
+    store.record_observations(vec![ok(3600)]).await.unwrap();
+    // An observation of 08:30 comes late, twice in one batch and once more after.
+    let late = (
+        check.clone(),
+        Observation::new(Status::Critical, "connection refused", at(1800)),
+    );
+    store
+        .record_observations(vec![late.clone(), late.clone()])
+        .await
+        .unwrap();
+    store.record_observations(vec![late]).await.unwrap();
+    let hours = store
+        .rollups("lab-switch", Tier::Hour, at(0), at(7200))
+        .await
+        .unwrap();
+    let counts: Vec<(u64, u64)> = hours.iter().map(|r| (r.count, r.failures)).collect();
+    assert_eq!(counts, [(13, 3), (1, 0)], "{hours:?}");
+    let days = store
+        .rollups("lab-switch", Tier::Day, at(-8 * 3600), at(86_400))
+        .await
+        .unwrap();
+    assert_eq!(
+        days.iter()
+            .map(|r| (r.count, r.failures))
+            .collect::<Vec<_>>(),
+        [(14, 3)]
+    );
+    let minutes = store
+        .rollups("lab-switch", Tier::Minute, at(1800), at(1860))
+        .await
+        .unwrap();
+    assert_eq!(
+        minutes
+            .iter()
+            .map(|r| (r.count, r.failures))
+            .collect::<Vec<_>>(),
+        [(3, 3)]
+    );
+    let availability = store.availability(at(0)).await.unwrap();
+    assert_eq!(
+        availability
+            .iter()
+            .map(|a| (a.check.as_str(), a.count, a.failures))
+            .collect::<Vec<_>>(),
+        [("lab-switch", 14, 3)]
+    );
+}

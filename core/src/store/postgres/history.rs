@@ -30,6 +30,14 @@ pub(super) struct Writer {
     closed_before: Option<i64>,
 }
 
+impl Writer {
+    /// Where the closed hours end is read from the database again before the next batch
+    /// (something other than a batch closed hours).
+    pub(super) fn forget_closed(&mut self) {
+        self.closed_before = None;
+    }
+}
+
 #[derive(Clone)]
 struct Head {
     status: Status,
@@ -598,7 +606,7 @@ pub(super) async fn prune(
             .await?;
     }
     tx.commit().await?;
-    w.closed_before = None;
+    w.forget_closed();
     Ok(deleted)
 }
 

@@ -607,7 +607,7 @@ impl Store for PostgresStore {
 
     async fn prune(&self, before: DateTime<Utc>) -> Result<u64> {
         let before = ms(before);
-        let _writer = self.writer.lock().await;
+        let mut writer = self.writer.lock().await;
         let mut client = self.client().await?;
         let tx = self.begin(&mut client).await?;
         let mut n = history::shed_raw(&tx, before).await?;
@@ -656,6 +656,7 @@ impl Store for PostgresStore {
             )
             .await?;
         tx.commit().await?;
+        writer.forget_closed();
         Ok(n)
     }
 
@@ -683,7 +684,7 @@ impl Store for PostgresStore {
     }
 
     async fn shed_oldest_raw(&self) -> Result<Option<DateTime<Utc>>> {
-        let _writer = self.writer.lock().await;
+        let mut writer = self.writer.lock().await;
         let client = self.client().await?;
         let oldest: Option<i64> = client
             .query_one("SELECT min(at) FROM observations", &[])
@@ -697,6 +698,8 @@ impl Store for PostgresStore {
         let tx = self.begin(&mut client).await?;
         history::shed_raw(&tx, through).await?;
         tx.commit().await?;
+        // Shedding may have closed hours: where they end is read again.
+        writer.forget_closed();
         Ok(Some(from_ms(through)?))
     }
 
