@@ -77,9 +77,10 @@ pub async fn run(monitor: &Monitor, shutdown: impl Future<Output = ()>) -> Resul
     loop {
         // Standing by: nothing written to the shared store goes through.
         store.fence(Some(STANDBY_FENCE));
-        let lease = loop {
+        let (lease, asked) = loop {
+            let asked = Instant::now();
             match store.lead(instance, None, ttl).await {
-                Ok(l) if l.holder == instance => break l,
+                Ok(l) if l.holder == instance => break (l, asked),
                 Ok(l) => {
                     monitor.set_standby(true);
                     if following.as_deref() != Some(l.holder.as_str()) {
@@ -121,6 +122,7 @@ pub async fn run(monitor: &Monitor, shutdown: impl Future<Output = ()>) -> Resul
             instance.to_owned(),
             token,
             ttl,
+            asked + ttl,
             lost.clone(),
         ));
         let stopping = AtomicBool::new(false);
@@ -139,8 +141,8 @@ pub async fn run(monitor: &Monitor, shutdown: impl Future<Output = ()>) -> Resul
             }
             return result;
         }
-        // The fence stays at the old token: whatever this instance still tries to write is
-        // refused.
+        // Standing by again (the fence moves to the standby's at the top of the loop): whatever
+        // this instance still tries to write is refused.
         match result {
             Ok(()) => tracing::warn!(instance, token, "lost the lead; standing by"),
             Err(e) => {
@@ -151,18 +153,18 @@ pub async fn run(monitor: &Monitor, shutdown: impl Future<Output = ()>) -> Resul
 }
 
 /// Renews the lease every third of `ttl`; tells `lost` when another holds it, or when it
-/// could not be renewed and may lapse before the next try.
+/// could not be renewed and may lapse (after `holds_until`) before the next try.
 async fn renew(
     store: Arc<dyn crate::Store>,
     instance: String,
     token: i64,
     ttl: Duration,
+    mut holds_until: Instant,
     lost: Arc<tokio::sync::Notify>,
 ) {
     let every = ttl / 3;
-    // Until when the lease surely holds, by this machine's clock: counted from before the
-    // request that renewed it.
-    let mut holds_until = Instant::now() + ttl;
+    // `holds_until`: until when the lease surely holds, by this machine's clock, counted from
+    // before the request that took or renewed it.
     loop {
         tokio::time::sleep(every).await;
         let asked = Instant::now();
