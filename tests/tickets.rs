@@ -2025,7 +2025,7 @@ fn real_labelled_tickets_assignments_precise_taxonomy_and_clean_cluster_names() 
         k_choice["candidates"],
         topics["topics"].as_array().unwrap().len()
     );
-    assert!(nmi >= 0.30, "NMI {nmi:.3}");
+    assert!(nmi >= 0.33, "NMI {nmi:.3}");
     assert!(purity >= 0.65, "purity {purity:.3}");
 }
 

@@ -556,6 +556,6 @@ def test_topics_agree_with_human_categories_better_than_tfidf_kmeans(tmp_path: P
         f"{purity(ours):.3f}; scikit-learn TF-IDF + k-means NMI {nmi_theirs:.3f} purity "
         f"{purity(theirs):.3f}; ratio {nmi_ours / nmi_theirs:.2f}"
     )
-    assert nmi_ours >= 0.30
+    assert nmi_ours >= 0.33
     assert purity(ours) >= 0.65
     assert nmi_ours >= 1.05 * nmi_theirs

@@ -553,7 +553,9 @@ class KChoice(_Record):
 
     candidates: List[Tuple[int, float]]
     """Each candidate k and the held-out silhouette its clusters had (weighted, cosine against
-    the centres), in increasing k; the k at the knee of this curve was taken."""
+    the centres), in increasing k; the smallest k where this curve, each score averaged with
+    its neighbours', stops rising (80 % of the way from its lowest score to its highest) was
+    taken."""
     sample: int
     """Distinct texts the candidates were scored on."""
 

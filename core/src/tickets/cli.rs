@@ -67,8 +67,8 @@ pub enum TicketsCommand {
         /// Keyword taxonomy (TOML, see `forewarn tickets taxonomy`); the K-12 default otherwise.
         #[arg(long)]
         taxonomy: Option<PathBuf>,
-        /// Clusters for tickets the taxonomy misses (by default chosen from the data: the knee of
-        /// a held-out silhouette over about ten candidates).
+        /// Clusters for tickets the taxonomy misses (by default chosen from the data: where a
+        /// held-out silhouette over about ten candidates stops rising).
         #[arg(long)]
         k: Option<usize>,
         /// Cluster every ticket, not only those the taxonomy misses.

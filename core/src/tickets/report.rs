@@ -451,7 +451,7 @@ impl Report<'_> {
             m.k,
             match &m.k_choice {
                 Some(c) => format!(
-                    ", chosen from the data: the knee of the held-out silhouette over k = {}–{}, {} texts sampled",
+                    ", chosen from the data: the start of the held-out silhouette's plateau over k = {}–{}, {} texts sampled",
                     c.candidates.first().map_or(0, |x| x.0),
                     c.candidates.last().map_or(0, |x| x.0),
                     c.sample

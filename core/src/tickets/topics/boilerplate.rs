@@ -6,7 +6,8 @@
 //! [`super::normalise`] drops whole lines ([`is_cut_line`] ends the useful text, [`is_skip_line`]
 //! drops one line); [`super::words`] drops single words ([`is_noise_word`], [`is_date_or_time`])
 //! and two-word formulas ([`is_noise_pair`]) wherever they appear, since many exports flatten
-//! a mail onto one line.
+//! a mail onto one line, and for the same reason finds a mail disclaimer inside a line
+//! ([`disclaimer_mask`]).
 
 use std::sync::LazyLock;
 
@@ -253,6 +254,178 @@ pub fn is_noise_pair(first: &str, second: &str) -> bool {
     )
 }
 
+/// Words that only a mail disclaimer puts close together: three of them within
+/// [`DISCLAIMER_WINDOW`] words start one.
+const DISCLAIMER_STRONG: &[&str] = &[
+    "confidential",
+    "confidentiality",
+    "privileged",
+    "addressee",
+    "addressees",
+    "recipient",
+    "recipients",
+    "disclosure",
+    "dissemination",
+    "prohibited",
+    "unlawful",
+    "unauthorised",
+    "unauthorized",
+    "liability",
+    "legally",
+    "solely",
+    "intended",
+    "reliance",
+    "misuse",
+    "omissions",
+    "authenticity",
+    "strictly",
+    // French, German, Spanish.
+    "confidentiel",
+    "confidentielle",
+    "confidentiels",
+    "confidentielles",
+    "destiné",
+    "destinée",
+    "destinataire",
+    "destinataires",
+    "strictement",
+    "interdite",
+    "interdit",
+    "vertraulich",
+    "vertrauliche",
+    "vertraulichen",
+    "empfänger",
+    "irrtümlich",
+    "unbefugte",
+    "untersagt",
+    "confidencial",
+    "confidenciales",
+    "destinado",
+    "destinada",
+    "destinatario",
+    "destinatarios",
+    "prohibida",
+    "prohibido",
+];
+
+/// Words a disclaimer goes on with: a disclaimer lasts while one of these or of
+/// [`DISCLAIMER_STRONG`] comes within [`DISCLAIMER_GAP`] words of the last.
+const DISCLAIMER_WEAK: &[&str] = &[
+    "information",
+    "contents",
+    "content",
+    "opinions",
+    "views",
+    "expressed",
+    "necessarily",
+    "represent",
+    "error",
+    "errors",
+    "erroneously",
+    "received",
+    "notify",
+    "delete",
+    "destroy",
+    "attachments",
+    "attachment",
+    "copying",
+    "distribution",
+    "copy",
+    "use",
+    "virus",
+    "viruses",
+    "infection",
+    "checkers",
+    "damage",
+    "responsibility",
+    "accepts",
+    "accept",
+    "liable",
+    "communication",
+    "transmission",
+    "transmitted",
+    "registered",
+    "office",
+    "company",
+    "number",
+    "incorporated",
+    "england",
+    "wales",
+    "sender",
+    "immediately",
+    "reply",
+    "mail",
+    "email",
+    "message",
+    "verify",
+    "susceptible",
+    "interference",
+    "omitted",
+    "taken",
+    "action",
+    "rely",
+    "pièces",
+    "jointes",
+    "expéditeur",
+    "supprimer",
+    "nachricht",
+    "absender",
+    "informationen",
+    "löschen",
+    "mensaje",
+    "remitente",
+    "eliminar",
+    "información",
+];
+
+/// Words within which three [`DISCLAIMER_STRONG`] words start a disclaimer.
+pub const DISCLAIMER_WINDOW: usize = 6;
+/// Words without a disclaimer word after which a disclaimer has ended.
+pub const DISCLAIMER_GAP: usize = 4;
+
+static DISCLAIMER_STRONG_SET: LazyLock<FastSet<&'static str>> =
+    LazyLock::new(|| DISCLAIMER_STRONG.iter().copied().collect());
+static DISCLAIMER_WEAK_SET: LazyLock<FastSet<&'static str>> =
+    LazyLock::new(|| DISCLAIMER_WEAK.iter().copied().collect());
+
+/// Marks the words of mail disclaimers in a text's words (lower case), for mails flattened onto
+/// one line, where no line break ends the message before its legal notice ("… information
+/// confidential legally privileged intended solely addressee opinions expressed …"). A
+/// disclaimer starts at the first of three strong words ("confidential", "privileged",
+/// "addressee", "unlawful"…) within [`DISCLAIMER_WINDOW`] words and goes on while strong or
+/// weak words ("opinions", "virus", "notify", "registered office"…) keep coming within
+/// [`DISCLAIMER_GAP`] words of each other; the words around it (the message before, a quoted
+/// earlier message after) stay. A sentence that names one or two of these words ("the intended
+/// recipient never got the report") is not a disclaimer.
+pub fn disclaimer_mask(words: &[&str]) -> Vec<bool> {
+    let strong = |w: &str| DISCLAIMER_STRONG_SET.contains(w);
+    let weak = |w: &str| DISCLAIMER_WEAK_SET.contains(w);
+    let mut mask = vec![false; words.len()];
+    let mut i = 0;
+    while i < words.len() {
+        if !strong(words[i]) {
+            i += 1;
+            continue;
+        }
+        let window = &words[i..(i + DISCLAIMER_WINDOW).min(words.len())];
+        if window.iter().filter(|w| strong(w)).count() < 3 {
+            i += 1;
+            continue;
+        }
+        let mut last = i;
+        let mut j = i + 1;
+        while j < words.len() && j - last <= DISCLAIMER_GAP {
+            if strong(words[j]) || weak(words[j]) {
+                last = j;
+            }
+            j += 1;
+        }
+        mask[i..=last].iter_mut().for_each(|m| *m = true);
+        i = last + 1;
+    }
+    mask
+}
+
 /// Whether a word is a time or a date written with digits: `3pm`, `10am`, `21st`, `2nd`,
 /// `14h30`, `9h`, `1er` (all-digit words are dropped anyway).
 pub fn is_date_or_time(w: &str) -> bool {
@@ -383,6 +556,44 @@ pub fn is_skip_line(low: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn finds_a_disclaimer_inside_a_line_and_keeps_the_words_around_it() {
+        let text = "hi mobile devices belong testing please add thanks engineer ext information \
+                    confidential legally privileged intended solely addressee opinions expressed \
+                    mine necessarily represent opinions susceptible interference intended \
+                    recipient disclosure copying strictly prohibited unlawful received error \
+                    please notify delete virus checkers registered office broad street re \
+                    hello the projector in the library is flickering again";
+        let words: Vec<&str> = text.split_whitespace().collect();
+        let mask = disclaimer_mask(&words);
+        let kept: Vec<&str> = words
+            .iter()
+            .zip(&mask)
+            .filter(|(_, m)| !**m)
+            .map(|(w, _)| *w)
+            .collect();
+        assert_eq!(
+            kept.join(" "),
+            "hi mobile devices belong testing please add thanks engineer ext information \
+             broad street re hello the projector in the library is flickering again"
+        );
+        // In French and German too.
+        let fr: Vec<&str> = "merci ce message est confidentiel et destiné au seul destinataire \
+                             toute diffusion est strictement interdite"
+            .split_whitespace()
+            .collect();
+        let m = disclaimer_mask(&fr);
+        assert!(!m[3] && m[4..].iter().all(|m| *m), "{m:?}");
+        // One or two such words in a sentence are not a disclaimer.
+        for prose in [
+            "the intended recipient never got the report it is confidential",
+            "i received an error please delete the attachments and notify me",
+        ] {
+            let w: Vec<&str> = prose.split_whitespace().collect();
+            assert!(disclaimer_mask(&w).iter().all(|m| !m), "{prose}");
+        }
+    }
 
     #[test]
     fn recognises_dates_times_and_formulas() {
