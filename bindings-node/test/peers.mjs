@@ -143,3 +143,64 @@ export async function startSmtp({ timeoutMs = 15000 } = {}) {
     },
   };
 }
+
+/**
+ * A private PostgreSQL on a free loopback port, its data in a temporary folder, with a user
+ * `forewarn` (password `password`) owning a database `forewarn`. PostgreSQL refuses to run as
+ * root, so as root it runs as the `postgres` user. Resolves to `{ url, password, admin(sql),
+ * stop() }`, or `null` when PostgreSQL is not installed (the caller skips or fails with
+ * `skipOrFail`); a server that is installed but does not start is an error.
+ */
+export async function startPostgres() {
+  const root = '/usr/lib/postgresql';
+  const versions = fs.existsSync(root)
+    ? fs
+        .readdirSync(root)
+        .filter((v) => fs.existsSync(path.join(root, v, 'bin', 'initdb')))
+        .sort((a, b) => Number(a) - Number(b))
+    : [];
+  if (versions.length === 0) return null;
+  const bin = path.join(root, versions[versions.length - 1], 'bin');
+  const asRoot = process.getuid?.() === 0;
+  const base = fs.mkdtempSync(path.join(os.tmpdir(), 'forewarn-pg-'));
+  const dir = path.join(base, 'pg');
+  fs.mkdirSync(dir);
+  if (asRoot) {
+    fs.chmodSync(base, 0o755);
+    const r = spawnSync('chown', ['postgres:postgres', dir]);
+    if (r.status !== 0) throw new Error(`chown postgres ${dir}: ${r.stderr}`);
+  }
+  const data = path.join(dir, 'data');
+  const port = await freePort();
+  const run = (tool, args) => {
+    const cmd = asRoot ? ['runuser', '-u', 'postgres', '--', path.join(bin, tool)] : [path.join(bin, tool)];
+    const r = spawnSync(cmd[0], [...cmd.slice(1), ...args], { encoding: 'utf8', timeout: 60000 });
+    if (r.status !== 0) throw new Error(`${tool} failed: ${(r.stderr || r.error || '').toString().trim()}`);
+    return r.stdout;
+  };
+  const stop = () => {
+    try {
+      run('pg_ctl', ['-D', data, '-m', 'fast', '-w', 'stop']);
+    } catch {
+      // Already stopped.
+    }
+    fs.rmSync(base, { recursive: true, force: true });
+  };
+  const admin = (sql, db = 'forewarn') =>
+    run('psql', ['-h', dir, '-p', String(port), '-U', 'postgres', '-d', db, '-X', '-q', '-t', '-A', '-v', 'ON_ERROR_STOP=1', '-c', sql]).trim();
+  run('initdb', ['-D', data, '-U', 'postgres', '--auth-local=trust', '--auth-host=scram-sha-256', '-E', 'UTF8']);
+  process.once('exit', stop);
+  run('pg_ctl', ['-D', data, '-l', path.join(dir, 'log'), '-w', '-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1`, 'start']);
+  const password = 'pw-Forewarn-node-7c2';
+  admin(`CREATE USER forewarn PASSWORD '${password}'`, 'postgres');
+  admin('CREATE DATABASE forewarn OWNER forewarn', 'postgres');
+  return {
+    url: `postgres://forewarn@127.0.0.1:${port}/forewarn`,
+    password,
+    admin,
+    stop() {
+      process.removeListener('exit', stop);
+      stop();
+    },
+  };
+}
