@@ -12,9 +12,10 @@ if [ ! -x "$venv/bin/python" ]; then
     "$python" -m venv "$venv"
 fi
 # What the tests use beside the package: the SMTP peer, the type checker of the examples, and
-# pandas for the ticket analysis's data frames, scikit-learn for the topics' baseline.
+# pandas for the ticket analysis's data frames, scikit-learn for the topics' baseline (one minor
+# version, so that the baseline the topics are held against stays the same clustering).
 "$venv/bin/python" -m pip install -q --disable-pip-version-check 'maturin>=1.9,<2' 'pytest>=7' \
-    'aiosmtpd>=1.4' 'mypy>=1.10' pandas scikit-learn
+    'aiosmtpd>=1.4' 'mypy>=1.10' pandas 'scikit-learn==1.9.*'
 
 # The dev profile with the symbols stripped: a quick build and a small wheel; the package is
 # the same as a release build's.

@@ -558,4 +558,4 @@ def test_topics_agree_with_human_categories_better_than_tfidf_kmeans(tmp_path: P
     )
     assert nmi_ours >= 0.33
     assert purity(ours) >= 0.65
-    assert nmi_ours >= 1.05 * nmi_theirs
+    assert nmi_ours >= 1.15 * nmi_theirs

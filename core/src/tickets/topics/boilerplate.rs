@@ -364,6 +364,32 @@ const DISCLAIMER_WEAK: &[&str] = &[
     "taken",
     "action",
     "rely",
+    // Registration notices and the addresses in them.
+    "registration",
+    "limited",
+    "ltd",
+    "plc",
+    "llc",
+    "inc",
+    "gmbh",
+    "sarl",
+    "street",
+    "road",
+    "avenue",
+    "square",
+    "london",
+    "england",
+    "scotland",
+    "united",
+    "kingdom",
+    "subsidiaries",
+    "subsidiary",
+    "affiliates",
+    "entity",
+    "entities",
+    "separate",
+    "group",
+    "vat",
     "pièces",
     "jointes",
     "expéditeur",
@@ -377,6 +403,19 @@ const DISCLAIMER_WEAK: &[&str] = &[
     "eliminar",
     "información",
 ];
+
+/// The two words that start a company's registration notice.
+fn is_registration_pair(first: &str, second: &str) -> bool {
+    matches!(
+        (first, second),
+        (
+            "registered",
+            "in" | "office" | "under" | "number" | "address" | "company"
+        ) | ("company", "number" | "registration" | "registered" | "no")
+            | ("vat", "number" | "registration" | "no")
+            | ("handelsregister" | "amtsgericht" | "siège" | "rcs", _)
+    )
+}
 
 /// Words within which three [`DISCLAIMER_STRONG`] words start a disclaimer.
 pub const DISCLAIMER_WINDOW: usize = 6;
@@ -397,20 +436,30 @@ static DISCLAIMER_WEAK_SET: LazyLock<FastSet<&'static str>> =
 /// [`DISCLAIMER_GAP`] words of each other; the words around it (the message before, a quoted
 /// earlier message after) stay. A sentence that names one or two of these words ("the intended
 /// recipient never got the report") is not a disclaimer.
+///
+/// A company's registration notice ("registered in England and Wales", "registered office",
+/// "company number", "registered under number …") starts one too: its address in between is
+/// bridged by the words such notices hold ("street", "kingdom", "limited", "subsidiaries",
+/// "entity"…).
 pub fn disclaimer_mask(words: &[&str]) -> Vec<bool> {
     let strong = |w: &str| DISCLAIMER_STRONG_SET.contains(w);
     let weak = |w: &str| DISCLAIMER_WEAK_SET.contains(w);
     let mut mask = vec![false; words.len()];
     let mut i = 0;
     while i < words.len() {
-        if !strong(words[i]) {
-            i += 1;
-            continue;
-        }
-        let window = &words[i..(i + DISCLAIMER_WINDOW).min(words.len())];
-        if window.iter().filter(|w| strong(w)).count() < 3 {
-            i += 1;
-            continue;
+        let registration = words
+            .get(i + 1)
+            .is_some_and(|next| is_registration_pair(words[i], next));
+        if !registration {
+            if !strong(words[i]) {
+                i += 1;
+                continue;
+            }
+            let window = &words[i..(i + DISCLAIMER_WINDOW).min(words.len())];
+            if window.iter().filter(|w| strong(w)).count() < 3 {
+                i += 1;
+                continue;
+            }
         }
         let mut last = i;
         let mut j = i + 1;
@@ -575,8 +624,26 @@ mod tests {
             .collect();
         assert_eq!(
             kept.join(" "),
-            "hi mobile devices belong testing please add thanks engineer ext information \
-             broad street re hello the projector in the library is flickering again"
+            "hi mobile devices belong testing please add thanks engineer ext information re \
+             hello the projector in the library is flickering again"
+        );
+        // A registration notice, its address included; the message after it stays.
+        let notice: Vec<&str> = "thanks jo registered under number whose registered old broad \
+                                 street kingdom provide clients each subsidiaries separate \
+                                 entity has liability entity acts omissions thursday addresses \
+                                 devices device name"
+            .split_whitespace()
+            .collect();
+        let m = disclaimer_mask(&notice);
+        let kept: Vec<&str> = notice
+            .iter()
+            .zip(&m)
+            .filter(|(_, m)| !**m)
+            .map(|(w, _)| *w)
+            .collect();
+        assert_eq!(
+            kept.join(" "),
+            "thanks jo thursday addresses devices device name"
         );
         // In French and German too.
         let fr: Vec<&str> = "merci ce message est confidentiel et destiné au seul destinataire \
