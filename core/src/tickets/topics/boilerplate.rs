@@ -298,6 +298,11 @@ const DISCLAIMER_STRONG: &[&str] = &[
     "irrtümlich",
     "unbefugte",
     "untersagt",
+    "unerlaubte",
+    "weitergabe",
+    "vervielfältigung",
+    "adressat",
+    "gestattet",
     "confidencial",
     "confidenciales",
     "destinado",
@@ -398,6 +403,11 @@ const DISCLAIMER_WEAK: &[&str] = &[
     "absender",
     "informationen",
     "löschen",
+    "erhalten",
+    "informieren",
+    "sofort",
+    "vernichten",
+    "kopieren",
     "mensaje",
     "remitente",
     "eliminar",
@@ -606,14 +616,8 @@ pub fn is_skip_line(low: &str) -> bool {
 mod tests {
     use super::*;
 
-    #[test]
-    fn finds_a_disclaimer_inside_a_line_and_keeps_the_words_around_it() {
-        let text = "hi mobile devices belong testing please add thanks engineer ext information \
-                    confidential legally privileged intended solely addressee opinions expressed \
-                    mine necessarily represent opinions susceptible interference intended \
-                    recipient disclosure copying strictly prohibited unlawful received error \
-                    please notify delete virus checkers registered office broad street re \
-                    hello the projector in the library is flickering again";
+    /// The words of `text` outside its disclaimers, joined by spaces.
+    fn kept(text: &str) -> String {
         let words: Vec<&str> = text.split_whitespace().collect();
         let mask = disclaimer_mask(&words);
         let kept: Vec<&str> = words
@@ -622,36 +626,47 @@ mod tests {
             .filter(|(_, m)| !**m)
             .map(|(w, _)| *w)
             .collect();
+        kept.join(" ")
+    }
+
+    #[test]
+    fn finds_a_disclaimer_inside_a_line_and_keeps_the_words_around_it() {
         assert_eq!(
-            kept.join(" "),
+            kept(
+                "hi mobile devices belong testing please add thanks engineer ext information \
+                 confidential legally privileged intended solely addressee opinions expressed \
+                 mine necessarily represent opinions susceptible interference intended \
+                 recipient disclosure copying strictly prohibited unlawful received error \
+                 please notify delete virus checkers registered office broad street re \
+                 hello the projector in the library is flickering again"
+            ),
             "hi mobile devices belong testing please add thanks engineer ext information re \
              hello the projector in the library is flickering again"
         );
         // A registration notice, its address included; the message after it stays.
-        let notice: Vec<&str> = "thanks jo registered under number whose registered old broad \
-                                 street kingdom provide clients each subsidiaries separate \
-                                 entity has liability entity acts omissions thursday addresses \
-                                 devices device name"
-            .split_whitespace()
-            .collect();
-        let m = disclaimer_mask(&notice);
-        let kept: Vec<&str> = notice
-            .iter()
-            .zip(&m)
-            .filter(|(_, m)| !**m)
-            .map(|(w, _)| *w)
-            .collect();
         assert_eq!(
-            kept.join(" "),
+            kept(
+                "thanks jo registered under number whose registered old broad street kingdom \
+                 provide clients each subsidiaries separate entity has liability entity acts \
+                 omissions thursday addresses devices device name"
+            ),
             "thanks jo thursday addresses devices device name"
         );
         // In French and German too.
-        let fr: Vec<&str> = "merci ce message est confidentiel et destiné au seul destinataire \
-                             toute diffusion est strictement interdite"
-            .split_whitespace()
-            .collect();
-        let m = disclaimer_mask(&fr);
-        assert!(!m[3] && m[4..].iter().all(|m| *m), "{m:?}");
+        assert_eq!(
+            kept(
+                "merci ce message est confidentiel et destiné au seul destinataire toute \
+                 diffusion est strictement interdite"
+            ),
+            "merci ce message est"
+        );
+        assert_eq!(
+            kept(
+                "danke das unerlaubte kopieren sowie die unbefugte weitergabe dieser mail ist \
+                 nicht gestattet bis morgen"
+            ),
+            "danke das bis morgen"
+        );
         // One or two such words in a sentence are not a disclaimer.
         for prose in [
             "the intended recipient never got the report it is confidential",
