@@ -9,6 +9,8 @@
 
 #[path = "support/smtp.rs"]
 mod smtp;
+#[path = "support/wait.rs"]
+mod wait;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -53,25 +55,6 @@ fn wait_until<T>(limit: Duration, what: &str, mut f: impl FnMut() -> Option<T>) 
             "timed out after {limit:?}: {what}"
         );
         std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-/// The same, for async tests (the monitor runs on the same runtime).
-async fn wait_until_async<T, F: std::future::Future<Output = Option<T>>>(
-    limit: Duration,
-    what: &str,
-    mut f: impl FnMut() -> F,
-) -> T {
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(v) = f().await {
-            return v;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "timed out after {limit:?}: {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 
@@ -301,15 +284,20 @@ async fn an_smtp_outage_while_50_incidents_open_delivers_each_once_after_restart
         active_only: true,
         ..Default::default()
     };
-    wait_until_async(Duration::from_secs(30), "50 incidents, retrying", || {
-        let monitor = monitor.clone();
-        let active = active.clone();
-        async move {
-            let open = monitor.incidents(&active).await.unwrap().len();
-            let stats = monitor.status().await.unwrap().outbox;
-            (open == 50 && stats.retrying > 0).then_some(())
-        }
-    })
+    wait::wait_for(
+        Duration::from_secs(30),
+        "50 incidents, retrying",
+        String::new,
+        || {
+            let monitor = monitor.clone();
+            let active = active.clone();
+            async move {
+                let open = monitor.incidents(&active).await.unwrap().len();
+                let stats = monitor.status().await.unwrap().outbox;
+                (open == 50 && stats.retrying > 0).then_some(())
+            }
+        },
+    )
     .await;
     tokio::time::sleep(outage).await;
     let during = monitor.status().await.unwrap().outbox;
@@ -341,13 +329,18 @@ async fn an_smtp_outage_while_50_incidents_open_delivers_each_once_after_restart
         restarted.elapsed(),
         mails.len()
     );
-    wait_until_async(Duration::from_secs(10), "the outbox drained", || {
-        let monitor = monitor.clone();
-        async move {
-            let s = monitor.status().await.unwrap().outbox;
-            (s.pending == 0).then_some(())
-        }
-    })
+    wait::wait_for(
+        Duration::from_secs(10),
+        "the outbox drained",
+        String::new,
+        || {
+            let monitor = monitor.clone();
+            async move {
+                let s = monitor.status().await.unwrap().outbox;
+                (s.pending == 0).then_some(())
+            }
+        },
+    )
     .await;
     // Longer than the largest backoff: a row still in flight or retried would show up now.
     tokio::time::sleep(Duration::from_millis(1500)).await;
