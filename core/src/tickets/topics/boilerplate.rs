@@ -414,13 +414,15 @@ const DISCLAIMER_WEAK: &[&str] = &[
     "información",
 ];
 
-/// The two words that start a company's registration notice.
+/// The two words that start a company's registration notice. Not "registered in": a student
+/// registered in the wrong class group is a ticket, and a notice that says "registered in
+/// England" names its office or number too.
 fn is_registration_pair(first: &str, second: &str) -> bool {
     matches!(
         (first, second),
         (
             "registered",
-            "in" | "office" | "under" | "number" | "address" | "company"
+            "office" | "under" | "number" | "address" | "company"
         ) | ("company", "number" | "registration" | "registered" | "no")
             | ("vat", "number" | "registration" | "no")
             | ("handelsregister" | "amtsgericht" | "siège" | "rcs", _)
@@ -447,8 +449,8 @@ static DISCLAIMER_WEAK_SET: LazyLock<FastSet<&'static str>> =
 /// earlier message after) stay. A sentence that names one or two of these words ("the intended
 /// recipient never got the report") is not a disclaimer.
 ///
-/// A company's registration notice ("registered in England and Wales", "registered office",
-/// "company number", "registered under number …") starts one too: its address in between is
+/// A company's registration notice ("registered office", "company number", "registered under
+/// number …") starts one too: its address in between is
 /// bridged by the words such notices hold ("street", "kingdom", "limited", "subsidiaries",
 /// "entity"…).
 pub fn disclaimer_mask(words: &[&str]) -> Vec<bool> {
@@ -670,6 +672,7 @@ mod tests {
         // One or two such words in a sentence are not a disclaimer.
         for prose in [
             "the intended recipient never got the report it is confidential",
+            "the student registered in the wrong class group cannot see the course",
             "i received an error please delete the attachments and notify me",
         ] {
             let w: Vec<&str> = prose.split_whitespace().collect();
