@@ -520,7 +520,7 @@ struct Inner {
     history: crate::store::HistoryRetention,
     pending: Mutex<Vec<(Arc<str>, Observation)>>,
     /// Held by the one task writing `pending` to the history: others leave their observations
-    /// to it rather than queue batches of their own behind it (see [`Inner::flush_history`]).
+    /// to it rather than queue batches of their own behind it (see [`Inner::write_history`]).
     history_writer: tokio::sync::Mutex<()>,
     incident_lock: tokio::sync::Mutex<()>,
     restored: tokio::sync::OnceCell<()>,
