@@ -196,10 +196,12 @@ def test_topics_are_labelled_with_keywords_counts_and_examples(run: Run) -> None
     for t in m.topics:
         assert t.name and t.example and t.tickets > 0
         assert isinstance(t.source, TopicSource)
-    # Recurring topics outside the taxonomy are clusters named by their words.
+    # Recurring topics outside the taxonomy are clusters: the word is among the six top terms
+    # the report shows for one of them (at the k chosen, a topic may be split in two by what
+    # its tickets ask, "lunch line / register" and "offline / cashier").
     for word in run.truth.untaxonomised_topics:
         cluster = next(
-            t for t in m.topics if any(word in term for term in t.top_terms[:4])
+            t for t in m.topics if any(word in term for term in t.top_terms[:6])
         )
         assert cluster.source is TopicSource.CLUSTER and cluster.tickets > 50, cluster
 
