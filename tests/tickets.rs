@@ -1935,6 +1935,33 @@ fn real_labelled_tickets_assignments_precise_taxonomy_and_clean_cluster_names() 
         imprecise.is_empty(),
         "imprecise taxonomy topics: {imprecise:?}"
     );
+    // Alert mails a device or a monitoring system sent: the printers' "device alert
+    // notification" and "device recovery report" mails, and a backup console's "the following
+    // alert occurred", each counted, and few texts besides.
+    let notices = |words: &[&str]| {
+        labelled
+            .iter()
+            .filter(|(_, text, _)| words.iter().any(|w| text.contains(w)))
+            .count() as u64
+    };
+    let printer_alerts = notices(&["device alert notification", "device recovery report"]);
+    let console_alerts = notices(&["following alert occurred"]);
+    let automated = |t: &serde_json::Value| t["automated"].as_u64().unwrap();
+    let all: Vec<&serde_json::Value> = topics["topics"].as_array().unwrap().iter().collect();
+    let by_machine: u64 = all.iter().map(|t| automated(t)).sum();
+    let printers = all.iter().find(|t| t["name"] == "Printers").unwrap();
+    println!(
+        "sent by devices: {by_machine} tickets ({printer_alerts} printer alert mails, {console_alerts} console alerts); Printers {} of {}",
+        automated(printers),
+        printers["tickets"]
+    );
+    assert!(printer_alerts >= 20 && console_alerts >= 20);
+    assert_eq!(automated(printers), printer_alerts);
+    assert!(
+        (printer_alerts + console_alerts..=printer_alerts + console_alerts + 5)
+            .contains(&by_machine),
+        "{by_machine}"
+    );
     // The report shows the largest taxonomy topic's matched terms.
     let largest = topics["topics"]
         .as_array()
@@ -2075,4 +2102,109 @@ fn nmi_and_purity_agree_with_their_definitions() {
     let (nmi, purity) = nmi_and_purity(&some);
     assert!((nmi - 0.432_538_1).abs() < 1e-6, "{nmi}");
     assert!((purity - 0.8).abs() < 1e-12);
+}
+
+#[test]
+fn alert_mails_from_devices_and_monitoring_are_counted_apart_and_never_suggested_as_faq() {
+    // A help desk's export where two mailboxes forward into the queue: a copier's alert mails
+    // and a monitoring system's, the same notices again and again; next to them, people
+    // forwarding such a notice with their own question, and asking about automatic replies.
+    let dir = tempfile::tempdir().unwrap();
+    let p = |n: &str| dir.path().join(n);
+    let base = std::fs::read_to_string(fixture("faq_drafts_export.csv")).unwrap();
+    let mut csv = base.trim_end().to_owned();
+    let mut row = |id: String, day: u32, subject: &str, body: &str, requester: &str| {
+        csv.push_str(&format!(
+            "\n{id},2025-10-{day:02} 07:{:02},\"{subject}\",\"{body}\",,{requester},",
+            day % 60
+        ));
+    };
+    for i in 0..14u32 {
+        row(
+            format!("A{i:03}"),
+            1 + i % 28,
+            "Device Alert Notification: Add Toner (Black)",
+            "Printer: Printing. Details: Low: Black Toner. Copier: Ready. Model Name: MP C3004. Device Name: Staff room copier. Host Name: RNP0026.",
+            "copier@district.example",
+        );
+    }
+    for i in 0..12u32 {
+        row(
+            format!("N{i:03}"),
+            1 + i % 28,
+            &format!("** PROBLEM Service Alert: sis-db/PostgreSQL is CRITICAL ** ({i})"),
+            "***** Nagios ***** Notification Type: PROBLEM. Service: PostgreSQL. Host: sis-db. State: CRITICAL. Info: connection refused.",
+            "nagios@district.example",
+        );
+    }
+    for i in 0..3u32 {
+        row(
+            format!("P{i:03}"),
+            2 + i,
+            "FW: Device Alert Notification: Add Toner (Black)",
+            "Can someone bring a black toner to the staff room? It has been asking for days.",
+            &format!("teacher{i}@district.example"),
+        );
+    }
+    row(
+        "P100".into(),
+        9,
+        "How do I set up an automatic reply?",
+        "I am away on a school trip next week and want an automatic reply on my mail.",
+        "teacher9@district.example",
+    );
+    csv.push('\n');
+    std::fs::write(p("export.csv"), &csv).unwrap();
+    let report = p("report.html");
+    assert_eq!(
+        run(&[
+            "analyze",
+            p("export.csv").to_str().unwrap(),
+            "--out",
+            report.to_str().unwrap(),
+        ])
+        .unwrap(),
+        0
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(p("report.json")).unwrap()).unwrap();
+    let topics = &json["analysis"]["topics"];
+    let by_machine: u64 = topics["topics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["automated"].as_u64().unwrap())
+        .sum();
+    // Every notice, and none of the people.
+    assert_eq!(by_machine, 14 + 12, "{:#}", topics["topics"]);
+    // The copier's notices are one near-duplicate group, said to be a machine's: not an FAQ.
+    let groups = topics["groups"].as_array().unwrap();
+    let copier = groups
+        .iter()
+        .find(|g| g["question"].as_str().unwrap().contains("Add Toner"))
+        .expect("the copier's notices are a group");
+    assert!(copier["tickets"].as_u64().unwrap() >= 14, "{copier}");
+    assert_eq!(copier["automated"], true, "{copier}");
+    let faq = json["analysis"]["recommendations"]["faq"]
+        .as_array()
+        .unwrap();
+    let questions: Vec<&str> = faq
+        .iter()
+        .map(|f| f["question"].as_str().unwrap())
+        .collect();
+    assert!(
+        questions
+            .iter()
+            .all(|q| !q.contains("Add Toner") && !q.contains("PROBLEM")),
+        "{questions:?}"
+    );
+    // The people's questions still are (the fixture's own two).
+    assert_eq!(faq.len(), 2, "{questions:?}");
+    let html = std::fs::read_to_string(&report).unwrap();
+    assert!(
+        html.contains("<strong>26 tickets (")
+            && html.contains("were sent by devices or monitoring systems, not people</strong>"),
+        "{}",
+        &html[html.find("Top topics").unwrap_or(0)..][..2000.min(html.len())]
+    );
 }

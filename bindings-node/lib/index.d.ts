@@ -885,6 +885,12 @@ export declare namespace tickets {
     tickets: number;
     /** For a taxonomy topic, the terms that matched its tickets, most tickets first (empty for a cluster). */
     matched_terms: Array<{ term: string; tickets: number }>;
+    /**
+     * Of its tickets, those a device or a monitoring system sent, not a person (alert and
+     * recovery mails, notices generated automatically). A topic made mostly of them is not
+     * suggested for training or a help page.
+     */
+    automated: number;
     [field: string]: unknown;
   }
 

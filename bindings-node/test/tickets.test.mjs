@@ -120,6 +120,8 @@ test('a generated export analysed: counts, planted topics, the report, drafts an
       t.name,
     );
     assert.equal(t.matched_terms.length > 0, t.source === 'taxonomy', t.name);
+    // Of them, those a device or a monitoring system sent.
+    assert.ok(Number.isInteger(t.automated) && t.automated >= 0 && t.automated <= t.tickets, t.name);
   }
   assert.ok(a.topics.assignments.every((x) => ['taxonomy', 'near-duplicate', 'cluster', null].includes(x.source)));
 

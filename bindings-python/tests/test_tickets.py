@@ -561,3 +561,12 @@ def test_topics_agree_with_human_categories_better_than_tfidf_kmeans(tmp_path: P
     assert nmi_ours >= 0.33
     assert purity(ours) >= 0.65
     assert nmi_ours >= 1.15 * nmi_theirs
+    # The printers' alert mails and a backup console's alerts, counted as sent by devices.
+    printer_alerts = sum(
+        "device alert notification" in r["Document"] or "device recovery report" in r["Document"]
+        for r in rows
+    )
+    printers = next(t for t in m.topics if t.name == "Printers")
+    assert printers.automated == printer_alerts >= 20
+    assert sum(t.automated for t in m.topics) >= printer_alerts + 20
+    assert all(isinstance(g.automated, bool) for g in m.groups)

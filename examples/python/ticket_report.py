@@ -76,9 +76,16 @@ def main(argv: Optional[List[str]] = None) -> int:
     print("\nTop topics")
     print(
         table(
-            ["topic", "tickets", "requesters", "keywords"],
+            # "from devices": alert mails a device or a monitoring system sent into the queue.
+            ["topic", "tickets", "requesters", "from devices", "keywords"],
             [
-                (shorten(t.name, 40), t.tickets, t.distinct_requesters, ", ".join(t.top_terms[:4]))
+                (
+                    shorten(t.name, 40),
+                    t.tickets,
+                    t.distinct_requesters,
+                    t.automated,
+                    ", ".join(t.top_terms[:4]),
+                )
                 for t in analysis.topics.topics[: args.top]
             ],
         )

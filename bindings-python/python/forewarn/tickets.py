@@ -517,6 +517,10 @@ class Topic(_Record):
     how_to_share: float
     """Share of its tickets worded as how-to questions."""
     median_handling_hours: Optional[float]
+    automated: int = 0
+    """Of its tickets, those a device or a monitoring system sent, not a person (alert and
+    recovery mails, notices generated automatically). A topic made mostly of them is not
+    suggested for training or a help page."""
 
 
 @dataclass(frozen=True)
@@ -545,6 +549,9 @@ class DuplicateGroup(_Record):
     topic: Optional[str]
     resolution: Optional[str]
     resolution_consistency: Optional[float]
+    automated: bool = False
+    """Most of its tickets were sent by a device or a monitoring system: the same notice again,
+    not a question, so it is not suggested as an FAQ."""
 
 
 @dataclass(frozen=True)

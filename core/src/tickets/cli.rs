@@ -267,6 +267,12 @@ fn analyze(request: &AnalyzeRequest, timings: bool) -> Result<i32> {
         analysis.recommendations.training.len(),
         analysis.recommendations.faq.len()
     );
+    let by_machine: usize = analysis.topics.topics.iter().map(|t| t.automated).sum();
+    if by_machine > 0 {
+        println!(
+            "{by_machine} of them sent by devices or monitoring systems (alert and recovery mails), not people"
+        );
+    }
     for p in summary.problems.iter().take(5) {
         eprintln!(
             "skipped {}:{}: {}",

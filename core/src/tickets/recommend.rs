@@ -290,7 +290,8 @@ pub fn recommend(
         .min();
     let mut training = Vec::new();
     for (ti, t) in model.topics.iter().enumerate() {
-        if t.tickets < min_tickets || t.hardware {
+        // Hardware is not a training matter, nor are devices' own alert mails.
+        if t.tickets < min_tickets || t.hardware || 2 * t.automated >= t.tickets {
             continue;
         }
         let start_share = topic_start[ti] as f64 / t.tickets as f64;
@@ -396,7 +397,12 @@ pub fn recommend(
         .groups
         .iter()
         .enumerate()
-        .filter(|(_, g)| g.tickets >= faq_min && g.resolution_consistency.is_none_or(|c| c >= 0.5))
+        .filter(|(_, g)| {
+            // The same device notice a hundred times is not a question people ask.
+            !g.automated
+                && g.tickets >= faq_min
+                && g.resolution_consistency.is_none_or(|c| c >= 0.5)
+        })
         .take(15)
         .map(|(i, _)| i)
         .collect();
@@ -437,7 +443,7 @@ pub fn recommend(
         for t in model
             .topics
             .iter()
-            .filter(|t| t.tickets >= min_tickets)
+            .filter(|t| t.tickets >= min_tickets && 2 * t.automated < t.tickets)
             .take(20)
         {
             let mut terms: HashSet<String> =

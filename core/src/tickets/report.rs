@@ -461,6 +461,26 @@ impl Report<'_> {
             m.distinct_texts,
             m.features
         );
+        // Alert mails from devices and monitoring: counted where they belong, said apart.
+        let mut by_machine: Vec<&super::topics::Topic> =
+            m.topics.iter().filter(|t| t.automated > 0).collect();
+        if !by_machine.is_empty() {
+            by_machine.sort_by_key(|t| std::cmp::Reverse(t.automated));
+            let total: usize = by_machine.iter().map(|t| t.automated).sum();
+            let all: usize = m.topics.iter().map(|t| t.tickets).sum();
+            let places = by_machine
+                .iter()
+                .take(5)
+                .map(|t| format!("{} {}", t.automated, esc(&t.name)))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let _ = write!(
+                h,
+                "<p class=\"automated\"><strong>{total} tickets ({:.1}%) were sent by devices or monitoring systems, not people</strong> (alert and recovery mails, notices generated automatically): {places}{}. They stay in their topics' counts; a topic made mostly of them is not suggested for training or a help page, nor is a notice repeated word for word suggested as an FAQ. A mail rule that files them apart, or forewarn watching those devices itself, keeps them out of the queue.</p>",
+                100.0 * total as f64 / all.max(1) as f64,
+                if by_machine.len() > 5 { ", …" } else { "" }
+            );
+        }
         let rows: Vec<(String, f64, String)> = m
             .topics
             .iter()
@@ -474,7 +494,7 @@ impl Report<'_> {
             })
             .collect();
         h.push_str(&Self::bars_svg(&rows));
-        h.push_str("<table><tr><th>Topic</th><th>Matched terms (tickets)</th><th>Top terms</th><th>Example (medoid)</th><th>How-to</th><th>Median hours</th></tr>");
+        h.push_str("<table><tr><th>Topic</th><th>Matched terms (tickets)</th><th>Top terms</th><th>Example (medoid)</th><th>How-to</th><th>Sent by devices</th><th>Median hours</th></tr>");
         for t in m.topics.iter().take(30) {
             let matched = t
                 .matched_terms
@@ -484,7 +504,7 @@ impl Report<'_> {
                 .join(", ");
             let _ = write!(
                 h,
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.0}%</td><td>{}</td></tr>",
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.0}%</td><td>{}</td><td>{}</td></tr>",
                 esc(&t.name),
                 if matched.is_empty() {
                     "—".to_owned()
@@ -494,6 +514,11 @@ impl Report<'_> {
                 esc(&t.top_terms.join(", ")),
                 esc(&t.example),
                 100.0 * t.how_to_share,
+                if t.automated > 0 {
+                    t.automated.to_string()
+                } else {
+                    "—".to_owned()
+                },
                 t.median_handling_hours
                     .map(|x| format!("{x:.1}"))
                     .unwrap_or_else(|| "—".into())

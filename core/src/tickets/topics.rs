@@ -4,6 +4,7 @@
 //! Deterministic for a given seed: the only parallel steps are per-document maps; every
 //! reduction runs in document order.
 
+pub mod automated;
 mod boilerplate;
 pub mod taxonomy;
 
@@ -96,6 +97,9 @@ pub struct Topic {
     pub how_to_share: f64,
     /// Median hours from opening to resolution, when known.
     pub median_handling_hours: Option<f64>,
+    /// Of its tickets, those a device or a monitoring system sent, not a person (alert and
+    /// recovery mails, notices generated automatically: see [`automated`]).
+    pub automated: usize,
 }
 
 /// A taxonomy term that matched, and in how many of the topic's tickets.
@@ -163,6 +167,9 @@ pub struct DuplicateGroup {
     pub resolution: Option<String>,
     /// Share of resolved tickets sharing that resolution's wording.
     pub resolution_consistency: Option<f64>,
+    /// Most of its tickets were sent by a device or a monitoring system (see [`automated`]):
+    /// the same notice again, not a question.
+    pub automated: bool,
 }
 
 /// The topic model of a ticket set.
@@ -629,6 +636,11 @@ pub fn build(tickets: &[Ticket], o: &TopicOptions) -> Result<TopicModel> {
             },
         )
         .unzip();
+    // Who wrote each distinct text: a person, or a device or monitoring system.
+    let raw_automated: Vec<bool> = raws
+        .par_iter()
+        .map(|(subject, body)| automated::is_automated(subject, body))
+        .collect();
     let mut uniq: FastMap<&str, u32> =
         FastMap::with_capacity_and_hasher(normalised.len() + 16, Default::default());
     let mut doc_of = Vec::with_capacity(tickets.len());
@@ -653,6 +665,10 @@ pub fn build(tickets: &[Ticket], o: &TopicOptions) -> Result<TopicModel> {
         doc_of.push(*doc);
     }
     let n_docs = texts.len();
+    // Tickets whose text normalises alike share a document; each counts as automated by its
+    // own text.
+    let ticket_automated: Vec<bool> = raw_of.iter().map(|&r| raw_automated[r as usize]).collect();
+    drop(raw_automated);
     let mut weight = vec![0u32; n_docs];
     for &d in &doc_of {
         weight[d as usize] += 1;
@@ -807,11 +823,11 @@ pub fn build(tickets: &[Ticket], o: &TopicOptions) -> Result<TopicModel> {
             members[tp as usize].push(i as u32);
         }
     }
-    let per_topic: Vec<(usize, usize, usize, usize, Vec<f64>)> = members
+    let per_topic: Vec<(usize, usize, usize, usize, Vec<f64>, usize)> = members
         .par_iter()
         .map(|m| {
             let mut requesters: FastSet<&str> = FastSet::default();
-            let (mut how_to, mut hardware_hits) = (0usize, 0usize);
+            let (mut how_to, mut hardware_hits, mut by_machine) = (0usize, 0usize, 0usize);
             let mut hours = Vec::new();
             for &i in m {
                 let t = &tickets[i as usize];
@@ -821,11 +837,19 @@ pub fn build(tickets: &[Ticket], o: &TopicOptions) -> Result<TopicModel> {
                 }
                 how_to += how_to_doc[d] as usize;
                 hardware_hits += hardware_doc[d] as usize;
+                by_machine += ticket_automated[i as usize] as usize;
                 if let Some(h) = t.handling_hours() {
                     hours.push(h);
                 }
             }
-            (m.len(), requesters.len(), how_to, hardware_hits, hours)
+            (
+                m.len(),
+                requesters.len(),
+                how_to,
+                hardware_hits,
+                hours,
+                by_machine,
+            )
         })
         .collect();
     drop(members);
@@ -833,6 +857,7 @@ pub fn build(tickets: &[Ticket], o: &TopicOptions) -> Result<TopicModel> {
     let requesters: Vec<usize> = per_topic.iter().map(|p| p.1).collect();
     let how_to: Vec<usize> = per_topic.iter().map(|p| p.2).collect();
     let hardware_hits: Vec<usize> = per_topic.iter().map(|p| p.3).collect();
+    let by_machine: Vec<usize> = per_topic.iter().map(|p| p.5).collect();
     let mut hours: Vec<Vec<f64>> = per_topic.into_iter().map(|p| p.4).collect();
     // Top terms per topic: weighted term frequency relative to the corpus.
     let mut corpus_tf = vec![0f64; vocab.surface.len()];
@@ -944,6 +969,7 @@ pub fn build(tickets: &[Ticket], o: &TopicOptions) -> Result<TopicModel> {
                 0.0
             },
             median_handling_hours,
+            automated: by_machine[tp],
         });
     }
     // Order topics by size; remap indices; drop empty ones.
@@ -995,6 +1021,7 @@ pub fn build(tickets: &[Ticket], o: &TopicOptions) -> Result<TopicModel> {
         &texts,
         &assignments,
         &topics_sorted,
+        &ticket_automated,
         o.min_group,
     );
 
@@ -1241,6 +1268,7 @@ fn summarise_groups(
     texts: &[&str],
     assignments: &[u32],
     topics: &[Topic],
+    ticket_automated: &[bool],
     min_group: usize,
 ) -> (Vec<DuplicateGroup>, Vec<u32>) {
     let big = reported_groups(dup_group, weight, texts, min_group);
@@ -1266,6 +1294,7 @@ fn summarise_groups(
         resolutions: FastMap<String, (usize, usize)>,
         resolved: usize,
         first_subject: FastMap<u32, usize>,
+        automated: usize,
     }
     // Each group's tickets, in ticket order; the groups are then summarised in parallel (each on
     // its own tickets, in the same order as one pass over all tickets).
@@ -1285,6 +1314,7 @@ fn summarise_groups(
                 resolutions: FastMap::default(),
                 resolved: 0,
                 first_subject: FastMap::default(),
+                automated: 0,
             };
             let mut res_key: FastMap<&str, String> = FastMap::default();
             for &i in m {
@@ -1296,6 +1326,7 @@ fn summarise_groups(
                     a.requesters.insert(r);
                 }
                 *a.topics.entry(assignments[i]).or_insert(0) += 1;
+                a.automated += ticket_automated[i] as usize;
                 if !t.resolution.trim().is_empty() {
                     a.resolved += 1;
                     let key = res_key
@@ -1371,6 +1402,7 @@ fn summarise_groups(
                 topic,
                 resolution,
                 resolution_consistency,
+                automated: 2 * a.automated > *n,
             }
         })
         .collect();
