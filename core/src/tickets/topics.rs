@@ -1576,8 +1576,8 @@ fn best(v: &Sparse, centroids: &[f32], k: usize, buf: &mut Vec<f32>) -> (usize, 
 }
 
 /// Spherical k-means (cosine) on a weighted sample of distinct texts: `restarts` seeded
-/// greedy k-means++ starts (see [`seed_trials`]), the run with the highest weighted similarity to its centres kept, then
-/// every selected text assigned to its nearest centre.
+/// greedy k-means++ starts (see [`seed_trials`]), the run with the highest weighted similarity
+/// to its centres kept, then every selected text assigned to its nearest centre.
 fn spherical_kmeans(
     vectors: &[Sparse],
     selected: &[usize],
