@@ -11,6 +11,7 @@
 
 use std::sync::LazyLock;
 
+use super::boilerplate::is_greeting;
 use super::taxonomy::terms;
 
 /// Phrases only machine-written mail holds (English, French, German, Spanish).
@@ -67,14 +68,8 @@ pub const MARKERS: &[&str] = &[
 /// what they are near the top, and a person quoting one further down is asking about it.
 pub const OPENING: usize = 80;
 
-/// Greetings: among the first [`GREETING_WINDOW`] words of a text, a person wrote it (a
+/// How far into the text a greeting counts: among its first words, a person wrote it (a
 /// device's notice may well say "please" or "thank you", but it does not say "hello").
-const PERSON: &[&str] = &[
-    "hi", "hello", "hey", "dear", "bonjour", "salut", "hallo", "liebe", "lieber", "hola",
-    "estimado", "estimada",
-];
-
-/// How far into the text a greeting counts.
 const GREETING_WINDOW: usize = 20;
 
 /// Subject prefixes of a person's reply or forward.
@@ -141,11 +136,12 @@ pub fn is_automated(subject: &str, body: &str) -> bool {
     if first.is_some_and(|w| REPLY_PREFIXES.contains(&w.as_str())) {
         return false;
     }
-    let start = subject_words
+    if subject_words
         .iter()
         .chain(&body_words)
-        .take(GREETING_WINDOW);
-    if start.clone().any(|w| PERSON.contains(&w.as_str())) {
+        .take(GREETING_WINDOW)
+        .any(|w| is_greeting(w))
+    {
         return false;
     }
     if opening.trim_end().ends_with('?') || subject.trim_end().ends_with('?') {

@@ -556,6 +556,27 @@ pub fn is_cut_line(low: &str) -> bool {
         )
 }
 
+/// A word a mail opens with to greet (lower case; English, French, German, Spanish).
+pub fn is_greeting(w: &str) -> bool {
+    matches!(
+        w,
+        "hi" | "hello"
+            | "hey"
+            | "hiya"
+            | "dear"
+            | "greetings"
+            | "bonjour"
+            | "bonsoir"
+            | "salut"
+            | "hallo"
+            | "liebe"
+            | "lieber"
+            | "hola"
+            | "estimado"
+            | "estimada"
+    )
+}
+
 /// Lines dropped on their own: mail headers (`to:`, `cc:`, `sent:`, `date:`, `importance:`,
 /// `objet :`, `betreff:`, `asunto:`…) and a short greeting line ("Hi Jo,", "Bonjour à tous !",
 /// "Hello").
@@ -591,24 +612,7 @@ pub fn is_skip_line(low: &str) -> bool {
         .next()
         .unwrap_or("")
         .trim_matches(|c: char| !c.is_alphanumeric());
-    let greeting = is_noise_word(first)
-        && matches!(
-            first,
-            "hi" | "hello"
-                | "hey"
-                | "hiya"
-                | "dear"
-                | "greetings"
-                | "bonjour"
-                | "bonsoir"
-                | "salut"
-                | "hallo"
-                | "liebe"
-                | "lieber"
-                | "hola"
-                | "estimado"
-                | "estimada"
-        )
+    let greeting = is_noise_word(first) && is_greeting(first)
         || matches!(first, "good" | "guten" | "buenos" | "buenas" | "sehr");
     let rest = words.count();
     greeting && (rest <= 1 || (rest <= 3 && low.ends_with([',', '!', ':'])))
