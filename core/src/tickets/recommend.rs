@@ -291,7 +291,7 @@ pub fn recommend(
     let mut training = Vec::new();
     for (ti, t) in model.topics.iter().enumerate() {
         // Hardware is not a training matter, nor are devices' own alert mails.
-        if t.tickets < min_tickets || t.hardware || 2 * t.automated >= t.tickets {
+        if t.tickets < min_tickets || t.hardware || t.mostly_automated() {
             continue;
         }
         let start_share = topic_start[ti] as f64 / t.tickets as f64;
@@ -443,7 +443,7 @@ pub fn recommend(
         for t in model
             .topics
             .iter()
-            .filter(|t| t.tickets >= min_tickets && 2 * t.automated < t.tickets)
+            .filter(|t| t.tickets >= min_tickets && !t.mostly_automated())
             .take(20)
         {
             let mut terms: HashSet<String> =

@@ -102,6 +102,14 @@ pub struct Topic {
     pub automated: usize,
 }
 
+impl Topic {
+    /// At least half of its tickets were sent by a device or a monitoring system: not a
+    /// training or help-page matter.
+    pub fn mostly_automated(&self) -> bool {
+        2 * self.automated >= self.tickets
+    }
+}
+
 /// A taxonomy term that matched, and in how many of the topic's tickets.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct MatchedTerm {
