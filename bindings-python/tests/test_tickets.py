@@ -546,17 +546,22 @@ def test_topics_agree_with_human_categories_better_than_tfidf_kmeans(tmp_path: P
         return sum(max(c.values()) for c in best.values()) / len(truth)
 
     # The pipeline the mining bench compares with: 1-2-grams, 50,000 features, English stop
-    # words; k-means with three starts.
+    # words; k-means with three starts. Its NMI moves with its random state by as much as the
+    # margin asked for (0.25-0.32 at the same k on this sample), so the baseline is its mean
+    # over five random states, each printed.
     vectorizer = TfidfVectorizer(ngram_range=(1, 2), max_features=50_000, stop_words="english")
     x = vectorizer.fit_transform([r["Document"] for r in rows])
-    theirs = list(KMeans(n_clusters=k, n_init=3, random_state=0).fit(x).labels_)
+    runs = [list(KMeans(n_clusters=k, n_init=3, random_state=s).fit(x).labels_) for s in range(5)]
     nmi_ours = metrics.normalized_mutual_info_score(truth, ours)
-    nmi_theirs = metrics.normalized_mutual_info_score(truth, theirs)
+    each = [metrics.normalized_mutual_info_score(truth, theirs) for theirs in runs]
+    nmi_theirs = sum(each) / len(each)
+    purity_theirs = sum(purity(theirs) for theirs in runs) / len(runs)
     print(
         f"\n{len(rows)} tickets, {k} topics (k = {m.k} chosen over "
         f"{[c[0] for c in m.k_choice.candidates]}): forewarn NMI {nmi_ours:.3f} purity "
-        f"{purity(ours):.3f}; scikit-learn TF-IDF + k-means NMI {nmi_theirs:.3f} purity "
-        f"{purity(theirs):.3f}; ratio {nmi_ours / nmi_theirs:.2f}"
+        f"{purity(ours):.3f}; scikit-learn TF-IDF + k-means NMI {nmi_theirs:.3f} "
+        f"({', '.join(f'{n:.3f}' for n in each)} at random states 0-4) purity "
+        f"{purity_theirs:.3f}; ratio {nmi_ours / nmi_theirs:.2f}"
     )
     assert nmi_ours >= 0.33
     assert purity(ours) >= 0.65

@@ -1,5 +1,8 @@
 //! The editable keyword taxonomy and how a ticket's text is matched against it.
 //!
+//! The default speaks both American and British school English (`new hire` and `new starter`,
+//! `copier` and `photocopier`, `smartboard` and `interactive whiteboard`).
+//!
 //! Matching works on whole words after [`terms`] normalisation: lower case, accents folded, a
 //! few common misspellings corrected, split compounds joined (`wi fi` → `wifi`, `e mail` →
 //! `email`) and a light English stemmer for plurals, `-ing` and `-ed`. A keyword never matches
@@ -102,10 +105,19 @@ impl Taxonomy {
                         "hdmi",
                         "document camera",
                         "doc cam",
+                        "interactive whiteboard",
+                        "iwb",
+                        "clevertouch",
                         "videoprojecteur",
                         "beamer",
                     ],
-                    &["projector", "smartboard", "promethean", "videoprojecteur"],
+                    &[
+                        "projector",
+                        "smartboard",
+                        "promethean",
+                        "clevertouch",
+                        "videoprojecteur",
+                    ],
                     true,
                 ),
                 t(
@@ -116,6 +128,8 @@ impl Taxonomy {
                         "toner",
                         "paper jam",
                         "copier",
+                        "photocopier",
+                        "mfd",
                         "ink cartridge",
                         "imprimante",
                         "drucker",
@@ -125,6 +139,7 @@ impl Taxonomy {
                         "printer",
                         "toner",
                         "copier",
+                        "photocopier",
                         "imprimante",
                         "drucker",
                         "impresora",
@@ -209,6 +224,8 @@ impl Taxonomy {
                     &[
                         "new staff",
                         "new hire",
+                        "new starter",
+                        "new joiner",
                         "new teacher",
                         "new employee",
                         "account setup",
@@ -960,6 +977,51 @@ mod tests {
         let labels: Vec<&str> = got.terms.iter().map(|&t| m.label(t)).collect();
         assert_eq!(labels, ["password", "mfa", "reset password"]);
         assert_eq!(got.score, 1.0 + 1.0 + 2.0);
+    }
+
+    #[test]
+    fn british_and_american_school_words_meet_the_same_topics() {
+        let taxonomy = Taxonomy::k12_default();
+        let m = Matcher::new(&taxonomy);
+        let name = |i: Option<usize>| i.map(|i| taxonomy.topics[i].name.as_str());
+        for (subject, body, topic) in [
+            ("New starter - Ms Patel", "", "New staff accounts"),
+            (
+                "accounts",
+                "please set up our new starters for Monday",
+                "New staff accounts",
+            ),
+            (
+                "",
+                "two new joiners in the science department",
+                "New staff accounts",
+            ),
+            ("", "our new hire needs a login", "New staff accounts"),
+            ("Photocopier in the staff room", "", "Printers"),
+            ("", "the photocopier says toner low", "Printers"),
+            ("", "MFD on floor 2 will not print", "Printers"),
+            (
+                "",
+                "the interactive whiteboard in B12 is blank",
+                "Projectors & panels",
+            ),
+            ("Clevertouch frozen", "", "Projectors & panels"),
+            (
+                "",
+                "IWB pen not working, projector ok",
+                "Projectors & panels",
+            ),
+        ] {
+            assert_eq!(
+                name(find(&m, subject, body)),
+                Some(topic),
+                "{subject} / {body}"
+            );
+        }
+        // One word of them is not enough, and a starter is not always a new one.
+        assert_eq!(find(&m, "", "the starter motor of the minibus"), None);
+        assert_eq!(find(&m, "", "see the joiner's invoice"), None);
+        assert_eq!(find(&m, "", "the iwb"), None);
     }
 
     #[test]
