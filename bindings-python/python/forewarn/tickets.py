@@ -506,6 +506,7 @@ class Topic(_Record):
     source: TopicSource
     tickets: int
     distinct_requesters: int
+    """Distinct requesters of the tickets people wrote (not the devices' alert mails)."""
     top_terms: List[str]
     """Its most characteristic (stemmed) words."""
     matched_terms: List[MatchedTerm]
@@ -515,8 +516,9 @@ class Topic(_Record):
     """The most typical ticket's text."""
     hardware: bool
     how_to_share: float
-    """Share of its tickets worded as how-to questions."""
+    """Share of the tickets people wrote worded as how-to questions."""
     median_handling_hours: Optional[float]
+    """Median hours to resolution of the tickets people wrote, when known."""
     automated: int = 0
     """Of its tickets, those a device or a monitoring system sent, not a person (alert and
     recovery mails, notices generated automatically). A topic made mostly of them is not

@@ -38,11 +38,11 @@ pub struct KbArticle {
 pub struct TrainingEvidence {
     /// Tickets on the topic.
     pub tickets: usize,
-    /// Distinct requesters (hashed).
+    /// Distinct requesters (hashed) of the tickets people wrote.
     pub distinct_requesters: usize,
-    /// Share of tickets worded as how-to questions.
+    /// Share of the tickets people wrote worded as how-to questions.
     pub how_to_share: f64,
-    /// Median hours to resolution, when known.
+    /// Median hours to resolution of the tickets people wrote, when known.
     pub median_handling_hours: Option<f64>,
     /// Whether the topic is mostly hardware.
     pub hardware: bool,
@@ -291,14 +291,14 @@ pub fn recommend(
     let mut training = Vec::new();
     for (ti, t) in model.topics.iter().enumerate() {
         // Hardware is not a training matter, nor are devices' own alert mails.
-        if t.tickets < min_tickets || t.hardware || t.mostly_automated() {
+        if t.by_people() < min_tickets || t.hardware || t.mostly_automated() {
             continue;
         }
         let start_share = topic_start[ti] as f64 / t.tickets as f64;
         let mut reasons = Vec::new();
         let many = !requesters_known
             || (t.distinct_requesters >= 10
-                && t.distinct_requesters as f64 >= 0.4 * t.tickets as f64);
+                && t.distinct_requesters as f64 >= 0.4 * t.by_people() as f64);
         if many && requesters_known {
             reasons.push(format!(
                 "asked by {} different people",
@@ -443,7 +443,7 @@ pub fn recommend(
         for t in model
             .topics
             .iter()
-            .filter(|t| t.tickets >= min_tickets && !t.mostly_automated())
+            .filter(|t| t.by_people() >= min_tickets && !t.mostly_automated())
             .take(20)
         {
             let mut terms: HashSet<String> =
@@ -637,4 +637,83 @@ pub fn read_incidents(db: &Path, zone: crate::clock::Zone) -> Result<Vec<Inciden
         });
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tickets::TopicOptions;
+
+    #[test]
+    fn notices_in_a_topic_neither_hide_nor_make_a_training_need() {
+        let at = |minutes: i64| {
+            NaiveDate::from_ymd_opt(2026, 3, 2)
+                .unwrap()
+                .and_hms_opt(8, 0, 0)
+                .unwrap()
+                + TimeDelta::minutes(minutes)
+        };
+        let ticket = |i: usize, subject: &str, body: &str, who: String, minutes: i64| Ticket {
+            id: format!("t{i}"),
+            created: at(i as i64),
+            resolved: Some(at(i as i64 + minutes)),
+            subject: subject.into(),
+            body: body.into(),
+            requester: Some(who),
+            ..Default::default()
+        };
+        // Twelve teachers about their passwords, five of them asking how to; eleven expiry
+        // notices from the directory, closed on arrival.
+        let mut tickets: Vec<Ticket> = (0..12)
+            .map(|i| {
+                let subject = if i < 5 {
+                    "How do I change my password on the staff laptop?"
+                } else {
+                    "Password locked out again on the staff laptop"
+                };
+                ticket(i, subject, "", format!("teacher{i}"), 45)
+            })
+            .collect();
+        for i in 12..23 {
+            tickets.push(ticket(
+                i,
+                "Your password expires in 5 days",
+                "This is an automatically generated message. Please do not reply.",
+                "directory@district.example".into(),
+                0,
+            ));
+        }
+        let model = topics::build(&tickets, &TopicOptions::default()).unwrap();
+        let passwords = model.topic_of(0).unwrap();
+        assert_eq!(passwords.name, "Passwords & MFA");
+        assert_eq!((passwords.tickets, passwords.automated), (23, 11));
+        let r = recommend(&tickets, &model, &SchoolCalendar::default(), &[], &[]);
+        // Read over all 23, five how-to questions are 22 %, under the quarter a training
+        // suggestion needs; over the twelve people wrote, 42 %.
+        let t = r
+            .training
+            .iter()
+            .find(|t| t.topic == "Passwords & MFA")
+            .expect("a training suggestion on passwords");
+        assert!((t.evidence.how_to_share - 5.0 / 12.0).abs() < 1e-9, "{t:?}");
+        assert_eq!(t.evidence.distinct_requesters, 12);
+        assert!(
+            t.reasons[0].contains("asked by 12 different people"),
+            "{t:?}"
+        );
+        // Made mostly of notices, the same topic is no training matter at all.
+        for i in 23..26 {
+            tickets.push(ticket(
+                i,
+                "Your password expires in 5 days",
+                "This is an automatically generated message. Please do not reply.",
+                "directory@district.example".into(),
+                0,
+            ));
+        }
+        let model = topics::build(&tickets, &TopicOptions::default()).unwrap();
+        assert!(model.topic_of(0).unwrap().mostly_automated());
+        let r = recommend(&tickets, &model, &SchoolCalendar::default(), &[], &[]);
+        assert!(r.training.iter().all(|t| t.topic != "Passwords & MFA"));
+    }
 }

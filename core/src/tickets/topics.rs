@@ -82,7 +82,8 @@ pub struct Topic {
     pub source: TopicSource,
     /// Tickets.
     pub tickets: usize,
-    /// Distinct (hashed) requesters.
+    /// Distinct (hashed) requesters of the tickets people wrote (a device's alert mails are
+    /// not its evidence: see [`Topic::automated`]).
     pub distinct_requesters: usize,
     /// Most characteristic terms.
     pub top_terms: Vec<String>,
@@ -93,9 +94,10 @@ pub struct Topic {
     pub example: String,
     /// Mostly hardware.
     pub hardware: bool,
-    /// Share of tickets worded as how-to questions.
+    /// Share of the tickets people wrote worded as how-to questions.
     pub how_to_share: f64,
-    /// Median hours from opening to resolution, when known.
+    /// Median hours from opening to resolution of the tickets people wrote, when known (alert
+    /// mails closed on arrival would make a topic look quickly solved).
     pub median_handling_hours: Option<f64>,
     /// Of its tickets, those a device or a monitoring system sent, not a person (alert and
     /// recovery mails, notices generated automatically: see [`automated`]).
@@ -107,6 +109,12 @@ impl Topic {
     /// training or help-page matter.
     pub fn mostly_automated(&self) -> bool {
         2 * self.automated >= self.tickets
+    }
+
+    /// Its tickets a person wrote: those its requesters, how-to share and handling time are
+    /// read from.
+    pub fn by_people(&self) -> usize {
+        self.tickets.saturating_sub(self.automated)
     }
 }
 
@@ -355,24 +363,68 @@ pub(crate) const STOPWORDS: &[&str] = &[
     "xasset", "xroom", "xnum",
 ];
 
+/// Phrases that word a ticket as a how-to question, matched as whole words in its lower-cased
+/// text: English, French, German and Spanish (the languages the ingest detects). A word that is
+/// also an English one (`comment`) counts only with the words a question goes on with.
 const HOW_TO: &[&str] = &[
     "how do",
     "how to",
     "how can",
     "how does",
+    "how should",
+    "how would",
     "where do",
     "where can",
     "where is",
     "can't find",
     "cannot find",
+    "can not find",
     "is there a way",
     "what is the",
     "help me",
     "show me",
-    "comment ",
-    "how should",
     "forgot",
+    "comment faire",
+    "comment puis",
+    "comment je",
+    "comment on fait",
+    "comment on peut",
+    "comment est-ce",
+    "comment peut",
+    "comment se",
+    "comment ajouter",
+    "comment installer",
+    "comment changer",
+    "comment modifier",
+    "comment activer",
+    "comment acceder",
+    "comment accéder",
+    "où trouver",
+    "ou trouver",
+    "wie kann",
+    "wie mache",
+    "wie geht",
+    "wie funktioniert",
+    "wie richte",
+    "wo finde",
+    "cómo puedo",
+    "como puedo",
+    "cómo se",
+    "como se",
+    "cómo hago",
+    "como hago",
+    "dónde encuentro",
+    "donde encuentro",
 ];
+
+/// [`HOW_TO`], searched in one pass.
+static HOW_TO_PHRASES: std::sync::LazyLock<aho_corasick::AhoCorasick> =
+    std::sync::LazyLock::new(|| {
+        aho_corasick::AhoCorasick::builder()
+            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+            .build(HOW_TO)
+            .expect("the how-to phrases build")
+    });
 
 const HARDWARE_WORDS: &[&str] = &[
     "broken", "cracked", "screen", "cable", "charger", "charging", "keyboard", "battery",
@@ -444,9 +496,15 @@ fn is_asset_tag(w: &str) -> bool {
 }
 
 fn is_how_to(raw: &str) -> bool {
-    let low = raw.to_lowercase();
-    HOW_TO.iter().any(|h| low.contains(h))
-        || (low.trim_end().ends_with('?') && low.split_whitespace().count() <= 20)
+    let mut low = raw.to_lowercase();
+    if low.contains('\u{2019}') {
+        low = low.replace('\u{2019}', "'");
+    }
+    // Whole words: "show today" holds no "how to", nor "comment floor" a French question.
+    let word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '\'');
+    HOW_TO_PHRASES.find_overlapping_iter(&low).any(|m| {
+        !word(low[..m.start()].chars().next_back()) && !word(low[m.end()..].chars().next())
+    }) || (low.trim_end().ends_with('?') && low.split_whitespace().count() <= 20)
 }
 
 /// Splits normalised text into lower-case word tokens (letters/digits), dropping stop words,
@@ -840,12 +898,17 @@ pub fn build(tickets: &[Ticket], o: &TopicOptions) -> Result<TopicModel> {
             for &i in m {
                 let t = &tickets[i as usize];
                 let d = doc_of[i as usize] as usize;
+                hardware_hits += hardware_doc[d] as usize;
+                // A device's alert mails are about hardware, but who asked, how and how
+                // quickly it was solved are read from what people wrote.
+                if ticket_automated[i as usize] {
+                    by_machine += 1;
+                    continue;
+                }
                 if let Some(r) = t.requester.as_deref() {
                     requesters.insert(r);
                 }
                 how_to += how_to_doc[d] as usize;
-                hardware_hits += hardware_doc[d] as usize;
-                by_machine += ticket_automated[i as usize] as usize;
                 if let Some(h) = t.handling_hours() {
                     hours.push(h);
                 }
@@ -971,10 +1034,9 @@ pub fn build(tickets: &[Ticket], o: &TopicOptions) -> Result<TopicModel> {
             matched_terms,
             example,
             hardware,
-            how_to_share: if topic_tickets[tp] > 0 {
-                how_to[tp] as f64 / topic_tickets[tp] as f64
-            } else {
-                0.0
+            how_to_share: match topic_tickets[tp] - by_machine[tp] {
+                0 => 0.0,
+                people => how_to[tp] as f64 / people as f64,
             },
             median_handling_hours,
             automated: by_machine[tp],
@@ -2018,6 +2080,37 @@ mod tests {
         ));
     }
 
+    #[test]
+    fn how_to_questions_are_whole_phrases_in_four_languages() {
+        for q in [
+            "How do I add a student to my Google Classroom",
+            "Not sure how to share the folder with my class",
+            "I can\u{2019}t find the attendance page since the update",
+            "Comment faire pour ajouter une imprimante",
+            "Comment puis-je changer mon mot de passe",
+            "Wie kann ich das WLAN im Lehrerzimmer nutzen",
+            "¿Cómo puedo restablecer mi contraseña",
+            "Is the projector in B12 on the list?",
+        ] {
+            assert!(is_how_to(q), "{q}");
+        }
+        for not in [
+            // A printer's alert mail: "comment" is a field of its template.
+            "device alert notification paper at internal path device path printer details tray \
+             output copier details tray scanner ready details model name device name comment \
+             floor host name print name file name printer name zone name share name device",
+            "Please show today's timetable on the hall screen, the display is blank",
+            "The show documents for the concert will not print",
+            "Somewhere is a cable missing, the panel stays black",
+            "No comment on the ticket yet; the laptop still will not charge",
+            "The projector is broken. It needs a new lamp, and the remote is missing too. \
+             It has been like this since Monday and the class cannot see the board. Can \
+             someone come by before the afternoon lessons start?",
+        ] {
+            assert!(!is_how_to(not), "{not}");
+        }
+    }
+
     fn ticket(subject: &str, who: &str) -> Ticket {
         Ticket {
             id: subject.into(),
@@ -2215,6 +2308,68 @@ mod tests {
         assert_eq!(top[0][0], 1);
         assert_eq!(top[1][0], 2);
         assert_eq!(*top[0].last().unwrap(), 3);
+    }
+
+    #[test]
+    fn a_topics_requesters_how_to_share_and_handling_time_are_read_from_what_people_wrote() {
+        let at = |h: f64| {
+            chrono::NaiveDate::from_ymd_opt(2026, 3, 2)
+                .unwrap()
+                .and_hms_opt(8, 0, 0)
+                .unwrap()
+                + chrono::Duration::seconds((h * 3600.0) as i64)
+        };
+        let mut tickets = Vec::new();
+        let mut push = |subject: String, body: &str, who: &str, hours: f64| {
+            tickets.push(Ticket {
+                id: format!("t{}", tickets.len()),
+                created: at(0.0),
+                resolved: Some(at(hours)),
+                subject,
+                body: body.into(),
+                requester: Some(who.into()),
+                ..Default::default()
+            })
+        };
+        // Ten people: five ask how to print double-sided (two hours each), five report a
+        // jammed printer (thirty hours each).
+        for i in 0..5 {
+            push(
+                format!("How do I print double-sided on the copier in room {i}?"),
+                "",
+                &format!("teacher{i}"),
+                2.0,
+            );
+            push(
+                format!("Printer in room {i} jammed, toner light on"),
+                "",
+                &format!("clerk{i}"),
+                30.0,
+            );
+        }
+        // Five alert mails from the copier itself, closed on arrival.
+        for i in 0..5 {
+            push(
+                format!("Device alert notification {i}"),
+                "The printer reports: toner low. This message was generated automatically.",
+                "copier@school",
+                0.01,
+            );
+        }
+        let o = TopicOptions {
+            k: Some(1),
+            ..Default::default()
+        };
+        let m = build(&tickets, &o).unwrap();
+        let printers = m.topic_of(0).unwrap();
+        assert_eq!(printers.name, "Printers");
+        assert_eq!((printers.tickets, printers.automated), (15, 5));
+        assert_eq!(printers.by_people(), 10);
+        // Counted over all fifteen, these would be 11 requesters, a third how-to and a median
+        // of two hours.
+        assert_eq!(printers.distinct_requesters, 10);
+        assert!((printers.how_to_share - 0.5).abs() < 1e-9, "{printers:?}");
+        assert_eq!(printers.median_handling_hours, Some(16.0));
     }
 
     #[test]
