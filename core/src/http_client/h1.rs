@@ -128,7 +128,14 @@ pub(crate) enum H1Error {
     TooManyRedirects,
 }
 
-/// A request, described once; [`Request::encode`] serialises it.
+/// The `user-agent` line a request carries unless it sets its own.
+const DEFAULT_USER_AGENT: &[u8] =
+    concat!("user-agent: forewarn/", env!("CARGO_PKG_VERSION"), "\r\n").as_bytes();
+
+/// The `accept` line a request carries unless it sets its own.
+const DEFAULT_ACCEPT: &[u8] = b"accept: */*\r\n";
+
+/// A request, described once; [`H1Client::prepare`] serialises it.
 #[derive(Debug, Clone)]
 pub(crate) struct Request {
     /// The method.
@@ -142,7 +149,49 @@ pub(crate) struct Request {
 }
 
 impl Request {
-    /// The request line, headers and body as sent on the wire.
+    /// What a [`Prepared`] keeps of the request: the method and target, then what a check adds
+    /// to every request to its origin (its own headers, the end of the head and the body).
+    /// The version, the `host` line and the default headers, the same for every request to
+    /// the origin, are written when it is sent ([`Prepared::write_wire`]): a large schedule of
+    /// `GET /` checks holds 9 bytes per check instead of about 80.
+    fn compact(&self) -> Vec<u8> {
+        let url = &self.url;
+        let mut out = Vec::with_capacity(32 + self.body.as_ref().map_or(0, |b| b.len()));
+        out.extend_from_slice(self.method.as_str().as_bytes());
+        out.push(b' ');
+        out.extend_from_slice(url.path().as_bytes());
+        if let Some(q) = url.query() {
+            out.push(b'?');
+            out.extend_from_slice(q.as_bytes());
+        }
+        out.extend_from_slice(b"\r\n");
+        self.encode_rest(&mut out);
+        out
+    }
+
+    /// The check's own headers, the end of the head and the body.
+    fn encode_rest(&self, out: &mut Vec<u8>) {
+        for (name, value) in &self.headers {
+            out.extend_from_slice(name.as_str().as_bytes());
+            out.extend_from_slice(b": ");
+            out.extend_from_slice(value.as_bytes());
+            out.extend_from_slice(b"\r\n");
+        }
+        match &self.body {
+            Some(body) => {
+                out.extend_from_slice(format!("content-length: {}\r\n\r\n", body.len()).as_bytes());
+                out.extend_from_slice(body);
+            }
+            None if self.method == Method::POST || self.method == Method::PUT => {
+                out.extend_from_slice(b"content-length: 0\r\n\r\n");
+            }
+            None => out.extend_from_slice(b"\r\n"),
+        }
+    }
+
+    /// The request line, headers and body as sent on the wire, written out in one go: what
+    /// [`Prepared::write_wire`] must give.
+    #[cfg(test)]
     pub(crate) fn encode(&self) -> Vec<u8> {
         let url = &self.url;
         let mut out = Vec::with_capacity(128 + self.body.as_ref().map_or(0, |b| b.len()));
@@ -162,29 +211,12 @@ impl Request {
         // The defaults, unless the check sets its own.
         let has = |name: &HeaderName| self.headers.iter().any(|(n, _)| n == name);
         if !has(&header::USER_AGENT) {
-            out.extend_from_slice(
-                concat!("user-agent: forewarn/", env!("CARGO_PKG_VERSION"), "\r\n").as_bytes(),
-            );
+            out.extend_from_slice(DEFAULT_USER_AGENT);
         }
         if !has(&header::ACCEPT) {
-            out.extend_from_slice(b"accept: */*\r\n");
+            out.extend_from_slice(DEFAULT_ACCEPT);
         }
-        for (name, value) in &self.headers {
-            out.extend_from_slice(name.as_str().as_bytes());
-            out.extend_from_slice(b": ");
-            out.extend_from_slice(value.as_bytes());
-            out.extend_from_slice(b"\r\n");
-        }
-        match &self.body {
-            Some(body) => {
-                out.extend_from_slice(format!("content-length: {}\r\n\r\n", body.len()).as_bytes());
-                out.extend_from_slice(body);
-            }
-            None if self.method == Method::POST || self.method == Method::PUT => {
-                out.extend_from_slice(b"content-length: 0\r\n\r\n");
-            }
-            None => out.extend_from_slice(b"\r\n"),
-        }
+        self.encode_rest(&mut out);
         out
     }
 
@@ -227,6 +259,8 @@ impl Request {
 /// redirect, to name the target), so a large schedule holds no parsed URL per check.
 pub(crate) struct Prepared {
     origin: Arc<Origin>,
+    /// See [`Request::compact`]: `METHOD target\r\n`, then the check's own headers, the end
+    /// of the head and the body.
     encoded: Box<[u8]>,
     extra: Option<Box<Extra>>,
 }
@@ -264,9 +298,43 @@ impl Prepared {
     /// The request target: path and query.
     pub(crate) fn path(&self) -> &str {
         let start = self.method().len() + 1;
-        let rest = &self.encoded[start.min(self.encoded.len())..];
-        let end = memchr::memchr(b' ', rest).unwrap_or(0);
-        std::str::from_utf8(&rest[..end]).unwrap_or_default()
+        let line = &self.encoded[..self.line_end()];
+        std::str::from_utf8(&line[start.min(line.len())..]).unwrap_or_default()
+    }
+
+    /// Where the method and target end (a target holds no `\r`: the URL parser encodes it).
+    fn line_end(&self) -> usize {
+        memchr::memchr(b'\r', &self.encoded).unwrap_or(self.encoded.len())
+    }
+
+    /// Appends the request as sent on the wire to `out`: the request line, the `host` line
+    /// (the port only when it is not the scheme's), the default `user-agent` and `accept`
+    /// unless the request sets its own, then its own headers and body.
+    pub(crate) fn write_wire(&self, out: &mut Vec<u8>) {
+        use std::io::Write as _;
+        let end = self.line_end();
+        out.extend_from_slice(&self.encoded[..end]);
+        out.extend_from_slice(b" HTTP/1.1\r\nhost: ");
+        let origin = &self.origin;
+        let default_port = if origin.key.tls { 443 } else { 80 };
+        // Writing into a Vec cannot fail.
+        let _ = if origin.port() == default_port {
+            write!(out, "{}\r\n", origin.host())
+        } else {
+            write!(out, "{}:{}\r\n", origin.host(), origin.port())
+        };
+        let has = |name: &HeaderName| {
+            self.extra
+                .as_ref()
+                .is_some_and(|e| e.headers.iter().any(|(n, _)| n == name))
+        };
+        if !has(&header::USER_AGENT) {
+            out.extend_from_slice(DEFAULT_USER_AGENT);
+        }
+        if !has(&header::ACCEPT) {
+            out.extend_from_slice(DEFAULT_ACCEPT);
+        }
+        out.extend_from_slice(&self.encoded[(end + 2).min(self.encoded.len())..]);
     }
 
     /// The origin the request goes to.
@@ -533,7 +601,7 @@ impl H1Client {
     /// Prepares `request` once: serialises it and finds its origin. `insecure` accepts any TLS
     /// certificate.
     pub(crate) fn prepare(&self, request: Request, insecure: bool) -> Prepared {
-        let encoded = request.encode().into_boxed_slice();
+        let encoded = request.compact().into_boxed_slice();
         let origin = self.origin(Key::of(&request.url, insecure));
         let Request { headers, body, .. } = request;
         let extra =
@@ -613,11 +681,10 @@ impl H1Client {
         progress: &Progress,
     ) -> Result<(Response, Option<String>), H1Error> {
         let origin = &*prepared.origin;
-        let encoded = &prepared.encoded;
         let head = prepared.is_head();
         if let Some(mut conn) = checkout(origin) {
             progress.set(Stage::Wait);
-            match exchange(&mut conn, encoded, head, want, body_cap, progress).await? {
+            match exchange(&mut conn, prepared, head, want, body_cap, progress).await? {
                 Outcome::Done(response, location, reusable) => {
                     if reusable {
                         checkin(origin, conn);
@@ -636,7 +703,7 @@ impl H1Client {
         }
         let mut conn = self.connect(origin, progress).await?;
         progress.set(Stage::Wait);
-        match exchange(&mut conn, encoded, head, want, body_cap, progress).await? {
+        match exchange(&mut conn, prepared, head, want, body_cap, progress).await? {
             Outcome::Done(response, location, reusable) => {
                 if reusable {
                     checkin(origin, conn);
@@ -828,13 +895,18 @@ fn tls_detail(e: &io::Error) -> String {
 /// Sends the request and reads the response on `conn`.
 async fn exchange(
     conn: &mut Conn,
-    encoded: &[u8],
+    prepared: &Prepared,
     head_request: bool,
     want: Want,
     body_cap: usize,
     progress: &Progress,
 ) -> Result<Outcome, H1Error> {
-    if let Err(e) = conn.io.send(encoded).await {
+    // The request is written out in the connection's buffer, which then reads the response:
+    // one allocation for both, as the response alone had.
+    conn.buf.clear();
+    conn.buf.reserve(READ_CHUNK);
+    prepared.write_wire(&mut conn.buf);
+    if let Err(e) = conn.io.send(&conn.buf).await {
         return Ok(Outcome::ClosedEarly(e));
     }
     conn.buf.clear();
@@ -1410,6 +1482,63 @@ mod tests {
     }
 
     #[test]
+    fn a_prepared_request_goes_on_the_wire_as_written_out_in_one_go() {
+        let client = H1Client::default();
+        let own_agent = |url: &str| Request {
+            headers: vec![
+                (
+                    header::USER_AGENT,
+                    HeaderValue::from_static("district-probe/2"),
+                ),
+                (
+                    header::HeaderName::from_static("x-school"),
+                    HeaderValue::from_static("B12"),
+                ),
+            ],
+            ..bare(Method::GET, url)
+        };
+        let own_accept = |url: &str| Request {
+            headers: vec![(header::ACCEPT, HeaderValue::from_static("application/json"))],
+            ..bare(Method::GET, url)
+        };
+        let requests = [
+            bare(Method::GET, "http://127.0.0.1:19101/"),
+            bare(Method::GET, "http://127.0.0.1/"),
+            bare(Method::GET, "http://127.0.0.1:80/"),
+            bare(Method::GET, "http://sis.example:443/x"),
+            bare(Method::GET, "https://sis.example:443/x"),
+            bare(Method::GET, "https://sis.example:8443/x?a=1&b=%20"),
+            bare(Method::HEAD, "https://[::1]/health"),
+            bare(Method::HEAD, "http://[fe80::1]:8080/"),
+            bare(Method::GET, "http://XN--bcher-kva.example/Caf%C3%A9"),
+            bare(Method::GET, "http://bücher.example/"),
+            bare(Method::POST, "http://portal.example/submit"),
+            bare(Method::PUT, "http://portal.example/item/1"),
+            bare(Method::DELETE, "http://portal.example/item/1"),
+            login_post("http://portal.example:8080/login?next=%2F"),
+            own_agent("http://portal.example/api"),
+            own_accept("https://portal.example/api"),
+        ];
+        for request in requests {
+            for insecure in [false, true] {
+                let prepared = client.prepare(request.clone(), insecure);
+                let mut wire = b"left over".to_vec();
+                prepared.write_wire(&mut wire);
+                assert_eq!(
+                    String::from_utf8_lossy(&wire[9..]),
+                    String::from_utf8_lossy(&request.encode()),
+                    "{}",
+                    request.url
+                );
+            }
+        }
+        // What a check keeps of a plain GET: its method and target.
+        let plain = client.prepare(bare(Method::GET, "http://127.0.0.1:19101/"), false);
+        assert_eq!(&*plain.encoded, b"GET /\r\n\r\n");
+        assert_eq!(plain.path(), "/");
+    }
+
+    #[test]
     fn a_prepared_request_gives_back_what_it_was_built_from() {
         let client = H1Client::default();
         let post = login_post("http://portal.example:8080/login?next=%2F");
@@ -1420,7 +1549,9 @@ mod tests {
         assert!(!prepared.is_head() && !prepared.is_idempotent());
         let again = prepared.request();
         assert_eq!(again.encode(), post.encode());
-        assert_eq!(&*prepared.encoded, &post.encode()[..]);
+        let mut wire = Vec::new();
+        prepared.write_wire(&mut wire);
+        assert_eq!(wire, post.encode());
         let debug = format!("{prepared:?}");
         assert!(
             debug.contains("authorization") && !debug.contains("Bearer t"),
