@@ -411,7 +411,6 @@ const HOW_TO: &[&str] = &[
     "cómo puedo",
     "como puedo",
     "cómo se",
-    "como se",
     "cómo hago",
     "como hago",
     "dónde encuentro",
@@ -2105,6 +2104,8 @@ mod tests {
             "The show documents for the concert will not print",
             "Somewhere is a cable missing, the panel stays black",
             "No comment on the ticket yet; the laptop still will not charge",
+            // Without its accent, "como" is "as": "como se indica" is no question.
+            "El proyector no enciende, como se indica en la foto adjunta",
             "The projector is broken. It needs a new lamp, and the remote is missing too. \
              It has been like this since Monday and the class cannot see the board. Can \
              someone come by before the afternoon lessons start?",
