@@ -155,18 +155,22 @@ impl Request {
     /// the origin, are written when it is sent ([`Prepared::write_wire`]): a large schedule of
     /// `GET /` checks holds 9 bytes per check instead of about 80.
     fn compact(&self) -> Vec<u8> {
-        let url = &self.url;
         let mut out = Vec::with_capacity(32 + self.body.as_ref().map_or(0, |b| b.len()));
-        out.extend_from_slice(self.method.as_str().as_bytes());
-        out.push(b' ');
-        out.extend_from_slice(url.path().as_bytes());
-        if let Some(q) = url.query() {
-            out.push(b'?');
-            out.extend_from_slice(q.as_bytes());
-        }
+        self.encode_target(&mut out);
         out.extend_from_slice(b"\r\n");
         self.encode_rest(&mut out);
         out
+    }
+
+    /// The method and the request target (path and query).
+    fn encode_target(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(self.method.as_str().as_bytes());
+        out.push(b' ');
+        out.extend_from_slice(self.url.path().as_bytes());
+        if let Some(q) = self.url.query() {
+            out.push(b'?');
+            out.extend_from_slice(q.as_bytes());
+        }
     }
 
     /// The check's own headers, the end of the head and the body.
@@ -195,13 +199,7 @@ impl Request {
     pub(crate) fn encode(&self) -> Vec<u8> {
         let url = &self.url;
         let mut out = Vec::with_capacity(128 + self.body.as_ref().map_or(0, |b| b.len()));
-        out.extend_from_slice(self.method.as_str().as_bytes());
-        out.push(b' ');
-        out.extend_from_slice(url.path().as_bytes());
-        if let Some(q) = url.query() {
-            out.push(b'?');
-            out.extend_from_slice(q.as_bytes());
-        }
+        self.encode_target(&mut out);
         out.extend_from_slice(b" HTTP/1.1\r\nhost: ");
         out.extend_from_slice(url.host_str().unwrap_or_default().as_bytes());
         if let Some(port) = url.port() {
@@ -1501,24 +1499,29 @@ mod tests {
             headers: vec![(header::ACCEPT, HeaderValue::from_static("application/json"))],
             ..bare(Method::GET, url)
         };
-        let requests = [
-            bare(Method::GET, "http://127.0.0.1:19101/"),
-            bare(Method::GET, "http://127.0.0.1/"),
-            bare(Method::GET, "http://127.0.0.1:80/"),
-            bare(Method::GET, "http://sis.example:443/x"),
-            bare(Method::GET, "https://sis.example:443/x"),
-            bare(Method::GET, "https://sis.example:8443/x?a=1&b=%20"),
-            bare(Method::HEAD, "https://[::1]/health"),
-            bare(Method::HEAD, "http://[fe80::1]:8080/"),
-            bare(Method::GET, "http://XN--bcher-kva.example/Caf%C3%A9"),
-            bare(Method::GET, "http://bücher.example/"),
-            bare(Method::POST, "http://portal.example/submit"),
-            bare(Method::PUT, "http://portal.example/item/1"),
-            bare(Method::DELETE, "http://portal.example/item/1"),
+        let mut requests: Vec<Request> = [
+            (Method::GET, "http://127.0.0.1:19101/"),
+            (Method::GET, "http://127.0.0.1/"),
+            (Method::GET, "http://127.0.0.1:80/"),
+            (Method::GET, "http://sis.example:443/x"),
+            (Method::GET, "https://sis.example:443/x"),
+            (Method::GET, "https://sis.example:8443/x?a=1&b=%20"),
+            (Method::HEAD, "https://[::1]/health"),
+            (Method::HEAD, "http://[fe80::1]:8080/"),
+            (Method::GET, "http://XN--bcher-kva.example/Caf%C3%A9"),
+            (Method::GET, "http://bücher.example/"),
+            (Method::POST, "http://portal.example/submit"),
+            (Method::PUT, "http://portal.example/item/1"),
+            (Method::DELETE, "http://portal.example/item/1"),
+        ]
+        .into_iter()
+        .map(|(method, url)| bare(method, url))
+        .collect();
+        requests.extend([
             login_post("http://portal.example:8080/login?next=%2F"),
             own_agent("http://portal.example/api"),
             own_accept("https://portal.example/api"),
-        ];
+        ]);
         for request in requests {
             for insecure in [false, true] {
                 let prepared = client.prepare(request.clone(), insecure);

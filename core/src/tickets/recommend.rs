@@ -674,15 +674,16 @@ mod tests {
                 ticket(i, subject, "", format!("teacher{i}"), 45)
             })
             .collect();
-        for i in 12..23 {
-            tickets.push(ticket(
+        let notice = |i: usize| {
+            ticket(
                 i,
                 "Your password expires in 5 days",
                 "This is an automatically generated message. Please do not reply.",
                 "directory@district.example".into(),
                 0,
-            ));
-        }
+            )
+        };
+        tickets.extend((12..23).map(notice));
         let model = topics::build(&tickets, &TopicOptions::default()).unwrap();
         let passwords = model.topic_of(0).unwrap();
         assert_eq!(passwords.name, "Passwords & MFA");
@@ -702,15 +703,7 @@ mod tests {
             "{t:?}"
         );
         // Made mostly of notices, the same topic is no training matter at all.
-        for i in 23..26 {
-            tickets.push(ticket(
-                i,
-                "Your password expires in 5 days",
-                "This is an automatically generated message. Please do not reply.",
-                "directory@district.example".into(),
-                0,
-            ));
-        }
+        tickets.extend((23..26).map(notice));
         let model = topics::build(&tickets, &TopicOptions::default()).unwrap();
         assert!(model.topic_of(0).unwrap().mostly_automated());
         let r = recommend(&tickets, &model, &SchoolCalendar::default(), &[], &[]);
