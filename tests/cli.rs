@@ -883,6 +883,48 @@ fn a_second_run_on_one_database_is_refused_and_the_first_is_undisturbed() {
     runs_again(dir.path());
 }
 
+/// `forewarn run` started at a low soft limit on open files (a service manager's 1,024, here
+/// 256) raises it to the hard limit: each check in flight holds a socket.
+#[test]
+#[cfg(target_os = "linux")]
+fn run_raises_its_open_file_limit_to_the_hard_limit() {
+    let (dir, listener, _) = open_port_config();
+    let port = listener.local_addr().unwrap().port();
+    write(
+        dir.path(),
+        "forewarn.toml",
+        &format!("{}interval = \"1s\"\n", tcp_config(port)),
+    );
+    let secs = std::time::Duration::from_secs;
+    let mut cmd = Command::new("sh");
+    cmd.args([
+        "-c",
+        "ulimit -Sn 256 && exec \"$0\" run",
+        env!("CARGO_BIN_EXE_forewarn"),
+    ])
+    .current_dir(dir.path());
+    let mut running = Running::spawn(cmd);
+    running.wait_for("with the check's result", secs(20), |l| {
+        l.contains("OK") && l.contains("svc")
+    });
+    let limits = std::fs::read_to_string(format!("/proc/{}/limits", running.child.id())).unwrap();
+    let (soft, hard) = limits
+        .lines()
+        .find_map(|l| {
+            let rest = l.strip_prefix("Max open files")?;
+            let mut values = rest.split_whitespace();
+            Some((values.next()?.to_owned(), values.next()?.to_owned()))
+        })
+        .unwrap_or_else(|| panic!("no open file limit in {limits}"));
+    let (status, output) = running.stop(secs(20));
+    assert!(status.success(), "{status:?}\n{output}");
+    assert_ne!(
+        hard, "256",
+        "the hard limit is above the soft one started with"
+    );
+    assert_eq!(soft, hard, "{limits}");
+}
+
 /// `tickets generate` refuses numbers out of range as a usage error instead of panicking.
 #[test]
 #[cfg(feature = "tickets")]

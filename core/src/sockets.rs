@@ -58,7 +58,8 @@ pub(crate) enum ConnectFailure {
 }
 
 /// Connects to `addr` by `deadline`. `reuse`: the connection ends with a reset ([`recycle`] or
-/// [`Connected::reset`]), so a socket kept from an earlier check may serve.
+/// [`Connected::reset`]), so a socket kept from an earlier check may serve; such a socket has
+/// `TCP_NODELAY` set.
 pub(crate) async fn connect(
     addr: SocketAddr,
     deadline: Instant,
@@ -73,8 +74,11 @@ pub(crate) async fn connect(
             let socket = Socket::new(domain, Type::STREAM.nonblocking(), Some(Protocol::TCP))
                 .map_err(failed)?;
             if reuse {
-                // Closed with a reset whenever it is closed.
+                // Closed with a reset whenever it is closed; requests go out as written. Both
+                // outlast the reset that makes the socket new again, so a kept socket is set up
+                // once.
                 socket.set_linger(Some(Duration::ZERO)).map_err(failed)?;
+                socket.set_tcp_nodelay(true).map_err(failed)?;
             }
             socket
         }
@@ -116,23 +120,81 @@ pub(crate) fn recycle(stream: TcpStream, addr: SocketAddr) {
 /// releases its local port and leaves the socket as new. Reusing it spares the `socket()` and
 /// `close()` of every check, whose file, inode and socket allocations cost about a third of a
 /// loopback check's CPU. Only sockets whose connection was opened by [`connect`] with `reuse`
-/// and ended normally come back here; the socket of a connection that failed is closed. Each
-/// thread keeps a few: a check takes one and gives it back.
+/// and ended normally come back here; the socket of a connection that failed is closed.
+///
+/// Each thread keeps its own. The checks due within a batch window start in one wake-up, so
+/// as many connections as a window holds are open at once (a hundred at 2,000 HTTP checks a
+/// second): the pool grows to what the busiest moment needed, up to [`idle::KEEP`], and what
+/// sat unused for a whole [`idle::TRIM_AFTER`] is closed when the next socket comes back, so a
+/// burst (a range discovered once) leaves no sockets behind while checks go on.
 pub(crate) mod idle {
     use std::cell::RefCell;
+    use std::time::{Duration, Instant};
 
     use socket2::{Domain, Socket};
 
-    /// Sockets kept per thread and address family.
-    const KEEP: usize = 8;
+    /// The most sockets kept per thread and address family.
+    pub(crate) const KEEP: usize = 4096;
+
+    /// Sockets that stayed in the pool this long without being taken are closed.
+    pub(crate) const TRIM_AFTER: Duration = Duration::from_secs(30);
+
+    /// Unconnected sockets of one address family.
+    pub(crate) struct Pool {
+        idle: Vec<Socket>,
+        /// The most it keeps.
+        cap: usize,
+        /// The fewest sockets the pool held since `since`: that many were not needed.
+        low: usize,
+        since: Option<Instant>,
+    }
+
+    impl Pool {
+        const fn new(cap: usize) -> Self {
+            Pool {
+                idle: Vec::new(),
+                cap,
+                low: 0,
+                since: None,
+            }
+        }
+
+        /// A kept socket, if any.
+        pub(crate) fn take(&mut self) -> Option<Socket> {
+            let socket = self.idle.pop();
+            self.low = self.low.min(self.idle.len());
+            socket
+        }
+
+        /// Keeps `socket` when there is room (otherwise it is closed), and at `now` closes
+        /// the sockets that were not taken since the last trim, [`TRIM_AFTER`] or more ago.
+        pub(crate) fn keep(&mut self, socket: Socket, now: Instant) {
+            if self.idle.len() < self.cap {
+                self.idle.push(socket);
+            }
+            let since = *self.since.get_or_insert(now);
+            if now.saturating_duration_since(since) >= TRIM_AFTER {
+                let unused = self.low.min(self.idle.len());
+                self.idle.drain(..unused);
+                self.low = self.idle.len();
+                self.since = Some(now);
+            }
+        }
+
+        /// Sockets held.
+        #[cfg(test)]
+        pub(crate) fn len(&self) -> usize {
+            self.idle.len()
+        }
+    }
 
     thread_local! {
-        static IDLE: RefCell<(Vec<Socket>, Vec<Socket>)> = const {
-            RefCell::new((Vec::new(), Vec::new()))
+        static IDLE: RefCell<(Pool, Pool)> = const {
+            RefCell::new((Pool::new(KEEP), Pool::new(KEEP)))
         };
     }
 
-    fn with<R>(domain: Domain, f: impl FnOnce(&mut Vec<Socket>) -> R) -> Option<R> {
+    fn with<R>(domain: Domain, f: impl FnOnce(&mut Pool) -> R) -> Option<R> {
         IDLE.try_with(|idle| {
             let mut idle = idle.borrow_mut();
             f(if domain == Domain::IPV6 {
@@ -147,7 +209,7 @@ pub(crate) mod idle {
     /// A kept socket of `domain`: unconnected, non-blocking, closing with a reset.
     pub(crate) fn take(domain: Domain) -> Option<Socket> {
         if cfg!(target_os = "linux") {
-            with(domain, |v| v.pop()).flatten()
+            with(domain, Pool::take).flatten()
         } else {
             None
         }
@@ -171,11 +233,7 @@ pub(crate) mod idle {
                 )
             };
             if r == 0 {
-                let _ = with(domain, |v| {
-                    if v.len() < KEEP {
-                        v.push(socket);
-                    }
-                });
+                let _ = with(domain, |pool| pool.keep(socket, Instant::now()));
             }
         }
         #[cfg(not(target_os = "linux"))]
@@ -189,5 +247,82 @@ pub(crate) mod idle {
             let idle = idle.borrow();
             (idle.0.len(), idle.1.len())
         })
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        fn socket() -> Socket {
+            Socket::new(Domain::IPV4, socket2::Type::STREAM, None).unwrap()
+        }
+
+        /// The pool holds what the busiest moment needed while it is needed, and closes what
+        /// a whole trim period left untouched.
+        #[test]
+        fn the_pool_grows_to_a_burst_and_sheds_what_stays_unused() {
+            let t0 = Instant::now();
+            let mut pool = Pool::new(KEEP);
+            // A window of 100 connections at once, every second, for a minute: all kept.
+            for s in 0..60 {
+                let now = t0 + Duration::from_secs(s);
+                let taken: Vec<Socket> = (0..100)
+                    .map(|_| pool.take().unwrap_or_else(socket))
+                    .collect();
+                for socket in taken {
+                    pool.keep(socket, now);
+                }
+                assert_eq!(pool.len(), 100, "second {s}");
+            }
+            // Then 10 at once: the 90 left over go after a whole period unused.
+            for s in 60..130 {
+                let now = t0 + Duration::from_secs(s);
+                let taken: Vec<Socket> = (0..10).map(|_| pool.take().unwrap()).collect();
+                for socket in taken {
+                    pool.keep(socket, now);
+                }
+            }
+            assert_eq!(pool.len(), 10);
+            // Nothing taken any more: the last ten go too.
+            for s in 130..200 {
+                let socket = pool.take().unwrap();
+                pool.keep(socket, t0 + Duration::from_secs(s));
+            }
+            assert_eq!(pool.len(), 1, "one in use at a time");
+        }
+
+        /// A kept socket comes back unconnected, still closing with a reset and sending
+        /// without Nagle's delay, and connects again.
+        #[tokio::test]
+        #[cfg(target_os = "linux")]
+        async fn a_kept_socket_keeps_its_options() {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            let addr = listener.local_addr().unwrap();
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+            let Ok(connected) = crate::sockets::connect(addr, deadline, true).await else {
+                panic!("no connection to {addr}");
+            };
+            connected.reset(addr);
+            let socket = take(Domain::IPV4).expect("kept");
+            assert!(socket.peer_addr().is_err(), "unconnected");
+            assert_eq!(socket.linger().unwrap(), Some(Duration::ZERO));
+            assert!(socket.tcp_nodelay().unwrap());
+            give_back(socket, Domain::IPV4);
+            let Ok(again) = crate::sockets::connect(addr, deadline, true).await else {
+                panic!("no second connection to {addr}");
+            };
+            assert!(matches!(again, crate::sockets::Connected::Now(_)));
+        }
+
+        /// No more than its cap are kept.
+        #[test]
+        fn the_pool_is_bounded() {
+            let now = Instant::now();
+            let mut pool = Pool::new(16);
+            for _ in 0..20 {
+                pool.keep(socket(), now);
+            }
+            assert_eq!(pool.len(), 16);
+        }
     }
 }

@@ -819,8 +819,32 @@ fn sqlite_on_mimalloc() {
     }
 }
 
+/// Raises the soft limit on open files to the hard one, as nginx's `worker_rlimit_nofile` and
+/// Go's runtime do: each check in flight holds a socket (a keep-alive HTTP check holds one
+/// between checks), and service managers commonly start programs at a soft limit of 1,024.
+fn raise_open_file_limit() {
+    #[cfg(unix)]
+    {
+        let mut limit = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: `limit` is a valid `rlimit` to fill and then to read.
+        unsafe {
+            if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0
+                && limit.rlim_cur < limit.rlim_max
+            {
+                limit.rlim_cur = limit.rlim_max;
+                // Refused (macOS caps it lower): the soft limit stays as it was.
+                libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+            }
+        }
+    }
+}
+
 fn main() -> ExitCode {
     sqlite_on_mimalloc();
+    raise_open_file_limit();
     let cli = Cli::parse();
     let verbose = matches!(cli.command, Command::Run { .. });
     init_logging(verbose);
