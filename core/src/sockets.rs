@@ -283,7 +283,7 @@ pub(crate) mod idle {
                 }
             }
             assert_eq!(pool.len(), 10);
-            // Nothing taken any more: the last ten go too.
+            // One at a time from then on: the other nine go too.
             for s in 130..200 {
                 let socket = pool.take().unwrap();
                 pool.keep(socket, t0 + Duration::from_secs(s));
